@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+// Tessera: one tensor IR, one graph compiler, interchangeable targets.
+// Zero package dependencies; system libraries come in through CMakeShims/ and are dlopen'ed.
+import PackageDescription
+
+let package = Package(
+  name: "Tessera",
+  products: [
+    .library(name: "Tessera", targets: ["Tessera"]),
+    .library(name: "TesseraIR", targets: ["TesseraIR"]),
+    .executable(name: "tessera", targets: ["tessera"]),
+    .executable(name: "tessera-bench", targets: ["tessera-bench"]),
+  ],
+  targets: [
+    // System headers only: no `link` line, the loaders are opened with dlopen at run time.
+    .systemLibrary(name: "COpenCL", path: "CMakeShims/COpenCL"),
+    .systemLibrary(name: "CVulkan", path: "CMakeShims/CVulkan"),
+
+    .target(name: "TesseraIR"),
+    .target(name: "TesseraCompiler", dependencies: ["TesseraIR"]),
+    .target(name: "TesseraKernels", dependencies: ["TesseraCompiler"], path: "Kernels"),
+    .target(name: "TesseraRuntime", dependencies: ["TesseraIR", "TesseraCompiler"]),
+    .target(name: "TesseraCPU", dependencies: ["TesseraRuntime"]),
+    .target(name: "TesseraOpenCL", dependencies: ["TesseraRuntime", "COpenCL"]),
+    .target(name: "TesseraVulkan", dependencies: ["TesseraRuntime", "CVulkan"]),
+    .target(name: "TesseraNPU", dependencies: ["TesseraRuntime"]),
+    .target(name: "TesseraLLM", dependencies: ["TesseraRuntime"]),
+    .target(
+      name: "Tessera",
+      dependencies: [
+        "TesseraIR", "TesseraCompiler", "TesseraRuntime", "TesseraCPU", "TesseraOpenCL",
+        "TesseraVulkan", "TesseraNPU", "TesseraLLM", "TesseraKernels",
+      ]),
+    .executableTarget(name: "tessera", dependencies: ["Tessera"]),
+    .executableTarget(name: "tessera-bench", dependencies: ["Tessera"], path: "Benchmarks"),
+
+    .target(name: "TesseraTestSupport", dependencies: ["Tessera"], path: "Tests/TesseraTestSupport"),
+    .testTarget(name: "TesseraIRTests", dependencies: ["TesseraIR", "TesseraTestSupport"]),
+    .testTarget(name: "TesseraCompilerTests", dependencies: ["TesseraCompiler", "TesseraTestSupport"]),
+    .testTarget(name: "TesseraRuntimeTests", dependencies: ["Tessera", "TesseraTestSupport"]),
+    .testTarget(name: "TesseraCPUTests", dependencies: ["TesseraCPU", "TesseraTestSupport"]),
+    .testTarget(name: "TesseraCLITests", dependencies: ["TesseraTestSupport"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

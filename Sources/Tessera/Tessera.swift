@@ -1,0 +1,19 @@
+// The umbrella module: `import Tessera` gives the IR, the compiler, the runtime and every backend,
+// and the standard device registry, which is assembled here because only here are all backends
+// visible (TesseraRuntime knows none of them).
+@_exported import TesseraCPU
+@_exported import TesseraCompiler
+@_exported import TesseraIR
+@_exported import TesseraKernels
+@_exported import TesseraLLM
+@_exported import TesseraNPU
+@_exported import TesseraOpenCL
+@_exported import TesseraRuntime
+@_exported import TesseraVulkan
+
+extension DeviceRegistry {
+  /// Discovers every device of every backend Tessera ships, usable or not.
+  public static func standard() -> DeviceRegistry {
+    DeviceRegistry(providers: [ReferenceProvider(), OpenCLProvider(), VulkanProvider()])
+  }
+}

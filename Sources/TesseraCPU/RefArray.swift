@@ -1,0 +1,155 @@
+import TesseraIR
+
+/// The reference evaluator's working form of a tensor: floating-point dtypes as `Float` values
+/// (already rounded to f16/bf16 where the dtype says so), integers and bool as `Int64`, and
+/// quantized tensors as their raw blocks.
+struct RefArray {
+  enum Storage {
+    case float([Float])
+    case int([Int64])
+    case blocks([UInt8])
+  }
+
+  var type: TensorType
+  var storage: Storage
+
+  var shape: Shape { type.shape }
+  var dtype: DType { type.dtype }
+
+  init(type: TensorType, storage: Storage) {
+    self.type = type
+    self.storage = storage
+  }
+
+  init(_ tensor: Tensor) {
+    type = tensor.type
+    if tensor.dtype.isQuantized {
+      storage = .blocks(tensor.bytes)
+    } else if tensor.dtype.isFloatingPoint {
+      storage = .float(tensor.floats)
+    } else {
+      storage = .int(tensor.int64s)
+    }
+  }
+
+  /// Floats rounded to `dtype` (f32, f16 or bf16).
+  init(floats: [Float], dtype: DType, shape: Shape) {
+    type = TensorType(dtype, shape)
+    storage = .float(dtype == .f32 ? floats : floats.map { RefArray.round($0, to: dtype) })
+  }
+
+  /// Integers wrapped to `dtype`'s width (bool becomes 0 or 1).
+  init(ints: [Int64], dtype: DType, shape: Shape) {
+    type = TensorType(dtype, shape)
+    storage = .int(dtype == .i64 ? ints : ints.map { RefArray.wrap($0, to: dtype) })
+  }
+
+  var floats: [Float] {
+    switch storage {
+    case .float(let values): values
+    case .int(let values): values.map(Float.init)
+    case .blocks(let bytes): Quantization.dequantize(bytes, dtype: dtype, count: shape.count)
+    }
+  }
+
+  var ints: [Int64] {
+    switch storage {
+    case .int(let values): values
+    case .float(let values): values.map { Int64(exactly: $0.rounded(.towardZero)) ?? 0 }
+    case .blocks: preconditionFailure("quantized tensors have no integer view")
+    }
+  }
+
+  /// Element `index` widened to Double, whatever the storage.
+  func double(at index: Int) -> Double {
+    switch storage {
+    case .float(let values): Double(values[index])
+    case .int(let values): Double(values[index])
+    case .blocks: preconditionFailure("quantized tensors are read through dequantize")
+    }
+  }
+
+  var tensor: Tensor {
+    switch storage {
+    case .float(let values): Tensor(values.map(Double.init), shape: shape, dtype: dtype)
+    case .int(let values) where dtype == .i64:
+      Tensor(type: type, bytes: values.flatMap { value in (0..<8).map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) } })!
+    case .int(let values): Tensor(values.map(Double.init), shape: shape, dtype: dtype)
+    case .blocks(let bytes): Tensor(type: type, bytes: bytes)!
+    }
+  }
+
+  /// Same elements, another shape or dtype label (reshape, bitwise-identical moves).
+  func relabeled(_ shape: Shape) -> RefArray { RefArray(type: TensorType(dtype, shape), storage: storage) }
+
+  /// Elements picked by flat index (movement ops): `result[i] = self[indices[i]]`.
+  func gathered(_ indices: [Int], shape: Shape) -> RefArray {
+    switch storage {
+    case .float(let values): RefArray(type: TensorType(dtype, shape), storage: .float(indices.map { values[$0] }))
+    case .int(let values): RefArray(type: TensorType(dtype, shape), storage: .int(indices.map { values[$0] }))
+    case .blocks: preconditionFailure("quantized tensors cannot be moved element-wise")
+    }
+  }
+
+  static func round(_ value: Float, to dtype: DType) -> Float {
+    switch dtype {
+    case .f16: Float(Float16(value))
+    case .bf16: Float(DType.bf16.rounded(Double(value)))
+    default: value
+    }
+  }
+
+  static func wrap(_ value: Int64, to dtype: DType) -> Int64 {
+    switch dtype {
+    case .i32: Int64(Int32(truncatingIfNeeded: value))
+    case .i8: Int64(Int8(truncatingIfNeeded: value))
+    case .u8: Int64(UInt8(truncatingIfNeeded: value))
+    case .bool: value != 0 ? 1 : 0
+    default: value
+    }
+  }
+}
+
+/// Index arithmetic shared by the reference kernels.
+enum Indexing {
+  /// For each element of `output` (C order), the flat index of the element of an operand of
+  /// `input` shape that numpy broadcasting reads.
+  static func broadcastMap(from input: Shape, to output: Shape) -> [Int] {
+    let offset = output.rank - input.rank
+    let inputStrides = input.strides
+    var strides = [Int](repeating: 0, count: output.rank)
+    for axis in 0..<input.rank where input.dims[axis] != 1 {
+      strides[axis + offset] = inputStrides[axis]
+    }
+    return stridedMap(shape: output, strides: strides, base: 0)
+  }
+
+  /// Flat indices `base + Σ coord[a] * strides[a]` for every coordinate of `shape` in C order.
+  static func stridedMap(shape: Shape, strides: [Int], base: Int) -> [Int] {
+    var result = [Int]()
+    result.reserveCapacity(shape.count)
+    guard shape.count > 0 else { return result }
+    var coordinate = [Int](repeating: 0, count: shape.rank)
+    var flat = base
+    for _ in 0..<shape.count {
+      result.append(flat)
+      var axis = shape.rank - 1
+      while axis >= 0 {
+        coordinate[axis] += 1
+        flat += strides[axis]
+        if coordinate[axis] < shape.dims[axis] { break }
+        flat -= strides[axis] * shape.dims[axis]
+        coordinate[axis] = 0
+        axis -= 1
+      }
+    }
+    return result
+  }
+
+  /// Splits `shape` around `axis` into (outer count, axis size, inner count).
+  static func around(_ shape: Shape, axis: Int) -> (outer: Int, size: Int, inner: Int) {
+    let outer = shape.dims[..<axis].reduce(1, *)
+    let inner = shape.dims[(axis + 1)...].reduce(1, *)
+    return (outer, shape.dims[axis], inner)
+  }
+}

@@ -1,0 +1,59 @@
+/// The element type of a tensor.
+///
+/// Plain dtypes (`f32` … `bool`) hold one value per element. The block-quantized storage types
+/// (`q4_0`, `q4_1`, `q8_0`) pack a block of 32 elements with its scale (and minimum) exactly as
+/// GGUF does; they appear on weights only and are turned into `f32` by `dequantize`.
+public enum DType: String, CaseIterable, Sendable, Hashable, CustomStringConvertible {
+  case f32, f16, bf16, i64, i32, i8, u8, bool
+  case q4_0, q4_1, q8_0
+
+  /// The name used in the `.tir` text format.
+  public var description: String { rawValue }
+
+  /// True for `f32`, `f16` and `bf16`.
+  public var isFloatingPoint: Bool { self == .f32 || self == .f16 || self == .bf16 }
+
+  /// True for the signed and unsigned integer dtypes (not `bool`).
+  public var isInteger: Bool { self == .i64 || self == .i32 || self == .i8 || self == .u8 }
+
+  /// True for the block-quantized storage types.
+  public var isQuantized: Bool { quantBlock != nil }
+
+  /// True for dtypes that arithmetic ops accept: floating point and integers.
+  public var isNumeric: Bool { isFloatingPoint || isInteger }
+
+  /// Bytes per element for plain dtypes; `nil` for quantized types (see ``quantBlock``).
+  public var byteWidth: Int? {
+    switch self {
+    case .f32, .i32: 4
+    case .f16, .bf16: 2
+    case .i64: 8
+    case .i8, .u8, .bool: 1
+    case .q4_0, .q4_1, .q8_0: nil
+    }
+  }
+
+  /// Block layout of a quantized dtype: elements per block and bytes per block (GGUF layout).
+  public var quantBlock: (elements: Int, bytes: Int)? {
+    switch self {
+    case .q4_0: (32, 18)  // f16 scale + 16 bytes of nibbles
+    case .q4_1: (32, 20)  // f16 scale + f16 min + 16 bytes of nibbles
+    case .q8_0: (32, 34)  // f16 scale + 32 signed bytes
+    default: nil
+    }
+  }
+
+  /// Bytes needed to store `count` elements, or `nil` when a quantized count is not a whole
+  /// number of blocks.
+  public func storageBytes(count: Int) -> Int? {
+    if let width = byteWidth { return count.multipliedReportingOverflow(by: width).overflow ? nil : count * width }
+    guard let block = quantBlock, count % block.elements == 0 else { return nil }
+    return count / block.elements * block.bytes
+  }
+}
+
+extension DType {
+  /// `value` rounded to what this plain dtype holds: nearest for floats, truncated toward zero
+  /// and wrapped for integers, 0 or 1 for bool.
+  public func rounded(_ value: Double) -> Double { ElementCodec.round(value, to: self) }
+}

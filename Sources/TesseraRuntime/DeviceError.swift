@@ -1,0 +1,43 @@
+import TesseraIR
+
+/// Every error a device, the registry or a compiled graph reports.
+public enum DeviceError: Error, Hashable, Sendable, CustomStringConvertible {
+  /// No device has this name; `known` lists the names that exist.
+  case unknownDevice(name: String, known: [String])
+  /// The device exists but cannot be used.
+  case unavailable(name: String, reason: String)
+  /// The graph has `expected` arguments but `found` inputs were given.
+  case inputCount(expected: Int, found: Int)
+  /// No input was given for argument `name`.
+  case missingInput(name: String)
+  /// An input names no argument of the graph.
+  case unexpectedInput(name: String, expected: [String])
+  /// An input's dtype or shape differs from its argument's type.
+  case inputType(name: String, expected: TensorType, found: TensorType)
+  /// The device cannot run this op (or dtype).
+  case unsupported(device: String, op: OpKind, detail: String)
+  /// A run failed; `op` and `value` say where, `message` why (e.g. an index out of range).
+  case execution(op: OpKind, value: String, message: String)
+
+  /// A message a person can act on.
+  public var description: String {
+    switch self {
+    case .unknownDevice(let name, let known):
+      "unknown device '\(name)' (known: \(known.joined(separator: ", ")))"
+    case .unavailable(let name, let reason):
+      "device '\(name)' is unavailable: \(reason)"
+    case .inputCount(let expected, let found):
+      "the graph takes \(expected) input\(expected == 1 ? "" : "s"), \(found) given"
+    case .missingInput(let name):
+      "no input given for argument %\(name)"
+    case .unexpectedInput(let name, let expected):
+      "input '\(name)' is not an argument of the graph (arguments: \(expected.map { "%" + $0 }.joined(separator: ", ")))"
+    case .inputType(let name, let expected, let found):
+      "input %\(name) should be \(expected), found \(found)"
+    case .unsupported(let device, let op, let detail):
+      "\(device) cannot run '\(op)': \(detail)"
+    case .execution(let op, let value, let message):
+      "'\(op)' defining %\(value) failed: \(message)"
+    }
+  }
+}

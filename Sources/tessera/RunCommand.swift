@@ -1,0 +1,112 @@
+import Foundation
+import Tessera
+
+/// `tessera run`: run a graph's function on one device (or every usable one) with `.npy` inputs.
+enum RunCommand: Command {
+  static let spec = CommandSpec(
+    name: "run", summary: "Run a graph on a device with .npy inputs; write result0.npy, result1.npy, …",
+    positionals: [("GRAPH.tir", "The graph file.")],
+    options: [
+      OptionSpec(name: "--device", valueName: "D", help: "reference, cpu, opencl[:N], vulkan[:N], npu, or all (default: reference)."),
+      OptionSpec(name: "--input", valueName: "NAME=FILE.npy", help: "The value of argument %NAME.", repeatable: true),
+      OptionSpec(name: "--random-inputs", valueName: "SEED", help: "Fill arguments without --input with seeded random values."),
+      OptionSpec(name: "--output-dir", valueName: "DIR", help: "Where result files go (default: current folder; with --device all, DIR/<device>/)."),
+      OptionSpec(name: "--function", valueName: "NAME", help: "The function to run (default: the first in the file)."),
+    ],
+    examples: [
+      "tessera run examples/mlp.tir --input x=x.npy --input w1=w1.npy --input b1=b1.npy --input w2=w2.npy",
+      "tessera run examples/mlp.tir --device all --random-inputs 0",
+    ])
+
+  static func run(_ arguments: ParsedArguments) throws {
+    let module = try loadModule(arguments.positionals[0])
+    let graph = try selectFunction(module, arguments.value("--function"))
+    try Verifier.verify(graph)
+    let (inputs, sources) = try gatherInputs(graph, arguments)
+    let registry = DeviceRegistry.standard()
+    let deviceName = arguments.value("--device") ?? "reference"
+    let devices = deviceName == "all" ? registry.availableDevices : [try registry.device(named: deviceName)]
+
+    var outcomes: [(device: String, results: [Tensor], seconds: Double)] = []
+    for device in devices {
+      let compiled = try device.compile(graph)
+      let start = DispatchTime.now().uptimeNanoseconds
+      let results = try runNamingSources(compiled, inputs, sources)
+      outcomes.append((device.info.name, results, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+    }
+
+    if deviceName == "all" {
+      printSideBySide(graph, outcomes)
+      if let directory = arguments.value("--output-dir") {
+        for outcome in outcomes { try writeResults(outcome.results, to: directory + "/" + outcome.device) }
+      }
+    } else {
+      let outcome = outcomes[0]
+      for (index, result) in outcome.results.enumerated() {
+        print("result\(index): \(result.type) \(result.preview())")
+      }
+      let directory = arguments.value("--output-dir") ?? "."
+      try writeResults(outcome.results, to: directory)
+      print("ran @\(graph.name) on \(outcome.device) in \(String(format: "%.3f", outcome.seconds * 1000)) ms; wrote \(outcome.results.count) result file(s) to \(directory)")
+    }
+  }
+
+  /// Inputs by argument name from `--input` and `--random-inputs`, plus where each came from.
+  private static func gatherInputs(_ graph: Graph, _ arguments: ParsedArguments) throws -> ([String: Tensor], [String: String]) {
+    var inputs: [String: Tensor] = [:]
+    var sources: [String: String] = [:]
+    for assignment in arguments.all("--input") {
+      let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
+      guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+        throw UsageError(description: "--input '\(assignment)': expected NAME=FILE.npy")
+      }
+      let name = parts[0].hasPrefix("%") ? String(parts[0].dropFirst()) : parts[0]
+      guard inputs[name] == nil else { throw UsageError(description: "--input \(name) is given twice") }
+      inputs[name] = try NPY.read(path: parts[1])
+      sources[name] = parts[1]
+    }
+    if let seed = try arguments.integer("--random-inputs") {
+      var generator = SeededRandom(seed: UInt64(truncatingIfNeeded: seed))
+      for argument in graph.arguments where inputs[graph[argument].name] == nil {
+        let type = graph.type(of: argument)
+        inputs[graph[argument].name] = Tensor.random(type, integerBound: max(type.shape.dims.min() ?? 4, 1), using: &generator)
+      }
+    }
+    return (inputs, sources)
+  }
+
+  /// Runs, and names the `--input` file when an input has the wrong type.
+  private static func runNamingSources(_ compiled: CompiledGraph, _ inputs: [String: Tensor], _ sources: [String: String]) throws -> [Tensor] {
+    do {
+      return try compiled.run(inputs: inputs)
+    } catch {
+      guard case .inputType(let name, let expected, let found) = error else { throw error }
+      throw UsageError(description: "--input \(name)=\(sources[name] ?? "<random>"): expected \(expected), found \(found)")
+    }
+  }
+
+  private static func writeResults(_ results: [Tensor], to directory: String) throws {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    for (index, result) in results.enumerated() {
+      let storable = result.dtype == .bf16 ? Tensor(result.doubles, shape: result.shape, dtype: .f32) : result
+      try NPY.write(storable, path: "\(directory)/result\(index).npy")
+    }
+  }
+
+  private static func printSideBySide(_ graph: Graph, _ outcomes: [(device: String, results: [Tensor], seconds: Double)]) {
+    guard let baseline = outcomes.first else {
+      print("no usable device")
+      return
+    }
+    print("@\(graph.name) on \(outcomes.count) device(s); max |Δ| is against \(baseline.device)")
+    for index in graph.results.indices {
+      print("\nresult\(index): \(baseline.results[index].type)")
+      let rows = outcomes.map { outcome in
+        let result = outcome.results[index]
+        let delta = zip(result.doubles, baseline.results[index].doubles).map { Swift.abs($0 - $1) }.max() ?? 0
+        return [outcome.device, String(format: "%.3f ms", outcome.seconds * 1000), String(format: "%.3g", delta), result.preview(limit: 6)]
+      }
+      print(Table(header: ["DEVICE", "TIME", "MAX |Δ|", "VALUES"], rows: rows).text)
+    }
+  }
+}
