@@ -143,6 +143,9 @@ struct Lexer {
       text.unicodeScalars.append(scalar)
       advance()
     }
+    if let scalar = peek(), Self.isNameScalar(scalar) {
+      throw .syntax(start, expected: "a number", found: "'\(text)\(name())'")
+    }
     if let integer = Int(text) { return Token(kind: .integer(integer), location: start) }
     if let value = Double(text), text.contains(where: { $0.isNumber }) {
       return Token(kind: .float(value), location: start)
