@@ -16,9 +16,6 @@ public enum TestSupport {
     (try? runProcess("/usr/bin/env", ["python3", "-c", "import numpy"]))?.status == 0
   }()
 
-  /// The reason printed when numpy tests skip.
-  public static let numpyMissingReason = "python3 with numpy is not installed (scripts/install-system-deps.sh installs it)"
-
   /// Output of a finished process.
   public struct ProcessResult: Sendable {
     /// Exit status.
@@ -55,7 +52,7 @@ public enum TestSupport {
     defer { try? FileManager.default.removeItem(atPath: directory) }
     for (index, input) in inputs.enumerated() { try NPY.write(input, path: "\(directory)/in\(index).npy") }
     let prelude = "import numpy as np, math\nins = [np.load(f'in{i}.npy') for i in range(\(inputs.count))]\n"
-    let save = "\nout = np.asarray(out)\nnp.save('out.npy', out.astype(np.float32) if out.dtype == np.float64 else out)\n"
+    let save = "\nout = np.ascontiguousarray(out)\nnp.save('out.npy', out.astype(np.float32) if out.dtype == np.float64 else out)\n"
     let result = try runProcess("/usr/bin/env", ["python3", "-c", prelude + script + save], directory: directory)
     guard result.status == 0 else { throw NumpyFailure(message: result.stderr) }
     return try NPY.read(path: "\(directory)/out.npy")
