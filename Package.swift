@@ -39,7 +39,7 @@ let package = Package(
     .testTarget(name: "TesseraCompilerTests", dependencies: ["TesseraCompiler", "TesseraTestSupport"]),
     .testTarget(name: "TesseraRuntimeTests", dependencies: ["Tessera", "TesseraTestSupport"]),
     .testTarget(name: "TesseraCPUTests", dependencies: ["TesseraCPU", "TesseraTestSupport"]),
-    .testTarget(name: "TesseraCLITests", dependencies: ["TesseraTestSupport"]),
+    .testTarget(name: "TesseraCLITests", dependencies: ["tessera", "TesseraTestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )
