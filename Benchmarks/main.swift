@@ -35,7 +35,9 @@ guard arguments[0] == "reference" else { fail("unknown suite '\(arguments[0])'\n
 let sizesText = option("--sizes", in: arguments) ?? "128,256,512"
 let sizes = sizesText.split(separator: ",").map { Int($0) ?? 0 }
 guard sizes.allSatisfy({ $0 > 0 }) else { fail("--sizes expects positive integers, found '\(sizesText)'") }
-guard let repeats = Int(option("--repeat", in: arguments) ?? "3"), repeats > 0 else { fail("--repeat expects a positive integer") }
+guard let repeats = Int(option("--repeat", in: arguments) ?? "3"), repeats > 0 else {
+  fail("--repeat expects a positive integer")
+}
 
 print("reference evaluator matmul, f32, best of \(repeats); peer: numpy (python3) in the same run")
 print("SIZE   TESSERA GFLOP/s   NUMPY GFLOP/s   RATIO")
@@ -45,7 +47,9 @@ for size in sizes {
   let b = builder.argument("b", .f32, [size, size])
   let graph = try builder.finish(returning: [builder.matmul(a, b)])
   var generator = SeededRandom(seed: 1)
-  let inputs = [Tensor.random(graph.argumentTypes[0], using: &generator), Tensor.random(graph.argumentTypes[1], using: &generator)]
+  let inputs = [
+    Tensor.random(graph.argumentTypes[0], using: &generator), Tensor.random(graph.argumentTypes[1], using: &generator),
+  ]
   let compiled = try ReferenceDevice().compile(graph)
   var best = Double.infinity
   for _ in 0..<repeats {

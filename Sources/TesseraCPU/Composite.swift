@@ -30,14 +30,20 @@ enum Composite {
         let scale = 1 / (variance + epsilon).squareRoot()
         return row.map { ($0 - mean) * scale }
       }
-      return affine(normalized, weight: operands.count > 1 ? operands[1] : nil, bias: operands.count > 2 ? operands[2] : nil, dtype: x.dtype)
+      return affine(
+        normalized, weight: operands.count > 1 ? operands[1] : nil, bias: operands.count > 2 ? operands[2] : nil,
+        dtype: x.dtype)
     default:
-      return rope(x, positions: operands[1].ints, theta: attributes.double("theta") ?? 10000, neox: attributes.symbol("mode") == "neox")
+      return rope(
+        x, positions: operands[1].ints, theta: attributes.double("theta") ?? 10000,
+        neox: attributes.symbol("mode") == "neox")
     }
   }
 
   /// Applies `transform` to every 1-D line of `x` along `axis`.
-  private static func alongAxis(_ x: RefArray, _ axis: Int, rounding: Bool = true, _ transform: ([Double]) -> [Double]) -> RefArray {
+  private static func alongAxis(_ x: RefArray, _ axis: Int, rounding: Bool = true, _ transform: ([Double]) -> [Double])
+    -> RefArray
+  {
     let (outer, size, inner) = Indexing.around(x.shape, axis: axis)
     let values = x.floats
     var out = [Float](repeating: 0, count: values.count)
@@ -48,7 +54,8 @@ enum Composite {
         for (position, value) in transform(line).enumerated() { out[base + position * inner] = Float(value) }
       }
     }
-    return rounding ? RefArray(floats: out, dtype: x.dtype, shape: x.shape) : RefArray(type: x.type, storage: .float(out))
+    return rounding
+      ? RefArray(floats: out, dtype: x.dtype, shape: x.shape) : RefArray(type: x.type, storage: .float(out))
   }
 
   /// `x * weight + bias`, parameters broadcast to x's shape, rounded once to `dtype`.

@@ -134,7 +134,8 @@ enum Elementwise {
     case .tanh: { Foundation.tanh($0) }
     case .sigmoid: { 1 / (1 + Foundation.exp(-$0)) }
     case .silu: { $0 / (1 + Foundation.exp(-$0)) }
-    case .gelu where tanhGelu: { 0.5 * $0 * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * ($0 + 0.044715 * $0 * $0 * $0))) }
+    case .gelu where tanhGelu:
+      { 0.5 * $0 * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * ($0 + 0.044715 * $0 * $0 * $0))) }
     case .gelu: { 0.5 * $0 * (1 + erf($0 / 2.0.squareRoot())) }
     case .relu: { $0.isNaN ? $0 : Swift.max($0, 0) }
     case .sin: { Foundation.sin($0) }

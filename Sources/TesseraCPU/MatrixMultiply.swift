@@ -6,7 +6,8 @@ enum MatrixMultiply {
   static func matmul(_ a: RefArray, _ b: RefArray, _ type: TensorType) -> RefArray {
     let layout = MatmulLayout(a.shape, b.shape)
     let (m, k, n) = (layout.m, layout.k, layout.n)
-    let batch = Shape(Array(type.shape.dims.prefix(type.shape.rank - (layout.aIsVector ? 0 : 1) - (layout.bIsVector ? 0 : 1))))
+    let batch = Shape(
+      Array(type.shape.dims.prefix(type.shape.rank - (layout.aIsVector ? 0 : 1) - (layout.bIsVector ? 0 : 1))))
     let batchA = Indexing.broadcastMap(from: layout.batchA, to: batch)
     let batchB = Indexing.broadcastMap(from: layout.batchB, to: batch)
     if a.dtype.isFloatingPoint {

@@ -2,7 +2,9 @@ import TesseraIR
 
 /// Reference movement ops: each computes, for every output element, which input element it is.
 enum Movement {
-  static func apply(_ kind: OpKind, _ operands: [RefArray], _ attributes: Attributes, _ type: TensorType) throws(EvaluationFailure) -> RefArray {
+  static func apply(_ kind: OpKind, _ operands: [RefArray], _ attributes: Attributes, _ type: TensorType)
+    throws(EvaluationFailure) -> RefArray
+  {
     let a = operands[0]
     switch kind {
     case .reshape:
@@ -12,7 +14,8 @@ enum Movement {
     case .transpose:
       let perm = attributes.ints("perm") ?? Array((0..<a.shape.rank).reversed())
       let strides = a.shape.strides
-      return a.gathered(Indexing.stridedMap(shape: type.shape, strides: perm.map { strides[$0] }, base: 0), shape: type.shape)
+      return a.gathered(
+        Indexing.stridedMap(shape: type.shape, strides: perm.map { strides[$0] }, base: 0), shape: type.shape)
     case .slice:
       let start = attributes.ints("start")!
       let step = attributes.ints("step") ?? [Int](repeating: 1, count: a.shape.rank)
@@ -45,7 +48,9 @@ enum Movement {
   }
 
   /// `np.take(a, indices, axis)`; negative indices count from the end, others out of range fail.
-  private static func gather(_ a: RefArray, _ indices: RefArray, axis: Int, _ type: TensorType) throws(EvaluationFailure) -> RefArray {
+  private static func gather(_ a: RefArray, _ indices: RefArray, axis: Int, _ type: TensorType)
+    throws(EvaluationFailure) -> RefArray
+  {
     let (outer, size, inner) = Indexing.around(a.shape, axis: axis)
     var map: [Int] = []
     map.reserveCapacity(type.shape.count)

@@ -29,8 +29,10 @@ enum Reductions {
   static func groupIndices(_ shape: Shape, axes: [Int]) -> [[Int]] {
     let strides = shape.strides
     let kept = (0..<shape.rank).filter { !axes.contains($0) }
-    let outer = Indexing.stridedMap(shape: Shape(kept.map { shape.dims[$0] }), strides: kept.map { strides[$0] }, base: 0)
-    let inner = Indexing.stridedMap(shape: Shape(axes.map { shape.dims[$0] }), strides: axes.map { strides[$0] }, base: 0)
+    let outer = Indexing.stridedMap(
+      shape: Shape(kept.map { shape.dims[$0] }), strides: kept.map { strides[$0] }, base: 0)
+    let inner = Indexing.stridedMap(
+      shape: Shape(axes.map { shape.dims[$0] }), strides: axes.map { strides[$0] }, base: 0)
     return outer.map { base in inner.map { base + $0 } }
   }
 

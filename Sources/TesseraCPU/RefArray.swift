@@ -73,7 +73,8 @@ struct RefArray {
     switch storage {
     case .float(let values): Tensor(values.map(Double.init), shape: shape, dtype: dtype)
     case .int(let values) where dtype == .i64:
-      Tensor(type: type, bytes: values.flatMap { value in (0..<8).map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) } })!
+      Tensor(
+        type: type, bytes: values.flatMap { value in (0..<8).map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) } })!
     case .int(let values): Tensor(values.map(Double.init), shape: shape, dtype: dtype)
     case .blocks(let bytes): Tensor(type: type, bytes: bytes)!
     }

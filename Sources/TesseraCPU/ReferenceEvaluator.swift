@@ -25,7 +25,9 @@ public enum ReferenceEvaluator {
     return graph.results.map { values[$0]!.tensor }
   }
 
-  private static func evaluate(_ node: Node, _ operands: [RefArray], _ type: TensorType) throws(EvaluationFailure) -> RefArray {
+  private static func evaluate(_ node: Node, _ operands: [RefArray], _ type: TensorType) throws(EvaluationFailure)
+    -> RefArray
+  {
     let attributes = node.attributes
     switch node.kind.family {
     case .binary: return Elementwise.binary(node.kind, operands[0], operands[1], type)

@@ -62,7 +62,9 @@ public final class GraphBuilder {
     return finished
   }
 
-  private func append(_ kind: OpKind, _ operands: [ValueID], attributes: Attributes, literal: Tensor?, name: String?) -> ValueID {
+  private func append(_ kind: OpKind, _ operands: [ValueID], attributes: Attributes, literal: Tensor?, name: String?)
+    -> ValueID
+  {
     let resultName = name ?? autoName()
     let type: TensorType
     do {
@@ -79,7 +81,8 @@ public final class GraphBuilder {
 
   private func newValue(name: String, type: TensorType) -> ValueID {
     if !usedNames.insert(name).inserted {
-      firstError = firstError ?? .invalidGraph(function: graph.name, message: "the name %\(name) is used for two values")
+      firstError =
+        firstError ?? .invalidGraph(function: graph.name, message: "the name %\(name) is used for two values")
     }
     graph.values.append(Value(name: name, type: type))
     return ValueID(graph.values.count - 1)
@@ -157,7 +160,9 @@ extension GraphBuilder {
   }
 
   /// A reduction over `axes` (all axes when `nil`).
-  public func reduce(_ kind: OpKind, _ x: ValueID, axes: [Int]? = nil, keepdims: Bool = false, name: String? = nil) -> ValueID {
+  public func reduce(_ kind: OpKind, _ x: ValueID, axes: [Int]? = nil, keepdims: Bool = false, name: String? = nil)
+    -> ValueID
+  {
     var attributes: Attributes = keepdims ? ["keepdims": .bool(true)] : [:]
     if let axes { attributes["axes"] = .ints(axes) }
     return op(kind, [x], attributes: attributes, name: name)
@@ -216,7 +221,9 @@ extension GraphBuilder {
     op(.softmax, [x], attributes: ["axis": .int(axis)], name: name)
   }
   /// `x / sqrt(mean(x², axis) + epsilon) * weight`.
-  public func rmsNorm(_ x: ValueID, weight: ValueID, axis: Int = -1, epsilon: Double = 1e-6, name: String? = nil) -> ValueID {
+  public func rmsNorm(_ x: ValueID, weight: ValueID, axis: Int = -1, epsilon: Double = 1e-6, name: String? = nil)
+    -> ValueID
+  {
     op(.rmsNorm, [x, weight], attributes: ["axis": .int(axis), "epsilon": .float(epsilon)], name: name)
   }
   /// `(x - mean) / sqrt(var + epsilon) * weight + bias` along `axis`.
@@ -231,8 +238,12 @@ extension GraphBuilder {
   }
   /// Rotary position embedding of `x` (`[seq, dim]` or `[…, seq, heads, dim]`) at `positions`.
   /// `neox` rotates the two halves of each head; otherwise adjacent pairs (GGUF llama layout).
-  public func rope(_ x: ValueID, positions: ValueID, theta: Double = 10000, neox: Bool = false, name: String? = nil) -> ValueID {
-    op(.rope, [x, positions], attributes: ["theta": .float(theta), "mode": .symbol(neox ? "neox" : "normal")], name: name)
+  public func rope(_ x: ValueID, positions: ValueID, theta: Double = 10000, neox: Bool = false, name: String? = nil)
+    -> ValueID
+  {
+    op(
+      .rope, [x, positions], attributes: ["theta": .float(theta), "mode": .symbol(neox ? "neox" : "normal")], name: name
+    )
   }
   /// Dequantizes a q4_0/q4_1/q8_0 tensor to `dtype`.
   public func dequantize(_ x: ValueID, to dtype: DType = .f32, name: String? = nil) -> ValueID {

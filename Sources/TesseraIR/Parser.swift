@@ -137,7 +137,8 @@ public struct Parser {
       throw .semantic(opLocation, "\(kind): declared type \(declared) differs from inferred \(inferred)")
     }
     let result = try scope.define(resultName, declared, at: resultLocation)
-    scope.graph.nodes.append(Node(kind: kind, operands: operands, attributes: attributes, result: result, literal: tensor))
+    scope.graph.nodes.append(
+      Node(kind: kind, operands: operands, attributes: attributes, result: result, literal: tensor))
   }
 
   private mutating func percentName() throws(IRError) -> (String, SourceLocation) {
@@ -288,7 +289,8 @@ private enum LiteralValue {
     switch self {
     case .bytes(let bytes):
       guard type.dtype.isQuantized, let tensor = Tensor(type: type, bytes: bytes) else {
-        throw .semantic(location, "a 0x literal of \(bytes.count) bytes does not fit \(type) (\(type.storageBytes ?? 0) bytes)")
+        throw .semantic(
+          location, "a 0x literal of \(bytes.count) bytes does not fit \(type) (\(type.storageBytes ?? 0) bytes)")
       }
       return tensor
     case .splat(let value):

@@ -32,10 +32,11 @@ public enum Printer {
   /// and `0x…` bytes for quantized blocks.
   static func literalText(_ tensor: Tensor) -> String {
     if tensor.dtype.isQuantized {
-      return "0x" + tensor.bytes.map { byte in
-        let digits = String(byte, radix: 16)
-        return digits.count == 1 ? "0" + digits : digits
-      }.joined()
+      return "0x"
+        + tensor.bytes.map { byte in
+          let digits = String(byte, radix: 16)
+          return digits.count == 1 ? "0" + digits : digits
+        }.joined()
     }
     let values = tensor.doubles
     let words = values.map { ElementCodec.format($0, dtype: tensor.dtype) }

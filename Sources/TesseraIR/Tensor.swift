@@ -93,7 +93,9 @@ enum ElementCodec {
     switch dtype {
     case .f32: Double(Float(bitPattern: UInt32(truncatingIfNeeded: readInteger(bytes, offset: index * 4, width: 4))))
     case .f16: Double(Float16(bitPattern: UInt16(truncatingIfNeeded: readInteger(bytes, offset: index * 2, width: 2))))
-    case .bf16: Double(Float(bitPattern: UInt32(UInt16(truncatingIfNeeded: readInteger(bytes, offset: index * 2, width: 2))) << 16))
+    case .bf16:
+      Double(
+        Float(bitPattern: UInt32(UInt16(truncatingIfNeeded: readInteger(bytes, offset: index * 2, width: 2))) << 16))
     case .i64: Double(readInteger(bytes, offset: index * 8, width: 8))
     case .i32: Double(Int32(truncatingIfNeeded: readInteger(bytes, offset: index * 4, width: 4)))
     case .i8: Double(Int8(bitPattern: bytes[index]))

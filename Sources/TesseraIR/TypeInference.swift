@@ -99,12 +99,16 @@ public enum TypeInference {
     default:  // cast
       try requirePlain(operands[0])
       let target = try attrs.dtype("to", required: true)!
-      guard !target.isQuantized else { throw InferenceFailure("cast cannot produce \(target); quantized types are storage only") }
+      guard !target.isQuantized else {
+        throw InferenceFailure("cast cannot produce \(target); quantized types are storage only")
+      }
       return TensorType(target, operands[0].shape)
     }
   }
 
-  private static func reduction(_ kind: OpKind, _ a: TensorType, _ attrs: AttributeReader) throws(InferenceFailure) -> TensorType {
+  private static func reduction(_ kind: OpKind, _ a: TensorType, _ attrs: AttributeReader) throws(InferenceFailure)
+    -> TensorType
+  {
     guard a.dtype.isNumeric else { throw InferenceFailure("expected a numeric operand, found \(a.dtype)") }
     let keepdims = try attrs.bool("keepdims") ?? false
     if kind == .argmax {
@@ -132,7 +136,9 @@ public enum TypeInference {
     return TensorType(a.dtype, layout.resultShape(batch: batch))
   }
 
-  private static func movement(_ kind: OpKind, _ operands: [TensorType], _ attrs: AttributeReader) throws(InferenceFailure) -> TensorType {
+  private static func movement(_ kind: OpKind, _ operands: [TensorType], _ attrs: AttributeReader)
+    throws(InferenceFailure) -> TensorType
+  {
     let a = operands[0]
     switch kind {
     case .transpose:
@@ -162,7 +168,9 @@ public enum TypeInference {
     }
   }
 
-  private static func composite(_ kind: OpKind, _ operands: [TensorType], _ attrs: AttributeReader) throws(InferenceFailure) -> TensorType {
+  private static func composite(_ kind: OpKind, _ operands: [TensorType], _ attrs: AttributeReader)
+    throws(InferenceFailure) -> TensorType
+  {
     let x = operands[0]
     try requireFloat(x)
     switch kind {
@@ -194,7 +202,9 @@ public enum TypeInference {
     return x
   }
 
-  private static func source(_ kind: OpKind, _ operands: [TensorType], _ attrs: AttributeReader, _ literal: Tensor?) throws(InferenceFailure) -> TensorType {
+  private static func source(_ kind: OpKind, _ operands: [TensorType], _ attrs: AttributeReader, _ literal: Tensor?)
+    throws(InferenceFailure) -> TensorType
+  {
     if kind == .constant {
       guard let literal else { throw InferenceFailure("a constant needs a literal value") }
       return literal.type
@@ -237,7 +247,8 @@ public enum TypeInference {
       dims[target.firstIndex(of: -1)!] = shape.count / known
     }
     guard Shape(dims).count == shape.count else {
-      throw InferenceFailure("cannot reshape \(shape) (\(shape.count) elements) into \(Shape(dims)) (\(Shape(dims).count) elements)")
+      throw InferenceFailure(
+        "cannot reshape \(shape) (\(shape.count) elements) into \(Shape(dims)) (\(Shape(dims).count) elements)")
     }
     return Shape(dims)
   }
@@ -251,16 +262,20 @@ public enum TypeInference {
     }
     var dims: [Int] = []
     for axis in 0..<shape.rank {
-      guard step[axis] >= 1 else { throw InferenceFailure("slice step must be >= 1, found \(step[axis]) on axis \(axis)") }
+      guard step[axis] >= 1 else {
+        throw InferenceFailure("slice step must be >= 1, found \(step[axis]) on axis \(axis)")
+      }
       guard 0 <= start[axis], start[axis] <= end[axis], end[axis] <= shape.dims[axis] else {
-        throw InferenceFailure("slice [\(start[axis]), \(end[axis])) is outside axis \(axis) of size \(shape.dims[axis])")
+        throw InferenceFailure(
+          "slice [\(start[axis]), \(end[axis])) is outside axis \(axis) of size \(shape.dims[axis])")
       }
       dims.append((end[axis] - start[axis] + step[axis] - 1) / step[axis])
     }
     return Shape(dims)
   }
 
-  private static func concat(_ operands: [TensorType], _ attrs: AttributeReader) throws(InferenceFailure) -> TensorType {
+  private static func concat(_ operands: [TensorType], _ attrs: AttributeReader) throws(InferenceFailure) -> TensorType
+  {
     let first = operands[0]
     guard first.shape.rank >= 1 else { throw InferenceFailure("concat needs operands of rank 1 or more") }
     let axis = try attrs.axis("axis", rank: first.shape.rank, required: true)!
@@ -290,7 +305,9 @@ public enum TypeInference {
   }
 
   private static func requireFloat(_ a: TensorType) throws(InferenceFailure) {
-    guard a.dtype.isFloatingPoint else { throw InferenceFailure("expected a float operand (f32, f16, bf16), found \(a)") }
+    guard a.dtype.isFloatingPoint else {
+      throw InferenceFailure("expected a float operand (f32, f16, bf16), found \(a)")
+    }
   }
 
   private static func requirePlain(_ a: TensorType) throws(InferenceFailure) {
@@ -301,8 +318,10 @@ public enum TypeInference {
     let allowed = operandCount(of: kind)
     guard allowed.contains(count) else {
       let expected =
-        allowed.lowerBound == allowed.upperBound ? "\(allowed.lowerBound)"
-        : allowed.upperBound == Int.max ? "at least \(allowed.lowerBound)" : "\(allowed.lowerBound) to \(allowed.upperBound)"
+        allowed.lowerBound == allowed.upperBound
+        ? "\(allowed.lowerBound)"
+        : allowed.upperBound == Int.max
+          ? "at least \(allowed.lowerBound)" : "\(allowed.lowerBound) to \(allowed.upperBound)"
       throw InferenceFailure("expected \(expected) operand\(expected == "1" ? "" : "s"), found \(count)")
     }
   }

@@ -22,7 +22,11 @@ public struct OpenCLProvider: DeviceProvider {
     }
     let devices = api.devices()
     if devices.isEmpty {
-      return [unavailable("opencl", "the ICD loader found no OpenCL platform with a device (is an ICD such as pocl-opencl-icd installed?)")]
+      return [
+        unavailable(
+          "opencl",
+          "the ICD loader found no OpenCL platform with a device (is an ICD such as pocl-opencl-icd installed?)")
+      ]
     }
     return devices.enumerated().map { index, device in
       DeviceEntry(
@@ -35,15 +39,21 @@ public struct OpenCLProvider: DeviceProvider {
 
   private func unavailable(_ name: String, _ reason: String) -> DeviceEntry {
     DeviceEntry(
-      unavailable: DeviceInfo(name: name, kind: .opencl, summary: "-", driver: "-", availability: .unavailable(reason: reason)))
+      unavailable: DeviceInfo(
+        name: name, kind: .opencl, summary: "-", driver: "-", availability: .unavailable(reason: reason)))
   }
 }
 
 /// The handful of OpenCL entry points discovery needs, resolved with `dlsym`.
 private struct OpenCLProbe {
-  typealias GetPlatformIDs = @convention(c) (UInt32, UnsafeMutablePointer<OpaquePointer?>?, UnsafeMutablePointer<UInt32>?) -> Int32
-  typealias GetDeviceIDs = @convention(c) (OpaquePointer?, UInt64, UInt32, UnsafeMutablePointer<OpaquePointer?>?, UnsafeMutablePointer<UInt32>?) -> Int32
-  typealias GetInfo = @convention(c) (OpaquePointer?, UInt32, Int, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?) -> Int32
+  typealias GetPlatformIDs =
+    @convention(c) (UInt32, UnsafeMutablePointer<OpaquePointer?>?, UnsafeMutablePointer<UInt32>?) -> Int32
+  typealias GetDeviceIDs =
+    @convention(c) (
+      OpaquePointer?, UInt64, UInt32, UnsafeMutablePointer<OpaquePointer?>?, UnsafeMutablePointer<UInt32>?
+    ) -> Int32
+  typealias GetInfo =
+    @convention(c) (OpaquePointer?, UInt32, Int, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?) -> Int32
 
   struct Found {
     var name: String

@@ -45,9 +45,13 @@ public enum NPY {
     for i in 0..<headerLengthSize { headerLength |= Int(bytes[8 + i]) << (8 * i) }
     let headerStart = 8 + headerLengthSize
     guard headerLength <= bytes.count - headerStart else {
-      throw .malformed(file: file, message: "header of \(headerLength) bytes runs past the end of the file (\(bytes.count) bytes)")
+      throw .malformed(
+        file: file, message: "header of \(headerLength) bytes runs past the end of the file (\(bytes.count) bytes)")
     }
-    guard let header = String(bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: major == 3 ? .utf8 : .isoLatin1) else {
+    guard
+      let header = String(
+        bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: major == 3 ? .utf8 : .isoLatin1)
+    else {
       throw .malformed(file: file, message: "header is not text")
     }
     var parser = HeaderParser(text: header, file: file)
@@ -56,7 +60,8 @@ public enum NPY {
     let dataStart = headerStart + headerLength
     let expected = type.storageBytes!
     guard bytes.count - dataStart == expected else {
-      throw .malformed(file: file, message: "\(type) needs \(expected) data bytes, the file has \(bytes.count - dataStart)")
+      throw .malformed(
+        file: file, message: "\(type) needs \(expected) data bytes, the file has \(bytes.count - dataStart)")
     }
     return Tensor(type: type, bytes: Array(bytes[dataStart...]))!
   }
@@ -98,12 +103,18 @@ public enum NPY {
   }
 
   private static func tensorType(_ fields: [String: HeaderValue], file: String) throws(NPYError) -> TensorType {
-    guard case .string(let descr)? = fields["descr"] else { throw .malformed(file: file, message: "header has no 'descr' string") }
+    guard case .string(let descr)? = fields["descr"] else {
+      throw .malformed(file: file, message: "header has no 'descr' string")
+    }
     guard case .bool(let fortran)? = fields["fortran_order"] else {
       throw .malformed(file: file, message: "header has no 'fortran_order' flag")
     }
-    guard case .tuple(let dims)? = fields["shape"] else { throw .malformed(file: file, message: "header has no 'shape' tuple") }
-    if fortran { throw .unsupported(file: file, message: "Fortran order; save a C-ordered array (np.ascontiguousarray)") }
+    guard case .tuple(let dims)? = fields["shape"] else {
+      throw .malformed(file: file, message: "header has no 'shape' tuple")
+    }
+    if fortran {
+      throw .unsupported(file: file, message: "Fortran order; save a C-ordered array (np.ascontiguousarray)")
+    }
     guard descr.count == 3, let order = descr.first else {
       throw .unsupported(file: file, message: "dtype '\(descr)' (object, structured or unknown dtypes cannot be read)")
     }

@@ -22,7 +22,9 @@ public struct VulkanProvider: DeviceProvider {
     switch VulkanProbe.physicalDevices(library) {
     case .failure(let failure): return [unavailable(failure.reason)]
     case .success(let devices) where devices.isEmpty:
-      return [unavailable("the Vulkan loader found no physical device (is a driver such as mesa-vulkan-drivers installed?)")]
+      return [
+        unavailable("the Vulkan loader found no physical device (is a driver such as mesa-vulkan-drivers installed?)")
+      ]
     case .success(let devices):
       return devices.enumerated().map { index, device in
         DeviceEntry(
@@ -36,7 +38,8 @@ public struct VulkanProvider: DeviceProvider {
 
   private func unavailable(_ reason: String) -> DeviceEntry {
     DeviceEntry(
-      unavailable: DeviceInfo(name: "vulkan", kind: .vulkan, summary: "-", driver: "-", availability: .unavailable(reason: reason)))
+      unavailable: DeviceInfo(
+        name: "vulkan", kind: .vulkan, summary: "-", driver: "-", availability: .unavailable(reason: reason)))
   }
 }
 
@@ -77,7 +80,8 @@ enum VulkanProbe {
       }
     }
     guard status == VK_SUCCESS, let instance else {
-      return .failure(VulkanProbeFailure(reason: "vkCreateInstance failed with VkResult \(status.rawValue) (no Vulkan 1.1 driver?)"))
+      return .failure(
+        VulkanProbeFailure(reason: "vkCreateInstance failed with VkResult \(status.rawValue) (no Vulkan 1.1 driver?)"))
     }
     defer { global("vkDestroyInstance", PFN_vkDestroyInstance.self, instance)?(instance, nil) }
     guard let enumerate = global("vkEnumeratePhysicalDevices", PFN_vkEnumeratePhysicalDevices.self, instance),
@@ -102,12 +106,15 @@ enum VulkanProbe {
         memory(handle, &heaps)
         return VulkanPhysicalDevice(
           name: withUnsafeBytes(of: info.deviceName) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) },
-          driver: "Vulkan \(version(info.apiVersion)), \(deviceType(info.deviceType)), driver 0x\(String(info.driverVersion, radix: 16))",
+          driver:
+            "Vulkan \(version(info.apiVersion)), \(deviceType(info.deviceType)), driver 0x\(String(info.driverVersion, radix: 16))",
           memoryBytes: deviceLocalBytes(heaps))
       })
   }
 
-  private static func version(_ packed: UInt32) -> String { "\(packed >> 22 & 0x7F).\(packed >> 12 & 0x3FF).\(packed & 0xFFF)" }
+  private static func version(_ packed: UInt32) -> String {
+    "\(packed >> 22 & 0x7F).\(packed >> 12 & 0x3FF).\(packed & 0xFFF)"
+  }
 
   private static func deviceType(_ type: VkPhysicalDeviceType) -> String {
     switch type {

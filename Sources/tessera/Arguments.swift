@@ -25,7 +25,10 @@ struct CommandSpec {
 
   /// The text `--help` prints.
   var help: String {
-    var lines = ["tessera \(name) — \(summary)", "", "USAGE: tessera \(name)" + positionals.map { " \($0.name)" }.joined() + (options.isEmpty ? "" : " [options]")]
+    var lines = [
+      "tessera \(name) — \(summary)", "",
+      "USAGE: tessera \(name)" + positionals.map { " \($0.name)" }.joined() + (options.isEmpty ? "" : " [options]"),
+    ]
     if !positionals.isEmpty {
       lines += ["", "ARGUMENTS:"] + positionals.map { "  \($0.name.padding(24))\($0.help)" }
     }
@@ -55,7 +58,8 @@ struct CommandSpec {
       }
       let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
       guard let option = options.first(where: { $0.name == parts[0] }) else {
-        throw UsageError(description: "unknown option '\(parts[0])' for 'tessera \(name)' (see 'tessera \(name) --help')")
+        throw UsageError(
+          description: "unknown option '\(parts[0])' for 'tessera \(name)' (see 'tessera \(name) --help')")
       }
       guard option.valueName != nil else {
         if parts.count > 1 { throw UsageError(description: "\(option.name) takes no value") }
@@ -66,7 +70,9 @@ struct CommandSpec {
       if parts.count > 1 {
         value = parts[1]
       } else {
-        guard index < arguments.count else { throw UsageError(description: "\(option.name) needs a value (\(option.valueName!))") }
+        guard index < arguments.count else {
+          throw UsageError(description: "\(option.name) needs a value (\(option.valueName!))")
+        }
         value = arguments[index]
         index += 1
       }
@@ -109,5 +115,7 @@ struct ParsedArguments {
 
 extension String {
   /// Left-aligns in a column of `width`.
-  func padding(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
+  func padding(_ width: Int) -> String {
+    count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+  }
 }

@@ -14,7 +14,9 @@ enum DevicesCommand: Command {
       case .available: status = "yes"
       case .unavailable(let reason): status = "no: " + reason
       }
-      return [info.name, info.kind.rawValue, info.summary, info.driver, info.memoryBytes.map(formatBytes) ?? "-", status]
+      return [
+        info.name, info.kind.rawValue, info.summary, info.driver, info.memoryBytes.map(formatBytes) ?? "-", status,
+      ]
     }
     print(Table(header: ["NAME", "KIND", "DEVICE", "DRIVER", "MEMORY", "USABLE"], rows: rows).text)
   }
@@ -40,7 +42,8 @@ struct Table {
   var text: String {
     let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
     return ([header] + rows).map { row in
-      row.enumerated().map { column, cell in column == row.count - 1 ? cell : cell.padding(widths[column] + 1) }.joined()
+      row.enumerated().map { column, cell in column == row.count - 1 ? cell : cell.padding(widths[column] + 1) }
+        .joined()
     }.joined(separator: "\n")
   }
 }

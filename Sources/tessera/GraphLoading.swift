@@ -4,7 +4,8 @@ import Tessera
 /// Reads and parses a `.tir` file; errors carry `file:line:col`.
 func loadModule(_ path: String) throws -> Module {
   guard let data = FileManager.default.contents(atPath: path) else {
-    throw UsageError(description: "\(path): " + (FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file"))
+    throw UsageError(
+      description: "\(path): " + (FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file"))
   }
   guard let text = String(data: data, encoding: .utf8) else { throw UsageError(description: "\(path): not UTF-8 text") }
   return try Parser.parse(text, file: path)

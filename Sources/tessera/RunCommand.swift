@@ -7,10 +7,15 @@ enum RunCommand: Command {
     name: "run", summary: "Run a graph on a device with .npy inputs; write result0.npy, result1.npy, …",
     positionals: [("GRAPH.tir", "The graph file.")],
     options: [
-      OptionSpec(name: "--device", valueName: "D", help: "reference, cpu, opencl[:N], vulkan[:N], npu, or all (default: reference)."),
+      OptionSpec(
+        name: "--device", valueName: "D",
+        help: "reference, cpu, opencl[:N], vulkan[:N], npu, or all (default: reference)."),
       OptionSpec(name: "--input", valueName: "NAME=FILE.npy", help: "The value of argument %NAME.", repeatable: true),
-      OptionSpec(name: "--random-inputs", valueName: "SEED", help: "Fill arguments without --input with seeded random values."),
-      OptionSpec(name: "--output-dir", valueName: "DIR", help: "Where result files go (default: current folder; with --device all, DIR/<device>/)."),
+      OptionSpec(
+        name: "--random-inputs", valueName: "SEED", help: "Fill arguments without --input with seeded random values."),
+      OptionSpec(
+        name: "--output-dir", valueName: "DIR",
+        help: "Where result files go (default: current folder; with --device all, DIR/<device>/)."),
       OptionSpec(name: "--function", valueName: "NAME", help: "The function to run (default: the first in the file)."),
     ],
     examples: [
@@ -47,12 +52,16 @@ enum RunCommand: Command {
       }
       let directory = arguments.value("--output-dir") ?? "."
       try writeResults(outcome.results, to: directory)
-      print("ran @\(graph.name) on \(outcome.device) in \(String(format: "%.3f", outcome.seconds * 1000)) ms; wrote \(outcome.results.count) result file(s) to \(directory)")
+      print(
+        "ran @\(graph.name) on \(outcome.device) in \(String(format: "%.3f", outcome.seconds * 1000)) ms; wrote \(outcome.results.count) result file(s) to \(directory)"
+      )
     }
   }
 
   /// Inputs by argument name from `--input` and `--random-inputs`, plus where each came from.
-  private static func gatherInputs(_ graph: Graph, _ arguments: ParsedArguments) throws -> ([String: Tensor], [String: String]) {
+  private static func gatherInputs(_ graph: Graph, _ arguments: ParsedArguments) throws -> (
+    [String: Tensor], [String: String]
+  ) {
     var inputs: [String: Tensor] = [:]
     var sources: [String: String] = [:]
     for assignment in arguments.all("--input") {
@@ -69,19 +78,23 @@ enum RunCommand: Command {
       var generator = SeededRandom(seed: UInt64(truncatingIfNeeded: seed))
       for argument in graph.arguments where inputs[graph[argument].name] == nil {
         let type = graph.type(of: argument)
-        inputs[graph[argument].name] = Tensor.random(type, integerBound: max(type.shape.dims.min() ?? 4, 1), using: &generator)
+        inputs[graph[argument].name] = Tensor.random(
+          type, integerBound: max(type.shape.dims.min() ?? 4, 1), using: &generator)
       }
     }
     return (inputs, sources)
   }
 
   /// Runs, and names the `--input` file when an input has the wrong type.
-  private static func runNamingSources(_ compiled: CompiledGraph, _ inputs: [String: Tensor], _ sources: [String: String]) throws -> [Tensor] {
+  private static func runNamingSources(
+    _ compiled: CompiledGraph, _ inputs: [String: Tensor], _ sources: [String: String]
+  ) throws -> [Tensor] {
     do {
       return try compiled.run(inputs: inputs)
     } catch {
       guard case .inputType(let name, let expected, let found) = error else { throw error }
-      throw UsageError(description: "--input \(name)=\(sources[name] ?? "<random>"): expected \(expected), found \(found)")
+      throw UsageError(
+        description: "--input \(name)=\(sources[name] ?? "<random>"): expected \(expected), found \(found)")
     }
   }
 
@@ -93,7 +106,9 @@ enum RunCommand: Command {
     }
   }
 
-  private static func printSideBySide(_ graph: Graph, _ outcomes: [(device: String, results: [Tensor], seconds: Double)]) {
+  private static func printSideBySide(
+    _ graph: Graph, _ outcomes: [(device: String, results: [Tensor], seconds: Double)]
+  ) {
     guard let baseline = outcomes.first else {
       print("no usable device")
       return
@@ -104,7 +119,10 @@ enum RunCommand: Command {
       let rows = outcomes.map { outcome in
         let result = outcome.results[index]
         let delta = zip(result.doubles, baseline.results[index].doubles).map { Swift.abs($0 - $1) }.max() ?? 0
-        return [outcome.device, String(format: "%.3f ms", outcome.seconds * 1000), String(format: "%.3g", delta), result.preview(limit: 6)]
+        return [
+          outcome.device, String(format: "%.3f ms", outcome.seconds * 1000), String(format: "%.3g", delta),
+          result.preview(limit: 6),
+        ]
       }
       print(Table(header: ["DEVICE", "TIME", "MAX |Δ|", "VALUES"], rows: rows).text)
     }

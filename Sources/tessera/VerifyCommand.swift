@@ -11,7 +11,9 @@ enum VerifyCommand: Command {
     let module = try loadModule(arguments.positionals[0])
     for graph in module.functions {
       try Verifier.verify(graph)
-      print("@\(graph.name): ok, \(graph.arguments.count) arguments, \(graph.nodes.count) ops, \(graph.results.count) results")
+      print(
+        "@\(graph.name): ok, \(graph.arguments.count) arguments, \(graph.nodes.count) ops, \(graph.results.count) results"
+      )
       let rows =
         graph.arguments.map { ["%" + graph[$0].name, graph.type(of: $0).description, "argument"] }
         + graph.nodes.map { ["%" + graph[$0.result].name, graph.type(of: $0.result).description, $0.kind.rawValue] }

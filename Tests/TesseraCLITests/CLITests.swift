@@ -1,10 +1,12 @@
 import Foundation
-import Testing
 import Tessera
 import TesseraTestSupport
+import Testing
 
 /// End-to-end tests of the `tessera` executable: exit codes, messages, files written.
-@Suite("tessera command line", .enabled(if: TestSupport.tesseraBinary != nil, "the tessera executable is not built next to the tests"))
+@Suite(
+  "tessera command line",
+  .enabled(if: TestSupport.tesseraBinary != nil, "the tessera executable is not built next to the tests"))
 struct CLITests {
   private let example = TestSupport.repositoryRoot + "/examples/mlp.tir"
 
@@ -40,7 +42,8 @@ struct CLITests {
   @Test func verifyReportsLocationOfBadInput() throws {
     let directory = TestSupport.temporaryDirectory()
     let path = directory + "/bad.tir"
-    try "func @f(%x: f32[2]) -> f32[2] {\n  %y = frob %x : f32[2]\n  return %y\n}\n".write(toFile: path, atomically: true, encoding: .utf8)
+    try "func @f(%x: f32[2]) -> f32[2] {\n  %y = frob %x : f32[2]\n  return %y\n}\n".write(
+      toFile: path, atomically: true, encoding: .utf8)
     let result = try tessera("verify", path)
     #expect(result.status == 2)
     #expect(result.stderr.contains("\(path):2:8: error: unknown op 'frob'"))
@@ -80,7 +83,8 @@ struct CLITests {
   @Test func runWritesResultsThatMatchNumpy() throws {
     let directory = TestSupport.temporaryDirectory()
     let (inputs, flags) = try writeInputs(directory)
-    let result = try TestSupport.runProcess(TestSupport.tesseraBinary!, ["run", example] + flags + ["--output-dir", directory + "/out"])
+    let result = try TestSupport.runProcess(
+      TestSupport.tesseraBinary!, ["run", example] + flags + ["--output-dir", directory + "/out"])
     #expect(result.status == 0, "\(result.stderr)")
     #expect(result.stdout.contains("result0: f32[4,10]") && result.stdout.contains("result1: i32[4]"))
     let probabilities = try NPY.read(path: directory + "/out/result0.npy")
@@ -94,7 +98,9 @@ struct CLITests {
       """
     if let expected = try TestSupport.numpy(script, inputs: inputs) {
       #expect(TestSupport.toleranceRatio(probabilities, expected, atol: 1e-6, rtol: 1e-4) <= 1)
-      let argmaxes = (0..<4).map { row in Double((0..<10).max { expected.doubles[row * 10 + $0] < expected.doubles[row * 10 + $1] }!) }
+      let argmaxes = (0..<4).map { row in
+        Double((0..<10).max { expected.doubles[row * 10 + $0] < expected.doubles[row * 10 + $1] }!)
+      }
       #expect(classes.doubles == argmaxes)
     }
   }
@@ -106,9 +112,13 @@ struct CLITests {
     let missing = try TestSupport.runProcess(binary, ["run", example] + flags.dropLast(2))
     #expect(missing.status == 2 && missing.stderr.contains("no input given for argument %w2"))
     try NPY.write(Tensor(repeating: 1, shape: [4, 64], dtype: .i32), path: directory + "/wrong.npy")
-    let wrongType = try TestSupport.runProcess(binary, ["run", example] + flags.dropFirst(2) + ["--input", "x=\(directory)/wrong.npy"])
-    #expect(wrongType.status == 2 && wrongType.stderr.contains("--input x=\(directory)/wrong.npy: expected f32[4,64], found i32[4,64]"))
-    let extra = try TestSupport.runProcess(binary, ["run", example] + flags + ["--input", "zz=\(directory)/wrong.npy"])
+    let wrongType = try TestSupport.runProcess(
+      binary, ["run", example] + flags.dropFirst(2) + ["--input", "x=\(directory)/wrong.npy"])
+    #expect(
+      wrongType.status == 2
+        && wrongType.stderr.contains("--input x=\(directory)/wrong.npy: expected f32[4,64], found i32[4,64]"))
+    let extra = try TestSupport.runProcess(
+      binary, ["run", example] + flags + ["--input", "zz=\(directory)/wrong.npy"])
     #expect(extra.status == 2 && extra.stderr.contains("input 'zz' is not an argument of the graph"))
     let malformed = try tessera("run", example, "--input", "x")
     #expect(malformed.status == 2 && malformed.stderr.contains("--input 'x': expected NAME=FILE.npy"))

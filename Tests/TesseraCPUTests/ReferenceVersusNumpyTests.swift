@@ -1,13 +1,17 @@
-import Testing
 import TesseraCPU
 import TesseraIR
 import TesseraRuntime
 import TesseraTestSupport
+import Testing
 
 /// Every op example on the reference evaluator against numpy computing the same thing in float64.
 @Suite("Reference evaluator vs numpy")
 struct ReferenceVersusNumpyTests {
-  @Test("every op example", .enabled(if: TestSupport.numpyAvailable, "python3 with numpy is not installed (scripts/install-system-deps.sh installs it)"), arguments: OpExample.all.filter { $0.numpy != nil })
+  @Test(
+    "every op example",
+    .enabled(
+      if: TestSupport.numpyAvailable, "python3 with numpy is not installed (scripts/install-system-deps.sh installs it)"
+    ), arguments: OpExample.all.filter { $0.numpy != nil })
   func matchesNumpy(example: OpExample) throws {
     let graph = try TestSupport.parseOne(example.text)
     var generator = SeededRandom(seed: UInt64(example.description.utf8.reduce(0) { $0 &* 31 &+ UInt64($1) }))
@@ -29,7 +33,8 @@ struct ReferenceHandDerivedTests {
   }
 
   @Test func broadcastAddAndSilu() throws {
-    let text = "func @f(%a: f32[2,2], %b: f32[2]) -> f32[2,2] {\n  %s = add %a, %b : f32[2,2]\n  %y = silu %s : f32[2,2]\n  return %y\n}"
+    let text =
+      "func @f(%a: f32[2,2], %b: f32[2]) -> f32[2,2] {\n  %s = add %a, %b : f32[2,2]\n  %y = silu %s : f32[2,2]\n  return %y\n}"
     let result = try run(text, [Tensor([0, 1, 2, 3], shape: [2, 2]), Tensor([0, -1], shape: [2])])
     // s = [[0, 0], [2, 2]]; silu(0) = 0, silu(2) = 2 / (1 + e^-2) = 1.7615942
     #expect(result[0].floats == [0, 0, 1.7615942, 1.7615942])
@@ -37,7 +42,8 @@ struct ReferenceHandDerivedTests {
 
   @Test func matmulSmall() throws {
     let text = "func @f(%a: f32[2,3], %b: f32[3,2]) -> f32[2,2] {\n  %y = matmul %a, %b : f32[2,2]\n  return %y\n}"
-    let result = try run(text, [Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3]), Tensor([7, 8, 9, 10, 11, 12], shape: [3, 2])])
+    let result = try run(
+      text, [Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3]), Tensor([7, 8, 9, 10, 11, 12], shape: [3, 2])])
     #expect(result[0].floats == [58, 64, 139, 154])
   }
 
@@ -48,8 +54,10 @@ struct ReferenceHandDerivedTests {
 
   @Test func rmsNormOfConstantRow() throws {
     // x = [2, 2, 2, 2]: mean(x²) = 4, x / sqrt(4 + 0) = 1, times w.
-    let text = "func @f(%x: f32[4], %w: f32[4]) -> f32[4] {\n  %y = rms_norm %x, %w {epsilon = 0.0} : f32[4]\n  return %y\n}"
-    #expect(try run(text, [Tensor(repeating: 2, shape: [4]), Tensor([1, 2, 3, 4], shape: [4])])[0].floats == [1, 2, 3, 4])
+    let text =
+      "func @f(%x: f32[4], %w: f32[4]) -> f32[4] {\n  %y = rms_norm %x, %w {epsilon = 0.0} : f32[4]\n  return %y\n}"
+    #expect(
+      try run(text, [Tensor(repeating: 2, shape: [4]), Tensor([1, 2, 3, 4], shape: [4])])[0].floats == [1, 2, 3, 4])
   }
 
   @Test func ropeQuarterTurn() throws {
@@ -69,7 +77,8 @@ struct ReferenceHandDerivedTests {
 
   @Test func integerDivisionFloorsLikeNumpy() throws {
     let text = "func @f(%a: i32[4], %b: i32[4]) -> i32[4] {\n  %y = div %a, %b : i32[4]\n  return %y\n}"
-    let result = try run(text, [Tensor([7, -7, 7, 5], shape: [4], dtype: .i32), Tensor([2, 2, -2, 0], shape: [4], dtype: .i32)])
+    let result = try run(
+      text, [Tensor([7, -7, 7, 5], shape: [4], dtype: .i32), Tensor([2, 2, -2, 0], shape: [4], dtype: .i32)])
     #expect(result[0].doubles == [3, -4, -4, 0])
   }
 
@@ -83,11 +92,14 @@ struct ReferenceHandDerivedTests {
 
   @Test func gatherOutOfRangeIsAnErrorNamingTheOp() throws {
     let text = "func @f(%t: f32[3,2], %i: i32[2]) -> f32[2,2] {\n  %rows = gather %t, %i : f32[2,2]\n  return %rows\n}"
-    #expect(throws: DeviceError.execution(op: .gather, value: "rows", message: "index 3 is out of range for axis 0 of size 3")) {
+    #expect(
+      throws: DeviceError.execution(op: .gather, value: "rows", message: "index 3 is out of range for axis 0 of size 3")
+    ) {
       try run(text, [Tensor(repeating: 1, shape: [3, 2]), Tensor([0, 3], shape: [2], dtype: .i32)])
     }
     // Negative indices count from the end, as in numpy.
-    let negative = try run(text, [Tensor([0, 1, 2, 3, 4, 5], shape: [3, 2]), Tensor([-1, 0], shape: [2], dtype: .i32)])
+    let negative = try run(
+      text, [Tensor([0, 1, 2, 3, 4, 5], shape: [3, 2]), Tensor([-1, 0], shape: [2], dtype: .i32)])
     #expect(negative[0].floats == [4, 5, 0, 1])
   }
 
@@ -98,7 +110,9 @@ struct ReferenceHandDerivedTests {
     #expect(result[0].doubles == [2048])
   }
 
-  @Test("batched matmul equals an independent triple loop", arguments: [(1, 1, 1, 1), (3, 7, 5, 2), (2, 33, 17, 1), (1, 64, 64, 3)])
+  @Test(
+    "batched matmul equals an independent triple loop",
+    arguments: [(1, 1, 1, 1), (3, 7, 5, 2), (2, 33, 17, 1), (1, 64, 64, 3)])
   func matmulAgainstNaiveLoop(m: Int, k: Int, n: Int, batch: Int) throws {
     let b = GraphBuilder(name: "mm")
     let x = b.argument("x", .f32, [batch, m, k])

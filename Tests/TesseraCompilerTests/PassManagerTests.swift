@@ -1,7 +1,7 @@
-import Testing
 import TesseraCompiler
 import TesseraIR
 import TesseraTestSupport
+import Testing
 
 @Suite("Pass manager and dead-code elimination")
 struct PassManagerTests {

@@ -1,6 +1,6 @@
-import Testing
 import TesseraIR
 import TesseraTestSupport
+import Testing
 
 @Suite("Printer and parser round trip")
 struct RoundTripTests {

@@ -1,5 +1,5 @@
-import Testing
 import TesseraIR
+import Testing
 
 @Suite("Shapes, dtypes and tensors")
 struct ShapeAndTensorTests {
@@ -65,7 +65,8 @@ struct ShapeAndTensorTests {
 
   @Test func dequantizeQ4_1AndQ8_0() {
     // q4_1: d = 2 (0x4000), m = -1 (0xBC00); every nibble 3 → 3*2 - 1 = 5.
-    let q41 = Quantization.dequantize([0x00, 0x40, 0x00, 0xBC] + [UInt8](repeating: 0x33, count: 16), dtype: .q4_1, count: 32)
+    let q41 = Quantization.dequantize(
+      [0x00, 0x40, 0x00, 0xBC] + [UInt8](repeating: 0x33, count: 16), dtype: .q4_1, count: 32)
     #expect(q41 == [Float](repeating: 5, count: 32))
     // q8_0: d = 0.25 (0x3400); quants -128…
     let quants = (0..<32).map { UInt8(bitPattern: Int8(truncatingIfNeeded: $0 * 8 - 128)) }

@@ -1,8 +1,8 @@
 import Foundation
-import Testing
 import TesseraIR
 import TesseraRuntime
 import TesseraTestSupport
+import Testing
 
 @Suite(".npy reading and writing")
 struct NPYTests {
@@ -26,16 +26,21 @@ struct NPYTests {
 
   @Test func readsAHandMadeVersion1File() throws {
     let data: [UInt8] = [0, 0, 0x80, 0x3F, 0, 0, 0, 0x40]  // 1.0, 2.0
-    let tensor = try NPY.decode(handMade(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n", data: data))
+    let tensor = try NPY.decode(
+      handMade(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n", data: data))
     #expect(tensor.type == TensorType(.f32, [2]))
     #expect(tensor.floats == [1, 2])
   }
 
   @Test func readsVersions2And3AndScalars() throws {
-    let v2 = try NPY.decode(handMade(version: 2, header: "{'descr': '<i8', 'fortran_order': False, 'shape': (), }\n", data: [5, 0, 0, 0, 0, 0, 0, 0]))
+    let v2 = try NPY.decode(
+      handMade(
+        version: 2, header: "{'descr': '<i8', 'fortran_order': False, 'shape': (), }\n", data: [5, 0, 0, 0, 0, 0, 0, 0])
+    )
     #expect(v2.type == TensorType(.i64, []))
     #expect(v2.int64s == [5])
-    let v3 = try NPY.decode(handMade(version: 3, header: "{\"shape\": (1, 2), \"fortran_order\": False, \"descr\": \"|b1\"}\n", data: [1, 0]))
+    let v3 = try NPY.decode(
+      handMade(version: 3, header: "{\"shape\": (1, 2), \"fortran_order\": False, \"descr\": \"|b1\"}\n", data: [1, 0]))
     #expect(v3.type == TensorType(.bool, [1, 2]))
     #expect(v3.doubles == [1, 0])
   }
@@ -53,27 +58,55 @@ struct NPYTests {
 
   @Test func malformedFilesGiveClearErrors() {
     let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n"
-    #expect(message(Array("PK\u{3}\u{4}not npy".utf8)) == "x.npy: not a valid .npy file: missing the \\x93NUMPY magic string")
-    #expect(message(Array(handMade(header: header, data: []).prefix(9))) == "x.npy: not a valid .npy file: missing the \\x93NUMPY magic string")
-    #expect(message(Array(handMade(header: header, data: []).prefix(30))) == "x.npy: not a valid .npy file: header of 58 bytes runs past the end of the file (30 bytes)")
-    #expect(message(handMade(header: header, data: [0, 0, 0])) == "x.npy: not a valid .npy file: f32[2] needs 8 data bytes, the file has 3")
-    #expect(message(handMade(version: 9, header: header, data: [])) == "x.npy: unsupported .npy array: format version 9.0 (expected 1, 2 or 3)")
-    #expect(message(handMade(header: "{'descr': '<f4', 'shape': (2,), }", data: [])) == "x.npy: not a valid .npy file: header has no 'fortran_order' flag")
-    #expect(message(handMade(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", data: [])) == "x.npy: not a valid .npy file: header: expected an integer in the shape tuple, found ''")
-    #expect(message(handMade(header: "{'descr': '<f4' 'fortran_order': False}", data: [])) == "x.npy: not a valid .npy file: header: expected '}' at offset 16 of the header")
-    #expect(message(handMade(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (-2,), }", data: [])) == "x.npy: not a valid .npy file: shape [-2] is negative or too large")
-    #expect(message(handMade(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", data: [])) == "x.npy: not a valid .npy file: shape [4294967296, 4294967296] is negative or too large")
+    #expect(
+      message(Array("PK\u{3}\u{4}not npy".utf8)) == "x.npy: not a valid .npy file: missing the \\x93NUMPY magic string")
+    #expect(
+      message(Array(handMade(header: header, data: []).prefix(9)))
+        == "x.npy: not a valid .npy file: missing the \\x93NUMPY magic string")
+    #expect(
+      message(Array(handMade(header: header, data: []).prefix(30)))
+        == "x.npy: not a valid .npy file: header of 58 bytes runs past the end of the file (30 bytes)")
+    #expect(
+      message(handMade(header: header, data: [0, 0, 0]))
+        == "x.npy: not a valid .npy file: f32[2] needs 8 data bytes, the file has 3")
+    #expect(
+      message(handMade(version: 9, header: header, data: []))
+        == "x.npy: unsupported .npy array: format version 9.0 (expected 1, 2 or 3)")
+    #expect(
+      message(handMade(header: "{'descr': '<f4', 'shape': (2,), }", data: []))
+        == "x.npy: not a valid .npy file: header has no 'fortran_order' flag")
+    #expect(
+      message(handMade(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", data: []))
+        == "x.npy: not a valid .npy file: header: expected an integer in the shape tuple, found ''")
+    #expect(
+      message(handMade(header: "{'descr': '<f4' 'fortran_order': False}", data: []))
+        == "x.npy: not a valid .npy file: header: expected '}' at offset 16 of the header")
+    #expect(
+      message(handMade(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (-2,), }", data: []))
+        == "x.npy: not a valid .npy file: shape [-2] is negative or too large")
+    #expect(
+      message(
+        handMade(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", data: []))
+        == "x.npy: not a valid .npy file: shape [4294967296, 4294967296] is negative or too large")
   }
 
   @Test func unsupportedArraysAreNamed() {
     func file(_ descr: String, fortran: Bool = false) -> [UInt8] {
-      handMade(header: "{'descr': '\(descr)', 'fortran_order': \(fortran ? "True" : "False"), 'shape': (1,), }\n", data: [0, 0, 0, 0])
+      handMade(
+        header: "{'descr': '\(descr)', 'fortran_order': \(fortran ? "True" : "False"), 'shape': (1,), }\n",
+        data: [0, 0, 0, 0])
     }
-    #expect(message(file("<f4", fortran: true)) == "x.npy: unsupported .npy array: Fortran order; save a C-ordered array (np.ascontiguousarray)")
+    #expect(
+      message(file("<f4", fortran: true))
+        == "x.npy: unsupported .npy array: Fortran order; save a C-ordered array (np.ascontiguousarray)")
     #expect(message(file(">f4")) == "x.npy: unsupported .npy array: big-endian dtype '>f4'; use a little-endian array")
-    #expect(message(file("|O")) == "x.npy: unsupported .npy array: dtype '|O' (object, structured or unknown dtypes cannot be read)")
-    #expect(message(file("<f8")) == "x.npy: unsupported .npy array: dtype '<f8' (Tessera reads f4, f2, i8, i4, i1, u1, b1)")
-    #expect(message(file("<c8")) == "x.npy: unsupported .npy array: dtype '<c8' (Tessera reads f4, f2, i8, i4, i1, u1, b1)")
+    #expect(
+      message(file("|O"))
+        == "x.npy: unsupported .npy array: dtype '|O' (object, structured or unknown dtypes cannot be read)")
+    #expect(
+      message(file("<f8")) == "x.npy: unsupported .npy array: dtype '<f8' (Tessera reads f4, f2, i8, i4, i1, u1, b1)")
+    #expect(
+      message(file("<c8")) == "x.npy: unsupported .npy array: dtype '<c8' (Tessera reads f4, f2, i8, i4, i1, u1, b1)")
   }
 
   @Test func bf16AndQuantizedCannotBeWritten() {
@@ -83,10 +116,13 @@ struct NPYTests {
   }
 
   @Test func missingFileIsNamed() {
-    #expect(throws: NPYError.io(file: "/nonexistent/a.npy", message: "no such file")) { try NPY.read(path: "/nonexistent/a.npy") }
+    #expect(throws: NPYError.io(file: "/nonexistent/a.npy", message: "no such file")) {
+      try NPY.read(path: "/nonexistent/a.npy")
+    }
   }
 
-  @Test("files agree with numpy both ways", .enabled(if: TestSupport.numpyAvailable, "python3 with numpy is not installed"))
+  @Test(
+    "files agree with numpy both ways", .enabled(if: TestSupport.numpyAvailable, "python3 with numpy is not installed"))
   func numpyInterop() throws {
     let directory = TestSupport.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }

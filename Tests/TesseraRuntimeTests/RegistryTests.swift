@@ -1,6 +1,6 @@
-import Testing
 import Tessera
 import TesseraTestSupport
+import Testing
 
 @Suite("Device registry and compiled graphs")
 struct RegistryTests {
@@ -50,7 +50,9 @@ struct RegistryTests {
     let y = Tensor([4], shape: [], dtype: .i32)
     #expect(throws: DeviceError.inputCount(expected: 2, found: 1)) { try compiled.run(inputs: [x]) }
     #expect(throws: DeviceError.missingInput(name: "y")) { try compiled.run(inputs: ["x": x]) }
-    #expect(throws: DeviceError.unexpectedInput(name: "z", expected: ["x", "y"])) { try compiled.run(inputs: ["x": x, "y": y, "z": y]) }
+    #expect(throws: DeviceError.unexpectedInput(name: "z", expected: ["x", "y"])) {
+      try compiled.run(inputs: ["x": x, "y": y, "z": y])
+    }
     #expect(throws: DeviceError.inputType(name: "y", expected: TensorType(.i32, []), found: TensorType(.f32, [2]))) {
       try compiled.run(inputs: ["x": x, "y": x])
     }

@@ -33,39 +33,49 @@ public struct OpExample: Sendable, CustomStringConvertible {
 
 extension OpExample {
   /// Every example; together they cover every ``OpKind``.
-  public static let all: [OpExample] = binary + unary + other + reductions + contraction + movement + composite + sources
+  public static let all: [OpExample] =
+    binary + unary + other + reductions + contraction + movement + composite + sources
 
   private static func function(_ signature: String, _ result: String, _ body: String) -> String {
     "func @f(\(signature)) -> \(result) {\n\(body)\n}\n"
   }
 
   private static let binary: [OpExample] =
-    [("add", "a + b"), ("sub", "a - b"), ("mul", "a * b"), ("max", "np.maximum(a, b)"), ("min", "np.minimum(a, b)")].map { name, expression in
-      OpExample(
-        OpKind(rawValue: name)!, "broadcast",
-        function("%a: f32[2,3], %b: f32[3]", "f32[2,3]", "  %y = \(name) %a, %b : f32[2,3]\n  return %y"),
-        numpy: "a, b = ins; out = \(expression)")
-    } + [
-      OpExample(
-        .div, "broadcast",
-        function("%a: f32[3,1], %b: f32[4]", "f32[3,4]", "  %y = div %a, %b : f32[3,4]\n  return %y"),
-        numpy: "a, b = ins; out = a / b", atol: 1e-4),
-      OpExample(
-        .div, "integer floor", function("%a: i32[5], %b: i32[]", "i32[5]", "  %m = constant -7 : i32[]\n  %c = constant [7, -7, 6, -6, 0] : i32[5]\n  %y = div %c, %m : i32[5]\n  %z = add %y, %a : i32[5]\n  %w = mul %z, %b : i32[5]\n  return %w"),
-        numpy: "a, b = ins; out = ((np.array([7, -7, 6, -6, 0], np.int32) // np.int32(-7)) + a) * b"),
-      OpExample(
-        .pow, "positive base",
-        function("%a: f32[4], %b: f32[4]", "f32[4]", "  %p = abs %a : f32[4]\n  %y = pow %p, %b : f32[4]\n  return %y"),
-        numpy: "a, b = ins; out = np.abs(a) ** b", atol: 1e-4),
-      OpExample(
-        .add, "integer wrap", function("%a: u8[4], %b: u8[4]", "u8[4]", "  %c = constant 255 : u8[4]\n  %s = add %a, %c : u8[4]\n  %y = sub %s, %b : u8[4]\n  return %y"),
-        numpy: "a, b = ins; out = (a + np.uint8(255)) - b"),
-    ]
+    [("add", "a + b"), ("sub", "a - b"), ("mul", "a * b"), ("max", "np.maximum(a, b)"), ("min", "np.minimum(a, b)")].map
+  { name, expression in
+    OpExample(
+      OpKind(rawValue: name)!, "broadcast",
+      function("%a: f32[2,3], %b: f32[3]", "f32[2,3]", "  %y = \(name) %a, %b : f32[2,3]\n  return %y"),
+      numpy: "a, b = ins; out = \(expression)")
+  } + [
+    OpExample(
+      .div, "broadcast",
+      function("%a: f32[3,1], %b: f32[4]", "f32[3,4]", "  %y = div %a, %b : f32[3,4]\n  return %y"),
+      numpy: "a, b = ins; out = a / b", atol: 1e-4),
+    OpExample(
+      .div, "integer floor",
+      function(
+        "%a: i32[5], %b: i32[]", "i32[5]",
+        "  %m = constant -7 : i32[]\n  %c = constant [7, -7, 6, -6, 0] : i32[5]\n  %y = div %c, %m : i32[5]\n  %z = add %y, %a : i32[5]\n  %w = mul %z, %b : i32[5]\n  return %w"
+      ),
+      numpy: "a, b = ins; out = ((np.array([7, -7, 6, -6, 0], np.int32) // np.int32(-7)) + a) * b"),
+    OpExample(
+      .pow, "positive base",
+      function("%a: f32[4], %b: f32[4]", "f32[4]", "  %p = abs %a : f32[4]\n  %y = pow %p, %b : f32[4]\n  return %y"),
+      numpy: "a, b = ins; out = np.abs(a) ** b", atol: 1e-4),
+    OpExample(
+      .add, "integer wrap",
+      function(
+        "%a: u8[4], %b: u8[4]", "u8[4]",
+        "  %c = constant 255 : u8[4]\n  %s = add %a, %c : u8[4]\n  %y = sub %s, %b : u8[4]\n  return %y"),
+      numpy: "a, b = ins; out = (a + np.uint8(255)) - b"),
+  ]
 
   private static let unary: [OpExample] =
     [
       ("neg", "-x", false), ("abs", "np.abs(x)", false), ("exp", "np.exp(x)", false), ("log", "np.log(x)", true),
-      ("sqrt", "np.sqrt(x)", true), ("rsqrt", "1 / np.sqrt(x)", true), ("reciprocal", "1 / x", true), ("tanh", "np.tanh(x)", false),
+      ("sqrt", "np.sqrt(x)", true), ("rsqrt", "1 / np.sqrt(x)", true), ("reciprocal", "1 / x", true),
+      ("tanh", "np.tanh(x)", false),
       ("sigmoid", "1 / (1 + np.exp(-x))", false), ("silu", "x / (1 + np.exp(-x))", false),
       ("gelu", "0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))", false), ("relu", "np.maximum(x, 0)", false),
       ("sin", "np.sin(x)", false), ("cos", "np.cos(x)", false),
@@ -76,7 +86,8 @@ extension OpExample {
         : "  %y = \(name) %x : f32[3,5]\n  return %y"
       let prelude = positive ? "x = np.abs(ins[0]) + 0.5; " : "x = ins[0]; "
       let text = function("%x: f32[3,5]", "f32[3,5]", positive ? "  %half = constant 0.5 : f32[]\n" + body : body)
-      return OpExample(OpKind(rawValue: name)!, positive ? "positive input" : "f32", text, numpy: prelude + "out = " + expression)
+      return OpExample(
+        OpKind(rawValue: name)!, positive ? "positive input" : "f32", text, numpy: prelude + "out = " + expression)
     } + [
       OpExample(
         .gelu, "tanh form",
@@ -86,7 +97,11 @@ extension OpExample {
         .exp, "f16", function("%x: f16[8]", "f16[8]", "  %y = exp %x : f16[8]\n  return %y"),
         numpy: "x = ins[0]; out = np.exp(x.astype(np.float64)).astype(np.float16)", atol: 1e-3, rtol: 1e-3),
       OpExample(
-        .neg, "i64", function("%x: i64[3]", "i64[3]", "  %y = neg %x : i64[3]\n  %z = abs %y : i64[3]\n  %w = relu %y : i64[3]\n  %s = sub %z, %w : i64[3]\n  return %s"),
+        .neg, "i64",
+        function(
+          "%x: i64[3]", "i64[3]",
+          "  %y = neg %x : i64[3]\n  %z = abs %y : i64[3]\n  %w = relu %y : i64[3]\n  %s = sub %z, %w : i64[3]\n  return %s"
+        ),
         numpy: "x = ins[0]; y = -x; out = np.abs(y) - np.maximum(y, 0)"),
     ]
 
@@ -95,7 +110,9 @@ extension OpExample {
       let symbol = ["lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!="][kind.rawValue]!
       return OpExample(
         .compare, kind.rawValue,
-        function("%a: i32[4,3], %b: i32[3]", "bool[4,3]", "  %y = compare %a, %b {kind = \(kind.rawValue)} : bool[4,3]\n  return %y"),
+        function(
+          "%a: i32[4,3], %b: i32[3]", "bool[4,3]",
+          "  %y = compare %a, %b {kind = \(kind.rawValue)} : bool[4,3]\n  return %y"),
         numpy: "a, b = ins; out = a \(symbol) b")
     } + [
       OpExample(
@@ -104,15 +121,20 @@ extension OpExample {
         numpy: "a, b = ins; out = a < b"),
       OpExample(
         .select, "broadcast",
-        function("%c: bool[2,1], %a: f32[2,3], %b: f32[3]", "f32[2,3]", "  %y = select %c, %a, %b : f32[2,3]\n  return %y"),
+        function(
+          "%c: bool[2,1], %a: f32[2,3], %b: f32[3]", "f32[2,3]", "  %y = select %c, %a, %b : f32[2,3]\n  return %y"),
         numpy: "c, a, b = ins; out = np.where(c, a, b)"),
       OpExample(
         .cast, "f32 to i32",
-        function("%x: f32[6]", "i32[6]", "  %ten = constant 10.0 : f32[]\n  %s = mul %x, %ten : f32[6]\n  %y = cast %s {to = i32} : i32[6]\n  return %y"),
+        function(
+          "%x: f32[6]", "i32[6]",
+          "  %ten = constant 10.0 : f32[]\n  %s = mul %x, %ten : f32[6]\n  %y = cast %s {to = i32} : i32[6]\n  return %y"
+        ),
         numpy: "x = ins[0]; out = (x * np.float32(10)).astype(np.int32)"),
       OpExample(
         .cast, "f32 to f16 to f32",
-        function("%x: f32[6]", "f32[6]", "  %h = cast %x {to = f16} : f16[6]\n  %y = cast %h {to = f32} : f32[6]\n  return %y"),
+        function(
+          "%x: f32[6]", "f32[6]", "  %h = cast %x {to = f16} : f16[6]\n  %y = cast %h {to = f32} : f32[6]\n  return %y"),
         numpy: "x = ins[0]; out = x.astype(np.float16).astype(np.float32)", atol: 0, rtol: 0),
       OpExample(
         .cast, "f32 to bf16",
@@ -123,16 +145,19 @@ extension OpExample {
   private static let reductions: [OpExample] = [
     OpExample(
       .reduceSum, "axis 1 keepdims",
-      function("%x: f32[3,4,2]", "f32[3,1,2]", "  %y = reduce_sum %x {axes = [1], keepdims = true} : f32[3,1,2]\n  return %y"),
+      function(
+        "%x: f32[3,4,2]", "f32[3,1,2]", "  %y = reduce_sum %x {axes = [1], keepdims = true} : f32[3,1,2]\n  return %y"),
       numpy: "x = ins[0]; out = x.sum(axis=1, keepdims=True)"),
     OpExample(
       .reduceSum, "all axes", function("%x: i32[3,4]", "i32[]", "  %y = reduce_sum %x : i32[]\n  return %y"),
       numpy: "x = ins[0]; out = x.sum().astype(np.int32)"),
     OpExample(
-      .reduceMax, "axis -1", function("%x: f32[3,4]", "f32[3]", "  %y = reduce_max %x {axes = [-1]} : f32[3]\n  return %y"),
+      .reduceMax, "axis -1",
+      function("%x: f32[3,4]", "f32[3]", "  %y = reduce_max %x {axes = [-1]} : f32[3]\n  return %y"),
       numpy: "x = ins[0]; out = x.max(axis=-1)"),
     OpExample(
-      .reduceMin, "axis 0", function("%x: f32[3,4]", "f32[4]", "  %y = reduce_min %x {axes = [0]} : f32[4]\n  return %y"),
+      .reduceMin, "axis 0",
+      function("%x: f32[3,4]", "f32[4]", "  %y = reduce_min %x {axes = [0]} : f32[4]\n  return %y"),
       numpy: "x = ins[0]; out = x.min(axis=0)"),
     OpExample(
       .reduceMean, "axes 0 and 2",
@@ -149,32 +174,39 @@ extension OpExample {
 
   private static let contraction: [OpExample] = [
     OpExample(
-      .matmul, "2-D", function("%a: f32[5,7], %b: f32[7,3]", "f32[5,3]", "  %y = matmul %a, %b : f32[5,3]\n  return %y"),
+      .matmul, "2-D",
+      function("%a: f32[5,7], %b: f32[7,3]", "f32[5,3]", "  %y = matmul %a, %b : f32[5,3]\n  return %y"),
       numpy: "a, b = ins; out = a @ b"),
     OpExample(
       .matmul, "batched broadcast",
       function("%a: f32[2,1,3,4], %b: f32[5,4,2]", "f32[2,5,3,2]", "  %y = matmul %a, %b : f32[2,5,3,2]\n  return %y"),
       numpy: "a, b = ins; out = a @ b"),
     OpExample(
-      .matmul, "vector-matrix", function("%a: f32[4], %b: f32[4,6]", "f32[6]", "  %y = matmul %a, %b : f32[6]\n  return %y"),
+      .matmul, "vector-matrix",
+      function("%a: f32[4], %b: f32[4,6]", "f32[6]", "  %y = matmul %a, %b : f32[6]\n  return %y"),
       numpy: "a, b = ins; out = a @ b"),
     OpExample(
-      .matmul, "matrix-vector", function("%a: f32[3,4], %b: f32[4]", "f32[3]", "  %y = matmul %a, %b : f32[3]\n  return %y"),
+      .matmul, "matrix-vector",
+      function("%a: f32[3,4], %b: f32[4]", "f32[3]", "  %y = matmul %a, %b : f32[3]\n  return %y"),
       numpy: "a, b = ins; out = a @ b"),
     OpExample(
-      .matmul, "integer", function("%a: i32[2,3], %b: i32[3,2]", "i32[2,2]", "  %y = matmul %a, %b : i32[2,2]\n  return %y"),
+      .matmul, "integer",
+      function("%a: i32[2,3], %b: i32[3,2]", "i32[2,2]", "  %y = matmul %a, %b : i32[2,2]\n  return %y"),
       numpy: "a, b = ins; out = a @ b"),
   ]
 
   private static let movement: [OpExample] = [
     OpExample(
-      .transpose, "perm", function("%x: f32[2,3,4]", "f32[3,2,4]", "  %y = transpose %x {perm = [1, 0, 2]} : f32[3,2,4]\n  return %y"),
+      .transpose, "perm",
+      function("%x: f32[2,3,4]", "f32[3,2,4]", "  %y = transpose %x {perm = [1, 0, 2]} : f32[3,2,4]\n  return %y"),
       numpy: "x = ins[0]; out = np.transpose(x, (1, 0, 2))"),
     OpExample(
-      .transpose, "default reverses", function("%x: f32[2,3,4]", "f32[4,3,2]", "  %y = transpose %x : f32[4,3,2]\n  return %y"),
+      .transpose, "default reverses",
+      function("%x: f32[2,3,4]", "f32[4,3,2]", "  %y = transpose %x : f32[4,3,2]\n  return %y"),
       numpy: "x = ins[0]; out = x.T"),
     OpExample(
-      .reshape, "with -1", function("%x: f32[2,3,4]", "f32[4,6]", "  %y = reshape %x {shape = [4, -1]} : f32[4,6]\n  return %y"),
+      .reshape, "with -1",
+      function("%x: f32[2,3,4]", "f32[4,6]", "  %y = reshape %x {shape = [4, -1]} : f32[4,6]\n  return %y"),
       numpy: "x = ins[0]; out = x.reshape(4, -1)"),
     OpExample(
       .broadcast, "to rank 3",
@@ -182,47 +214,66 @@ extension OpExample {
       numpy: "x = ins[0]; out = np.broadcast_to(x, (2, 3, 4))"),
     OpExample(
       .slice, "start end step",
-      function("%x: f32[4,7]", "f32[2,3]", "  %y = slice %x {end = [3, 7], start = [1, 1], step = [1, 2]} : f32[2,3]\n  return %y"),
+      function(
+        "%x: f32[4,7]", "f32[2,3]",
+        "  %y = slice %x {end = [3, 7], start = [1, 1], step = [1, 2]} : f32[2,3]\n  return %y"),
       numpy: "x = ins[0]; out = x[1:3, 1:7:2]"),
     OpExample(
       .concat, "axis 1",
-      function("%a: f32[2,3], %b: f32[2,1], %c: f32[2,2]", "f32[2,6]", "  %y = concat %a, %b, %c {axis = 1} : f32[2,6]\n  return %y"),
+      function(
+        "%a: f32[2,3], %b: f32[2,1], %c: f32[2,2]", "f32[2,6]",
+        "  %y = concat %a, %b, %c {axis = 1} : f32[2,6]\n  return %y"),
       numpy: "a, b, c = ins; out = np.concatenate([a, b, c], axis=1)"),
     OpExample(
       .gather, "embedding rows",
-      function("%table: f32[5,3], %ids: i32[2,4]", "f32[2,4,3]", "  %y = gather %table, %ids {axis = 0} : f32[2,4,3]\n  return %y"),
+      function(
+        "%table: f32[5,3], %ids: i32[2,4]", "f32[2,4,3]",
+        "  %y = gather %table, %ids {axis = 0} : f32[2,4,3]\n  return %y"),
       numpy: "t, i = ins; out = np.take(t, i, axis=0)"),
     OpExample(
       .gather, "axis 1",
-      function("%table: f32[2,6], %ids: i64[3]", "f32[2,3]", "  %y = gather %table, %ids {axis = 1} : f32[2,3]\n  return %y"),
+      function(
+        "%table: f32[2,6], %ids: i64[3]", "f32[2,3]", "  %y = gather %table, %ids {axis = 1} : f32[2,3]\n  return %y"),
       numpy: "t, i = ins; out = np.take(t, i, axis=1)"),
   ]
 
   private static let composite: [OpExample] = [
     OpExample(
-      .softmax, "last axis", function("%x: f32[3,5]", "f32[3,5]", "  %y = softmax %x {axis = -1} : f32[3,5]\n  return %y"),
+      .softmax, "last axis",
+      function("%x: f32[3,5]", "f32[3,5]", "  %y = softmax %x {axis = -1} : f32[3,5]\n  return %y"),
       numpy: "x = ins[0]; e = np.exp(x - x.max(-1, keepdims=True)); out = e / e.sum(-1, keepdims=True)"),
     OpExample(
       .softmax, "axis 0", function("%x: f32[4,2]", "f32[4,2]", "  %y = softmax %x {axis = 0} : f32[4,2]\n  return %y"),
       numpy: "x = ins[0]; e = np.exp(x - x.max(0, keepdims=True)); out = e / e.sum(0, keepdims=True)"),
     OpExample(
       .rmsNorm, "llama",
-      function("%x: f32[3,8], %w: f32[8]", "f32[3,8]", "  %y = rms_norm %x, %w {axis = -1, epsilon = 1.0e-06} : f32[3,8]\n  return %y"),
+      function(
+        "%x: f32[3,8], %w: f32[8]", "f32[3,8]",
+        "  %y = rms_norm %x, %w {axis = -1, epsilon = 1.0e-06} : f32[3,8]\n  return %y"),
       numpy: "x, w = ins; out = x / np.sqrt((x.astype(np.float64) ** 2).mean(-1, keepdims=True) + 1e-6) * w"),
     OpExample(
       .layerNorm, "weight and bias",
-      function("%x: f32[2,6], %w: f32[6], %b: f32[6]", "f32[2,6]", "  %y = layer_norm %x, %w, %b {epsilon = 1.0e-05} : f32[2,6]\n  return %y"),
-      numpy: "x, w, b = ins; m = x.mean(-1, keepdims=True); v = x.var(-1, keepdims=True); out = (x - m) / np.sqrt(v + 1e-5) * w + b"),
+      function(
+        "%x: f32[2,6], %w: f32[6], %b: f32[6]", "f32[2,6]",
+        "  %y = layer_norm %x, %w, %b {epsilon = 1.0e-05} : f32[2,6]\n  return %y"),
+      numpy:
+        "x, w, b = ins; m = x.mean(-1, keepdims=True); v = x.var(-1, keepdims=True); out = (x - m) / np.sqrt(v + 1e-5) * w + b"
+    ),
     OpExample(
       .layerNorm, "no parameters", function("%x: f32[3,4]", "f32[3,4]", "  %y = layer_norm %x : f32[3,4]\n  return %y"),
-      numpy: "x = ins[0]; m = x.mean(-1, keepdims=True); v = x.var(-1, keepdims=True); out = (x - m) / np.sqrt(v + 1e-5)"),
+      numpy:
+        "x = ins[0]; m = x.mean(-1, keepdims=True); v = x.var(-1, keepdims=True); out = (x - m) / np.sqrt(v + 1e-5)"),
     OpExample(
       .rope, "normal mode",
-      function("%x: f32[3,2,8], %pos: i32[3]", "f32[3,2,8]", "  %y = rope %x, %pos {theta = 10000.0} : f32[3,2,8]\n  return %y"),
+      function(
+        "%x: f32[3,2,8], %pos: i32[3]", "f32[3,2,8]", "  %y = rope %x, %pos {theta = 10000.0} : f32[3,2,8]\n  return %y"
+      ),
       numpy: ropeNumpy(neox: false), atol: 1e-5),
     OpExample(
       .rope, "neox mode",
-      function("%x: f32[4,6], %pos: i32[4]", "f32[4,6]", "  %y = rope %x, %pos {mode = neox, theta = 500.0} : f32[4,6]\n  return %y"),
+      function(
+        "%x: f32[4,6], %pos: i32[4]", "f32[4,6]",
+        "  %y = rope %x, %pos {mode = neox, theta = 500.0} : f32[4,6]\n  return %y"),
       numpy: ropeNumpy(neox: true, theta: 500), atol: 1e-5),
   ]
 
@@ -240,16 +291,25 @@ extension OpExample {
   private static let sources: [OpExample] = [
     OpExample(
       .constant, "list and splat",
-      function("%x: f32[2,3]", "f32[2,3]", "  %c = constant [1.5, -2.0, 3.25] : f32[3]\n  %s = constant 2.0 : f32[2,3]\n  %y = mul %x, %c : f32[2,3]\n  %z = add %y, %s : f32[2,3]\n  return %z"),
+      function(
+        "%x: f32[2,3]", "f32[2,3]",
+        "  %c = constant [1.5, -2.0, 3.25] : f32[3]\n  %s = constant 2.0 : f32[2,3]\n  %y = mul %x, %c : f32[2,3]\n  %z = add %y, %s : f32[2,3]\n  return %z"
+      ),
       numpy: "x = ins[0]; out = x * np.array([1.5, -2.0, 3.25], np.float32) + 2"),
     OpExample(
-      .constant, "bool", function("%x: f32[3]", "f32[3]", "  %m = constant [true, false, true] : bool[3]\n  %z = constant 0.0 : f32[]\n  %y = select %m, %x, %z : f32[3]\n  return %y"),
+      .constant, "bool",
+      function(
+        "%x: f32[3]", "f32[3]",
+        "  %m = constant [true, false, true] : bool[3]\n  %z = constant 0.0 : f32[]\n  %y = select %m, %x, %z : f32[3]\n  return %y"
+      ),
       numpy: "x = ins[0]; out = np.where([True, False, True], x, 0)"),
     OpExample(
-      .dequantize, "q8_0 weights", function("%w: q8_0[2,32]", "f32[2,32]", "  %y = dequantize %w : f32[2,32]\n  return %y"),
+      .dequantize, "q8_0 weights",
+      function("%w: q8_0[2,32]", "f32[2,32]", "  %y = dequantize %w : f32[2,32]\n  return %y"),
       numpy: nil),
     OpExample(
-      .dequantize, "q4_1 to f16", function("%w: q4_1[32]", "f16[32]", "  %y = dequantize %w {to = f16} : f16[32]\n  return %y"),
+      .dequantize, "q4_1 to f16",
+      function("%w: q4_1[32]", "f16[32]", "  %y = dequantize %w {to = f16} : f16[32]\n  return %y"),
       numpy: nil),
   ]
 }

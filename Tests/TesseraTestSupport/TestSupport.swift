@@ -27,7 +27,9 @@ public enum TestSupport {
   }
 
   /// Runs a program to completion and captures its output.
-  public static func runProcess(_ executable: String, _ arguments: [String], directory: String? = nil) throws -> ProcessResult {
+  public static func runProcess(_ executable: String, _ arguments: [String], directory: String? = nil) throws
+    -> ProcessResult
+  {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -52,7 +54,8 @@ public enum TestSupport {
     defer { try? FileManager.default.removeItem(atPath: directory) }
     for (index, input) in inputs.enumerated() { try NPY.write(input, path: "\(directory)/in\(index).npy") }
     let prelude = "import numpy as np, math\nins = [np.load(f'in{i}.npy') for i in range(\(inputs.count))]\n"
-    let save = "\nout = np.ascontiguousarray(out)\nnp.save('out.npy', out.astype(np.float32) if out.dtype == np.float64 else out)\n"
+    let save =
+      "\nout = np.ascontiguousarray(out)\nnp.save('out.npy', out.astype(np.float32) if out.dtype == np.float64 else out)\n"
     let result = try runProcess("/usr/bin/env", ["python3", "-c", prelude + script + save], directory: directory)
     guard result.status == 0 else { throw NumpyFailure(message: result.stderr) }
     return try NPY.read(path: "\(directory)/out.npy")
@@ -84,7 +87,8 @@ public enum TestSupport {
 
   /// The repository root (for example files), found from this source file's location.
   public static let repositoryRoot: String = {
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+      .path
   }()
 
   /// Runs the graph on the reference device with inputs in argument order.
