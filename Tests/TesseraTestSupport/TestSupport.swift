@@ -55,7 +55,7 @@ public enum TestSupport {
     for (index, input) in inputs.enumerated() { try NPY.write(input, path: "\(directory)/in\(index).npy") }
     let prelude = "import numpy as np, math\nins = [np.load(f'in{i}.npy') for i in range(\(inputs.count))]\n"
     let save =
-      "\nout = np.ascontiguousarray(out)\nnp.save('out.npy', out.astype(np.float32) if out.dtype == np.float64 else out)\n"
+      "\nout = np.asarray(out)\nout = np.ascontiguousarray(out) if out.ndim else out\nnp.save('out.npy', out.astype(np.float32) if out.dtype == np.float64 else out)\n"
     let result = try runProcess("/usr/bin/env", ["python3", "-c", prelude + script + save], directory: directory)
     guard result.status == 0 else { throw NumpyFailure(message: result.stderr) }
     return try NPY.read(path: "\(directory)/out.npy")
