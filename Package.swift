@@ -36,7 +36,8 @@ let package = Package(
 
     .target(name: "TesseraTestSupport", dependencies: ["Tessera"], path: "Tests/TesseraTestSupport"),
     .testTarget(name: "TesseraIRTests", dependencies: ["TesseraIR", "TesseraTestSupport"]),
-    .testTarget(name: "TesseraCompilerTests", dependencies: ["TesseraCompiler", "TesseraTestSupport"]),
+    .testTarget(name: "TesseraCompilerTests", dependencies: ["TesseraCompiler", "TesseraCPU", "TesseraTestSupport"]),
+    .testTarget(name: "TesseraKernelsTests", dependencies: ["TesseraKernels", "TesseraCPU", "TesseraTestSupport"]),
     .testTarget(name: "TesseraRuntimeTests", dependencies: ["Tessera", "TesseraTestSupport"]),
     .testTarget(name: "TesseraCPUTests", dependencies: ["TesseraCPU", "TesseraTestSupport"]),
     .testTarget(name: "TesseraCLITests", dependencies: ["tessera", "TesseraTestSupport"]),

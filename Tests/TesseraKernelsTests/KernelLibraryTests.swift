@@ -1,0 +1,9 @@
+import Testing
+import TesseraKernels
+
+@Suite("Kernel library")
+struct KernelLibraryTests {
+  @Test func namespaceExists() {
+    #expect(String(describing: TesseraKernels.self) == "TesseraKernels")
+  }
+}
