@@ -98,8 +98,10 @@ struct CLITests {
       """
     if let expected = try TestSupport.numpy(script, inputs: inputs) {
       #expect(TestSupport.toleranceRatio(probabilities, expected, atol: 1e-6, rtol: 1e-4) <= 1)
-      let argmaxes = (0..<4).map { row in
-        Double((0..<10).max { expected.doubles[row * 10 + $0] < expected.doubles[row * 10 + $1] }!)
+      let values: [Double] = expected.doubles
+      let argmaxes: [Double] = (0..<4).map { (row: Int) -> Double in
+        let columns: [Double] = Array(values[(row * 10)..<(row * 10 + 10)])
+        return Double(columns.firstIndex(of: columns.max()!)!)
       }
       #expect(classes.doubles == argmaxes)
     }

@@ -1,0 +1,172 @@
+import TesseraCompiler
+import TesseraIR
+import Testing
+
+@Suite("Kernel IR: builder, verifier, printer, interpreter")
+struct KIRTests {
+  /// `y[i] = x[i] * 2 + 1` with a bounds check.
+  private func scaleKernel() throws -> Kernel {
+    let k = KernelBuilder(name: "scale", comment: "y = x * 2 + 1")
+    let x = k.buffer("x", .f32, .read)
+    let y = k.buffer("y", .f32, .write)
+    let n = k.scalar("n")
+    k.launch(global: [.scalar("n")], workgroup: [4])
+    let i = k.globalID(0)
+    k.if(i.lt(n)) { y[i] = x[i] * 2 + 1 }
+    return try k.finish()
+  }
+
+  /// Sums each row of an `rows x cols` matrix with a shared-memory tree of `width` items per row.
+  private func rowSumKernel(width: Int, barrier: Bool = true) throws -> Kernel {
+    let k = KernelBuilder(name: "row_sum")
+    let x = k.buffer("x", .f32, .read)
+    let y = k.buffer("y", .f32, .write)
+    let cols = k.scalar("cols")
+    k.launch(global: [.product(.scalar("rows"), .constant(width))], workgroup: [width])
+    _ = k.scalar("rows")
+    let partial = k.shared("partial", .f32, count: width)
+    let row = k.groupID(0), lane = k.localID(0)
+    let sum = k.variable(k.f32(0))
+    k.loop(from: lane, to: cols, step: width) { j in sum.value = sum.value + x[row * cols + j] }
+    partial[lane] = sum.value
+    var stride = width / 2
+    while stride >= 1 {
+      if barrier { k.barrier() }
+      let s = k.i32(stride)
+      k.if(lane.lt(s)) { partial[lane] = partial[lane] + partial[lane + s] }
+      stride /= 2
+    }
+    if barrier { k.barrier() }
+    k.if(lane.lt(k.i32(1))) { y[row] = partial[k.i32(0)] }
+    return try k.finish()
+  }
+
+  @Test func elementwiseKernelComputesEveryElementAndRespectsBounds() throws {
+    let kernel = try scaleKernel()
+    let x = Tensor([1, 2, 3, 4, 5, 6, 7], shape: [7])
+    let out = try KIRInterpreter.run(kernel, buffers: [x, Tensor(repeating: 0, shape: [7])], scalars: ["n": 7])
+    #expect(out[1].doubles == [3, 5, 7, 9, 11, 13, 15])
+  }
+
+  @Test("workgroup tree reduction", arguments: [(1, 1), (3, 7), (2, 33), (1, 1000)])
+  func rowSums(rows: Int, cols: Int) throws {
+    let kernel = try rowSumKernel(width: 8)
+    let values = (0..<(rows * cols)).map { Double($0 % 13) - 6 }
+    let out = try KIRInterpreter.run(
+      kernel, buffers: [Tensor(values, shape: [rows * cols]), Tensor(repeating: 0, shape: [rows])],
+      scalars: ["rows": Double(rows), "cols": Double(cols)])
+    let expected = (0..<rows).map { r in values[(r * cols)..<((r + 1) * cols)].reduce(0, +) }
+    #expect(out[1].doubles == expected)
+  }
+
+  @Test func aMissingBarrierIsReportedAsARace() throws {
+    let kernel = try rowSumKernel(width: 4, barrier: false)
+    #expect(
+      throws: KIRError.fault(
+        kernel: "row_sum", detail: "local item 0 reads partial[2] written by local item 2 without a barrier between")
+    ) {
+      try KIRInterpreter.run(
+        kernel, buffers: [Tensor(repeating: 1, shape: [8]), Tensor(repeating: 0, shape: [1])],
+        scalars: ["rows": 1, "cols": 8])
+    }
+  }
+
+  @Test func outOfBoundsAccessesFault() throws {
+    let kernel = try scaleKernel()
+    #expect(
+      throws: KIRError.fault(
+        kernel: "scale", detail: "load x[3] is out of bounds (3 elements) in group [0], local item 3")
+    ) {
+      try KIRInterpreter.run(
+        kernel, buffers: [Tensor(repeating: 1, shape: [3]), Tensor(repeating: 0, shape: [8])], scalars: ["n": 8])
+    }
+  }
+
+  @Test func aBarrierInDivergentCodeFaults() throws {
+    let k = KernelBuilder(name: "divergent")
+    let y = k.buffer("y", .f32, .write)
+    k.launch(global: [.constant(4)], workgroup: [4])
+    let i = k.localID(0)
+    k.if(i.lt(k.i32(2))) {
+      k.barrier()
+      y[i] = k.f32(1)
+    }
+    let kernel = try k.finish()
+    #expect(throws: KIRError.fault(kernel: "divergent", detail: "barrier reached by 2 of 4 work-items of group [0]")) {
+      try KIRInterpreter.run(kernel, buffers: [Tensor(repeating: 0, shape: [4])], scalars: [:])
+    }
+  }
+
+  @Test func twoWorkItemsWritingOneElementFault() throws {
+    let k = KernelBuilder(name: "collide")
+    let y = k.buffer("y", .f32, .write)
+    k.launch(global: [.constant(2)], workgroup: [1])
+    y[k.i32(0)] = k.f32(1)
+    let kernel = try k.finish()
+    #expect(throws: KIRError.fault(kernel: "collide", detail: "work-items 0 and 1 both write y[0]")) {
+      try KIRInterpreter.run(kernel, buffers: [Tensor(repeating: 0, shape: [1])], scalars: [:])
+    }
+  }
+
+  @Test func verifierRejectsBadKernels() throws {
+    let k = KernelBuilder(name: "bad")
+    let x = k.buffer("x", .f32, .read)
+    x[k.i32(0)] = k.f32(1)
+    #expect(throws: KIRError.invalid(kernel: "bad", detail: "store to read-only buffer x")) { try k.finish() }
+
+    let m = KernelBuilder(name: "mixed")
+    let a = m.buffer("a", .f32, .write)
+    a[m.i32(0)] = m.f32(1) + m.i32(2).cast(DType.f32)
+    _ = try m.finish()
+    var broken = try m.finish()
+    broken.valueTypes[broken.valueTypes.count - 1] = .i32
+    #expect(throws: KIRError.self) { try KIRVerifier.verify(broken) }
+
+    let scoped = KernelBuilder(name: "scoped")
+    let out = scoped.buffer("out", .i32, .write)
+    var leaked: KExpr?
+    scoped.loop(from: scoped.i32(0), to: scoped.i32(4)) { i in leaked = i * 2 }
+    out[scoped.i32(0)] = leaked!
+    #expect(throws: KIRError.invalid(kernel: "scoped", detail: "%4 is used where it is not defined")) {
+      try scoped.finish()
+    }
+  }
+
+  @Test func vectorLoadsAndLaneReductions() throws {
+    let k = KernelBuilder(name: "dot4")
+    let x = k.buffer("x", .f32, .read)
+    let y = k.buffer("y", .f32, .write)
+    k.launch(global: [.constant(2)], workgroup: [2])
+    let i = k.globalID(0)
+    let v = x.load(i * 4, lanes: 4)
+    y[i] = (v * v).reduceLanes(.add)
+    let kernel = try k.finish()
+    let out = try KIRInterpreter.run(
+      kernel, buffers: [Tensor([1, 2, 3, 4, 0, 1, 0, 2], shape: [8]), Tensor(repeating: 0, shape: [2])], scalars: [:])
+    #expect(out[1].doubles == [30, 5])
+  }
+
+  @Test func quantizedLoadsDequantize() throws {
+    let k = KernelBuilder(name: "deq")
+    let w = k.buffer("w", .q8_0, .read)
+    let y = k.buffer("y", .f32, .write)
+    k.launch(global: [.constant(32)], workgroup: [8])
+    let i = k.globalID(0)
+    y[i] = w[i]
+    let kernel = try k.finish()
+    let bytes: [UInt8] = [0x00, 0x3C] + (0..<32).map { UInt8(bitPattern: Int8($0 - 16)) }  // scale 1.0
+    let out = try KIRInterpreter.run(
+      kernel, buffers: [Tensor(type: TensorType(.q8_0, [32]), bytes: bytes)!, Tensor(repeating: 0, shape: [32])],
+      scalars: [:])
+    #expect(out[1].doubles == (0..<32).map { Double($0 - 16) })
+  }
+
+  @Test func printerShowsStructure() throws {
+    let text = KIRPrinter.print(try scaleKernel())
+    #expect(
+      text.hasPrefix(
+        "// y = x * 2 + 1\nkernel @scale(x: f32[] read, y: f32[] write, $n: i32) global [$n] workgroup [4] {"))
+    #expect(text.contains("  if %2 {\n    %3 = load x[%1] : f32"))
+    #expect(text.contains("    store y[%1], %7\n  }\n}"))
+  }
+}
