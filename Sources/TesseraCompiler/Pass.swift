@@ -38,11 +38,17 @@ public struct PassManager: Sendable {
 public enum CompileError: Error, Hashable, Sendable, CustomStringConvertible {
   /// A pass produced a graph that does not verify: a compiler bug, reported with the pass name.
   case passBrokeGraph(pass: String, error: IRError)
+  /// No kernel exists for this op on the target (neither in the library nor generated).
+  case noKernel(op: OpKind, detail: String)
+  /// A generated kernel failed verification: a compiler bug, reported with the kernel.
+  case invalidKernel(kernel: String, error: KIRError)
 
   /// A message naming the pass.
   public var description: String {
     switch self {
     case .passBrokeGraph(let pass, let error): "internal error: pass '\(pass)' produced an invalid graph: \(error)"
+    case .noKernel(let op, let detail): "no kernel for '\(op)': \(detail)"
+    case .invalidKernel(let kernel, let error): "internal error: generated kernel \(kernel) is invalid: \(error)"
     }
   }
 }

@@ -116,7 +116,7 @@ struct KIRTests {
 
     let m = KernelBuilder(name: "mixed")
     let a = m.buffer("a", .f32, .write)
-    a[m.i32(0)] = m.f32(1) + m.i32(2).cast(DType.f32)
+    a[m.i32(0)] = m.f32(1) + m.i32(2).cast(.f32)
     _ = try m.finish()
     var broken = try m.finish()
     broken.valueTypes[broken.valueTypes.count - 1] = .i32

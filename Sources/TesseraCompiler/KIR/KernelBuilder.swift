@@ -164,12 +164,12 @@ public struct KExpr {
   }
 
   /// Converts to `type` (lane-wise).
-  public func cast(_ target: KType) -> KExpr {
+  public func cast(to target: KType) -> KExpr {
     target == type ? self : builder.emit(target) { .cast($0, value) }
   }
 
   /// Converts to `dtype` keeping the lane count.
-  public func cast(_ dtype: DType) -> KExpr { cast(KType(dtype, lanes: type.lanes)) }
+  public func cast(_ dtype: DType) -> KExpr { cast(to: KType(dtype, lanes: type.lanes)) }
 
   /// A constant of this value's scalar type.
   func literal(_ number: Double) -> KExpr { builder.constant(number, KType(type.scalar)) }

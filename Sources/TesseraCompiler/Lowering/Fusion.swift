@@ -1,0 +1,142 @@
+import TesseraIR
+
+/// What a fused group computes, which decides how it is lowered.
+public enum GroupKind: String, Hashable, Sendable {
+  /// Elementwise and movement ops evaluated per output element.
+  case elementwise
+  /// One reduction with an elementwise prologue (on its input) and epilogue (on its result).
+  case reduction
+  /// One matmul with an elementwise epilogue on its result.
+  case matmul
+  /// One op computed by a library kernel (softmax, norms, rope, concat…).
+  case library
+  /// A reshape: no kernel, the result shares its operand's buffer.
+  case alias
+  /// A constant: stored with the weights, no kernel.
+  case constant
+}
+
+/// A set of graph nodes that becomes one kernel (or none, for aliases and constants).
+public struct FusedGroup: Hashable, Sendable {
+  /// How it is lowered.
+  public var kind: GroupKind
+  /// Node indices in graph order; the last one is the root, whose result the group writes.
+  public var nodes: [Int]
+  /// The value the group materialises.
+  public var root: ValueID
+}
+
+/// Why a producer was not fused into its consumer: shown in the plan.
+public struct FusionRefusal: Hashable, Sendable {
+  /// The producer's result.
+  public var value: ValueID
+  /// The reason, e.g. "used by 2 kernels".
+  public var reason: String
+}
+
+/// Groups nodes into kernels: elementwise and movement chains fuse into their consumer,
+/// reductions take an elementwise prologue and epilogue, matmuls take an elementwise epilogue.
+///
+/// A producer joins its consumer's group only when every use of it is inside that group and it
+/// is not a returned value; otherwise it is materialised and the refusal is recorded.
+public enum Fusion {
+  /// The groups in execution order and the refusals.
+  public static func groups(_ graph: Graph) -> (groups: [FusedGroup], refusals: [FusionRefusal]) {
+    let users = Users(graph)
+    let returned = Set(graph.results)
+    var groupOf: [Int: Int] = [:]  // node index -> group id
+    var members: [[Int]] = []
+    var kinds: [GroupKind] = []
+    var refusals: [FusionRefusal] = []
+
+    for index in graph.nodes.indices.reversed() {
+      let node = graph.nodes[index]
+      let consumerGroups = Set(users.of(node.result).compactMap { groupOf[$0] })
+      if consumerGroups.count == 1, !returned.contains(node.result) {
+        let target = consumerGroups.first!
+        if let reason = refusal(node, joining: members[target], kinds[target], graph, users) {
+          if node.kind != .constant || !isSplat(node.literal!) {
+            refusals.append(FusionRefusal(value: node.result, reason: reason))
+          }
+        } else {
+          members[target].append(index)
+          if node.kind.family == .reduction { kinds[target] = .reduction }
+          if node.kind == .matmul { kinds[target] = .matmul }
+          groupOf[index] = target
+          continue
+        }
+      } else if !consumerGroups.isEmpty && isFusible(node) {
+        let reason = returned.contains(node.result) ? "returned by the function" : "used by \(consumerGroups.count) kernels"
+        refusals.append(FusionRefusal(value: node.result, reason: reason))
+      }
+      groupOf[index] = members.count
+      members.append([index])
+      kinds.append(initialKind(node))
+    }
+    let groups = zip(members, kinds).map { nodes, kind in
+      let sorted = nodes.sorted()
+      return FusedGroup(kind: kind, nodes: sorted, root: graph.nodes[sorted.last!].result)
+    }
+    return (groups.sorted { $0.nodes.last! < $1.nodes.last! }, refusals.reversed())
+  }
+
+  /// Elementwise and movement ops that can be evaluated per element inside another kernel.
+  static func isFusible(_ node: Node) -> Bool {
+    node.kind.isElementwise || [.transpose, .broadcast, .slice, .gather, .dequantize].contains(node.kind)
+  }
+
+  private static func initialKind(_ node: Node) -> GroupKind {
+    if node.kind == .constant { return .constant }
+    if node.kind == .reshape { return .alias }
+    if node.kind == .matmul { return .matmul }
+    if node.kind.family == .reduction { return .reduction }
+    return isFusible(node) ? .elementwise : .library
+  }
+
+  /// Why `node` may not join a group with these members and kind, or `nil` when it may.
+  private static func refusal(_ node: Node, joining members: [Int], _ kind: GroupKind, _ graph: Graph, _ users: Users) -> String? {
+    let root = graph.nodes[members.max()!]
+    switch kind {
+    case .constant, .alias: return "its consumer is a \(kind.rawValue)"
+    case .library: return "its consumer \(root.kind) is a library kernel that reads materialised operands"
+    case .matmul, .reduction, .elementwise: break
+    }
+    if node.kind == .constant {
+      return isSplat(node.literal!) ? nil : "a non-splat constant is read from the weights"
+    }
+    if node.kind == .matmul || node.kind.family == .reduction {
+      guard kind == .elementwise else { return "the consumer kernel already has a \(kind.rawValue)" }
+      let shape = graph.type(of: root.result).shape
+      let epilogueKeepsShape = members.allSatisfy {
+        graph.nodes[$0].kind.isElementwise && graph.type(of: graph.nodes[$0].result).shape == shape
+      }
+      return epilogueKeepsShape && graph.type(of: node.result).shape == shape ? nil : "its epilogue changes the shape"
+    }
+    guard isFusible(node) else { return "\(node.kind) is not fused into other kernels" }
+    if kind == .matmul, let matmul = members.first(where: { graph.nodes[$0].kind == .matmul }),
+      users.of(node.result).contains(matmul)
+    {
+      return "a matmul reads materialised operands"
+    }
+    return nil
+  }
+
+  static func isSplat(_ tensor: Tensor) -> Bool {
+    guard !tensor.dtype.isQuantized else { return false }
+    let values = tensor.doubles
+    return values.allSatisfy { $0 == values[0] || ($0.isNaN && values[0].isNaN) }
+  }
+}
+
+/// The nodes that read each value.
+struct Users {
+  private var table: [ValueID: [Int]] = [:]
+
+  init(_ graph: Graph) {
+    for (index, node) in graph.nodes.enumerated() {
+      for operand in Set(node.operands) { table[operand, default: []].append(index) }
+    }
+  }
+
+  func of(_ value: ValueID) -> [Int] { table[value] ?? [] }
+}

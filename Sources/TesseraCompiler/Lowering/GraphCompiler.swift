@@ -1,0 +1,59 @@
+import TesseraIR
+
+/// How to compile: the graph passes, the kernel library, the fallback device.
+public struct CompileOptions: Sendable {
+  /// Graph passes run before fusion (decomposition for the target is added after them).
+  public var passes: [any GraphPass]
+  /// Hand-written kernels to prefer over generated ones.
+  public var library: (any KernelLibrary)?
+  /// Where kernels the target cannot run go.
+  public var fallback: String
+
+  /// Creates options; the default runs dead-code elimination and falls back to `cpu`.
+  public init(passes: [any GraphPass] = [DeadCodeElimination()], library: (any KernelLibrary)? = nil, fallback: String = "cpu") {
+    self.passes = passes
+    self.library = library
+    self.fallback = fallback
+  }
+}
+
+/// The graph compiler's entry point: passes, fusion, kernels, partitioning, memory planning.
+public enum GraphCompiler {
+  /// Compiles a verified graph for `target`. `afterEachPass` receives each pass's result
+  /// (`--print-after-all`).
+  public static func compile(
+    _ graph: Graph, target: TargetCapabilities, options: CompileOptions = CompileOptions(),
+    afterEachPass: ((String, Graph) -> Void)? = nil
+  ) throws(CompileError) -> CompiledPlan {
+    let optimised = try PassManager(options.passes).run(graph, afterEach: afterEachPass)
+    let (groups, refusals) = Fusion.groups(optimised)
+    var calls: [KernelCall?] = []
+    var reads: [[ValueID]] = []
+    for (index, group) in groups.enumerated() {
+      let call = try kernel(for: group, in: optimised, index: index, library: options.library)
+      calls.append(call)
+      reads.append(call.map { Array($0.buffers.dropFirst()) } ?? (group.kind == .alias ? optimised.nodes[group.nodes[0]].operands : []))
+    }
+    let memory = MemoryPlanner.plan(optimised, groups: groups, reads: reads)
+    let partition = Partitioner.assign(optimised, groups: groups, reads: reads, target: target, fallback: options.fallback)
+    let steps = groups.indices.map { index in
+      PlanStep(group: groups[index], call: calls[index], device: partition.devices[index], fallbackReason: partition.reasons[index])
+    }
+    return CompiledPlan(
+      graph: optimised, target: target, fallback: options.fallback, steps: steps, refusals: refusals,
+      transfers: partition.transfers, memory: memory)
+  }
+
+  private static func kernel(
+    for group: FusedGroup, in graph: Graph, index: Int, library: (any KernelLibrary)?
+  ) throws(CompileError) -> KernelCall? {
+    guard group.kind != .alias && group.kind != .constant else { return nil }
+    let root = graph.nodes[group.nodes.last!]
+    let name = "k\(index)_\(root.kind.rawValue)"
+    if group.nodes.count == 1, let library, var call = library.call(for: root, in: graph) {
+      call.kernel.name = name
+      return call
+    }
+    return try KernelGenerator.generate(group, in: graph, name: name)
+  }
+}

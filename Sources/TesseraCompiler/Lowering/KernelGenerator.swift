@@ -1,0 +1,104 @@
+import TesseraIR
+
+/// Generates the kernel of one fused group: per-element kernels for elementwise chains, workgroup
+/// tree reductions with prologue and epilogue, a per-element matmul with epilogue, and concat.
+/// The root's buffer comes first in every generated kernel, then the inputs in first-use order.
+enum KernelGenerator {
+  /// Work-items per workgroup for per-element kernels.
+  static let elementsPerGroup = 64
+
+  static func generate(_ group: FusedGroup, in graph: Graph, name: String) throws(CompileError) -> KernelCall {
+    let root = graph.nodes[group.nodes.last!]
+    let comment = group.nodes.map { "\(graph.nodes[$0].kind) %\(graph[graph.nodes[$0].result].name)" }.joined(separator: ", ")
+    let builder = KernelBuilder(name: name, comment: comment)
+    let output = builder.buffer("out", graph.type(of: group.root).dtype, .write)
+    let emitter = GroupEmitter(graph: graph, group: group, builder: builder)
+    switch group.kind {
+    case .reduction:
+      let core = graph.nodes[group.nodes.first { graph.nodes[$0].kind.family == .reduction }!]
+      reduction(core, root: group.root, emitter, output)
+    case .matmul:
+      let core = graph.nodes[group.nodes.first { graph.nodes[$0].kind == .matmul }!]
+      perElement(group.root, emitter, output) { coordinates in matmul(core, at: coordinates, emitter) }
+    case .library where root.kind == .concat:
+      perElement(group.root, emitter, output) { coordinates in concat(root, at: coordinates, emitter, output) }
+    case .elementwise:
+      perElement(group.root, emitter, output) { _ in }
+    default:
+      throw .noKernel(op: root.kind, detail: "no generated kernel for a \(group.kind.rawValue) group")
+    }
+    let kernel: Kernel
+    do {
+      kernel = try builder.finish()
+    } catch {
+      throw .invalidKernel(kernel: name, error: error)
+    }
+    return KernelCall(kernel: kernel, buffers: [group.root] + emitter.inputs, scalars: [:])
+  }
+
+  /// One work-item per element of `root`: `prepare` may define core values at the element's
+  /// coordinates before the root is evaluated and stored.
+  private static func perElement(
+    _ root: ValueID, _ emitter: GroupEmitter, _ output: KBufferRef, prepare: ([KExpr]) -> Void
+  ) {
+    let k = emitter.builder
+    let shape = emitter.graph.type(of: root).shape
+    k.launch(global: [.constant(shape.count)], workgroup: [elementsPerGroup])
+    let flat = k.globalID(0)
+    k.if(flat.lt(emitter.index(shape.count))) {
+      emitter.scoped {
+        let coordinates = emitter.coordinates(of: flat, in: shape)
+        prepare(coordinates)
+        output[flat] = emitter.value(root, at: coordinates)
+      }
+    }
+  }
+
+  /// `sum_p a[…, i, p] * b[…, p, j]` for the element at `coordinates`, accumulated in f32 for
+  /// floats (in the dtype for integers), defined as the matmul's value there.
+  private static func matmul(_ node: Node, at coordinates: [KExpr], _ emitter: GroupEmitter) {
+    let k = emitter.builder, graph = emitter.graph
+    let a = graph.type(of: node.operands[0]), b = graph.type(of: node.operands[1])
+    let layout = MatmulLayout(a.shape, b.shape)
+    let resultType = graph.type(of: node.result)
+    let batchRank = resultType.shape.rank - (layout.aIsVector ? 0 : 1) - (layout.bIsVector ? 0 : 1)
+    let batch = Array(coordinates[..<batchRank])
+    let row = layout.aIsVector ? emitter.index(0) : coordinates[batchRank]
+    let column = layout.bIsVector ? emitter.index(0) : coordinates[coordinates.count - 1]
+    let accumulatorType = resultType.dtype.isFloatingPoint ? DType.f32 : resultType.dtype
+    let sum = k.variable(k.constant(0, KType(accumulatorType)))
+    k.loop(from: emitter.index(0), to: emitter.index(layout.k)) { p in
+      emitter.scoped {
+        let aCoordinates = emitter.broadcast(batch, to: layout.batchA) + (layout.aIsVector ? [p] : [row, p])
+        let bCoordinates = emitter.broadcast(batch, to: layout.batchB) + (layout.bIsVector ? [p] : [p, column])
+        let product = emitter.value(node.operands[0], at: aCoordinates).cast(accumulatorType)
+          * emitter.value(node.operands[1], at: bCoordinates).cast(accumulatorType)
+        sum.value = sum.value + product
+      }
+    }
+    emitter.define(node.result, at: coordinates, as: sum.value.cast(resultType.dtype))
+  }
+
+  /// The element of a concat at `coordinates`: an if-chain over the operands' ranges.
+  private static func concat(_ node: Node, at coordinates: [KExpr], _ emitter: GroupEmitter, _ output: KBufferRef) {
+    let k = emitter.builder, graph = emitter.graph
+    let type = graph.type(of: node.result)
+    let axis = type.shape.normalizedAxis(node.attributes.int("axis")!)!
+    let result = k.variable(k.constant(0, KType(type.dtype)))
+    var offset = 0
+    for operand in node.operands {
+      let size = graph.type(of: operand).shape.dims[axis]
+      let start = offset
+      let within = coordinates[axis].ge(emitter.index(start)).and(coordinates[axis].lt(emitter.index(start + size)))
+      k.if(within) {
+        emitter.scoped {
+          var source = coordinates
+          source[axis] = coordinates[axis] - emitter.index(start)
+          result.value = emitter.value(operand, at: source)
+        }
+      }
+      offset += size
+    }
+    emitter.define(node.result, at: coordinates, as: result.value)
+  }
+}

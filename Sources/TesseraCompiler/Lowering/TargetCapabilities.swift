@@ -1,0 +1,96 @@
+import TesseraIR
+
+/// What a target can run: the partitioner sends every kernel with an op or dtype outside these
+/// sets to the fallback device, with explicit transfers.
+public struct TargetCapabilities: Hashable, Sendable {
+  /// The device family name used in plans (`opencl`, `vulkan`, `npu`, `cpu`…).
+  public var name: String
+  /// Graph ops the target's kernels implement.
+  public var ops: Set<OpKind>
+  /// Element types the target computes with.
+  public var dtypes: Set<DType>
+  /// Composite ops rewritten into core ops before fusion on this target.
+  public var decompose: Set<OpKind>
+
+  /// Creates a capability set.
+  public init(name: String, ops: Set<OpKind>, dtypes: Set<DType>, decompose: Set<OpKind> = []) {
+    self.name = name
+    self.ops = ops
+    self.dtypes = dtypes
+    self.decompose = decompose
+  }
+
+  /// Every op and dtype: the CPU and the KIR interpreter.
+  public static func everything(_ name: String) -> TargetCapabilities {
+    TargetCapabilities(name: name, ops: Set(OpKind.allCases), dtypes: Set(DType.allCases))
+  }
+
+  /// The capability sets `tessera compile --target` knows. Each backend will declare its own
+  /// when it lands; until then GPU-style targets claim every op, and the NPU claims what a
+  /// cube/vector accelerator runs (no gather, no 64-bit integers).
+  public static func named(_ name: String) -> TargetCapabilities? {
+    switch name {
+    case "cpu", "reference", "kir", "opencl", "vulkan": return .everything(name)
+    case "npu":
+      let unsupported: Set<OpKind> = [.gather, .argmax, .concat]
+      return TargetCapabilities(
+        name: "npu", ops: Set(OpKind.allCases).subtracting(unsupported),
+        dtypes: Set(DType.allCases).subtracting([.i64]), decompose: [.softmax, .layerNorm, .gelu])
+    default: return nil
+    }
+  }
+}
+
+/// A copy between devices that the partition needs.
+public struct Transfer: Hashable, Sendable {
+  /// The value copied.
+  public var value: ValueID
+  /// Where it is produced (`host` for arguments and results).
+  public var from: String
+  /// Where it is needed.
+  public var to: String
+  /// Bytes copied.
+  public var bytes: Int
+}
+
+/// Assigns each kernel to the target or the fallback and lists the transfers that follow.
+public enum Partitioner {
+  /// The device of each group, and the transfers (host → device for inputs, between devices for
+  /// values crossing the partition, device → host for results).
+  public static func assign(
+    _ graph: Graph, groups: [FusedGroup], reads: [[ValueID]], target: TargetCapabilities, fallback: String
+  ) -> (devices: [String], reasons: [Int: String], transfers: [Transfer]) {
+    var devices: [String] = []
+    var reasons: [Int: String] = [:]
+    var location: [ValueID: String] = [:]
+    for argument in graph.arguments { location[argument] = "host" }
+    var transfers: [Transfer] = []
+    var copied = Set<String>()
+    for (step, group) in groups.enumerated() {
+      let nodes = group.nodes.map { graph.nodes[$0] }
+      let missingOp = nodes.first { !target.ops.contains($0.kind) }
+      let missingType = nodes.flatMap { [$0.result] + $0.operands }.map { graph.type(of: $0).dtype }.first { !target.dtypes.contains($0) }
+      var device = target.name
+      if let missingOp {
+        device = fallback
+        reasons[step] = "\(target.name) has no \(missingOp.kind)"
+      } else if let missingType {
+        device = fallback
+        reasons[step] = "\(target.name) does not compute \(missingType)"
+      }
+      if group.kind == .constant { device = location[group.root] ?? "weights" }
+      devices.append(device)
+      location[group.root] = group.kind == .alias ? location[graph.nodes[group.nodes[0]].operands[0]] ?? device : device
+      guard group.kind != .constant && group.kind != .alias else { continue }
+      for value in reads[step] {
+        let source = location[value] ?? "weights"
+        guard source != device, source != "weights", copied.insert("\(value.index)->\(device)").inserted else { continue }
+        transfers.append(Transfer(value: value, from: source, to: device, bytes: graph.type(of: value).storageBytes ?? 0))
+      }
+    }
+    for result in graph.results where location[result] != "host" {
+      transfers.append(Transfer(value: result, from: location[result] ?? "weights", to: "host", bytes: graph.type(of: result).storageBytes ?? 0))
+    }
+    return (devices, reasons, transfers)
+  }
+}
