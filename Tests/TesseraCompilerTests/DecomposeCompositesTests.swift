@@ -94,4 +94,27 @@ struct DecomposeCompositesTests {
       #expect(ratio <= 1, "\(label): tolerance ratio \(ratio)\n\(decomposed)")
     }
   }
+
+  /// f16 expansions round after every op, so they only agree with the fused reference (which
+  /// accumulates in double and rounds once) to f16 precision.
+  @Test func halfPrecisionExpansionsAgreeToHalfPrecision() throws {
+    let graph = try TestSupport.parseOne(
+      """
+      func @f(%x: f16[4,16], %w: f16[16]) -> (f16[4,16], f16[4,16], f16[4,16]) {
+        %s = softmax %x : f16[4,16]
+        %l = layer_norm %x, %w : f16[4,16]
+        %g = gelu %x : f16[4,16]
+        return %s, %l, %g
+      }
+      """)
+    let decomposed = try PassManager([DecomposeComposites()]).run(graph)
+    var random = SeededRandom(seed: 7)
+    let inputs = graph.argumentTypes.map { Tensor.random($0, using: &random) }
+    let expected = try TestSupport.evaluate(graph, inputs)
+    let actual = try TestSupport.evaluate(decomposed, inputs)
+    for (value, reference) in zip(actual, expected) {
+      #expect(value.dtype == .f16)
+      #expect(TestSupport.toleranceRatio(value, reference, atol: 1e-2, rtol: 1e-2) <= 1)
+    }
+  }
 }

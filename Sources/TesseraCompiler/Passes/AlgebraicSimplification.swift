@@ -70,9 +70,9 @@ public struct AlgebraicSimplification: GraphPass {
     let candidates = commutes ? [(0, 1), (1, 0)] : [(0, 1)]
     for (kept, constant) in candidates {
       let x = node.operands[kept]
-      guard let literal = rewriter.literal(of: node.operands[constant]),
-        literal.doubles.allSatisfy({ $0 == identity }),
-        rewriter.type(of: node.result) == rewriter.type(of: x)
+      guard rewriter.type(of: node.result) == rewriter.type(of: x),
+        let literal = rewriter.literal(of: node.operands[constant]),
+        literal.doubles.allSatisfy({ $0 == identity })
       else { continue }
       return x
     }
