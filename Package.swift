@@ -20,7 +20,7 @@ let package = Package(
     .target(name: "TesseraCompiler", dependencies: ["TesseraIR"]),
     .target(name: "TesseraKernels", dependencies: ["TesseraCompiler"], path: "Kernels"),
     .target(name: "TesseraRuntime", dependencies: ["TesseraIR", "TesseraCompiler"]),
-    .target(name: "TesseraCPU", dependencies: ["TesseraRuntime"]),
+    .target(name: "TesseraCPU", dependencies: ["TesseraRuntime", "TesseraCompiler"]),
     .target(name: "TesseraOpenCL", dependencies: ["TesseraRuntime", "COpenCL"]),
     .target(name: "TesseraVulkan", dependencies: ["TesseraRuntime", "CVulkan"]),
     .target(name: "TesseraNPU", dependencies: ["TesseraRuntime"]),

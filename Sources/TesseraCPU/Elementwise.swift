@@ -139,6 +139,7 @@ enum Elementwise {
     case .gelu: { 0.5 * $0 * (1 + erf($0 / 2.0.squareRoot())) }
     case .relu: { $0.isNaN ? $0 : Swift.max($0, 0) }
     case .sin: { Foundation.sin($0) }
+    case .erf: { Foundation.erf($0) }
     default: { Foundation.cos($0) }  // cos
     }
   }

@@ -145,6 +145,8 @@ extension GraphBuilder {
   public func sin(_ x: ValueID, name: String? = nil) -> ValueID { unary(.sin, x, name: name) }
   /// Cosine.
   public func cos(_ x: ValueID, name: String? = nil) -> ValueID { unary(.cos, x, name: name) }
+  /// The Gauss error function.
+  public func erf(_ x: ValueID, name: String? = nil) -> ValueID { unary(.erf, x, name: name) }
 
   /// Elementwise comparison giving `bool`.
   public func compare(_ kind: CompareKind, _ a: ValueID, _ b: ValueID, name: String? = nil) -> ValueID {

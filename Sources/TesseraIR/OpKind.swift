@@ -6,7 +6,7 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable, CustomStringConver
   // Binary elementwise (numpy broadcasting).
   case add, sub, mul, div, max, min, pow
   // Unary elementwise.
-  case neg, abs, exp, log, sqrt, rsqrt, reciprocal, tanh, sigmoid, silu, gelu, relu, sin, cos
+  case neg, abs, exp, log, sqrt, rsqrt, reciprocal, tanh, sigmoid, silu, gelu, relu, sin, cos, erf
   // Comparison, selection, conversion.
   case compare, select, cast
   // Reductions.
@@ -29,7 +29,7 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable, CustomStringConver
     switch self {
     case .add, .sub, .mul, .div, .max, .min, .pow: .binary
     case .neg, .abs, .exp, .log, .sqrt, .rsqrt, .reciprocal, .tanh, .sigmoid, .silu, .gelu, .relu,
-      .sin, .cos:
+      .sin, .cos, .erf:
       .unary
     case .compare, .select, .cast: .elementwiseOther
     case .reduceSum, .reduceMax, .reduceMin, .reduceMean, .argmax: .reduction

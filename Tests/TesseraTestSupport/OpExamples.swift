@@ -78,7 +78,7 @@ extension OpExample {
       ("tanh", "np.tanh(x)", false),
       ("sigmoid", "1 / (1 + np.exp(-x))", false), ("silu", "x / (1 + np.exp(-x))", false),
       ("gelu", "0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))", false), ("relu", "np.maximum(x, 0)", false),
-      ("sin", "np.sin(x)", false), ("cos", "np.cos(x)", false),
+      ("sin", "np.sin(x)", false), ("cos", "np.cos(x)", false), ("erf", "np.vectorize(math.erf)(x)", false),
     ].map { name, expression, positive in
       let body =
         positive
