@@ -4,6 +4,9 @@ import TesseraIR
 public enum DeviceKind: String, CaseIterable, Sendable, Hashable {
   /// The reference evaluator: plain Swift, the oracle every other target is compared with.
   case reference
+  /// Compiled plans (fusion, memory plan, kernels) executed by the Kernel IR interpreter: the
+  /// second oracle, which checks the compiler end to end.
+  case kir
   /// Native SIMD kernels on the host CPU.
   case cpu
   /// Any OpenCL 1.2+ device through the ICD loader.

@@ -16,6 +16,8 @@ public enum DeviceError: Error, Hashable, Sendable, CustomStringConvertible {
   case inputType(name: String, expected: TensorType, found: TensorType)
   /// The device cannot run this op (or dtype).
   case unsupported(device: String, op: OpKind, detail: String)
+  /// The device could not compile the graph; `message` is the compiler's.
+  case compileFailed(device: String, message: String)
   /// A run failed; `op` and `value` say where, `message` why (e.g. an index out of range).
   case execution(op: OpKind, value: String, message: String)
 
@@ -36,6 +38,8 @@ public enum DeviceError: Error, Hashable, Sendable, CustomStringConvertible {
       "input %\(name) should be \(expected), found \(found)"
     case .unsupported(let device, let op, let detail):
       "\(device) cannot run '\(op)': \(detail)"
+    case .compileFailed(let device, let message):
+      "\(device) could not compile the graph: \(message)"
     case .execution(let op, let value, let message):
       "'\(op)' defining %\(value) failed: \(message)"
     }

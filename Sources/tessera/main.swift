@@ -7,7 +7,9 @@ protocol Command {
   static func run(_ arguments: ParsedArguments) throws
 }
 
-let commands: [any Command.Type] = [DevicesCommand.self, VerifyCommand.self, PrintCommand.self, RunCommand.self]
+let commands: [any Command.Type] = [
+  DevicesCommand.self, VerifyCommand.self, PrintCommand.self, RunCommand.self, CompileCommand.self,
+]
 
 let topLevelHelp = """
   tessera — one tensor IR, one graph compiler, interchangeable targets.

@@ -2,7 +2,7 @@ import TesseraIR
 
 /// How to compile: the graph passes, the kernel library, the fallback device.
 public struct CompileOptions: Sendable {
-  /// Graph passes run before fusion (decomposition for the target is added after them).
+  /// Graph passes run before fusion, after the target's decompositions.
   public var passes: [any GraphPass]
   /// Hand-written kernels to prefer over generated ones.
   public var library: (any KernelLibrary)?
@@ -25,7 +25,11 @@ public enum GraphCompiler {
     _ graph: Graph, target: TargetCapabilities, options: CompileOptions = CompileOptions(),
     afterEachPass: ((String, Graph) -> Void)? = nil
   ) throws(CompileError) -> CompiledPlan {
-    let optimised = try PassManager(options.passes).run(graph, afterEach: afterEachPass)
+    // Without a kernel library, composites that need a hand-written kernel become core ops.
+    let needsLibrary: Set<OpKind> = options.library == nil ? [.softmax, .rmsNorm, .layerNorm] : []
+    let decompose = target.decompose.union(needsLibrary).intersection(DecomposeComposites.decomposable)
+    let passes = (decompose.isEmpty ? [] : [DecomposeComposites(kinds: decompose)]) + options.passes
+    let optimised = try PassManager(passes).run(graph, afterEach: afterEachPass)
     let (groups, refusals) = Fusion.groups(optimised)
     var calls: [KernelCall?] = []
     var reads: [[ValueID]] = []

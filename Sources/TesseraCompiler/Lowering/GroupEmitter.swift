@@ -159,7 +159,7 @@ enum ScalarOps {
     case .pow: return x.binary(.pow, operands[1])
     case .neg: return k.unary(.neg, x)
     case .abs: return k.unary(.abs, x)
-    case .exp, .log, .sqrt, .rsqrt, .reciprocal, .tanh, .sin, .cos:
+    case .exp, .log, .sqrt, .rsqrt, .reciprocal, .tanh, .sin, .cos, .erf:
       return k.unary(KUnaryOp(rawValue: node.kind.rawValue)!, x)
     case .sigmoid: return k.unary(.reciprocal, k.exp(k.unary(.neg, x)) + 1)
     case .silu: return x / (k.exp(k.unary(.neg, x)) + 1)

@@ -73,12 +73,15 @@ public enum MemoryPlanner {
     }
     for result in graph.results { lastRead[root(result, homes)] = finalStep }
     // In place: the operand's last read is this step, and it is an arena value.
+    // A value computed in place shares the buffer of the value it overwrites (chains follow).
+    func owner(_ value: ValueID) -> ValueID { inPlace[value].map(owner) ?? value }
     for (step, group) in groups.enumerated() where group.kind == .elementwise {
       guard let candidate = inPlaceCandidate(group, graph, reads[step]) else { continue }
       let storage = root(candidate, homes)
       guard firstWrite[storage] != nil, lastRead[storage] == step, !inPlace.values.contains(storage) else { continue }
       inPlace[group.root] = storage
-      lastRead[storage] = lastRead[group.root] ?? step
+      let buffer = owner(storage)
+      lastRead[buffer] = Swift.max(lastRead[buffer] ?? step, lastRead[group.root] ?? step)
     }
     var offsets: [ValueID: Int] = [:]
     var placed: [(value: ValueID, offset: Int, size: Int, from: Int, to: Int)] = []
@@ -96,7 +99,7 @@ public enum MemoryPlanner {
       offsets[value] = offset
       placed.append((value, offset, size, from, to))
     }
-    for (result, operand) in inPlace { offsets[result] = offsets[operand] }
+    for result in inPlace.keys { offsets[result] = offsets[owner(result)] }
     for (value, offset) in offsets { homes[value] = .arena(offset: offset) }
     return MemoryPlan(
       homes: homes, bytes: bytes, arenaBytes: placed.map { $0.offset + $0.size }.max() ?? 0,
