@@ -16,7 +16,8 @@ public final class KIRDevice: Device {
   /// Creates the device; `library` supplies hand-written kernels (without one, composites are
   /// decomposed into core ops).
   public init(library: (any KernelLibrary)? = nil) {
-    options = CompileOptions(passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), library: library, fallback: "kir")
+    options = CompileOptions(
+      passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), library: library, fallback: "kir")
     capabilities = TargetCapabilities.everything("kir")
   }
 

@@ -4,13 +4,17 @@ import Tessera
 /// `tessera compile`: run the graph compiler and write what each stage produced.
 enum CompileCommand: Command {
   static let spec = CommandSpec(
-    name: "compile", summary: "Compile a graph for a target; print or write the optimised graph, the plan or the kernels.",
+    name: "compile",
+    summary: "Compile a graph for a target; print or write the optimised graph, the plan or the kernels.",
     positionals: [("GRAPH.tir", "The graph file.")],
     options: [
       OptionSpec(name: "--target", valueName: "T", help: "cpu, opencl, vulkan, npu or kir (default: kir)."),
       OptionSpec(name: "--emit", valueName: "WHAT", help: "graph, plan or kir (default: plan)."),
-      OptionSpec(name: "--output-dir", valueName: "DIR", help: "Write files into DIR instead of printing (graph.tir, plan.txt, <kernel>.kir)."),
-      OptionSpec(name: "--function", valueName: "NAME", help: "The function to compile (default: the first in the file)."),
+      OptionSpec(
+        name: "--output-dir", valueName: "DIR",
+        help: "Write files into DIR instead of printing (graph.tir, plan.txt, <kernel>.kir)."),
+      OptionSpec(
+        name: "--function", valueName: "NAME", help: "The function to compile (default: the first in the file)."),
       OptionSpec(name: "--print-after-all", help: "Print the graph after every pass (to standard error)."),
     ],
     examples: [
@@ -31,7 +35,8 @@ enum CompileCommand: Command {
       throw UsageError(description: "--emit: unknown artifact '\(emit)' (known: graph, plan, kir)")
     }
     let printAfterAll = arguments.flags.contains("--print-after-all")
-    let options = CompileOptions(passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), library: nil, fallback: "cpu")
+    let options = CompileOptions(
+      passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), library: nil, fallback: "cpu")
     let plan = try GraphCompiler.compile(graph, target: target, options: options) { pass, graph in
       if printAfterAll { printError("// after \(pass)\n" + Printer.print(graph)) }
     }

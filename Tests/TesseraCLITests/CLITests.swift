@@ -14,7 +14,7 @@ struct CLITests {
     try TestSupport.runProcess(TestSupport.tesseraBinary!, arguments, directory: directory)
   }
 
-  @Test("--help on every command", arguments: ["devices", "verify", "print", "run"])
+  @Test("--help on every command", arguments: ["devices", "verify", "print", "run", "compile"])
   func help(command: String) throws {
     let result = try tessera(command, "--help")
     #expect(result.status == 0)
@@ -137,5 +137,53 @@ struct CLITests {
     let result = try tessera("run", example, "--device", "all", "--random-inputs", "0")
     #expect(result.status == 0, "\(result.stderr)")
     #expect(result.stdout.contains("MAX |Δ|") && result.stdout.contains("reference"))
+  }
+}
+
+@Suite(
+  "tessera compile",
+  .enabled(if: TestSupport.tesseraBinary != nil, "the tessera executable is not built next to the tests"))
+struct CompileCLITests {
+  private let example = TestSupport.repositoryRoot + "/examples/mlp.tir"
+
+  private func tessera(_ arguments: String...) throws -> TestSupport.ProcessResult {
+    try TestSupport.runProcess(TestSupport.tesseraBinary!, arguments)
+  }
+
+  @Test func planIsPrintedByDefault() throws {
+    let result = try tessera("compile", example)
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stdout.hasPrefix("plan for @mlp on kir (fallback cpu): "))
+    #expect(result.stdout.contains("k0_silu [matmul] on kir: matmul %h, add %hb, silu %a"))
+    #expect(result.stdout.contains("memory: arena peak"))
+  }
+
+  @Test func kernelsAndGraphAreWrittenToFiles() throws {
+    let directory = TestSupport.temporaryDirectory()
+    let kir = try tessera("compile", example, "--emit", "kir", "--output-dir", directory)
+    #expect(kir.status == 0)
+    let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+    #expect(files.first == "k0_silu.kir" && files.allSatisfy { $0.hasSuffix(".kir") })
+    let kernel = try String(contentsOfFile: directory + "/k0_silu.kir", encoding: .utf8)
+    #expect(kernel.contains("kernel @k0_silu(out: f32[] write, in0: f32[] read"))
+    let graph = try tessera("compile", example, "--emit", "graph")
+    #expect(graph.status == 0)
+    let optimised = try Parser.parse(graph.stdout).functions[0]
+    #expect(optimised.nodes.contains { $0.kind == .reduceMax }, "softmax is decomposed without a kernel library")
+  }
+
+  @Test func printAfterAllShowsEveryPass() throws {
+    let result = try tessera("compile", example, "--print-after-all")
+    #expect(result.status == 0)
+    for pass in ["decompose", "canonicalize", "simplify", "constant-fold", "cse", "dce"] {
+      #expect(result.stderr.contains("// after \(pass)\n"), "missing \(pass)")
+    }
+  }
+
+  @Test func badTargetOrArtifactExitsWith2() throws {
+    let target = try tessera("compile", example, "--target", "tpu")
+    #expect(target.status == 2 && target.stderr.contains("--target: unknown target 'tpu'"))
+    let emit = try tessera("compile", example, "--emit", "spirv")
+    #expect(emit.status == 2 && emit.stderr.contains("--emit: unknown artifact 'spirv'"))
   }
 }

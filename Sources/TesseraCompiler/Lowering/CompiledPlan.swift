@@ -38,16 +38,20 @@ public struct CompiledPlan: Hashable, Sendable {
   public var description: String {
     let graph = self.graph
     func name(_ value: ValueID) -> String { "%" + graph[value].name }
-    var lines = ["plan for @\(graph.name) on \(target.name) (fallback \(fallback)): \(kernels.count) kernels for \(graph.nodes.count) ops"]
+    var lines = [
+      "plan for @\(graph.name) on \(target.name) (fallback \(fallback)): \(kernels.count) kernels for \(graph.nodes.count) ops"
+    ]
     for step in steps {
-      let ops = step.group.nodes.map { "\(graph.nodes[$0].kind) \(name(graph.nodes[$0].result))" }.joined(separator: ", ")
+      let ops = step.group.nodes.map { "\(graph.nodes[$0].kind) \(name(graph.nodes[$0].result))" }.joined(
+        separator: ", ")
       guard let call = step.call else {
         lines.append("  -  \(step.group.kind.rawValue) \(name(step.group.root)): \(ops)")
         continue
       }
       lines.append("  \(call.kernel.name) [\(step.group.kind.rawValue)] on \(step.device): \(ops)")
       let reads = call.buffers.dropFirst().map(name).joined(separator: ", ")
-      lines.append("      reads \(reads.isEmpty ? "nothing" : reads); writes \(name(step.group.root)) \(home(step.group.root))")
+      lines.append(
+        "      reads \(reads.isEmpty ? "nothing" : reads); writes \(name(step.group.root)) \(home(step.group.root))")
       if let reason = step.fallbackReason { lines.append("      fallback: \(reason)") }
     }
     if !refusals.isEmpty {

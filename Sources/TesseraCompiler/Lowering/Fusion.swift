@@ -41,7 +41,11 @@ public struct FusionRefusal: Hashable, Sendable {
 /// is not a returned value; otherwise it is materialised and the refusal is recorded.
 public enum Fusion {
   /// The groups in execution order and the refusals.
-  public static func groups(_ graph: Graph) -> (groups: [FusedGroup], refusals: [FusionRefusal]) {
+  /// `runsOnTarget` says which nodes the target supports: a node never shares a kernel with a
+  /// node that runs on the other device.
+  public static func groups(_ graph: Graph, runsOnTarget: (Node) -> Bool = { _ in true }) -> (
+    groups: [FusedGroup], refusals: [FusionRefusal]
+  ) {
     let users = Users(graph)
     let returned = Set(graph.results)
     var groupOf: [Int: Int] = [:]  // node index -> group id
@@ -54,7 +58,10 @@ public enum Fusion {
       let consumerGroups = Set(users.of(node.result).compactMap { groupOf[$0] })
       if consumerGroups.count == 1, !returned.contains(node.result) {
         let target = consumerGroups.first!
-        if let reason = refusal(node, joining: members[target], kinds[target], graph, users) {
+        let sameDevice = runsOnTarget(node) == runsOnTarget(graph.nodes[members[target].max()!])
+        if let reason = sameDevice
+          ? refusal(node, joining: members[target], kinds[target], graph, users) : "it runs on another device"
+        {
           if node.kind != .constant || !isSplat(node.literal!) {
             refusals.append(FusionRefusal(value: node.result, reason: reason))
           }
@@ -66,7 +73,8 @@ public enum Fusion {
           continue
         }
       } else if !consumerGroups.isEmpty && isFusible(node) {
-        let reason = returned.contains(node.result) ? "returned by the function" : "used by \(consumerGroups.count) kernels"
+        let reason =
+          returned.contains(node.result) ? "returned by the function" : "used by \(consumerGroups.count) kernels"
         refusals.append(FusionRefusal(value: node.result, reason: reason))
       }
       groupOf[index] = members.count
@@ -82,7 +90,7 @@ public enum Fusion {
 
   /// Elementwise and movement ops that can be evaluated per element inside another kernel.
   static func isFusible(_ node: Node) -> Bool {
-    node.kind.isElementwise || [.transpose, .broadcast, .slice, .gather, .dequantize].contains(node.kind)
+    node.kind.isElementwise || [.transpose, .broadcast, .slice, .gather, .dequantize, .rope].contains(node.kind)
   }
 
   private static func initialKind(_ node: Node) -> GroupKind {
@@ -94,7 +102,9 @@ public enum Fusion {
   }
 
   /// Why `node` may not join a group with these members and kind, or `nil` when it may.
-  private static func refusal(_ node: Node, joining members: [Int], _ kind: GroupKind, _ graph: Graph, _ users: Users) -> String? {
+  private static func refusal(_ node: Node, joining members: [Int], _ kind: GroupKind, _ graph: Graph, _ users: Users)
+    -> String?
+  {
     let root = graph.nodes[members.max()!]
     switch kind {
     case .constant, .alias: return "its consumer is a \(kind.rawValue)"
@@ -107,8 +117,8 @@ public enum Fusion {
     if node.kind == .matmul || node.kind.family == .reduction {
       guard kind == .elementwise else { return "the consumer kernel already has a \(kind.rawValue)" }
       let shape = graph.type(of: root.result).shape
-      let epilogueKeepsShape = members.allSatisfy {
-        graph.nodes[$0].kind.isElementwise && graph.type(of: graph.nodes[$0].result).shape == shape
+      let epilogueKeepsShape = members.map { graph.nodes[$0] }.allSatisfy {
+        $0.kind == .constant || ($0.kind.isElementwise && graph.type(of: $0.result).shape == shape)
       }
       return epilogueKeepsShape && graph.type(of: node.result).shape == shape ? nil : "its epilogue changes the shape"
     }

@@ -10,7 +10,9 @@ public struct CompileOptions: Sendable {
   public var fallback: String
 
   /// Creates options; the default runs dead-code elimination and falls back to `cpu`.
-  public init(passes: [any GraphPass] = [DeadCodeElimination()], library: (any KernelLibrary)? = nil, fallback: String = "cpu") {
+  public init(
+    passes: [any GraphPass] = [DeadCodeElimination()], library: (any KernelLibrary)? = nil, fallback: String = "cpu"
+  ) {
     self.passes = passes
     self.library = library
     self.fallback = fallback
@@ -30,18 +32,23 @@ public enum GraphCompiler {
     let decompose = target.decompose.union(needsLibrary).intersection(DecomposeComposites.decomposable)
     let passes = (decompose.isEmpty ? [] : [DecomposeComposites(kinds: decompose)]) + options.passes
     let optimised = try PassManager(passes).run(graph, afterEach: afterEachPass)
-    let (groups, refusals) = Fusion.groups(optimised)
+    let (groups, refusals) = Fusion.groups(optimised) { Partitioner.supports(target, $0, optimised) == nil }
     var calls: [KernelCall?] = []
     var reads: [[ValueID]] = []
     for (index, group) in groups.enumerated() {
       let call = try kernel(for: group, in: optimised, index: index, library: options.library)
       calls.append(call)
-      reads.append(call.map { Array($0.buffers.dropFirst()) } ?? (group.kind == .alias ? optimised.nodes[group.nodes[0]].operands : []))
+      reads.append(
+        call.map { Array($0.buffers.dropFirst()) }
+          ?? (group.kind == .alias ? optimised.nodes[group.nodes[0]].operands : []))
     }
     let memory = MemoryPlanner.plan(optimised, groups: groups, reads: reads)
-    let partition = Partitioner.assign(optimised, groups: groups, reads: reads, target: target, fallback: options.fallback)
+    let partition = Partitioner.assign(
+      optimised, groups: groups, reads: reads, target: target, fallback: options.fallback)
     let steps = groups.indices.map { index in
-      PlanStep(group: groups[index], call: calls[index], device: partition.devices[index], fallbackReason: partition.reasons[index])
+      PlanStep(
+        group: groups[index], call: calls[index], device: partition.devices[index],
+        fallbackReason: partition.reasons[index])
     }
     return CompiledPlan(
       graph: optimised, target: target, fallback: options.fallback, steps: steps, refusals: refusals,

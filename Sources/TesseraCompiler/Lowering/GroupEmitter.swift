@@ -1,3 +1,4 @@
+import Foundation
 import TesseraIR
 
 /// Emits the KIR that computes a fused group's values at given output coordinates.
@@ -15,7 +16,6 @@ final class GroupEmitter {
   private let definingNode: [ValueID: Int]
   private(set) var inputs: [ValueID] = []
   private var buffers: [ValueID: KBufferRef] = [:]
-  private var constants: [String: KExpr] = [:]
   private var scopes: [[String: KExpr]] = [[:]]
 
   init(graph: Graph, group: FusedGroup, builder: KernelBuilder) {
@@ -34,12 +34,14 @@ final class GroupEmitter {
     return reference
   }
 
-  /// An i32 constant, shared by the whole kernel (constants are emitted at the top level).
+  /// An i32 constant, shared within the current scope.
   func index(_ value: Int) -> KExpr {
-    let key = "i\(value)"
-    if let existing = constants[key] { return existing }
+    let memoKey = "i\(value)"
+    for scope in scopes.reversed() {
+      if let known = scope[memoKey] { return known }
+    }
     let made = builder.i32(value)
-    constants[key] = made
+    scopes[scopes.count - 1][memoKey] = made
     return made
   }
 
@@ -122,6 +124,8 @@ final class GroupEmitter {
       return value(node.operands[0], at: source)
     case .gather:
       return gather(node, operandTypes, coordinates)
+    case .rope:
+      return rope(node, operandTypes, coordinates)
     case .dequantize:
       let element = buffer(for: node.operands[0])[linear(coordinates, in: operandTypes[0].shape)]
       return element.cast(type.dtype)
@@ -129,6 +133,31 @@ final class GroupEmitter {
       let operands = zip(node.operands, operandTypes).map { value($0, at: broadcast(coordinates, to: $1.shape)) }
       return ScalarOps.emit(node, operands, type.dtype, builder)
     }
+  }
+
+  /// Rotary embedding of the element at `coordinates`: it and its partner (the other element of
+  /// its pair: adjacent in normal mode, half a head away in neox mode) rotated by
+  /// `position * theta^(-2i/dim)`.
+  private func rope(_ node: Node, _ operandTypes: [TensorType], _ coordinates: [KExpr]) -> KExpr {
+    let shape = operandTypes[0].shape
+    let dim = shape.dims.last!, last = shape.rank - 1
+    let neox = node.attributes.symbol("mode") == "neox"
+    let theta = node.attributes.double("theta") ?? 10000
+    let c = coordinates[last]
+    let pair = neox ? c % index(dim / 2) : c / index(2)
+    let isFirst = neox ? c.lt(index(dim / 2)) : (c % index(2)).compare(.eq, index(0))
+    var partner = coordinates
+    partner[last] = builder.select(isFirst, c + index(neox ? dim / 2 : 1), c - index(neox ? dim / 2 : 1))
+    let position = value(node.operands[1], at: [coordinates[TypeInference.ropeSequenceAxis(rank: shape.rank)]]).cast(
+      .f32)
+    // theta^(-2i/dim) = exp(-2i/dim * ln theta)
+    let frequency = builder.exp(pair.cast(.f32) * (-2 * log(theta) / Double(dim)))
+    let angle = position * frequency
+    let (cosine, sine) = (builder.unary(.cos, angle), builder.unary(.sin, angle))
+    let x = value(node.operands[0], at: coordinates).cast(.f32)
+    let y = value(node.operands[0], at: partner).cast(.f32)
+    let rotated = builder.select(isFirst, x * cosine - y * sine, y * sine + x * cosine)
+    return rotated.cast(operandTypes[0].dtype)
   }
 
   /// `np.take`: out-of-range indices are clamped (the reference evaluator reports them instead).

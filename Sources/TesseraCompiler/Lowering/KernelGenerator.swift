@@ -9,7 +9,8 @@ enum KernelGenerator {
 
   static func generate(_ group: FusedGroup, in graph: Graph, name: String) throws(CompileError) -> KernelCall {
     let root = graph.nodes[group.nodes.last!]
-    let comment = group.nodes.map { "\(graph.nodes[$0].kind) %\(graph[graph.nodes[$0].result].name)" }.joined(separator: ", ")
+    let comment = group.nodes.map { "\(graph.nodes[$0].kind) %\(graph[graph.nodes[$0].result].name)" }.joined(
+      separator: ", ")
     let builder = KernelBuilder(name: name, comment: comment)
     let output = builder.buffer("out", graph.type(of: group.root).dtype, .write)
     let emitter = GroupEmitter(graph: graph, group: group, builder: builder)
@@ -71,7 +72,8 @@ enum KernelGenerator {
       emitter.scoped {
         let aCoordinates = emitter.broadcast(batch, to: layout.batchA) + (layout.aIsVector ? [p] : [row, p])
         let bCoordinates = emitter.broadcast(batch, to: layout.batchB) + (layout.bIsVector ? [p] : [p, column])
-        let product = emitter.value(node.operands[0], at: aCoordinates).cast(accumulatorType)
+        let product =
+          emitter.value(node.operands[0], at: aCoordinates).cast(accumulatorType)
           * emitter.value(node.operands[1], at: bCoordinates).cast(accumulatorType)
         sum.value = sum.value + product
       }

@@ -69,7 +69,9 @@ public enum MemoryPlanner {
         continue
       }
       firstWrite[group.root] = step
-      for value in reads[step] { lastRead[root(value, homes), default: step] = Swift.max(lastRead[root(value, homes)] ?? step, step) }
+      for value in reads[step] {
+        lastRead[root(value, homes), default: step] = Swift.max(lastRead[root(value, homes)] ?? step, step)
+      }
     }
     for result in graph.results { lastRead[root(result, homes)] = finalStep }
     // In place: the operand's last read is this step, and it is an arena value.
@@ -118,7 +120,9 @@ public enum MemoryPlanner {
   private static func inPlaceCandidate(_ group: FusedGroup, _ graph: Graph, _ reads: [ValueID]) -> ValueID? {
     let type = graph.type(of: group.root)
     let nodes = group.nodes.map { graph.nodes[$0] }
-    guard nodes.allSatisfy({ $0.kind.isElementwise && graph.type(of: $0.result).shape == type.shape }) else { return nil }
+    guard nodes.allSatisfy({ $0.kind.isElementwise && graph.type(of: $0.result).shape == type.shape }) else {
+      return nil
+    }
     return reads.first { graph.type(of: $0) == type && !graph.arguments.contains($0) }
   }
 }

@@ -109,7 +109,9 @@ extension KernelGenerator {
 
   /// Whether (value, index) beats (best, bestIndex) for argmax: larger, or equal with a smaller
   /// index; a NaN beats every number, and the first NaN wins (numpy).
-  private static func argmaxBetter(_ value: KExpr, _ index: KExpr, _ best: KExpr, _ bestIndex: KExpr, _ k: KernelBuilder) -> KExpr {
+  private static func argmaxBetter(
+    _ value: KExpr, _ index: KExpr, _ best: KExpr, _ bestIndex: KExpr, _ k: KernelBuilder
+  ) -> KExpr {
     let valueIsNaN = value.compare(.ne, value), bestIsNaN = best.compare(.ne, best)
     let earlier = index.lt(bestIndex)
     let larger = value.gt(best).binary(.or, value.compare(.eq, best).and(earlier))

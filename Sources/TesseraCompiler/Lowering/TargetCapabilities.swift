@@ -67,16 +67,10 @@ public enum Partitioner {
     var transfers: [Transfer] = []
     var copied = Set<String>()
     for (step, group) in groups.enumerated() {
-      let nodes = group.nodes.map { graph.nodes[$0] }
-      let missingOp = nodes.first { !target.ops.contains($0.kind) }
-      let missingType = nodes.flatMap { [$0.result] + $0.operands }.map { graph.type(of: $0).dtype }.first { !target.dtypes.contains($0) }
       var device = target.name
-      if let missingOp {
+      if let reason = group.nodes.lazy.compactMap({ supports(target, graph.nodes[$0], graph) }).first {
         device = fallback
-        reasons[step] = "\(target.name) has no \(missingOp.kind)"
-      } else if let missingType {
-        device = fallback
-        reasons[step] = "\(target.name) does not compute \(missingType)"
+        reasons[step] = reason
       }
       if group.kind == .constant { device = location[group.root] ?? "weights" }
       devices.append(device)
@@ -84,13 +78,27 @@ public enum Partitioner {
       guard group.kind != .constant && group.kind != .alias else { continue }
       for value in reads[step] {
         let source = location[value] ?? "weights"
-        guard source != device, source != "weights", copied.insert("\(value.index)->\(device)").inserted else { continue }
-        transfers.append(Transfer(value: value, from: source, to: device, bytes: graph.type(of: value).storageBytes ?? 0))
+        guard source != device, source != "weights", copied.insert("\(value.index)->\(device)").inserted else {
+          continue
+        }
+        transfers.append(
+          Transfer(value: value, from: source, to: device, bytes: graph.type(of: value).storageBytes ?? 0))
       }
     }
     for result in graph.results where location[result] != "host" {
-      transfers.append(Transfer(value: result, from: location[result] ?? "weights", to: "host", bytes: graph.type(of: result).storageBytes ?? 0))
+      transfers.append(
+        Transfer(
+          value: result, from: location[result] ?? "weights", to: "host",
+          bytes: graph.type(of: result).storageBytes ?? 0))
     }
     return (devices, reasons, transfers)
+  }
+
+  /// Why `target` cannot run `node`, or `nil` when it can.
+  public static func supports(_ target: TargetCapabilities, _ node: Node, _ graph: Graph) -> String? {
+    if node.kind == .constant { return nil }
+    if !target.ops.contains(node.kind) { return "\(target.name) has no \(node.kind)" }
+    let dtypes = ([node.result] + node.operands).map { graph.type(of: $0).dtype }
+    return dtypes.first { !target.dtypes.contains($0) }.map { "\(target.name) does not compute \($0)" }
   }
 }
