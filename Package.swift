@@ -32,7 +32,7 @@ let package = Package(
         "TesseraVulkan", "TesseraNPU", "TesseraLLM", "TesseraKernels",
       ]),
     .executableTarget(name: "tessera", dependencies: ["Tessera"]),
-    .executableTarget(name: "tessera-bench", dependencies: ["Tessera"], path: "Benchmarks"),
+    .executableTarget(name: "tessera-bench", dependencies: ["Tessera", "TesseraTestSupport"], path: "Benchmarks"),
 
     .target(name: "TesseraTestSupport", dependencies: ["Tessera"], path: "Tests/TesseraTestSupport"),
     .testTarget(name: "TesseraIRTests", dependencies: ["TesseraIR", "TesseraTestSupport"]),

@@ -1,19 +1,23 @@
 import Foundation
 import Tessera
 
-// tessera-bench: speed measured against a peer in the same run, never asserted in tests.
+// tessera-bench: speed measured against a peer in the same run where a peer exists, never
+// asserted in tests.
 
 let usage = """
-  tessera-bench — Tessera's benchmarks, each reported as a ratio to a peer measured in the same run.
+  tessera-bench — Tessera's benchmarks, each reported as a ratio to a peer measured in the same run
+  where one exists.
 
   USAGE: tessera-bench <suite> [options]
 
   SUITES:
-    reference   matmul on the reference evaluator (the oracle) vs numpy, sizes --sizes 128,256,512
+    reference   matmul on the reference evaluator (the oracle) vs numpy; --sizes 128,256,512
+    compile     graph-compiler time for a stack of transformer blocks; --layers 30
 
   OPTIONS:
-    --sizes A,B,…   square matmul sizes (default 128,256,512)
-    --repeat N      timed runs per size, best kept (default 3)
+    --sizes A,B,…   square matmul sizes (reference; default 128,256,512)
+    --layers N      transformer blocks (compile; default 30)
+    --repeat N      timed runs, best kept (default 3)
     --help          show this help
   """
 
@@ -26,61 +30,36 @@ func fail(_ message: String) -> Never {
   exit(2)
 }
 
+/// The best wall time of `repeats` runs of `body`, in seconds.
+func bestTime(_ repeats: Int, _ body: () throws -> Void) rethrows -> Double {
+  var best = Double.infinity
+  for _ in 0..<repeats {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+  }
+  return best
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.isEmpty || arguments.contains("--help") {
   print(usage)
   exit(arguments.isEmpty ? 2 : 0)
 }
-guard arguments[0] == "reference" else { fail("unknown suite '\(arguments[0])'\n\n\(usage)") }
-let sizesText = option("--sizes", in: arguments) ?? "128,256,512"
-let sizes = sizesText.split(separator: ",").map { Int($0) ?? 0 }
-guard sizes.allSatisfy({ $0 > 0 }) else { fail("--sizes expects positive integers, found '\(sizesText)'") }
 guard let repeats = Int(option("--repeat", in: arguments) ?? "3"), repeats > 0 else {
   fail("--repeat expects a positive integer")
 }
-
-print("reference evaluator matmul, f32, best of \(repeats); peer: numpy (python3) in the same run")
-print("SIZE   TESSERA GFLOP/s   NUMPY GFLOP/s   RATIO")
-for size in sizes {
-  let builder = GraphBuilder(name: "matmul")
-  let a = builder.argument("a", .f32, [size, size])
-  let b = builder.argument("b", .f32, [size, size])
-  let graph = try builder.finish(returning: [builder.matmul(a, b)])
-  var generator = SeededRandom(seed: 1)
-  let inputs = [
-    Tensor.random(graph.argumentTypes[0], using: &generator), Tensor.random(graph.argumentTypes[1], using: &generator),
-  ]
-  let compiled = try ReferenceDevice().compile(graph)
-  var best = Double.infinity
-  for _ in 0..<repeats {
-    let start = DispatchTime.now().uptimeNanoseconds
-    _ = try compiled.run(inputs: inputs)
-    best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+switch arguments[0] {
+case "reference":
+  let sizesText = option("--sizes", in: arguments) ?? "128,256,512"
+  let sizes = sizesText.split(separator: ",").map { Int($0) ?? 0 }
+  guard sizes.allSatisfy({ $0 > 0 }) else { fail("--sizes expects positive integers, found '\(sizesText)'") }
+  try ReferenceBenchmark.run(sizes: sizes, repeats: repeats)
+case "compile":
+  guard let layers = Int(option("--layers", in: arguments) ?? "30"), layers > 0 else {
+    fail("--layers expects a positive integer")
   }
-  let flops = 2 * pow(Double(size), 3)
-  let ours = flops / best / 1e9
-  let peer = numpyMatmulGFLOPS(size: size, repeats: repeats)
-  let peerText = peer.map { String(format: "%13.2f", $0) } ?? "  unavailable"
-  let ratio = peer.map { String(format: "%.3f×", ours / $0) } ?? "-"
-  print(String(format: "%-6d %15.2f", size, ours) + "   \(peerText)   \(ratio)")
-}
-
-/// numpy's matmul speed at `size`, or nil when python3 with numpy is not installed.
-func numpyMatmulGFLOPS(size: Int, repeats: Int) -> Double? {
-  let script = """
-    import time, numpy as np
-    a = np.random.rand(\(size), \(size)).astype(np.float32); b = np.random.rand(\(size), \(size)).astype(np.float32)
-    best = min((lambda t: (a @ b, time.perf_counter() - t)[1])(time.perf_counter()) for _ in range(\(repeats)))
-    print(2 * \(size) ** 3 / best / 1e9)
-    """
-  let process = Process()
-  process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-  process.arguments = ["python3", "-c", script]
-  let pipe = Pipe()
-  process.standardOutput = pipe
-  process.standardError = FileHandle.nullDevice
-  guard (try? process.run()) != nil else { return nil }
-  process.waitUntilExit()
-  let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-  return process.terminationStatus == 0 ? Double(text.trimmingCharacters(in: .whitespacesAndNewlines)) : nil
+  try CompileBenchmark.run(layers: layers, repeats: repeats)
+default:
+  fail("unknown suite '\(arguments[0])'\n\n\(usage)")
 }
