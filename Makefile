@@ -40,6 +40,7 @@ test:
 bench:
 	$(RELEASE) --product tessera-bench
 	$(BIN)/tessera-bench reference
+	$(BIN)/tessera-bench compile
 
 model:
 	@bash scripts/fetch-model.sh

@@ -13,6 +13,8 @@ struct OptionSpec {
   var help: String
   /// May be given more than once (`--input`).
   var repeatable = false
+  /// A one-letter spelling (`-o`), if any.
+  var short: String? = nil
 }
 
 /// A subcommand's interface: its name, what it does, its positional arguments and options.
@@ -34,7 +36,7 @@ struct CommandSpec {
     }
     lines += ["", "OPTIONS:"]
     for option in options + [OptionSpec(name: "--help", help: "Show this help.")] {
-      let flag = option.name + (option.valueName.map { " " + $0 } ?? "")
+      let flag = (option.short.map { $0 + ", " } ?? "") + option.name + (option.valueName.map { " " + $0 } ?? "")
       lines.append("  \(flag.padding(24))\(option.help)" + (option.repeatable ? " (repeatable)" : ""))
     }
     if !examples.isEmpty { lines += ["", "EXAMPLES:"] + examples.map { "  " + $0 } }
@@ -48,6 +50,12 @@ struct CommandSpec {
     while index < arguments.count {
       let argument = arguments[index]
       index += 1
+      if let option = options.first(where: { $0.short != nil && $0.short == argument }) {
+        guard index < arguments.count else { throw UsageError(description: "\(argument) needs a value") }
+        parsed.values[option.name, default: []].append(arguments[index])
+        index += 1
+        continue
+      }
       guard argument.hasPrefix("--"), argument.count > 2 else {
         parsed.positionals.append(argument)
         continue
