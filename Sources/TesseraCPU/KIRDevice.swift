@@ -33,6 +33,22 @@ public final class KIRDevice: Device {
   }
 }
 
+/// Runs kernel launches on the KIR interpreter: the host fallback until the CPU backend's own
+/// kernels exist.
+public struct InterpreterKernelRunner: HostKernelRunner {
+  /// Creates the runner.
+  public init() {}
+
+  /// Interprets `call`; a fault names the kernel.
+  public func run(_ call: KernelCall, buffers: [Tensor]) throws(DeviceError) -> [Tensor] {
+    do {
+      return try KIRInterpreter.run(call.kernel, buffers: buffers, scalars: call.scalars)
+    } catch {
+      throw .kernelFailed(kernel: call.kernel.name, message: error.description)
+    }
+  }
+}
+
 /// Executes a plan step by step: buffers live where the memory plan put them (one arena of
 /// bytes, the weights, the inputs), so a wrong liveness or offset shows up as a wrong result.
 struct PlanInterpreter: GraphExecutable {
@@ -55,13 +71,7 @@ struct PlanInterpreter: GraphExecutable {
     for step in plan.steps {
       guard let call = step.call else { continue }
       let buffers = call.buffers.map(read)
-      let outputs: [Tensor]
-      do {
-        outputs = try KIRInterpreter.run(call.kernel, buffers: buffers, scalars: call.scalars)
-      } catch {
-        let root = graph.nodes[step.group.nodes.last!]
-        throw .execution(op: root.kind, value: graph[root.result].name, message: error.description)
-      }
+      let outputs = try InterpreterKernelRunner().run(call, buffers: buffers)
       for (position, parameter) in call.kernel.buffers.enumerated() where parameter.access != .read {
         let value = call.buffers[position]
         guard case .arena(let offset)? = plan.memory.homes[plan.memory.storage(of: value)] else { continue }

@@ -18,6 +18,8 @@ public enum DeviceError: Error, Hashable, Sendable, CustomStringConvertible {
   case unsupported(device: String, op: OpKind, detail: String)
   /// The device could not compile the graph; `message` is the compiler's.
   case compileFailed(device: String, message: String)
+  /// A kernel failed to build or run; `message` has the driver's or interpreter's words.
+  case kernelFailed(kernel: String, message: String)
   /// A run failed; `op` and `value` say where, `message` why (e.g. an index out of range).
   case execution(op: OpKind, value: String, message: String)
 
@@ -40,6 +42,8 @@ public enum DeviceError: Error, Hashable, Sendable, CustomStringConvertible {
       "\(device) cannot run '\(op)': \(detail)"
     case .compileFailed(let device, let message):
       "\(device) could not compile the graph: \(message)"
+    case .kernelFailed(let kernel, let message):
+      "kernel \(kernel) failed: \(message)"
     case .execution(let op, let value, let message):
       "'\(op)' defining %\(value) failed: \(message)"
     }
