@@ -45,25 +45,14 @@ enum Elementwise {
     let mapB = Indexing.broadcastMap(from: b.shape, to: type.shape)
     let out: [Int64] =
       if a.dtype.isFloatingPoint {
-        (0..<type.shape.count).map { holds(kind, a.double(at: mapA[$0]), b.double(at: mapB[$0])) ? 1 : 0 }
+        (0..<type.shape.count).map { kind.holds(a.double(at: mapA[$0]), b.double(at: mapB[$0])) ? 1 : 0 }
       } else {
         (0..<type.shape.count).map { i in
           let (x, y) = (a.ints[mapA[i]], b.ints[mapB[i]])
-          return holds(kind, x, y) ? 1 : 0
+          return kind.holds(x, y) ? 1 : 0
         }
       }
     return RefArray(ints: out, dtype: .bool, shape: type.shape)
-  }
-
-  private static func holds<T: Comparable>(_ kind: CompareKind, _ x: T, _ y: T) -> Bool {
-    switch kind {
-    case .lt: x < y
-    case .le: x <= y
-    case .gt: x > y
-    case .ge: x >= y
-    case .eq: x == y
-    case .ne: x != y
-    }
   }
 
   private static func select(_ c: RefArray, _ a: RefArray, _ b: RefArray, _ type: TensorType) -> RefArray {

@@ -69,4 +69,16 @@ public enum OpFamily: Sendable, Hashable {
 /// The comparison made by `compare {kind = …}`.
 public enum CompareKind: String, CaseIterable, Sendable, Hashable {
   case lt, le, gt, ge, eq, ne
+
+  /// Whether `x kind y` holds (false for NaN operands except `ne`, as in IEEE and numpy).
+  public func holds<T: Comparable>(_ x: T, _ y: T) -> Bool {
+    switch self {
+    case .lt: x < y
+    case .le: x <= y
+    case .gt: x > y
+    case .ge: x >= y
+    case .eq: x == y
+    case .ne: x != y
+    }
+  }
 }

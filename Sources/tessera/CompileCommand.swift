@@ -10,7 +10,9 @@ enum CompileCommand: Command {
     options: [
       OptionSpec(name: "--target", valueName: "T", help: "cpu, opencl, vulkan, npu or kir (default: kir)."),
       OptionSpec(name: "--emit", valueName: "WHAT", help: "graph, plan or kir (default: plan)."),
-      OptionSpec(name: "--output-dir", valueName: "DIR", help: "Write files into DIR instead of printing (graph.tir, plan.txt, <kernel>.kir).", short: "-o"),
+      OptionSpec(
+        name: "--output-dir", valueName: "DIR",
+        help: "Write files into DIR instead of printing (graph.tir, plan.txt, <kernel>.kir).", short: "-o"),
       OptionSpec(
         name: "--function", valueName: "NAME", help: "The function to compile (default: the first in the file)."),
       OptionSpec(name: "--print-after-all", help: "Print the graph after every pass (to standard error)."),

@@ -13,7 +13,9 @@ enum RunCommand: Command {
       OptionSpec(name: "--input", valueName: "NAME=FILE.npy", help: "The value of argument %NAME.", repeatable: true),
       OptionSpec(
         name: "--random-inputs", valueName: "SEED", help: "Fill arguments without --input with seeded random values."),
-      OptionSpec(name: "--output-dir", valueName: "DIR", help: "Where result files go (default: current folder; with --device all, DIR/<device>/).", short: "-o"),
+      OptionSpec(
+        name: "--output-dir", valueName: "DIR",
+        help: "Where result files go (default: current folder; with --device all, DIR/<device>/).", short: "-o"),
       OptionSpec(name: "--function", valueName: "NAME", help: "The function to run (default: the first in the file)."),
     ],
     examples: [

@@ -166,7 +166,7 @@ private struct Machine {
         return KIRMath.binary(op, x, y, integer: isInteger)
       }
     case .compare(let r, let kind, let a, let b):
-      values[r.id] = try computed(r, mask) { lane, k in KIRMath.compare(kind, get(a, lane, k), get(b, lane, k)) ? 1 : 0
+      values[r.id] = try computed(r, mask) { lane, k in kind.holds(get(a, lane, k), get(b, lane, k)) ? 1 : 0
       }
     case .select(let r, let c, let a, let b):
       values[r.id] = try computed(r, mask) { lane, k in get(c, lane, k) != 0 ? get(a, lane, k) : get(b, lane, k) }
@@ -348,18 +348,6 @@ public enum KIRMath {
     case .pow: Foundation.pow(x, y)
     case .and: (x != 0 && y != 0) ? 1 : 0
     case .or: (x != 0 || y != 0) ? 1 : 0
-    }
-  }
-
-  /// A comparison on one lane (false for NaN except `ne`).
-  public static func compare(_ kind: CompareKind, _ x: Double, _ y: Double) -> Bool {
-    switch kind {
-    case .lt: x < y
-    case .le: x <= y
-    case .gt: x > y
-    case .ge: x >= y
-    case .eq: x == y
-    case .ne: x != y
     }
   }
 }
