@@ -36,7 +36,7 @@ struct TiledGEMM {
 
   /// Emits the tiled loop for a launch with workgroup `[tileN, tileM, …]` and one work-item per
   /// result element (`global_id 0` = column, `global_id 1` = row); calls `store(sum, row, column)`
-  /// for the work-items inside the `m x n` result. The f32 sum is exact up to f32 rounding order.
+  /// for the work-items inside the `m x n` result, with the sum accumulated in f32.
   func emit(_ builder: KernelBuilder, _ config: MatmulConfig, store: (KExpr, KExpr, KExpr) -> Void) {
     let (tileM, tileN, tileK) = (config.tileM, config.tileN, config.tileK)
     let aTile = builder.shared("a_tile", .f32, count: tileM * tileK)
