@@ -38,6 +38,13 @@ public final class KernelBuilder {
     return emit(KType(dtype)) { .scalarArgument($0, name) }
   }
 
+  /// The value of a scalar parameter declared earlier, for code that did not declare it (such as a
+  /// library kernel's epilogue); an undeclared name is reported by ``finish()``.
+  public func scalarValue(_ name: String) -> KExpr {
+    let dtype = kernel.scalars.first { $0.name == name }?.dtype ?? .i32
+    return emit(KType(dtype)) { .scalarArgument($0, name) }
+  }
+
   /// Declares a workgroup-shared array.
   public func shared(_ name: String, _ dtype: DType, count: Int) -> KSharedRef {
     kernel.shared.append(KSharedArray(name: name, dtype: dtype, count: count))

@@ -1,0 +1,93 @@
+import TesseraCompiler
+import TesseraIR
+
+/// Workgroup shape of the kernels that reduce a line or row per workgroup (reductions, argmax,
+/// softmax, rms_norm, layer_norm).
+public struct ReductionConfig: Hashable, Sendable {
+  /// Lanes per line; a power of two.
+  public var workgroupSize: Int
+
+  /// 256 lanes by default.
+  public init(workgroupSize: Int = 256) { self.workgroupSize = workgroupSize }
+}
+
+/// The combining operation of ``TesseraKernels/reduce(_:config:)``.
+public enum ReductionOp: String, Hashable, Sendable, CaseIterable {
+  /// Sum (accumulated in f32).
+  case sum
+  /// Maximum; NaN if any element is NaN.
+  case max
+  /// Minimum; NaN if any element is NaN.
+  case min
+  /// Sum divided by the reduced count.
+  case mean
+}
+
+extension TesseraKernels {
+  /// Reduces the middle axis of `x` viewed as `[outer][size][inner]` (f32).
+  ///
+  /// - Buffers: `x` f32 [outer][size][inner] read, `y` f32 [outer][inner] write.
+  /// - Scalars (i32): `outer`, `size` (at least 1), `inner`.
+  /// - Launch: global `[config.workgroupSize * inner, outer]`, workgroup `[config.workgroupSize, 1]`:
+  ///   one workgroup per output element, lanes striding over `size`, then a shared-memory tree.
+  /// - Semantics: numpy `sum`/`max`/`min`/`mean` over axis 1; sums accumulate in f32; max and
+  ///   min propagate NaN.
+  public static func reduce(_ op: ReductionOp, config: ReductionConfig = ReductionConfig()) throws(KIRError) -> Kernel {
+    let name = "reduce_\(op)"
+    try checkPowerOfTwo(config.workgroupSize, kernel: name)
+    let builder = KernelBuilder(name: name, comment: "y[o][i] = \(op)_j x[o][j][i]")
+    let x = builder.buffer("x", .f32, .read), y = builder.buffer("y", .f32, .write)
+    let line = LineLayout.middleAxis(builder, width: config.workgroupSize)
+    let result: KExpr
+    switch op {
+    case .sum, .mean:
+      let sum = line.tree.sum(line.fold(x, builder.f32(0)) { total, value, _ in total + value })
+      result = op == .sum ? sum : sum / line.size.cast(KType.f32)
+    case .max:
+      result = line.tree.max(line.fold(x, builder.f32(-.infinity)) { best, value, _ in builder.max(best, value) })
+    case .min:
+      result = line.tree.min(line.fold(x, builder.f32(.infinity)) { best, value, _ in builder.min(best, value) })
+    }
+    line.onFirstLane { y[line.output] = result }
+    return try builder.finish()
+  }
+
+  /// Index of the first maximum along the middle axis of `x` viewed as `[outer][size][inner]`.
+  ///
+  /// - Buffers: `x` f32 [outer][size][inner] read, `y` i32 [outer][inner] write.
+  /// - Scalars, launch: as ``reduce(_:config:)``.
+  /// - Semantics: numpy `argmax(axis=1)`: the first maximal index, where NaN counts as larger
+  ///   than every number (so the first NaN wins).
+  public static func argmax(config: ReductionConfig = ReductionConfig()) throws(KIRError) -> Kernel {
+    let name = "argmax"
+    try checkPowerOfTwo(config.workgroupSize, kernel: name)
+    let builder = KernelBuilder(name: name, comment: "y[o][i] = first argmax_j x[o][j][i], NaN maximal")
+    let x = builder.buffer("x", .f32, .read), y = builder.buffer("y", .i32, .write)
+    let line = LineLayout.middleAxis(builder, width: config.workgroupSize, tree: [.f32, .i32])
+    // Lanes that see no element offer (-inf, size), which loses every comparison with a real one.
+    let bestValue = builder.variable(builder.f32(-.infinity)), bestIndex = builder.variable(line.size)
+    line.forEach(x) { j, value in
+      let wins = beats((value, j), (bestValue.value, bestIndex.value))
+      bestValue.value = builder.select(wins, value, bestValue.value)
+      bestIndex.value = builder.select(wins, j, bestIndex.value)
+    }
+    let best = line.tree.reduce([bestValue.value, bestIndex.value]) { mine, other in
+      let wins = beats((other[0], other[1]), (mine[0], mine[1]))
+      return [builder.select(wins, other[0], mine[0]), builder.select(wins, other[1], mine[1])]
+    }
+    line.onFirstLane { y[line.output] = best[1] }
+    return try builder.finish()
+  }
+
+  /// Whether candidate `(value, index)` comes before `incumbent` in argmax order: a larger value,
+  /// NaN above numbers, and the smaller index among equals (two NaNs are equal).
+  private static func beats(_ candidate: (KExpr, KExpr), _ incumbent: (KExpr, KExpr))
+    -> KExpr
+  {
+    let (value, index) = candidate, (best, bestIndex) = incumbent
+    let valueIsNaN = value.compare(.ne, value), bestIsNaN = best.compare(.ne, best)
+    let larger = value.gt(best).binary(.or, valueIsNaN.and(best.compare(.eq, best)))
+    let equal = value.compare(.eq, best).binary(.or, valueIsNaN.and(bestIsNaN))
+    return larger.binary(.or, equal.and(index.lt(bestIndex)))
+  }
+}
