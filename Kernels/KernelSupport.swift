@@ -65,7 +65,7 @@ extension KernelBuilder {
   }
 
   /// `buffer[index]` widened to f32 (plain f16/f32 loads and quantized dequantizing loads alike).
-  func loadF32(_ buffer: KBufferRef, _ index: KExpr) -> KExpr { buffer[index].cast(KType.f32) }
+  func loadF32(_ buffer: KBufferRef, _ index: KExpr) -> KExpr { buffer[index].cast(to: KType.f32) }
 
   /// `value` where `condition` holds, else `fallback`, without evaluating `value` (so it may load
   /// out of bounds when the condition fails).

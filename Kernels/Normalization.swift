@@ -37,7 +37,7 @@ extension TesseraKernels {
     let row = LineLayout.rows(builder, width: config.workgroupSize)
     let epsilon = builder.scalar("epsilon", .f32)
     let squares = row.fold(x, builder.f32(0)) { total, value, _ in total + value * value }
-    let scale = builder.rsqrt(row.tree.sum(squares) / row.size.cast(KType.f32) + epsilon)
+    let scale = builder.rsqrt(row.tree.sum(squares) / row.size.cast(to: KType.f32) + epsilon)
     row.forEach(x) { j, value in y[row.index(j)] = value * scale * w[j] }
     return try builder.finish()
   }
@@ -62,7 +62,7 @@ extension TesseraKernels {
     let y = builder.buffer("y", .f32, .write)
     let row = LineLayout.rows(builder, width: config.workgroupSize)
     let epsilon = builder.scalar("epsilon", .f32)
-    let count = row.size.cast(KType.f32)
+    let count = row.size.cast(to: KType.f32)
     let mean = row.tree.sum(row.fold(x, builder.f32(0)) { total, value, _ in total + value }) / count
     let deviations = row.fold(x, builder.f32(0)) { total, value, _ in total + (value - mean) * (value - mean) }
     let scale = builder.rsqrt(row.tree.sum(deviations) / count + epsilon)

@@ -42,7 +42,7 @@ extension TesseraKernels {
     switch op {
     case .sum, .mean:
       let sum = line.tree.sum(line.fold(x, builder.f32(0)) { total, value, _ in total + value })
-      result = op == .sum ? sum : sum / line.size.cast(KType.f32)
+      result = op == .sum ? sum : sum / line.size.cast(to: KType.f32)
     case .max:
       result = line.tree.max(line.fold(x, builder.f32(-.infinity)) { best, value, _ in builder.max(best, value) })
     case .min:

@@ -36,7 +36,8 @@ enum CompileCommand: Command {
     }
     let printAfterAll = arguments.flags.contains("--print-after-all")
     let options = CompileOptions(
-      passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), library: nil, fallback: "cpu")
+      passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), library: StandardKernelLibrary(),
+      fallback: "cpu")
     let plan = try GraphCompiler.compile(graph, target: target, options: options) { pass, graph in
       if printAfterAll { printError("// after \(pass)\n" + Printer.print(graph)) }
     }

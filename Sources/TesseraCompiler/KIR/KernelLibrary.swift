@@ -5,7 +5,8 @@ import TesseraIR
 public struct KernelCall: Hashable, Sendable {
   /// The kernel.
   public var kernel: Kernel
-  /// Graph values bound to ``Kernel/buffers``, in order (operands and results alike).
+  /// Graph values bound to ``Kernel/buffers``, in order (operands and results alike; which are
+  /// written follows each buffer's access).
   public var buffers: [ValueID]
   /// Values of ``Kernel/scalars`` by name.
   public var scalars: [String: Double]
@@ -16,6 +17,12 @@ public struct KernelCall: Hashable, Sendable {
     self.buffers = buffers
     self.scalars = scalars
   }
+
+  /// The graph values the kernel only reads.
+  public var reads: [ValueID] { zip(kernel.buffers, buffers).filter { $0.0.access == .read }.map(\.1) }
+
+  /// The graph values the kernel writes.
+  public var writes: [ValueID] { zip(kernel.buffers, buffers).filter { $0.0.access != .read }.map(\.1) }
 }
 
 /// Hand-written kernels for graph ops (matmul, softmax, norms, attention…), provided by the

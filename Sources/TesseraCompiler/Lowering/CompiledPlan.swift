@@ -49,7 +49,7 @@ public struct CompiledPlan: Hashable, Sendable {
         continue
       }
       lines.append("  \(call.kernel.name) [\(step.group.kind.rawValue)] on \(step.device): \(ops)")
-      let reads = call.buffers.dropFirst().map(name).joined(separator: ", ")
+      let reads = call.reads.map(name).joined(separator: ", ")
       lines.append(
         "      reads \(reads.isEmpty ? "nothing" : reads); writes \(name(step.group.root)) \(home(step.group.root))")
       if let reason = step.fallbackReason { lines.append("      fallback: \(reason)") }

@@ -123,6 +123,7 @@ public enum Fusion {
       return epilogueKeepsShape && graph.type(of: node.result).shape == shape ? nil : "its epilogue changes the shape"
     }
     guard isFusible(node) else { return "\(node.kind) is not fused into other kernels" }
+    if graph.type(of: node.result).dtype.isQuantized { return "quantized values are materialised" }
     if kind == .matmul, let matmul = members.first(where: { graph.nodes[$0].kind == .matmul }),
       users.of(node.result).contains(matmul)
     {

@@ -39,7 +39,7 @@ public enum GraphCompiler {
       let call = try kernel(for: group, in: optimised, index: index, library: options.library)
       calls.append(call)
       reads.append(
-        call.map { Array($0.buffers.dropFirst()) }
+        call.map(\.reads)
           ?? (group.kind == .alias ? optimised.nodes[group.nodes[0]].operands : []))
     }
     let memory = MemoryPlanner.plan(optimised, groups: groups, reads: reads)
