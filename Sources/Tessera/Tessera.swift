@@ -14,6 +14,6 @@
 extension DeviceRegistry {
   /// Discovers every device of every backend Tessera ships, usable or not.
   public static func standard() -> DeviceRegistry {
-    DeviceRegistry(providers: [ReferenceProvider(), KIRProvider(), OpenCLProvider(), VulkanProvider()])
+    DeviceRegistry(providers: [ReferenceProvider(), KIRProvider(), CPUProvider(), OpenCLProvider(), VulkanProvider()])
   }
 }
