@@ -41,6 +41,9 @@ bench:
 	$(RELEASE) --product tessera-bench
 	$(BIN)/tessera-bench reference
 	$(BIN)/tessera-bench compile
+	$(BIN)/tessera-bench gemm
+	$(BIN)/tessera-bench quant
+	$(BIN)/tessera-bench ops
 
 model:
 	@bash scripts/fetch-model.sh

@@ -13,11 +13,16 @@ let usage = """
   SUITES:
     reference   matmul on the reference evaluator (the oracle) vs numpy; --sizes 128,256,512
     compile     graph-compiler time for a stack of transformer blocks; --layers 30
+    gemm        cpu SGEMM vs numpy/OpenBLAS at 1 and 2 threads; --sizes 256,512,1024,2048
+    quant       cpu Q4_1/Q8_0 matvec GB/s at LLM shapes vs numpy streaming the same bytes
+    ops         a fused kernel on the cpu device vs the KIR interpreter
 
   OPTIONS:
     --sizes A,B,…   square matmul sizes (reference; default 128,256,512)
     --layers N      transformer blocks (compile; default 30)
     --repeat N      timed runs, best kept (default 3)
+    --threads A,B   thread counts (gemm, quant, ops; default 1,2)
+    --json FILE     also write the rows as JSON (gemm, quant, ops)
     --help          show this help
   """
 
@@ -60,6 +65,19 @@ case "compile":
     fail("--layers expects a positive integer")
   }
   try CompileBenchmark.run(layers: layers, repeats: repeats)
+case "gemm", "quant", "ops":
+  let threads = (option("--threads", in: arguments) ?? "1,2").split(separator: ",").compactMap { Int($0) }
+  guard !threads.isEmpty, threads.allSatisfy({ $0 > 0 }) else { fail("--threads expects positive integers") }
+  let rows: [CPUBenchmark.Row]
+  switch arguments[0] {
+  case "gemm":
+    let sizes = (option("--sizes", in: arguments) ?? "256,512,1024,2048").split(separator: ",").map { Int($0) ?? 0 }
+    guard sizes.allSatisfy({ $0 > 0 }) else { fail("--sizes expects positive integers") }
+    rows = CPUBenchmark.gemm(sizes: sizes, threads: threads, repeats: repeats)
+  case "quant": rows = CPUBenchmark.quant(threads: threads, repeats: repeats)
+  default: rows = try CPUBenchmark.ops(threads: threads, repeats: repeats)
+  }
+  if let path = option("--json", in: arguments) { try CPUBenchmark.write(rows, to: path) }
 default:
   fail("unknown suite '\(arguments[0])'\n\n\(usage)")
 }

@@ -15,7 +15,8 @@ extension DeviceRegistry {
   /// Discovers every device of every backend Tessera ships, usable or not.
   public static func standard() -> DeviceRegistry {
     DeviceRegistry(providers: [
-      ReferenceProvider(), KIRProvider(library: StandardKernelLibrary()), OpenCLProvider(), VulkanProvider(),
+      ReferenceProvider(), KIRProvider(library: StandardKernelLibrary()), CPUProvider(library: StandardKernelLibrary()),
+      OpenCLProvider(), VulkanProvider(),
     ])
   }
 }

@@ -1,0 +1,88 @@
+import TesseraCompiler
+import TesseraIR
+import TesseraRuntime
+
+/// Executes a compiled plan on the CPU: one arena allocation per run, weights copied once at
+/// compile time, matmul groups on the native SGEMM (with their epilogue), every other kernel on
+/// its ``VectorKernel`` program, built once here.
+final class CPUPlanExecutor: GraphExecutable {
+  /// How one step runs.
+  enum Action: Sendable {
+    case native(NativeMatmul)
+    case vector(VectorKernel, KernelCall)
+  }
+
+  let plan: CompiledPlan
+  let pool: CPUThreadPool
+  private let actions: [(root: ValueID, action: Action)]
+  private let weights: [ValueID: OwnedBytes]
+
+  init(plan: CompiledPlan, pool: CPUThreadPool) {
+    self.plan = plan
+    self.pool = pool
+    var weights: [ValueID: OwnedBytes] = [:]
+    var actions: [(ValueID, Action)] = []
+    for step in plan.steps {
+      if step.group.kind == .constant, let literal = plan.graph.nodes[step.group.nodes[0]].literal {
+        weights[step.group.root] = OwnedBytes(literal.bytes)
+      }
+      guard let call = step.call else { continue }
+      if step.group.kind == .matmul, let native = NativeMatmul(step.group, in: plan.graph) {
+        actions.append((step.group.root, .native(native)))
+      } else {
+        actions.append((step.group.root, .vector(VectorKernel(call.kernel), call)))
+      }
+    }
+    self.actions = actions
+    self.weights = weights
+  }
+
+  func execute(_ inputs: [Tensor]) throws(DeviceError) -> [Tensor] {
+    let graph = plan.graph, memory = plan.memory
+    let arena = OwnedBytes(count: memory.arenaBytes)
+    var fixed = weights
+    for (argument, input) in zip(graph.arguments, inputs) { fixed[argument] = OwnedBytes(input.bytes) }
+    func pointer(_ value: ValueID) -> UnsafeMutableRawPointer {
+      let storage = memory.storage(of: value)
+      if let bytes = fixed[storage] { return bytes.pointer }
+      guard case .arena(let offset)? = memory.homes[storage] else { preconditionFailure("no home for \(value)") }
+      return arena.pointer + offset
+    }
+    for (root, action) in actions {
+      switch action {
+      case .native(let matmul):
+        matmul.run(output: pointer(root), pointer: pointer, pool: pool)
+      case .vector(let kernel, let call):
+        let bindings = zip(call.buffers, call.kernel.buffers).map { value, parameter in
+          KernelBufferBinding(pointer: pointer(value), count: graph.type(of: value).shape.count, dtype: parameter.dtype)
+        }
+        try kernel.run(buffers: bindings, scalars: call.scalars, pool: pool)
+      }
+    }
+    return graph.results.map { value in
+      let type = graph.type(of: value)
+      let bytes = UnsafeRawBufferPointer(start: pointer(value), count: type.storageBytes ?? 0)
+      return Tensor(type: type, bytes: Array(bytes))!
+    }
+  }
+}
+
+/// A heap byte buffer with a stable address, freed with its owner. `@unchecked Sendable`: the
+/// executor writes it only during a run that owns it, and weights are never written.
+final class OwnedBytes: @unchecked Sendable {
+  let pointer: UnsafeMutableRawPointer
+  let count: Int
+
+  init(count: Int) {
+    self.count = count
+    pointer = .allocate(byteCount: Swift.max(count, 1), alignment: 64)
+    pointer.initializeMemory(as: UInt8.self, repeating: 0, count: Swift.max(count, 1))
+  }
+
+  convenience init(_ bytes: [UInt8]) {
+    self.init(count: bytes.count)
+    bytes.withUnsafeBytes { if let base = $0.baseAddress { pointer.copyMemory(from: base, byteCount: bytes.count) } }
+  }
+
+  deinit { pointer.deallocate() }
+}

@@ -1,0 +1,65 @@
+/// The register-blocked core of the packed SGEMM: an 8×32 tile of C held in sixteen `SIMD16<Float>`
+/// accumulators, updated from a packed A micro-panel (8 floats per k) and a packed B micro-panel
+/// (32 floats per k) with fused multiply-adds. Built for the host CPU (`-target-cpu native`) the
+/// loop body is sixteen `vfmadd231ps` with embedded broadcasts on zmm registers.
+enum GEMMMicrokernel {
+  /// Rows of C per tile.
+  static let rows = 8
+  /// Columns of C per tile (two 16-float vectors).
+  static let columns = 32
+
+  /// `C[0..<8, 0..<32] (+)= Apanel · Bpanel` over `depth` steps. `a` holds 8 floats per step,
+  /// `b` 32 (64-byte aligned); C rows are `ldc` floats apart. With `accumulate` false C is
+  /// overwritten.
+  @inline(__always)
+  static func tile(
+    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool
+  ) {
+    var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
+    var c20 = SIMD16<Float>(), c21 = SIMD16<Float>(), c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
+    var c40 = SIMD16<Float>(), c41 = SIMD16<Float>(), c50 = SIMD16<Float>(), c51 = SIMD16<Float>()
+    var c60 = SIMD16<Float>(), c61 = SIMD16<Float>(), c70 = SIMD16<Float>(), c71 = SIMD16<Float>()
+    var ap = a, bp = b
+    for _ in 0..<depth {
+      let b0 = bp[0], b1 = bp[1]
+      c00 = c00.addingProduct(ap[0], b0)
+      c01 = c01.addingProduct(ap[0], b1)
+      c10 = c10.addingProduct(ap[1], b0)
+      c11 = c11.addingProduct(ap[1], b1)
+      c20 = c20.addingProduct(ap[2], b0)
+      c21 = c21.addingProduct(ap[2], b1)
+      c30 = c30.addingProduct(ap[3], b0)
+      c31 = c31.addingProduct(ap[3], b1)
+      c40 = c40.addingProduct(ap[4], b0)
+      c41 = c41.addingProduct(ap[4], b1)
+      c50 = c50.addingProduct(ap[5], b0)
+      c51 = c51.addingProduct(ap[5], b1)
+      c60 = c60.addingProduct(ap[6], b0)
+      c61 = c61.addingProduct(ap[6], b1)
+      c70 = c70.addingProduct(ap[7], b0)
+      c71 = c71.addingProduct(ap[7], b1)
+      ap += 8
+      bp += 2
+    }
+    let raw = UnsafeMutableRawPointer(c), stride = ldc * MemoryLayout<Float>.stride
+    @inline(__always) func put(_ row: Int, _ low: SIMD16<Float>, _ high: SIMD16<Float>) {
+      let rowStart = raw + row * stride
+      var (x, y) = (low, high)
+      if accumulate {
+        x += rowStart.loadUnaligned(as: SIMD16<Float>.self)
+        y += rowStart.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+      }
+      rowStart.storeBytes(of: x, as: SIMD16<Float>.self)
+      rowStart.storeBytes(of: y, toByteOffset: 64, as: SIMD16<Float>.self)
+    }
+    put(0, c00, c01)
+    put(1, c10, c11)
+    put(2, c20, c21)
+    put(3, c30, c31)
+    put(4, c40, c41)
+    put(5, c50, c51)
+    put(6, c60, c61)
+    put(7, c70, c71)
+  }
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// Native row kernels of the LLM's hot path over contiguous rows: softmax and rms_norm along the
+/// last axis (f32 accumulation; the reference accumulates in Double, so results agree to f32
+/// rounding), parallel over rows.
+public enum RowKernels {
+  /// `out[r, :] = softmax(x[r, :])` for `rows` rows of `width`; `out` may equal `x`.
+  public static func softmax(
+    _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, width: Int,
+    pool: CPUThreadPool = .shared
+  ) {
+    let shared = RowOperands(x: x, weight: nil, out: out)
+    (rows * width < 16 * 1024 ? CPUThreadPool.single : pool).forEachChunk(of: rows) { range in
+      for row in range {
+        let input = shared.x + row * width, output = shared.out + row * width
+        var peak = -Float.infinity
+        for j in 0..<width { peak = Swift.max(peak, input[j]) }
+        var total: Float = 0
+        for j in 0..<width {
+          let e = Foundation.exp(input[j] - peak)
+          output[j] = e
+          total += e
+        }
+        let scale = 1 / total
+        for j in 0..<width { output[j] *= scale }
+      }
+    }
+  }
+
+  /// `out[r, :] = x[r, :] / sqrt(mean(x[r, :]²) + epsilon) * weight` for `rows` rows of `width`.
+  public static func rmsNorm(
+    _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int,
+    width: Int, epsilon: Float, pool: CPUThreadPool = .shared
+  ) {
+    let shared = RowOperands(x: x, weight: weight, out: out)
+    (rows * width < 16 * 1024 ? CPUThreadPool.single : pool).forEachChunk(of: rows) { range in
+      for row in range {
+        let input = shared.x + row * width, output = shared.out + row * width
+        var vector = SIMD16<Float>(), tail: Float = 0
+        var j = 0
+        let raw = UnsafeRawPointer(input)
+        while j + 16 <= width {
+          let v = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+          vector = vector.addingProduct(v, v)
+          j += 16
+        }
+        while j < width {
+          tail = tail.addingProduct(input[j], input[j])
+          j += 1
+        }
+        let scale = 1 / ((vector.sum() + tail) / Float(width) + epsilon).squareRoot()
+        for j in 0..<width { output[j] = input[j] * scale * shared.weight![j] }
+      }
+    }
+  }
+
+  /// Rotary embedding in place over `x` laid out `[sequence, heads, dim]`: the pairs of each head
+  /// (adjacent, or half a head apart in `neox` mode) rotate by `positions[s] · theta^(-2i/dim)`.
+  public static func rope(
+    _ x: UnsafeMutablePointer<Float>, sequence: Int, heads: Int, dim: Int, positions: UnsafePointer<Int32>,
+    theta: Double, neox: Bool
+  ) {
+    for s in 0..<sequence {
+      let position = Double(positions[s])
+      for i in 0..<(dim / 2) {
+        let angle = position * Foundation.pow(theta, -2 * Double(i) / Double(dim))
+        let (cosine, sine) = (Foundation.cos(angle), Foundation.sin(angle))
+        for h in 0..<heads {
+          let start = (s * heads + h) * dim
+          let (first, second) = neox ? (start + i, start + i + dim / 2) : (start + 2 * i, start + 2 * i + 1)
+          let (u, v) = (Double(x[first]), Double(x[second]))
+          x[first] = Float(u * cosine - v * sine)
+          x[second] = Float(u * sine + v * cosine)
+        }
+      }
+    }
+  }
+}
+
+/// Row-kernel pointers shared with worker threads. `@unchecked Sendable`: inputs are only read
+/// and each thread writes its own rows.
+struct RowOperands: @unchecked Sendable {
+  let x: UnsafePointer<Float>
+  let weight: UnsafePointer<Float>?
+  let out: UnsafeMutablePointer<Float>
+}

@@ -1,0 +1,55 @@
+import Dispatch
+import Foundation
+
+/// How many threads the CPU backend's kernels use, and the fork-join that spreads work on them.
+///
+/// The workers are libdispatch's global pool (one thread per core, created once by the system);
+/// a ``run(parts:_:)`` call hands it exactly `parts` closures and waits, so a kernel never starts
+/// more threads than ``threads`` and never allocates per element. With one thread everything runs
+/// inline on the caller.
+public struct CPUThreadPool: Sendable, Hashable {
+  /// Threads a kernel splits its work across (at least 1).
+  public let threads: Int
+
+  /// A pool of `threads` threads (clamped to at least 1).
+  public init(threads: Int) { self.threads = Swift.max(1, threads) }
+
+  /// The default: `TESSERA_THREADS` when it is a positive integer, else the number of active cores.
+  public static let shared = CPUThreadPool(threads: defaultThreadCount())
+
+  /// One thread: everything on the caller.
+  public static let single = CPUThreadPool(threads: 1)
+
+  /// `TESSERA_THREADS` if set to a positive integer, otherwise the active core count.
+  public static func defaultThreadCount(environment: [String: String] = ProcessInfo.processInfo.environment) -> Int {
+    if let text = environment["TESSERA_THREADS"], let value = Int(text), value > 0 { return value }
+    return ProcessInfo.processInfo.activeProcessorCount
+  }
+
+  /// Runs `body(part)` for every part in `0..<parts`, concurrently when the pool has more than one
+  /// thread, and returns when all are done. Parts must touch disjoint memory.
+  public func run(parts: Int, _ body: @Sendable (Int) -> Void) {
+    if parts <= 0 { return }
+    if parts == 1 || threads == 1 {
+      for part in 0..<parts { body(part) }
+      return
+    }
+    DispatchQueue.concurrentPerform(iterations: parts, execute: body)
+  }
+
+  /// Splits `0..<count` into at most ``threads`` contiguous chunks (each a multiple of `grain`
+  /// long except the last) and runs `body` on each, concurrently.
+  public func forEachChunk(of count: Int, grain: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {
+    let units = (count + grain - 1) / grain
+    let parts = Swift.min(threads, units)
+    if parts <= 1 {
+      if count > 0 { body(0..<count) }
+      return
+    }
+    run(parts: parts) { part in
+      let start = units * part / parts * grain
+      let end = Swift.min(count, units * (part + 1) / parts * grain)
+      if start < end { body(start..<end) }
+    }
+  }
+}

@@ -1,0 +1,105 @@
+import TesseraCPU
+import TesseraCompiler
+import TesseraIR
+import TesseraRuntime
+import TesseraTestSupport
+import Testing
+
+/// The `cpu` device on one thread and on several.
+let threadCounts = [1, 3]
+
+@Suite("The cpu device vs the reference evaluator")
+struct CPUDeviceTests {
+  @Test("every op example", arguments: OpExample.all, threadCounts)
+  func opExamples(example: OpExample, threads: Int) throws {
+    let graph = try TestSupport.parseOne(example.text)
+    var generator = SeededRandom(seed: 5)
+    let inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 2, using: &generator) }
+    let expected = try TestSupport.evaluate(graph, inputs)
+    let actual = try CPUDevice(pool: CPUThreadPool(threads: threads)).compile(graph).run(inputs: inputs)
+    for (a, e) in zip(actual, expected) {
+      #expect(a.type == e.type)
+      let tolerance = e.dtype == .f16 ? 2e-3 : 2e-5
+      #expect(
+        TestSupport.toleranceRatio(a, e, atol: tolerance, rtol: tolerance * 10) <= 1,
+        "\(example): \(a.preview()) vs \(e.preview())")
+    }
+  }
+
+  @Test("random graphs", arguments: threadCounts)
+  func randomGraphs(threads: Int) throws {
+    let device = CPUDevice(pool: CPUThreadPool(threads: threads))
+    for seed in 0..<100 {
+      var generator = RandomGraphGenerator(seed: UInt64(3000 + seed))
+      let graph = try generator.makeGraph(operations: 10)
+      let inputs = generator.inputs(for: graph)
+      let expected = try TestSupport.evaluate(graph, inputs)
+      let actual = try device.compile(graph).run(inputs: inputs)
+      for (a, e) in zip(actual, expected) {
+        #expect(
+          TestSupport.toleranceRatio(a, e, atol: 1e-4, rtol: 1e-3) <= 1, "seed \(3000 + seed):\n\(Printer.print(graph))"
+        )
+      }
+    }
+  }
+
+  @Test("a transformer stack", arguments: threadCounts)
+  func transformer(threads: Int) throws {
+    let graph = try TransformerGraph.make(layers: 2, sequence: 7, width: 32, heads: 2, hidden: 40)
+    var generator = SeededRandom(seed: 21)
+    var inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 5, using: &generator) }
+    inputs[1] = Tensor((0..<7).map(Double.init), shape: [7], dtype: .i32)
+    inputs[2] = Tensor((0..<49).map { $0 % 7 <= $0 / 7 ? 0 : -Double.infinity }, shape: [7, 7])
+    let expected = try TestSupport.evaluate(graph, inputs)[0]
+    let actual = try CPUDevice(pool: CPUThreadPool(threads: threads)).compile(graph).run(inputs: inputs)[0]
+    #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-4, rtol: 1e-3) <= 1)
+  }
+
+  @Test(
+    "matmul groups with epilogues run natively",
+    arguments: [
+      ("add %h, %b", "relu"), ("add %b, %h", "silu"), ("add %h, %r", "gelu"), ("add %h, %b", "neg"),
+    ], threadCounts)
+  func matmulEpilogues(chain: (first: String, activation: String), threads: Int) throws {
+    let (first, activation) = chain
+    let text = """
+      func @f(%x: f32[2,33,70], %w: f32[70,37], %b: f32[37], %r: f32[2,33,37]) -> f32[2,33,37] {
+        %h = matmul %x, %w : f32[2,33,37]
+        %y = \(first) : f32[2,33,37]
+        %z = \(activation) %y : f32[2,33,37]
+        %o = add %z, %r : f32[2,33,37]
+        return %o
+      }
+      """
+    let graph = try TestSupport.parseOne(text)
+    var generator = SeededRandom(seed: 9)
+    let inputs = graph.argumentTypes.map { Tensor.random($0, using: &generator) }
+    let expected = try TestSupport.evaluate(graph, inputs)[0]
+    let actual = try CPUDevice(pool: CPUThreadPool(threads: threads)).compile(graph).run(inputs: inputs)[0]
+    #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-4, rtol: 1e-4) <= 1)
+  }
+
+  @Test("the host runner matches the KIR interpreter on every kernel of a plan")
+  func hostRunner() throws {
+    for seed in 0..<20 {
+      var generator = RandomGraphGenerator(seed: UInt64(500 + seed))
+      let graph = try generator.makeGraph(operations: 8)
+      let plan = try GraphCompiler.compile(graph, target: .everything("cpu"))
+      for call in plan.steps.compactMap(\.call) {
+        var random = SeededRandom(seed: UInt64(seed))
+        let buffers = call.buffers.map { Tensor.random(plan.graph.type(of: $0), integerBound: 3, using: &random) }
+        let expected = try InterpreterKernelRunner().run(call, buffers: buffers)
+        let actual = try CPUKernelRunner(pool: CPUThreadPool(threads: 2)).run(call, buffers: buffers)
+        #expect(
+          TestSupport.toleranceRatio(actual[0], expected[0], atol: 1e-5, rtol: 1e-4) <= 1,
+          "seed \(500 + seed) \(call.kernel.name)")
+      }
+    }
+  }
+
+  @Test func threadCountComesFromTheEnvironment() {
+    #expect(CPUThreadPool.defaultThreadCount(environment: ["TESSERA_THREADS": "3"]) == 3)
+    #expect(CPUThreadPool.defaultThreadCount(environment: ["TESSERA_THREADS": "zero"]) >= 1)
+    #expect(CPUThreadPool(threads: 0).threads == 1)
+  }
+}
