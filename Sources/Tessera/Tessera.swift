@@ -14,6 +14,10 @@
 extension DeviceRegistry {
   /// Discovers every device of every backend Tessera ships, usable or not.
   public static func standard() -> DeviceRegistry {
-    DeviceRegistry(providers: [ReferenceProvider(), KIRProvider(), OpenCLProvider(), VulkanProvider()])
+    let options = CompileOptions(passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()))
+    return DeviceRegistry(providers: [
+      ReferenceProvider(), KIRProvider(), OpenCLProvider(options: options, hostRunner: InterpreterKernelRunner()),
+      VulkanProvider(),
+    ])
   }
 }
