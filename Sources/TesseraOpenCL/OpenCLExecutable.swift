@@ -3,29 +3,21 @@ import TesseraCompiler
 import TesseraIR
 import TesseraRuntime
 
-/// How long one kernel launch took on the device (from OpenCL profiling events).
-public struct OpenCLKernelTiming: Hashable, Sendable {
-  /// The kernel's name.
-  public var kernel: String
-  /// Seconds between the command's start and end on the device.
-  public var seconds: Double
-}
-
 /// A compiled plan on one OpenCL device: its kernel objects and buffers (one arena for every
 /// intermediate, one buffer per weight and per input, as the memory plan says).
 ///
 /// A run uploads the inputs, enqueues every kernel in order on the in-order queue, flushes once
 /// and reads the results back. Steps planned for the fallback device copy their buffers to the
 /// host, run on the host runner and copy the written buffers back.
-final class OpenCLExecutable: GraphExecutable {
+final class OpenCLExecutable: ProfilingExecutable {
   private let plan: CompiledPlan
   private let device: OpenCLDevice
   private let program: OpenCLHandle
   private let kernels: [Int: OpenCLHandle]
   private let arena: OpenCLHandle?
   private let fixed: [ValueID: OpenCLHandle]
-  /// Held for a whole run: kernel arguments are per kernel object, and timings per run.
-  private let lastTimings = Mutex<[OpenCLKernelTiming]>([])
+  /// Held for a whole run: kernel arguments belong to the kernel objects, shared by all runs.
+  private let runLock = Mutex(())
 
   init(plan: CompiledPlan, device: OpenCLDevice, program: OpenCLHandle) throws(OpenCLError) {
     self.plan = plan
@@ -51,29 +43,26 @@ final class OpenCLExecutable: GraphExecutable {
     self.fixed = fixed
   }
 
-  /// The per-kernel times of the most recent run.
-  var timings: [OpenCLKernelTiming] { lastTimings.withLock { $0 } }
-
   func execute(_ inputs: [Tensor]) throws(DeviceError) -> [Tensor] {
     try run(inputs, profile: false).results
   }
 
-  /// Runs once; with `profile`, also returns each kernel's device time.
-  func run(_ inputs: [Tensor], profile: Bool) throws(DeviceError) -> (results: [Tensor], timings: [OpenCLKernelTiming])
-  {
+  func executeProfiled(_ inputs: [Tensor]) throws(DeviceError) -> (results: [Tensor], kernels: [KernelTiming]) {
+    try run(inputs, profile: true)
+  }
+
+  private func run(_ inputs: [Tensor], profile: Bool) throws(DeviceError) -> (
+    results: [Tensor], kernels: [KernelTiming]
+  ) {
     do {
-      return try lastTimings.withLock { last throws(OpenCLError) in
-        let outcome = try runLocked(inputs, profile: profile)
-        last = outcome.timings
-        return outcome
-      }
+      return try runLock.withLock { _ throws(OpenCLError) in try runLocked(inputs, profile: profile) }
     } catch {
       throw .kernelFailed(kernel: "@" + plan.graph.name, message: error.description)
     }
   }
 
   private func runLocked(_ inputs: [Tensor], profile: Bool) throws(OpenCLError) -> (
-    results: [Tensor], timings: [OpenCLKernelTiming]
+    results: [Tensor], kernels: [KernelTiming]
   ) {
     let api = device.api
     for (argument, input) in zip(plan.graph.arguments, inputs) where !input.bytes.isEmpty {
@@ -93,11 +82,11 @@ final class OpenCLExecutable: GraphExecutable {
     }
     try api.check(api.flush(device.queue.raw), "clFlush")
     let results = try plan.graph.results.map { value throws(OpenCLError) in try read(value) }
-    var timings: [OpenCLKernelTiming] = []
+    var timings: [KernelTiming] = []
     for (name, event) in events {
       let start = api.value(api.getEventProfilingInfo, event.raw, CL.profilingCommandStart, as: UInt64.self) ?? 0
       let end = api.value(api.getEventProfilingInfo, event.raw, CL.profilingCommandEnd, as: UInt64.self) ?? start
-      timings.append(OpenCLKernelTiming(kernel: name, seconds: Double(end &- start) / 1e9))
+      timings.append(KernelTiming(kernel: name, seconds: Double(end &- start) / 1e9))
     }
     return (results, timings)
   }

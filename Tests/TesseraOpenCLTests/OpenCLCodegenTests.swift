@@ -52,7 +52,7 @@ struct OpenCLCodegenTests {
     #expect(OpenCLTypes.floatLiteral(.infinity) == "INFINITY")
     #expect(OpenCLTypes.floatLiteral(-.infinity) == "(-INFINITY)")
     #expect(OpenCLTypes.floatLiteral(.nan) == "NAN")
-    for value: Float in [1e-5, 0.1, 3.4028235e38, 1.17549435e-38] {
+    for value: Float in [1e-5, 0.1, 3.4028235e38, Float.leastNormalMagnitude] {
       let text = OpenCLTypes.floatLiteral(value)
       #expect(Float(String(text.dropLast())) == value)
     }
