@@ -21,7 +21,7 @@ let package = Package(
     .target(name: "TesseraKernels", dependencies: ["TesseraCompiler"], path: "Kernels"),
     .target(name: "TesseraRuntime", dependencies: ["TesseraIR", "TesseraCompiler"]),
     .target(name: "TesseraCPU", dependencies: ["TesseraRuntime", "TesseraCompiler"]),
-    .target(name: "TesseraOpenCL", dependencies: ["TesseraRuntime", "COpenCL"]),
+    .target(name: "TesseraOpenCL", dependencies: ["TesseraIR", "TesseraCompiler", "TesseraRuntime", "COpenCL"]),
     .target(name: "TesseraVulkan", dependencies: ["TesseraRuntime", "CVulkan"]),
     .target(name: "TesseraNPU", dependencies: ["TesseraRuntime"]),
     .target(name: "TesseraLLM", dependencies: ["TesseraRuntime"]),
@@ -40,6 +40,7 @@ let package = Package(
     .testTarget(name: "TesseraKernelsTests", dependencies: ["TesseraKernels", "TesseraCPU", "TesseraTestSupport"]),
     .testTarget(name: "TesseraRuntimeTests", dependencies: ["Tessera", "TesseraTestSupport"]),
     .testTarget(name: "TesseraCPUTests", dependencies: ["TesseraCPU", "TesseraTestSupport"]),
+    .testTarget(name: "TesseraOpenCLTests", dependencies: ["TesseraOpenCL", "TesseraCPU", "TesseraTestSupport"]),
     .testTarget(name: "TesseraCLITests", dependencies: ["tessera", "TesseraTestSupport"]),
   ],
   swiftLanguageModes: [.v6]

@@ -16,10 +16,13 @@ let usage = """
     gemm        cpu SGEMM vs numpy/OpenBLAS at 1 and 2 threads; --sizes 256,512,1024,2048
     quant       cpu Q4_1/Q8_0 matvec GB/s at LLM shapes vs numpy streaming the same bytes
     ops         a fused kernel on the cpu device vs the KIR interpreter
+    opencl      SGEMM on the first OpenCL device vs CLBlast and the reference; dispatch overhead;
+                program build time cold and from the disk cache; --size 1024
 
   OPTIONS:
     --sizes A,B,…   square matmul sizes (reference; default 128,256,512)
     --layers N      transformer blocks (compile; default 30)
+    --size N        square SGEMM size (opencl; default 1024)
     --repeat N      timed runs, best kept (default 3)
     --threads A,B   thread counts (gemm, quant, ops; default 1,2)
     --json FILE     also write the rows as JSON (gemm, quant, ops)
@@ -78,6 +81,11 @@ case "gemm", "quant", "ops":
   default: rows = try CPUBenchmark.ops(threads: threads, repeats: repeats)
   }
   if let path = option("--json", in: arguments) { try CPUBenchmark.write(rows, to: path) }
+case "opencl":
+  guard let size = Int(option("--size", in: arguments) ?? "1024"), size > 0 else {
+    fail("--size expects a positive integer")
+  }
+  try OpenCLBenchmark.run(size: size, repeats: repeats)
 default:
   fail("unknown suite '\(arguments[0])'\n\n\(usage)")
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages Tessera's GPU-style targets and tests use, when they are missing:
-#   OpenCL: the ICD loader (libOpenCL.so.1), its headers, and PoCL (an OpenCL driver for the CPU)
+#   OpenCL: the ICD loader (libOpenCL.so.1), its headers, and PoCL (an OpenCL driver for the CPU);
+#     CLBlast (libclblast1), the SGEMM peer `tessera-bench opencl` opens with dlopen
 #   Vulkan: the loader (libvulkan.so.1), its headers, and Mesa's lavapipe (a Vulkan driver for the CPU)
 #   spirv-tools: spirv-val, used by tests to validate the SPIR-V Tessera emits
 #   numpy (PyPI, user site): an independent oracle some tests compare with
@@ -9,7 +10,7 @@
 # Runs apt-get through sudo when not root; prints the commands when it cannot run them.
 set -euo pipefail
 
-packages=(ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd
+packages=(ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd libclblast1
   libvulkan1 libvulkan-dev mesa-vulkan-drivers spirv-tools)
 
 missing=()

@@ -14,9 +14,11 @@
 extension DeviceRegistry {
   /// Discovers every device of every backend Tessera ships, usable or not.
   public static func standard() -> DeviceRegistry {
-    DeviceRegistry(providers: [
-      ReferenceProvider(), KIRProvider(library: StandardKernelLibrary()), CPUProvider(library: StandardKernelLibrary()),
-      OpenCLProvider(), VulkanProvider(),
+    let library = StandardKernelLibrary()
+    let options = CompileOptions(passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), library: library)
+    return DeviceRegistry(providers: [
+      ReferenceProvider(), KIRProvider(library: library), CPUProvider(library: library),
+      OpenCLProvider(options: options, hostRunner: CPUKernelRunner()), VulkanProvider(),
     ])
   }
 }

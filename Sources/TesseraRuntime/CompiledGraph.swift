@@ -30,6 +30,21 @@ public final class CompiledGraph: Sendable {
 
   /// Runs with inputs given by argument name (without `%`).
   public func run(inputs named: [String: Tensor]) throws(DeviceError) -> [Tensor] {
+    try run(inputs: try ordered(named))
+  }
+
+  /// Runs once with inputs given by argument name and returns each kernel's device time, or
+  /// `nil` when this device does not measure them.
+  public func profile(inputs named: [String: Tensor]) throws(DeviceError) -> [KernelTiming]? {
+    guard let profiling = executable as? any ProfilingExecutable else { return nil }
+    let inputs = try ordered(named)
+    for (argument, input) in zip(graph.arguments, inputs) {
+      try check(input, for: argument)
+    }
+    return try profiling.executeProfiled(inputs).kernels
+  }
+
+  private func ordered(_ named: [String: Tensor]) throws(DeviceError) -> [Tensor] {
     let expected = graph.arguments.map { graph[$0].name }
     if let extra = named.keys.sorted().first(where: { !expected.contains($0) }) {
       throw .unexpectedInput(name: extra, expected: expected)
@@ -39,7 +54,7 @@ public final class CompiledGraph: Sendable {
       guard let tensor = named[name] else { throw .missingInput(name: name) }
       ordered.append(tensor)
     }
-    return try run(inputs: ordered)
+    return ordered
   }
 
   private func check(_ input: Tensor, for argument: ValueID) throws(DeviceError) {

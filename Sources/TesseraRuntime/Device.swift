@@ -73,3 +73,24 @@ public protocol GraphExecutable: Sendable {
   /// Runs once on inputs whose types already match the graph's arguments, in argument order.
   func execute(_ inputs: [Tensor]) throws(DeviceError) -> [Tensor]
 }
+
+/// The device time of one kernel launch in a profiled run.
+public struct KernelTiming: Hashable, Sendable {
+  /// The kernel's name.
+  public var kernel: String
+  /// Seconds the device spent on it (command start to end).
+  public var seconds: Double
+
+  /// Creates a timing.
+  public init(kernel: String, seconds: Double) {
+    self.kernel = kernel
+    self.seconds = seconds
+  }
+}
+
+/// An executable that can time each kernel of a run (OpenCL events, Vulkan timestamps…);
+/// `tessera run --profile` prints what it measures.
+public protocol ProfilingExecutable: GraphExecutable {
+  /// Runs once like ``GraphExecutable/execute(_:)`` and returns each launch's device time in order.
+  func executeProfiled(_ inputs: [Tensor]) throws(DeviceError) -> (results: [Tensor], kernels: [KernelTiming])
+}

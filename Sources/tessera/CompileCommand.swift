@@ -9,10 +9,10 @@ enum CompileCommand: Command {
     positionals: [("GRAPH.tir", "The graph file.")],
     options: [
       OptionSpec(name: "--target", valueName: "T", help: "cpu, opencl, vulkan, npu or kir (default: kir)."),
-      OptionSpec(name: "--emit", valueName: "WHAT", help: "graph, plan or kir (default: plan)."),
+      OptionSpec(name: "--emit", valueName: "WHAT", help: "graph, plan, kir or opencl (default: plan)."),
       OptionSpec(
         name: "--output-dir", valueName: "DIR",
-        help: "Write files into DIR instead of printing (graph.tir, plan.txt, <kernel>.kir).", short: "-o"),
+        help: "Write files into DIR instead of printing (graph.tir, plan.txt, <kernel>.kir, <kernel>.cl).", short: "-o"),
       OptionSpec(
         name: "--function", valueName: "NAME", help: "The function to compile (default: the first in the file)."),
       OptionSpec(name: "--print-after-all", help: "Print the graph after every pass (to standard error)."),
@@ -31,8 +31,8 @@ enum CompileCommand: Command {
       throw UsageError(description: "--target: unknown target '\(targetName)' (known: cpu, opencl, vulkan, npu, kir)")
     }
     let emit = arguments.value("--emit") ?? "plan"
-    guard ["graph", "plan", "kir"].contains(emit) else {
-      throw UsageError(description: "--emit: unknown artifact '\(emit)' (known: graph, plan, kir)")
+    guard ["graph", "plan", "kir", "opencl"].contains(emit) else {
+      throw UsageError(description: "--emit: unknown artifact '\(emit)' (known: graph, plan, kir, opencl)")
     }
     let printAfterAll = arguments.flags.contains("--print-after-all")
     let options = CompileOptions(
@@ -45,6 +45,9 @@ enum CompileCommand: Command {
       switch emit {
       case "graph": [("graph.tir", Printer.print(plan.graph))]
       case "kir": plan.kernels.map { ("\($0.name).kir", KIRPrinter.print($0)) }
+      // Portable OpenCL C (f16 computed as float): each file builds on its own.
+      case "opencl":
+        plan.kernels.map { ("\($0.name).cl", OpenCLCodegen.program([$0], options: OpenCLCodegenOptions())) }
       default: [("plan.txt", plan.description)]
       }
     guard let directory = arguments.value("--output-dir") else {

@@ -17,6 +17,8 @@ enum RunCommand: Command {
         name: "--output-dir", valueName: "DIR",
         help: "Where result files go (default: current folder; with --device all, DIR/<device>/).", short: "-o"),
       OptionSpec(name: "--function", valueName: "NAME", help: "The function to run (default: the first in the file)."),
+      OptionSpec(
+        name: "--profile", help: "Run once more and print each kernel's device time (where the device measures it)."),
     ],
     examples: [
       "tessera run examples/mlp.tir --input x=x.npy --input w1=w1.npy --input b1=b1.npy --input w2=w2.npy",
@@ -38,6 +40,7 @@ enum RunCommand: Command {
       let start = DispatchTime.now().uptimeNanoseconds
       let results = try runNamingSources(compiled, inputs, sources)
       outcomes.append((device.info.name, results, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+      if arguments.flags.contains("--profile") { printProfile(device.info.name, try compiled.profile(inputs: inputs)) }
     }
 
     if deviceName == "all" {
@@ -95,6 +98,21 @@ enum RunCommand: Command {
       guard case .inputType(let name, let expected, let found) = error else { throw error }
       throw UsageError(
         description: "--input \(name)=\(sources[name] ?? "<random>"): expected \(expected), found \(found)")
+    }
+  }
+
+  private static func printProfile(_ device: String, _ kernels: [KernelTiming]?) {
+    guard let kernels else {
+      print("profile on \(device): this device does not time kernels")
+      return
+    }
+    let total = kernels.map(\.seconds).reduce(0, +)
+    print(
+      "profile on \(device): \(kernels.count) kernel launches, \(String(format: "%.3f", total * 1e3)) ms on the device")
+    for timing in kernels {
+      print(
+        "  \(timing.kernel.padding(toLength: max(24, timing.kernel.count), withPad: " ", startingAt: 0)) \(String(format: "%9.3f", timing.seconds * 1e6)) µs"
+      )
     }
   }
 

@@ -1,0 +1,122 @@
+import TesseraCompiler
+import TesseraIR
+import TesseraRuntime
+
+/// The queue commands every run is made of: buffers, copies, kernel objects and launches. Each
+/// error names the buffer or kernel involved.
+extension OpenCLDevice {
+  /// A new read-write buffer of at least `bytes` bytes (4 for empty values).
+  func makeBuffer(_ name: String, _ bytes: Int) throws(OpenCLError) -> OpenCLHandle {
+    var status: Int32 = 0
+    let size = max(bytes, 4)
+    guard let raw = api.createBuffer(context.raw, CL.memReadWrite, size, nil, &status), status == 0 else {
+      throw .memory(buffer: name, bytes: size, function: "clCreateBuffer", code: status)
+    }
+    return OpenCLHandle(raw, api: api, release: \.releaseMemObject)
+  }
+
+  /// A blocking write, so `bytes` need not outlive the call.
+  func write(_ bytes: [UInt8], to buffer: OpenCLHandle, offset: Int, name: String) throws(OpenCLError) {
+    guard !bytes.isEmpty else { return }
+    let status = api.enqueueWriteBuffer(queue.raw, buffer.raw, 1, offset, bytes.count, bytes, 0, nil, nil)
+    guard status == 0 else {
+      throw .memory(buffer: name, bytes: bytes.count, function: "clEnqueueWriteBuffer", code: status)
+    }
+  }
+
+  /// A blocking read: every command enqueued before it has finished when it returns.
+  func read(_ size: Int, from buffer: OpenCLHandle, offset: Int, name: String) throws(OpenCLError) -> [UInt8] {
+    var bytes = [UInt8](repeating: 0, count: size)
+    guard size > 0 else { return bytes }
+    let status = api.enqueueReadBuffer(queue.raw, buffer.raw, 1, offset, size, &bytes, 0, nil, nil)
+    guard status == 0 else { throw .memory(buffer: name, bytes: size, function: "clEnqueueReadBuffer", code: status) }
+    return bytes
+  }
+
+  /// The kernel object for `kernel` in a built program.
+  func makeKernel(_ kernel: Kernel, in program: OpenCLHandle) throws(OpenCLError) -> OpenCLHandle {
+    var status: Int32 = 0
+    let raw = api.createKernel(program.raw, OpenCLCodegen.identifier(kernel.name), &status)
+    guard let raw, status == 0 else {
+      throw .launch(kernel: kernel.name, buffer: nil, function: "clCreateKernel", code: status)
+    }
+    return OpenCLHandle(raw, api: api, release: \.releaseKernel)
+  }
+
+  /// Sets the arguments of `call` (each buffer as its memory object and byte offset, then the
+  /// scalars) and enqueues the launch: whole workgroups covering the global size. Returns the
+  /// profiling event when `profile` is set; launches nothing for an empty global size.
+  func enqueue(
+    _ call: KernelCall, _ kernel: OpenCLHandle, locations: [(buffer: OpenCLHandle, offset: Int)], profile: Bool
+  ) throws(OpenCLError) -> OpenCLHandle? {
+    let name = call.kernel.name
+    for (position, location) in locations.enumerated() {
+      var memory: OpaquePointer? = location.buffer.raw
+      var byteOffset = UInt32(location.offset)
+      let parameter = call.kernel.buffers[position].name
+      for status in [
+        api.setKernelArg(kernel.raw, UInt32(2 * position), MemoryLayout<OpaquePointer?>.size, &memory),
+        api.setKernelArg(kernel.raw, UInt32(2 * position + 1), 4, &byteOffset),
+      ] where status != 0 {
+        throw .launch(kernel: name, buffer: parameter, function: "clSetKernelArg", code: status)
+      }
+    }
+    for (position, scalar) in call.kernel.scalars.enumerated() {
+      let index = UInt32(2 * locations.count + position)
+      let value = call.scalars[scalar.name] ?? 0
+      var integer = Int32(value), real = Float(value)
+      let status =
+        scalar.dtype == .f32
+        ? api.setKernelArg(kernel.raw, index, 4, &real) : api.setKernelArg(kernel.raw, index, 4, &integer)
+      guard status == 0 else {
+        throw .launch(kernel: name, buffer: "$" + scalar.name, function: "clSetKernelArg", code: status)
+      }
+    }
+    let counts = call.kernel.groupCounts(call.scalars)
+    guard !counts.contains(where: { $0 <= 0 }) else { return nil }
+    let local = call.kernel.workgroupSize
+    let global = zip(counts, local).map { $0 * $1 }
+    var event: OpaquePointer?
+    let status = withUnsafeMutablePointer(to: &event) { pointer in
+      api.enqueueNDRangeKernel(
+        queue.raw, kernel.raw, UInt32(local.count), nil, global, local, 0, nil, profile ? pointer : nil)
+    }
+    guard status == 0 else {
+      throw .launch(kernel: name, buffer: nil, function: "clEnqueueNDRangeKernel", code: status)
+    }
+    return event.map { OpenCLHandle($0, api: api, release: \.releaseEvent) }
+  }
+}
+
+/// The device runs single kernel launches too (each buffer copied in, written ones copied out),
+/// so it can serve as another device's host runner and tests can compare it with the KIR
+/// interpreter kernel by kernel.
+extension OpenCLDevice: HostKernelRunner {
+  /// Runs `call` with `buffers` in the kernel's buffer order; returns every buffer afterwards.
+  public func run(_ call: KernelCall, buffers: [Tensor]) throws(DeviceError) -> [Tensor] {
+    do {
+      let source = OpenCLCodegen.program([call.kernel], options: codegenOptions)
+      let program = try programs.program(source: source, name: "kernel \(call.kernel.name)")
+      let kernel = try makeKernel(call.kernel, in: program)
+      var memory: [OpenCLHandle] = []
+      for (parameter, tensor) in zip(call.kernel.buffers, buffers) {
+        let buffer = try makeBuffer(parameter.name, tensor.bytes.count)
+        try write(tensor.bytes, to: buffer, offset: 0, name: parameter.name)
+        memory.append(buffer)
+      }
+      _ = try enqueue(call, kernel, locations: memory.map { ($0, 0) }, profile: false)
+      var results: [Tensor] = []
+      for (index, tensor) in buffers.enumerated() {
+        let written = call.kernel.buffers[index].access != .read
+        let bytes =
+          written
+          ? try read(tensor.bytes.count, from: memory[index], offset: 0, name: call.kernel.buffers[index].name)
+          : tensor.bytes
+        results.append(Tensor(type: tensor.type, bytes: bytes)!)
+      }
+      return results
+    } catch {
+      throw .kernelFailed(kernel: call.kernel.name, message: error.description)
+    }
+  }
+}

@@ -1,0 +1,119 @@
+import TesseraCompiler
+import TesseraIR
+import TesseraRuntime
+
+/// One OpenCL device as a Tessera target: a context and an in-order profiling queue, graphs
+/// compiled into one OpenCL C program per plan (built once and cached), and plan steps that
+/// fall back to the host run through the injected ``HostKernelRunner``.
+public final class OpenCLDevice: Device {
+  /// Name (`opencl:N`), driver and availability.
+  public let info: DeviceInfo
+  /// What the driver reports about the device.
+  public let properties: OpenCLDeviceProperties
+  /// What the code generator uses on this device.
+  public let codegenOptions: OpenCLCodegenOptions
+  /// The ops and dtypes it runs; the rest goes to the compile options' fallback.
+  public let capabilities: TargetCapabilities
+  let api: OpenCLAPI
+  let device: OpenCLDeviceID
+  let context: OpenCLHandle
+  let queue: OpenCLHandle
+  let options: CompileOptions
+  let hostRunner: (any HostKernelRunner)?
+  let programs: OpenCLProgramCache
+
+  /// Opens `device` (from discovery). `capabilities` defaults to every op and dtype;
+  /// `cacheDirectory` defaults to ``OpenCLProgramCache/defaultDirectory`` (`nil` there means
+  /// memory only); `codegenOptions` defaults to what the device supports.
+  init(
+    name: String, api: OpenCLAPI, device: OpaquePointer?, properties: OpenCLDeviceProperties, options: CompileOptions,
+    hostRunner: (any HostKernelRunner)?, capabilities: TargetCapabilities? = nil,
+    codegenOptions: OpenCLCodegenOptions? = nil, cacheDirectory: String?? = .none
+  ) throws(OpenCLError) {
+    guard let device else { throw .call(function: "clGetDeviceIDs", code: -33) }
+    self.api = api
+    self.device = OpenCLDeviceID(raw: device)
+    self.properties = properties
+    self.options = options
+    self.hostRunner = hostRunner
+    self.capabilities = capabilities ?? .everything("opencl")
+    self.codegenOptions = codegenOptions ?? OpenCLCodegenOptions(nativeHalf: properties.fp16)
+    var status: Int32 = 0
+    var handle: OpaquePointer? = device
+    guard let context = api.createContext(nil, 1, &handle, nil, nil, &status), status == 0 else {
+      throw .call(function: "clCreateContext", code: status)
+    }
+    self.context = OpenCLHandle(context, api: api, release: \.releaseContext)
+    guard let queue = api.createCommandQueue(context, device, CL.queueProfilingEnable, &status), status == 0 else {
+      throw .call(function: "clCreateCommandQueue", code: status)
+    }
+    self.queue = OpenCLHandle(queue, api: api, release: \.releaseCommandQueue)
+    programs = OpenCLProgramCache(
+      api: api, context: self.context, device: self.device,
+      deviceKey: "\(properties.name)|\(properties.vendor)|\(properties.driverVersion)|\(properties.platform)",
+      directory: cacheDirectory ?? OpenCLProgramCache.defaultDirectory)
+    info = DeviceInfo(
+      name: name, kind: .opencl, summary: properties.summary,
+      driver: properties.platform + ", driver " + properties.driverVersion, memoryBytes: properties.globalMemoryBytes,
+      availability: .available)
+  }
+
+  /// A copy of this device with other settings: a different capability set (steps outside it
+  /// run on the host runner), code generator options or program cache folder (`nil`: memory
+  /// only). Shares nothing mutable with the original but the driver.
+  public func configured(
+    capabilities: TargetCapabilities? = nil, codegenOptions: OpenCLCodegenOptions? = nil,
+    cacheDirectory: String?? = .none, options: CompileOptions? = nil
+  ) throws(OpenCLError) -> OpenCLDevice {
+    try OpenCLDevice(
+      name: info.name, api: api, device: device.raw, properties: properties, options: options ?? self.options,
+      hostRunner: hostRunner, capabilities: capabilities ?? self.capabilities,
+      codegenOptions: codegenOptions ?? self.codegenOptions,
+      cacheDirectory: cacheDirectory ?? programs.directory)
+  }
+
+  /// How often programs were built from source, loaded from disk or found in memory.
+  public var cacheStatistics: OpenCLCacheStatistics { programs.statistics }
+
+  /// The plan this device would run for `graph`.
+  public func plan(_ graph: Graph) throws(DeviceError) -> CompiledPlan {
+    do {
+      return try GraphCompiler.compile(graph, target: capabilities, options: options)
+    } catch {
+      throw .compileFailed(device: info.name, message: error.description)
+    }
+  }
+
+  /// The OpenCL C program for the kernels of `plan` that run on this device.
+  public func source(for plan: CompiledPlan) -> String {
+    OpenCLCodegen.program(deviceKernels(plan), options: codegenOptions)
+  }
+
+  /// Compiles `graph`: the plan, its OpenCL C program (built or taken from the cache), the
+  /// kernel objects and the buffers (weights uploaded once).
+  public func compile(_ graph: Graph) throws(DeviceError) -> CompiledGraph {
+    let plan = try plan(graph)
+    if plan.steps.contains(where: { $0.call != nil && $0.device != capabilities.name }), hostRunner == nil {
+      throw .compileFailed(
+        device: info.name, message: "the plan has steps for \(plan.fallback) but no host kernel runner was given")
+    }
+    for kernel in deviceKernels(plan) where kernel.workgroupSize.reduce(1, *) > properties.maxWorkgroupSize {
+      throw .kernelFailed(
+        kernel: kernel.name,
+        message: OpenCLError.workgroupTooLarge(
+          kernel: kernel.name, size: kernel.workgroupSize.reduce(1, *), limit: properties.maxWorkgroupSize
+        ).description)
+    }
+    do {
+      let program = try programs.program(source: source(for: plan), name: "the program for @\(graph.name)")
+      let executable = try OpenCLExecutable(plan: plan, device: self, program: program)
+      return CompiledGraph(graph: graph, deviceName: info.name, executable: executable)
+    } catch {
+      throw .compileFailed(device: info.name, message: error.description)
+    }
+  }
+
+  private func deviceKernels(_ plan: CompiledPlan) -> [Kernel] {
+    plan.steps.filter { $0.device == capabilities.name }.compactMap { $0.call?.kernel }
+  }
+}

@@ -1,0 +1,78 @@
+import TesseraCPU
+import TesseraCompiler
+import TesseraIR
+import TesseraRuntime
+import TesseraTestSupport
+import Testing
+
+@testable import TesseraOpenCL
+
+@Suite("OpenCL vs the reference", .enabled(if: OpenCLTestDevice.available, OpenCLTestDevice.reason))
+struct OpenCLParityTests {
+  @Test("every op example", arguments: OpExample.all)
+  func opExamples(example: OpExample) throws {
+    let device = try #require(OpenCLTestDevice.device)
+    let graph = try TestSupport.parseOne(example.text)
+    var generator = SeededRandom(seed: 5)
+    let inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 2, using: &generator) }
+    let expected = try TestSupport.evaluate(graph, inputs)
+    let actual = try device.compile(graph).run(inputs: inputs)
+    for (a, e) in zip(actual, expected) {
+      #expect(a.type == e.type)
+      let tolerance = e.dtype == .f16 || e.dtype == .bf16 ? 2e-3 : 2e-5
+      #expect(
+        TestSupport.toleranceRatio(a, e, atol: tolerance, rtol: tolerance * 10) <= 1,
+        "\(example): \(a.preview()) vs \(e.preview())")
+    }
+  }
+
+  @Test func randomGraphsMatchTheReference() throws {
+    let device = try #require(OpenCLTestDevice.device)
+    for seed in 0..<30 {
+      var generator = RandomGraphGenerator(seed: UInt64(3000 + seed))
+      let graph = try generator.makeGraph(operations: 8)
+      let inputs = generator.inputs(for: graph)
+      let expected = try TestSupport.evaluate(graph, inputs)
+      let actual = try device.compile(graph).run(inputs: inputs)
+      for (a, e) in zip(actual, expected) {
+        #expect(
+          TestSupport.toleranceRatio(a, e, atol: 1e-4, rtol: 1e-3) <= 1,
+          "seed \(3000 + seed):\n\(Printer.print(graph))")
+      }
+    }
+  }
+
+  @Test func stepsOutsideTheCapabilitiesRunOnTheHostRunner() throws {
+    let base = try #require(OpenCLTestDevice.device)
+    let capabilities = TargetCapabilities(
+      name: "opencl", ops: Set(OpKind.allCases).subtracting([.sin]), dtypes: Set(DType.allCases))
+    let device = try base.configured(capabilities: capabilities)
+    let graph = try TestSupport.parseOne(
+      """
+      func @f(%x: f32[4,4], %w: f32[4,4]) -> f32[4,4] {
+        %h = matmul %x, %w : f32[4,4]
+        %s = sin %h : f32[4,4]
+        %y = matmul %s, %w : f32[4,4]
+        return %y
+      }
+      """)
+    #expect(try device.plan(graph).steps.filter { $0.call != nil }.map(\.device) == ["opencl", "cpu", "opencl"])
+    var generator = SeededRandom(seed: 9)
+    let inputs = graph.argumentTypes.map { Tensor.random($0, using: &generator) }
+    let expected = try TestSupport.evaluate(graph, inputs)[0]
+    let actual = try device.compile(graph).run(inputs: inputs)[0]
+    #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-5, rtol: 1e-4) <= 1)
+  }
+
+  @Test func aTransformerStackMatchesTheReference() throws {
+    let device = try #require(OpenCLTestDevice.device)
+    let graph = try TransformerGraph.make(layers: 1, sequence: 5, width: 16, heads: 2, hidden: 24)
+    var generator = SeededRandom(seed: 21)
+    var inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 5, using: &generator) }
+    inputs[1] = Tensor((0..<5).map(Double.init), shape: [5], dtype: .i32)
+    inputs[2] = Tensor((0..<25).map { $0 % 5 <= $0 / 5 ? 0 : -Double.infinity }, shape: [5, 5])
+    let expected = try TestSupport.evaluate(graph, inputs)[0]
+    let actual = try device.compile(graph).run(inputs: inputs)[0]
+    #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-4, rtol: 1e-3) <= 1)
+  }
+}
