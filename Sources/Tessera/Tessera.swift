@@ -14,6 +14,11 @@
 extension DeviceRegistry {
   /// Discovers every device of every backend Tessera ships, usable or not.
   public static func standard() -> DeviceRegistry {
-    DeviceRegistry(providers: [ReferenceProvider(), KIRProvider(), OpenCLProvider(), VulkanProvider()])
+    DeviceRegistry(providers: [
+      ReferenceProvider(), KIRProvider(), OpenCLProvider(), VulkanProvider(),
+      NPUProvider(
+        options: CompileOptions(passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), fallback: "cpu"),
+        host: InterpreterKernelRunner()),
+    ])
   }
 }

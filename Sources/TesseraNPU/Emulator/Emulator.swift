@@ -150,6 +150,7 @@ private struct Scheduler {
     case .halt:
       halted = true
       time = Swift.max(time, drained.max() ?? 0)
+      return
     case .barrier: time = Swift.max(time, drained.max() ?? 0)
     default:
       let unit = instruction.unit
