@@ -13,6 +13,8 @@ let usage = """
   SUITES:
     reference   matmul on the reference evaluator (the oracle) vs numpy; --sizes 128,256,512
     compile     graph-compiler time for a stack of transformer blocks; --layers 30
+    npu         GEMM on the NPU cycle model (1024^3 utilisation, size sweep, roofline SVG;
+                --svg FILE, default npu-roofline.svg) and the emulator's speed
 
   OPTIONS:
     --sizes A,B,…   square matmul sizes (reference; default 128,256,512)
@@ -60,6 +62,8 @@ case "compile":
     fail("--layers expects a positive integer")
   }
   try CompileBenchmark.run(layers: layers, repeats: repeats)
+case "npu":
+  try NPUBenchmark.run(svgPath: option("--svg", in: arguments) ?? "npu-roofline.svg", repeats: repeats)
 default:
   fail("unknown suite '\(arguments[0])'\n\n\(usage)")
 }

@@ -17,7 +17,8 @@ extension DeviceRegistry {
     DeviceRegistry(providers: [
       ReferenceProvider(), KIRProvider(), OpenCLProvider(), VulkanProvider(),
       NPUProvider(
-        options: CompileOptions(passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), fallback: "cpu"),
+        options: CompileOptions(
+          passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), fallback: "cpu"),
         host: InterpreterKernelRunner()),
     ])
   }

@@ -13,12 +13,18 @@ enum RunCommand: Command {
       OptionSpec(name: "--input", valueName: "NAME=FILE.npy", help: "The value of argument %NAME.", repeatable: true),
       OptionSpec(
         name: "--random-inputs", valueName: "SEED", help: "Fill arguments without --input with seeded random values."),
-      OptionSpec(name: "--output-dir", valueName: "DIR", help: "Where result files go (default: current folder; with --device all, DIR/<device>/).", short: "-o"),
+      OptionSpec(
+        name: "--output-dir", valueName: "DIR",
+        help: "Where result files go (default: current folder; with --device all, DIR/<device>/).", short: "-o"),
       OptionSpec(name: "--function", valueName: "NAME", help: "The function to run (default: the first in the file)."),
+      OptionSpec(name: "--profile", help: "With --device npu: print the NPU cycle report."),
+      OptionSpec(
+        name: "--trace", valueName: "FILE.json", help: "With --device npu: write a Chrome/Perfetto trace of the units."),
     ],
     examples: [
       "tessera run examples/mlp.tir --input x=x.npy --input w1=w1.npy --input b1=b1.npy --input w2=w2.npy",
       "tessera run examples/mlp.tir --device all --random-inputs 0",
+      "tessera run examples/mlp.tir --device npu --random-inputs 0 --profile --trace npu-trace.json",
     ])
 
   static func run(_ arguments: ParsedArguments) throws {
@@ -29,6 +35,13 @@ enum RunCommand: Command {
     let registry = DeviceRegistry.standard()
     let deviceName = arguments.value("--device") ?? "reference"
     let devices = deviceName == "all" ? registry.availableDevices : [try registry.device(named: deviceName)]
+    let tracePath = arguments.value("--trace")
+    if arguments.flags.contains("--profile") || tracePath != nil {
+      guard let npu = devices.first as? NPUDevice, devices.count == 1 else {
+        throw UsageError(description: "--profile and --trace need --device npu")
+      }
+      try profile(npu, graph, inputs, tracePath: tracePath)
+    }
 
     var outcomes: [(device: String, results: [Tensor], seconds: Double)] = []
     for device in devices {
@@ -53,6 +66,24 @@ enum RunCommand: Command {
       print(
         "ran @\(graph.name) on \(outcome.device) in \(String(format: "%.3f", outcome.seconds * 1000)) ms; wrote \(outcome.results.count) result file(s) to \(directory)"
       )
+    }
+  }
+
+  /// Runs on the npu once more with the cycle model's report (and trace) shown.
+  private static func profile(_ npu: NPUDevice, _ graph: Graph, _ inputs: [String: Tensor], tracePath: String?) throws {
+    let ordered = try graph.arguments.map { argument in
+      guard let input = inputs[graph[argument].name] else { throw DeviceError.missingInput(name: graph[argument].name) }
+      return input
+    }
+    let executable = try npu.executable(graph)
+    let (_, report) = try executable.run(ordered, trace: tracePath != nil)
+    print(report.summary, terminator: "")
+    for (index, reason) in executable.hostSteps.sorted(by: { $0.key < $1.key }) {
+      print("step \(index) ran on the host: \(reason)")
+    }
+    if let tracePath {
+      try report.chromeTrace.write(toFile: tracePath, atomically: true, encoding: .utf8)
+      print("wrote trace \(tracePath) (open in ui.perfetto.dev or chrome://tracing)")
     }
   }
 

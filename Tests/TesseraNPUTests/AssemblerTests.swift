@@ -11,7 +11,9 @@ let everyInstruction: [Instruction] =
   + ScalarOp.allCases.map { .alu($0, rd: 7, ra: 8, rb: 9) }
   + BranchCondition.allCases.map { .branch($0, ra: 10, rb: 11, target: 2) }
   + DMARoute.allCases.flatMap { route in
-    [NPUElement.f32, .f16].flatMap { from in [NPUElement.f32, .f16].map { .dma(route, from: from, to: $0, descriptor: 20) } }
+    [NPUElement.f32, .f16].flatMap { from in
+      [NPUElement.f32, .f16].map { .dma(route, from: from, to: $0, descriptor: 20) }
+    }
   }
   + [.dma(.gm2ub, from: .i8, to: .i8, descriptor: 3), .dma(.l0c2ub, from: .i32, to: .i32, descriptor: 22)]
   + [NPUElement.f16, .i8].flatMap { type in

@@ -69,7 +69,10 @@ struct EmulatorTests {
 
   @Test(
     "square roots and logarithms",
-    arguments: [(VectorUnary.sqrt, [Float(2), 0.5, 1, 4]), (.rsqrt, [0.5, 2, 1, 0.25]), (.ln, [1.3862944, -1.3862944, 0, 2.7725887])])
+    arguments: [
+      (VectorUnary.sqrt, [Float(2), 0.5, 1, 4]), (.rsqrt, [0.5, 2, 1, 0.25]),
+      (.ln, [1.3862944, -1.3862944, 0, 2.7725887]),
+    ])
   func roots(function: VectorUnary, expected: [Float]) throws {
     let memory = try runFloats(vectorProgram("v\(function) x3, x1, x4\n"), [4, 0.25, 1, 16, 0, 0, 0, 0, 0, 0, 0, 0])
     for (found, wanted) in zip(memory[8...], expected) { #expect(Swift.abs(found - wanted) <= 1e-6) }

@@ -45,7 +45,9 @@ public struct CycleReport: Hashable, Sendable {
     merged.instructions.merge(other.instructions, uniquingKeysWith: +)
     merged.bytes.merge(other.bytes, uniquingKeysWith: +)
     merged.macs += other.macs
-    merged.events += other.events.map { TraceEvent(unit: $0.unit, name: $0.name, start: $0.start + cycles, end: $0.end + cycles) }
+    merged.events += other.events.map {
+      TraceEvent(unit: $0.unit, name: $0.name, start: $0.start + cycles, end: $0.end + cycles)
+    }
     return merged
   }
 

@@ -21,7 +21,7 @@ public struct Emulator: Sendable {
   public func run(
     _ program: [Instruction], globalMemory: inout [UInt8], functional: Bool = true, trace: Bool = false
   ) throws(NPUError) -> CycleReport {
-    let bank = MemoryBank(config: config, global: functional ? globalMemory : [])
+    let bank = MemoryBank(config: config, global: globalMemory)
     var scheduler = Scheduler(
       program: program, machine: Machine(config: config, memory: bank, functional: functional), trace: trace)
     let report = try scheduler.run()
@@ -62,7 +62,9 @@ private struct Scheduler {
 
   func pending(_ unit: NPUUnit) -> Int { queues[Int(unit.rawValue)].count - heads[Int(unit.rawValue)] }
   var idle: Bool { NPUUnit.allCases.allSatisfy { pending($0) == 0 } }
-  static func key(_ from: NPUUnit, _ to: NPUUnit, _ id: UInt8) -> Int { Int(from.rawValue) << 8 | Int(to.rawValue) << 4 | Int(id) }
+  static func key(_ from: NPUUnit, _ to: NPUUnit, _ id: UInt8) -> Int {
+    Int(from.rawValue) << 8 | Int(to.rawValue) << 4 | Int(id)
+  }
 
   mutating func run() throws(NPUError) -> CycleReport {
     while true {
@@ -109,7 +111,9 @@ private struct Scheduler {
   mutating func scalarCanRun() throws(NPUError) -> Bool {
     guard !halted else { return false }
     guard pc >= 0 && pc < program.count else {
-      throw .fault(pc: pc, instruction: "-", message: "the program counter left the program (\(program.count) instructions) without halt")
+      throw .fault(
+        pc: pc, instruction: "-",
+        message: "the program counter left the program (\(program.count) instructions) without halt")
     }
     let instruction = program[pc]
     switch instruction {
@@ -124,7 +128,9 @@ private struct Scheduler {
     let instruction = program[pc]
     executed += 1
     guard executed <= machine.config.instructionBudget else {
-      throw .fault(pc: pc, instruction: Disassembler.text(instruction), message: "the instruction budget (\(machine.config.instructionBudget)) is exhausted: an endless loop?")
+      throw .fault(
+        pc: pc, instruction: Disassembler.text(instruction),
+        message: "the instruction budget (\(machine.config.instructionBudget)) is exhausted: an endless loop?")
     }
     report.instructions[.scalar, default: 0] += 1
     report.busy[.scalar, default: 0] += 1
@@ -173,7 +179,9 @@ private struct Scheduler {
     switch instruction {
     case .dma(_, _, _, let descriptor):
       guard descriptor <= 22 else {
-        throw .fault(pc: pc, instruction: Disassembler.text(instruction), message: "the descriptor x\(descriptor)…x\(Int(descriptor) + 9) runs past x31")
+        throw .fault(
+          pc: pc, instruction: Disassembler.text(instruction),
+          message: "the descriptor x\(descriptor)…x\(Int(descriptor) + 9) runs past x31")
       }
       fields = (0..<10).map { descriptor + $0 }
     case .mmad(_, _, let c, let a, let b, let m, let k, let n): fields = [c, a, b, m, k, n]

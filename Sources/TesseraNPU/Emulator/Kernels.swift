@@ -16,7 +16,9 @@ enum Kernels {
           if from == to && strides[3] == 1 {
             let bytes = counts[3] * from.bytes
             let rowPointer = strided + row * from.bytes, flat = contiguous + linear * from.bytes
-            if toContiguous { flat.copyMemory(from: rowPointer, byteCount: bytes) } else {
+            if toContiguous {
+              flat.copyMemory(from: rowPointer, byteCount: bytes)
+            } else {
               rowPointer.copyMemory(from: flat, byteCount: bytes)
             }
             linear += counts[3]
@@ -135,7 +137,9 @@ enum Kernels {
   }
 
   /// d[r] = reduce(a[r, 0..<cols]) for each row; `values` are d, a, rows, cols.
-  static func reduce(_ function: VectorReduction, base: UnsafeMutableRawPointer, _ values: [Int64], _ rows: Int, _ cols: Int) {
+  static func reduce(
+    _ function: VectorReduction, base: UnsafeMutableRawPointer, _ values: [Int64], _ rows: Int, _ cols: Int
+  ) {
     let (d, a) = (lanes(base, values[0]), lanes(base, values[1]))
     for r in 0..<rows {
       var acc = a[r * cols]

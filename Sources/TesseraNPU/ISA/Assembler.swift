@@ -12,7 +12,8 @@ public enum Assembler {
       while tokens.count >= 2, tokens[1].text == ":" {
         let label = tokens[0]
         guard label.text.first.map({ $0.isLetter || $0 == "_" }) == true else {
-          throw .assembly(line: index + 1, column: label.column, message: "a label must start with a letter: '\(label.text)'")
+          throw .assembly(
+            line: index + 1, column: label.column, message: "a label must start with a letter: '\(label.text)'")
         }
         guard labels[label.text] == nil else {
           throw .assembly(line: index + 1, column: label.column, message: "label '\(label.text)' is defined twice")
@@ -91,7 +92,9 @@ private struct StatementParser {
     let head = tokens[0]
     let parts = head.text.lowercased().split(separator: ".").map(String.init)
     let instruction = try instruction(parts, head)
-    if position < tokens.count { throw error("unexpected '\(tokens[position].text)' after the operands", at: tokens[position]) }
+    if position < tokens.count {
+      throw error("unexpected '\(tokens[position].text)' after the operands", at: tokens[position])
+    }
     return instruction
   }
 
@@ -203,7 +206,8 @@ private struct StatementParser {
 
   private mutating func register(comma: Bool = false) throws(NPUError) -> Register {
     let token = try next("a register x0…x31", comma: comma)
-    guard token.text.lowercased().hasPrefix("x"), let index = Int(token.text.dropFirst()), (0..<32).contains(index) else {
+    guard token.text.lowercased().hasPrefix("x"), let index = Int(token.text.dropFirst()), (0..<32).contains(index)
+    else {
       throw error("expected a register x0…x31, found '\(token.text)'", at: token)
     }
     return Register(index)
@@ -217,7 +221,9 @@ private struct StatementParser {
 
   private mutating func immediate(comma: Bool) throws(NPUError) -> Int32 {
     let token = try next("an immediate", comma: comma)
-    guard let value = Self.integer(token.text) else { throw error("expected an integer, found '\(token.text)'", at: token) }
+    guard let value = Self.integer(token.text) else {
+      throw error("expected an integer, found '\(token.text)'", at: token)
+    }
     guard let narrow = Int32(exactly: value) else {
       throw error("immediate \(token.text) does not fit in 32 signed bits", at: token)
     }

@@ -23,7 +23,8 @@ public enum Encoding {
     switch instruction {
     case .li(let rd, let imm): return word(.li, 0, [rd], imm: imm)
     case .addi(let rd, let rs, let imm): return word(.addi, 0, [rd, rs], imm: imm)
-    case .alu(let op, let rd, let ra, let rb): return word([Opcode.add, .sub, .mul][Int(op.rawValue)], 0, [rd, ra, rb])
+    case .alu(let op, let rd, let ra, let rb):
+      return word([Opcode.add, .sub, .mul][Int(op.rawValue)], 0, [rd, ra, rb])
     case .branch(let condition, let ra, let rb, let target):
       return word([Opcode.blt, .bge, .beq, .bne][Int(condition.rawValue)], 0, [ra, rb], imm: target)
     case .jump(let target): return word(.jmp, imm: target)
@@ -54,7 +55,9 @@ public enum Encoding {
       guard let unit = NPUUnit(rawValue: raw) else { throw fail("unit \(raw) does not exist") }
       return unit
     }
-    guard let opcode = Opcode(rawValue: UInt8(word >> 56)) else { throw fail("unknown opcode 0x\(String(word >> 56, radix: 16))") }
+    guard let opcode = Opcode(rawValue: UInt8(word >> 56)) else {
+      throw fail("unknown opcode 0x\(String(word >> 56, radix: 16))")
+    }
     let instruction: Instruction
     switch opcode {
     case .li: instruction = .li(rd: r(0), imm: imm)
@@ -71,7 +74,8 @@ public enum Encoding {
       guard (0..<16).contains(imm) else { throw fail("flag id \(imm) is outside 0…15") }
       let (from, to) = (try unit(sub >> 4), try unit(sub & 15))
       instruction =
-        opcode == .setFlag ? .setFlag(from: from, to: to, id: UInt8(imm)) : .waitFlag(from: from, to: to, id: UInt8(imm))
+        opcode == .setFlag
+        ? .setFlag(from: from, to: to, id: UInt8(imm)) : .waitFlag(from: from, to: to, id: UInt8(imm))
     case .dma:
       guard let route = DMARoute(rawValue: sub >> 4) else { throw fail("DMA route \(sub >> 4) does not exist") }
       instruction = .dma(

@@ -36,7 +36,8 @@ struct MatmulLowering {
       let rowAxis = layout.aIsVector ? nil : box.count - (layout.bIsVector ? 1 : 2)
       let (rows, row) = rowAxis.map { (box[$0].count, box[$0].start) } ?? (1, 0)
       let (columns, column) = layout.bIsVector ? (1, 0) : (box[box.count - 1].count, box[box.count - 1].start)
-      let source = accumulators.base + ((row - accumulators.row0) * accumulators.columns + column - accumulators.column0) * 4
+      let source =
+        accumulators.base + ((row - accumulators.row0) * accumulators.columns + column - accumulators.column0) * 4
       try builder.dma(
         .l0c2ub, .f32, .f32, destination: destination, source: source,
         dims: [(rows, accumulators.columns), (columns, 1)])
@@ -47,7 +48,8 @@ struct MatmulLowering {
     guard pipeline.capacity >= 8 else {
       throw .unsupported(step: builder.step, reason: "the epilogue needs \(expression.slots) UB slots")
     }
-    let batchShape = Shape(Array(output.shape.dims.prefix(output.shape.rank - (layout.aIsVector ? 0 : 1) - (layout.bIsVector ? 0 : 1))))
+    let batchShape = Shape(
+      Array(output.shape.dims.prefix(output.shape.rank - (layout.aIsVector ? 0 : 1) - (layout.bIsVector ? 0 : 1))))
     var kStep = 0, tile = 0
     for batch in 0..<batchShape.count {
       let coordinates = batchShape.strides.enumerated().map { axis, stride in batch / stride % batchShape.dims[axis] }

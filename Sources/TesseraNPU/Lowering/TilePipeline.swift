@@ -59,7 +59,8 @@ struct TilePipeline {
     while true {
       for start in stride(from: 0, to: dims[split], by: chunk) {
         result.append(
-          prefix.map { ($0, 1) } + [(start, Swift.min(chunk, dims[split] - start))] + dims[(split + 1)...].map { (0, $0) })
+          prefix.map { ($0, 1) } + [(start, Swift.min(chunk, dims[split] - start))]
+            + dims[(split + 1)...].map { (0, $0) })
       }
       var axis = split - 1
       while axis >= 0 {
@@ -97,26 +98,28 @@ struct TilePipeline {
     if fixp { builder.setFlag(.fixp, .vector, set) }
     if global { builder.waitFlag(.mte2, .vector, set) }
     if fixp { builder.waitFlag(.fixp, .vector, set) }
-    let n = try builder.register(count)
+    // The register cache rotates through 19 registers, so the (at most four) operands fetched
+    // for one instruction stay valid until it is emitted.
     for (index, source) in expression.instances.enumerated() {
-      let d = try builder.register(slot(index))
       switch source {
       case .splat(let value):
+        let d = try builder.register(slot(index))
         let bits = try builder.register(Int(Int32(bitPattern: value.bitPattern)))
-        builder.emit(.vdup(d: d, bits: bits, n: n))
+        builder.emit(.vdup(d: d, bits: bits, n: try builder.register(count)))
       case .op(let kind, let operands, let roundToHalf):
+        let d = try builder.register(slot(index))
         let a = try builder.register(slot(operands[0]))
         if let function = VectorLowering.binary[kind] {
           let b = try builder.register(slot(operands[1]))
-          builder.emit(.vbinary(function, d: try builder.register(slot(index)), a: a, b: b, n: try builder.register(count)))
+          builder.emit(.vbinary(function, d: d, a: a, b: b, n: try builder.register(count)))
         } else {
-          builder.emit(.vunary(VectorLowering.unary[kind]!, d: try builder.register(slot(index)), a: a, n: try builder.register(count)))
+          builder.emit(.vunary(VectorLowering.unary[kind]!, d: d, a: a, n: try builder.register(count)))
         }
         if roundToHalf && kind != .cast {
           let r = try builder.register(slot(index))
           builder.emit(.vunary(.round16, d: r, a: r, n: try builder.register(count)))
         }
-      default: _ = d
+      case .leaf, .matmul: continue
       }
     }
     builder.setFlag(.vector, .mte3, set)
@@ -137,7 +140,8 @@ struct TilePipeline {
     let strides = type.shape.strides
     var offset = 0
     for (axis, coordinate) in coordinates.enumerated() {
-      offset += strides[axis] * (coordinate.constant + zip(coordinate.coefficients, box).reduce(0) { $0 + $1.0 * $1.1.start })
+      offset +=
+        strides[axis] * (coordinate.constant + zip(coordinate.coefficients, box).reduce(0) { $0 + $1.0 * $1.1.start })
     }
     let dims = box.indices.filter { box[$0].count > 1 }.map { axis in
       (box[axis].count, coordinates.indices.reduce(0) { $0 + strides[$1] * coordinates[$1].coefficients[axis] })
