@@ -62,7 +62,6 @@ enum Kernels {
         row.withUnsafeMutableBufferPointer { acc in
           for p in 0..<k {
             let x = Float(a.loadUnaligned(fromByteOffset: 2 * (i * k + p), as: Float16.self))
-            if x == 0 { continue }
             let base = p * n
             for j in 0..<n { acc[j] += x * bValues[base + j] }
           }
