@@ -41,6 +41,7 @@ let package = Package(
     .testTarget(name: "TesseraRuntimeTests", dependencies: ["Tessera", "TesseraTestSupport"]),
     .testTarget(name: "TesseraCPUTests", dependencies: ["TesseraCPU", "TesseraTestSupport"]),
     .testTarget(name: "TesseraOpenCLTests", dependencies: ["TesseraOpenCL", "TesseraCPU", "TesseraTestSupport"]),
+    .testTarget(name: "TesseraNPUTests", dependencies: ["TesseraNPU", "TesseraCPU", "TesseraTestSupport"]),
     .testTarget(name: "TesseraCLITests", dependencies: ["tessera", "TesseraTestSupport"]),
   ],
   swiftLanguageModes: [.v6]

@@ -18,6 +18,8 @@ let usage = """
     ops         a fused kernel on the cpu device vs the KIR interpreter
     opencl      SGEMM on the first OpenCL device vs CLBlast and the reference; dispatch overhead;
                 program build time cold and from the disk cache; --size 1024
+    npu         GEMM on the NPU cycle model (1024^3 utilisation, size sweep, roofline SVG;
+                --svg FILE, default npu-roofline.svg) and the emulator's speed
 
   OPTIONS:
     --sizes A,B,…   square matmul sizes (reference; default 128,256,512)
@@ -86,6 +88,8 @@ case "opencl":
     fail("--size expects a positive integer")
   }
   try OpenCLBenchmark.run(size: size, repeats: repeats)
+case "npu":
+  try NPUBenchmark.run(svgPath: option("--svg", in: arguments) ?? "npu-roofline.svg", repeats: repeats)
 default:
   fail("unknown suite '\(arguments[0])'\n\n\(usage)")
 }

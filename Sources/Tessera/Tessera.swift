@@ -15,10 +15,12 @@ extension DeviceRegistry {
   /// Discovers every device of every backend Tessera ships, usable or not.
   public static func standard() -> DeviceRegistry {
     let library = StandardKernelLibrary()
-    let options = CompileOptions(passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), library: library)
+    let passes = PassPipeline.standard(evaluator: ReferenceConstantEvaluator())
+    let options = CompileOptions(passes: passes, library: library)
     return DeviceRegistry(providers: [
       ReferenceProvider(), KIRProvider(library: library), CPUProvider(library: library),
       OpenCLProvider(options: options, hostRunner: CPUKernelRunner()), VulkanProvider(),
+      NPUProvider(options: CompileOptions(passes: passes, fallback: "cpu"), host: CPUKernelRunner()),
     ])
   }
 }

@@ -9,10 +9,14 @@ enum CompileCommand: Command {
     positionals: [("GRAPH.tir", "The graph file.")],
     options: [
       OptionSpec(name: "--target", valueName: "T", help: "cpu, opencl, vulkan, npu or kir (default: kir)."),
-      OptionSpec(name: "--emit", valueName: "WHAT", help: "graph, plan, kir or opencl (default: plan)."),
+      OptionSpec(
+        name: "--emit", valueName: "WHAT",
+        help: "graph, plan, kir, opencl, or npu-asm (with --target npu) (default: plan)."),
       OptionSpec(
         name: "--output-dir", valueName: "DIR",
-        help: "Write files into DIR instead of printing (graph.tir, plan.txt, <kernel>.kir, <kernel>.cl).", short: "-o"),
+        help:
+          "Write files into DIR instead of printing (graph.tir, plan.txt, <kernel>.kir, <kernel>.cl, program.npuasm).",
+        short: "-o"),
       OptionSpec(
         name: "--function", valueName: "NAME", help: "The function to compile (default: the first in the file)."),
       OptionSpec(name: "--print-after-all", help: "Print the graph after every pass (to standard error)."),
@@ -20,6 +24,7 @@ enum CompileCommand: Command {
     examples: [
       "tessera compile examples/mlp.tir --target opencl --emit plan",
       "tessera compile examples/mlp.tir --emit kir --output-dir build/mlp",
+      "tessera compile examples/mlp.tir --target npu --emit npu-asm",
     ])
 
   static func run(_ arguments: ParsedArguments) throws {
@@ -31,8 +36,11 @@ enum CompileCommand: Command {
       throw UsageError(description: "--target: unknown target '\(targetName)' (known: cpu, opencl, vulkan, npu, kir)")
     }
     let emit = arguments.value("--emit") ?? "plan"
-    guard ["graph", "plan", "kir", "opencl"].contains(emit) else {
-      throw UsageError(description: "--emit: unknown artifact '\(emit)' (known: graph, plan, kir, opencl)")
+    guard ["graph", "plan", "kir", "opencl", "npu-asm"].contains(emit) else {
+      throw UsageError(description: "--emit: unknown artifact '\(emit)' (known: graph, plan, kir, opencl, npu-asm)")
+    }
+    guard emit != "npu-asm" || targetName == "npu" else {
+      throw UsageError(description: "--emit npu-asm needs --target npu")
     }
     let printAfterAll = arguments.flags.contains("--print-after-all")
     let options = CompileOptions(
@@ -48,6 +56,7 @@ enum CompileCommand: Command {
       // Portable OpenCL C (f16 computed as float): each file builds on its own.
       case "opencl":
         plan.kernels.map { ("\($0.name).cl", OpenCLCodegen.program([$0], options: OpenCLCodegenOptions())) }
+      case "npu-asm": [("program.npuasm", NPULowering.assembly(for: plan))]
       default: [("plan.txt", plan.description)]
       }
     guard let directory = arguments.value("--output-dir") else {

@@ -18,11 +18,15 @@ enum RunCommand: Command {
         help: "Where result files go (default: current folder; with --device all, DIR/<device>/).", short: "-o"),
       OptionSpec(name: "--function", valueName: "NAME", help: "The function to run (default: the first in the file)."),
       OptionSpec(
-        name: "--profile", help: "Run once more and print each kernel's device time (where the device measures it)."),
+        name: "--profile",
+        help: "Print each kernel's device time (OpenCL, Vulkan) or the NPU cycle report (npu)."),
+      OptionSpec(
+        name: "--trace", valueName: "FILE.json", help: "With --device npu: write a Chrome/Perfetto trace of the units."),
     ],
     examples: [
       "tessera run examples/mlp.tir --input x=x.npy --input w1=w1.npy --input b1=b1.npy --input w2=w2.npy",
       "tessera run examples/mlp.tir --device all --random-inputs 0",
+      "tessera run examples/mlp.tir --device npu --random-inputs 0 --profile --trace npu-trace.json",
     ])
 
   static func run(_ arguments: ParsedArguments) throws {
@@ -33,6 +37,12 @@ enum RunCommand: Command {
     let registry = DeviceRegistry.standard()
     let deviceName = arguments.value("--device") ?? "reference"
     let devices = deviceName == "all" ? registry.availableDevices : [try registry.device(named: deviceName)]
+    let tracePath = arguments.value("--trace")
+    let npu = devices.count == 1 ? devices[0] as? NPUDevice : nil
+    if tracePath != nil && npu == nil { throw UsageError(description: "--trace needs --device npu") }
+    if let npu, arguments.flags.contains("--profile") || tracePath != nil {
+      try profile(npu, graph, inputs, tracePath: tracePath)
+    }
 
     var outcomes: [(device: String, results: [Tensor], seconds: Double)] = []
     for device in devices {
@@ -40,7 +50,9 @@ enum RunCommand: Command {
       let start = DispatchTime.now().uptimeNanoseconds
       let results = try runNamingSources(compiled, inputs, sources)
       outcomes.append((device.info.name, results, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
-      if arguments.flags.contains("--profile") { printProfile(device.info.name, try compiled.profile(inputs: inputs)) }
+      if arguments.flags.contains("--profile") && npu == nil {
+        printProfile(device.info.name, try compiled.profile(inputs: inputs))
+      }
     }
 
     if deviceName == "all" {
@@ -58,6 +70,24 @@ enum RunCommand: Command {
       print(
         "ran @\(graph.name) on \(outcome.device) in \(String(format: "%.3f", outcome.seconds * 1000)) ms; wrote \(outcome.results.count) result file(s) to \(directory)"
       )
+    }
+  }
+
+  /// Runs on the npu once more with the cycle model's report (and trace) shown.
+  private static func profile(_ npu: NPUDevice, _ graph: Graph, _ inputs: [String: Tensor], tracePath: String?) throws {
+    let ordered = try graph.arguments.map { argument in
+      guard let input = inputs[graph[argument].name] else { throw DeviceError.missingInput(name: graph[argument].name) }
+      return input
+    }
+    let executable = try npu.executable(graph)
+    let (_, report) = try executable.run(ordered, trace: tracePath != nil)
+    print(report.summary, terminator: "")
+    for (index, reason) in executable.hostSteps.sorted(by: { $0.key < $1.key }) {
+      print("step \(index) ran on the host: \(reason)")
+    }
+    if let tracePath {
+      try report.chromeTrace.write(toFile: tracePath, atomically: true, encoding: .utf8)
+      print("wrote trace \(tracePath) (open in ui.perfetto.dev or chrome://tracing)")
     }
   }
 

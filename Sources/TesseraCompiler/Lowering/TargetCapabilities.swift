@@ -25,17 +25,20 @@ public struct TargetCapabilities: Hashable, Sendable {
     TargetCapabilities(name: name, ops: Set(OpKind.allCases), dtypes: Set(DType.allCases))
   }
 
-  /// The capability sets `tessera compile --target` knows. Each backend will declare its own
-  /// when it lands; until then GPU-style targets claim every op, and the NPU claims what a
-  /// cube/vector accelerator runs (no gather, no 64-bit integers).
+  /// The capability sets `tessera compile --target` knows. GPU-style targets claim every op;
+  /// the NPU claims what its cube and vector unit run (TesseraNPU's lowering): matmul, the
+  /// elementwise float ops and the movement ops that become strided DMAs, on f32 and f16.
   public static func named(_ name: String) -> TargetCapabilities? {
     switch name {
     case "cpu", "reference", "kir", "opencl", "vulkan": return .everything(name)
     case "npu":
-      let unsupported: Set<OpKind> = [.gather, .argmax, .concat]
+      let ops: Set<OpKind> = [
+        .add, .sub, .mul, .div, .max, .min, .pow, .neg, .abs, .exp, .log, .sqrt, .rsqrt, .reciprocal, .tanh, .relu,
+        .sin, .cos, .erf, .cast, .matmul, .transpose, .reshape, .broadcast, .slice, .constant,
+      ]
       return TargetCapabilities(
-        name: "npu", ops: Set(OpKind.allCases).subtracting(unsupported),
-        dtypes: Set(DType.allCases).subtracting([.i64]), decompose: [.softmax, .layerNorm, .gelu])
+        name: "npu", ops: ops, dtypes: [.f32, .f16],
+        decompose: [.softmax, .layerNorm, .rmsNorm, .gelu, .sigmoid, .silu])
     default: return nil
     }
   }

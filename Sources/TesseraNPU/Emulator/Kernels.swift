@@ -1,0 +1,180 @@
+import Foundation
+
+/// The data paths of the units on raw pointers whose ranges the caller has already checked.
+enum Kernels {
+  /// A 4-D strided copy between a strided and a contiguous region, converting element types.
+  static func copy(
+    strided: UnsafeMutableRawPointer, contiguous: UnsafeMutableRawPointer, stridedType: NPUElement,
+    contiguousType: NPUElement, toContiguous: Bool, counts: [Int], strides: [Int]
+  ) {
+    let (from, to) = toContiguous ? (stridedType, contiguousType) : (contiguousType, stridedType)
+    var linear = 0
+    for i0 in 0..<counts[0] {
+      for i1 in 0..<counts[1] {
+        for i2 in 0..<counts[2] {
+          let row = i0 * strides[0] + i1 * strides[1] + i2 * strides[2]
+          if from == to && strides[3] == 1 {
+            let bytes = counts[3] * from.bytes
+            let rowPointer = strided + row * from.bytes, flat = contiguous + linear * from.bytes
+            if toContiguous {
+              flat.copyMemory(from: rowPointer, byteCount: bytes)
+            } else {
+              rowPointer.copyMemory(from: flat, byteCount: bytes)
+            }
+            linear += counts[3]
+            continue
+          }
+          for i3 in 0..<counts[3] {
+            let far = strided + (row + i3 * strides[3]) * stridedType.bytes
+            let near = contiguous + linear * contiguousType.bytes
+            if toContiguous { convert(far, from, near, to) } else { convert(near, from, far, to) }
+            linear += 1
+          }
+        }
+      }
+    }
+  }
+
+  /// One element from `source` of type `from` to `destination` of type `to` (equal, or both floats).
+  private static func convert(
+    _ source: UnsafeMutableRawPointer, _ from: NPUElement, _ destination: UnsafeMutableRawPointer, _ to: NPUElement
+  ) {
+    if from == to {
+      destination.copyMemory(from: source, byteCount: from.bytes)
+    } else if from == .f32 {
+      destination.storeBytes(of: Float16(source.loadUnaligned(as: Float.self)), as: Float16.self)
+    } else {
+      destination.storeBytes(of: Float(source.loadUnaligned(as: Float16.self)), as: Float.self)
+    }
+  }
+
+  /// C[m,n] (+)= A[m,k] · B[k,n]: fp16 operands, products exact in fp32, fp32 accumulation.
+  static func mmadHalf(
+    _ c: UnsafeMutableRawPointer, _ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer, _ m: Int, _ k: Int,
+    _ n: Int, _ accumulate: Bool
+  ) {
+    let bRows = (0..<(k * n)).map { Float(b.loadUnaligned(fromByteOffset: 2 * $0, as: Float16.self)) }
+    var row = [Float](repeating: 0, count: n)
+    for i in 0..<m {
+      let out = c + 4 * i * n
+      for j in 0..<n { row[j] = accumulate ? out.loadUnaligned(fromByteOffset: 4 * j, as: Float.self) : 0 }
+      bRows.withUnsafeBufferPointer { bValues in
+        row.withUnsafeMutableBufferPointer { acc in
+          for p in 0..<k {
+            let x = Float(a.loadUnaligned(fromByteOffset: 2 * (i * k + p), as: Float16.self))
+            let base = p * n
+            for j in 0..<n { acc[j] += x * bValues[base + j] }
+          }
+        }
+      }
+      row.withUnsafeBytes { out.copyMemory(from: $0.baseAddress!, byteCount: 4 * n) }
+    }
+  }
+
+  /// C[m,n] (+)= A[m,k] · B[k,n]: int8 operands, wrapping int32 accumulation.
+  static func mmadInt8(
+    _ c: UnsafeMutableRawPointer, _ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer, _ m: Int, _ k: Int,
+    _ n: Int, _ accumulate: Bool
+  ) {
+    for i in 0..<m {
+      for j in 0..<n {
+        var sum = accumulate ? c.loadUnaligned(fromByteOffset: 4 * (i * n + j), as: Int32.self) : 0
+        for p in 0..<k {
+          let x = Int32(a.load(fromByteOffset: i * k + p, as: Int8.self))
+          let y = Int32(b.load(fromByteOffset: p * n + j, as: Int8.self))
+          sum &+= x &* y
+        }
+        c.storeBytes(of: sum, toByteOffset: 4 * (i * n + j), as: Int32.self)
+      }
+    }
+  }
+
+  private static func lanes(_ base: UnsafeMutableRawPointer, _ offset: Int64) -> UnsafeMutablePointer<Float> {
+    (base + Int(offset)).assumingMemoryBound(to: Float.self)
+  }
+
+  /// d[i] = f(a[i], b[i]) for n f32 lanes; `values` are d, a, b, n.
+  static func binary(_ function: VectorBinary, base: UnsafeMutableRawPointer, _ values: [Int64], _ n: Int) {
+    let (d, a, b) = (lanes(base, values[0]), lanes(base, values[1]), lanes(base, values[2]))
+    for i in 0..<n {
+      let (x, y) = (a[i], b[i])
+      d[i] =
+        switch function {
+        case .add: x + y
+        case .sub: x - y
+        case .mul: x * y
+        case .div: x / y
+        case .max: x.isNaN || y.isNaN ? .nan : Swift.max(x, y)
+        case .min: x.isNaN || y.isNaN ? .nan : Swift.min(x, y)
+        case .pow: Float(Foundation.pow(Double(x), Double(y)))
+        }
+    }
+  }
+
+  /// d[i] = f(a[i]) for n f32 lanes; `values` are d, a, n.
+  static func unary(_ function: VectorUnary, base: UnsafeMutableRawPointer, _ values: [Int64], _ n: Int) {
+    let (d, a) = (lanes(base, values[0]), lanes(base, values[1]))
+    for i in 0..<n {
+      let x = a[i]
+      d[i] =
+        switch function {
+        case .neg: -x
+        case .abs: Swift.abs(x)
+        case .exp: Foundation.exp(x)
+        case .ln: Foundation.log(x)
+        case .sqrt: x.squareRoot()
+        case .rsqrt: 1 / x.squareRoot()
+        case .rec: 1 / x
+        case .tanh: Foundation.tanh(x)
+        case .sin: Foundation.sin(x)
+        case .cos: Foundation.cos(x)
+        case .erf: Foundation.erf(x)
+        case .relu: x.isNaN ? x : Swift.max(x, 0)
+        case .round16: Float(Float16(x))
+        }
+    }
+  }
+
+  /// d[r] = reduce(a[r, 0..<cols]) for each row; `values` are d, a, rows, cols.
+  static func reduce(
+    _ function: VectorReduction, base: UnsafeMutableRawPointer, _ values: [Int64], _ rows: Int, _ cols: Int
+  ) {
+    let (d, a) = (lanes(base, values[0]), lanes(base, values[1]))
+    for r in 0..<rows {
+      var acc = a[r * cols]
+      for c in 1..<Swift.max(cols, 1) {
+        let x = a[r * cols + c]
+        switch function {
+        case .sum: acc += x
+        case .max: acc = acc.isNaN || x.isNaN ? .nan : Swift.max(acc, x)
+        case .min: acc = acc.isNaN || x.isNaN ? .nan : Swift.min(acc, x)
+        }
+      }
+      d[r] = acc
+    }
+  }
+
+  /// GGUF blocks at a (bytes) to f32 lanes at d; `values` are d, a, blocks.
+  static func dequantize(_ format: QuantFormat, base: UnsafeMutableRawPointer, _ values: [Int64], _ blocks: Int) {
+    let d = lanes(base, values[0])
+    let a = base + Int(values[1])
+    for block in 0..<blocks {
+      let bytes = a + block * format.blockBytes
+      let scale = Float(bytes.loadUnaligned(as: Float16.self))
+      let out = d + block * 32
+      switch format {
+      case .q8_0:
+        for j in 0..<32 { out[j] = Float(bytes.load(fromByteOffset: 2 + j, as: Int8.self)) * scale }
+      case .q4_0, .q4_1:
+        let minimum = format == .q4_1 ? Float(bytes.loadUnaligned(fromByteOffset: 2, as: Float16.self)) : 0
+        let offset: Float = format == .q4_1 ? 0 : -8
+        let quants = format == .q4_1 ? 4 : 2
+        for j in 0..<16 {
+          let byte = bytes.load(fromByteOffset: quants + j, as: UInt8.self)
+          out[j] = (Float(byte & 0x0F) + offset) * scale + minimum
+          out[j + 16] = (Float(byte >> 4) + offset) * scale + minimum
+        }
+      }
+    }
+  }
+}
