@@ -41,6 +41,7 @@ let package = Package(
     .testTarget(name: "TesseraRuntimeTests", dependencies: ["Tessera", "TesseraTestSupport"]),
     .testTarget(name: "TesseraCPUTests", dependencies: ["TesseraCPU", "TesseraTestSupport"]),
     .testTarget(name: "TesseraCLITests", dependencies: ["tessera", "TesseraTestSupport"]),
+    .testTarget(name: "TesseraVulkanTests", dependencies: ["TesseraVulkan", "TesseraCPU", "TesseraTestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -14,6 +14,11 @@
 extension DeviceRegistry {
   /// Discovers every device of every backend Tessera ships, usable or not.
   public static func standard() -> DeviceRegistry {
-    DeviceRegistry(providers: [ReferenceProvider(), KIRProvider(), OpenCLProvider(), VulkanProvider()])
+    let vulkanOptions = CompileOptions(
+      passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), library: nil, fallback: "kir")
+    return DeviceRegistry(providers: [
+      ReferenceProvider(), KIRProvider(), OpenCLProvider(),
+      VulkanProvider(options: vulkanOptions, host: InterpreterKernelRunner()),
+    ])
   }
 }
