@@ -9,7 +9,7 @@ import TesseraRuntime
 public final class VulkanDevice: Device {
   /// Name (`vulkan:N`), driver and memory.
   public let info: DeviceInfo
-  /// What the device computes: every op; i64 only with `shaderInt64`.
+  /// What the device computes: every op not excluded by its provider; i64 only with `shaderInt64`.
   public let capabilities: TargetCapabilities
   private let context: VulkanContext
   private let cache: VulkanPipelineCache
@@ -17,7 +17,8 @@ public final class VulkanDevice: Device {
   private let host: (any HostKernelRunner)?
 
   init(
-    info: DeviceInfo, context: VulkanContext, options: CompileOptions, host: (any HostKernelRunner)?
+    info: DeviceInfo, context: VulkanContext, options: CompileOptions, host: (any HostKernelRunner)?,
+    excludedOps: Set<OpKind>
   ) throws(VulkanError) {
     self.info = info
     self.context = context
@@ -26,6 +27,7 @@ public final class VulkanDevice: Device {
     cache = try VulkanPipelineCache(context)
     var capabilities = TargetCapabilities.everything("vulkan")
     if !context.supportsInt64 { capabilities.dtypes.remove(.i64) }
+    capabilities.ops.subtract(excludedOps)
     self.capabilities = capabilities
   }
 

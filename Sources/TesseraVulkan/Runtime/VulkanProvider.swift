@@ -1,5 +1,6 @@
 import CVulkan
 import TesseraCompiler
+import TesseraIR
 import TesseraRuntime
 
 /// Lists every Vulkan physical device through the loader (opened with `dlopen`, reached only
@@ -9,12 +10,17 @@ import TesseraRuntime
 public struct VulkanProvider: DeviceProvider {
   private let options: CompileOptions
   private let host: (any HostKernelRunner)?
+  private let excludedOps: Set<OpKind>
 
   /// Creates the provider; devices compile with `options` (passes, kernel library, fallback
-  /// device name) and run steps assigned to the fallback through `host`.
-  public init(options: CompileOptions = CompileOptions(), host: (any HostKernelRunner)? = nil) {
+  /// device name) and run steps assigned to the fallback through `host`. Ops in `excludedOps`
+  /// are left to the fallback (to exercise partitioning, or to work around a driver bug).
+  public init(
+    options: CompileOptions = CompileOptions(), host: (any HostKernelRunner)? = nil, excludedOps: Set<OpKind> = []
+  ) {
     self.options = options
     self.host = host
+    self.excludedOps = excludedOps
   }
 
   /// Opens the loader and one instance, and every physical device with a compute queue.
@@ -48,7 +54,8 @@ public struct VulkanProvider: DeviceProvider {
       }
       do throws(VulkanError) {
         let context = try VulkanContext(instance: instance, physical: physical)
-        return DeviceEntry(device: try VulkanDevice(info: info, context: context, options: options, host: host))
+        return DeviceEntry(device: try VulkanDevice(
+            info: info, context: context, options: options, host: host, excludedOps: excludedOps))
       } catch {
         info.availability = .unavailable(reason: error.description)
         return DeviceEntry(unavailable: info)
