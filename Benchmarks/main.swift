@@ -13,10 +13,13 @@ let usage = """
   SUITES:
     reference   matmul on the reference evaluator (the oracle) vs numpy; --sizes 128,256,512
     compile     graph-compiler time for a stack of transformer blocks; --layers 30
+    vulkan      SGEMM on the first Vulkan device vs the reference evaluator, dispatch overhead,
+                pipeline creation cold vs cached; --size 1024
 
   OPTIONS:
     --sizes A,B,…   square matmul sizes (reference; default 128,256,512)
     --layers N      transformer blocks (compile; default 30)
+    --size N        square SGEMM size (vulkan; default 1024)
     --repeat N      timed runs, best kept (default 3)
     --help          show this help
   """
@@ -60,6 +63,11 @@ case "compile":
     fail("--layers expects a positive integer")
   }
   try CompileBenchmark.run(layers: layers, repeats: repeats)
+case "vulkan":
+  guard let size = Int(option("--size", in: arguments) ?? "1024"), size > 0 else {
+    fail("--size expects a positive integer")
+  }
+  try VulkanBenchmark.run(size: size, repeats: repeats)
 default:
   fail("unknown suite '\(arguments[0])'\n\n\(usage)")
 }

@@ -9,8 +9,12 @@ enum CompileCommand: Command {
     positionals: [("GRAPH.tir", "The graph file.")],
     options: [
       OptionSpec(name: "--target", valueName: "T", help: "cpu, opencl, vulkan, npu or kir (default: kir)."),
-      OptionSpec(name: "--emit", valueName: "WHAT", help: "graph, plan or kir (default: plan)."),
-      OptionSpec(name: "--output-dir", valueName: "DIR", help: "Write files into DIR instead of printing (graph.tir, plan.txt, <kernel>.kir).", short: "-o"),
+      OptionSpec(
+        name: "--emit", valueName: "WHAT",
+        help: "graph, plan, kir, or with --target vulkan spirv (needs -o) or spirv-asm (default: plan)."),
+      OptionSpec(
+        name: "--output-dir", valueName: "DIR",
+        help: "Write files into DIR instead of printing (graph.tir, plan.txt, <kernel>.kir).", short: "-o"),
       OptionSpec(
         name: "--function", valueName: "NAME", help: "The function to compile (default: the first in the file)."),
       OptionSpec(name: "--print-after-all", help: "Print the graph after every pass (to standard error)."),
@@ -18,6 +22,7 @@ enum CompileCommand: Command {
     examples: [
       "tessera compile examples/mlp.tir --target opencl --emit plan",
       "tessera compile examples/mlp.tir --emit kir --output-dir build/mlp",
+      "tessera compile examples/mlp.tir --target vulkan --emit spirv -o build/mlp",
     ])
 
   static func run(_ arguments: ParsedArguments) throws {
@@ -29,8 +34,14 @@ enum CompileCommand: Command {
       throw UsageError(description: "--target: unknown target '\(targetName)' (known: cpu, opencl, vulkan, npu, kir)")
     }
     let emit = arguments.value("--emit") ?? "plan"
-    guard ["graph", "plan", "kir"].contains(emit) else {
-      throw UsageError(description: "--emit: unknown artifact '\(emit)' (known: graph, plan, kir)")
+    guard ["graph", "plan", "kir", "spirv", "spirv-asm"].contains(emit) else {
+      throw UsageError(description: "--emit: unknown artifact '\(emit)' (known: graph, plan, kir, spirv, spirv-asm)")
+    }
+    if emit.hasPrefix("spirv") && targetName != "vulkan" {
+      throw UsageError(description: "--emit \(emit) needs --target vulkan")
+    }
+    if emit == "spirv" && arguments.value("--output-dir") == nil {
+      throw UsageError(description: "--emit spirv writes binary .spv files: give --output-dir DIR")
     }
     let printAfterAll = arguments.flags.contains("--print-after-all")
     let options = CompileOptions(
@@ -38,20 +49,32 @@ enum CompileCommand: Command {
     let plan = try GraphCompiler.compile(graph, target: target, options: options) { pass, graph in
       if printAfterAll { printError("// after \(pass)\n" + Printer.print(graph)) }
     }
-    let artifacts: [(String, String)] =
+    let artifacts: [(String, [UInt8])] =
       switch emit {
-      case "graph": [("graph.tir", Printer.print(plan.graph))]
-      case "kir": plan.kernels.map { ("\($0.name).kir", KIRPrinter.print($0)) }
-      default: [("plan.txt", plan.description)]
+      case "graph": [("graph.tir", Array(Printer.print(plan.graph).utf8))]
+      case "kir": plan.kernels.map { ("\($0.name).kir", Array(KIRPrinter.print($0).utf8)) }
+      case "spirv": try spirvModules(plan).map { ("\($0.0).spv", $0.1.bytes) }
+      case "spirv-asm": try spirvModules(plan).map { ("\($0.0).spvasm", Array($0.1.assembly.utf8)) }
+      default: [("plan.txt", Array(plan.description.utf8))]
       }
     guard let directory = arguments.value("--output-dir") else {
-      print(artifacts.map(\.1).joined(separator: "\n"), terminator: "")
+      print(artifacts.map { String(decoding: $0.1, as: UTF8.self) }.joined(separator: "\n"), terminator: "")
       return
     }
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    for (name, text) in artifacts {
-      try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
+    for (name, bytes) in artifacts {
+      try Data(bytes).write(to: URL(fileURLWithPath: directory + "/" + name))
     }
     print("wrote \(artifacts.count) file(s) to \(directory)")
+  }
+
+  /// The SPIR-V module of every kernel the plan runs on the target, by kernel name.
+  private static func spirvModules(_ plan: CompiledPlan) throws -> [(String, SPIRVModule)] {
+    try plan.steps.filter { $0.device == plan.target.name }.compactMap(\.call).map { call in
+      (
+        call.kernel.name,
+        try SPIRVCodegen.generate(call.kernel, aliased: VulkanPlanBinding.aliasedBuffers(of: call, in: plan))
+      )
+    }
   }
 }

@@ -30,7 +30,9 @@ struct SPIRVValidationTests {
     return plan.steps.compactMap(\.call).map { ($0.kernel, VulkanPlanBinding.aliasedBuffers(of: $0, in: plan)) }
   }
 
-  @Test("every op example's kernels", .enabled(if: SPIRVValidator.path != nil, Comment(rawValue: SPIRVValidator.skipReason)),
+  @Test(
+    "every op example's kernels",
+    .enabled(if: SPIRVValidator.path != nil, Comment(rawValue: SPIRVValidator.skipReason)),
     arguments: OpExample.all)
   func opExamples(example: OpExample) throws {
     for (kernel, aliased) in try kernels(try TestSupport.parseOne(example.text)) {
@@ -39,7 +41,8 @@ struct SPIRVValidationTests {
     }
   }
 
-  @Test("random graphs' kernels", .enabled(if: SPIRVValidator.path != nil, Comment(rawValue: SPIRVValidator.skipReason)))
+  @Test(
+    "random graphs' kernels", .enabled(if: SPIRVValidator.path != nil, Comment(rawValue: SPIRVValidator.skipReason)))
   func randomGraphs() throws {
     for seed in 0..<25 {
       var generator = RandomGraphGenerator(seed: UInt64(3000 + seed))

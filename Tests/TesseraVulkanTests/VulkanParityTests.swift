@@ -7,7 +7,9 @@ import TesseraTestSupport
 import TesseraVulkan
 import Testing
 
-@Suite("Vulkan vs the reference evaluator", .enabled(if: VulkanTestDevice.device != nil, Comment(rawValue: VulkanTestDevice.skipReason)))
+@Suite(
+  "Vulkan vs the reference evaluator",
+  .enabled(if: VulkanTestDevice.device != nil, Comment(rawValue: VulkanTestDevice.skipReason)))
 struct VulkanParityTests {
   private var device: any Device { VulkanTestDevice.device! }
 
@@ -36,7 +38,8 @@ struct VulkanParityTests {
       let actual = try device.compile(graph).run(inputs: inputs)
       for (a, e) in zip(actual, expected) {
         #expect(
-          TestSupport.toleranceRatio(a, e, atol: 1e-4, rtol: 1e-3) <= 1, "seed \(1000 + seed):\n\(Printer.print(graph))")
+          TestSupport.toleranceRatio(a, e, atol: 1e-4, rtol: 1e-3) <= 1, "seed \(1000 + seed):\n\(Printer.print(graph))"
+        )
       }
     }
   }
@@ -69,7 +72,8 @@ struct VulkanParityTests {
 
   @Test func erfMatchesFoundationToAMillionth() throws {
     let xs = (0..<2001).map { -6 + Double($0) * 0.006 }
-    let graph = try TestSupport.parseOne("func @f(%x: f32[2001]) -> f32[2001] {\n  %y = erf %x : f32[2001]\n  return %y\n}")
+    let graph = try TestSupport.parseOne(
+      "func @f(%x: f32[2001]) -> f32[2001] {\n  %y = erf %x : f32[2001]\n  return %y\n}")
     let input = Tensor(xs, shape: [2001])
     let actual = try device.compile(graph).run(inputs: [input])[0].doubles
     for (x, y) in zip(input.doubles, actual) {

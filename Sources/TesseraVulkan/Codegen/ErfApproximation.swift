@@ -41,7 +41,8 @@ extension KernelTranslator {
     let series = op(.fMul, .f32, x, horner(ErfApproximation.seriesCoefficients, op(.fMul, .f32, x, x)))
     let one = b.float32(1)
     let t = op(.fDiv, .f32, one, op(.fAdd, .f32, one, op(.fMul, .f32, z, b.float32(0.5))))
-    let exponent = op(.fAdd, .f32, op(.fNegate, .f32, op(.fMul, .f32, z, z)), horner(ErfApproximation.erfcCoefficients, t))
+    let exponent = op(
+      .fAdd, .f32, op(.fNegate, .f32, op(.fMul, .f32, z, z)), horner(ErfApproximation.erfcCoefficients, t))
     let erfc = op(.fMul, .f32, t, ext(.exp, .f32, exponent))
     let magnitude = op(.fSub, .f32, one, erfc)
     let tail = op(.select, .f32, op(.fOrdLessThan, .bool, x, b.float32(0)), op(.fNegate, .f32, magnitude), magnitude)

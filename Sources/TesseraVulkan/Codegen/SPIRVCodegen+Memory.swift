@@ -105,7 +105,8 @@ extension KernelTranslator {
     }
     let quants = op(.iAdd, .i32, base, b.int32(dtype == .q4_1 ? 4 : 2))
     let byte = loadByte(buffer, op(.iAdd, .i32, quants, op(.bitwiseAnd, .i32, j, b.int32(15))))
-    let nibbleShift = op(.bitcast, .u32, op(.shiftLeftLogical, .i32, op(.shiftRightArithmetic, .i32, j, b.int32(4)), b.int32(2)))
+    let nibbleShift = op(
+      .bitcast, .u32, op(.shiftLeftLogical, .i32, op(.shiftRightArithmetic, .i32, j, b.int32(4)), b.int32(2)))
     let nibble = op(.bitwiseAnd, .u32, op(.shiftRightLogical, .u32, byte, nibbleShift), b.uint32(15))
     let quant = op(.convertSToF, .f32, op(.bitcast, .i32, nibble))
     if dtype == .q4_1 {

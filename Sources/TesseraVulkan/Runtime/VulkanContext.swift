@@ -29,7 +29,8 @@ final class VulkanContext: @unchecked Sendable {
     properties = instance.properties(physical)
     guard let family = instance.computeQueueFamily(physical) else { throw .noSuitable("compute queue family") }
     queueFamily = family.index
-    timestampPeriod = family.timestampBits > 0 && properties.limits.timestampPeriod > 0
+    timestampPeriod =
+      family.timestampBits > 0 && properties.limits.timestampPeriod > 0
       ? Double(properties.limits.timestampPeriod) : nil
     var features = VkPhysicalDeviceFeatures()
     instance.functions.getFeatures(physical, &features)
@@ -61,7 +62,9 @@ final class VulkanContext: @unchecked Sendable {
     do {
       functions = try DeviceFunctions { instance.functions.getDeviceProcAddr(handle, $0) }
     } catch {
-      let destroy: PFN_vkDestroyDevice? = try? resolve("vkDestroyDevice") { instance.functions.getDeviceProcAddr(handle, $0) }
+      let destroy: PFN_vkDestroyDevice? = try? resolve("vkDestroyDevice") {
+        instance.functions.getDeviceProcAddr(handle, $0)
+      }
       destroy?(handle, nil)
       throw error
     }

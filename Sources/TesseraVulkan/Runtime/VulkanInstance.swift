@@ -17,7 +17,9 @@ final class VulkanInstance: @unchecked Sendable {
 
   init() throws(VulkanError) {
     do {
-      library = try DynamicLibrary(firstOf: ["libvulkan.so.1", "libvulkan.so", "libvulkan.1.dylib", "libMoltenVK.dylib"])
+      library = try DynamicLibrary(firstOf: [
+        "libvulkan.so.1", "libvulkan.so", "libvulkan.1.dylib", "libMoltenVK.dylib",
+      ])
     } catch {
       throw .loader("no Vulkan loader (libvulkan.so.1): \(error.message)")
     }
@@ -64,9 +66,13 @@ final class VulkanInstance: @unchecked Sendable {
 
   private static func availableValidationLayer(_ getInstanceProcAddr: PFN_vkGetInstanceProcAddr) -> [String] {
     let name = "VK_LAYER_KHRONOS_validation"
-    guard let enumerate: PFN_vkEnumerateInstanceLayerProperties = try? resolve("vkEnumerateInstanceLayerProperties", {
-      getInstanceProcAddr(nil, $0)
-    }) else { return [] }
+    guard
+      let enumerate: PFN_vkEnumerateInstanceLayerProperties = try? resolve(
+        "vkEnumerateInstanceLayerProperties",
+        {
+          getInstanceProcAddr(nil, $0)
+        })
+    else { return [] }
     var count: UInt32 = 0
     guard enumerate(&count, nil) == VK_SUCCESS else { return [] }
     var layers = [VkLayerProperties](repeating: VkLayerProperties(), count: Int(count))
@@ -79,7 +85,9 @@ final class VulkanInstance: @unchecked Sendable {
     var count: UInt32 = 0
     try check(functions.enumeratePhysicalDevices(handle, &count, nil), "vkEnumeratePhysicalDevices")
     var handles = [VkPhysicalDevice?](repeating: nil, count: Int(count))
-    if count > 0 { try check(functions.enumeratePhysicalDevices(handle, &count, &handles), "vkEnumeratePhysicalDevices") }
+    if count > 0 {
+      try check(functions.enumeratePhysicalDevices(handle, &count, &handles), "vkEnumeratePhysicalDevices")
+    }
     return handles.prefix(Int(count)).compactMap { $0 }
   }
 

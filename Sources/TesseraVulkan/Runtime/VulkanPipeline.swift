@@ -64,7 +64,9 @@ final class VulkanPipeline: Sendable {
       }
     }
     let layoutHandle = layout.handle
-    pipeline = try context.make("vkCreateComputePipelines", destroy: { $0.functions.destroyPipeline($0.device, $1, nil) }) {
+    pipeline = try context.make(
+      "vkCreateComputePipelines", destroy: { $0.functions.destroyPipeline($0.device, $1, nil) }
+    ) {
       handle in
       "main".withCString { entry in
         var info = VkComputePipelineCreateInfo()

@@ -15,12 +15,17 @@ final class VulkanPipelineCache: @unchecked Sendable {
   init(_ context: VulkanContext) throws(VulkanError) {
     let environment = ProcessInfo.processInfo.environment
     let root = environment["TESSERA_CACHE"] ?? (NSHomeDirectory() + "/.cache/tessera")
-    let uuid = withUnsafeBytes(of: context.properties.pipelineCacheUUID) { $0.map { String(format: "%02x", $0) }.joined() }
+    let uuid = withUnsafeBytes(of: context.properties.pipelineCacheUUID) {
+      $0.map { String(format: "%02x", $0) }.joined()
+    }
     let properties = context.properties
-    path = root + "/vulkan/\(String(properties.vendorID, radix: 16))-\(String(properties.deviceID, radix: 16))-\(uuid).bin"
+    path =
+      root + "/vulkan/\(String(properties.vendorID, radix: 16))-\(String(properties.deviceID, radix: 16))-\(uuid).bin"
     let initial = FileManager.default.contents(atPath: path).map { [UInt8]($0) } ?? []
     let functions = context.functions, device = context.device
-    cache = try context.make("vkCreatePipelineCache", destroy: { $0.functions.destroyPipelineCache($0.device, $1, nil) }) {
+    cache = try context.make(
+      "vkCreatePipelineCache", destroy: { $0.functions.destroyPipelineCache($0.device, $1, nil) }
+    ) {
       handle in
       initial.withUnsafeBytes { bytes in
         var info = VkPipelineCacheCreateInfo()
@@ -40,7 +45,9 @@ final class VulkanPipelineCache: @unchecked Sendable {
     guard context.functions.getPipelineCacheData(context.device, cache.handle, &size, nil) == VK_SUCCESS, size > 0
     else { return }
     var data = [UInt8](repeating: 0, count: size)
-    guard context.functions.getPipelineCacheData(context.device, cache.handle, &size, &data) == VK_SUCCESS else { return }
+    guard context.functions.getPipelineCacheData(context.device, cache.handle, &size, &data) == VK_SUCCESS else {
+      return
+    }
     let url = URL(fileURLWithPath: path)
     try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
     try? Data(data.prefix(size)).write(to: url, options: .atomic)

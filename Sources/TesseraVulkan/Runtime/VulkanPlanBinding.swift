@@ -35,7 +35,8 @@ public enum VulkanPlanBinding {
     let size = plan.graph.type(of: value).storageBytes ?? 0
     switch plan.memory.homes[storage] {
     case .arena(let offset)?: return VulkanRegion(location: .arena, offset: offset, size: size)
-    case .input?: return VulkanRegion(location: .input(plan.graph.arguments.firstIndex(of: storage)!), offset: 0, size: size)
+    case .input?:
+      return VulkanRegion(location: .input(plan.graph.arguments.firstIndex(of: storage)!), offset: 0, size: size)
     default: return VulkanRegion(location: .weights(storage), offset: 0, size: size)
     }
   }

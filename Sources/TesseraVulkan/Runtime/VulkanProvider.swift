@@ -54,7 +54,8 @@ public struct VulkanProvider: DeviceProvider {
       }
       do throws(VulkanError) {
         let context = try VulkanContext(instance: instance, physical: physical)
-        return DeviceEntry(device: try VulkanDevice(
+        return DeviceEntry(
+          device: try VulkanDevice(
             info: info, context: context, options: options, host: host, excludedOps: excludedOps))
       } catch {
         info.availability = .unavailable(reason: error.description)

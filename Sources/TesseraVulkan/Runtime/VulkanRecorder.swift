@@ -49,7 +49,8 @@ struct VulkanRecorder {
       let maximum = [limits.0, limits.1, limits.2]
       for axis in 0..<3 where counts[axis] > Int(maximum[axis]) {
         throw .noSuitable(
-          "launch for \(call.kernel.name): \(counts[axis]) workgroups along axis \(axis), the device allows \(maximum[axis])")
+          "launch for \(call.kernel.name): \(counts[axis]) workgroups along axis \(axis), the device allows \(maximum[axis])"
+        )
       }
       guard counts.prefix(3).allSatisfy({ $0 > 0 }) else { continue }
       var set = try descriptorSet(call, pipeline, regions)
@@ -59,7 +60,8 @@ struct VulkanRecorder {
       if pipeline.pushConstantBytes > 0 {
         let words = call.kernel.scalars.map { scalar in
           let value = call.scalars[scalar.name] ?? 0
-          return scalar.dtype == .f32 ? Float(value).bitPattern : UInt32(bitPattern: Int32(truncatingIfNeeded: Int64(value)))
+          return scalar.dtype == .f32
+            ? Float(value).bitPattern : UInt32(bitPattern: Int32(truncatingIfNeeded: Int64(value)))
         }
         words.withUnsafeBytes { bytes in
           functions.cmdPushConstants(
@@ -74,7 +76,8 @@ struct VulkanRecorder {
     toHost.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT.rawValue
     toHost.dstAccessMask = VK_ACCESS_HOST_READ_BIT.rawValue
     functions.cmdPipelineBarrier(
-      commandBuffer, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue, VK_PIPELINE_STAGE_HOST_BIT.rawValue, 0, 1, &toHost, 0,
+      commandBuffer, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue, VK_PIPELINE_STAGE_HOST_BIT.rawValue, 0, 1, &toHost,
+      0,
       nil, 0, nil)
     try check(functions.endCommandBuffer(commandBuffer), "vkEndCommandBuffer")
     return commandBuffer

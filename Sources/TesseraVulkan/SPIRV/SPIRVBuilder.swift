@@ -58,7 +58,8 @@ public final class SPIRVBuilder {
 
   /// Decorates an id.
   public func decorate(_ id: UInt32, _ decoration: SPIRV.Decoration, _ literals: UInt32...) {
-    annotations.append(SPIRVInstruction(.decorate, [.id(id), .literal(decoration.rawValue)] + literals.map { .literal($0) }))
+    annotations.append(
+      SPIRVInstruction(.decorate, [.id(id), .literal(decoration.rawValue)] + literals.map { .literal($0) }))
   }
 
   /// The id of `type`, declared (with its decorations) on first use.
@@ -93,7 +94,8 @@ public final class SPIRVBuilder {
       for (member, offset) in offsets.enumerated() {
         annotations.append(
           SPIRVInstruction(
-            .memberDecorate, [.id(id), .literal(UInt32(member)), .literal(SPIRV.Decoration.offset.rawValue), .literal(offset)]))
+            .memberDecorate,
+            [.id(id), .literal(UInt32(member)), .literal(SPIRV.Decoration.offset.rawValue), .literal(offset)]))
       }
     default: break
     }
@@ -142,7 +144,8 @@ public final class SPIRVBuilder {
     let id = makeID()
     functionVariables.append(
       SPIRVInstruction(
-        .variable, type: type(.pointer(pointee, .function)), result: id, [.literal(SPIRV.StorageClass.function.rawValue)]))
+        .variable, type: type(.pointer(pointee, .function)), result: id,
+        [.literal(SPIRV.StorageClass.function.rawValue)]))
     return id
   }
 

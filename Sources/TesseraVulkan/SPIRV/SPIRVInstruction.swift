@@ -49,13 +49,15 @@ public struct SPIRVInstruction: Hashable, Sendable {
 
   /// `%5 = OpIAdd %2 %3 %4`-style text.
   public var assembly: String {
-    let parts = [op.mnemonic] + (resultType.map { ["%\($0)"] } ?? []) + operands.map { operand in
-      switch operand {
-      case .id(let id): "%\(id)"
-      case .literal(let value): "\(value)"
-      case .string(let text): "\"\(text)\""
+    let parts =
+      [op.mnemonic] + (resultType.map { ["%\($0)"] } ?? [])
+      + operands.map { operand in
+        switch operand {
+        case .id(let id): "%\(id)"
+        case .literal(let value): "\(value)"
+        case .string(let text): "\"\(text)\""
+        }
       }
-    }
     let text = parts.joined(separator: " ")
     return result.map { "%\($0) = " + text } ?? text
   }
