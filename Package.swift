@@ -43,6 +43,7 @@ let package = Package(
     .testTarget(name: "TesseraOpenCLTests", dependencies: ["TesseraOpenCL", "TesseraCPU", "TesseraTestSupport"]),
     .testTarget(name: "TesseraNPUTests", dependencies: ["TesseraNPU", "TesseraCPU", "TesseraTestSupport"]),
     .testTarget(name: "TesseraCLITests", dependencies: ["tessera", "TesseraTestSupport"]),
+    .testTarget(name: "TesseraVulkanTests", dependencies: ["TesseraVulkan", "TesseraCPU", "TesseraTestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )

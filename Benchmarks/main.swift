@@ -20,11 +20,13 @@ let usage = """
                 program build time cold and from the disk cache; --size 1024
     npu         GEMM on the NPU cycle model (1024^3 utilisation, size sweep, roofline SVG;
                 --svg FILE, default npu-roofline.svg) and the emulator's speed
+    vulkan      SGEMM on the first Vulkan device vs the reference evaluator, dispatch overhead,
+                pipeline creation cold vs cached; --size 1024
 
   OPTIONS:
     --sizes A,B,…   square matmul sizes (reference; default 128,256,512)
     --layers N      transformer blocks (compile; default 30)
-    --size N        square SGEMM size (opencl; default 1024)
+    --size N        square SGEMM size (opencl, vulkan; default 1024)
     --repeat N      timed runs, best kept (default 3)
     --threads A,B   thread counts (gemm, quant, ops; default 1,2)
     --json FILE     also write the rows as JSON (gemm, quant, ops)
@@ -90,6 +92,11 @@ case "opencl":
   try OpenCLBenchmark.run(size: size, repeats: repeats)
 case "npu":
   try NPUBenchmark.run(svgPath: option("--svg", in: arguments) ?? "npu-roofline.svg", repeats: repeats)
+case "vulkan":
+  guard let size = Int(option("--size", in: arguments) ?? "1024"), size > 0 else {
+    fail("--size expects a positive integer")
+  }
+  try VulkanBenchmark.run(size: size, repeats: repeats)
 default:
   fail("unknown suite '\(arguments[0])'\n\n\(usage)")
 }

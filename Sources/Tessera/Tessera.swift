@@ -19,7 +19,8 @@ extension DeviceRegistry {
     let options = CompileOptions(passes: passes, library: library)
     return DeviceRegistry(providers: [
       ReferenceProvider(), KIRProvider(library: library), CPUProvider(library: library),
-      OpenCLProvider(options: options, hostRunner: CPUKernelRunner()), VulkanProvider(),
+      OpenCLProvider(options: options, hostRunner: CPUKernelRunner()),
+      VulkanProvider(options: options, host: CPUKernelRunner()),
       NPUProvider(options: CompileOptions(passes: passes, fallback: "cpu"), host: CPUKernelRunner()),
     ])
   }

@@ -11,11 +11,13 @@ enum CompileCommand: Command {
       OptionSpec(name: "--target", valueName: "T", help: "cpu, opencl, vulkan, npu or kir (default: kir)."),
       OptionSpec(
         name: "--emit", valueName: "WHAT",
-        help: "graph, plan, kir, opencl, or npu-asm (with --target npu) (default: plan)."),
+        help:
+          "graph, plan, kir; opencl; spirv (needs -o) or spirv-asm with --target vulkan; npu-asm with --target npu (default: plan)."
+      ),
       OptionSpec(
         name: "--output-dir", valueName: "DIR",
         help:
-          "Write files into DIR instead of printing (graph.tir, plan.txt, <kernel>.kir, <kernel>.cl, program.npuasm).",
+          "Write files into DIR instead of printing (graph.tir, plan.txt, <kernel>.kir|.cl|.spv|.spvasm, program.npuasm).",
         short: "-o"),
       OptionSpec(
         name: "--function", valueName: "NAME", help: "The function to compile (default: the first in the file)."),
@@ -25,6 +27,7 @@ enum CompileCommand: Command {
       "tessera compile examples/mlp.tir --target opencl --emit plan",
       "tessera compile examples/mlp.tir --emit kir --output-dir build/mlp",
       "tessera compile examples/mlp.tir --target npu --emit npu-asm",
+      "tessera compile examples/mlp.tir --target vulkan --emit spirv -o build/mlp",
     ])
 
   static func run(_ arguments: ParsedArguments) throws {
@@ -36,11 +39,19 @@ enum CompileCommand: Command {
       throw UsageError(description: "--target: unknown target '\(targetName)' (known: cpu, opencl, vulkan, npu, kir)")
     }
     let emit = arguments.value("--emit") ?? "plan"
-    guard ["graph", "plan", "kir", "opencl", "npu-asm"].contains(emit) else {
-      throw UsageError(description: "--emit: unknown artifact '\(emit)' (known: graph, plan, kir, opencl, npu-asm)")
+    let artifactsKnown = ["graph", "plan", "kir", "opencl", "spirv", "spirv-asm", "npu-asm"]
+    guard artifactsKnown.contains(emit) else {
+      throw UsageError(
+        description: "--emit: unknown artifact '\(emit)' (known: \(artifactsKnown.joined(separator: ", ")))")
     }
     guard emit != "npu-asm" || targetName == "npu" else {
       throw UsageError(description: "--emit npu-asm needs --target npu")
+    }
+    if emit.hasPrefix("spirv") && targetName != "vulkan" {
+      throw UsageError(description: "--emit \(emit) needs --target vulkan")
+    }
+    if emit == "spirv" && arguments.value("--output-dir") == nil {
+      throw UsageError(description: "--emit spirv writes binary .spv files: give --output-dir DIR")
     }
     let printAfterAll = arguments.flags.contains("--print-after-all")
     let options = CompileOptions(
@@ -49,24 +60,36 @@ enum CompileCommand: Command {
     let plan = try GraphCompiler.compile(graph, target: target, options: options) { pass, graph in
       if printAfterAll { printError("// after \(pass)\n" + Printer.print(graph)) }
     }
-    let artifacts: [(String, String)] =
+    let artifacts: [(String, [UInt8])] =
       switch emit {
-      case "graph": [("graph.tir", Printer.print(plan.graph))]
-      case "kir": plan.kernels.map { ("\($0.name).kir", KIRPrinter.print($0)) }
+      case "graph": [("graph.tir", Array(Printer.print(plan.graph).utf8))]
+      case "kir": plan.kernels.map { ("\($0.name).kir", Array(KIRPrinter.print($0).utf8)) }
       // Portable OpenCL C (f16 computed as float): each file builds on its own.
       case "opencl":
-        plan.kernels.map { ("\($0.name).cl", OpenCLCodegen.program([$0], options: OpenCLCodegenOptions())) }
-      case "npu-asm": [("program.npuasm", NPULowering.assembly(for: plan))]
-      default: [("plan.txt", plan.description)]
+        plan.kernels.map { ("\($0.name).cl", Array(OpenCLCodegen.program([$0], options: OpenCLCodegenOptions()).utf8)) }
+      case "spirv": try spirvModules(plan).map { ("\($0.0).spv", $0.1.bytes) }
+      case "spirv-asm": try spirvModules(plan).map { ("\($0.0).spvasm", Array($0.1.assembly.utf8)) }
+      case "npu-asm": [("program.npuasm", Array(NPULowering.assembly(for: plan).utf8))]
+      default: [("plan.txt", Array(plan.description.utf8))]
       }
     guard let directory = arguments.value("--output-dir") else {
-      print(artifacts.map(\.1).joined(separator: "\n"), terminator: "")
+      print(artifacts.map { String(decoding: $0.1, as: UTF8.self) }.joined(separator: "\n"), terminator: "")
       return
     }
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    for (name, text) in artifacts {
-      try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
+    for (name, bytes) in artifacts {
+      try Data(bytes).write(to: URL(fileURLWithPath: directory + "/" + name))
     }
     print("wrote \(artifacts.count) file(s) to \(directory)")
+  }
+
+  /// The SPIR-V module of every kernel the plan runs on the target, by kernel name.
+  private static func spirvModules(_ plan: CompiledPlan) throws -> [(String, SPIRVModule)] {
+    try plan.steps.filter { $0.device == plan.target.name }.compactMap(\.call).map { call in
+      (
+        call.kernel.name,
+        try SPIRVCodegen.generate(call.kernel, aliased: VulkanPlanBinding.aliasedBuffers(of: call, in: plan))
+      )
+    }
   }
 }

@@ -183,7 +183,24 @@ struct CompileCLITests {
   @Test func badTargetOrArtifactExitsWith2() throws {
     let target = try tessera("compile", example, "--target", "tpu")
     #expect(target.status == 2 && target.stderr.contains("--target: unknown target 'tpu'"))
-    let emit = try tessera("compile", example, "--emit", "spirv")
-    #expect(emit.status == 2 && emit.stderr.contains("--emit: unknown artifact 'spirv'"))
+    let emit = try tessera("compile", example, "--emit", "ptx")
+    #expect(emit.status == 2 && emit.stderr.contains("--emit: unknown artifact 'ptx'"))
+    let spirv = try tessera("compile", example, "--emit", "spirv-asm")
+    #expect(spirv.status == 2 && spirv.stderr.contains("--emit spirv-asm needs --target vulkan"))
+    let binary = try tessera("compile", example, "--target", "vulkan", "--emit", "spirv")
+    #expect(binary.status == 2 && binary.stderr.contains("give --output-dir DIR"))
+  }
+
+  @Test func spirvModulesAreWrittenForTheVulkanTarget() throws {
+    let text = try tessera("compile", example, "--target", "vulkan", "--emit", "spirv-asm")
+    #expect(text.status == 0, "\(text.stderr)")
+    #expect(text.stdout.contains("OpEntryPoint 5 ") && text.stdout.contains("OpExtInstImport \"GLSL.std.450\""))
+    let directory = TestSupport.temporaryDirectory()
+    let binary = try tessera("compile", example, "--target", "vulkan", "--emit", "spirv", "-o", directory)
+    #expect(binary.status == 0, "\(binary.stderr)")
+    let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+    #expect(!files.isEmpty && files.allSatisfy { $0.hasSuffix(".spv") })
+    let words = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + files[0]))
+    #expect(Array(words.prefix(4)) == [0x03, 0x02, 0x23, 0x07], "the SPIR-V magic number, little-endian")
   }
 }

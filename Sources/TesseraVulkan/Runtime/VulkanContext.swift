@@ -1,0 +1,148 @@
+import CVulkan
+import Synchronization
+
+/// One logical device with its compute queue: what buffers, pipelines and command buffers are
+/// made from.
+///
+/// Thread safety: the device handle and function table are immutable; `vkQueueSubmit` needs
+/// the queue externally synchronised, which ``submit(_:fence:)`` does with a `Mutex`. Other
+/// device-level calls Tessera makes take no externally synchronised parameters shared between
+/// threads, so `@unchecked Sendable` holds.
+final class VulkanContext: @unchecked Sendable {
+  let instance: VulkanInstance
+  let physical: VkPhysicalDevice
+  let device: VkDevice
+  let functions: DeviceFunctions
+  let queueFamily: UInt32
+  let properties: VkPhysicalDeviceProperties
+  /// Whether shaders may use 64-bit integers (`shaderInt64`).
+  let supportsInt64: Bool
+  /// Whether the queue writes timestamps, and nanoseconds per tick.
+  let timestampPeriod: Double?
+  private let queue: VkQueue
+  private let queueLock = Mutex(())
+  private let memoryTypes: [VkMemoryType]
+
+  init(instance: VulkanInstance, physical: VkPhysicalDevice) throws(VulkanError) {
+    self.instance = instance
+    self.physical = physical
+    properties = instance.properties(physical)
+    guard let family = instance.computeQueueFamily(physical) else { throw .noSuitable("compute queue family") }
+    queueFamily = family.index
+    timestampPeriod =
+      family.timestampBits > 0 && properties.limits.timestampPeriod > 0
+      ? Double(properties.limits.timestampPeriod) : nil
+    var features = VkPhysicalDeviceFeatures()
+    instance.functions.getFeatures(physical, &features)
+    supportsInt64 = features.shaderInt64 != 0
+    var enabled = VkPhysicalDeviceFeatures()
+    enabled.shaderInt64 = features.shaderInt64
+    var priority: Float = 1
+    var handle: VkDevice?
+    let status = withUnsafePointer(to: &priority) { priorityPointer in
+      var queueInfo = VkDeviceQueueCreateInfo()
+      queueInfo.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO
+      queueInfo.queueFamilyIndex = family.index
+      queueInfo.queueCount = 1
+      queueInfo.pQueuePriorities = priorityPointer
+      return withUnsafePointer(to: &queueInfo) { queuePointer in
+        withUnsafePointer(to: &enabled) { featuresPointer in
+          var create = VkDeviceCreateInfo()
+          create.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO
+          create.queueCreateInfoCount = 1
+          create.pQueueCreateInfos = queuePointer
+          create.pEnabledFeatures = featuresPointer
+          return instance.functions.createDevice(physical, &create, nil, &handle)
+        }
+      }
+    }
+    try check(status, "vkCreateDevice")
+    guard let handle else { throw .call("vkCreateDevice", code: -3) }
+    device = handle
+    do {
+      functions = try DeviceFunctions { instance.functions.getDeviceProcAddr(handle, $0) }
+    } catch {
+      let destroy: PFN_vkDestroyDevice? = try? resolve("vkDestroyDevice") {
+        instance.functions.getDeviceProcAddr(handle, $0)
+      }
+      destroy?(handle, nil)
+      throw error
+    }
+    var queueHandle: VkQueue?
+    functions.getQueue(device, family.index, 0, &queueHandle)
+    queue = queueHandle!
+    var memory = VkPhysicalDeviceMemoryProperties()
+    instance.functions.getMemoryProperties(physical, &memory)
+    memoryTypes = withUnsafeBytes(of: memory.memoryTypes) {
+      Array($0.bindMemory(to: VkMemoryType.self).prefix(Int(memory.memoryTypeCount)))
+    }
+  }
+
+  deinit {
+    _ = functions.deviceWaitIdle(device)
+    functions.destroyDevice(device, nil)
+  }
+
+  /// A memory type allowed by `allowed` (a requirements bit mask) that the host can map
+  /// coherently, preferring one that is also device-local (unified memory, or resizable BAR).
+  func hostVisibleMemoryType(_ allowed: UInt32) throws(VulkanError) -> UInt32 {
+    let visible = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
+    let local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue
+    let candidates = memoryTypes.indices.filter {
+      allowed & (1 << UInt32($0)) != 0 && memoryTypes[$0].propertyFlags & visible == visible
+    }
+    guard let index = candidates.first(where: { memoryTypes[$0].propertyFlags & local != 0 }) ?? candidates.first else {
+      throw .noSuitable("host-visible coherent memory type")
+    }
+    return UInt32(index)
+  }
+
+  /// Submits one command buffer and waits for it on `fence` (then resets the fence).
+  func submit(_ commandBuffer: VkCommandBuffer, fence: VkFence) throws(VulkanError) {
+    var buffer: VkCommandBuffer? = commandBuffer
+    var info = VkSubmitInfo()
+    info.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
+    info.commandBufferCount = 1
+    let status = withUnsafePointer(to: &buffer) { pointer in
+      info.pCommandBuffers = pointer
+      return queueLock.withLock { _ in functions.queueSubmit(queue, 1, &info, fence) }
+    }
+    try check(status, "vkQueueSubmit")
+    var fences: VkFence? = fence
+    try check(functions.waitForFences(device, 1, &fences, VkBool32(VK_TRUE), UInt64.max), "vkWaitForFences")
+    try check(functions.resetFences(device, 1, &fences), "vkResetFences")
+  }
+}
+
+/// Owns one device-level Vulkan object (buffer, memory, pipeline…) and destroys it in `deinit`
+/// with the function given at creation; keeps its ``VulkanContext`` alive until then.
+///
+/// Thread safety: the handle is immutable and only destroyed once no reference remains, so
+/// `@unchecked Sendable` holds; users synchronise any call that the specification requires to be
+/// externally synchronised.
+final class VulkanObject: @unchecked Sendable {
+  let handle: OpaquePointer
+  let context: VulkanContext
+  private let destroy: (VulkanContext, OpaquePointer) -> Void
+
+  init(_ handle: OpaquePointer, _ context: VulkanContext, destroy: @escaping (VulkanContext, OpaquePointer) -> Void) {
+    self.handle = handle
+    self.context = context
+    self.destroy = destroy
+  }
+
+  deinit { destroy(context, handle) }
+}
+
+extension VulkanContext {
+  /// Calls a `vkCreate…` function through `create`, wraps the handle with its destructor.
+  func make(
+    _ name: String, destroy: @escaping (VulkanContext, OpaquePointer) -> Void,
+    _ create: (inout OpaquePointer?) -> VkResult
+  ) throws(VulkanError) -> VulkanObject {
+    var handle: OpaquePointer?
+    try check(create(&handle), name)
+    guard let handle else { throw .call(name, code: -3) }
+    return VulkanObject(handle, self, destroy: destroy)
+  }
+}

@@ -1,0 +1,55 @@
+import CVulkan
+import TesseraCompiler
+import TesseraIR
+import TesseraRuntime
+
+/// One Vulkan physical device as a Tessera target: graphs compile through the graph compiler,
+/// kernels through ``SPIRVCodegen`` into compute pipelines, and runs are prerecorded command
+/// buffers (see ``VulkanExecutable``).
+public final class VulkanDevice: Device {
+  /// Name (`vulkan:N`), driver and memory.
+  public let info: DeviceInfo
+  /// What the device computes: every op not excluded by its provider; i64 only with `shaderInt64`.
+  public let capabilities: TargetCapabilities
+  private let context: VulkanContext
+  private let cache: VulkanPipelineCache
+  private let options: CompileOptions
+  private let host: (any HostKernelRunner)?
+
+  init(
+    info: DeviceInfo, context: VulkanContext, options: CompileOptions, host: (any HostKernelRunner)?,
+    excludedOps: Set<OpKind>
+  ) throws(VulkanError) {
+    self.info = info
+    self.context = context
+    self.options = options
+    self.host = host
+    cache = try VulkanPipelineCache(context)
+    var capabilities = TargetCapabilities.everything("vulkan")
+    if !context.supportsInt64 { capabilities.dtypes.remove(.i64) }
+    capabilities.ops.subtract(excludedOps)
+    self.capabilities = capabilities
+  }
+
+  /// The compiled plan for `graph` on this device (what `tessera compile` shows).
+  public func plan(_ graph: Graph) throws(DeviceError) -> CompiledPlan {
+    do {
+      return try GraphCompiler.compile(graph, target: capabilities, options: options)
+    } catch {
+      throw .compileFailed(device: info.name, message: error.description)
+    }
+  }
+
+  /// Compiles `graph`: plan, SPIR-V, pipelines (through the on-disk pipeline cache), buffers and
+  /// command buffers.
+  public func compile(_ graph: Graph) throws(DeviceError) -> CompiledGraph {
+    let plan = try plan(graph)
+    do {
+      let executable = try VulkanExecutable(plan: plan, context: context, cache: cache, host: host)
+      cache.save()
+      return CompiledGraph(graph: graph, deviceName: info.name, executable: executable)
+    } catch {
+      throw .compileFailed(device: info.name, message: error.description)
+    }
+  }
+}

@@ -1,0 +1,149 @@
+import CVulkan
+import Synchronization
+import TesseraCompiler
+import TesseraIR
+import TesseraRuntime
+
+/// A compiled plan on one Vulkan device: buffers placed as the memory plan says (one arena, one
+/// buffer per input and per weight), a descriptor set per dispatch, and prerecorded command
+/// buffers — one per run of consecutive device steps, with a buffer memory barrier only where a
+/// dispatch reads or overwrites what an earlier one in the same command buffer touched. Steps
+/// on the fallback device run on the host runner between submissions, reading and writing the
+/// mapped buffers (explicit copies).
+final class VulkanExecutable: GraphExecutable {
+  private enum Segment {
+    case device(VkCommandBuffer)
+    case host(KernelCall)
+  }
+
+  let plan: CompiledPlan
+  private let context: VulkanContext
+  private let host: (any HostKernelRunner)?
+  private let buffers: VulkanBufferSet
+  private let pipelines: [VulkanPipeline]
+  private let pools: [VulkanObject]
+  private let fence: VulkanObject
+  nonisolated(unsafe) private let segments: [Segment]
+  /// Serialises runs: they share the buffers, the command buffers and the fence.
+  private let running = Mutex(())
+
+  init(
+    plan: CompiledPlan, context: VulkanContext, cache: VulkanPipelineCache, host: (any HostKernelRunner)?
+  ) throws(VulkanError) {
+    self.plan = plan
+    self.context = context
+    self.host = host
+    buffers = try VulkanBufferSet(plan, context: context)
+    let deviceCalls = plan.steps.filter { $0.device == plan.target.name }.compactMap(\.call)
+    var pipelines: [VulkanPipeline] = []
+    var byModule: [SPIRVModule: VulkanPipeline] = [:]
+    for call in deviceCalls {
+      let module: SPIRVModule
+      do {
+        module = try SPIRVCodegen.generate(call.kernel, aliased: VulkanPlanBinding.aliasedBuffers(of: call, in: plan))
+      } catch {
+        throw .codegen(error)
+      }
+      let pipeline: VulkanPipeline
+      if let known = byModule[module] {
+        pipeline = known
+      } else {
+        pipeline = try VulkanPipeline(call.kernel, module: module, context: context, cache: cache)
+        byModule[module] = pipeline
+      }
+      pipelines.append(pipeline)
+    }
+    self.pipelines = pipelines
+    let functions = context.functions, device = context.device
+    let descriptorCount = UInt32(max(1, deviceCalls.reduce(0) { $0 + $1.kernel.buffers.count }))
+    let setCount = UInt32(max(1, deviceCalls.count))
+    let descriptorPool = try context.make(
+      "vkCreateDescriptorPool", destroy: { $0.functions.destroyDescriptorPool($0.device, $1, nil) }
+    ) { handle in
+      var size = VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: descriptorCount)
+      var info = VkDescriptorPoolCreateInfo()
+      info.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO
+      info.maxSets = setCount
+      info.poolSizeCount = 1
+      return withUnsafePointer(to: &size) { sizes in
+        info.pPoolSizes = sizes
+        return functions.createDescriptorPool(device, &info, nil, &handle)
+      }
+    }
+    let family = context.queueFamily
+    let commandPool = try context.make(
+      "vkCreateCommandPool", destroy: { $0.functions.destroyCommandPool($0.device, $1, nil) }
+    ) { handle in
+      var info = VkCommandPoolCreateInfo()
+      info.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO
+      info.queueFamilyIndex = family
+      return functions.createCommandPool(device, &info, nil, &handle)
+    }
+    pools = [descriptorPool, commandPool]
+    fence = try context.make("vkCreateFence", destroy: { $0.functions.destroyFence($0.device, $1, nil) }) { handle in
+      var info = VkFenceCreateInfo()
+      info.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO
+      return functions.createFence(device, &info, nil, &handle)
+    }
+    var recorder = VulkanRecorder(
+      context: context, descriptorPool: descriptorPool, commandPool: commandPool,
+      buffers: buffers)
+    var segments: [Segment] = []
+    var pending: [(KernelCall, VulkanPipeline)] = []
+    func flush() throws(VulkanError) {
+      guard !pending.isEmpty else { return }
+      segments.append(.device(try recorder.record(pending, plan: plan)))
+      pending = []
+    }
+    var pipelineIndex = 0
+    for step in plan.steps {
+      guard let call = step.call else { continue }
+      if step.device == plan.target.name {
+        pending.append((call, pipelines[pipelineIndex]))
+        pipelineIndex += 1
+      } else {
+        try flush()
+        guard host != nil else {
+          throw .noSuitable("host runner for \(call.kernel.name), which runs on \(step.device)")
+        }
+        segments.append(.host(call))
+      }
+    }
+    try flush()
+    self.segments = segments
+  }
+
+  func execute(_ inputs: [Tensor]) throws(DeviceError) -> [Tensor] {
+    try running.withLock { _ throws(DeviceError) in
+      for (buffer, input) in zip(buffers.inputs, inputs) { buffer.write(input.bytes, at: 0) }
+      for segment in segments {
+        switch segment {
+        case .device(let commandBuffer):
+          do throws(VulkanError) {
+            try context.submit(commandBuffer, fence: fence.handle)
+          } catch {
+            throw .kernelFailed(kernel: "vulkan command buffer", message: error.description)
+          }
+        case .host(let call):
+          let outputs = try host!.run(call, buffers: call.buffers.map(read))
+          for (position, parameter) in call.kernel.buffers.enumerated() where parameter.access != .read {
+            write(outputs[position], to: call.buffers[position])
+          }
+        }
+      }
+      return plan.graph.results.map(read)
+    }
+  }
+
+  private func read(_ value: ValueID) -> Tensor {
+    let region = VulkanPlanBinding.region(of: value, in: plan)
+    let type = plan.graph.type(of: value)
+    return Tensor(type: type, bytes: buffers.buffer(region.location).read(region.size, at: region.offset))!
+  }
+
+  private func write(_ tensor: Tensor, to value: ValueID) {
+    let region = VulkanPlanBinding.region(of: value, in: plan)
+    guard region.location == .arena else { return }
+    buffers.arena.write(tensor.bytes, at: region.offset)
+  }
+}

@@ -1,0 +1,107 @@
+import CVulkan
+import TesseraCompiler
+import TesseraIR
+import TesseraRuntime
+
+/// Lists every Vulkan physical device through the loader (opened with `dlopen`, reached only
+/// through `vkGetInstanceProcAddr`/`vkGetDeviceProcAddr`): discrete GPUs first, then integrated,
+/// virtual and CPU implementations such as lavapipe, named `vulkan:0`, `vulkan:1`… No loader, no
+/// driver, or a device that fails to open gives an unavailable entry with the reason.
+public struct VulkanProvider: DeviceProvider {
+  private let options: CompileOptions
+  private let host: (any HostKernelRunner)?
+  private let excludedOps: Set<OpKind>
+
+  /// Creates the provider; devices compile with `options` (passes, kernel library, fallback
+  /// device name) and run steps assigned to the fallback through `host`. Ops in `excludedOps`
+  /// are left to the fallback (to exercise partitioning, or to work around a driver bug).
+  public init(
+    options: CompileOptions = CompileOptions(), host: (any HostKernelRunner)? = nil, excludedOps: Set<OpKind> = []
+  ) {
+    self.options = options
+    self.host = host
+    self.excludedOps = excludedOps
+  }
+
+  /// Opens the loader and one instance, and every physical device with a compute queue.
+  public func discover() -> [DeviceEntry] {
+    let instance: VulkanInstance
+    let physicalDevices: [VkPhysicalDevice]
+    do {
+      instance = try VulkanInstance()
+      physicalDevices = try instance.physicalDevices()
+    } catch {
+      return [unavailable(error.description)]
+    }
+    guard !physicalDevices.isEmpty else {
+      return [
+        unavailable("the Vulkan loader found no physical device (is a driver such as mesa-vulkan-drivers installed?)")
+      ]
+    }
+    let ranked = physicalDevices.map { ($0, instance.properties($0)) }.enumerated().sorted {
+      (Self.rank($0.element.1.deviceType), $0.offset) < (Self.rank($1.element.1.deviceType), $1.offset)
+    }
+    return ranked.enumerated().map { index, entry in
+      let (physical, properties) = entry.element
+      var info = DeviceInfo(
+        name: "vulkan:\(index)", kind: .vulkan, summary: cString(properties.deviceName),
+        driver: "Vulkan \(Self.version(properties.apiVersion)), \(Self.typeName(properties.deviceType)), "
+          + "driver 0x\(String(properties.driverVersion, radix: 16))",
+        memoryBytes: Self.deviceLocalBytes(instance, physical), availability: .available)
+      guard properties.apiVersion >= (1 << 22 | 1 << 12) else {
+        info.availability = .unavailable(reason: "Vulkan \(Self.version(properties.apiVersion)); Tessera needs 1.1")
+        return DeviceEntry(unavailable: info)
+      }
+      do throws(VulkanError) {
+        let context = try VulkanContext(instance: instance, physical: physical)
+        return DeviceEntry(
+          device: try VulkanDevice(
+            info: info, context: context, options: options, host: host, excludedOps: excludedOps))
+      } catch {
+        info.availability = .unavailable(reason: error.description)
+        return DeviceEntry(unavailable: info)
+      }
+    }
+  }
+
+  private func unavailable(_ reason: String) -> DeviceEntry {
+    DeviceEntry(
+      unavailable: DeviceInfo(
+        name: "vulkan", kind: .vulkan, summary: "-", driver: "-", availability: .unavailable(reason: reason)))
+  }
+
+  private static func rank(_ type: VkPhysicalDeviceType) -> Int {
+    switch type {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: 0
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: 1
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: 2
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: 3
+    default: 4
+    }
+  }
+
+  private static func version(_ packed: UInt32) -> String {
+    "\(packed >> 22 & 0x7F).\(packed >> 12 & 0x3FF).\(packed & 0xFFF)"
+  }
+
+  private static func typeName(_ type: VkPhysicalDeviceType) -> String {
+    switch type {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: "discrete GPU"
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: "integrated GPU"
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: "virtual GPU"
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: "CPU"
+    default: "other"
+    }
+  }
+
+  private static func deviceLocalBytes(_ instance: VulkanInstance, _ physical: VkPhysicalDevice) -> Int? {
+    var properties = VkPhysicalDeviceMemoryProperties()
+    instance.functions.getMemoryProperties(physical, &properties)
+    let total = withUnsafeBytes(of: properties.memoryHeaps) { raw in
+      raw.bindMemory(to: VkMemoryHeap.self).prefix(Int(properties.memoryHeapCount))
+        .filter { $0.flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT.rawValue != 0 }
+        .reduce(0) { $0 + Int($1.size) }
+    }
+    return total > 0 ? total : nil
+  }
+}

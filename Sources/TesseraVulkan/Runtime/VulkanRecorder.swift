@@ -1,0 +1,148 @@
+import CVulkan
+import TesseraCompiler
+import TesseraIR
+
+/// Records a run of device steps into one command buffer: descriptor sets bound to the
+/// memory plan's regions, push constants for scalars, dispatches, and barriers where needed.
+///
+/// Hazards are tracked by byte region since the last barrier: a dispatch that reads or writes
+/// bytes an earlier dispatch wrote gets a buffer memory barrier for those bytes (shader write to
+/// shader read/write); one that overwrites bytes an earlier dispatch read (the arena reuses
+/// them) gets an execution barrier. Independent dispatches get none. The command buffer ends
+/// with a barrier making every shader write visible to the host.
+struct VulkanRecorder {
+  let context: VulkanContext
+  let descriptorPool: VulkanObject
+  let commandPool: VulkanObject
+  let buffers: VulkanBufferSet
+
+  /// Records `dispatches` (calls with their pipelines) into a new primary command buffer.
+  func record(_ dispatches: [(KernelCall, VulkanPipeline)], plan: CompiledPlan) throws(VulkanError) -> VkCommandBuffer {
+    let functions = context.functions, device = context.device
+    var allocate = VkCommandBufferAllocateInfo()
+    allocate.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO
+    allocate.commandPool = commandPool.handle
+    allocate.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY
+    allocate.commandBufferCount = 1
+    var handle: VkCommandBuffer?
+    try check(functions.allocateCommandBuffers(device, &allocate, &handle), "vkAllocateCommandBuffers")
+    guard let commandBuffer = handle else { throw .call("vkAllocateCommandBuffers", code: -3) }
+    var begin = VkCommandBufferBeginInfo()
+    begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
+    try check(functions.beginCommandBuffer(commandBuffer, &begin), "vkBeginCommandBuffer")
+    var written: [VulkanRegion] = [], read: [VulkanRegion] = []
+    let limits = context.properties.limits.maxComputeWorkGroupCount
+    for (call, pipeline) in dispatches {
+      let regions = call.buffers.map { VulkanPlanBinding.region(of: $0, in: plan) }
+      let writes = call.kernel.buffers.indices.filter { call.kernel.buffers[$0].access != .read }.map { regions[$0] }
+      let reads = call.kernel.buffers.indices.filter { call.kernel.buffers[$0].access != .write }.map { regions[$0] }
+      let dirty = written.filter { w in regions.contains { $0.overlaps(w) } }
+      let overwritesRead = read.contains { r in writes.contains { $0.overlaps(r) } }
+      if !dirty.isEmpty || overwritesRead {
+        barrier(commandBuffer, dirty)
+        written = []
+        read = []
+      }
+      written += writes
+      read += reads
+      let counts = call.kernel.groupCounts(call.scalars) + [1, 1]
+      let maximum = [limits.0, limits.1, limits.2]
+      for axis in 0..<3 where counts[axis] > Int(maximum[axis]) {
+        throw .noSuitable(
+          "launch for \(call.kernel.name): \(counts[axis]) workgroups along axis \(axis), the device allows \(maximum[axis])"
+        )
+      }
+      guard counts.prefix(3).allSatisfy({ $0 > 0 }) else { continue }
+      var set = try descriptorSet(call, pipeline, regions)
+      functions.cmdBindPipeline(commandBuffer, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.pipeline.handle)
+      functions.cmdBindDescriptorSets(
+        commandBuffer, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout.handle, 0, 1, &set, 0, nil)
+      if pipeline.pushConstantBytes > 0 {
+        let words = call.kernel.scalars.map { scalar in
+          let value = call.scalars[scalar.name] ?? 0
+          return scalar.dtype == .f32
+            ? Float(value).bitPattern : UInt32(bitPattern: Int32(truncatingIfNeeded: Int64(value)))
+        }
+        words.withUnsafeBytes { bytes in
+          functions.cmdPushConstants(
+            commandBuffer, pipeline.layout.handle, VK_SHADER_STAGE_COMPUTE_BIT.rawValue, 0, UInt32(bytes.count),
+            bytes.baseAddress)
+        }
+      }
+      functions.cmdDispatch(commandBuffer, UInt32(counts[0]), UInt32(counts[1]), UInt32(counts[2]))
+    }
+    var toHost = VkMemoryBarrier()
+    toHost.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER
+    toHost.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT.rawValue
+    toHost.dstAccessMask = VK_ACCESS_HOST_READ_BIT.rawValue
+    functions.cmdPipelineBarrier(
+      commandBuffer, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue, VK_PIPELINE_STAGE_HOST_BIT.rawValue, 0, 1, &toHost,
+      0,
+      nil, 0, nil)
+    try check(functions.endCommandBuffer(commandBuffer), "vkEndCommandBuffer")
+    return commandBuffer
+  }
+
+  /// Compute-to-compute barrier; `dirty` regions get shader-write to shader-read/write visibility.
+  private func barrier(_ commandBuffer: VkCommandBuffer, _ dirty: [VulkanRegion]) {
+    let barriers = dirty.map { region in
+      var barrier = VkBufferMemoryBarrier()
+      barrier.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER
+      barrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT.rawValue
+      barrier.dstAccessMask = VK_ACCESS_SHADER_READ_BIT.rawValue | VK_ACCESS_SHADER_WRITE_BIT.rawValue
+      barrier.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED
+      barrier.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED
+      barrier.buffer = buffers.buffer(region.location).buffer.handle
+      barrier.offset = VkDeviceSize(region.offset)
+      barrier.size = VkDeviceSize(bindingSize(region))
+      return barrier
+    }
+    let stage = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue
+    barriers.withUnsafeBufferPointer { pointer in
+      context.functions.cmdPipelineBarrier(
+        commandBuffer, stage, stage, 0, 0, nil, UInt32(pointer.count), pointer.baseAddress, 0, nil)
+    }
+  }
+
+  /// Bytes bound for a region: whole words, at least one, within the buffer.
+  private func bindingSize(_ region: VulkanRegion) -> Int {
+    let buffer = buffers.buffer(region.location)
+    return min(max(4, (region.size + 3) / 4 * 4), buffer.size - region.offset)
+  }
+
+  private func descriptorSet(_ call: KernelCall, _ pipeline: VulkanPipeline, _ regions: [VulkanRegion])
+    throws(VulkanError) -> VkDescriptorSet?
+  {
+    let functions = context.functions, device = context.device
+    var layout: VkDescriptorSetLayout? = pipeline.setLayout.handle
+    var allocate = VkDescriptorSetAllocateInfo()
+    allocate.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO
+    allocate.descriptorPool = descriptorPool.handle
+    allocate.descriptorSetCount = 1
+    var set: VkDescriptorSet?
+    let status = withUnsafePointer(to: &layout) { layouts in
+      allocate.pSetLayouts = layouts
+      return functions.allocateDescriptorSets(device, &allocate, &set)
+    }
+    try check(status, "vkAllocateDescriptorSets")
+    let infos = regions.map { region in
+      VkDescriptorBufferInfo(
+        buffer: buffers.buffer(region.location).buffer.handle, offset: VkDeviceSize(region.offset),
+        range: VkDeviceSize(bindingSize(region)))
+    }
+    infos.withUnsafeBufferPointer { infoPointer in
+      let writes = infos.indices.map { index in
+        var write = VkWriteDescriptorSet()
+        write.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
+        write.dstSet = set
+        write.dstBinding = UInt32(index)
+        write.descriptorCount = 1
+        write.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
+        write.pBufferInfo = infoPointer.baseAddress! + index
+        return write
+      }
+      functions.updateDescriptorSets(device, UInt32(writes.count), writes, 0, nil)
+    }
+    return set
+  }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import TesseraCompiler
+import TesseraIR
+import TesseraTestSupport
+import TesseraVulkan
+import Testing
+
+/// Runs `spirv-val --target-env vulkan1.1` on generated modules, when spirv-tools is installed.
+enum SPIRVValidator {
+  static let path: String? = ["/usr/bin/spirv-val", "/usr/local/bin/spirv-val"].first {
+    FileManager.default.isExecutableFile(atPath: $0)
+  }
+  static let skipReason = "spirv-val not installed (spirv-tools; see scripts/install-system-deps.sh)"
+
+  /// `nil` when the module is valid, else spirv-val's message with the disassembly.
+  static func problems(_ module: SPIRVModule) throws -> String? {
+    let directory = TestSupport.temporaryDirectory("spirv")
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let file = directory + "/kernel.spv"
+    try Data(module.bytes).write(to: URL(fileURLWithPath: file))
+    let result = try TestSupport.runProcess(path!, ["--target-env", "vulkan1.1", file])
+    return result.status == 0 ? nil : result.stderr + result.stdout + "\n" + module.assembly
+  }
+}
+
+@Suite("Generated SPIR-V passes spirv-val")
+struct SPIRVValidationTests {
+  private func kernels(_ graph: Graph) throws -> [(Kernel, Set<Int>)] {
+    let plan = try GraphCompiler.compile(graph, target: .everything("vulkan"))
+    return plan.steps.compactMap(\.call).map { ($0.kernel, VulkanPlanBinding.aliasedBuffers(of: $0, in: plan)) }
+  }
+
+  @Test(
+    "every op example's kernels",
+    .enabled(if: SPIRVValidator.path != nil, Comment(rawValue: SPIRVValidator.skipReason)),
+    arguments: OpExample.all)
+  func opExamples(example: OpExample) throws {
+    for (kernel, aliased) in try kernels(try TestSupport.parseOne(example.text)) {
+      let problems = try SPIRVValidator.problems(try SPIRVCodegen.generate(kernel, aliased: aliased))
+      #expect(problems == nil, "\(example) \(kernel.name): \(problems ?? "")")
+    }
+  }
+
+  @Test(
+    "random graphs' kernels", .enabled(if: SPIRVValidator.path != nil, Comment(rawValue: SPIRVValidator.skipReason)))
+  func randomGraphs() throws {
+    for seed in 0..<25 {
+      var generator = RandomGraphGenerator(seed: UInt64(3000 + seed))
+      for (kernel, aliased) in try kernels(try generator.makeGraph(operations: 10)) {
+        let problems = try SPIRVValidator.problems(try SPIRVCodegen.generate(kernel, aliased: aliased))
+        #expect(problems == nil, "seed \(3000 + seed) \(kernel.name): \(problems ?? "")")
+      }
+    }
+  }
+}

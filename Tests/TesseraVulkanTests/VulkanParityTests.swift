@@ -1,0 +1,102 @@
+import Foundation
+import TesseraCPU
+import TesseraCompiler
+import TesseraIR
+import TesseraRuntime
+import TesseraTestSupport
+import TesseraVulkan
+import Testing
+
+@Suite(
+  "Vulkan vs the reference evaluator",
+  .enabled(if: VulkanTestDevice.device != nil, Comment(rawValue: VulkanTestDevice.skipReason)))
+struct VulkanParityTests {
+  private var device: any Device { VulkanTestDevice.device! }
+
+  @Test("every op example", arguments: OpExample.all)
+  func opExamples(example: OpExample) throws {
+    let graph = try TestSupport.parseOne(example.text)
+    var generator = SeededRandom(seed: 5)
+    let inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 2, using: &generator) }
+    let expected = try TestSupport.evaluate(graph, inputs)
+    let actual = try device.compile(graph).run(inputs: inputs)
+    for (a, e) in zip(actual, expected) {
+      #expect(a.type == e.type)
+      let tolerance = e.dtype == .f16 ? 2e-3 : 2e-5
+      #expect(
+        TestSupport.toleranceRatio(a, e, atol: tolerance, rtol: tolerance * 10) <= 1,
+        "\(example): \(a.preview()) vs \(e.preview())")
+    }
+  }
+
+  @Test func randomGraphsMatchTheReference() throws {
+    for seed in 0..<200 {
+      var generator = RandomGraphGenerator(seed: UInt64(1000 + seed))
+      let graph = try generator.makeGraph(operations: 10)
+      let inputs = generator.inputs(for: graph)
+      let expected = try TestSupport.evaluate(graph, inputs)
+      let actual = try device.compile(graph).run(inputs: inputs)
+      for (a, e) in zip(actual, expected) {
+        #expect(
+          TestSupport.toleranceRatio(a, e, atol: 1e-4, rtol: 1e-3) <= 1, "seed \(1000 + seed):\n\(Printer.print(graph))"
+        )
+      }
+    }
+  }
+
+  @Test func aTransformerStackMatchesTheReference() throws {
+    let graph = try TransformerGraph.make(layers: 2, sequence: 5, width: 16, heads: 2, hidden: 24)
+    var generator = SeededRandom(seed: 21)
+    var inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 5, using: &generator) }
+    inputs[1] = Tensor((0..<5).map(Double.init), shape: [5], dtype: .i32)
+    inputs[2] = Tensor((0..<25).map { $0 % 5 <= $0 / 5 ? 0 : -Double.infinity }, shape: [5, 5])
+    let expected = try TestSupport.evaluate(graph, inputs)[0]
+    let compiled = try device.compile(graph)
+    // Twice: a second run of the same command buffers must give the same answer.
+    for _ in 0..<2 {
+      let actual = try compiled.run(inputs: inputs)[0]
+      #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-4, rtol: 1e-3) <= 1)
+    }
+  }
+
+  @Test("block-quantized weights decode as Quantization.dequantize", arguments: [DType.q4_0, .q4_1, .q8_0])
+  func dequantize(dtype: DType) throws {
+    let graph = try TestSupport.parseOne(
+      "func @f(%w: \(dtype)[3,64]) -> f32[3,64] {\n  %y = dequantize %w : f32[3,64]\n  return %y\n}")
+    var generator = SeededRandom(seed: 9)
+    let weights = Tensor.random(graph.argumentTypes[0], using: &generator)
+    let expected = Quantization.dequantize(weights.bytes, dtype: dtype, count: 192).map(Double.init)
+    let actual = try device.compile(graph).run(inputs: [weights])[0]
+    #expect(actual.doubles == expected)
+  }
+
+  @Test func erfMatchesFoundationToAMillionth() throws {
+    let xs = (0..<2001).map { -6 + Double($0) * 0.006 }
+    let graph = try TestSupport.parseOne(
+      "func @f(%x: f32[2001]) -> f32[2001] {\n  %y = erf %x : f32[2001]\n  return %y\n}")
+    let input = Tensor(xs, shape: [2001])
+    let actual = try device.compile(graph).run(inputs: [input])[0].doubles
+    for (x, y) in zip(input.doubles, actual) {
+      let exact = Foundation.erf(x)
+      #expect(Swift.abs(y - exact) <= 1e-6 * Swift.abs(exact) + 1e-9, "erf(\(x)) = \(y), expected \(exact)")
+    }
+  }
+
+  @Test func stepsOutsideTheDeviceRunOnTheHostRunner() throws {
+    let restricted = try #require(VulkanTestDevice.first(excludedOps: [.sin]))
+    let graph = try TestSupport.parseOne(
+      """
+      func @f(%x: f32[4,4], %w: f32[4,4]) -> f32[4,4] {
+        %h = matmul %x, %w : f32[4,4]
+        %s = sin %h : f32[4,4]
+        %y = matmul %s, %w : f32[4,4]
+        return %y
+      }
+      """)
+    var generator = SeededRandom(seed: 3)
+    let inputs = graph.argumentTypes.map { Tensor.random($0, using: &generator) }
+    let expected = try TestSupport.evaluate(graph, inputs)[0]
+    let actual = try restricted.compile(graph).run(inputs: inputs)[0]
+    #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-5, rtol: 1e-4) <= 1)
+  }
+}
