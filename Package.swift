@@ -40,6 +40,7 @@ let package = Package(
     .testTarget(name: "TesseraKernelsTests", dependencies: ["TesseraKernels", "TesseraCPU", "TesseraTestSupport"]),
     .testTarget(name: "TesseraRuntimeTests", dependencies: ["Tessera", "TesseraTestSupport"]),
     .testTarget(name: "TesseraCPUTests", dependencies: ["TesseraCPU", "TesseraTestSupport"]),
+    .testTarget(name: "TesseraLLMTests", dependencies: ["Tessera", "TesseraTestSupport"]),
     .testTarget(name: "TesseraCLITests", dependencies: ["tessera", "TesseraTestSupport"]),
   ],
   swiftLanguageModes: [.v6]
