@@ -22,7 +22,9 @@ import Testing
         "nested",
         .array(
           elementType: .array,
-          elements: [.array(elementType: .string, elements: [.string("a")]), .array(elementType: .string, elements: [])])
+          elements: [
+            .array(elementType: .string, elements: [.string("a")]), .array(elementType: .string, elements: []),
+          ])
       ),
     ]
     writer.metadata = values.map { (key: $0.0, value: $0.1) }
@@ -47,7 +49,8 @@ import Testing
     writer.tensors = [.init(name: "w", dims: [3, 2], typeCode: 0, bytes: f32)]
     writer.tensors.append(.init(name: "h", dims: [2], typeCode: 1, bytes: [0x00, 0x3C, 0x00, 0xC0]))
     for (name, code, size) in blocks {
-      writer.tensors.append(.init(name: name, dims: [64, 1], typeCode: code, bytes: (0..<(2 * size)).map { UInt8($0 % 7) }))
+      writer.tensors.append(
+        .init(name: name, dims: [64, 1], typeCode: code, bytes: (0..<(2 * size)).map { UInt8($0 % 7) }))
     }
     let file = try GGUFFile(path: try written(writer))
     #expect(file.alignment == 64)
@@ -63,7 +66,9 @@ import Testing
 
   @Test func namesTheTensorOfAnUnsupportedType() throws {
     var writer = GGUFWriter()
-    writer.tensors = [.init(name: "blk.0.ffn_down.weight", dims: [256], typeCode: 14, bytes: [UInt8](repeating: 0, count: 210))]
+    writer.tensors = [
+      .init(name: "blk.0.ffn_down.weight", dims: [256], typeCode: 14, bytes: [UInt8](repeating: 0, count: 210))
+    ]
     #expect(throws: GGUFError.unsupportedTensorType(tensor: "blk.0.ffn_down.weight", type: "Q6_K")) {
       try GGUFFile(path: try written(writer))
     }

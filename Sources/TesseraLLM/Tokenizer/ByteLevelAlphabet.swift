@@ -3,7 +3,7 @@
 ///
 /// Bytes that are printable Latin-1 (`!`…`~`, `¡`…`¬`, `®`…`ÿ`) stand for themselves; the other
 /// 68 bytes, in increasing order, become U+0100, U+0101, … (so a space is `Ġ`, U+0120).
-enum ByteLevelAlphabet {
+package enum ByteLevelAlphabet {
   /// The character for each byte value.
   static let characters: [Unicode.Scalar] = {
     var result = [Unicode.Scalar](repeating: " ", count: 256)
@@ -23,7 +23,7 @@ enum ByteLevelAlphabet {
   }()
 
   /// `text`'s UTF-8 bytes spelled in the alphabet.
-  static func encode<S: Sequence>(_ utf8: S) -> String where S.Element == UInt8 {
+  package static func encode<S: Sequence>(_ utf8: S) -> String where S.Element == UInt8 {
     var text = String.UnicodeScalarView()
     text.append(contentsOf: utf8.map { characters[Int($0)] })
     return String(text)
