@@ -13,6 +13,8 @@ let usage = """
   SUITES:
     reference   matmul on the reference evaluator (the oracle) vs numpy; --sizes 128,256,512
     compile     graph-compiler time for a stack of transformer blocks; --layers 30
+    llm         prefill/decode tok/s of a GGUF model on each device vs llama-bench; --model, --devices,
+                --prefill 128, --decode 64 (default model: the cached SmolLM2)
 
   OPTIONS:
     --sizes A,B,…   square matmul sizes (reference; default 128,256,512)
@@ -60,6 +62,14 @@ case "compile":
     fail("--layers expects a positive integer")
   }
   try CompileBenchmark.run(layers: layers, repeats: repeats)
+case "llm":
+  guard let prefill = Int(option("--prefill", in: arguments) ?? "128"), prefill > 0,
+    let decode = Int(option("--decode", in: arguments) ?? "64"), decode > 0
+  else { fail("--prefill and --decode expect positive integers") }
+  try LLMBenchmark.run(
+    modelPath: option("--model", in: arguments),
+    deviceNames: option("--devices", in: arguments).map { $0.split(separator: ",").map(String.init) },
+    prefill: prefill, decode: decode)
 default:
   fail("unknown suite '\(arguments[0])'\n\n\(usage)")
 }
