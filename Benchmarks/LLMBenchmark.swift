@@ -4,19 +4,19 @@ import Tessera
 /// Prefill and decode speed of a GGUF model on each usable device, with llama.cpp's
 /// `llama-bench` on the same file in the same run when it is installed.
 enum LLMBenchmark {
-  /// Models above this many parameters leave `kir` (an interpreter) out unless it is named.
-  static let kirParameterLimit = 10_000_000
-
   static func run(modelPath: String?, deviceNames: [String]?, prefill: Int, decode: Int) throws {
     guard let path = modelPath ?? ModelCache.defaultModelIfPresent else {
       fail("no model at \(ModelCache.defaultModelPath); run 'make model' or pass --model GGUF")
     }
     let model = try LlamaModel(path: path)
     let registry = DeviceRegistry.standard()
-    var devices = try deviceNames.map { try $0.map { try registry.device(named: $0) } } ?? registry.availableDevices
-    if deviceNames == nil && model.parameterCount > kirParameterLimit {
-      devices.removeAll { $0.info.kind == .kir }
-      print("note: kir (an interpreter) is left out for a model of \(model.parameterCount / 1_000_000)M parameters")
+    let devices: [any Device]
+    if let deviceNames {
+      devices = try deviceNames.map { try registry.device(named: $0) }
+    } else {
+      let selection = ModelDevices.all(in: registry, for: model)
+      devices = selection.devices
+      for note in selection.notes { print("note: " + note) }
     }
     print("\(path): prefill \(prefill) tokens, decode \(decode) tokens (greedy), one run each")
     let peer = LlamaBench.measure(modelPath: path, prefill: prefill, decode: decode)

@@ -3,9 +3,6 @@ import Tessera
 
 /// `tessera parity`: the same prompt greedily on every usable device, compared with `reference`.
 enum ParityCommand: Command {
-  /// Models above this many parameters leave `kir` (an interpreter) out of `--devices all`.
-  static let kirParameterLimit = 10_000_000
-
   static let spec = CommandSpec(
     name: "parity", summary: "Run a model greedily on every device; compare tokens and logits with reference.",
     positionals: [],
@@ -27,18 +24,9 @@ enum ParityCommand: Command {
     var devices: [any Device]
     let list = arguments.value("--devices") ?? "all"
     if list == "all" {
-      devices = registry.availableDevices
-      if model.parameterCount > kirParameterLimit {
-        devices.removeAll { $0.info.kind == .kir }
-        print(
-          "note: kir (the Kernel IR interpreter) is left out of 'all' for models over \(kirParameterLimit / 1_000_000)M parameters; name it with --devices to include it"
-        )
-      }
-      for entry in registry.entries where entry.device == nil {
-        if case .unavailable(let reason) = entry.info.availability {
-          print("note: \(entry.info.name) unavailable: \(reason)")
-        }
-      }
+      let selection = ModelDevices.all(in: registry, for: model)
+      devices = selection.devices
+      for note in selection.notes { print("note: " + note) }
     } else {
       devices = try list.split(separator: ",").map { try registry.device(named: String($0)) }
     }

@@ -64,9 +64,6 @@ public struct BPETokenizer: Sendable {
   /// The vocabulary size.
   public var vocabularySize: Int { tokens.count }
 
-  /// The id of the token whose text is exactly `text`, if any.
-  public func id(of text: String) -> Int? { ids[text] }
-
   /// Token ids for `text`. Special tokens' texts (`<|im_start|>`…) become their ids when
   /// `parseSpecial`; everything else goes through the pre-tokenizer and BPE.
   public func encode(_ text: String, addBOS: Bool? = nil, parseSpecial: Bool = true) throws(TokenizerError) -> [Int] {
