@@ -43,7 +43,7 @@ enum GenerateCommand: Command {
     let tokens = try model.tokenizer.encode(text)
     let context = min(tokens.count + maxTokens, model.config.contextLength)
     let generator = Generator(session: try LlamaSession(model: model, device: device, context: context))
-    if format == "text" { write(prompt) }
+    if format == "text" { write(arguments.flags.contains("--chat") ? prompt + "\n" : prompt) }
     let result = try generator.generate(prompt: tokens, maxTokens: maxTokens, sampling: sampling) { piece in
       guard format == "text" else { return }
       write(piece)
