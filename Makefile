@@ -13,7 +13,7 @@ BIN = .build/release
 .PHONY: help deps build demo test bench model format lint clean
 
 help:
-	@echo "make demo    install what is missing, build (release, host CPU), run the example on every usable device"
+	@echo "make demo    install what is missing, build (release, host CPU), run the example and the SmolLM2 parity table on every usable device"
 	@echo "make test    build and run the whole test suite (swift test)"
 	@echo "make bench   run the benchmarks (release build) against their peers"
 	@echo "make model   fetch SmolLM2-135M-Instruct (Q4_1 GGUF) into \$${TESSERA_CACHE:-~/.cache/tessera}"
@@ -26,12 +26,15 @@ deps:
 build:
 	$(RELEASE) --product tessera
 
-demo: deps build
+demo: deps build model
 	@echo "== devices"
 	@$(BIN)/tessera devices
 	@echo
 	@echo "== examples/mlp.tir on every usable device, seeded random inputs"
 	@$(BIN)/tessera run examples/mlp.tir --device all --random-inputs 0
+	@echo
+	@echo "== SmolLM2-135M-Instruct (Q4_1): 3 greedy tokens on every usable device vs reference (kir left out: an interpreter)"
+	@$(BIN)/tessera parity --steps 3 --report .build/parity.html
 
 test:
 	$(SWIFT) build --build-tests
@@ -44,6 +47,7 @@ bench:
 	$(BIN)/tessera-bench gemm
 	$(BIN)/tessera-bench quant
 	$(BIN)/tessera-bench ops
+	$(BIN)/tessera-bench llm
 
 model:
 	@bash scripts/fetch-model.sh

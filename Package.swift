@@ -42,6 +42,7 @@ let package = Package(
     .testTarget(name: "TesseraCPUTests", dependencies: ["TesseraCPU", "TesseraTestSupport"]),
     .testTarget(name: "TesseraOpenCLTests", dependencies: ["TesseraOpenCL", "TesseraCPU", "TesseraTestSupport"]),
     .testTarget(name: "TesseraNPUTests", dependencies: ["TesseraNPU", "TesseraCPU", "TesseraTestSupport"]),
+    .testTarget(name: "TesseraLLMTests", dependencies: ["Tessera", "TesseraTestSupport"]),
     .testTarget(name: "TesseraCLITests", dependencies: ["tessera", "TesseraTestSupport"]),
     .testTarget(name: "TesseraVulkanTests", dependencies: ["TesseraVulkan", "TesseraCPU", "TesseraTestSupport"]),
   ],

@@ -22,6 +22,8 @@ let usage = """
                 --svg FILE, default npu-roofline.svg) and the emulator's speed
     vulkan      SGEMM on the first Vulkan device vs the reference evaluator, dispatch overhead,
                 pipeline creation cold vs cached; --size 1024
+    llm         prefill/decode tok/s of a GGUF model on each device vs llama-bench; --model, --devices,
+                --prefill 128, --decode 64 (default model: the cached SmolLM2)
 
   OPTIONS:
     --sizes A,B,…   square matmul sizes (reference; default 128,256,512)
@@ -97,6 +99,14 @@ case "vulkan":
     fail("--size expects a positive integer")
   }
   try VulkanBenchmark.run(size: size, repeats: repeats)
+case "llm":
+  guard let prefill = Int(option("--prefill", in: arguments) ?? "128"), prefill > 0,
+    let decode = Int(option("--decode", in: arguments) ?? "64"), decode > 0
+  else { fail("--prefill and --decode expect positive integers") }
+  try LLMBenchmark.run(
+    modelPath: option("--model", in: arguments),
+    deviceNames: option("--devices", in: arguments).map { $0.split(separator: ",").map(String.init) },
+    prefill: prefill, decode: decode)
 default:
   fail("unknown suite '\(arguments[0])'\n\n\(usage)")
 }

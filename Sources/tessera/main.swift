@@ -9,6 +9,8 @@ protocol Command {
 
 let commands: [any Command.Type] = [
   DevicesCommand.self, VerifyCommand.self, PrintCommand.self, RunCommand.self, CompileCommand.self,
+  GenerateCommand.self,
+  ParityCommand.self,
 ]
 
 let topLevelHelp = """

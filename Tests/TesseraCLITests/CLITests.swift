@@ -14,7 +14,7 @@ struct CLITests {
     try TestSupport.runProcess(TestSupport.tesseraBinary!, arguments, directory: directory)
   }
 
-  @Test("--help on every command", arguments: ["devices", "verify", "print", "run", "compile"])
+  @Test("--help on every command", arguments: ["devices", "verify", "print", "run", "compile", "generate", "parity"])
   func help(command: String) throws {
     let result = try tessera(command, "--help")
     #expect(result.status == 0)

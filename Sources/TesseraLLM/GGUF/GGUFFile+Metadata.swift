@@ -1,0 +1,67 @@
+extension GGUFFile {
+  /// The value of `key`, or ``GGUFError/missingKey(_:)``.
+  public func value(_ key: String) throws(GGUFError) -> GGUFValue {
+    guard let value = metadata[key] else { throw .missingKey(key) }
+    return value
+  }
+
+  /// An integer value of any integer type.
+  public func integer(_ key: String) throws(GGUFError) -> Int {
+    let value = try value(key)
+    guard let integer = value.integer else {
+      throw .wrongType(key: key, expected: "an integer", found: value.typeDescription)
+    }
+    return integer
+  }
+
+  /// A floating-point value (f32 or f64; integers are accepted too).
+  public func double(_ key: String) throws(GGUFError) -> Double {
+    let value = try value(key)
+    guard let number = value.double else {
+      throw .wrongType(key: key, expected: "a number", found: value.typeDescription)
+    }
+    return number
+  }
+
+  /// A string value.
+  public func string(_ key: String) throws(GGUFError) -> String {
+    let value = try value(key)
+    guard case .string(let text) = value else {
+      throw .wrongType(key: key, expected: "string", found: value.typeDescription)
+    }
+    return text
+  }
+
+  /// A bool value.
+  public func bool(_ key: String) throws(GGUFError) -> Bool {
+    let value = try value(key)
+    guard case .bool(let flag) = value else {
+      throw .wrongType(key: key, expected: "bool", found: value.typeDescription)
+    }
+    return flag
+  }
+
+  /// The elements of an array whose declared element type is `elementType`; an array declared
+  /// with another element type is rejected before any element is read as the wrong type.
+  public func array(_ key: String, of elementType: GGUFValueType) throws(GGUFError) -> [GGUFValue] {
+    let value = try value(key)
+    guard case .array(let declared, let elements) = value, declared == elementType else {
+      throw .wrongType(key: key, expected: "array of \(elementType)", found: value.typeDescription)
+    }
+    return elements
+  }
+
+  /// An array of strings.
+  public func stringArray(_ key: String) throws(GGUFError) -> [String] {
+    try array(key, of: .string).map { if case .string(let text) = $0 { text } else { "" } }
+  }
+
+  /// An array of any single integer element type.
+  public func integerArray(_ key: String) throws(GGUFError) -> [Int] {
+    let value = try value(key)
+    guard case .array(let declared, let elements) = value, declared != .array, declared != .string,
+      case let integers = elements.compactMap(\.integer), integers.count == elements.count
+    else { throw .wrongType(key: key, expected: "array of integers", found: value.typeDescription) }
+    return integers
+  }
+}

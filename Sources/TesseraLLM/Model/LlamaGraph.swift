@@ -1,0 +1,53 @@
+import TesseraIR
+
+/// Builds the Llama forward pass as IR graphs, from the hyper-parameters and the weights' types.
+///
+/// Both graphs take the weights first (``LlamaWeights`` order) and return the logits of the last
+/// position (`f32[1, vocab]`) first, then each layer's keys and values.
+///
+/// - ``prefill(config:weights:tokenCount:)``: `tokens: i32[T]` at positions `0..<T`, causal mask
+///   as a constant; returns keys and values `f32[T, kvWidth]` per layer.
+/// - ``decode(config:weights:context:)``: one token at a run-time position, with the KV cache as
+///   inputs and outputs (`f32[C, kvWidth]` per layer). The new row is written with a one-hot
+///   `select` over the cache and the attention mask is `key position <= position`, both built
+///   from the position input, so one compiled graph serves every step. This formulation needs no
+///   new IR op (no dynamic update-slice): it costs a pass over the cache per layer, which is
+///   small next to the weights, and every target that runs the core ops runs it.
+public enum LlamaGraph {
+  /// The prefill graph for a prompt of `tokenCount` tokens.
+  public static func prefill(config: LlamaConfig, weights: LlamaWeights, tokenCount: Int) throws -> Graph {
+    let b = LlamaGraphBuilder(name: "llama_prefill_\(tokenCount)", config: config, weights: weights)
+    let tokens = b.builder.argument("tokens", .i32, [tokenCount])
+    let positions = b.builder.constant(Tensor((0..<tokenCount).map(Double.init), shape: [tokenCount], dtype: .i32))
+    let causal = (0..<tokenCount * tokenCount).map { Double($0 % tokenCount <= $0 / tokenCount ? 1 : 0) }
+    let mask = b.builder.constant(Tensor(causal, shape: [tokenCount, tokenCount], dtype: .bool), name: "causal_mask")
+    var cache: [ValueID] = []
+    let logits = b.forward(tokens: tokens, positions: positions, mask: mask) { _, keys, values in
+      cache += [keys, values]
+      return (keys, values)
+    }
+    return try b.builder.finish(returning: [logits] + cache)
+  }
+
+  /// The decode graph: one token at `position`, against a KV cache of `context` rows.
+  public static func decode(config: LlamaConfig, weights: LlamaWeights, context: Int) throws -> Graph {
+    let b = LlamaGraphBuilder(name: "llama_decode_\(context)", config: config, weights: weights)
+    let token = b.builder.argument("token", .i32, [1])
+    let position = b.builder.argument("position", .i32, [1])
+    let caches = (0..<config.blockCount).flatMap { layer in
+      ["k", "v"].map { b.builder.argument("cache_\($0)_\(layer)", .f32, [context, config.kvWidth]) }
+    }
+    let rows = b.builder.constant(Tensor((0..<context).map(Double.init), shape: [context], dtype: .i32), name: "rows")
+    let isNewRow = b.builder.compare(.eq, b.builder.reshape(rows, to: [context, 1]), position, name: "new_row")
+    let mask = b.builder.compare(
+      .le, b.builder.reshape(rows, to: [1, context]), b.builder.reshape(position, to: [1, 1]), name: "visible")
+    var updated: [ValueID] = []
+    let logits = b.forward(tokens: token, positions: position, mask: mask) { layer, keys, values in
+      let newKeys = b.builder.select(isNewRow, keys, caches[2 * layer], name: "keys_\(layer)")
+      let newValues = b.builder.select(isNewRow, values, caches[2 * layer + 1], name: "values_\(layer)")
+      updated += [newKeys, newValues]
+      return (newKeys, newValues)
+    }
+    return try b.builder.finish(returning: [logits] + updated)
+  }
+}

@@ -1,0 +1,29 @@
+/// Why a tokenizer could not be built or could not encode or decode.
+public enum TokenizerError: Error, Hashable, Sendable, CustomStringConvertible {
+  /// `tokenizer.ggml.model` names a vocabulary kind this tokenizer does not implement.
+  case unsupportedModel(String)
+  /// The vocabulary is inconsistent: `detail` says how (e.g. token types of another length).
+  case invalidVocabulary(String)
+  /// A merge rule is not two pieces separated by one space.
+  case invalidMerge(index: Int, text: String)
+  /// A special token id (bos, eos, unknown) is outside the vocabulary.
+  case specialTokenOutOfRange(name: String, id: Int, vocabularySize: Int)
+  /// BPE produced a piece the vocabulary lacks, and there is no unknown token to use instead.
+  case unknownPiece(String)
+  /// A token id outside the vocabulary was given to decode.
+  case invalidTokenID(Int, vocabularySize: Int)
+
+  /// A message a person can act on.
+  public var description: String {
+    switch self {
+    case .unsupportedModel(let model):
+      "tokenizer model '\(model)' is not supported (supported: gpt2 byte-level BPE)"
+    case .invalidVocabulary(let detail): "invalid tokenizer vocabulary: \(detail)"
+    case .invalidMerge(let index, let text): "merge rule \(index) '\(text)' is not two pieces separated by a space"
+    case .specialTokenOutOfRange(let name, let id, let size):
+      "the \(name) token id \(id) is outside the vocabulary of \(size) tokens"
+    case .unknownPiece(let piece): "the vocabulary has no token for '\(piece)' and no unknown token"
+    case .invalidTokenID(let id, let size): "token id \(id) is outside the vocabulary of \(size) tokens"
+    }
+  }
+}

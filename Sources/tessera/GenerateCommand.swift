@@ -1,0 +1,90 @@
+import Foundation
+import Tessera
+
+/// `tessera generate`: text from a Llama GGUF model on one device, streamed as it comes.
+enum GenerateCommand: Command {
+  static let spec = CommandSpec(
+    name: "generate", summary: "Generate text with a Llama GGUF model (default: SmolLM2-135M-Instruct) on a device.",
+    positionals: [],
+    options: [
+      ModelOption.spec,
+      OptionSpec(name: "--prompt", valueName: "TEXT", help: "The prompt (required)."),
+      OptionSpec(
+        name: "--device", valueName: "D", help: "reference, kir, cpu, opencl[:N], vulkan[:N], npu (default: reference)."
+      ),
+      OptionSpec(name: "--max-tokens", valueName: "N", help: "Stop after N generated tokens (default 32)."),
+      OptionSpec(name: "--greedy", help: "Always take the most likely token (default unless --temperature is given)."),
+      OptionSpec(name: "--temperature", valueName: "T", help: "Sample with temperature T (with top-k 40, top-p 0.95)."),
+      OptionSpec(name: "--top-k", valueName: "K", help: "Keep the K most likely tokens when sampling (0: all)."),
+      OptionSpec(name: "--top-p", valueName: "P", help: "Keep the most likely tokens up to probability P."),
+      OptionSpec(
+        name: "--repeat-penalty", valueName: "R", help: "Penalise tokens already in the sequence (default 1: off)."),
+      OptionSpec(name: "--seed", valueName: "S", help: "Seed of the sampler (default 0)."),
+      OptionSpec(name: "--chat", help: "Wrap the prompt in the model's chat template (ChatML)."),
+      OptionSpec(name: "--format", valueName: "text|json", help: "Stream text (default), or print one JSON object."),
+    ],
+    examples: [
+      "tessera generate --prompt 'The capital of France is' --max-tokens 16",
+      "tessera generate --chat --prompt 'What is 2+2?' --format json",
+    ])
+
+  static func run(_ arguments: ParsedArguments) throws {
+    guard let prompt = arguments.value("--prompt") else { throw UsageError(description: "--prompt TEXT is required") }
+    let format = arguments.value("--format") ?? "text"
+    guard format == "text" || format == "json" else {
+      throw UsageError(description: "--format expects text or json, found '\(format)'")
+    }
+    let maxTokens = try arguments.integer("--max-tokens") ?? 32
+    guard maxTokens > 0 else { throw UsageError(description: "--max-tokens expects a positive integer") }
+    let sampling = try samplingOptions(arguments)
+    let model = try ModelOption.load(arguments)
+    let device = try DeviceRegistry.standard().device(named: arguments.value("--device") ?? "reference")
+    let text = arguments.flags.contains("--chat") ? ChatTemplate().render(user: prompt) : prompt
+    let tokens = try model.tokenizer.encode(text)
+    let context = min(tokens.count + maxTokens, model.config.contextLength)
+    let generator = Generator(session: try LlamaSession(model: model, device: device, context: context))
+    if format == "text" { write(arguments.flags.contains("--chat") ? prompt + "\n" : prompt) }
+    let result = try generator.generate(prompt: tokens, maxTokens: maxTokens, sampling: sampling) { piece in
+      guard format == "text" else { return }
+      write(piece)
+    }
+    if format == "text" {
+      write("\n")
+      printError(
+        String(
+          format: "%@: %d prompt tokens, %d generated; prefill %.2f tok/s, decode %.2f tok/s; peak RSS %@",
+          device.info.name, tokens.count, result.generatedTokens.count, result.prefillTokensPerSecond,
+          result.decodeTokensPerSecond, ParityReport.memory(PeakMemory.residentBytes())))
+      return
+    }
+    let object: [String: Any] = [
+      "device": device.info.name, "prompt_tokens": tokens, "generated_tokens": result.generatedTokens,
+      "text": result.text, "prefill_tokens_per_second": result.prefillTokensPerSecond,
+      "decode_tokens_per_second": result.decodeTokensPerSecond, "peak_rss_bytes": PeakMemory.residentBytes() ?? 0,
+    ]
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+  }
+
+  /// Writes to standard output at once (streamed text must not wait in a buffer).
+  private static func write(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
+
+  private static func samplingOptions(_ arguments: ParsedArguments) throws -> SamplingOptions {
+    func number(_ name: String) throws -> Double? {
+      guard let text = arguments.value(name) else { return nil }
+      guard let value = Double(text) else { throw UsageError(description: "\(name) expects a number, found '\(text)'") }
+      return value
+    }
+    var options = SamplingOptions()
+    if let temperature = try number("--temperature") {
+      guard temperature > 0 else { throw UsageError(description: "--temperature must be > 0") }
+      options.greedy = arguments.flags.contains("--greedy")
+      options.temperature = temperature
+    }
+    options.topK = try arguments.integer("--top-k") ?? options.topK
+    options.topP = try number("--top-p") ?? options.topP
+    options.repetitionPenalty = try number("--repeat-penalty") ?? options.repetitionPenalty
+    options.seed = UInt64(try arguments.integer("--seed") ?? 0)
+    return options
+  }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Tessera
+import TesseraTestSupport
+import Testing
+
+/// `tessera generate` and `tessera parity` end to end on a tiny random Llama GGUF.
+@Suite(.enabled(if: TestSupport.tesseraBinary != nil, "the tessera executable is not built next to the tests"))
+struct LLMCommandTests {
+  private func tessera(_ arguments: String...) throws -> TestSupport.ProcessResult {
+    try TestSupport.runProcess(TestSupport.tesseraBinary!, arguments)
+  }
+
+  @Test func generateWritesJSON() throws {
+    let path = try TinyLlama().write()
+    let result = try tessera("generate", "--model", path, "--prompt", "abc", "--max-tokens", "3", "--format", "json")
+    #expect(result.status == 0)
+    let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+    #expect(object?["prompt_tokens"] as? [Int] == [0, 1, 2])
+    let generated = object?["generated_tokens"] as? [Int] ?? []
+    #expect(
+      generated.count == 3 || (1...3 ~= generated.count && generated.last == 47), "3 tokens or up to the eos (47)")
+    #expect(object?["device"] as? String == "reference")
+    #expect((object?["text"] as? String) == generated.map(TinyLlama.tokenText).joined())
+  }
+
+  @Test func parityPrintsATableAndWritesAReport() throws {
+    let path = try TinyLlama().write()
+    let report = TestSupport.temporaryDirectory("parity") + "/parity.html"
+    let result = try tessera(
+      "parity", "--model", path, "--devices", "reference,kir", "--steps", "2", "--prompt", "ab", "--report", report)
+    #expect(result.status == 0)
+    #expect(result.stdout.contains("TOKENS = REFERENCE") && result.stdout.contains("kir"))
+    #expect(try String(contentsOfFile: report, encoding: .utf8).contains("<svg"))
+  }
+
+  @Test func malformedModelsExitWith2() throws {
+    let path = TestSupport.temporaryDirectory("bad-model") + "/bad.gguf"
+    try Data("GGUF".utf8).write(to: URL(fileURLWithPath: path))
+    let result = try tessera("generate", "--model", path, "--prompt", "x")
+    #expect(result.status == 2 && result.stderr.contains("GGUF file is truncated"))
+    let usage = try tessera("generate", "--model", path)
+    #expect(usage.status == 2 && usage.stderr.contains("--prompt TEXT is required"))
+  }
+}

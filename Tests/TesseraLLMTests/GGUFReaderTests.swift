@@ -1,0 +1,78 @@
+import Foundation
+import Tessera
+import TesseraTestSupport
+import Testing
+
+@Suite struct GGUFReaderTests {
+  func written(_ writer: GGUFWriter) throws -> String {
+    let path = TestSupport.temporaryDirectory("gguf") + "/test.gguf"
+    try writer.write(to: path)
+    return path
+  }
+
+  @Test(arguments: [UInt32(2), 3]) func readsEveryMetadataType(version: UInt32) throws {
+    var writer = GGUFWriter()
+    writer.version = version
+    let values: [(String, GGUFValue)] = [
+      ("u8", .uint8(200)), ("i8", .int8(-5)), ("u16", .uint16(60000)), ("i16", .int16(-300)),
+      ("u32", .uint32(4_000_000_000)), ("i32", .int32(-70000)), ("u64", .uint64(1 << 40)), ("i64", .int64(-(1 << 40))),
+      ("f32", .float32(1.5)), ("f64", .float64(-2.25)), ("bool", .bool(true)), ("string", .string("héllo")),
+      ("ints", .array(elementType: .int32, elements: [.int32(1), .int32(-2)])),
+      (
+        "nested",
+        .array(
+          elementType: .array,
+          elements: [
+            .array(elementType: .string, elements: [.string("a")]), .array(elementType: .string, elements: []),
+          ])
+      ),
+    ]
+    writer.metadata = values.map { (key: $0.0, value: $0.1) }
+    let file = try GGUFFile(path: try written(writer))
+    #expect(file.version == version)
+    #expect(file.metadataKeys == values.map(\.0))
+    for (key, value) in values { #expect(file.metadata[key] == value) }
+    #expect(try file.integer("u32") == 4_000_000_000 && file.double("f64") == -2.25 && file.string("string") == "héllo")
+    #expect(try file.integerArray("ints") == [1, -2])
+  }
+
+  @Test func readsTensorsZeroCopyWithShapesReversed() throws {
+    var writer = GGUFWriter()
+    writer.alignment = 64
+    writer.metadata = [("general.alignment", .uint32(64))]
+    let f32 = (0..<6).flatMap { i -> [UInt8] in
+      var out = ByteWriter()
+      out.u32(Float(i).bitPattern)
+      return out.bytes
+    }
+    let blocks: [(String, UInt32, Int)] = [("q4_0", 2, 18), ("q4_1", 3, 20), ("q8_0", 8, 34)]
+    writer.tensors = [.init(name: "w", dims: [3, 2], typeCode: 0, bytes: f32)]
+    writer.tensors.append(.init(name: "h", dims: [2], typeCode: 1, bytes: [0x00, 0x3C, 0x00, 0xC0]))
+    for (name, code, size) in blocks {
+      writer.tensors.append(
+        .init(name: name, dims: [64, 1], typeCode: code, bytes: (0..<(2 * size)).map { UInt8($0 % 7) }))
+    }
+    let file = try GGUFFile(path: try written(writer))
+    #expect(file.alignment == 64)
+    let w = try file.tensor(named: "w")
+    #expect(w.type == TensorType(.f32, [2, 3]) && w.floats == [0, 1, 2, 3, 4, 5])
+    #expect(try file.tensor(named: "h").floats == [1, -2])
+    for (name, _, size) in blocks {
+      let info = try file.info(named: name)
+      #expect(info.shape == [1, 64] && info.byteCount == 2 * size && info.offset % 64 == 0)
+      #expect(Array(file.bytes(of: info)) == (0..<(2 * size)).map { UInt8($0 % 7) })
+    }
+  }
+
+  @Test func namesTheTensorOfAnUnsupportedType() throws {
+    var writer = GGUFWriter()
+    writer.tensors = [
+      .init(name: "blk.0.ffn_down.weight", dims: [256], typeCode: 14, bytes: [UInt8](repeating: 0, count: 210))
+    ]
+    #expect(throws: GGUFError.unsupportedTensorType(tensor: "blk.0.ffn_down.weight", type: "Q6_K")) {
+      try GGUFFile(path: try written(writer))
+    }
+    #expect(
+      GGUFError.unsupportedTensorType(tensor: "t", type: "Q6_K").description.contains("unsupported tensor type Q6_K"))
+  }
+}
