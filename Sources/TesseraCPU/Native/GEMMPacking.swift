@@ -18,24 +18,21 @@ extension Float16: GEMMElement {
 /// Copies blocks of A and B into the contiguous, zero-padded micro-panels the microkernel reads.
 enum GEMMPacking {
   /// Packs `rows × depth` of row-major A (row stride `lda`) into micro-panels of
-  /// ``GEMMMicrokernel/rows`` rows: for each panel, each k, 8 consecutive floats (zero past `rows`).
+  /// ``GEMMMicrokernel/rows`` rows: for each panel, each k, 12 consecutive floats (zero past `rows`).
   static func packA(
     _ a: UnsafePointer<Float>, lda: Int, rows: Int, depth: Int, into packed: UnsafeMutablePointer<Float>
   ) {
     let mr = GEMMMicrokernel.rows
-    var out = packed
     for panel in stride(from: 0, to: rows, by: mr) {
       let height = Swift.min(mr, rows - panel)
-      if height == mr {
-        for p in 0..<depth {
-          for r in 0..<mr { out[r] = a[(panel + r) * lda + p] }
-          out += mr
-        }
-      } else {
-        for p in 0..<depth {
-          for r in 0..<mr { out[r] = r < height ? a[(panel + r) * lda + p] : 0 }
-          out += mr
-        }
+      let out = packed + panel * depth
+      // Row by row: each source row is read contiguously, written with stride `mr`.
+      for r in 0..<height {
+        let row = a + (panel + r) * lda
+        for p in 0..<depth { out[p * mr + r] = row[p] }
+      }
+      for r in height..<mr {
+        for p in 0..<depth { out[p * mr + r] = 0 }
       }
     }
   }

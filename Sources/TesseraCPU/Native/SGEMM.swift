@@ -1,12 +1,12 @@
 /// Packed single-precision GEMM in the BLIS style: B is packed in `depthBlock × columnBlock`
-/// panels (kept in L2), A in `rowBlock × depthBlock` blocks, and an 8×32 register-blocked SIMD16
+/// panels (kept in L2), A in `rowBlock × depthBlock` blocks, and a 12×32 register-blocked SIMD16
 /// microkernel runs over them; edge tiles go through a small scratch tile. Threads take disjoint
 /// blocks of C (columns when C is wide enough, rows otherwise), each with its own packing buffers.
 public enum SGEMM {
   /// Depth (k) of a packed block: a 32-column B micro-panel of this depth (32 KiB) stays in L1.
   static let depthBlock = 256
-  /// Rows of A packed at once (256 KiB of A in L2).
-  static let rowBlock = 256
+  /// Rows of A packed at once, whole micro-panels (240 × 256 floats, 240 KiB of A in L2).
+  static let rowBlock = 20 * GEMMMicrokernel.rows
   /// Columns of B packed at once.
   static let columnBlock = 2048
 
