@@ -1,7 +1,9 @@
 import TesseraIR
 
 /// The f32-activation matrix-vector product `y = W·x` over GGUF-quantized rows, decoding every
-/// block in registers as it streams past: four weight rows at a time, each block's codes
+/// block in registers as it streams past: ``QuantizedBlockFormat/rowsPerPass`` weight rows at a
+/// time (four share each load of `x` and the f16 conversions; one keeps a single sequential
+/// stream, which q8_0's wider rows need at L3-sized matrices), each block's codes
 /// multiplied with `x` and the partial sum scaled by the block's `d` (one FMA per 16 lanes), and
 /// the block's offset (q4_0 `-8d`, q4_1 `m`) applied once per block through the precomputed sum
 /// of `x` over that block. Mathematically `Σ (code·d + offset)·x`; only the f32 summation order
@@ -27,9 +29,16 @@ enum QuantizedMatvec {
     let blocks = k / 32, rowBytes = blocks * Format.bytes
     withUnsafeTemporaryAllocation(of: Float.self, capacity: blocks) { sums in
       let raw = UnsafeRawPointer(x)
-      for block in 0..<blocks {
+      for block in 0..<blocks where Format.hasOffset {
         let low = raw.loadUnaligned(fromByteOffset: block * 128, as: SIMD16<Float>.self)
         sums[block] = (low + raw.loadUnaligned(fromByteOffset: block * 128 + 64, as: SIMD16<Float>.self)).sum()
+      }
+      guard Format.rowsPerPass == 4 else {
+        for row in rows {
+          y[row] = oneRow(
+            format, x: raw, blockSums: sums.baseAddress!, weights: weights + row * rowBytes, blocks: blocks)
+        }
+        return
       }
       var row = rows.lowerBound
       while row < rows.upperBound {
@@ -71,5 +80,39 @@ enum QuantizedMatvec {
       xp += 128
     }
     return SIMD4(a0.sum(), a1.sum(), a2.sum(), a3.sum()) + offsets
+  }
+
+  /// Dot product of `x` with the weight row at `row`: one sequential stream, even and odd blocks
+  /// in separate accumulators.
+  @inline(__always)
+  private static func oneRow<Format: QuantizedBlockFormat>(
+    _ format: Format.Type, x: UnsafeRawPointer, blockSums: UnsafePointer<Float>, weights row: UnsafeRawPointer,
+    blocks: Int
+  ) -> Float {
+    var even = SIMD16<Float>(), odd = SIMD16<Float>()
+    var offsets = SIMD2<Float>()
+    var block = 0
+    while block + 2 <= blocks {
+      let w0 = Format.block(at: row + block * Format.bytes), w1 = Format.block(at: row + (block + 1) * Format.bytes)
+      let x0 = x + block * 128
+      let p0 = (w0.low * x0.loadUnaligned(as: SIMD16<Float>.self)).addingProduct(
+        w0.high, x0.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
+      let p1 = (w1.low * x0.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self)).addingProduct(
+        w1.high, x0.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self))
+      even = even.addingProduct(p0, SIMD16(repeating: w0.scale))
+      odd = odd.addingProduct(p1, SIMD16(repeating: w1.scale))
+      if Format.hasOffset {
+        offsets = offsets.addingProduct(SIMD2(w0.offset, w1.offset), SIMD2(blockSums[block], blockSums[block + 1]))
+      }
+      block += 2
+    }
+    if block < blocks {
+      let w = Format.block(at: row + block * Format.bytes), xb = x + block * 128
+      let p = (w.low * xb.loadUnaligned(as: SIMD16<Float>.self)).addingProduct(
+        w.high, xb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
+      even = even.addingProduct(p, SIMD16(repeating: w.scale))
+      if Format.hasOffset { offsets[0] = offsets[0].addingProduct(w.offset, blockSums[block]) }
+    }
+    return (even + odd).sum() + offsets.sum()
   }
 }
