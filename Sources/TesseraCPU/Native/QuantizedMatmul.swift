@@ -35,7 +35,7 @@ public enum QuantizedMatmul {
     let shared = QuantizedOperands(x: x, weights: weights, y: y)
     let threads = m * n * k < 64 * 1024 ? CPUThreadPool.single : pool
     if m <= streamingRows {
-      threads.forEachChunk(of: n, grain: 4) { columns in
+      threads.forEachChunk(of: n, grain: 4, chunksPerThread: 8) { columns in
         for i in 0..<m {
           QuantizedMatvec.multiply(
             x: shared.x + i * k, k: k, weights: shared.weights, dtype: dtype, rows: columns, y: shared.y + i * n)
