@@ -49,7 +49,7 @@ enum CPUBenchmark {
     let shapes = [(576, 1536), (1536, 576), (576, 49152)]
     print("quantized matvec y = W·x (W n×k), best of \(repeats); peer: numpy sum over the same bytes, same run")
     print("TYPE   N×K          THREADS  MODE              TESSERA GB/s  NUMPY GB/s  RATIO")
-    for dtype in [DType.q4_1, .q8_0] {
+    for dtype in [DType.q4_0, .q4_1, .q8_0] {
       for (k, n) in shapes {
         var generator = SeededRandom(seed: 2)
         let weights = Tensor.random(TensorType(dtype, [n, k]), using: &generator)

@@ -6,7 +6,7 @@ import Testing
 /// Shapes with 1, 7, 33 and tails past every block size.
 let gemmShapes: [(m: Int, n: Int, k: Int)] = [
   (1, 1, 1), (7, 33, 7), (33, 7, 33), (8, 32, 256), (9, 33, 257), (70, 100, 300), (1, 600, 40), (300, 5, 19),
-  (64, 2100, 3),
+  (64, 2100, 3), (12, 32, 256), (25, 64, 513), (250, 40, 260),
 ]
 
 @Suite("Packed SGEMM vs a Double reference")

@@ -3,20 +3,31 @@ import TesseraIR
 import TesseraRuntime
 
 /// The `cpu` device: plans from ``GraphCompiler`` for a target that runs every op, matmul groups
-/// on the packed SIMD SGEMM and everything else on the vectorised KIR executor, spread over the
-/// thread pool.
+/// on the packed SIMD SGEMM (or, when B is a dequantized GGUF weight, on ``QuantizedMatmul``
+/// reading the quantized bytes), single softmax / rms_norm / rope library groups on
+/// ``RowKernels``, and everything else on the vectorised KIR executor, spread over the thread pool.
 public final class CPUDevice: Device {
   /// Always available.
   public let info: DeviceInfo
+  /// How matmuls against quantized weights treat activations: ``QuantizedPrecision/f32Activations``
+  /// (the shared numerics contract) unless the opt-in ``QuantizedPrecision/int8Activations`` mode
+  /// was asked for. It applies to `x · transpose(dequantize(w))`, whose blocks run along the
+  /// contraction; `x · dequantize(w)` always uses f32 activations.
+  public let quantizedPrecision: QuantizedPrecision
   private let options: CompileOptions
   private let pool: CPUThreadPool
 
   /// Creates the device; `library` supplies hand-written kernels (without one, composites are
-  /// decomposed into core ops), `pool` the threads.
-  public init(library: (any KernelLibrary)? = nil, pool: CPUThreadPool = .shared) {
+  /// decomposed into core ops), `pool` the threads, `quantizedPrecision` the named precision mode
+  /// of quantized matmuls.
+  public init(
+    library: (any KernelLibrary)? = nil, pool: CPUThreadPool = .shared,
+    quantizedPrecision: QuantizedPrecision = .f32Activations
+  ) {
     options = CompileOptions(
       passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), library: library, fallback: "cpu")
     self.pool = pool
+    self.quantizedPrecision = quantizedPrecision
     info = DeviceInfo(
       name: "cpu", kind: .cpu,
       summary: "native SIMD kernels and vectorised KIR, \(pool.threads) thread\(pool.threads == 1 ? "" : "s")",
@@ -25,13 +36,18 @@ public final class CPUDevice: Device {
 
   /// Compiles with the standard passes for a target that runs everything.
   public func compile(_ graph: Graph) throws(DeviceError) -> CompiledGraph {
+    CompiledGraph(graph: graph, deviceName: info.name, executable: try executor(for: graph))
+  }
+
+  /// The plan of `graph` and how each of its steps runs.
+  func executor(for graph: Graph) throws(DeviceError) -> CPUPlanExecutor {
     let plan: CompiledPlan
     do {
       plan = try GraphCompiler.compile(graph, target: .everything("cpu"), options: options)
     } catch {
       throw .compileFailed(device: info.name, message: error.description)
     }
-    return CompiledGraph(graph: graph, deviceName: info.name, executable: CPUPlanExecutor(plan: plan, pool: pool))
+    return CPUPlanExecutor(plan: plan, pool: pool, precision: quantizedPrecision)
   }
 }
 

@@ -3,38 +3,64 @@ import TesseraIR
 import TesseraRuntime
 
 /// Executes a compiled plan on the CPU: one arena allocation per run, weights copied once at
-/// compile time, matmul groups on the native SGEMM (with their epilogue), every other kernel on
-/// its ``VectorKernel`` program, built once here.
+/// compile time, matmul groups on the native SGEMM or quantized matmul (with their epilogue),
+/// single softmax / rms_norm / rope library groups on ``RowKernels``, every other kernel on its
+/// ``VectorKernel`` program, built once here. A `dequantize` group read only by quantized native
+/// matmuls is skipped: they read the quantized weight directly.
 final class CPUPlanExecutor: GraphExecutable {
   /// How one step runs.
   enum Action: Sendable {
     case native(NativeMatmul)
+    case rows(NativeRowKernel)
     case vector(VectorKernel, KernelCall)
   }
 
   let plan: CompiledPlan
   let pool: CPUThreadPool
-  private let actions: [(root: ValueID, action: Action)]
+  let precision: QuantizedPrecision
+  let actions: [(root: ValueID, action: Action)]
   private let weights: [ValueID: OwnedBytes]
 
-  init(plan: CompiledPlan, pool: CPUThreadPool) {
+  init(plan: CompiledPlan, pool: CPUThreadPool, precision: QuantizedPrecision) {
     self.plan = plan
     self.pool = pool
+    self.precision = precision
+    let graph = plan.graph, producers = graph.definingNode
     var weights: [ValueID: OwnedBytes] = [:]
     var actions: [(ValueID, Action)] = []
     for step in plan.steps {
-      if step.group.kind == .constant, let literal = plan.graph.nodes[step.group.nodes[0]].literal {
+      if step.group.kind == .constant, let literal = graph.nodes[step.group.nodes[0]].literal {
         weights[step.group.root] = OwnedBytes(literal.bytes)
       }
       guard let call = step.call else { continue }
-      if step.group.kind == .matmul, let native = NativeMatmul(step.group, in: plan.graph) {
+      if step.group.kind == .matmul, let native = NativeMatmul(step.group, in: graph, producers: producers) {
         actions.append((step.group.root, .native(native)))
+      } else if let rows = NativeRowKernel(step.group, in: graph) {
+        actions.append((step.group.root, .rows(rows)))
       } else {
         actions.append((step.group.root, .vector(VectorKernel(call.kernel), call)))
       }
     }
-    self.actions = actions
+    let unread = Self.readOnlyByQuantizedMatmuls(actions.map(\.1), graph: graph)
+    self.actions = actions.filter { !unread.contains($0.0) }
     self.weights = weights
+  }
+
+  /// The dequantized matrices that only quantized native matmuls read (and the graph does not
+  /// return): nothing needs them materialised.
+  private static func readOnlyByQuantizedMatmuls(_ actions: [Action], graph: Graph) -> Set<ValueID> {
+    var quantizedReaders: [ValueID: Int] = [:]
+    for case .native(let matmul) in actions {
+      if case .quantized = matmul.weights, matmul.a != matmul.bValue {
+        quantizedReaders[matmul.bValue, default: 0] += 1
+      }
+    }
+    var readers: [ValueID: Int] = [:]
+    for node in graph.nodes {
+      for operand in Set(node.operands) where quantizedReaders[operand] != nil { readers[operand, default: 0] += 1 }
+    }
+    let returned = Set(graph.results)
+    return Set(quantizedReaders.filter { readers[$0.key] == $0.value && !returned.contains($0.key) }.keys)
   }
 
   func execute(_ inputs: [Tensor]) throws(DeviceError) -> [Tensor] {
@@ -51,7 +77,9 @@ final class CPUPlanExecutor: GraphExecutable {
     for (root, action) in actions {
       switch action {
       case .native(let matmul):
-        matmul.run(output: pointer(root), pointer: pointer, pool: pool)
+        matmul.run(output: pointer(root), pointer: pointer, precision: precision, pool: pool)
+      case .rows(let kernel):
+        kernel.run(output: pointer(root), pointer: pointer, pool: pool)
       case .vector(let kernel, let call):
         let bindings = zip(call.buffers, call.kernel.buffers).map { value, parameter in
           KernelBufferBinding(pointer: pointer(value), count: graph.type(of: value).shape.count, dtype: parameter.dtype)

@@ -1,40 +1,52 @@
 /// An element type SGEMM can read its B operand from (f32 or f16 weights), widened to `Float`
-/// while packing.
+/// while packing. The requirement copies a whole run of elements, so an unspecialised caller (a
+/// public generic entry point called from another module) pays one witness call per run, not
+/// one per element.
 public protocol GEMMElement: Sendable {
-  /// The value as `Float`.
-  var gemmFloat: Float { get }
+  /// Writes `count` elements from `source`, as `Float`, to `target`.
+  static func widen(_ source: UnsafePointer<Self>, count: Int, into target: UnsafeMutablePointer<Float>)
 }
 
 extension Float: GEMMElement {
-  /// Itself.
-  @inline(__always) public var gemmFloat: Float { self }
+  /// Copies.
+  @inline(__always)
+  public static func widen(_ source: UnsafePointer<Float>, count: Int, into target: UnsafeMutablePointer<Float>) {
+    target.update(from: source, count: count)
+  }
 }
 
 extension Float16: GEMMElement {
-  /// Widened exactly.
-  @inline(__always) public var gemmFloat: Float { Float(self) }
+  /// Widens exactly.
+  @inline(__always)
+  public static func widen(_ source: UnsafePointer<Float16>, count: Int, into target: UnsafeMutablePointer<Float>) {
+    for j in 0..<count { target[j] = Float(source[j]) }
+  }
 }
 
 /// Copies blocks of A and B into the contiguous, zero-padded micro-panels the microkernel reads.
 enum GEMMPacking {
   /// Packs `rows × depth` of row-major A (row stride `lda`) into micro-panels of
-  /// ``GEMMMicrokernel/rows`` rows: for each panel, each k, 8 consecutive floats (zero past `rows`).
+  /// ``GEMMMicrokernel/rows`` rows: for each panel, each k, 12 consecutive floats (zero past `rows`).
+  @inline(__always)
   static func packA(
     _ a: UnsafePointer<Float>, lda: Int, rows: Int, depth: Int, into packed: UnsafeMutablePointer<Float>
   ) {
     let mr = GEMMMicrokernel.rows
-    var out = packed
     for panel in stride(from: 0, to: rows, by: mr) {
       let height = Swift.min(mr, rows - panel)
+      let out = packed + panel * depth
       if height == mr {
-        for p in 0..<depth {
-          for r in 0..<mr { out[r] = a[(panel + r) * lda + p] }
-          out += mr
+        // k outer: twelve sequential read streams, contiguous writes.
+        var source = a + panel * lda, target = out
+        for _ in 0..<depth {
+          for r in 0..<mr { target[r] = source[r * lda] }
+          source += 1
+          target += mr
         }
       } else {
-        for p in 0..<depth {
-          for r in 0..<mr { out[r] = r < height ? a[(panel + r) * lda + p] : 0 }
-          out += mr
+        for r in 0..<mr {
+          let row = a + (panel + Swift.min(r, height - 1)) * lda
+          for p in 0..<depth { out[p * mr + r] = r < height ? row[p] : 0 }
         }
       }
     }
@@ -43,21 +55,25 @@ enum GEMMPacking {
   /// Packs `depth × columns` of row-major B (row stride `ldb`) into micro-panels of
   /// ``GEMMMicrokernel/columns`` columns: for each panel, each k, 32 consecutive floats (zero past
   /// `columns`).
+  @inline(__always)
   static func packB<Element: GEMMElement>(
     _ b: UnsafePointer<Element>, ldb: Int, depth: Int, columns: Int, into packed: UnsafeMutablePointer<Float>
   ) {
     let nr = GEMMMicrokernel.columns
-    var out = packed
-    for panel in stride(from: 0, to: columns, by: nr) {
-      let width = Swift.min(nr, columns - panel)
-      for p in 0..<depth {
-        let row = b + p * ldb + panel
-        if width == nr {
-          for j in 0..<nr { out[j] = row[j].gemmFloat }
-        } else {
-          for j in 0..<nr { out[j] = j < width ? row[j].gemmFloat : 0 }
-        }
-        out += nr
+    let fullWidth = columns / nr * nr, panelStride = depth * nr
+    // Row by row, so B is read sequentially (a panel-by-panel walk reads 128 bytes per row at a
+    // stride of `ldb`, which defeats the prefetcher and thrashes one L1 set when `ldb` is a
+    // multiple of 1024).
+    for p in 0..<depth {
+      let row = b + p * ldb
+      var out = packed + p * nr
+      for panel in stride(from: 0, to: fullWidth, by: nr) {
+        Element.widen(row + panel, count: nr, into: out)
+        out += panelStride
+      }
+      if fullWidth < columns {
+        Element.widen(row + fullWidth, count: columns - fullWidth, into: out)
+        (out + columns - fullWidth).update(repeating: 0, count: nr - (columns - fullWidth))
       }
     }
   }

@@ -45,16 +45,16 @@ enum Int8ActivationMatmul {
       let base = row + block * (isQ41 ? 20 : 18)
       let bytes = (base + (isQ41 ? 4 : 2)).loadUnaligned(as: SIMD16<UInt8>.self)
       let shift = SIMD16<Int32>(repeating: isQ41 ? 0 : 8)
+      let wide = SIMDConversions.widen(bytes)
       return (
-        SIMD16<Int32>(truncatingIfNeeded: bytes & 0x0F) &- shift,
-        SIMD16<Int32>(truncatingIfNeeded: bytes &>> 4) &- shift,
+        (wide & 0x0F) &- shift, (wide &>> 4) &- shift,
         QuantizedBlocks.half(base), isQ41 ? QuantizedBlocks.half(base + 2) : 0
       )
     default:  // q8_0
       let base = row + block * 34
       return (
-        SIMD16<Int32>(truncatingIfNeeded: (base + 2).loadUnaligned(as: SIMD16<Int8>.self)),
-        SIMD16<Int32>(truncatingIfNeeded: (base + 18).loadUnaligned(as: SIMD16<Int8>.self)),
+        SIMDConversions.widen((base + 2).loadUnaligned(as: SIMD16<Int8>.self)),
+        SIMDConversions.widen((base + 18).loadUnaligned(as: SIMD16<Int8>.self)),
         QuantizedBlocks.half(base), 0
       )
     }
@@ -89,9 +89,8 @@ enum Int8ActivationMatmul {
     let raw = UnsafeRawPointer(codes)
     for block in 0..<(k / 32) {
       let w = weightCodes(weightRow, block: block, dtype: dtype)
-      let xLow = SIMD16<Int32>(truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: block * 32, as: SIMD16<Int8>.self))
-      let xHigh = SIMD16<Int32>(
-        truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: block * 32 + 16, as: SIMD16<Int8>.self))
+      let xLow = SIMDConversions.widen(raw.loadUnaligned(fromByteOffset: block * 32, as: SIMD16<Int8>.self))
+      let xHigh = SIMDConversions.widen(raw.loadUnaligned(fromByteOffset: block * 32 + 16, as: SIMD16<Int8>.self))
       let integer = (w.low &* xLow &+ w.high &* xHigh).wrappedSum()
       total = total.addingProduct(w.scale * row.scales[block], Float(integer))
       if dtype == .q4_1 { total = total.addingProduct(w.minimum, row.scaledSums[block]) }

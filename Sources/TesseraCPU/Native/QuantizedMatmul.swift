@@ -13,9 +13,14 @@ public enum QuantizedPrecision: String, Sendable, Hashable, CaseIterable {
 
 /// Matmuls against GGUF-quantized weights: `y[m×n] = x[m×k] · Wᵀ` where `W` is `n × k` in q4_0,
 /// q4_1 or q8_0 blocks along `k` (GGUF's layout: each output row's weights are contiguous).
-/// One activation row is a matrix-vector product (decode); several share each decoded weight
-/// tile (prefill). Threads split the output columns.
+/// A few activation rows (decode) run ``QuantizedMatvec``, which decodes blocks in registers;
+/// more rows (prefill) decode each group of four weight rows once into a scratch tile that all
+/// rows share. Threads split the output columns.
 public enum QuantizedMatmul {
+  /// Activation rows up to which each row streams the weights itself: beyond it, decoding a
+  /// weight row once into scratch and reusing it costs less than decoding it per row.
+  static let streamingRows = 3
+
   /// Computes `y = x · Wᵀ`. `k` must be a multiple of 32; `weights` holds `n · k / 32` blocks.
   public static func multiply(
     x: UnsafePointer<Float>, m: Int, k: Int, weights: UnsafeRawPointer, dtype: DType, n: Int,
@@ -27,9 +32,18 @@ public enum QuantizedMatmul {
       Int8ActivationMatmul.multiply(x: x, m: m, k: k, weights: weights, dtype: dtype, n: n, y: y, pool: pool)
       return
     }
-    let rowBytes = k / 32 * QuantizedBlocks.blockBytes(dtype)
     let shared = QuantizedOperands(x: x, weights: weights, y: y)
     let threads = m * n * k < 64 * 1024 ? CPUThreadPool.single : pool
+    if m <= streamingRows {
+      threads.forEachChunk(of: n, grain: 4, chunksPerThread: 8) { columns in
+        for i in 0..<m {
+          QuantizedMatvec.multiply(
+            x: shared.x + i * k, k: k, weights: shared.weights, dtype: dtype, rows: columns, y: shared.y + i * n)
+        }
+      }
+      return
+    }
+    let rowBytes = k / 32 * QuantizedBlocks.blockBytes(dtype)
     threads.forEachChunk(of: n, grain: 4) { columns in
       let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 4 * k)
       defer { scratch.deallocate() }

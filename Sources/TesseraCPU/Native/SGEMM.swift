@@ -1,13 +1,15 @@
 /// Packed single-precision GEMM in the BLIS style: B is packed in `depthBlock × columnBlock`
-/// panels (kept in L2), A in `rowBlock × depthBlock` blocks, and an 8×32 register-blocked SIMD16
-/// microkernel runs over them; edge tiles go through a small scratch tile. Threads take disjoint
+/// panels (streamed from L2), A in `rowBlock × depthBlock` blocks, and a 12×32 register-blocked
+/// SIMD16 microkernel runs over them with each 12-row A micro-panel held in L1 while the B
+/// micro-panels stream past it; edge tiles go through a small scratch tile. Threads take disjoint
 /// blocks of C (columns when C is wide enough, rows otherwise), each with its own packing buffers.
 public enum SGEMM {
-  /// Depth (k) of a packed block: a 32-column B micro-panel of this depth (32 KiB) stays in L1.
+  /// Depth (k) of a packed block: a 12-row A micro-panel of this depth (12 KiB) stays in L1.
   static let depthBlock = 256
-  /// Rows of A packed at once (256 KiB of A in L2).
-  static let rowBlock = 256
-  /// Columns of B packed at once.
+  /// Rows of A packed at once, whole micro-panels (240 × 256 floats, 240 KiB of A in L2).
+  static let rowBlock = 20 * GEMMMicrokernel.rows
+  /// Columns of B packed at once (with `depthBlock`, up to 2 MiB: the L2 of one core; 1024 and
+  /// 512 were not faster at 1024³ or 2048³).
   static let columnBlock = 2048
 
   /// `C[m×n] = epilogue(A[m×k] · B[k×n])`, all row-major with row strides `lda`, `ldb`, `ldc`.
@@ -69,18 +71,17 @@ public enum SGEMM {
         for ic in stride(from: rows.lowerBound, to: rows.upperBound, by: mc) {
           let height = Swift.min(mc, rows.upperBound - ic)
           GEMMPacking.packA(shared.a + ic * lda + pc, lda: lda, rows: height, depth: depth, into: aBlock)
-          for jr in stride(from: 0, to: width, by: nr) {
-            let bMicro = UnsafeRawPointer(bPanel + jr * depth).assumingMemoryBound(to: SIMD16<Float>.self)
-            let tileWidth = Swift.min(nr, width - jr)
-            for ir in stride(from: 0, to: height, by: mr) {
-              let tileHeight = Swift.min(mr, height - ir)
+          for ir in stride(from: 0, to: height, by: mr) {
+            let aMicro = aBlock + ir * depth
+            let tileHeight = Swift.min(mr, height - ir)
+            for jr in stride(from: 0, to: width, by: nr) {
+              let bMicro = UnsafeRawPointer(bPanel + jr * depth).assumingMemoryBound(to: SIMD16<Float>.self)
+              let tileWidth = Swift.min(nr, width - jr)
               let target = c + (ic + ir) * ldc + jc + jr
               if tileWidth == nr && tileHeight == mr {
-                GEMMMicrokernel.tile(
-                  depth: depth, a: aBlock + ir * depth, b: bMicro, c: target, ldc: ldc, accumulate: pc > 0)
+                GEMMMicrokernel.tile(depth: depth, a: aMicro, b: bMicro, c: target, ldc: ldc, accumulate: pc > 0)
               } else {
-                GEMMMicrokernel.tile(
-                  depth: depth, a: aBlock + ir * depth, b: bMicro, c: tile, ldc: nr, accumulate: false)
+                GEMMMicrokernel.tile(depth: depth, a: aMicro, b: bMicro, c: tile, ldc: nr, accumulate: false)
                 for r in 0..<tileHeight {
                   for j in 0..<tileWidth {
                     target[r * ldc + j] = (pc > 0 ? target[r * ldc + j] : 0) + tile[r * nr + j]

@@ -37,11 +37,15 @@ public struct CPUThreadPool: Sendable, Hashable {
     DispatchQueue.concurrentPerform(iterations: parts, execute: body)
   }
 
-  /// Splits `0..<count` into at most ``threads`` contiguous chunks (each a multiple of `grain`
-  /// long except the last) and runs `body` on each, concurrently.
-  public func forEachChunk(of count: Int, grain: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {
+  /// Splits `0..<count` into at most ``threads`` × `chunksPerThread` contiguous chunks (each a
+  /// multiple of `grain` long except the last) and runs `body` on each, concurrently. More than
+  /// one chunk per thread lets the threads that start first take the chunks of a worker that
+  /// wakes late, which matters for calls of tens of microseconds.
+  public func forEachChunk(
+    of count: Int, grain: Int = 1, chunksPerThread: Int = 1, _ body: @Sendable (Range<Int>) -> Void
+  ) {
     let units = (count + grain - 1) / grain
-    let parts = Swift.min(threads, units)
+    let parts = threads == 1 ? 1 : Swift.min(threads * Swift.max(1, chunksPerThread), units)
     if parts <= 1 {
       if count > 0 { body(0..<count) }
       return

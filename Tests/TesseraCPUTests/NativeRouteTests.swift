@@ -1,0 +1,136 @@
+import TesseraCompiler
+import TesseraIR
+import TesseraKernels
+import TesseraRuntime
+import TesseraTestSupport
+import Testing
+
+@testable import TesseraCPU
+
+/// The `cpu` device's native routes (row kernels for library softmax / rms_norm / rope, the
+/// quantized matmul for dequantized weights) against the reference evaluator.
+@Suite("Native routes of the cpu device vs the reference evaluator")
+struct NativeRouteTests {
+  /// Compiles `text` for the cpu device with the kernel library, checks how many steps take each
+  /// route, runs it on random inputs and compares with the reference evaluator.
+  static func check(
+    _ text: String, threads: Int, rows: Int = 0, quantized: Int = 0, precision: QuantizedPrecision = .f32Activations,
+    atol: Double, rtol: Double
+  ) throws -> (actual: [Tensor], expected: [Tensor]) {
+    let graph = try TestSupport.parseOne(text)
+    let device = CPUDevice(
+      library: StandardKernelLibrary(), pool: CPUThreadPool(threads: threads), quantizedPrecision: precision)
+    let routes = try device.executor(for: graph).actions.map { $0.action }
+    #expect(routes.count { if case .rows = $0 { true } else { false } } == rows, "row-kernel steps")
+    #expect(
+      routes.count {
+        if case .native(let matmul) = $0, case .quantized = matmul.weights { true } else { false }
+      } == quantized, "quantized matmul steps")
+    var generator = SeededRandom(seed: 41)
+    let inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 9, using: &generator) }
+    let expected = try TestSupport.evaluate(graph, inputs)
+    let actual = try device.compile(graph).run(inputs: inputs)
+    for (a, e) in zip(actual, expected) {
+      #expect(a.type == e.type)
+      #expect(TestSupport.toleranceRatio(a, e, atol: atol, rtol: rtol) <= 1, "\(a.preview()) vs \(e.preview())")
+    }
+    return (actual, expected)
+  }
+
+  static let rowCases = [
+    "%x: f32[1,1] | f32[1,1] | softmax %x {axis = -1}",
+    "%x: f32[3,17] | f32[3,17] | softmax %x {axis = 1}",
+    "%x: f32[2,5,33] | f32[2,5,33] | softmax %x {axis = -1}",
+    "%x: f32[3,17], %g: f32[17] | f32[3,17] | rms_norm %x, %g {epsilon = 1.0e-05}",
+    "%x: f32[2,4,33], %g: f32[33] | f32[2,4,33] | rms_norm %x, %g",
+    "%x: f32[5,6], %p: i32[5] | f32[5,6] | rope %x, %p {theta = 10000.0}",
+    "%x: f32[7,3,10], %p: i32[7] | f32[7,3,10] | rope %x, %p {mode = neox, theta = 500.0}",
+    "%x: f32[2,3,2,8], %p: i32[3] | f32[2,3,2,8] | rope %x, %p",
+  ]
+
+  @Test("softmax, rms_norm and rope library groups run on the row kernels", arguments: rowCases, threadCounts)
+  func rowKernels(spec: String, threads: Int) throws {
+    let parts = spec.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+    let text = "func @f(\(parts[0])) -> \(parts[1]) {\n  %y = \(parts[2]) : \(parts[1])\n  return %y\n}"
+    _ = try Self.check(text, threads: threads, rows: 1, atol: 2e-5, rtol: 2e-5)
+  }
+
+  static let matmulCases = [
+    """
+    func @f(%x: f32[3,64], %w: q4_0[33,64]) -> f32[3,33] {
+      %d = dequantize %w : f32[33,64]
+      %t = transpose %d : f32[64,33]
+      %y = matmul %x, %t : f32[3,33]
+      return %y
+    }
+    """,
+    """
+    func @f(%x: f32[1,96], %w: q4_1[7,96], %b: f32[7]) -> f32[1,7] {
+      %d = dequantize %w : f32[7,96]
+      %t = transpose %d {perm = [1, 0]} : f32[96,7]
+      %y = matmul %x, %t : f32[1,7]
+      %z = add %y, %b : f32[1,7]
+      %s = silu %z : f32[1,7]
+      return %s
+    }
+    """,
+    """
+    func @f(%x: f32[2,9,160], %w: q8_0[70,160]) -> f32[2,9,70] {
+      %d = dequantize %w : f32[70,160]
+      %t = transpose %d : f32[160,70]
+      %y = matmul %x, %t : f32[2,9,70]
+      %r = relu %y : f32[2,9,70]
+      return %r
+    }
+    """,
+    """
+    func @f(%x: f32[1,576], %w: q4_1[130,576]) -> f32[1,130] {
+      %d = dequantize %w : f32[130,576]
+      %t = transpose %d : f32[576,130]
+      %y = matmul %x, %t : f32[1,130]
+      return %y
+    }
+    """,
+    """
+    func @f(%x: f32[5,40], %w: q8_0[40,64]) -> f32[5,64] {
+      %t = dequantize %w : f32[40,64]
+      %y = matmul %x, %t : f32[5,64]
+      return %y
+    }
+    """,
+    """
+    func @f(%x: f32[4,17], %w: q4_0[17,96]) -> (f32[4,96], f32[17,96]) {
+      %t = dequantize %w : f32[17,96]
+      %y = matmul %x, %t : f32[4,96]
+      return %y, %t
+    }
+    """,
+  ]
+
+  @Test("matmuls against dequantized weights run on the quantized matmul", arguments: matmulCases, threadCounts)
+  func quantizedMatmul(text: String, threads: Int) throws {
+    _ = try Self.check(text, threads: threads, quantized: 1, atol: 1e-4, rtol: 1e-4)
+  }
+
+  @Test("the int8-activation mode is used only when the device asks for it", arguments: threadCounts)
+  func int8Mode(threads: Int) throws {
+    let (m, n, k) = (3, 33, 64)
+    let text = Self.matmulCases[0]
+    let graph = try TestSupport.parseOne(text)
+    var generator = SeededRandom(seed: 41)
+    let inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 9, using: &generator) }
+    let pool = CPUThreadPool(threads: threads)
+    let exact = try CPUDevice(library: StandardKernelLibrary(), pool: pool).compile(graph).run(inputs: inputs)[0]
+    let int8 = try CPUDevice(library: StandardKernelLibrary(), pool: pool, quantizedPrecision: .int8Activations)
+      .compile(graph).run(inputs: inputs)[0]
+    // The int8 kernel itself is checked against an independent integer sum in QuantizedMatmulTests.
+    let x = inputs[0].doubles.map(Float.init)
+    var direct = [Float](repeating: 0, count: m * n)
+    inputs[1].bytes.withUnsafeBytes { w in
+      QuantizedMatmul.multiply(
+        x: x, m: m, k: k, weights: w.baseAddress!, dtype: .q4_0, n: n, y: &direct, precision: .int8Activations)
+    }
+    #expect(int8.doubles.map(Float.init) == direct)
+    #expect(int8.doubles != exact.doubles)
+  }
+}
