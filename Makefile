@@ -33,8 +33,9 @@ demo: deps build model
 	@echo "== examples/mlp.tir on every usable device, seeded random inputs"
 	@$(BIN)/tessera run examples/mlp.tir --device all --random-inputs 0
 	@echo
-	@echo "== SmolLM2-135M-Instruct (Q4_1): 3 greedy tokens on every usable device vs reference (kir left out: an interpreter)"
-	@$(BIN)/tessera parity --steps 3 --report .build/parity.html
+	@echo "== SmolLM2-135M-Instruct (Q4_1): greedy tokens on reference and cpu, compared step by step"
+	@echo "   (every device: tessera parity --devices all; OpenCL/Vulkan on a CPU driver and the NPU emulator take minutes)"
+	@$(BIN)/tessera parity --devices reference,cpu --steps 4 --report .build/parity.html
 
 test:
 	$(SWIFT) build --build-tests
