@@ -56,10 +56,11 @@ final class LlamaGraphBuilder {
     return converted
   }
 
-  /// `x @ Wᵀ` for `x: [T, K]` and a weight stored `[N, K]` as GGUF does, computed as
-  /// `(W @ xᵀ)ᵀ` so that only the small activation is transposed, never the weight.
+  /// `x @ Wᵀ` for `x: [T, K]` and a weight stored `[N, K]` as GGUF does. Written as a matmul
+  /// with `transpose(dequantize(W))`, the pattern backends recognise to multiply by the quantized
+  /// rows directly (the CPU's quantized matvec reads the blocks and never materialises W).
   private func linear(_ x: ValueID, _ name: String, name resultName: String? = nil) -> ValueID {
-    builder.transpose(builder.matmul(float(name), builder.transpose(x)), name: resultName)
+    builder.matmul(x, builder.transpose(float(name)), name: resultName)
   }
 
   /// RoPE (GGUF llama "normal" mode: adjacent pairs) on `[T, heads * D]`, viewed as `[T, heads, D]`.
