@@ -32,6 +32,7 @@ let usage = """
     --repeat N      timed runs, best kept (default 3)
     --threads A,B   thread counts (gemm, quant, ops; default 1,2)
     --json FILE     also write the rows as JSON (gemm, quant, ops)
+    --html FILE     also write an HTML report with SVG charts (gemm, quant, ops)
     --help          show this help
   """
 
@@ -87,6 +88,10 @@ case "gemm", "quant", "ops":
   default: rows = try CPUBenchmark.ops(threads: threads, repeats: repeats)
   }
   if let path = option("--json", in: arguments) { try CPUBenchmark.write(rows, to: path) }
+  if let path = option("--html", in: arguments) {
+    try HTMLReport.write(rows, title: "tessera-bench \(arguments[0])", to: path)
+    print("wrote \(path)")
+  }
 case "opencl":
   guard let size = Int(option("--size", in: arguments) ?? "1024"), size > 0 else {
     fail("--size expects a positive integer")
