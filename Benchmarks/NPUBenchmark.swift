@@ -11,10 +11,13 @@ enum NPUBenchmark {
   }
 
   static func gemm(_ m: Int, _ k: Int, _ n: Int) throws -> (NPUExecutable, [UInt8]) {
-    let graph = try Parser.parse(
-      "func @gemm(%a: f16[\(m),\(k)], %b: f16[\(k),\(n)]) -> f16[\(m),\(n)] {\n  %c = matmul %a, %b : f16[\(m),\(n)]\n  return %c\n}\n",
-      file: "gemm.tir"
-    ).functions[0]
+    try compile(
+      "func @gemm(%a: f16[\(m),\(k)], %b: f16[\(k),\(n)]) -> f16[\(m),\(n)] {\n  %c = matmul %a, %b : f16[\(m),\(n)]\n  return %c\n}\n"
+    )
+  }
+
+  static func compile(_ text: String) throws -> (NPUExecutable, [UInt8]) {
+    let graph = try Parser.parse(text, file: "bench.tir").functions[0]
     let device = NPUDevice(
       options: CompileOptions(passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), fallback: "cpu"),
       host: InterpreterKernelRunner())
@@ -47,6 +50,7 @@ enum NPUBenchmark {
     }
     try roofline(points, config: NPUConfig()).write(toFile: svgPath, atomically: true, encoding: .utf8)
     print("wrote roofline \(svgPath)")
+    try vectorRows(emulator)
 
     let size = 256
     let (executable, global) = try gemm(size, size, size)
@@ -59,6 +63,37 @@ enum NPUBenchmark {
       String(
         format: "emulator speed: GEMM %d^3 functional in %.3f s = %.1f M simulated MAC/s on the host", size, seconds,
         macs / seconds / 1e6))
+  }
+
+  /// Row ops decomposed into reductions and elementwise groups, all on the vector unit: cycles
+  /// summed over their programs, unit utilisation and GM bandwidth against the 128 B/cycle of a
+  /// DMA direction.
+  static func vectorRows(_ emulator: Emulator) throws {
+    print("row ops on the vector unit (f16 in and out, summed over the op's programs)")
+    print("op                  programs  cycles      vector busy  mte2 busy  GM bytes     GM B/cycle")
+    let (rows, cols) = (64, 4096)
+    let type = "f16[\(rows),\(cols)]"
+    let ops = [
+      ("softmax", "%x: \(type)", "softmax %x {axis = -1}"),
+      ("rms_norm", "%x: \(type), %w: f16[\(cols)]", "rms_norm %x, %w {axis = -1, epsilon = 1.0e-06}"),
+    ]
+    for (name, arguments, op) in ops {
+      let (executable, global) = try compile(
+        "func @\(name)(\(arguments)) -> \(type) {\n  %y = \(op) : \(type)\n  return %y\n}\n")
+      var memory = global
+      var report = CycleReport(config: emulator.config)
+      for index in executable.programs.keys.sorted() {
+        report = report.followed(
+          by: try emulator.run(executable.programs[index]!, globalMemory: &memory, functional: false))
+      }
+      let traffic = (report.bytes[.gm2ub] ?? 0) + (report.bytes[.ub2gm] ?? 0)
+      print(
+        "\(name) \(rows)x\(cols)".padding(toLength: 18, withPad: " ", startingAt: 0)
+          + String(
+            format: "  %-8d  %-10d  %10.1f%%  %8.1f%%  %-11d  %.1f", executable.programs.count, report.cycles,
+            report.busyFraction(.vector) * 100, report.busyFraction(.mte2) * 100, traffic,
+            Double(traffic) / Double(report.cycles)))
+    }
   }
 
   /// Achieved MAC/cycle against arithmetic intensity on log axes, under the compute roof (peak

@@ -36,6 +36,17 @@ struct CycleModelTests {
     #expect(events.map(\.start) == [11, 14])
   }
 
+  @Test func rowReductionWaitsForTheLoadAndCostsOnePass() throws {
+    // The load is 4 rows of 64 f32. set_flag (issued 11), three li (12…14), wait_flag (issued
+    // 15) releases the vector unit at 119; vredsum (issued 16) reads 1024 bytes: 4 cycles x 1
+    // pass + 8 latency, done at 131.
+    let report = try cycles(
+      load + "set_flag mte2, vector, 0\nli x1, 1024\nli x2, 4\nli x3, 64\nwait_flag mte2, vector, 0\n"
+        + "vredsum x1, x0, x2, x3\nhalt")
+    #expect(report.cycles == 131)
+    #expect(report.busy[.vector] == 12)
+  }
+
   @Test func cubeCostsOneCyclePerFractal() throws {
     // m=32, k=48, n=16: 2·3·1 = 6 fractals; issued at 3, runs 4…10, + 16 latency = 26.
     let report = try cycles("li x1, 32\nli x2, 48\nli x3, 16\nmmad.f16 x0, x0, x0, x1, x2, x3\nhalt")

@@ -45,7 +45,7 @@ struct MatmulLowering {
     var pipeline = TilePipeline(
       expression: expression, builder: builder, config: config, graph: graph, output: output, address: address,
       readAccumulators: readAccumulators)
-    guard pipeline.capacity >= 8 else {
+    guard pipeline.capacity >= 32 else {
       throw .unsupported(step: builder.step, reason: "the epilogue needs \(expression.slots) UB slots")
     }
     let batchShape = Shape(

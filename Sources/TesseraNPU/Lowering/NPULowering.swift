@@ -30,7 +30,8 @@ public struct GlobalLayout: Sendable {
 }
 
 /// Compiled plan steps → NPU programs: matmul groups on the cube with their epilogue on the
-/// vector unit, elementwise groups on the vector unit. Each program ends with `barrier; halt`.
+/// vector unit, elementwise groups (dequantization included) and reduction groups (with their
+/// prologue and epilogue) on the vector unit. Each program ends with `barrier; halt`.
 public enum NPULowering {
   /// The program for one step placed on the npu; `unsupported` when the step has no NPU form.
   public static func program(
@@ -51,12 +52,15 @@ public enum NPULowering {
     case .matmul:
       try MatmulLowering(group: step.group, graph: graph, builder: builder, config: config, address: address)
         .emit(output: output)
+    case .reduction:
+      try ReductionLowering(group: step.group, graph: graph, builder: builder, config: config, address: address)
+        .emit(output: output)
     case .elementwise:
       let expression = try TileExpression(step.group, in: graph, step: name)
       var pipeline = TilePipeline(
         expression: expression, builder: builder, config: config, graph: graph, output: output, address: address,
         readAccumulators: nil)
-      guard pipeline.capacity >= 8 else {
+      guard pipeline.capacity >= 32 else {
         throw .unsupported(step: name, reason: "the group needs \(expression.slots) UB slots")
       }
       for box in TilePipeline.boxes(rootType.shape, capacity: pipeline.capacity) { try pipeline.emit(box) }

@@ -13,17 +13,18 @@ struct Affine: Hashable {
   static func zero(rank: Int) -> Affine { Affine(constant: 0, coefficients: [Int](repeating: 0, count: rank)) }
 }
 
-/// A fused group as a list of tile computations over an iteration space (the root's shape):
-/// each instance is a graph value at affine coordinates. Movement ops (transpose, broadcast,
-/// slice) only change coordinates, so values outside the group are read by strided DMAs.
+/// A fused group as a list of tile computations over an iteration space (the root's shape, or
+/// a permutation of it): each instance is a graph value at affine coordinates. Movement ops
+/// (transpose, broadcast, slice) only change coordinates, so values outside the group are read
+/// by strided DMAs; quantized weights are read as raw blocks and dequantized by `vdeq`.
 struct TileExpression {
   enum Source: Hashable {
     /// A value from global memory, read at these coordinates.
     case leaf(ValueID, [Affine])
     /// A constant broadcast to every lane.
     case splat(Float)
-    /// The group's matmul, read out of the accumulators.
-    case matmul
+    /// The group's matmul or reduction result, which its lowering puts in this slot.
+    case core
     /// A vector op over earlier instances.
     case op(OpKind, [Int], roundToHalf: Bool)
   }
@@ -37,14 +38,23 @@ struct TileExpression {
   private let rank: Int
   private let step: String
 
+  /// The group's root over its own shape.
   init(_ group: FusedGroup, in graph: Graph, step: String) throws(NPUError) {
+    let rank = graph.type(of: group.root).shape.rank
+    try self.init(group, value: group.root, at: (0..<rank).map { Affine.axis($0, rank: rank) }, in: graph, step: step)
+  }
+
+  /// `value` (the root or a member of `group`) at `coordinates` over a `coordinates`-rank space;
+  /// `value` itself may be outside the group (it is then the only leaf).
+  init(_ group: FusedGroup, value: ValueID, at coordinates: [Affine], in graph: Graph, step: String)
+    throws(NPUError)
+  {
     self.graph = graph
     self.step = step
     members = Set(group.nodes.map { graph.nodes[$0].result })
     defining = graph.definingNode
-    let shape = graph.type(of: group.root).shape
-    rank = shape.rank
-    root = try instance(group.root, (0..<rank).map { Affine.axis($0, rank: rank) })
+    rank = coordinates.count
+    root = try instance(value, coordinates)
   }
 
   /// Vector slots the tile computation needs (leaves, splats and ops each take one).
@@ -77,11 +87,18 @@ struct TileExpression {
       let values = literal.doubles
       guard let first = values.first, values.allSatisfy({ $0 == first }) else { return add(.leaf(value, coordinates)) }
       return add(.splat(Float(first)))
-    case .matmul:
-      guard coordinates == (0..<rank).map({ Affine.axis($0, rank: rank) }) else {
-        throw .unsupported(step: step, reason: "the matmul result is read through a movement op")
+    case .matmul, .reduceSum, .reduceMax, .reduceMin, .reduceMean:
+      guard isIdentity(coordinates, type.shape) else {
+        throw .unsupported(step: step, reason: "the \(node.kind) result is read through a movement op")
       }
-      return add(.matmul)
+      return add(.core)
+    case .dequantize:
+      let weight = graph.type(of: node.operands[0])
+      guard isIdentity(coordinates, weight.shape) else {
+        throw .unsupported(step: step, reason: "vdeq reads whole blocks: the weight is read through a movement op")
+      }
+      let blocks = add(.leaf(node.operands[0], coordinates))
+      return add(.op(.dequantize, [blocks], roundToHalf: type.dtype == .f16))
     case .transpose:
       let perm = node.attributes.ints("perm") ?? Array((0..<type.shape.rank).reversed())
       var source = coordinates
@@ -110,6 +127,14 @@ struct TileExpression {
       }
       return add(.op(node.kind, operands, roundToHalf: type.dtype == .f16))
     }
+  }
+
+  /// Whether `coordinates` read a value of `shape` in iteration order (size-1 axes may be pinned).
+  private func isIdentity(_ coordinates: [Affine], _ shape: Shape) -> Bool {
+    shape.rank == rank
+      && coordinates.indices.allSatisfy {
+        coordinates[$0] == .axis($0, rank: rank) || (shape.dims[$0] == 1 && coordinates[$0] == .zero(rank: rank))
+      }
   }
 
   /// numpy broadcasting: leading axes dropped, size-1 axes pinned to 0.

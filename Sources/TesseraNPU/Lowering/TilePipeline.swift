@@ -1,9 +1,6 @@
 import TesseraCompiler
 import TesseraIR
 
-/// A box of an iteration space: a start and a count per axis.
-typealias Box = [(start: Int, count: Int)]
-
 /// Emits the tiles of a ``TileExpression``: MTE2 loads the leaves (and FIXP the matmul tile),
 /// the vector unit computes, MTE3 stores; two UB slot sets alternate so loads of tile u+1 and
 /// the store of tile u-1 overlap the compute of tile u.
@@ -14,9 +11,7 @@ struct TilePipeline {
   let expression: TileExpression
   let builder: ProgramBuilder
   let config: NPUConfig
-  /// Global-memory byte address of a graph value.
-  let address: (ValueID) throws(NPUError) -> Int
-  let graph: Graph
+  let emitter: TileEmitter
   /// The root's global-memory address and dtype.
   let output: (address: Int, dtype: DType, shape: Shape)
   /// Moves the matmul's part of a box from L0C to a UB address (FIXP), if there is a matmul.
@@ -31,14 +26,14 @@ struct TilePipeline {
     self.expression = expression
     self.builder = builder
     self.config = config
-    self.graph = graph
+    emitter = TileEmitter(builder: builder, graph: graph, address: address)
     self.output = output
-    self.address = address
     self.readAccumulators = readAccumulators
   }
 
-  /// Elements one slot holds: UB split into two sets of `slots` slots, 32-byte aligned.
-  var capacity: Int { (config.ubBytes / (2 * expression.slots * 4)) / 8 * 8 }
+  /// Elements one slot holds: UB split into two sets of `slots` slots, a whole number of
+  /// 32-element blocks (so quantized tiles are whole blocks and slots 32-byte aligned).
+  var capacity: Int { (config.ubBytes / (2 * expression.slots * 4)) / 32 * 32 }
 
   private var loadsFromGlobal: Bool {
     expression.instances.contains { if case .leaf = $0 { true } else { false } }
@@ -79,83 +74,24 @@ struct TilePipeline {
     let count = box.reduce(1) { $0 * $1.count }
     let slotBytes = capacity * 4
     func slot(_ index: Int) -> Int { (set * expression.slots + index) * slotBytes }
-    let fixp = readAccumulators != nil && expression.instances.contains(.matmul)
+    let fixp = readAccumulators != nil && expression.instances.contains(.core)
     let global = loadsFromGlobal
     if tiles >= 2 {
       if global { builder.waitFlag(.mte3, .mte2, set) }
       if fixp { builder.waitFlag(.mte3, .fixp, set) }
     }
-    for (index, source) in expression.instances.enumerated() {
-      switch source {
-      case .leaf(let value, let coordinates):
-        try load(value, coordinates, box, into: slot(index))
-      case .matmul:
-        try readAccumulators?(box, slot(index))
-      default: continue
-      }
-    }
+    try emitter.loadLeaves(expression, box, slot: slot)
+    if fixp, let index = expression.instances.firstIndex(of: .core) { try readAccumulators?(box, slot(index)) }
     if global { builder.setFlag(.mte2, .vector, set) }
     if fixp { builder.setFlag(.fixp, .vector, set) }
     if global { builder.waitFlag(.mte2, .vector, set) }
     if fixp { builder.waitFlag(.fixp, .vector, set) }
-    // The register cache rotates through 19 registers, so the (at most four) operands fetched
-    // for one instruction stay valid until it is emitted.
-    for (index, source) in expression.instances.enumerated() {
-      switch source {
-      case .splat(let value):
-        let d = try builder.register(slot(index))
-        let bits = try builder.register(Int(Int32(bitPattern: value.bitPattern)))
-        builder.emit(.vdup(d: d, bits: bits, n: try builder.register(count)))
-      case .op(let kind, let operands, let roundToHalf):
-        let d = try builder.register(slot(index))
-        let a = try builder.register(slot(operands[0]))
-        if let function = VectorLowering.binary[kind] {
-          let b = try builder.register(slot(operands[1]))
-          builder.emit(.vbinary(function, d: d, a: a, b: b, n: try builder.register(count)))
-        } else {
-          builder.emit(.vunary(VectorLowering.unary[kind]!, d: d, a: a, n: try builder.register(count)))
-        }
-        if roundToHalf && kind != .cast {
-          let r = try builder.register(slot(index))
-          builder.emit(.vunary(.round16, d: r, a: r, n: try builder.register(count)))
-        }
-      case .leaf, .matmul: continue
-      }
-    }
+    try emitter.compute(expression, count: count, slot: slot)
     builder.setFlag(.vector, .mte3, set)
     builder.waitFlag(.vector, .mte3, set)
-    let strides = output.shape.strides
-    let dims = box.indices.filter { box[$0].count > 1 }.map { (box[$0].count, strides[$0]) }
-    let offset = box.indices.reduce(0) { $0 + box[$1].start * strides[$1] }
-    try builder.dma(
-      .ub2gm, .f32, try element(output.dtype), destination: output.address + offset * output.dtype.byteWidth!,
-      source: slot(expression.root), dims: dims)
+    try emitter.store(from: slot(expression.root), to: output.address, output.dtype, output.shape, box)
     if global { builder.setFlag(.mte3, .mte2, set) }
     if fixp { builder.setFlag(.mte3, .fixp, set) }
     tiles += 1
-  }
-
-  private func load(_ value: ValueID, _ coordinates: [Affine], _ box: Box, into destination: Int) throws(NPUError) {
-    let type = graph.type(of: value)
-    let strides = type.shape.strides
-    var offset = 0
-    for (axis, coordinate) in coordinates.enumerated() {
-      offset +=
-        strides[axis] * (coordinate.constant + zip(coordinate.coefficients, box).reduce(0) { $0 + $1.0 * $1.1.start })
-    }
-    let dims = box.indices.filter { box[$0].count > 1 }.map { axis in
-      (box[axis].count, coordinates.indices.reduce(0) { $0 + strides[$1] * coordinates[$1].coefficients[axis] })
-    }
-    try builder.dma(
-      .gm2ub, try element(type.dtype), .f32, destination: destination,
-      source: try address(value) + offset * type.dtype.byteWidth!, dims: dims)
-  }
-
-  private func element(_ dtype: DType) throws(NPUError) -> NPUElement {
-    switch dtype {
-    case .f32: return .f32
-    case .f16: return .f16
-    default: throw .unsupported(step: builder.step, reason: "DMA does not carry \(dtype)")
-    }
   }
 }
