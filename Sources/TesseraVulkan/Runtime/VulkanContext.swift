@@ -17,8 +17,12 @@ final class VulkanContext: @unchecked Sendable {
   let properties: VkPhysicalDeviceProperties
   /// Whether shaders may use 64-bit integers (`shaderInt64`).
   let supportsInt64: Bool
-  /// Whether the queue writes timestamps, and nanoseconds per tick.
+  /// Nanoseconds per timestamp tick, or `nil` when the compute queue writes no timestamps
+  /// (its family's `timestampValidBits` is 0 — the per-queue answer that
+  /// `timestampComputeAndGraphics` only promises for every queue at once — or the period is 0).
   let timestampPeriod: Double?
+  /// The bits of a timestamp that count (`timestampValidBits`); differences wrap within them.
+  let timestampMask: UInt64
   private let queue: VkQueue
   private let queueLock = Mutex(())
   private let memoryTypes: [VkMemoryType]
@@ -32,6 +36,7 @@ final class VulkanContext: @unchecked Sendable {
     timestampPeriod =
       family.timestampBits > 0 && properties.limits.timestampPeriod > 0
       ? Double(properties.limits.timestampPeriod) : nil
+    timestampMask = family.timestampBits >= 64 ? .max : (1 << UInt64(family.timestampBits)) - 1
     var features = VkPhysicalDeviceFeatures()
     instance.functions.getFeatures(physical, &features)
     supportsInt64 = features.shaderInt64 != 0

@@ -9,7 +9,9 @@ import TesseraRuntime
 /// buffers — one per run of consecutive device steps, with a buffer memory barrier only where a
 /// dispatch reads or overwrites what an earlier one in the same command buffer touched. Steps
 /// on the fallback device run on the host runner between submissions, reading and writing the
-/// mapped buffers (explicit copies).
+/// mapped buffers (explicit copies). Where the compute queue writes timestamps, every dispatch
+/// is timed in a query pool of the executable's own (see ``VulkanRecorder``), read back only by
+/// ``executeTimed(_:)``.
 final class VulkanExecutable: GraphExecutable {
   private enum Segment {
     case device(VkCommandBuffer)
@@ -23,6 +25,9 @@ final class VulkanExecutable: GraphExecutable {
   private let pipelines: [VulkanPipeline]
   private let pools: [VulkanObject]
   private let fence: VulkanObject
+  private let queryPool: VulkanObject?
+  /// The kernel of each timed dispatch, in query order; `nil` when the device has no timestamps.
+  let timedKernels: [String]?
   nonisolated(unsafe) private let segments: [Segment]
   /// Serialises runs: they share the buffers, the command buffers and the fence.
   private let running = Mutex(())
@@ -85,9 +90,21 @@ final class VulkanExecutable: GraphExecutable {
       info.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO
       return functions.createFence(device, &info, nil, &handle)
     }
+    let queryCount = UInt32(max(1, 2 * deviceCalls.count))
+    queryPool =
+      context.timestampPeriod == nil
+      ? nil
+      : try context.make("vkCreateQueryPool", destroy: { $0.functions.destroyQueryPool($0.device, $1, nil) }) {
+        handle in
+        var info = VkQueryPoolCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO
+        info.queryType = VK_QUERY_TYPE_TIMESTAMP
+        info.queryCount = queryCount
+        return functions.createQueryPool(device, &info, nil, &handle)
+      }
     var recorder = VulkanRecorder(
-      context: context, descriptorPool: descriptorPool, commandPool: commandPool,
-      buffers: buffers)
+      context: context, descriptorPool: descriptorPool, commandPool: commandPool, buffers: buffers,
+      queryPool: queryPool)
     var segments: [Segment] = []
     var pending: [(KernelCall, VulkanPipeline)] = []
     func flush() throws(VulkanError) {
@@ -111,9 +128,21 @@ final class VulkanExecutable: GraphExecutable {
     }
     try flush()
     self.segments = segments
+    timedKernels = queryPool == nil ? nil : recorder.timedKernels
   }
 
   func execute(_ inputs: [Tensor]) throws(DeviceError) -> [Tensor] {
+    try run(inputs, timed: false).results
+  }
+
+  /// Runs once and returns each dispatch's device time (empty when the device has no timestamps).
+  func executeTimed(_ inputs: [Tensor]) throws(DeviceError) -> (results: [Tensor], kernels: [KernelTiming]) {
+    try run(inputs, timed: true)
+  }
+
+  private func run(_ inputs: [Tensor], timed: Bool) throws(DeviceError) -> (
+    results: [Tensor], kernels: [KernelTiming]
+  ) {
     try running.withLock { _ throws(DeviceError) in
       for (buffer, input) in zip(buffers.inputs, inputs) { buffer.write(input.bytes, at: 0) }
       for segment in segments {
@@ -131,7 +160,33 @@ final class VulkanExecutable: GraphExecutable {
           }
         }
       }
-      return plan.graph.results.map(read)
+      let results = plan.graph.results.map(read)
+      guard timed else { return (results, []) }
+      do throws(VulkanError) {
+        return (results, try timings())
+      } catch {
+        throw .kernelFailed(kernel: "vulkan timestamps", message: error.description)
+      }
+    }
+  }
+
+  /// The timed dispatches' durations from the query pool (ticks masked to `timestampValidBits`,
+  /// scaled by `timestampPeriod`).
+  private func timings() throws(VulkanError) -> [KernelTiming] {
+    guard let queryPool, let names = timedKernels, !names.isEmpty, let period = context.timestampPeriod else {
+      return []
+    }
+    let queries = UInt32(2 * names.count)
+    var ticks = [UInt64](repeating: 0, count: Int(queries))
+    let flags = VK_QUERY_RESULT_64_BIT.rawValue | VK_QUERY_RESULT_WAIT_BIT.rawValue
+    let status = ticks.withUnsafeMutableBytes { bytes in
+      context.functions.getQueryPoolResults(
+        context.device, queryPool.handle, 0, queries, bytes.count, bytes.baseAddress, 8, flags)
+    }
+    try check(status, "vkGetQueryPoolResults")
+    return names.indices.map { index in
+      let elapsed = (ticks[2 * index + 1] &- ticks[2 * index]) & context.timestampMask
+      return KernelTiming(kernel: names[index], seconds: Double(elapsed) * period / 1e9)
     }
   }
 

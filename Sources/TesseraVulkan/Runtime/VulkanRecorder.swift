@@ -10,14 +10,34 @@ import TesseraIR
 /// shader read/write); one that overwrites bytes an earlier dispatch read (the arena reuses
 /// them) gets an execution barrier. Independent dispatches get none. The command buffer ends
 /// with a barrier making every shader write visible to the host.
+///
+/// With a timestamp query pool, each dispatch is bracketed by two `vkCmdWriteTimestamp`s (top of
+/// pipe before, bottom of pipe after), taking the next two queries of the pool; the command
+/// buffer first resets the queries it uses, so it can be submitted again.
 struct VulkanRecorder {
   let context: VulkanContext
   let descriptorPool: VulkanObject
   let commandPool: VulkanObject
   let buffers: VulkanBufferSet
+  let queryPool: VulkanObject?
+  /// The kernels timed so far, in query order: kernel `i` owns queries `2i` and `2i + 1`.
+  private(set) var timedKernels: [String] = []
+
+  init(
+    context: VulkanContext, descriptorPool: VulkanObject, commandPool: VulkanObject, buffers: VulkanBufferSet,
+    queryPool: VulkanObject?
+  ) {
+    self.context = context
+    self.descriptorPool = descriptorPool
+    self.commandPool = commandPool
+    self.buffers = buffers
+    self.queryPool = queryPool
+  }
 
   /// Records `dispatches` (calls with their pipelines) into a new primary command buffer.
-  func record(_ dispatches: [(KernelCall, VulkanPipeline)], plan: CompiledPlan) throws(VulkanError) -> VkCommandBuffer {
+  mutating func record(_ dispatches: [(KernelCall, VulkanPipeline)], plan: CompiledPlan) throws(VulkanError)
+    -> VkCommandBuffer
+  {
     let functions = context.functions, device = context.device
     var allocate = VkCommandBufferAllocateInfo()
     allocate.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO
@@ -30,6 +50,13 @@ struct VulkanRecorder {
     var begin = VkCommandBufferBeginInfo()
     begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
     try check(functions.beginCommandBuffer(commandBuffer, &begin), "vkBeginCommandBuffer")
+    if let queryPool {
+      let launched = dispatches.filter { call, _ in call.kernel.groupCounts(call.scalars).allSatisfy { $0 > 0 } }
+      if !launched.isEmpty {
+        functions.cmdResetQueryPool(
+          commandBuffer, queryPool.handle, UInt32(2 * timedKernels.count), UInt32(2 * launched.count))
+      }
+    }
     var written: [VulkanRegion] = [], read: [VulkanRegion] = []
     let limits = context.properties.limits.maxComputeWorkGroupCount
     for (call, pipeline) in dispatches {
@@ -69,7 +96,10 @@ struct VulkanRecorder {
             bytes.baseAddress)
         }
       }
+      timestamp(commandBuffer, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, query: 2 * timedKernels.count)
       functions.cmdDispatch(commandBuffer, UInt32(counts[0]), UInt32(counts[1]), UInt32(counts[2]))
+      timestamp(commandBuffer, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, query: 2 * timedKernels.count + 1)
+      if queryPool != nil { timedKernels.append(call.kernel.name) }
     }
     var toHost = VkMemoryBarrier()
     toHost.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER
@@ -81,6 +111,12 @@ struct VulkanRecorder {
       nil, 0, nil)
     try check(functions.endCommandBuffer(commandBuffer), "vkEndCommandBuffer")
     return commandBuffer
+  }
+
+  /// Writes timestamp `query` of the pool at `stage`, when there is a pool.
+  private func timestamp(_ commandBuffer: VkCommandBuffer, _ stage: VkPipelineStageFlagBits, query: Int) {
+    guard let queryPool else { return }
+    context.functions.cmdWriteTimestamp(commandBuffer, stage, queryPool.handle, UInt32(query))
   }
 
   /// Compute-to-compute barrier; `dirty` regions get shader-write to shader-read/write visibility.
