@@ -35,21 +35,15 @@ struct VulkanRecorder {
   }
 
   /// Records `dispatches` (calls with their pipelines) into a new primary command buffer.
-  mutating func record(_ dispatches: [(KernelCall, VulkanPipeline)], plan: CompiledPlan) throws(VulkanError)
-    -> VkCommandBuffer
-  {
-    let functions = context.functions, device = context.device
-    var allocate = VkCommandBufferAllocateInfo()
-    allocate.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO
-    allocate.commandPool = commandPool.handle
-    allocate.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY
-    allocate.commandBufferCount = 1
-    var handle: VkCommandBuffer?
-    try check(functions.allocateCommandBuffers(device, &allocate, &handle), "vkAllocateCommandBuffers")
-    guard let commandBuffer = handle else { throw .call("vkAllocateCommandBuffers", code: -3) }
-    var begin = VkCommandBufferBeginInfo()
-    begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
-    try check(functions.beginCommandBuffer(commandBuffer, &begin), "vkBeginCommandBuffer")
+  /// Staged buffers: `uploads` are copied from the host twins first, `downloads` back to them
+  /// after the last dispatch.
+  mutating func record(
+    _ dispatches: [(KernelCall, VulkanPipeline)], plan: CompiledPlan, uploads: [VulkanRegion] = [],
+    downloads: [VulkanRegion] = []
+  ) throws(VulkanError) -> VkCommandBuffer {
+    let functions = context.functions
+    let commandBuffer = try begin()
+    if !uploads.isEmpty { copyIn(commandBuffer, uploads) }
     if let queryPool {
       let launched = dispatches.filter { call, _ in call.kernel.groupCounts(call.scalars).allSatisfy { $0 > 0 } }
       if !launched.isEmpty {
@@ -101,14 +95,20 @@ struct VulkanRecorder {
       timestamp(commandBuffer, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, query: 2 * timedKernels.count + 1)
       if queryPool != nil { timedKernels.append(call.kernel.name) }
     }
-    var toHost = VkMemoryBarrier()
-    toHost.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER
-    toHost.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT.rawValue
-    toHost.dstAccessMask = VK_ACCESS_HOST_READ_BIT.rawValue
-    functions.cmdPipelineBarrier(
-      commandBuffer, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue, VK_PIPELINE_STAGE_HOST_BIT.rawValue, 0, 1, &toHost,
-      0,
-      nil, 0, nil)
+    if !downloads.isEmpty {
+      memoryBarrier(
+        commandBuffer, from: (VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT.rawValue),
+        to: (VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT.rawValue))
+      copy(commandBuffer, downloads, toDevice: false)
+    }
+    memoryBarrier(
+      commandBuffer,
+      from: (
+        VkPipelineStageFlagBits(
+          VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue | VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue),
+        VK_ACCESS_SHADER_WRITE_BIT.rawValue | VK_ACCESS_TRANSFER_WRITE_BIT.rawValue
+      ),
+      to: (VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT.rawValue))
     try check(functions.endCommandBuffer(commandBuffer), "vkEndCommandBuffer")
     return commandBuffer
   }
@@ -141,7 +141,7 @@ struct VulkanRecorder {
   }
 
   /// Bytes bound for a region: whole words, at least one, within the buffer.
-  private func bindingSize(_ region: VulkanRegion) -> Int {
+  func bindingSize(_ region: VulkanRegion) -> Int {
     let buffer = buffers.buffer(region.location)
     return min(max(4, (region.size + 3) / 4 * 4), buffer.size - region.offset)
   }
