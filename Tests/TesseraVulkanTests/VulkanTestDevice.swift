@@ -11,9 +11,12 @@ enum VulkanTestDevice {
     passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), library: nil, fallback: "kir")
 
   /// The first usable device of a provider with these settings.
-  static func first(excludedOps: Set<OpKind> = [], forceStaging: Bool = false) -> (any Device)? {
+  static func first(excludedOps: Set<OpKind> = [], forceStaging: Bool = false, maxWorkgroupCount: Int? = nil)
+    -> (any Device)?
+  {
     VulkanProvider(
-      options: options, host: InterpreterKernelRunner(), excludedOps: excludedOps, forceStaging: forceStaging
+      options: options, host: InterpreterKernelRunner(), excludedOps: excludedOps, forceStaging: forceStaging,
+      maxWorkgroupCount: maxWorkgroupCount
     ).discover().lazy.compactMap(\.device).first
   }
 

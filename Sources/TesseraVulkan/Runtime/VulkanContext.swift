@@ -27,15 +27,23 @@ final class VulkanContext: @unchecked Sendable {
   /// through host-visible twins: where the largest device-local heap has no host-visible,
   /// coherent memory type (discrete GPUs without a resizable BAR), or when forced.
   let staged: Bool
+  /// Workgroups one dispatch may have along x, y, z: `maxComputeWorkGroupCount`, or less when
+  /// capped; a larger launch is split into several dispatches.
+  let workgroupLimit: [Int]
   private let queue: VkQueue
   private let queueLock = Mutex(())
   private let memoryTypes: [VkMemoryType]
 
-  /// Opens `physical`; `forceStaging` takes the staged path (``staged``) even on unified memory.
-  init(instance: VulkanInstance, physical: VkPhysicalDevice, forceStaging: Bool = false) throws(VulkanError) {
+  /// Opens `physical`; `forceStaging` takes the staged path (``staged``) even on unified memory,
+  /// `maxWorkgroupCount` caps ``workgroupLimit``.
+  init(
+    instance: VulkanInstance, physical: VkPhysicalDevice, forceStaging: Bool = false, maxWorkgroupCount: Int? = nil
+  ) throws(VulkanError) {
     self.instance = instance
     self.physical = physical
     properties = instance.properties(physical)
+    let limits = properties.limits.maxComputeWorkGroupCount
+    workgroupLimit = [limits.0, limits.1, limits.2].map { min(Int($0), maxWorkgroupCount ?? .max) }
     guard let family = instance.computeQueueFamily(physical) else { throw .noSuitable("compute queue family") }
     queueFamily = family.index
     timestampPeriod =

@@ -53,9 +53,12 @@ final class VulkanExecutable: GraphExecutable {
     var pipelines: [VulkanPipeline] = []
     var byModule: [SPIRVModule: VulkanPipeline] = [:]
     for call in deviceCalls {
+      let counts = call.kernel.groupCounts(call.scalars) + [1, 1]
+      let split = (0..<3).contains { counts[$0] > context.workgroupLimit[$0] }
       let module: SPIRVModule
       do {
-        module = try SPIRVCodegen.generate(call.kernel, aliased: VulkanPlanBinding.aliasedBuffers(of: call, in: plan))
+        module = try SPIRVCodegen.generate(
+          call.kernel, aliased: VulkanPlanBinding.aliasedBuffers(of: call, in: plan), splitLaunch: split)
       } catch {
         throw .codegen(error)
       }
@@ -63,7 +66,8 @@ final class VulkanExecutable: GraphExecutable {
       if let known = byModule[module] {
         pipeline = known
       } else {
-        pipeline = try VulkanPipeline(call.kernel, module: module, context: context, cache: cache)
+        pipeline = try VulkanPipeline(
+          call.kernel, module: module, splitLaunch: split, context: context, cache: cache)
         byModule[module] = pipeline
       }
       pipelines.append(pipeline)

@@ -52,7 +52,6 @@ struct VulkanRecorder {
       }
     }
     var written: [VulkanRegion] = [], read: [VulkanRegion] = []
-    let limits = context.properties.limits.maxComputeWorkGroupCount
     for (call, pipeline) in dispatches {
       let regions = call.buffers.map { VulkanPlanBinding.region(of: $0, in: plan) }
       let writes = call.kernel.buffers.indices.filter { call.kernel.buffers[$0].access != .read }.map { regions[$0] }
@@ -66,32 +65,24 @@ struct VulkanRecorder {
       }
       written += writes
       read += reads
-      let counts = call.kernel.groupCounts(call.scalars) + [1, 1]
-      let maximum = [limits.0, limits.1, limits.2]
-      for axis in 0..<3 where counts[axis] > Int(maximum[axis]) {
-        throw .noSuitable(
-          "launch for \(call.kernel.name): \(counts[axis]) workgroups along axis \(axis), the device allows \(maximum[axis])"
-        )
-      }
-      guard counts.prefix(3).allSatisfy({ $0 > 0 }) else { continue }
+      let counts = Array((call.kernel.groupCounts(call.scalars) + [1, 1]).prefix(3))
+      guard counts.allSatisfy({ $0 > 0 }) else { continue }
       var set = try descriptorSet(call, pipeline, regions)
       functions.cmdBindPipeline(commandBuffer, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.pipeline.handle)
       functions.cmdBindDescriptorSets(
         commandBuffer, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout.handle, 0, 1, &set, 0, nil)
-      if pipeline.pushConstantBytes > 0 {
-        let words = call.kernel.scalars.map { scalar in
-          let value = call.scalars[scalar.name] ?? 0
-          return scalar.dtype == .f32
-            ? Float(value).bitPattern : UInt32(bitPattern: Int32(truncatingIfNeeded: Int64(value)))
-        }
-        words.withUnsafeBytes { bytes in
-          functions.cmdPushConstants(
-            commandBuffer, pipeline.layout.handle, VK_SHADER_STAGE_COMPUTE_BIT.rawValue, 0, UInt32(bytes.count),
-            bytes.baseAddress)
-        }
+      let scalars = call.kernel.scalars.map { scalar in
+        let value = call.scalars[scalar.name] ?? 0
+        return scalar.dtype == .f32
+          ? Float(value).bitPattern : UInt32(bitPattern: Int32(truncatingIfNeeded: Int64(value)))
       }
+      push(commandBuffer, pipeline, scalars, at: 0)
       timestamp(commandBuffer, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, query: 2 * timedKernels.count)
-      functions.cmdDispatch(commandBuffer, UInt32(counts[0]), UInt32(counts[1]), UInt32(counts[2]))
+      if pipeline.splitLaunch {
+        dispatchSplit(commandBuffer, pipeline, counts, launchWordsAt: scalars.count * 4)
+      } else {
+        functions.cmdDispatch(commandBuffer, UInt32(counts[0]), UInt32(counts[1]), UInt32(counts[2]))
+      }
       timestamp(commandBuffer, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, query: 2 * timedKernels.count + 1)
       if queryPool != nil { timedKernels.append(call.kernel.name) }
     }
@@ -111,6 +102,35 @@ struct VulkanRecorder {
       to: (VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT.rawValue))
     try check(functions.endCommandBuffer(commandBuffer), "vkEndCommandBuffer")
     return commandBuffer
+  }
+
+  /// Dispatches a launch of `counts` workgroups as dispatches of at most
+  /// ``VulkanContext/workgroupLimit`` per axis, pushing each one's first workgroup and the
+  /// launch's counts at byte `launchWordsAt` (a `splitLaunch` module adds them to its ids).
+  private func dispatchSplit(
+    _ commandBuffer: VkCommandBuffer, _ pipeline: VulkanPipeline, _ counts: [Int], launchWordsAt offset: Int
+  ) {
+    let limit = context.workgroupLimit
+    for z in stride(from: 0, to: counts[2], by: limit[2]) {
+      for y in stride(from: 0, to: counts[1], by: limit[1]) {
+        for x in stride(from: 0, to: counts[0], by: limit[0]) {
+          let first = [x, y, z]
+          push(commandBuffer, pipeline, (first + counts).map { UInt32($0) }, at: offset)
+          let size = (0..<3).map { UInt32(min(limit[$0], counts[$0] - first[$0])) }
+          context.functions.cmdDispatch(commandBuffer, size[0], size[1], size[2])
+        }
+      }
+    }
+  }
+
+  /// Pushes `words` at byte `offset` of the pipeline's push constants (nothing for none).
+  private func push(_ commandBuffer: VkCommandBuffer, _ pipeline: VulkanPipeline, _ words: [UInt32], at offset: Int) {
+    guard !words.isEmpty else { return }
+    words.withUnsafeBytes { bytes in
+      context.functions.cmdPushConstants(
+        commandBuffer, pipeline.layout.handle, VK_SHADER_STAGE_COMPUTE_BIT.rawValue, UInt32(offset),
+        UInt32(bytes.count), bytes.baseAddress)
+    }
   }
 
   /// Writes timestamp `query` of the pool at `stage`, when there is a pool.
