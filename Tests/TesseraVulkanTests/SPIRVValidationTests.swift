@@ -31,12 +31,13 @@ struct SPIRVValidationTests {
   }
 
   @Test(
-    "every op example's kernels",
+    "every op example's kernels, whole and split launches",
     .enabled(if: SPIRVValidator.path != nil, Comment(rawValue: SPIRVValidator.skipReason)),
-    arguments: OpExample.all)
-  func opExamples(example: OpExample) throws {
+    arguments: OpExample.all, [false, true])
+  func opExamples(example: OpExample, splitLaunch: Bool) throws {
     for (kernel, aliased) in try kernels(try TestSupport.parseOne(example.text)) {
-      let problems = try SPIRVValidator.problems(try SPIRVCodegen.generate(kernel, aliased: aliased))
+      let module = try SPIRVCodegen.generate(kernel, aliased: aliased, splitLaunch: splitLaunch)
+      let problems = try SPIRVValidator.problems(module)
       #expect(problems == nil, "\(example) \(kernel.name): \(problems ?? "")")
     }
   }

@@ -13,8 +13,9 @@ import Testing
 struct VulkanParityTests {
   private var device: any Device { VulkanTestDevice.device! }
 
-  @Test("every op example", arguments: OpExample.all)
-  func opExamples(example: OpExample) throws {
+  @Test("every op example, host-visible and staged buffers", arguments: OpExample.all, [false, true])
+  func opExamples(example: OpExample, staged: Bool) throws {
+    let device = VulkanTestDevice.device(staged: staged)
     let graph = try TestSupport.parseOne(example.text)
     var generator = SeededRandom(seed: 5)
     let inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 2, using: &generator) }
@@ -29,8 +30,10 @@ struct VulkanParityTests {
     }
   }
 
-  @Test func randomGraphsMatchTheReference() throws {
-    for seed in 0..<200 {
+  @Test("random graphs: 200 host-visible, 50 staged", arguments: [false, true])
+  func randomGraphsMatchTheReference(staged: Bool) throws {
+    let device = VulkanTestDevice.device(staged: staged)
+    for seed in 0..<(staged ? 50 : 200) {
       var generator = RandomGraphGenerator(seed: UInt64(1000 + seed))
       let graph = try generator.makeGraph(operations: 10)
       let inputs = generator.inputs(for: graph)
@@ -44,7 +47,9 @@ struct VulkanParityTests {
     }
   }
 
-  @Test func aTransformerStackMatchesTheReference() throws {
+  @Test(arguments: [false, true])
+  func aTransformerStackMatchesTheReference(staged: Bool) throws {
+    let device = VulkanTestDevice.device(staged: staged)
     let graph = try TransformerGraph.make(layers: 2, sequence: 5, width: 16, heads: 2, hidden: 24)
     var generator = SeededRandom(seed: 21)
     var inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 5, using: &generator) }
@@ -57,6 +62,11 @@ struct VulkanParityTests {
       let actual = try compiled.run(inputs: inputs)[0]
       #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-4, rtol: 1e-3) <= 1)
     }
+  }
+
+  @Test func aForcedStagingDeviceSaysSo() throws {
+    let staged = try #require(VulkanTestDevice.staged)
+    #expect(staged.info.driver.contains("device-local buffers with staging copies"))
   }
 
   @Test("block-quantized weights decode as Quantization.dequantize", arguments: [DType.q4_0, .q4_1, .q8_0])
@@ -82,8 +92,9 @@ struct VulkanParityTests {
     }
   }
 
-  @Test func stepsOutsideTheDeviceRunOnTheHostRunner() throws {
-    let restricted = try #require(VulkanTestDevice.first(excludedOps: [.sin]))
+  @Test(arguments: [false, true])
+  func stepsOutsideTheDeviceRunOnTheHostRunner(staged: Bool) throws {
+    let restricted = try #require(VulkanTestDevice.first(excludedOps: [.sin], forceStaging: staged))
     let graph = try TestSupport.parseOne(
       """
       func @f(%x: f32[4,4], %w: f32[4,4]) -> f32[4,4] {

@@ -21,13 +21,23 @@ public struct SPIRVCodegenError: Error, Hashable, Sendable, CustomStringConverti
 /// Values are kept in 32-bit registers (f16/bf16 in f32, i8/u8 in i32) and rounded to their
 /// type after every instruction, as the KIR interpreter does; vectors are scalarised into one
 /// register per lane. The entry point is `main`.
+///
+/// A module generated with `splitLaunch` serves a launch cut into several dispatches (more
+/// workgroups than `maxComputeWorkGroupCount` allows): six more 32-bit push constants after the
+/// scalars hold the dispatch's first workgroup (x, y, z) and the whole launch's workgroup counts
+/// (x, y, z); the group and global ids add the first workgroup, the group count is the launch's.
 public enum SPIRVCodegen {
   /// Generates the module for `kernel`; buffers listed in `aliased` may share memory with
   /// another of the kernel's buffers in a launch (in-place updates) and are decorated `Aliased`.
-  public static func generate(_ kernel: Kernel, aliased: Set<Int> = []) throws(SPIRVCodegenError) -> SPIRVModule {
-    var generator = KernelTranslator(kernel: kernel, aliased: aliased)
+  public static func generate(_ kernel: Kernel, aliased: Set<Int> = [], splitLaunch: Bool = false)
+    throws(SPIRVCodegenError) -> SPIRVModule
+  {
+    var generator = KernelTranslator(kernel: kernel, aliased: aliased, splitLaunch: splitLaunch)
     return try generator.translate()
   }
+
+  /// Push-constant words after the scalars in a `splitLaunch` module.
+  public static let splitLaunchWords = 6
 }
 
 /// The state of one translation: the builder and the ids of every KIR value and variable.
@@ -41,9 +51,11 @@ struct KernelTranslator {
   var shared: [UInt32] = []
   var pushConstants: UInt32?
   var builtins: [KBuiltin: UInt32] = [:]
+  let splitLaunch: Bool
 
-  init(kernel: Kernel, aliased: Set<Int>) {
+  init(kernel: Kernel, aliased: Set<Int>, splitLaunch: Bool) {
     self.kernel = kernel
+    self.splitLaunch = splitLaunch
     b.capability(.shader)
     glsl = b.importInstructionSet("GLSL.std.450")
     let words = SPIRVType.block([.runtimeArray(.u32, stride: 4)], offsets: [0])
@@ -55,9 +67,10 @@ struct KernelTranslator {
       b.name(variable, buffer.name)
       buffers.append(variable)
     }
-    if !kernel.scalars.isEmpty {
-      let members = kernel.scalars.map { Self.register($0.dtype) }
-      let offsets = kernel.scalars.indices.map { UInt32($0 * 4) }
+    let launchWords = splitLaunch ? SPIRVCodegen.splitLaunchWords : 0
+    if !kernel.scalars.isEmpty || splitLaunch {
+      let members = kernel.scalars.map { Self.register($0.dtype) } + Array(repeating: .u32, count: launchWords)
+      let offsets = (0..<(kernel.scalars.count + launchWords)).map { UInt32($0 * 4) }
       pushConstants = b.globalVariable(.block(members, offsets: offsets), .pushConstant)
     }
   }
@@ -219,8 +232,34 @@ struct KernelTranslator {
     return Int64(value.rounded(.towardZero))
   }
 
-  /// The i32 value of a built-in index along `dimension`.
+  /// The i32 value of a built-in index along `dimension`, offset for a split launch.
   mutating func builtinValue(_ builtin: KBuiltin, _ dimension: Int) -> UInt32 {
+    guard splitLaunch, builtin != .localID else { return bitcast(builtinComponent(builtin, dimension)) }
+    let count = kernel.scalars.count
+    switch builtin {
+    case .groupCount: return bitcast(launchWord(count + 3 + dimension))
+    case .groupID:
+      return bitcast(
+        b.emit(.iAdd, .u32, [.id(builtinComponent(.groupID, dimension)), .id(launchWord(count + dimension))]))
+    default:
+      let size = b.uint32(UInt32((kernel.workgroupSize + [1, 1])[dimension]))
+      let first = b.emit(.iMul, .u32, [.id(launchWord(count + dimension)), .id(size)])
+      return bitcast(b.emit(.iAdd, .u32, [.id(builtinComponent(builtin, dimension)), .id(first)]))
+    }
+  }
+
+  /// Push-constant word `index` (u32) of a split launch's block.
+  mutating func launchWord(_ index: Int) -> UInt32 {
+    let pointer = b.emit(
+      .accessChain, .pointer(.u32, .pushConstant), [.id(pushConstants!), .id(b.int32(Int32(index)))])
+    return b.emit(.load, .u32, [.id(pointer)])
+  }
+
+  /// `value` (u32) as i32.
+  func bitcast(_ value: UInt32) -> UInt32 { b.emit(.bitcast, .i32, [.id(value)]) }
+
+  /// Component `dimension` (u32) of a built-in input vector.
+  mutating func builtinComponent(_ builtin: KBuiltin, _ dimension: Int) -> UInt32 {
     let variable: UInt32
     if let known = builtins[builtin] {
       variable = known
@@ -237,8 +276,7 @@ struct KernelTranslator {
       builtins[builtin] = variable
     }
     let vector = b.emit(.load, .vector(.u32, count: 3), [.id(variable)])
-    let component = b.emit(.compositeExtract, .u32, [.id(vector), .literal(UInt32(dimension))])
-    return b.emit(.bitcast, .i32, [.id(component)])
+    return b.emit(.compositeExtract, .u32, [.id(vector), .literal(UInt32(dimension))])
   }
 
   /// `if condition { then } else { otherwise }` as a selection construct.

@@ -17,21 +17,39 @@ final class VulkanContext: @unchecked Sendable {
   let properties: VkPhysicalDeviceProperties
   /// Whether shaders may use 64-bit integers (`shaderInt64`).
   let supportsInt64: Bool
-  /// Whether the queue writes timestamps, and nanoseconds per tick.
+  /// Nanoseconds per timestamp tick, or `nil` when the compute queue writes no timestamps
+  /// (its family's `timestampValidBits` is 0 — the per-queue answer that
+  /// `timestampComputeAndGraphics` only promises for every queue at once — or the period is 0).
   let timestampPeriod: Double?
+  /// The bits of a timestamp that count (`timestampValidBits`); differences wrap within them.
+  let timestampMask: UInt64
+  /// Whether graph buffers live in device-local memory the host does not map, with data moved
+  /// through host-visible twins: where the largest device-local heap has no host-visible,
+  /// coherent memory type (discrete GPUs without a resizable BAR), or when forced.
+  let staged: Bool
+  /// Workgroups one dispatch may have along x, y, z: `maxComputeWorkGroupCount`, or less when
+  /// capped; a larger launch is split into several dispatches.
+  let workgroupLimit: [Int]
   private let queue: VkQueue
   private let queueLock = Mutex(())
   private let memoryTypes: [VkMemoryType]
 
-  init(instance: VulkanInstance, physical: VkPhysicalDevice) throws(VulkanError) {
+  /// Opens `physical`; `forceStaging` takes the staged path (``staged``) even on unified memory,
+  /// `maxWorkgroupCount` caps ``workgroupLimit``.
+  init(
+    instance: VulkanInstance, physical: VkPhysicalDevice, forceStaging: Bool = false, maxWorkgroupCount: Int? = nil
+  ) throws(VulkanError) {
     self.instance = instance
     self.physical = physical
     properties = instance.properties(physical)
+    let limits = properties.limits.maxComputeWorkGroupCount
+    workgroupLimit = [limits.0, limits.1, limits.2].map { min(Int($0), maxWorkgroupCount ?? .max) }
     guard let family = instance.computeQueueFamily(physical) else { throw .noSuitable("compute queue family") }
     queueFamily = family.index
     timestampPeriod =
       family.timestampBits > 0 && properties.limits.timestampPeriod > 0
       ? Double(properties.limits.timestampPeriod) : nil
+    timestampMask = family.timestampBits >= 64 ? .max : (1 << UInt64(family.timestampBits)) - 1
     var features = VkPhysicalDeviceFeatures()
     instance.functions.getFeatures(physical, &features)
     supportsInt64 = features.shaderInt64 != 0
@@ -76,6 +94,19 @@ final class VulkanContext: @unchecked Sendable {
     memoryTypes = withUnsafeBytes(of: memory.memoryTypes) {
       Array($0.bindMemory(to: VkMemoryType.self).prefix(Int(memory.memoryTypeCount)))
     }
+    let heaps = withUnsafeBytes(of: memory.memoryHeaps) {
+      Array($0.bindMemory(to: VkMemoryHeap.self).prefix(Int(memory.memoryHeapCount)))
+    }
+    staged = forceStaging || !Self.unified(memoryTypes, heaps)
+  }
+
+  /// Whether the largest device-local heap has a host-visible, coherent, device-local type.
+  private static func unified(_ types: [VkMemoryType], _ heaps: [VkMemoryHeap]) -> Bool {
+    let local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue
+    let shared = local | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
+    let localHeaps = heaps.indices.filter { heaps[$0].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT.rawValue != 0 }
+    guard let largest = localHeaps.max(by: { heaps[$0].size < heaps[$1].size }) else { return true }
+    return types.contains { Int($0.heapIndex) == largest && $0.propertyFlags & shared == shared }
   }
 
   deinit {
@@ -94,6 +125,17 @@ final class VulkanContext: @unchecked Sendable {
     guard let index = candidates.first(where: { memoryTypes[$0].propertyFlags & local != 0 }) ?? candidates.first else {
       throw .noSuitable("host-visible coherent memory type")
     }
+    return UInt32(index)
+  }
+
+  /// A device-local memory type allowed by `allowed` (a requirements bit mask).
+  func deviceLocalMemoryType(_ allowed: UInt32) throws(VulkanError) -> UInt32 {
+    let local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue
+    guard
+      let index = memoryTypes.indices.first(where: {
+        allowed & (1 << UInt32($0)) != 0 && memoryTypes[$0].propertyFlags & local != 0
+      })
+    else { throw .noSuitable("device-local memory type") }
     return UInt32(index)
   }
 

@@ -41,13 +41,16 @@ public final class VulkanDevice: Device {
   }
 
   /// Compiles `graph`: plan, SPIR-V, pipelines (through the on-disk pipeline cache), buffers and
-  /// command buffers.
+  /// command buffers; the result profiles (``CompiledGraph/profile(inputs:)``) where the compute
+  /// queue writes timestamps.
   public func compile(_ graph: Graph) throws(DeviceError) -> CompiledGraph {
     let plan = try plan(graph)
     do {
       let executable = try VulkanExecutable(plan: plan, context: context, cache: cache, host: host)
       cache.save()
-      return CompiledGraph(graph: graph, deviceName: info.name, executable: executable)
+      let runnable: any GraphExecutable =
+        executable.timedKernels == nil ? executable : VulkanProfilingExecutable(executable: executable)
+      return CompiledGraph(graph: graph, deviceName: info.name, executable: runnable)
     } catch {
       throw .compileFailed(device: info.name, message: error.description)
     }

@@ -9,11 +9,23 @@ import TesseraRuntime
 /// buffers — one per run of consecutive device steps, with a buffer memory barrier only where a
 /// dispatch reads or overwrites what an earlier one in the same command buffer touched. Steps
 /// on the fallback device run on the host runner between submissions, reading and writing the
-/// mapped buffers (explicit copies).
+/// host's view of the buffers (explicit copies). On a staged context the buffers are
+/// device-local and each command buffer copies what it needs from and to host-visible twins
+/// (see ``VulkanBufferSet``). Where the compute queue writes timestamps, every dispatch
+/// is timed in a query pool of the executable's own (see ``VulkanRecorder``), read back only by
+/// ``executeTimed(_:)``.
 final class VulkanExecutable: GraphExecutable {
   private enum Segment {
     case device(VkCommandBuffer)
     case host(KernelCall)
+  }
+
+  /// A run of consecutive device calls, or one call for the host runner.
+  private enum Chunk {
+    case device([(KernelCall, VulkanPipeline)])
+    case host(KernelCall)
+
+    var isDevice: Bool { if case .device = self { true } else { false } }
   }
 
   let plan: CompiledPlan
@@ -23,6 +35,9 @@ final class VulkanExecutable: GraphExecutable {
   private let pipelines: [VulkanPipeline]
   private let pools: [VulkanObject]
   private let fence: VulkanObject
+  private let queryPool: VulkanObject?
+  /// The kernel of each timed dispatch, in query order; `nil` when the device has no timestamps.
+  let timedKernels: [String]?
   nonisolated(unsafe) private let segments: [Segment]
   /// Serialises runs: they share the buffers, the command buffers and the fence.
   private let running = Mutex(())
@@ -38,9 +53,12 @@ final class VulkanExecutable: GraphExecutable {
     var pipelines: [VulkanPipeline] = []
     var byModule: [SPIRVModule: VulkanPipeline] = [:]
     for call in deviceCalls {
+      let counts = call.kernel.groupCounts(call.scalars) + [1, 1]
+      let split = (0..<3).contains { counts[$0] > context.workgroupLimit[$0] }
       let module: SPIRVModule
       do {
-        module = try SPIRVCodegen.generate(call.kernel, aliased: VulkanPlanBinding.aliasedBuffers(of: call, in: plan))
+        module = try SPIRVCodegen.generate(
+          call.kernel, aliased: VulkanPlanBinding.aliasedBuffers(of: call, in: plan), splitLaunch: split)
       } catch {
         throw .codegen(error)
       }
@@ -48,7 +66,8 @@ final class VulkanExecutable: GraphExecutable {
       if let known = byModule[module] {
         pipeline = known
       } else {
-        pipeline = try VulkanPipeline(call.kernel, module: module, context: context, cache: cache)
+        pipeline = try VulkanPipeline(
+          call.kernel, module: module, splitLaunch: split, context: context, cache: cache)
         byModule[module] = pipeline
       }
       pipelines.append(pipeline)
@@ -85,37 +104,97 @@ final class VulkanExecutable: GraphExecutable {
       info.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO
       return functions.createFence(device, &info, nil, &handle)
     }
+    let queryCount = UInt32(max(1, 2 * deviceCalls.count))
+    queryPool =
+      context.timestampPeriod == nil
+      ? nil
+      : try context.make("vkCreateQueryPool", destroy: { $0.functions.destroyQueryPool($0.device, $1, nil) }) {
+        handle in
+        var info = VkQueryPoolCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO
+        info.queryType = VK_QUERY_TYPE_TIMESTAMP
+        info.queryCount = queryCount
+        return functions.createQueryPool(device, &info, nil, &handle)
+      }
     var recorder = VulkanRecorder(
-      context: context, descriptorPool: descriptorPool, commandPool: commandPool,
-      buffers: buffers)
-    var segments: [Segment] = []
-    var pending: [(KernelCall, VulkanPipeline)] = []
-    func flush() throws(VulkanError) {
-      guard !pending.isEmpty else { return }
-      segments.append(.device(try recorder.record(pending, plan: plan)))
-      pending = []
+      context: context, descriptorPool: descriptorPool, commandPool: commandPool, buffers: buffers,
+      queryPool: queryPool)
+    if buffers.staged && !buffers.weights.isEmpty {
+      try context.submit(try recorder.upload(buffers.weightRegions), fence: fence.handle)
     }
+    var chunks: [Chunk] = []
     var pipelineIndex = 0
     for step in plan.steps {
       guard let call = step.call else { continue }
       if step.device == plan.target.name {
-        pending.append((call, pipelines[pipelineIndex]))
+        if case .device(let pending)? = chunks.last {
+          chunks[chunks.count - 1] = .device(pending + [(call, pipelines[pipelineIndex])])
+        } else {
+          chunks.append(.device([(call, pipelines[pipelineIndex])]))
+        }
         pipelineIndex += 1
       } else {
-        try flush()
         guard host != nil else {
           throw .noSuitable("host runner for \(call.kernel.name), which runs on \(step.device)")
         }
-        segments.append(.host(call))
+        chunks.append(.host(call))
       }
     }
-    try flush()
-    self.segments = segments
+    segments = try Self.record(chunks, plan: plan, recorder: &recorder)
+    timedKernels = queryPool == nil ? nil : recorder.timedKernels
+  }
+
+  /// Records each device chunk. Staged buffers: a chunk first uploads what the host wrote
+  /// since the previous chunk (the inputs, for the first), and last downloads what the host
+  /// steps up to the next chunk read (and the results, for the last chunk).
+  private static func record(_ chunks: [Chunk], plan: CompiledPlan, recorder: inout VulkanRecorder)
+    throws(VulkanError) -> [Segment]
+  {
+    let staged = recorder.buffers.staged
+    func regions(_ call: KernelCall, writtenOnly: Bool) -> [VulkanRegion] {
+      call.buffers.indices.filter { !writtenOnly || call.kernel.buffers[$0].access != .read }.map {
+        VulkanPlanBinding.region(of: call.buffers[$0], in: plan)
+      }
+    }
+    var segments: [Segment] = []
+    var uploads = staged ? recorder.buffers.inputRegions : []
+    for (index, chunk) in chunks.enumerated() {
+      switch chunk {
+      case .host(let call):
+        segments.append(.host(call))
+        if staged { uploads += regions(call, writtenOnly: true).filter { $0.location == .arena } }
+      case .device(let calls):
+        var downloads: [VulkanRegion] = []
+        if staged {
+          let rest = chunks[(index + 1)...]
+          for case .host(let call) in rest.prefix(while: { !$0.isDevice }) {
+            downloads += regions(call, writtenOnly: false)
+          }
+          if !rest.contains(where: \.isDevice) {
+            downloads += plan.graph.results.map { VulkanPlanBinding.region(of: $0, in: plan) }
+          }
+        }
+        segments.append(.device(try recorder.record(calls, plan: plan, uploads: uploads, downloads: downloads)))
+        uploads = []
+      }
+    }
+    return segments
   }
 
   func execute(_ inputs: [Tensor]) throws(DeviceError) -> [Tensor] {
+    try run(inputs, timed: false).results
+  }
+
+  /// Runs once and returns each dispatch's device time (empty when the device has no timestamps).
+  func executeTimed(_ inputs: [Tensor]) throws(DeviceError) -> (results: [Tensor], kernels: [KernelTiming]) {
+    try run(inputs, timed: true)
+  }
+
+  private func run(_ inputs: [Tensor], timed: Bool) throws(DeviceError) -> (
+    results: [Tensor], kernels: [KernelTiming]
+  ) {
     try running.withLock { _ throws(DeviceError) in
-      for (buffer, input) in zip(buffers.inputs, inputs) { buffer.write(input.bytes, at: 0) }
+      for (index, input) in inputs.enumerated() { buffers.host(.input(index)).write(input.bytes, at: 0) }
       for segment in segments {
         switch segment {
         case .device(let commandBuffer):
@@ -131,19 +210,45 @@ final class VulkanExecutable: GraphExecutable {
           }
         }
       }
-      return plan.graph.results.map(read)
+      let results = plan.graph.results.map(read)
+      guard timed else { return (results, []) }
+      do throws(VulkanError) {
+        return (results, try timings())
+      } catch {
+        throw .kernelFailed(kernel: "vulkan timestamps", message: error.description)
+      }
+    }
+  }
+
+  /// The timed dispatches' durations from the query pool (ticks masked to `timestampValidBits`,
+  /// scaled by `timestampPeriod`).
+  private func timings() throws(VulkanError) -> [KernelTiming] {
+    guard let queryPool, let names = timedKernels, !names.isEmpty, let period = context.timestampPeriod else {
+      return []
+    }
+    let queries = UInt32(2 * names.count)
+    var ticks = [UInt64](repeating: 0, count: Int(queries))
+    let flags = VK_QUERY_RESULT_64_BIT.rawValue | VK_QUERY_RESULT_WAIT_BIT.rawValue
+    let status = ticks.withUnsafeMutableBytes { bytes in
+      context.functions.getQueryPoolResults(
+        context.device, queryPool.handle, 0, queries, bytes.count, bytes.baseAddress, 8, flags)
+    }
+    try check(status, "vkGetQueryPoolResults")
+    return names.indices.map { index in
+      let elapsed = (ticks[2 * index + 1] &- ticks[2 * index]) & context.timestampMask
+      return KernelTiming(kernel: names[index], seconds: Double(elapsed) * period / 1e9)
     }
   }
 
   private func read(_ value: ValueID) -> Tensor {
     let region = VulkanPlanBinding.region(of: value, in: plan)
     let type = plan.graph.type(of: value)
-    return Tensor(type: type, bytes: buffers.buffer(region.location).read(region.size, at: region.offset))!
+    return Tensor(type: type, bytes: buffers.host(region.location).read(region.size, at: region.offset))!
   }
 
   private func write(_ tensor: Tensor, to value: ValueID) {
     let region = VulkanPlanBinding.region(of: value, in: plan)
     guard region.location == .arena else { return }
-    buffers.arena.write(tensor.bytes, at: region.offset)
+    buffers.host(.arena).write(tensor.bytes, at: region.offset)
   }
 }

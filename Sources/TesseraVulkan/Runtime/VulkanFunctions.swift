@@ -64,6 +64,7 @@ struct DeviceFunctions {
   let cmdBindDescriptorSets: PFN_vkCmdBindDescriptorSets
   let cmdPushConstants: PFN_vkCmdPushConstants
   let cmdDispatch: PFN_vkCmdDispatch
+  let cmdCopyBuffer: PFN_vkCmdCopyBuffer
   let cmdPipelineBarrier: PFN_vkCmdPipelineBarrier
   let cmdWriteTimestamp: PFN_vkCmdWriteTimestamp
   let cmdResetQueryPool: PFN_vkCmdResetQueryPool
@@ -111,6 +112,7 @@ struct DeviceFunctions {
     cmdBindDescriptorSets = try resolve("vkCmdBindDescriptorSets", lookup)
     cmdPushConstants = try resolve("vkCmdPushConstants", lookup)
     cmdDispatch = try resolve("vkCmdDispatch", lookup)
+    cmdCopyBuffer = try resolve("vkCmdCopyBuffer", lookup)
     cmdPipelineBarrier = try resolve("vkCmdPipelineBarrier", lookup)
     cmdWriteTimestamp = try resolve("vkCmdWriteTimestamp", lookup)
     cmdResetQueryPool = try resolve("vkCmdResetQueryPool", lookup)

@@ -2,17 +2,28 @@ import CVulkan
 import TesseraCompiler
 
 /// One kernel ready to dispatch: its SPIR-V module, descriptor-set layout (one storage buffer
-/// per kernel buffer), pipeline layout (push constants for the scalars) and compute pipeline.
+/// per kernel buffer), pipeline layout (push constants for the scalars, and for a split launch
+/// its first workgroup and counts) and compute pipeline.
 final class VulkanPipeline: Sendable {
   let module: SPIRVModule
   let setLayout: VulkanObject
   let layout: VulkanObject
   let pipeline: VulkanObject
   let pushConstantBytes: Int
+  /// Whether the module was generated with `splitLaunch` (``SPIRVCodegen``).
+  let splitLaunch: Bool
 
-  init(_ kernel: Kernel, module: SPIRVModule, context: VulkanContext, cache: VulkanPipelineCache) throws(VulkanError) {
+  init(
+    _ kernel: Kernel, module: SPIRVModule, splitLaunch: Bool, context: VulkanContext, cache: VulkanPipelineCache
+  ) throws(VulkanError) {
     self.module = module
-    pushConstantBytes = kernel.scalars.count * 4
+    self.splitLaunch = splitLaunch
+    pushConstantBytes = (kernel.scalars.count + (splitLaunch ? SPIRVCodegen.splitLaunchWords : 0)) * 4
+    guard pushConstantBytes <= Int(context.properties.limits.maxPushConstantsSize) else {
+      throw .noSuitable(
+        "push-constant space for \(kernel.name): \(pushConstantBytes) bytes, the device allows "
+          + "\(context.properties.limits.maxPushConstantsSize)")
+    }
     let functions = context.functions, device = context.device
     let words = module.words
     let shader = try context.make(

@@ -1,4 +1,5 @@
 import CVulkan
+import Foundation
 import TesseraCompiler
 import TesseraIR
 import TesseraRuntime
@@ -11,16 +12,26 @@ public struct VulkanProvider: DeviceProvider {
   private let options: CompileOptions
   private let host: (any HostKernelRunner)?
   private let excludedOps: Set<OpKind>
+  private let forceStaging: Bool
+  private let maxWorkgroupCount: Int?
 
   /// Creates the provider; devices compile with `options` (passes, kernel library, fallback
   /// device name) and run steps assigned to the fallback through `host`. Ops in `excludedOps`
   /// are left to the fallback (to exercise partitioning, or to work around a driver bug).
+  /// `forceStaging` keeps graph buffers in device-local memory reached through host-visible
+  /// staging copies even where memory is unified, as discrete GPUs need (default: whether
+  /// `TESSERA_VULKAN_STAGING=1`). `maxWorkgroupCount` caps the workgroups of one dispatch per
+  /// axis below the device's `maxComputeWorkGroupCount` (to exercise split launches).
   public init(
-    options: CompileOptions = CompileOptions(), host: (any HostKernelRunner)? = nil, excludedOps: Set<OpKind> = []
+    options: CompileOptions = CompileOptions(), host: (any HostKernelRunner)? = nil, excludedOps: Set<OpKind> = [],
+    forceStaging: Bool = ProcessInfo.processInfo.environment["TESSERA_VULKAN_STAGING"] == "1",
+    maxWorkgroupCount: Int? = nil
   ) {
     self.options = options
     self.host = host
     self.excludedOps = excludedOps
+    self.forceStaging = forceStaging
+    self.maxWorkgroupCount = maxWorkgroupCount
   }
 
   /// Opens the loader and one instance, and every physical device with a compute queue.
@@ -53,7 +64,9 @@ public struct VulkanProvider: DeviceProvider {
         return DeviceEntry(unavailable: info)
       }
       do throws(VulkanError) {
-        let context = try VulkanContext(instance: instance, physical: physical)
+        let context = try VulkanContext(
+          instance: instance, physical: physical, forceStaging: forceStaging, maxWorkgroupCount: maxWorkgroupCount)
+        if context.staged { info.driver += ", device-local buffers with staging copies" }
         return DeviceEntry(
           device: try VulkanDevice(
             info: info, context: context, options: options, host: host, excludedOps: excludedOps))
