@@ -22,7 +22,8 @@ enum HTMLReport {
     for row in rows {
       let peer = row.peer.map { String(format: "%.2f %@ (%@)", $0, row.unit, row.peerName) } ?? "n/a"
       let ratio = row.ratio.map { String(format: "%.2f×", $0) } ?? "-"
-      html += "<tr><td>\(escape(row.name))</td><td>\(row.threads)</td><td>\(String(format: "%.2f", row.value)) \(escape(row.unit))</td>"
+      html +=
+        "<tr><td>\(escape(row.name))</td><td>\(row.threads)</td><td>\(String(format: "%.2f", row.value)) \(escape(row.unit))</td>"
       html += "<td>\(escape(peer))</td><td>\(ratio)</td></tr>"
     }
     return html + "</table>"
@@ -33,13 +34,15 @@ enum HTMLReport {
     let barHeight = 14, gap = 10, labelWidth = 220, plotWidth = 480
     let largest = rows.flatMap { [$0.value, $0.peer ?? 0] }.max() ?? 1
     let height = rows.count * (2 * barHeight + gap) + gap
-    var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(labelWidth + plotWidth + 120)\" height=\"\(height)\">"
+    var svg =
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(labelWidth + plotWidth + 120)\" height=\"\(height)\">"
     for (index, row) in rows.enumerated() {
       let y = gap + index * (2 * barHeight + gap)
       svg += "<text x=\"0\" y=\"\(y + barHeight)\" font-size=\"12\">\(escape("\(row.name), \(row.threads)t"))</text>"
       for (offset, value, color) in [(0, row.value, "#3b6fd4"), (barHeight, row.peer ?? 0, "#9a9a9a")] {
         let width = Int(Double(plotWidth) * value / Swift.max(largest, 1e-9))
-        svg += "<rect x=\"\(labelWidth)\" y=\"\(y + offset)\" width=\"\(width)\" height=\"\(barHeight - 2)\" fill=\"\(color)\"/>"
+        svg +=
+          "<rect x=\"\(labelWidth)\" y=\"\(y + offset)\" width=\"\(width)\" height=\"\(barHeight - 2)\" fill=\"\(color)\"/>"
         svg += "<text x=\"\(labelWidth + width + 4)\" y=\"\(y + offset + barHeight - 3)\" font-size=\"11\">"
         svg += String(format: "%.1f", value) + "</text>"
       }

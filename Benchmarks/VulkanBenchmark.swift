@@ -24,7 +24,8 @@ enum VulkanBenchmark {
   }
 
   private static let options = CompileOptions(
-    passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), library: StandardKernelLibrary(), fallback: "kir")
+    passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), library: StandardKernelLibrary(),
+    fallback: "kir")
 
   private static func matmulGraph(_ size: Int) throws -> Graph {
     let builder = GraphBuilder(name: "sgemm")
