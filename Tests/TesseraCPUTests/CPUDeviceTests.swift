@@ -46,10 +46,7 @@ struct CPUDeviceTests {
   @Test("a transformer stack", arguments: threadCounts)
   func transformer(threads: Int) throws {
     let graph = try TransformerGraph.make(layers: 2, sequence: 7, width: 32, heads: 2, hidden: 40)
-    var generator = SeededRandom(seed: 21)
-    var inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 5, using: &generator) }
-    inputs[1] = Tensor((0..<7).map(Double.init), shape: [7], dtype: .i32)
-    inputs[2] = Tensor((0..<49).map { $0 % 7 <= $0 / 7 ? 0 : -Double.infinity }, shape: [7, 7])
+    let inputs = TransformerGraph.inputs(for: graph, sequence: 7, seed: 21)
     let expected = try TestSupport.evaluate(graph, inputs)[0]
     let actual = try CPUDevice(pool: CPUThreadPool(threads: threads)).compile(graph).run(inputs: inputs)[0]
     #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-4, rtol: 1e-3) <= 1)

@@ -47,10 +47,7 @@ struct LibraryLoweringTests {
 
   @Test func transformerStackWithTheLibrary() throws {
     let graph = try TransformerGraph.make(layers: 2, sequence: 5, width: 16, heads: 2, hidden: 24)
-    var generator = SeededRandom(seed: 22)
-    var inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 5, using: &generator) }
-    inputs[1] = Tensor((0..<5).map(Double.init), shape: [5], dtype: .i32)
-    inputs[2] = Tensor((0..<25).map { $0 % 5 <= $0 / 5 ? 0 : -Double.infinity }, shape: [5, 5])
+    let inputs = TransformerGraph.inputs(for: graph, sequence: 5, seed: 22)
     let expected = try TestSupport.evaluate(graph, inputs)[0]
     let actual = try device.compile(graph).run(inputs: inputs)[0]
     #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-4, rtol: 1e-3) <= 1)

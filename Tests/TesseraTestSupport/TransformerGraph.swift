@@ -33,4 +33,16 @@ public enum TransformerGraph {
     }
     return try b.finish(returning: [x])
   }
+
+  /// Seeded inputs for a graph from ``make(layers:sequence:width:heads:hidden:)``: random
+  /// activations and weights in `[-1, 1)`, positions `0..<sequence` and a causal mask (0 on and
+  /// below the diagonal, -inf above).
+  public static func inputs(for graph: Graph, sequence: Int, seed: UInt64) -> [Tensor] {
+    var generator = SeededRandom(seed: seed)
+    var inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: sequence, using: &generator) }
+    inputs[1] = Tensor((0..<sequence).map(Double.init), shape: [sequence], dtype: .i32)
+    let mask = (0..<(sequence * sequence)).map { $0 % sequence <= $0 / sequence ? 0 : -Double.infinity }
+    inputs[2] = Tensor(mask, shape: [sequence, sequence])
+    return inputs
+  }
 }
