@@ -4,7 +4,7 @@ import Foundation
 public enum ParityReport {
   /// Column titles of the table.
   public static let header = [
-    "DEVICE", "TOKENS = REFERENCE", "MAX |ΔLOGIT| PER STEP", "PREFILL TOK/S", "DECODE TOK/S", "PEAK RSS",
+    "DEVICE", "TOKENS = REFERENCE", "MAX |ΔLOGIT| (PER STEP)", "PREFILL TOK/S", "DECODE TOK/S", "PEAK RSS",
   ]
 
   /// The table's cells, one row per device.
@@ -15,11 +15,20 @@ public enum ParityReport {
       }
       return [
         row.device, row.firstDivergence.map { "no: step \($0)" } ?? "yes",
-        row.maxLogitDelta.map { String(format: "%.2g", $0) }.joined(separator: " "),
+        deltaSummary(row.maxLogitDelta),
         String(format: "%.1f", row.prefillTokensPerSecond), String(format: "%.2f", row.decodeTokensPerSecond),
         memory(row.peakResidentBytes),
       ]
     }
+  }
+
+  /// Every step's max |Δlogit| for short runs; for long ones the largest and its step (the HTML
+  /// report charts every step).
+  static func deltaSummary(_ deltas: [Double]) -> String {
+    guard deltas.count > 8, let worst = deltas.indices.max(by: { deltas[$0] < deltas[$1] }) else {
+      return deltas.map { String(format: "%.2g", $0) }.joined(separator: " ")
+    }
+    return String(format: "%.2g at step %d of %d", deltas[worst], worst, deltas.count)
   }
 
   /// `123.4 MiB`, or `-` when unknown.
