@@ -10,7 +10,7 @@ NATIVE ?= -Xswiftc -target-cpu -Xswiftc native -Xcc -march=native
 RELEASE = $(SWIFT) build -c release $(NATIVE)
 BIN = .build/release
 
-.PHONY: help deps build demo test bench model format lint clean fuzz fuzz-build
+.PHONY: help deps build demo test bench model format lint clean fuzz fuzz-build difftest
 
 help:
 	@echo "make demo    install what is missing, build (release, host CPU), run the example and the SmolLM2 parity table on every usable device"
@@ -19,6 +19,7 @@ help:
 	@echo "make model   fetch SmolLM2-135M-Instruct (Q4_1 GGUF) into \$${TESSERA_CACHE:-~/.cache/tessera}"
 	@echo "make format  format the sources with swift format; make lint checks without changing"
 	@echo "make fuzz    fuzz the .tir, GGUF, .npy and NPU assembly parsers (libFuzzer + ASan), FUZZ_SECONDS each (default 60)"
+	@echo "make difftest N=100 SEED=0 DEVICES=all   random graphs on every usable device against the reference"
 	@echo "make deps    install the system packages (OpenCL/PoCL, Vulkan/lavapipe, spirv-tools, numpy)"
 
 deps:
@@ -77,6 +78,15 @@ fuzz: fuzz-build
 	    -artifact_prefix=.build-fuzz/crashes/$$target/ .build-fuzz/corpus/$$target .build-fuzz/seeds/$$target \
 	    || exit 1; \
 	done
+
+# Differential testing: N seeded random graphs on every usable device against the reference
+# evaluator; a mismatch is minimised and written to .build/difftest/ with a `tessera run` line.
+N ?= 100
+SEED ?= 0
+DEVICES ?= all
+difftest:
+	$(SWIFT) build --product tessera-difftest
+	.build/debug/tessera-difftest --count $(N) --seed $(SEED) --devices $(DEVICES)
 
 model:
 	@bash scripts/fetch-model.sh
