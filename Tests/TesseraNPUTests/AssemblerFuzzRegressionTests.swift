@@ -9,4 +9,11 @@ struct AssemblerFuzzRegressionTests {
   func negatingTheSmallestInteger(source: String) {
     #expect(throws: NPUError.self) { try Assembler.assemble(source) }
   }
+
+  /// Found by `make fuzz` (npuasm, 150 s): a mnemonic of dots only has no parts.
+  @Test func mnemonicOfDotsOnly() {
+    #expect(throws: NPUError.assembly(line: 1, column: 1, message: "unknown instruction '.'")) {
+      try Assembler.assemble(". ei@n \u{FFFD}/;")
+    }
+  }
 }

@@ -99,7 +99,7 @@ private struct StatementParser {
   }
 
   private mutating func instruction(_ parts: [String], _ head: Assembler.Token) throws(NPUError) -> Instruction {
-    let mnemonic = parts[0]
+    guard let mnemonic = parts.first else { throw error("unknown instruction '\(head.text)'", at: head) }
     func plain() throws(NPUError) {
       guard parts.count == 1 else { throw error("'\(mnemonic)' takes no suffix", at: head) }
     }
