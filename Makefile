@@ -10,7 +10,7 @@ NATIVE ?= -Xswiftc -target-cpu -Xswiftc native -Xcc -march=native
 RELEASE = $(SWIFT) build -c release $(NATIVE)
 BIN = .build/release
 
-.PHONY: help deps build demo test bench model format lint clean fuzz fuzz-build difftest
+.PHONY: help deps build demo test bench model format lint clean fuzz fuzz-build difftest test-asan test-tsan
 
 help:
 	@echo "make demo    install what is missing, build (release, host CPU), run the example and the SmolLM2 parity table on every usable device"
@@ -20,6 +20,7 @@ help:
 	@echo "make format  format the sources with swift format; make lint checks without changing"
 	@echo "make fuzz    fuzz the .tir, GGUF, .npy and NPU assembly parsers (libFuzzer + ASan), FUZZ_SECONDS each (default 60)"
 	@echo "make difftest N=100 SEED=0 DEVICES=all   random graphs on every usable device against the reference"
+	@echo "make test-asan / make test-tsan   the test suite under AddressSanitizer / ThreadSanitizer (TEST_FILTER=… for a subset)"
 	@echo "make deps    install the system packages (OpenCL/PoCL, Vulkan/lavapipe, spirv-tools, numpy)"
 
 deps:
@@ -42,6 +43,19 @@ demo: deps build model
 test:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The suite under a sanitizer, in its own build folder. TEST_FILTER narrows the run (a regex
+# for `swift test --filter`). Swift's backtracer is off so the sanitizer's report is the one shown.
+TEST_FILTER ?=
+SANITIZER_TEST = SWIFT_BACKTRACE=enable=no $(SWIFT) test --skip-build $(if $(TEST_FILTER),--filter '$(TEST_FILTER)')
+
+test-asan:
+	$(SWIFT) build --build-tests -Xswiftc -sanitize=address --scratch-path .build-asan
+	ASAN_OPTIONS=detect_leaks=0 $(SANITIZER_TEST) -Xswiftc -sanitize=address --scratch-path .build-asan
+
+test-tsan:
+	$(SWIFT) build --build-tests -Xswiftc -sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS=halt_on_error=0 $(SANITIZER_TEST) -Xswiftc -sanitize=thread --scratch-path .build-tsan
 
 bench:
 	$(RELEASE) --product tessera-bench
