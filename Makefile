@@ -10,7 +10,7 @@ NATIVE ?= -Xswiftc -target-cpu -Xswiftc native -Xcc -march=native
 RELEASE = $(SWIFT) build -c release $(NATIVE)
 BIN = .build/release
 
-.PHONY: help deps build demo test bench model format lint clean
+.PHONY: help deps build demo test bench model format lint clean fuzz fuzz-build difftest test-asan test-tsan
 
 help:
 	@echo "make demo    install what is missing, build (release, host CPU), run the example and the SmolLM2 parity table on every usable device"
@@ -18,6 +18,9 @@ help:
 	@echo "make bench   run the benchmarks (release build) against their peers"
 	@echo "make model   fetch SmolLM2-135M-Instruct (Q4_1 GGUF) into \$${TESSERA_CACHE:-~/.cache/tessera}"
 	@echo "make format  format the sources with swift format; make lint checks without changing"
+	@echo "make fuzz    fuzz the .tir, GGUF, .npy and NPU assembly parsers (libFuzzer + ASan), FUZZ_SECONDS each (default 60)"
+	@echo "make difftest N=100 SEED=0 DEVICES=all   random graphs on every usable device against the reference"
+	@echo "make test-asan / make test-tsan   the test suite under AddressSanitizer / ThreadSanitizer (TEST_FILTER=… for a subset)"
 	@echo "make deps    install the system packages (OpenCL/PoCL, Vulkan/lavapipe, spirv-tools, numpy)"
 
 deps:
@@ -41,6 +44,19 @@ test:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+# The suite under a sanitizer, in its own build folder. TEST_FILTER narrows the run (a regex
+# for `swift test --filter`). Swift's backtracer is off so the sanitizer's report is the one shown.
+TEST_FILTER ?=
+SANITIZER_TEST = SWIFT_BACKTRACE=enable=no $(SWIFT) test --skip-build $(if $(TEST_FILTER),--filter '$(TEST_FILTER)')
+
+test-asan:
+	$(SWIFT) build --build-tests -Xswiftc -sanitize=address --scratch-path .build-asan
+	ASAN_OPTIONS=detect_leaks=0 $(SANITIZER_TEST) -Xswiftc -sanitize=address --scratch-path .build-asan
+
+test-tsan:
+	$(SWIFT) build --build-tests -Xswiftc -sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS=halt_on_error=0 $(SANITIZER_TEST) -Xswiftc -sanitize=thread --scratch-path .build-tsan
+
 bench:
 	$(RELEASE) --product tessera-bench
 	$(BIN)/tessera-bench reference
@@ -49,6 +65,42 @@ bench:
 	$(BIN)/tessera-bench quant
 	$(BIN)/tessera-bench ops
 	$(BIN)/tessera-bench llm
+
+# Fuzzing: an ASan build with libFuzzer's coverage instrumentation and libFuzzer linked without
+# its main (tessera-fuzz has subcommands; -sanitize=fuzzer would link libFuzzer's main, and
+# ld.gold fails on it), so lld links it. Crashes land in .build-fuzz/crashes/TARGET/; replay one
+# with `.build/debug/tessera-fuzz TARGET FILE` or the fuzz build.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = tir gguf npy npuasm
+FUZZER_LIB = $(firstword $(wildcard $(dir $(shell command -v $(SWIFT)))../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-$(shell uname -m).a))
+FUZZ_FLAGS = -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table \
+	-Xswiftc -use-ld=lld -Xlinker $(FUZZER_LIB) -Xlinker --undefined=LLVMFuzzerRunDriver \
+	-Xlinker --export-dynamic-symbol=LLVMFuzzerRunDriver -Xlinker -lstdc++
+FUZZ_BIN = .build-fuzz/debug/tessera-fuzz
+
+fuzz-build:
+	@test -n "$(FUZZER_LIB)" || { echo "libclang_rt.fuzzer_no_main not found next to $(SWIFT)"; exit 1; }
+	$(SWIFT) build -c debug --scratch-path .build-fuzz $(FUZZ_FLAGS) --product tessera-fuzz
+
+fuzz: fuzz-build
+	$(FUZZ_BIN) seeds .build-fuzz/seeds
+	@for target in $(FUZZ_TARGETS); do \
+	  mkdir -p .build-fuzz/corpus/$$target .build-fuzz/crashes/$$target; \
+	  echo "== $$target ($(FUZZ_SECONDS) s)"; \
+	  SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BIN) $$target -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=65536 -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+	    -artifact_prefix=.build-fuzz/crashes/$$target/ .build-fuzz/corpus/$$target .build-fuzz/seeds/$$target \
+	    || exit 1; \
+	done
+
+# Differential testing: N seeded random graphs on every usable device against the reference
+# evaluator; a mismatch is minimised and written to .build/difftest/ with a `tessera run` line.
+N ?= 100
+SEED ?= 0
+DEVICES ?= all
+difftest:
+	$(SWIFT) build --product tessera-difftest
+	.build/debug/tessera-difftest --count $(N) --seed $(SEED) --devices $(DEVICES)
 
 model:
 	@bash scripts/fetch-model.sh

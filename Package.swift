@@ -10,6 +10,8 @@ let package = Package(
     .library(name: "TesseraIR", targets: ["TesseraIR"]),
     .executable(name: "tessera", targets: ["tessera"]),
     .executable(name: "tessera-bench", targets: ["tessera-bench"]),
+    .executable(name: "tessera-fuzz", targets: ["tessera-fuzz"]),
+    .executable(name: "tessera-difftest", targets: ["tessera-difftest"]),
   ],
   targets: [
     // System headers only: no `link` line, the loaders are opened with dlopen at run time.
@@ -33,6 +35,8 @@ let package = Package(
       ]),
     .executableTarget(name: "tessera", dependencies: ["Tessera"]),
     .executableTarget(name: "tessera-bench", dependencies: ["Tessera", "TesseraTestSupport"], path: "Benchmarks"),
+    .executableTarget(name: "tessera-fuzz", dependencies: ["Tessera", "TesseraTestSupport"]),
+    .executableTarget(name: "tessera-difftest", dependencies: ["Tessera", "TesseraTestSupport"]),
 
     .target(name: "TesseraTestSupport", dependencies: ["Tessera"], path: "Tests/TesseraTestSupport"),
     .testTarget(name: "TesseraIRTests", dependencies: ["TesseraIR", "TesseraTestSupport"]),

@@ -157,7 +157,7 @@ struct Lexer {
     advance()
     advance()
     let digits = name()
-    guard digits.count % 2 == 0, digits.allSatisfy(\.isHexDigit) else {
+    guard digits.count % 2 == 0, digits.allSatisfy({ $0.isASCII && $0.isHexDigit }) else {
       throw .syntax(start, expected: "an even number of hex digits after '0x'", found: "'0x\(digits)'")
     }
     var bytes: [UInt8] = []

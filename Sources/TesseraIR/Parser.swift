@@ -171,6 +171,12 @@ public struct Parser {
       } while accept(",")
       try expect("]")
     }
+    var count = 1
+    for dim in dims {
+      let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+      guard !overflow else { throw .semantic(location, "the element count of \(dtype)\(dims) overflows") }
+      count = product
+    }
     let type = TensorType(dtype, Shape(dims))
     if type.storageBytes == nil {
       throw .semantic(location, "\(type) is not storable (\(dtype) needs a multiple of 32 elements)")

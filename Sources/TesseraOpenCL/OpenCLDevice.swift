@@ -93,6 +93,7 @@ public final class OpenCLDevice: Device {
   /// kernel objects and the buffers (weights uploaded once).
   public func compile(_ graph: Graph) throws(DeviceError) -> CompiledGraph {
     let plan = try plan(graph)
+    try info.checkMemory(for: plan)
     if plan.steps.contains(where: { $0.call != nil && $0.device != capabilities.name }), hostRunner == nil {
       throw .compileFailed(
         device: info.name, message: "the plan has steps for \(plan.fallback) but no host kernel runner was given")

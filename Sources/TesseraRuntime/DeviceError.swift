@@ -18,6 +18,8 @@ public enum DeviceError: Error, Hashable, Sendable, CustomStringConvertible {
   case unsupported(device: String, op: OpKind, detail: String)
   /// The device could not compile the graph; `message` is the compiler's.
   case compileFailed(device: String, message: String)
+  /// The graph's memory plan needs more than the device has; found before allocating anything.
+  case outOfMemory(device: String, needed: Int, available: Int)
   /// A kernel failed to build or run; `message` has the driver's or interpreter's words.
   case kernelFailed(kernel: String, message: String)
   /// A run failed; `op` and `value` say where, `message` why (e.g. an index out of range).
@@ -42,6 +44,8 @@ public enum DeviceError: Error, Hashable, Sendable, CustomStringConvertible {
       "\(device) cannot run '\(op)': \(detail)"
     case .compileFailed(let device, let message):
       "\(device) could not compile the graph: \(message)"
+    case .outOfMemory(let device, let needed, let available):
+      "\(device) needs \(needed) bytes at the peak of a run (inputs, constants, arena) but has \(available)"
     case .kernelFailed(let kernel, let message):
       "kernel \(kernel) failed: \(message)"
     case .execution(let op, let value, let message):

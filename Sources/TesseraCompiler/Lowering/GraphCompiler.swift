@@ -31,7 +31,12 @@ public enum GraphCompiler {
     let needsLibrary: Set<OpKind> = options.library == nil ? [.softmax, .rmsNorm, .layerNorm] : []
     let decompose = target.decompose.union(needsLibrary).intersection(DecomposeComposites.decomposable)
     let passes = (decompose.isEmpty ? [] : [DecomposeComposites(kinds: decompose)]) + options.passes
-    let optimised = try PassManager(passes).run(graph, afterEach: afterEachPass)
+    var optimised = try PassManager(passes).run(graph, afterEach: afterEachPass)
+    let declined = declinedComposites(optimised, library: options.library)
+    if !declined.isEmpty {
+      optimised = try PassManager([DecomposeComposites(kinds: declined)] + options.passes).run(
+        optimised, afterEach: afterEachPass)
+    }
     let (groups, refusals) = Fusion.groups(optimised) { Partitioner.supports(target, $0, optimised) == nil }
     var calls: [KernelCall?] = []
     var reads: [[ValueID]] = []
@@ -53,6 +58,15 @@ public enum GraphCompiler {
     return CompiledPlan(
       graph: optimised, target: target, fallback: options.fallback, steps: steps, refusals: refusals,
       transfers: partition.transfers, memory: memory)
+  }
+
+  /// Composites left for the library that it has no kernel for (a `layer_norm` over another
+  /// axis than the last, an f16 `softmax`): the generator cannot emit them, so they become core ops.
+  private static func declinedComposites(_ graph: Graph, library: (any KernelLibrary)?) -> Set<OpKind> {
+    guard let library else { return [] }
+    let composites: Set<OpKind> = [.softmax, .rmsNorm, .layerNorm]
+    return Set(
+      graph.nodes.filter { composites.contains($0.kind) && library.call(for: $0, in: graph) == nil }.map(\.kind))
   }
 
   private static func kernel(

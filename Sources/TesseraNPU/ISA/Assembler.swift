@@ -99,7 +99,7 @@ private struct StatementParser {
   }
 
   private mutating func instruction(_ parts: [String], _ head: Assembler.Token) throws(NPUError) -> Instruction {
-    let mnemonic = parts[0]
+    guard let mnemonic = parts.first else { throw error("unknown instruction '\(head.text)'", at: head) }
     func plain() throws(NPUError) {
       guard parts.count == 1 else { throw error("'\(mnemonic)' takes no suffix", at: head) }
     }
@@ -250,6 +250,8 @@ private struct StatementParser {
     let negative = text.hasPrefix("-")
     let body = negative ? String(text.dropFirst()) : text
     let magnitude = body.lowercased().hasPrefix("0x") ? Int64(body.dropFirst(2), radix: 16) : Int64(body)
-    return magnitude.map { negative ? -$0 : $0 }
+    guard let magnitude, negative else { return magnitude }
+    let (value, overflow) = Int64(0).subtractingReportingOverflow(magnitude)  // "--9223372036854775808"
+    return overflow ? nil : value
   }
 }

@@ -45,6 +45,7 @@ public final class VulkanDevice: Device {
   /// queue writes timestamps.
   public func compile(_ graph: Graph) throws(DeviceError) -> CompiledGraph {
     let plan = try plan(graph)
+    try info.checkMemory(for: plan)
     do {
       let executable = try VulkanExecutable(plan: plan, context: context, cache: cache, host: host)
       cache.save()
