@@ -27,7 +27,7 @@ enum LLMBenchmark {
           peer.prefill, decode, peer.decode))
     } else {
       print(
-        "peer absent: llama-bench not found (set LLAMA_BENCH, or build it with /work/shared/peers/01_build_llamacpp_cpu.sh); no ratios"
+        "peer absent: llama-bench not found (set LLAMA_BENCH, or build it with the peers script 01_build_llamacpp_cpu.sh in shared/peers); no ratios"
       )
     }
     print("DEVICE       PREFILL TOK/S   DECODE TOK/S   RATIO PP   RATIO TG   PEAK RSS")
