@@ -13,16 +13,9 @@ struct CPUDeviceTests {
   @Test("every op example", arguments: OpExample.all, threadCounts)
   func opExamples(example: OpExample, threads: Int) throws {
     let graph = try TestSupport.parseOne(example.text)
-    var generator = SeededRandom(seed: 5)
-    let inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 2, using: &generator) }
-    let expected = try TestSupport.evaluate(graph, inputs)
-    let actual = try CPUDevice(pool: CPUThreadPool(threads: threads)).compile(graph).run(inputs: inputs)
-    for (a, e) in zip(actual, expected) {
-      #expect(a.type == e.type)
-      let tolerance = e.dtype == .f16 ? 2e-3 : 2e-5
-      #expect(
-        TestSupport.toleranceRatio(a, e, atol: tolerance, rtol: tolerance * 10) <= 1,
-        "\(example): \(a.preview()) vs \(e.preview())")
+    let device = CPUDevice(pool: CPUThreadPool(threads: threads))
+    for check in try TestSupport.parity(device, graph, TestSupport.exampleInputs(graph, seed: 5)) {
+      #expect(check.passes, "\(example): \(check.detail)")
     }
   }
 
@@ -30,16 +23,8 @@ struct CPUDeviceTests {
   func randomGraphs(threads: Int) throws {
     let device = CPUDevice(pool: CPUThreadPool(threads: threads))
     for seed in 0..<100 {
-      var generator = RandomGraphGenerator(seed: UInt64(3000 + seed))
-      let graph = try generator.makeGraph(operations: 10)
-      let inputs = generator.inputs(for: graph)
-      let expected = try TestSupport.evaluate(graph, inputs)
-      let actual = try device.compile(graph).run(inputs: inputs)
-      for (a, e) in zip(actual, expected) {
-        #expect(
-          TestSupport.toleranceRatio(a, e, atol: 1e-4, rtol: 1e-3) <= 1, "seed \(3000 + seed):\n\(Printer.print(graph))"
-        )
-      }
+      let (graph, checks) = try TestSupport.randomGraphParity(device, seed: UInt64(3000 + seed), operations: 10)
+      for check in checks { #expect(check.passes, "seed \(3000 + seed): \(check.detail)\n\(Printer.print(graph))") }
     }
   }
 

@@ -15,13 +15,8 @@ struct LibraryLoweringTests {
   @Test("every op example", arguments: OpExample.all)
   func opExamples(example: OpExample) throws {
     let graph = try TestSupport.parseOne(example.text)
-    var generator = SeededRandom(seed: 9)
-    let inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 2, using: &generator) }
-    let expected = try TestSupport.evaluate(graph, inputs)
-    let actual = try device.compile(graph).run(inputs: inputs)
-    for (a, e) in zip(actual, expected) {
-      let tolerance = e.dtype == .f16 ? 2e-3 : 2e-5
-      #expect(TestSupport.toleranceRatio(a, e, atol: tolerance, rtol: tolerance * 10) <= 1, "\(example)")
+    for check in try TestSupport.parity(device, graph, TestSupport.exampleInputs(graph, seed: 9)) {
+      #expect(check.passes, "\(example): \(check.detail)")
     }
   }
 

@@ -17,16 +17,8 @@ struct VulkanParityTests {
   func opExamples(example: OpExample, staged: Bool) throws {
     let device = VulkanTestDevice.device(staged: staged)
     let graph = try TestSupport.parseOne(example.text)
-    var generator = SeededRandom(seed: 5)
-    let inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 2, using: &generator) }
-    let expected = try TestSupport.evaluate(graph, inputs)
-    let actual = try device.compile(graph).run(inputs: inputs)
-    for (a, e) in zip(actual, expected) {
-      #expect(a.type == e.type)
-      let tolerance = e.dtype == .f16 ? 2e-3 : 2e-5
-      #expect(
-        TestSupport.toleranceRatio(a, e, atol: tolerance, rtol: tolerance * 10) <= 1,
-        "\(example): \(a.preview()) vs \(e.preview())")
+    for check in try TestSupport.parity(device, graph, TestSupport.exampleInputs(graph, seed: 5)) {
+      #expect(check.passes, "\(example): \(check.detail)")
     }
   }
 
@@ -34,16 +26,8 @@ struct VulkanParityTests {
   func randomGraphsMatchTheReference(staged: Bool) throws {
     let device = VulkanTestDevice.device(staged: staged)
     for seed in 0..<(staged ? 50 : 200) {
-      var generator = RandomGraphGenerator(seed: UInt64(1000 + seed))
-      let graph = try generator.makeGraph(operations: 10)
-      let inputs = generator.inputs(for: graph)
-      let expected = try TestSupport.evaluate(graph, inputs)
-      let actual = try device.compile(graph).run(inputs: inputs)
-      for (a, e) in zip(actual, expected) {
-        #expect(
-          TestSupport.toleranceRatio(a, e, atol: 1e-4, rtol: 1e-3) <= 1, "seed \(1000 + seed):\n\(Printer.print(graph))"
-        )
-      }
+      let (graph, checks) = try TestSupport.randomGraphParity(device, seed: UInt64(1000 + seed), operations: 10)
+      for check in checks { #expect(check.passes, "seed \(1000 + seed): \(check.detail)\n\(Printer.print(graph))") }
     }
   }
 
