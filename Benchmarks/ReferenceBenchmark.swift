@@ -5,7 +5,7 @@ import Tessera
 /// not a fast path: this only shows that it stays usable at LLM sizes.
 enum ReferenceBenchmark {
   static func run(sizes: [Int], repeats: Int) throws {
-    print("reference evaluator matmul, f32, best of \(repeats); peer: numpy (python3) in the same run")
+    print("reference evaluator matmul, f32, best of \(repeats); peer: numpy (python3, 1 thread) in the same run")
     print("SIZE   TESSERA GFLOP/s   NUMPY GFLOP/s   RATIO")
     for size in sizes {
       let builder = GraphBuilder(name: "matmul")
@@ -17,30 +17,10 @@ enum ReferenceBenchmark {
       let compiled = try ReferenceDevice().compile(graph)
       let seconds = try bestTime(repeats) { _ = try compiled.run(inputs: inputs) }
       let ours = 2 * pow(Double(size), 3) / seconds / 1e9
-      let peer = numpyMatmulGFLOPS(size: size, repeats: repeats)
+      let peer = Peer.numpyGEMM(size: size, threads: 1, repeats: repeats)
       let peerText = peer.map { String(format: "%13.2f", $0) } ?? "  unavailable"
       let ratio = peer.map { String(format: "%.3f×", ours / $0) } ?? "-"
       print(String(format: "%-6d %15.2f", size, ours) + "   \(peerText)   \(ratio)")
     }
-  }
-
-  /// numpy's matmul speed at `size`, or nil when python3 with numpy is not installed.
-  static func numpyMatmulGFLOPS(size: Int, repeats: Int) -> Double? {
-    let script = """
-      import time, numpy as np
-      a = np.random.rand(\(size), \(size)).astype(np.float32); b = np.random.rand(\(size), \(size)).astype(np.float32)
-      best = min((lambda t: (a @ b, time.perf_counter() - t)[1])(time.perf_counter()) for _ in range(\(repeats)))
-      print(2 * \(size) ** 3 / best / 1e9)
-      """
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    guard (try? process.run()) != nil else { return nil }
-    process.waitUntilExit()
-    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    return process.terminationStatus == 0 ? Double(text.trimmingCharacters(in: .whitespacesAndNewlines)) : nil
   }
 }
