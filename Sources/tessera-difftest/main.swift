@@ -24,8 +24,12 @@ func fail(_ message: String) -> Never {
 var options: [String: String] = [:]
 var rest = CommandLine.arguments.dropFirst()
 while let option = rest.popFirst() {
+  if option == "--help" {
+    print(usage)
+    exit(0)
+  }
   guard ["--count", "--seed", "--devices", "--operations", "--out"].contains(option), let value = rest.popFirst() else {
-    fail(option == "--help" ? "" : "unknown option or missing value: \(option)")
+    fail("unknown option or missing value: \(option)")
   }
   options[option] = value
 }
