@@ -80,6 +80,25 @@ struct CompiledPlanTests {
     #expect(kernelOps(plan).count == 3)
   }
 
+  @Test func dequantizeIsRecomputedInEveryConsumerThatCanFuseIt() throws {
+    let text = """
+      func @f(%w: q8_0[4,32], %ids: i32[2], %x: f32[3,32]) -> (f32[2,32], f32[3,4]) {
+        %d = dequantize %w : f32[4,32]
+        %rows = gather %d, %ids {axis = 0} : f32[2,32]
+        %t = transpose %d : f32[32,4]
+        %y = matmul %x, %t : f32[3,4]
+        return %rows, %y
+      }
+      """
+    let plan = try plan(text)
+    #expect(kernelOps(plan) == [["d", "rows"], ["d", "t"], ["y"]])
+    #expect(!plan.refusals.contains { plan.graph[$0.value].name == "d" })
+    let graph = try TestSupport.parseOne(text)
+    for check in try TestSupport.parity(KIRDevice(), graph, TestSupport.exampleInputs(graph, seed: 3)) {
+      #expect(check.passes, "\(check.detail)")
+    }
+  }
+
   @Test func arenaBuffersNeverOverlapWhileBothLive() throws {
     for seed in 0..<60 {
       var generator = RandomGraphGenerator(seed: UInt64(seed))

@@ -44,7 +44,9 @@ extension TestSupport {
 
   /// `parity` with the random-graph tolerance (atol 1e-4, rtol 1e-3) for graph `seed` of
   /// `RandomGraphGenerator(seed:).makeGraph(operations:)`; returns the graph too for messages.
-  public static func randomGraphParity(_ device: any Device, seed: UInt64, operations: Int) throws -> (Graph, [ParityCheck]) {
+  public static func randomGraphParity(_ device: any Device, seed: UInt64, operations: Int) throws -> (
+    Graph, [ParityCheck]
+  ) {
     var generator = RandomGraphGenerator(seed: seed)
     let graph = try generator.makeGraph(operations: operations)
     return (graph, try parity(device, graph, generator.inputs(for: graph), atol: { _ in 1e-4 }, rtol: { _ in 1e-3 }))

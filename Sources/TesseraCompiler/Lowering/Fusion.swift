@@ -38,7 +38,8 @@ public struct FusionRefusal: Hashable, Sendable {
 /// reductions take an elementwise prologue and epilogue, matmuls take an elementwise epilogue.
 ///
 /// A producer joins its consumer's group only when every use of it is inside that group and it
-/// is not a returned value; otherwise it is materialised and the refusal is recorded.
+/// is not a returned value; otherwise it is materialised and the refusal is recorded. The one
+/// exception is `dequantize`, which is recomputed inside each consumer kernel that can fuse it.
 public enum Fusion {
   /// The groups in execution order and the refusals.
   /// `runsOnTarget` says which nodes the target supports: a node never shares a kernel with a
@@ -70,6 +71,22 @@ public enum Fusion {
           if node.kind.family == .reduction { kinds[target] = .reduction }
           if node.kind == .matmul { kinds[target] = .matmul }
           groupOf[index] = target
+          continue
+        }
+      } else if node.kind == .dequantize, consumerGroups.count > 1 {
+        // Dequantizing reads only its quantized operand and costs little: recompute it inside
+        // every consumer kernel that can fuse it, and materialise it only for those that cannot.
+        var materialise = returned.contains(node.result)
+        for target in consumerGroups.sorted() {
+          let sameDevice = runsOnTarget(node) == runsOnTarget(graph.nodes[members[target].max()!])
+          if sameDevice, refusal(node, joining: members[target], kinds[target], graph, users) == nil {
+            members[target].append(index)
+          } else {
+            materialise = true
+          }
+        }
+        if !materialise {
+          groupOf[index] = consumerGroups.min()!
           continue
         }
       } else if !consumerGroups.isEmpty && isFusible(node) {
