@@ -100,15 +100,7 @@ struct RefArray {
     }
   }
 
-  static func wrap(_ value: Int64, to dtype: DType) -> Int64 {
-    switch dtype {
-    case .i32: Int64(Int32(truncatingIfNeeded: value))
-    case .i8: Int64(Int8(truncatingIfNeeded: value))
-    case .u8: Int64(UInt8(truncatingIfNeeded: value))
-    case .bool: value != 0 ? 1 : 0
-    default: value
-    }
-  }
+  static func wrap(_ value: Int64, to dtype: DType) -> Int64 { dtype.wrapping(value) }
 }
 
 /// Index arithmetic shared by the reference kernels.

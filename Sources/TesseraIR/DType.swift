@@ -57,3 +57,18 @@ extension DType {
   /// and wrapped for integers, 0 or 1 for bool.
   public func rounded(_ value: Double) -> Double { ElementCodec.round(value, to: self) }
 }
+
+extension DType {
+  /// `value` wrapped to this integer dtype's width (i32, i8, u8), 0 or 1 for bool, unchanged for
+  /// i64 and the other dtypes: how every evaluator stores integer results.
+  @inlinable
+  public func wrapping(_ value: Int64) -> Int64 {
+    switch self {
+    case .i32: Int64(Int32(truncatingIfNeeded: value))
+    case .i8: Int64(Int8(truncatingIfNeeded: value))
+    case .u8: Int64(UInt8(truncatingIfNeeded: value))
+    case .bool: value != 0 ? 1 : 0
+    default: value
+    }
+  }
+}

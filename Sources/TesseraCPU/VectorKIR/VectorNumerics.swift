@@ -23,15 +23,7 @@ enum VectorNumerics {
 
   /// An Int64 wrapped to an integer dtype's width.
   @inline(__always)
-  static func wrap(_ value: Int64, _ dtype: DType) -> Int64 {
-    switch dtype {
-    case .i32: Int64(Int32(truncatingIfNeeded: value))
-    case .i8: Int64(Int8(truncatingIfNeeded: value))
-    case .u8: Int64(UInt8(truncatingIfNeeded: value))
-    case .bool: value != 0 ? 1 : 0
-    default: value
-    }
-  }
+  static func wrap(_ value: Int64, _ dtype: DType) -> Int64 { dtype.wrapping(value) }
 
   /// A Float converted to an integer dtype, truncating toward zero (0 for NaN or out of range).
   @inline(__always)
