@@ -7,7 +7,7 @@ import TesseraRuntime
 /// single softmax / rms_norm / rope library groups on ``RowKernels``, every other kernel on its
 /// ``VectorKernel`` program, built once here. A `dequantize` group read only by quantized native
 /// matmuls is skipped: they read the quantized weight directly.
-final class CPUPlanExecutor: GraphExecutable {
+final class CPUPlanExecutor: ProfilingExecutable {
   /// How one step runs.
   enum Action: Sendable {
     case native(NativeMatmul)
@@ -20,6 +20,8 @@ final class CPUPlanExecutor: GraphExecutable {
   let precision: QuantizedPrecision
   let actions: [(root: ValueID, action: Action)]
   private let weights: [ValueID: OwnedBytes]
+  /// Arenas of finished runs, reused by the next (page faults and zeroing once, not per run).
+  private let arenas: ArenaPool
 
   init(plan: CompiledPlan, pool: CPUThreadPool, precision: QuantizedPrecision) {
     self.plan = plan
@@ -44,6 +46,7 @@ final class CPUPlanExecutor: GraphExecutable {
     let unread = Self.readOnlyByQuantizedMatmuls(actions.map(\.1), graph: graph)
     self.actions = actions.filter { !unread.contains($0.0) }
     self.weights = weights
+    arenas = ArenaPool(bytes: plan.memory.arenaBytes)
   }
 
   /// The dequantized matrices that only quantized native matmuls read (and the graph does not
@@ -64,17 +67,56 @@ final class CPUPlanExecutor: GraphExecutable {
   }
 
   func execute(_ inputs: [Tensor]) throws(DeviceError) -> [Tensor] {
+    try run(inputs, timed: false).results
+  }
+
+  /// Runs once and times each step on the host clock (the CPU is its own device).
+  func executeProfiled(_ inputs: [Tensor]) throws(DeviceError) -> (results: [Tensor], kernels: [KernelTiming]) {
+    try run(inputs, timed: true)
+  }
+
+  /// Runs with the inputs read where they are (the plan never writes an argument's buffer: in-place
+  /// results only take over buffers the plan itself wrote), so weights are not copied per run.
+  private func run(_ inputs: [Tensor], timed: Bool) throws(DeviceError) -> (results: [Tensor], kernels: [KernelTiming])
+  {
+    let outcome = Self.withBytes(of: inputs) { addresses in
+      Result { () throws(DeviceError) in try run(inputs: addresses, timed: timed) }
+    }
+    return try outcome.get()
+  }
+
+  /// Calls `body` with the address of each tensor's bytes, valid for the call.
+  private static func withBytes<R>(
+    of tensors: [Tensor], from index: Int = 0, collected: [UnsafeRawPointer] = [], _ body: ([UnsafeRawPointer]) -> R
+  ) -> R {
+    guard index < tensors.count else { return body(collected) }
+    return tensors[index].bytes.withUnsafeBytes { raw in
+      withBytes(
+        of: tensors, from: index + 1, collected: collected + [raw.baseAddress ?? UnsafeRawPointer(emptyInput.pointer)],
+        body)
+    }
+  }
+
+  /// Where an input of no bytes points (nothing reads it).
+  private static let emptyInput = OwnedBytes(count: 1)
+
+  private func run(inputs: [UnsafeRawPointer], timed: Bool) throws(DeviceError) -> (
+    results: [Tensor], kernels: [KernelTiming]
+  ) {
     let graph = plan.graph, memory = plan.memory
-    let arena = OwnedBytes(count: memory.arenaBytes)
-    var fixed = weights
-    for (argument, input) in zip(graph.arguments, inputs) { fixed[argument] = OwnedBytes(input.bytes) }
+    let arena = arenas.take()
+    defer { arenas.give(arena) }
+    var fixed = weights.mapValues(\.pointer)
+    for (argument, input) in zip(graph.arguments, inputs) { fixed[argument] = UnsafeMutableRawPointer(mutating: input) }
     func pointer(_ value: ValueID) -> UnsafeMutableRawPointer {
       let storage = memory.storage(of: value)
-      if let bytes = fixed[storage] { return bytes.pointer }
+      if let address = fixed[storage] { return address }
       guard case .arena(let offset)? = memory.homes[storage] else { preconditionFailure("no home for \(value)") }
       return arena.pointer + offset
     }
+    var timings: [KernelTiming] = []
     for (root, action) in actions {
+      let start = timed ? ContinuousClock.now : nil
       switch action {
       case .native(let matmul):
         matmul.run(output: pointer(root), pointer: pointer, precision: precision, pool: pool)
@@ -86,31 +128,26 @@ final class CPUPlanExecutor: GraphExecutable {
         }
         try kernel.run(buffers: bindings, scalars: call.scalars, pool: pool)
       }
+      if let start {
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        timings.append(KernelTiming(kernel: name(of: action, root: root), seconds: seconds))
+      }
     }
-    return graph.results.map { value in
+    let results = graph.results.map { value in
       let type = graph.type(of: value)
       let bytes = UnsafeRawBufferPointer(start: pointer(value), count: type.storageBytes ?? 0)
       return Tensor(type: type, bytes: Array(bytes))!
     }
-  }
-}
-
-/// A heap byte buffer with a stable address, freed with its owner. `@unchecked Sendable`: the
-/// executor writes it only during a run that owns it, and weights are never written.
-final class OwnedBytes: @unchecked Sendable {
-  let pointer: UnsafeMutableRawPointer
-  let count: Int
-
-  init(count: Int) {
-    self.count = count
-    pointer = .allocate(byteCount: Swift.max(count, 1), alignment: 64)
-    pointer.initializeMemory(as: UInt8.self, repeating: 0, count: Swift.max(count, 1))
+    return (results, timings)
   }
 
-  convenience init(_ bytes: [UInt8]) {
-    self.init(count: bytes.count)
-    bytes.withUnsafeBytes { if let base = $0.baseAddress { pointer.copyMemory(from: base, byteCount: bytes.count) } }
+  /// What a profile calls a step: the native path it took, or its kernel's name.
+  private func name(of action: Action, root: ValueID) -> String {
+    switch action {
+    case .native(let matmul): "native matmul (\(matmul.weights)) → %\(plan.graph[root].name)"
+    case .rows(let kernel): "native \(kernel.operation) → %\(plan.graph[root].name)"
+    case .vector(_, let call): "kernel \(call.kernel.name) → %\(plan.graph[root].name)"
+    }
   }
-
-  deinit { pointer.deallocate() }
 }

@@ -72,6 +72,16 @@ public final class LlamaSession {
     return Self.floats(outputs[0])
   }
 
+  /// Times each kernel of one decode step of `token` without changing the session (nil when
+  /// the device does not time kernels).
+  public func profileDecode(_ token: Int) throws -> [KernelTiming]? {
+    guard position > 0, position < context else { throw ModelError.contextFull(tokens: position + 1, context: context) }
+    try checkRange([token])
+    try prepareDecode()
+    return try decodeGraph!.profile(
+      inputs: model.weights.tensors + [Self.int32s([token]), Self.int32s([position])] + caches)
+  }
+
   private func checkRange(_ tokens: [Int]) throws(ModelError) {
     if let bad = tokens.first(where: { !(0..<model.config.vocabularySize).contains($0) }) {
       throw .tokenOutOfRange(bad, vocabularySize: model.config.vocabularySize)
