@@ -192,4 +192,80 @@ struct NativeRouteTests {
     #expect(timings.count == routes.count)
     #expect(timings.allSatisfy { $0.kernel.hasPrefix("native matmul") && $0.seconds >= 0 })
   }
+
+  /// Groups that read their operands through strided views, and whether each must take the
+  /// strided route (integer arithmetic is not one of its operations: it stays a kernel).
+  static let stridedCases: [(text: String, strided: Bool)] = [
+    (
+      """
+      func @f(%x: f32[7,3,5]) -> f32[3,5,7] {
+        %t = transpose %x {perm = [1, 2, 0]} : f32[3,5,7]
+        return %t
+      }
+      """, true
+    ),
+    (
+      """
+      func @f(%x: f32[6,20]) -> f32[4,2,5] {
+        %s = slice %x {start = [1, 3], end = [5, 13], step = [1, 2]} : f32[4,5]
+        %b = broadcast %s {shape = [2, 4, 5]} : f32[2,4,5]
+        %t = transpose %b {perm = [1, 0, 2]} : f32[4,2,5]
+        return %t
+      }
+      """, true
+    ),
+    (
+      """
+      func @f(%m: bool[9,1], %k: f32[1,12], %c: f32[9,12]) -> f32[9,12] {
+        %y = select %m, %k, %c : f32[9,12]
+        return %y
+      }
+      """, true
+    ),
+    (
+      """
+      func @f(%m: bool[4,6], %s: f32[2,4,6]) -> f32[2,4,6] {
+        %n = constant -1.0e+30 : f32[]
+        %y = select %m, %s, %n : f32[2,4,6]
+        return %y
+      }
+      """, true
+    ),
+    (
+      """
+      func @f(%a: f32[5,1,8], %b: f32[3,8]) -> f32[5,3,8] {
+        %t = transpose %b {perm = [0, 1]} : f32[3,8]
+        %y = div %a, %t : f32[5,3,8]
+        return %y
+      }
+      """, true
+    ),
+    (
+      """
+      func @f(%x: i32[4,6]) -> i32[6,4] {
+        %t = transpose %x : i32[6,4]
+        return %t
+      }
+      """, true
+    ),
+    (
+      """
+      func @f(%a: i32[4,6], %b: i32[4,6]) -> i32[4,6] {
+        %y = add %a, %b : i32[4,6]
+        return %y
+      }
+      """, false
+    ),
+  ]
+
+  @Test("movement, select and binary groups read through strided views", arguments: stridedCases.indices, threadCounts)
+  func stridedGroups(index: Int, threads: Int) throws {
+    let (text, strided) = Self.stridedCases[index]
+    let graph = try TestSupport.parseOne(text)
+    let device = CPUDevice(library: StandardKernelLibrary(), pool: CPUThreadPool(threads: threads))
+    let routes = try device.executor(for: graph).actions.map(\.action)
+    #expect(routes.contains { if case .strided = $0 { true } else { false } } == strided)
+    let (actual, expected) = try Self.check(text, threads: threads, atol: 0, rtol: 0)
+    #expect(actual.map(\.bytes) == expected.map(\.bytes))
+  }
 }

@@ -4,7 +4,8 @@ import TesseraRuntime
 
 /// Executes a compiled plan on the CPU: one arena allocation per run, weights copied once at
 /// compile time, matmul groups on the native SGEMM or quantized matmul (with their epilogue),
-/// single softmax / rms_norm / rope library groups on ``RowKernels``, every other kernel on its
+/// single softmax / rms_norm / rope library groups on ``RowKernels``, movement / select / f32
+/// arithmetic groups through strided views (``NativeStridedKernel``), every other kernel on its
 /// ``VectorKernel`` program, built once here. A `dequantize` group read only by quantized native
 /// matmuls is skipped: they read the quantized weight directly.
 final class CPUPlanExecutor: ProfilingExecutable {
@@ -12,6 +13,7 @@ final class CPUPlanExecutor: ProfilingExecutable {
   enum Action: Sendable {
     case native(NativeMatmul)
     case rows(NativeRowKernel)
+    case strided(NativeStridedKernel)
     case vector(VectorKernel, KernelCall)
   }
 
@@ -39,6 +41,8 @@ final class CPUPlanExecutor: ProfilingExecutable {
         actions.append((step.group.root, .native(native)))
       } else if let rows = NativeRowKernel(step.group, in: graph) {
         actions.append((step.group.root, .rows(rows)))
+      } else if let strided = NativeStridedKernel(step.group, in: graph) {
+        actions.append((step.group.root, .strided(strided)))
       } else {
         actions.append((step.group.root, .vector(VectorKernel(call.kernel), call)))
       }
@@ -122,6 +126,8 @@ final class CPUPlanExecutor: ProfilingExecutable {
         matmul.run(output: pointer(root), pointer: pointer, precision: precision, pool: pool)
       case .rows(let kernel):
         kernel.run(output: pointer(root), pointer: pointer, pool: pool)
+      case .strided(let kernel):
+        kernel.run(output: pointer(root), pointer: pointer, pool: pool)
       case .vector(let kernel, let call):
         let bindings = zip(call.buffers, call.kernel.buffers).map { value, parameter in
           KernelBufferBinding(pointer: pointer(value), count: graph.type(of: value).shape.count, dtype: parameter.dtype)
@@ -147,6 +153,7 @@ final class CPUPlanExecutor: ProfilingExecutable {
     switch action {
     case .native(let matmul): "native matmul (\(matmul.weights)) → %\(plan.graph[root].name)"
     case .rows(let kernel): "native \(kernel.operation) → %\(plan.graph[root].name)"
+    case .strided(let kernel): "native strided \(kernel.operation) → %\(plan.graph[root].name)"
     case .vector(_, let call): "kernel \(call.kernel.name) → %\(plan.graph[root].name)"
     }
   }
