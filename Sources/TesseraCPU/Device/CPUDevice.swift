@@ -5,7 +5,8 @@ import TesseraRuntime
 /// The `cpu` device: plans from ``GraphCompiler`` for a target that runs every op, matmul groups
 /// on the packed SIMD SGEMM (or, when B is a dequantized GGUF weight, on ``QuantizedMatmul``
 /// reading the quantized bytes), single softmax / rms_norm / rope library groups on
-/// ``RowKernels``, and everything else on the vectorised KIR executor, spread over the thread pool.
+/// ``RowKernels``, movement / select / f32 arithmetic groups through strided views, and everything
+/// else on the vectorised KIR executor, spread over the thread pool.
 public final class CPUDevice: Device {
   /// Always available.
   public let info: DeviceInfo
