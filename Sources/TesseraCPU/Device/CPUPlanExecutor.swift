@@ -94,7 +94,7 @@ final class CPUPlanExecutor: ProfilingExecutable {
     of tensors: [Tensor], from index: Int = 0, collected: [UnsafeRawPointer] = [], _ body: ([UnsafeRawPointer]) -> R
   ) -> R {
     guard index < tensors.count else { return body(collected) }
-    return tensors[index].bytes.withUnsafeBytes { raw in
+    return tensors[index].withUnsafeBytes { raw in
       withBytes(
         of: tensors, from: index + 1, collected: collected + [raw.baseAddress ?? UnsafeRawPointer(emptyInput.pointer)],
         body)

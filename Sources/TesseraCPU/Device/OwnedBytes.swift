@@ -1,15 +1,21 @@
+import Glibc
 import Synchronization
 
-/// A heap byte buffer with a stable address, freed with its owner. `@unchecked Sendable`: the
-/// executor writes it only during a run that owns it, and weights are never written.
+/// A zeroed heap byte buffer with a 64-byte-aligned, stable address, freed with its owner.
+/// It comes from `calloc`, so a large buffer is fresh zero pages that take memory only where a
+/// run writes (an arena slot for a value no step computes costs nothing).
+/// `@unchecked Sendable`: the executor writes it only during a run that owns it, and weights are
+/// never written.
 final class OwnedBytes: @unchecked Sendable {
   let pointer: UnsafeMutableRawPointer
   let count: Int
+  private let allocation: UnsafeMutableRawPointer
 
   init(count: Int) {
     self.count = count
-    pointer = .allocate(byteCount: Swift.max(count, 1), alignment: 64)
-    pointer.initializeMemory(as: UInt8.self, repeating: 0, count: Swift.max(count, 1))
+    guard let allocation = calloc(Swift.max(count, 1) + 63, 1) else { fatalError("out of memory: \(count) bytes") }
+    self.allocation = allocation
+    pointer = allocation + (64 - Int(bitPattern: allocation) % 64) % 64
   }
 
   convenience init(_ bytes: [UInt8]) {
@@ -17,7 +23,7 @@ final class OwnedBytes: @unchecked Sendable {
     bytes.withUnsafeBytes { if let base = $0.baseAddress { pointer.copyMemory(from: base, byteCount: bytes.count) } }
   }
 
-  deinit { pointer.deallocate() }
+  deinit { free(allocation) }
 }
 
 /// Arenas of one size kept between runs: a run takes one (or a new one when every kept arena is
@@ -25,18 +31,18 @@ final class OwnedBytes: @unchecked Sendable {
 /// read, so a reused arena needs no clearing.
 final class ArenaPool: Sendable {
   private let bytes: Int
-  private let free = Mutex<[OwnedBytes]>([])
+  private let idle = Mutex<[OwnedBytes]>([])
 
   /// A pool of arenas of `bytes` bytes.
   init(bytes: Int) { self.bytes = bytes }
 
   /// An arena no other run is using.
   func take() -> OwnedBytes {
-    free.withLock { $0.popLast() } ?? OwnedBytes(count: bytes)
+    idle.withLock { $0.popLast() } ?? OwnedBytes(count: bytes)
   }
 
   /// Returns `arena` for the next run.
   func give(_ arena: OwnedBytes) {
-    free.withLock { $0.append(arena) }
+    idle.withLock { $0.append(arena) }
   }
 }
