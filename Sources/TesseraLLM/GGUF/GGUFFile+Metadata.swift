@@ -14,6 +14,12 @@ extension GGUFFile {
     return integer
   }
 
+  /// `read(key)`, or `nil` when the file has no `key` (a present value of the wrong type is
+  /// still an error): `try file.optional("tokenizer.ggml.add_bos_token", file.bool)`.
+  public func optional<Value>(_ key: String, _ read: (String) throws(GGUFError) -> Value) throws(GGUFError) -> Value? {
+    metadata[key] == nil ? nil : try read(key)
+  }
+
   /// A floating-point value (f32 or f64; integers are accepted too).
   public func double(_ key: String) throws(GGUFError) -> Double {
     let value = try value(key)

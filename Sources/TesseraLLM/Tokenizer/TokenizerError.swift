@@ -2,6 +2,8 @@
 public enum TokenizerError: Error, Hashable, Sendable, CustomStringConvertible {
   /// `tokenizer.ggml.model` names a vocabulary kind this tokenizer does not implement.
   case unsupportedModel(String)
+  /// A tokenizer of one kind was built from a file that names another kind.
+  case modelMismatch(expected: String, found: String)
   /// The vocabulary is inconsistent: `detail` says how (e.g. token types of another length).
   case invalidVocabulary(String)
   /// A merge rule is not two pieces separated by one space.
@@ -18,6 +20,8 @@ public enum TokenizerError: Error, Hashable, Sendable, CustomStringConvertible {
     switch self {
     case .unsupportedModel(let model):
       "tokenizer model '\(model)' is not supported (supported: gpt2 byte-level BPE)"
+    case .modelMismatch(let expected, let found):
+      "this tokenizer reads '\(expected)' vocabularies, the file's tokenizer.ggml.model is '\(found)'"
     case .invalidVocabulary(let detail): "invalid tokenizer vocabulary: \(detail)"
     case .invalidMerge(let index, let text): "merge rule \(index) '\(text)' is not two pieces separated by a space"
     case .specialTokenOutOfRange(let name, let id, let size):
