@@ -62,6 +62,11 @@ extension GGUFFile {
     try array(key, of: .string).map { if case .string(let text) = $0 { text } else { "" } }
   }
 
+  /// An array of f32.
+  public func floatArray(_ key: String) throws(GGUFError) -> [Float] {
+    try array(key, of: .float32).map { if case .float32(let number) = $0 { number } else { 0 } }
+  }
+
   /// An array of any single integer element type.
   public func integerArray(_ key: String) throws(GGUFError) -> [Int] {
     let value = try value(key)

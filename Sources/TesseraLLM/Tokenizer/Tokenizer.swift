@@ -1,5 +1,5 @@
-/// Text to token ids and back, for a vocabulary kind a GGUF file names: ``BPETokenizer``
-/// (GPT-2 byte-level BPE, `gpt2`).
+/// Text to token ids and back, for either vocabulary kind a GGUF file names:
+/// ``BPETokenizer`` (GPT-2 byte-level BPE, `gpt2`) or ``SentencePieceTokenizer`` (`llama`).
 ///
 /// A conforming type supplies its algorithm for a run of plain text and for one ordinary token;
 /// what is around it is shared: the BOS token, special tokens matched whole in the text (each run

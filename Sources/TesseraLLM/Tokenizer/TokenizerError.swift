@@ -10,7 +10,8 @@ public enum TokenizerError: Error, Hashable, Sendable, CustomStringConvertible {
   case invalidMerge(index: Int, text: String)
   /// A special token id (bos, eos, unknown) is outside the vocabulary.
   case specialTokenOutOfRange(name: String, id: Int, vocabularySize: Int)
-  /// BPE produced a piece the vocabulary lacks, and there is no unknown token to use instead.
+  /// The tokenizer produced a piece the vocabulary lacks (as a token, or as byte tokens), and
+  /// there is no unknown token to use instead.
   case unknownPiece(String)
   /// A token id outside the vocabulary was given to decode.
   case invalidTokenID(Int, vocabularySize: Int)
@@ -19,7 +20,7 @@ public enum TokenizerError: Error, Hashable, Sendable, CustomStringConvertible {
   public var description: String {
     switch self {
     case .unsupportedModel(let model):
-      "tokenizer model '\(model)' is not supported (supported: gpt2 byte-level BPE)"
+      "tokenizer model '\(model)' is not supported (supported: gpt2 byte-level BPE, llama SentencePiece)"
     case .modelMismatch(let expected, let found):
       "this tokenizer reads '\(expected)' vocabularies, the file's tokenizer.ggml.model is '\(found)'"
     case .invalidVocabulary(let detail): "invalid tokenizer vocabulary: \(detail)"
