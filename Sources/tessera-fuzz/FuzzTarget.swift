@@ -61,7 +61,7 @@ enum FuzzTarget: String, CaseIterable {
     guard let file = try? GGUFFile(path: ggufPath) else { return }
     for info in file.tensors where info.byteCount <= 1 << 20 { _ = try? file.tensor(named: info.name) }
     _ = try? LlamaConfig(gguf: file)
-    if let tokenizer = try? BPETokenizer(gguf: file), let ids = try? tokenizer.encode("Hello, world! 123") {
+    if let tokenizer = try? file.tokenizer(), let ids = try? tokenizer.encode("Hello, world! 123") {
       _ = try? tokenizer.decode(ids)
     }
   }

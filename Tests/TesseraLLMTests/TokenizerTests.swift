@@ -13,8 +13,8 @@ import Testing
     var types = [TokenType](repeating: .normal, count: tokens.count)
     types[15] = .control
     return try BPETokenizer(
-      tokens: tokens, tokenTypes: types, merges: ["l l", "h e", "he ll", "hell o", "Ġ w", "o r", "Ġw or", "a a"],
-      eosID: 15)
+      vocabulary: try Vocabulary(tokens: tokens, tokenTypes: types, eosID: 15),
+      merges: ["l l", "h e", "he ll", "hell o", "Ġ w", "o r", "Ġw or", "a a"])
   }
 
   @Test func byteAlphabetMapsUnprintableBytesPastLatin1() {
@@ -59,12 +59,12 @@ import Testing
   @Test func missingPiecesNeedAnUnknownToken() throws {
     #expect(throws: TokenizerError.unknownPiece("z")) { try tiny().encode("z") }
     #expect(throws: TokenizerError.invalidMerge(index: 0, text: "ab")) {
-      try BPETokenizer(tokens: ["a"], merges: ["ab"])
+      try BPETokenizer(vocabulary: try Vocabulary(tokens: ["a"]), merges: ["ab"])
     }
   }
 
   @Test func streamingHoldsBackSplitCharacters() throws {
-    let tokenizer = try BPETokenizer(tokens: ["Ã", "©", "a"], merges: [])
+    let tokenizer = try BPETokenizer(vocabulary: try Vocabulary(tokens: ["Ã", "©", "a"]), merges: [])
     var stream = StreamingDecoder(tokenizer: tokenizer)
     #expect(try stream.push(2) == "a")
     #expect(try stream.push(0) == "")

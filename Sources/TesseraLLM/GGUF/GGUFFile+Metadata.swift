@@ -14,6 +14,12 @@ extension GGUFFile {
     return integer
   }
 
+  /// `read(key)`, or `nil` when the file has no `key` (a present value of the wrong type is
+  /// still an error): `try file.optional("tokenizer.ggml.add_bos_token", file.bool)`.
+  public func optional<Value>(_ key: String, _ read: (String) throws(GGUFError) -> Value) throws(GGUFError) -> Value? {
+    metadata[key] == nil ? nil : try read(key)
+  }
+
   /// A floating-point value (f32 or f64; integers are accepted too).
   public func double(_ key: String) throws(GGUFError) -> Double {
     let value = try value(key)
@@ -54,6 +60,11 @@ extension GGUFFile {
   /// An array of strings.
   public func stringArray(_ key: String) throws(GGUFError) -> [String] {
     try array(key, of: .string).map { if case .string(let text) = $0 { text } else { "" } }
+  }
+
+  /// An array of f32.
+  public func floatArray(_ key: String) throws(GGUFError) -> [Float] {
+    try array(key, of: .float32).map { if case .float32(let number) = $0 { number } else { 0 } }
   }
 
   /// An array of any single integer element type.

@@ -45,7 +45,7 @@ public struct Generator {
     forcedTokens: [Int]? = nil, onText: (String) -> Void = { _ in }
   ) throws -> GenerationResult {
     var sampler = Sampler(options: sampling)
-    var stream = StreamingDecoder(tokenizer: session.model.tokenizer)
+    var stream = StreamingDecoder(tokenizer: session.model.tokenizer, after: prompt.last)
     var result = GenerationResult(
       promptTokens: prompt, generatedTokens: [], text: "", prefillSeconds: 0, decodeSeconds: 0, logits: [])
     var start = Date()

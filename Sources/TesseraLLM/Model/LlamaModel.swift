@@ -6,8 +6,8 @@ public final class LlamaModel: Sendable {
   public let config: LlamaConfig
   /// The weights in graph-argument order.
   public let weights: LlamaWeights
-  /// The tokenizer from the file's metadata.
-  public let tokenizer: BPETokenizer
+  /// The tokenizer the file's metadata describes (byte-level BPE or SentencePiece).
+  public let tokenizer: any Tokenizer
 
   /// Loads the model at `path`.
   public convenience init(path: String) throws { try self.init(file: try GGUFFile(path: path)) }
@@ -17,7 +17,7 @@ public final class LlamaModel: Sendable {
     self.file = file
     config = try LlamaConfig(gguf: file)
     weights = try LlamaWeights(gguf: file, config: config)
-    tokenizer = try BPETokenizer(gguf: file)
+    tokenizer = try file.tokenizer()
     guard tokenizer.vocabularySize == config.vocabularySize else {
       throw ModelError.invalidHyperparameters(
         "the tokenizer has \(tokenizer.vocabularySize) tokens, the embedding \(config.vocabularySize) rows")

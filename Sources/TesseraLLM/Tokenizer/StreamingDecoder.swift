@@ -1,15 +1,22 @@
 /// Turns generated tokens into text as they come, holding back the bytes of a UTF-8 character
-/// that a later token will complete (byte-level BPE may split a character across tokens).
+/// that a later token will complete (byte-level BPE and SentencePiece byte tokens may split a
+/// character across tokens).
 public struct StreamingDecoder: Sendable {
-  private let tokenizer: BPETokenizer
+  private let tokenizer: any Tokenizer
+  private var previous: Int?
   private var pending: [UInt8] = []
 
-  /// Starts a stream; special tokens are left out of the text.
-  public init(tokenizer: BPETokenizer) { self.tokenizer = tokenizer }
+  /// Starts a stream of tokens that come after token `previous` (the prompt's last; `nil`: the
+  /// stream starts the sequence); special tokens are left out of the text.
+  public init(tokenizer: any Tokenizer, after previous: Int? = nil) {
+    self.tokenizer = tokenizer
+    self.previous = previous
+  }
 
   /// The text that `id` completes: possibly empty, possibly more than one character.
   public mutating func push(_ id: Int) throws(TokenizerError) -> String {
-    pending += try tokenizer.bytes([id], skipSpecial: true)
+    pending += try tokenizer.bytes([id], skipSpecial: true, after: previous)
+    previous = id
     let complete = Self.completePrefixLength(pending)
     let text = String(decoding: pending[..<complete], as: UTF8.self)
     pending.removeFirst(complete)

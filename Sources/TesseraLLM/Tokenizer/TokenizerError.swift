@@ -2,13 +2,16 @@
 public enum TokenizerError: Error, Hashable, Sendable, CustomStringConvertible {
   /// `tokenizer.ggml.model` names a vocabulary kind this tokenizer does not implement.
   case unsupportedModel(String)
+  /// A tokenizer of one kind was built from a file that names another kind.
+  case modelMismatch(expected: String, found: String)
   /// The vocabulary is inconsistent: `detail` says how (e.g. token types of another length).
   case invalidVocabulary(String)
   /// A merge rule is not two pieces separated by one space.
   case invalidMerge(index: Int, text: String)
   /// A special token id (bos, eos, unknown) is outside the vocabulary.
   case specialTokenOutOfRange(name: String, id: Int, vocabularySize: Int)
-  /// BPE produced a piece the vocabulary lacks, and there is no unknown token to use instead.
+  /// The tokenizer produced a piece the vocabulary lacks (as a token, or as byte tokens), and
+  /// there is no unknown token to use instead.
   case unknownPiece(String)
   /// A token id outside the vocabulary was given to decode.
   case invalidTokenID(Int, vocabularySize: Int)
@@ -17,7 +20,9 @@ public enum TokenizerError: Error, Hashable, Sendable, CustomStringConvertible {
   public var description: String {
     switch self {
     case .unsupportedModel(let model):
-      "tokenizer model '\(model)' is not supported (supported: gpt2 byte-level BPE)"
+      "tokenizer model '\(model)' is not supported (supported: gpt2 byte-level BPE, llama SentencePiece)"
+    case .modelMismatch(let expected, let found):
+      "this tokenizer reads '\(expected)' vocabularies, the file's tokenizer.ggml.model is '\(found)'"
     case .invalidVocabulary(let detail): "invalid tokenizer vocabulary: \(detail)"
     case .invalidMerge(let index, let text): "merge rule \(index) '\(text)' is not two pieces separated by a space"
     case .specialTokenOutOfRange(let name, let id, let size):
