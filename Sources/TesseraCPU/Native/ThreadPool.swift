@@ -3,10 +3,10 @@ import Foundation
 
 /// How many threads the CPU backend's kernels use, and the fork-join that spreads work on them.
 ///
-/// The workers are libdispatch's global pool (one thread per core, created once by the system);
-/// a ``run(parts:_:)`` call hands it exactly `parts` closures and waits, so a kernel never starts
-/// more threads than ``threads`` and never allocates per element. With one thread everything runs
-/// inline on the caller.
+/// The workers are ``WorkerTeam``'s persistent threads (one per core besides the caller, started
+/// once); a ``run(parts:_:)`` call hands them exactly `parts` pieces and waits, so a kernel never
+/// uses more threads than ``threads`` and never allocates per element. With one thread
+/// everything runs inline on the caller.
 public struct CPUThreadPool: Sendable, Hashable {
   /// Threads a kernel splits its work across (at least 1).
   public let threads: Int
@@ -30,11 +30,7 @@ public struct CPUThreadPool: Sendable, Hashable {
   /// thread, and returns when all are done. Parts must touch disjoint memory.
   public func run(parts: Int, _ body: @Sendable (Int) -> Void) {
     if parts <= 0 { return }
-    if parts == 1 || threads == 1 {
-      for part in 0..<parts { body(part) }
-      return
-    }
-    DispatchQueue.concurrentPerform(iterations: parts, execute: body)
+    WorkerTeam.shared.run(parts: parts, threads: threads, body)
   }
 
   /// Splits `0..<count` into at most ``threads`` × `chunksPerThread` contiguous chunks (each a
