@@ -6,7 +6,9 @@ import TesseraRuntime
 /// compile time, matmul groups on the native SGEMM or quantized matmul (with their epilogue),
 /// single softmax / rms_norm / rope library groups on ``RowKernels``, every other kernel on its
 /// ``VectorKernel`` program, built once here. A `dequantize` group read only by quantized native
-/// matmuls is skipped: they read the quantized weight directly.
+/// matmuls is skipped: they read the quantized weight directly. Every buffer it allocates (weights,
+/// inputs, the arena) fails with ``DeviceError/allocationFailed(device:buffer:bytes:message:)``
+/// when the allocator does, or when an injected `alloc` fault hits it.
 final class CPUPlanExecutor: GraphExecutable {
   /// How one step runs.
   enum Action: Sendable {
@@ -20,17 +22,24 @@ final class CPUPlanExecutor: GraphExecutable {
   let precision: QuantizedPrecision
   let actions: [(root: ValueID, action: Action)]
   private let weights: [ValueID: OwnedBytes]
+  private let device: String
+  private let faults: FaultInjection
 
-  init(plan: CompiledPlan, pool: CPUThreadPool, precision: QuantizedPrecision) {
+  init(
+    plan: CompiledPlan, pool: CPUThreadPool, precision: QuantizedPrecision, device: String, faults: FaultInjection
+  ) throws(DeviceError) {
     self.plan = plan
     self.pool = pool
     self.precision = precision
+    self.device = device
+    self.faults = faults
     let graph = plan.graph, producers = graph.definingNode
     var weights: [ValueID: OwnedBytes] = [:]
     var actions: [(ValueID, Action)] = []
     for step in plan.steps {
       if step.group.kind == .constant, let literal = graph.nodes[step.group.nodes[0]].literal {
-        weights[step.group.root] = OwnedBytes(literal.bytes)
+        weights[step.group.root] = try Self.allocate(
+          "%" + graph[step.group.root].name, literal.bytes, device: device, faults: faults)
       }
       guard let call = step.call else { continue }
       if step.group.kind == .matmul, let native = NativeMatmul(step.group, in: graph, producers: producers) {
@@ -63,11 +72,23 @@ final class CPUPlanExecutor: GraphExecutable {
     return Set(quantizedReaders.filter { readers[$0.key] == $0.value && !returned.contains($0.key) }.keys)
   }
 
+  /// A copy of `bytes` (zeros when `nil`: `count` of them) for the buffer called `name`.
+  private static func allocate(
+    _ name: String, _ bytes: [UInt8]? = nil, count: Int = 0, device: String, faults: FaultInjection
+  ) throws(DeviceError) -> OwnedBytes {
+    let hit = faults.hit(.alloc, device: device, targets: [name])
+    let owned = try OwnedBytes(count: bytes?.count ?? count, buffer: name, device: device, injected: hit)
+    if let bytes { owned.copy(bytes) }
+    return owned
+  }
+
   func execute(_ inputs: [Tensor]) throws(DeviceError) -> [Tensor] {
     let graph = plan.graph, memory = plan.memory
-    let arena = OwnedBytes(count: memory.arenaBytes)
     var fixed = weights
-    for (argument, input) in zip(graph.arguments, inputs) { fixed[argument] = OwnedBytes(input.bytes) }
+    for (argument, input) in zip(graph.arguments, inputs) {
+      fixed[argument] = try Self.allocate("%" + graph[argument].name, input.bytes, device: device, faults: faults)
+    }
+    let arena = try Self.allocate("the arena", count: memory.arenaBytes, device: device, faults: faults)
     func pointer(_ value: ValueID) -> UnsafeMutableRawPointer {
       let storage = memory.storage(of: value)
       if let bytes = fixed[storage] { return bytes.pointer }
@@ -93,24 +114,4 @@ final class CPUPlanExecutor: GraphExecutable {
       return Tensor(type: type, bytes: Array(bytes))!
     }
   }
-}
-
-/// A heap byte buffer with a stable address, freed with its owner. `@unchecked Sendable`: the
-/// executor writes it only during a run that owns it, and weights are never written.
-final class OwnedBytes: @unchecked Sendable {
-  let pointer: UnsafeMutableRawPointer
-  let count: Int
-
-  init(count: Int) {
-    self.count = count
-    pointer = .allocate(byteCount: Swift.max(count, 1), alignment: 64)
-    pointer.initializeMemory(as: UInt8.self, repeating: 0, count: Swift.max(count, 1))
-  }
-
-  convenience init(_ bytes: [UInt8]) {
-    self.init(count: bytes.count)
-    bytes.withUnsafeBytes { if let base = $0.baseAddress { pointer.copyMemory(from: base, byteCount: bytes.count) } }
-  }
-
-  deinit { pointer.deallocate() }
 }
