@@ -4,7 +4,10 @@ import Tessera
 /// Prefill and decode speed of a GGUF model on each usable device, with llama.cpp's
 /// `llama-bench` on the same file in the same run when it is installed.
 enum LLMBenchmark {
-  static func run(modelPath: String?, deviceNames: [String]?, prefill: Int, decode: Int) throws {
+  /// Measures every device once, and the `cpu` device (in both precision modes: f32 activations,
+  /// and the opt-in int8 activations that llama.cpp's CPU path uses) and llama-bench at each of
+  /// `threads`.
+  static func run(modelPath: String?, deviceNames: [String]?, prefill: Int, decode: Int, threads: [Int]) throws {
     guard let path = modelPath ?? ModelCache.defaultModelIfPresent else {
       fail("no model at \(ModelCache.defaultModelPath); run 'make model' or pass --model GGUF")
     }
@@ -19,21 +22,36 @@ enum LLMBenchmark {
       for note in selection.notes { print("note: " + note) }
     }
     print("\(path): prefill \(prefill) tokens, decode \(decode) tokens (greedy), one run each")
-    let peer = LlamaBench.measure(modelPath: path, prefill: prefill, decode: decode)
-    if let peer {
+    let peers = threads.map { LlamaBench.measure(modelPath: path, prefill: prefill, decode: decode, threads: $0) }
+    for (count, peer) in zip(threads, peers) {
+      guard let peer else { continue }
       print(
         String(
-          format: "peer llama-bench (%@, 1 thread): pp%d %.1f tok/s, tg%d %.1f tok/s", peer.binary, prefill,
-          peer.prefill, decode, peer.decode))
-    } else {
+          format: "peer llama-bench (%@, %d thread%@): pp%d %.1f tok/s, tg%d %.1f tok/s", peer.binary, count,
+          count == 1 ? "" : "s", prefill, peer.prefill, decode, peer.decode))
+    }
+    if peers.allSatisfy({ $0 == nil }) {
       print(
         "peer absent: llama-bench not found (set LLAMA_BENCH, or build it with the peers script 01_build_llamacpp_cpu.sh in shared/peers); no ratios"
       )
     }
-    print("DEVICE       PREFILL TOK/S   DECODE TOK/S   RATIO PP   RATIO TG   PEAK RSS")
+    print("DEVICE         PREFILL TOK/S   DECODE TOK/S   RATIO PP   RATIO TG   PEAK RSS")
     var random = SeededRandom(seed: 7)
     let prompt = (0..<prefill).map { _ in Int.random(in: 0..<model.config.vocabularySize, using: &random) }
+    var runs: [(label: String, device: any Device, peer: LlamaBench.Speed?)] = []
     for device in devices {
+      guard device.info.kind == .cpu else {
+        runs.append((device.info.name, device, nil))
+        continue
+      }
+      for (count, peer) in zip(threads, peers) {
+        let pool = CPUThreadPool(threads: count)
+        runs.append(("cpu \(count)T", CPUDevice(library: StandardKernelLibrary(), pool: pool), peer))
+        let int8 = CPUDevice(library: StandardKernelLibrary(), pool: pool, quantizedPrecision: .int8Activations)
+        runs.append(("cpu \(count)T int8", int8, peer))
+      }
+    }
+    for (label, device, peer) in runs {
       let session = try LlamaSession(model: model, device: device, context: prefill + decode)
       try session.prepareDecode()
       var generator = Generator(session: session)
@@ -46,7 +64,7 @@ enum LLMBenchmark {
             result.decodeTokensPerSecond / $0.decode)
         } ?? "       -          -"
       print(
-        device.info.name.padding(toLength: 12, withPad: " ", startingAt: 0)
+        label.padding(toLength: 14, withPad: " ", startingAt: 0)
           + String(format: " %14.2f %14.3f   ", result.prefillTokensPerSecond, result.decodeTokensPerSecond) + ratios
           + "   " + ParityReport.memory(PeakMemory.residentBytes()))
     }
@@ -56,9 +74,11 @@ enum LLMBenchmark {
 /// llama.cpp's `llama-bench`, found through `LLAMA_BENCH`, `PATH`, or where the peers scripts
 /// build it (`/tmp/build-cpu/bin`).
 enum LlamaBench {
-  static func measure(modelPath: String, prefill: Int, decode: Int) -> (
-    binary: String, prefill: Double, decode: Double
-  )? {
+  /// One llama-bench measurement: the binary and its tok/s.
+  typealias Speed = (binary: String, prefill: Double, decode: Double)
+
+  /// Runs llama-bench once at `threads` threads; nil when it is absent or fails.
+  static func measure(modelPath: String, prefill: Int, decode: Int, threads: Int) -> Speed? {
     let environment = ProcessInfo.processInfo.environment
     let candidates =
       [environment["LLAMA_BENCH"], "/tmp/build-cpu/bin/llama-bench"].compactMap { $0 }
@@ -67,7 +87,7 @@ enum LlamaBench {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: binary)
     process.arguments = [
-      "-m", modelPath, "-t", "1", "-p", String(prefill), "-n", String(decode), "-r", "1", "-o", "json",
+      "-m", modelPath, "-t", String(threads), "-p", String(prefill), "-n", String(decode), "-r", "1", "-o", "json",
     ]
     let pipe = Pipe()
     process.standardOutput = pipe

@@ -30,7 +30,7 @@ let usage = """
     --layers N      transformer blocks (compile; default 30)
     --size N        square SGEMM size (opencl, vulkan; default 1024)
     --repeat N      timed runs, best kept (default 3)
-    --threads A,B   thread counts (gemm, quant, ops; default 1,2)
+    --threads A,B   thread counts (gemm, quant, ops, llm's cpu device and llama-bench; default 1,2)
     --json FILE     also write the rows as JSON (gemm, quant, ops)
     --html FILE     also write an HTML report with SVG charts (gemm, quant, ops)
     --help          show this help
@@ -76,8 +76,7 @@ case "compile":
   }
   try CompileBenchmark.run(layers: layers, repeats: repeats)
 case "gemm", "quant", "ops":
-  let threads = (option("--threads", in: arguments) ?? "1,2").split(separator: ",").compactMap { Int($0) }
-  guard !threads.isEmpty, threads.allSatisfy({ $0 > 0 }) else { fail("--threads expects positive integers") }
+  let threads = threadCounts(arguments)
   let rows: [CPUBenchmark.Row]
   switch arguments[0] {
   case "gemm":
@@ -111,7 +110,17 @@ case "llm":
   try LLMBenchmark.run(
     modelPath: option("--model", in: arguments),
     deviceNames: option("--devices", in: arguments).map { $0.split(separator: ",").map(String.init) },
-    prefill: prefill, decode: decode)
+    prefill: prefill, decode: decode, threads: threadCounts(arguments))
 default:
   fail("unknown suite '\(arguments[0])'\n\n\(usage)")
+}
+
+/// The `--threads A,B` option (default 1,2).
+func threadCounts(_ arguments: [String]) -> [Int] {
+  let text = option("--threads", in: arguments) ?? "1,2"
+  let threads = text.split(separator: ",").map { Int($0) ?? 0 }
+  guard !threads.isEmpty, threads.allSatisfy({ $0 > 0 }) else {
+    fail("--threads expects positive integers, found '\(text)'")
+  }
+  return threads
 }

@@ -1,12 +1,34 @@
 /// A host tensor: a ``TensorType`` plus its elements as little-endian bytes in C order.
 ///
 /// This is the currency between the IR (constants), the runtime (inputs and results) and file
-/// formats (`.npy`). Quantized tensors hold their GGUF blocks as they are.
+/// formats (`.npy`). Quantized tensors hold their GGUF blocks as they are. The bytes are either
+/// an array the tensor owns or a read-only view into memory another object keeps alive (a
+/// memory-mapped model file: ``init(type:viewing:owner:)``), so weights need not be copied;
+/// ``withUnsafeBytes(_:)`` reads either without a copy.
 public struct Tensor: Hashable, Sendable, CustomStringConvertible {
   /// Element type and shape.
   public let type: TensorType
-  /// The raw elements, `type.storageBytes` long.
-  public let bytes: [UInt8]
+  private let storage: Storage
+
+  /// Where the bytes live.
+  private enum Storage: Sendable {
+    case owned([UInt8])
+    case view(BorrowedBytes)
+  }
+
+  /// The raw elements, `type.storageBytes` long. A view's bytes are copied into a new array on
+  /// each access: read them with ``withUnsafeBytes(_:)`` where that matters.
+  public var bytes: [UInt8] {
+    switch storage {
+    case .owned(let bytes): bytes
+    case .view(let view): Array(view.buffer)
+    }
+  }
+
+  /// Whether the bytes are a view into memory the tensor does not own.
+  public var isView: Bool {
+    if case .view = storage { true } else { false }
+  }
 
   /// The element type.
   public var dtype: DType { type.dtype }
@@ -17,7 +39,38 @@ public struct Tensor: Hashable, Sendable, CustomStringConvertible {
   public init?(type: TensorType, bytes: [UInt8]) {
     guard let expected = type.storageBytes, expected == bytes.count else { return nil }
     self.type = type
-    self.bytes = bytes
+    storage = .owned(bytes)
+  }
+
+  /// A tensor whose bytes are `buffer`, read in place (never written) for as long as the tensor
+  /// or a copy of it lives; `owner` keeps the memory valid that long (a mapped file). Returns
+  /// `nil` when the byte count does not match the type.
+  public init?(type: TensorType, viewing buffer: UnsafeRawBufferPointer, owner: any AnyObject & Sendable) {
+    guard let expected = type.storageBytes, expected == buffer.count else { return nil }
+    self.type = type
+    storage = .view(BorrowedBytes(buffer: buffer, owner: owner))
+  }
+
+  /// Calls `body` with the bytes, without copying them; the pointer is valid during the call.
+  public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    switch storage {
+    case .owned(let bytes):
+      let outcome: Result<R, E> = bytes.withUnsafeBytes { raw in Result { () throws(E) in try body(raw) } }
+      return try outcome.get()
+    case .view(let view):
+      return try withExtendedLifetime(view.owner) { () throws(E) -> R in try body(view.buffer) }
+    }
+  }
+
+  /// Equal type and equal bytes, wherever they live.
+  public static func == (lhs: Tensor, rhs: Tensor) -> Bool {
+    lhs.type == rhs.type && lhs.withUnsafeBytes { a in rhs.withUnsafeBytes { b in a.elementsEqual(b) } }
+  }
+
+  /// Hashes the type and the bytes.
+  public func hash(into hasher: inout Hasher) {
+    hasher.combine(type)
+    withUnsafeBytes { hasher.combine(bytes: $0) }
   }
 
   /// Creates a floating-point, integer or bool tensor from values, rounding each to `dtype`
@@ -30,7 +83,7 @@ public struct Tensor: Hashable, Sendable, CustomStringConvertible {
     bytes.reserveCapacity(dtype.storageBytes(count: values.count) ?? 0)
     for value in values { ElementCodec.append(value, as: dtype, to: &bytes) }
     self.type = TensorType(dtype, shape)
-    self.bytes = bytes
+    storage = .owned(bytes)
   }
 
   /// Creates an `f32` (or other plain dtype) tensor from `Float` values.
@@ -45,19 +98,22 @@ public struct Tensor: Hashable, Sendable, CustomStringConvertible {
 
   /// The element at flat (C order) index `index`, widened to `Double`. Plain dtypes only.
   public func element(at index: Int) -> Double {
-    ElementCodec.read(bytes, index: index, as: dtype)
+    withUnsafeBytes { ElementCodec.read($0, index: index, as: dtype) }
   }
 
   /// Every element widened to `Double` (exact for all plain dtypes except i64 beyond 2^53).
-  public var doubles: [Double] { (0..<shape.count).map(element(at:)) }
+  public var doubles: [Double] {
+    withUnsafeBytes { raw in (0..<shape.count).map { ElementCodec.read(raw, index: $0, as: dtype) } }
+  }
 
   /// Every element as `Float`.
-  public var floats: [Float] { (0..<shape.count).map { Float(element(at: $0)) } }
+  public var floats: [Float] { doubles.map { Float($0) } }
 
   /// Every element as `Int64` (floating-point values truncated toward zero).
   public var int64s: [Int64] {
     if dtype == .i64 {
-      return (0..<shape.count).map { ElementCodec.readInteger(bytes, offset: $0 * 8, width: 8) }
+      return withUnsafeBytes { raw in (0..<shape.count).map { ElementCodec.readInteger(raw, offset: $0 * 8, width: 8) }
+      }
     }
     return (0..<shape.count).map { Int64(element(at: $0)) }
   }
@@ -89,7 +145,8 @@ enum ElementCodec {
     }
   }
 
-  static func read(_ bytes: [UInt8], index: Int, as dtype: DType) -> Double {
+  static func read<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, index: Int, as dtype: DType) -> Double
+  where Bytes.Index == Int {
     switch dtype {
     case .f32: Double(Float(bitPattern: UInt32(truncatingIfNeeded: readInteger(bytes, offset: index * 4, width: 4))))
     case .f16: Double(Float16(bitPattern: UInt16(truncatingIfNeeded: readInteger(bytes, offset: index * 2, width: 2))))
@@ -106,7 +163,8 @@ enum ElementCodec {
   }
 
   /// Reads a little-endian integer of `width` bytes (zero-extended into the result's bits).
-  static func readInteger(_ bytes: [UInt8], offset: Int, width: Int) -> Int64 {
+  static func readInteger<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, offset: Int, width: Int) -> Int64
+  where Bytes.Index == Int {
     var value: UInt64 = 0
     for i in 0..<width { value |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
     return Int64(bitPattern: value)
@@ -155,4 +213,11 @@ enum ElementCodec {
     let text = Float(exactly: value).map { "\($0)" } ?? "\(value)"
     return text.contains(".") || text.contains("e") || text.contains("n") ? text : text + ".0"
   }
+}
+
+/// Read-only bytes that `owner` keeps valid. `@unchecked Sendable`: nothing writes them, and the
+/// owner (itself `Sendable`) outlives every copy of this value.
+private struct BorrowedBytes: @unchecked Sendable {
+  let buffer: UnsafeRawBufferPointer
+  let owner: any AnyObject & Sendable
 }

@@ -36,8 +36,16 @@ public final class CompiledGraph: Sendable {
   /// Runs once with inputs given by argument name and returns each kernel's device time, or
   /// `nil` when this device does not measure them.
   public func profile(inputs named: [String: Tensor]) throws(DeviceError) -> [KernelTiming]? {
+    try profile(inputs: try ordered(named))
+  }
+
+  /// Runs once with inputs in argument order and returns each kernel's device time, or `nil`
+  /// when this device does not measure them.
+  public func profile(inputs: [Tensor]) throws(DeviceError) -> [KernelTiming]? {
     guard let profiling = executable as? any ProfilingExecutable else { return nil }
-    let inputs = try ordered(named)
+    guard inputs.count == graph.arguments.count else {
+      throw .inputCount(expected: graph.arguments.count, found: inputs.count)
+    }
     for (argument, input) in zip(graph.arguments, inputs) {
       try check(input, for: argument)
     }

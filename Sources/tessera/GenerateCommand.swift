@@ -23,10 +23,12 @@ enum GenerateCommand: Command {
       OptionSpec(name: "--seed", valueName: "S", help: "Seed of the sampler (default 0)."),
       OptionSpec(name: "--chat", help: "Wrap the prompt in the model's chat template (ChatML)."),
       OptionSpec(name: "--format", valueName: "text|json", help: "Stream text (default), or print one JSON object."),
+      OptionSpec(name: "--profile", help: "Then time one more decode step kernel by kernel and print the slowest."),
     ],
     examples: [
       "tessera generate --prompt 'The capital of France is' --max-tokens 16",
       "tessera generate --chat --prompt 'What is 2+2?' --format json",
+      "tessera generate --device cpu --prompt 'Hello' --max-tokens 4 --profile",
       "tessera generate --prompt 'The capital of France is' --device vulkan --fallback cpu",
     ])
 
@@ -39,18 +41,25 @@ enum GenerateCommand: Command {
     let maxTokens = try arguments.integer("--max-tokens") ?? 32
     guard maxTokens > 0 else { throw UsageError(description: "--max-tokens expects a positive integer") }
     let sampling = try samplingOptions(arguments)
+    let profiling = arguments.flags.contains("--profile")
+    if profiling && arguments.value("--fallback") != nil {
+      throw UsageError(description: "--profile times one device; it cannot be combined with --fallback")
+    }
     let model = try ModelOption.load(arguments)
     let device = try DeviceSelection.devices(
       arguments.value("--device") ?? "reference", fallback: arguments.value("--fallback"),
       in: DeviceSelection.registry())[0]
     let text = arguments.flags.contains("--chat") ? ChatTemplate().render(user: prompt) : prompt
     let tokens = try model.tokenizer.encode(text)
-    let context = min(tokens.count + maxTokens, model.config.contextLength)
+    let context = min(tokens.count + maxTokens + (profiling ? 1 : 0), model.config.contextLength)
     let generator = Generator(session: try LlamaSession(model: model, device: device, context: context))
     if format == "text" { write(arguments.flags.contains("--chat") ? prompt + "\n" : prompt) }
     let result = try generator.generate(prompt: tokens, maxTokens: maxTokens, sampling: sampling) { piece in
       guard format == "text" else { return }
       write(piece)
+    }
+    if profiling, let last = result.generatedTokens.last {
+      printDecodeProfile(device.info.name, try generator.session.profileDecode(last))
     }
     if format == "text" {
       write("\n")
@@ -68,6 +77,32 @@ enum GenerateCommand: Command {
     ]
     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
+  }
+
+  /// The decode step's total, its time per kind of step, and its slowest steps (to standard error).
+  private static func printDecodeProfile(_ device: String, _ kernels: [KernelTiming]?) {
+    guard let kernels else { return printError("profile on \(device): this device does not time kernels") }
+    let total = kernels.map(\.seconds).reduce(0, +)
+    printError(
+      String(format: "profile of one decode step on %@: %d steps, %.3f ms", device, kernels.count, total * 1e3))
+    var byKind: [String: Double] = [:]
+    for timing in kernels { byKind[kind(of: timing.kernel), default: 0] += timing.seconds }
+    for (kind, seconds) in byKind.sorted(by: { $0.value > $1.value }).prefix(12) {
+      printError(String(format: "  %-40@ %9.3f ms  %5.1f%%", kind, seconds * 1e3, 100 * seconds / max(total, 1e-12)))
+    }
+    printError("  slowest:")
+    for timing in kernels.sorted(by: { $0.seconds > $1.seconds }).prefix(15) {
+      printError(String(format: "  %9.3f ms  %@", timing.seconds * 1e3, timing.kernel))
+    }
+  }
+
+  /// A step's name without its result (`→ %name`) and without a kernel's numbering (`k12_`).
+  private static func kind(of step: String) -> String {
+    var kind = String(step.prefix { $0 != "→" }).trimmingCharacters(in: .whitespaces)
+    if let underscore = kind.firstIndex(of: "_"), kind.hasPrefix("kernel k") {
+      kind = "kernel " + kind[kind.index(after: underscore)...]
+    }
+    return kind
   }
 
   /// Writes to standard output at once (streamed text must not wait in a buffer).

@@ -133,4 +133,139 @@ struct NativeRouteTests {
     #expect(int8.doubles.map(Float.init) == direct)
     #expect(int8.doubles != exact.doubles)
   }
+
+  /// Matmul groups whose epilogue is a SwiGLU gate (`silu(other) * product`), a gate without an
+  /// activation, or attention's scalar scale; each must take the native route and agree with the
+  /// reference evaluator.
+  static let epilogueCases: [(text: String, quantized: Int)] = [
+    (
+      """
+      func @f(%x: f32[1,64], %g: q4_1[96,64], %u: q4_1[96,64]) -> f32[1,96] {
+        %dg = dequantize %g : f32[96,64]
+        %tg = transpose %dg : f32[64,96]
+        %a = matmul %x, %tg : f32[1,96]
+        %s = silu %a : f32[1,96]
+        %du = dequantize %u : f32[96,64]
+        %tu = transpose %du : f32[64,96]
+        %b = matmul %x, %tu : f32[1,96]
+        %y = mul %s, %b : f32[1,96]
+        return %y
+      }
+      """, 2
+    ),
+    (
+      """
+      func @f(%x: f32[5,32], %w: f32[32,24], %v: f32[32,24]) -> f32[5,24] {
+        %a = matmul %x, %v : f32[5,24]
+        %s = gelu %a : f32[5,24]
+        %b = matmul %x, %w : f32[5,24]
+        %y = mul %b, %s : f32[5,24]
+        return %y
+      }
+      """, 0
+    ),
+    (
+      """
+      func @f(%q: f32[3,3,64], %k: f32[3,64,7], %g: f32[3,3,7]) -> f32[3,3,7] {
+        %s = matmul %q, %k : f32[3,3,7]
+        %c = constant 0.125 : f32[]
+        %y = mul %s, %c : f32[3,3,7]
+        %z = mul %y, %g : f32[3,3,7]
+        return %z
+      }
+      """, 0
+    ),
+  ]
+
+  @Test("gated and scaled matmul epilogues run natively", arguments: epilogueCases.indices, threadCounts)
+  func gatedAndScaledEpilogues(index: Int, threads: Int) throws {
+    let (text, quantized) = Self.epilogueCases[index]
+    let graph = try TestSupport.parseOne(text)
+    let device = CPUDevice(library: StandardKernelLibrary(), pool: CPUThreadPool(threads: threads))
+    let routes = try device.executor(for: graph).actions.map(\.action)
+    #expect(!routes.contains { if case .vector = $0 { true } else { false } }, "every step native")
+    _ = try Self.check(text, threads: threads, quantized: quantized, atol: 1e-4, rtol: 1e-4)
+    // A profiled run times each step under the name of the route it took.
+    var generator = SeededRandom(seed: 3)
+    let inputs = graph.argumentTypes.map { Tensor.random($0, using: &generator) }
+    let timings = try #require(try device.compile(graph).profile(inputs: inputs))
+    #expect(timings.count == routes.count)
+    #expect(timings.allSatisfy { $0.kernel.hasPrefix("native matmul") && $0.seconds >= 0 })
+  }
+
+  /// Groups that read their operands through strided views, and whether each must take the
+  /// strided route (integer arithmetic is not one of its operations: it stays a kernel).
+  static let stridedCases: [(text: String, strided: Bool)] = [
+    (
+      """
+      func @f(%x: f32[7,3,5]) -> f32[3,5,7] {
+        %t = transpose %x {perm = [1, 2, 0]} : f32[3,5,7]
+        return %t
+      }
+      """, true
+    ),
+    (
+      """
+      func @f(%x: f32[6,20]) -> f32[4,2,5] {
+        %s = slice %x {start = [1, 3], end = [5, 13], step = [1, 2]} : f32[4,5]
+        %b = broadcast %s {shape = [2, 4, 5]} : f32[2,4,5]
+        %t = transpose %b {perm = [1, 0, 2]} : f32[4,2,5]
+        return %t
+      }
+      """, true
+    ),
+    (
+      """
+      func @f(%m: bool[9,1], %k: f32[1,12], %c: f32[9,12]) -> f32[9,12] {
+        %y = select %m, %k, %c : f32[9,12]
+        return %y
+      }
+      """, true
+    ),
+    (
+      """
+      func @f(%m: bool[4,6], %s: f32[2,4,6]) -> f32[2,4,6] {
+        %n = constant -1.0e+30 : f32[]
+        %y = select %m, %s, %n : f32[2,4,6]
+        return %y
+      }
+      """, true
+    ),
+    (
+      """
+      func @f(%a: f32[5,1,8], %b: f32[3,8]) -> f32[5,3,8] {
+        %t = transpose %b {perm = [0, 1]} : f32[3,8]
+        %y = div %a, %t : f32[5,3,8]
+        return %y
+      }
+      """, true
+    ),
+    (
+      """
+      func @f(%x: i32[4,6]) -> i32[6,4] {
+        %t = transpose %x : i32[6,4]
+        return %t
+      }
+      """, true
+    ),
+    (
+      """
+      func @f(%a: i32[4,6], %b: i32[4,6]) -> i32[4,6] {
+        %y = add %a, %b : i32[4,6]
+        return %y
+      }
+      """, false
+    ),
+  ]
+
+  @Test("movement, select and binary groups read through strided views", arguments: stridedCases.indices, threadCounts)
+  func stridedGroups(index: Int, threads: Int) throws {
+    let (text, strided) = Self.stridedCases[index]
+    let graph = try TestSupport.parseOne(text)
+    let device = CPUDevice(library: StandardKernelLibrary(), pool: CPUThreadPool(threads: threads))
+    let routes = try device.executor(for: graph).actions.map(\.action)
+    #expect(routes.contains { if case .strided = $0 { true } else { false } } == strided)
+    let (actual, expected) = try Self.check(text, threads: threads, atol: 0, rtol: 0)
+    #expect(actual.map(\.bytes) == expected.map(\.bytes))
+  }
 }

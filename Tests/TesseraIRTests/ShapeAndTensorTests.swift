@@ -74,4 +74,23 @@ struct ShapeAndTensorTests {
     let expected: [Float] = (0..<32).map { (index: Int) -> Float in Float(index * 8 - 128) * 0.25 }
     #expect(q80 == expected)
   }
+
+  @Test func viewsReadBorrowedBytesInPlace() throws {
+    final class Owner: @unchecked Sendable {  // never written after init
+      let buffer: UnsafeMutableRawBufferPointer
+      init(_ bytes: [UInt8]) {
+        buffer = .allocate(byteCount: bytes.count, alignment: 4)
+        buffer.copyMemory(from: UnsafeRawBufferPointer(start: bytes, count: bytes.count))
+      }
+      deinit { buffer.deallocate() }
+    }
+    let bytes: [UInt8] = [0x00, 0x00, 0x80, 0x3F, 0x00, 0x00, 0x00, 0xC0]  // f32 1.0, -2.0
+    let owner = Owner(bytes)
+    let type = TensorType(.f32, [2])
+    let view = try #require(Tensor(type: type, viewing: UnsafeRawBufferPointer(owner.buffer), owner: owner))
+    #expect(view.isView && view.floats == [1, -2] && view.bytes == bytes)
+    #expect(view == Tensor(type: type, bytes: bytes)!)
+    #expect(view != Tensor(type: TensorType(.i32, [2]), bytes: bytes)!)
+    #expect(Tensor(type: TensorType(.f32, [3]), viewing: UnsafeRawBufferPointer(owner.buffer), owner: owner) == nil)
+  }
 }

@@ -56,6 +56,11 @@ import Testing
     #expect(file.alignment == 64)
     let w = try file.tensor(named: "w")
     #expect(w.type == TensorType(.f32, [2, 3]) && w.floats == [0, 1, 2, 3, 4, 5])
+    // A view into the mapping (no copy) that equals, and hashes like, the same bytes owned.
+    #expect(w.isView)
+    let owned = Tensor(type: w.type, bytes: f32)!
+    #expect(!owned.isView && w == owned && w.hashValue == owned.hashValue)
+    #expect(w.withUnsafeBytes { $0.baseAddress } == file.bytes(of: try file.info(named: "w")).baseAddress)
     #expect(try file.tensor(named: "h").floats == [1, -2])
     for (name, _, size) in blocks {
       let info = try file.info(named: name)

@@ -5,7 +5,8 @@ import TesseraRuntime
 /// The `cpu` device: plans from ``GraphCompiler`` for a target that runs every op, matmul groups
 /// on the packed SIMD SGEMM (or, when B is a dequantized GGUF weight, on ``QuantizedMatmul``
 /// reading the quantized bytes), single softmax / rms_norm / rope library groups on
-/// ``RowKernels``, and everything else on the vectorised KIR executor, spread over the thread pool.
+/// ``RowKernels``, movement / select / f32 arithmetic groups through strided views, and everything
+/// else on the vectorised KIR executor, spread over the thread pool.
 public final class CPUDevice: Device {
   /// Always available.
   public let info: DeviceInfo
@@ -36,8 +37,8 @@ public final class CPUDevice: Device {
       driver: "built in", availability: .available)
   }
 
-  /// Allocations only: the weights at compile time, the inputs and the arena at each run. It
-  /// builds no kernel and submits nothing.
+  /// Allocations only: the constants at compile time and an arena at a run (arenas are kept for
+  /// later runs; inputs are read in place). It builds no kernel and submits nothing.
   public var injectableFaults: Set<FaultKind> { [.alloc] }
 
   /// Compiles with the standard passes for a target that runs everything.

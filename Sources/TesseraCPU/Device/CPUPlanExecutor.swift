@@ -4,16 +4,19 @@ import TesseraRuntime
 
 /// Executes a compiled plan on the CPU: one arena allocation per run, weights copied once at
 /// compile time, matmul groups on the native SGEMM or quantized matmul (with their epilogue),
-/// single softmax / rms_norm / rope library groups on ``RowKernels``, every other kernel on its
+/// single softmax / rms_norm / rope library groups on ``RowKernels``, movement / select / f32
+/// arithmetic groups through strided views (``NativeStridedKernel``), every other kernel on its
 /// ``VectorKernel`` program, built once here. A `dequantize` group read only by quantized native
-/// matmuls is skipped: they read the quantized weight directly. Every buffer it allocates (weights,
-/// inputs, the arena) fails with ``DeviceError/allocationFailed(device:buffer:bytes:message:)``
-/// when the allocator does, or when an injected `alloc` fault hits it.
-final class CPUPlanExecutor: GraphExecutable {
+/// matmuls is skipped: they read the quantized weight directly. The buffers it allocates (the
+/// constants, and an arena when no kept one is free) fail with
+/// ``DeviceError/allocationFailed(device:buffer:bytes:message:)`` when the allocator does, or when
+/// an injected `alloc` fault hits them.
+final class CPUPlanExecutor: ProfilingExecutable {
   /// How one step runs.
   enum Action: Sendable {
     case native(NativeMatmul)
     case rows(NativeRowKernel)
+    case strided(NativeStridedKernel)
     case vector(VectorKernel, KernelCall)
   }
 
@@ -22,8 +25,8 @@ final class CPUPlanExecutor: GraphExecutable {
   let precision: QuantizedPrecision
   let actions: [(root: ValueID, action: Action)]
   private let weights: [ValueID: OwnedBytes]
-  private let device: String
-  private let faults: FaultInjection
+  /// Arenas of finished runs, reused by the next (page faults and zeroing once, not per run).
+  private let arenas: ArenaPool
 
   init(
     plan: CompiledPlan, pool: CPUThreadPool, precision: QuantizedPrecision, device: String, faults: FaultInjection
@@ -31,21 +34,25 @@ final class CPUPlanExecutor: GraphExecutable {
     self.plan = plan
     self.pool = pool
     self.precision = precision
-    self.device = device
-    self.faults = faults
     let graph = plan.graph, producers = graph.definingNode
     var weights: [ValueID: OwnedBytes] = [:]
     var actions: [(ValueID, Action)] = []
     for step in plan.steps {
       if step.group.kind == .constant, let literal = graph.nodes[step.group.nodes[0]].literal {
-        weights[step.group.root] = try Self.allocate(
-          "%" + graph[step.group.root].name, literal.bytes, device: device, faults: faults)
+        let name = "%" + graph[step.group.root].name
+        let bytes = try OwnedBytes(
+          count: literal.bytes.count, buffer: name, device: device,
+          injected: faults.hit(.alloc, device: device, targets: [name]))
+        bytes.copy(literal.bytes)
+        weights[step.group.root] = bytes
       }
       guard let call = step.call else { continue }
       if step.group.kind == .matmul, let native = NativeMatmul(step.group, in: graph, producers: producers) {
         actions.append((step.group.root, .native(native)))
       } else if let rows = NativeRowKernel(step.group, in: graph) {
         actions.append((step.group.root, .rows(rows)))
+      } else if let strided = NativeStridedKernel(step.group, in: graph) {
+        actions.append((step.group.root, .strided(strided)))
       } else {
         actions.append((step.group.root, .vector(VectorKernel(call.kernel), call)))
       }
@@ -53,6 +60,7 @@ final class CPUPlanExecutor: GraphExecutable {
     let unread = Self.readOnlyByQuantizedMatmuls(actions.map(\.1), graph: graph)
     self.actions = actions.filter { !unread.contains($0.0) }
     self.weights = weights
+    arenas = ArenaPool(bytes: plan.memory.arenaBytes, device: device, faults: faults)
   }
 
   /// The dequantized matrices that only quantized native matmuls read (and the graph does not
@@ -72,34 +80,63 @@ final class CPUPlanExecutor: GraphExecutable {
     return Set(quantizedReaders.filter { readers[$0.key] == $0.value && !returned.contains($0.key) }.keys)
   }
 
-  /// A copy of `bytes` (zeros when `nil`: `count` of them) for the buffer called `name`.
-  private static func allocate(
-    _ name: String, _ bytes: [UInt8]? = nil, count: Int = 0, device: String, faults: FaultInjection
-  ) throws(DeviceError) -> OwnedBytes {
-    let hit = faults.hit(.alloc, device: device, targets: [name])
-    let owned = try OwnedBytes(count: bytes?.count ?? count, buffer: name, device: device, injected: hit)
-    if let bytes { owned.copy(bytes) }
-    return owned
+  func execute(_ inputs: [Tensor]) throws(DeviceError) -> [Tensor] {
+    try run(inputs, timed: false).results
   }
 
-  func execute(_ inputs: [Tensor]) throws(DeviceError) -> [Tensor] {
-    let graph = plan.graph, memory = plan.memory
-    var fixed = weights
-    for (argument, input) in zip(graph.arguments, inputs) {
-      fixed[argument] = try Self.allocate("%" + graph[argument].name, input.bytes, device: device, faults: faults)
+  /// Runs once and times each step on the host clock (the CPU is its own device).
+  func executeProfiled(_ inputs: [Tensor]) throws(DeviceError) -> (results: [Tensor], kernels: [KernelTiming]) {
+    try run(inputs, timed: true)
+  }
+
+  /// Runs with the inputs read where they are (the plan never writes an argument's buffer: in-place
+  /// results only take over buffers the plan itself wrote), so weights are not copied per run.
+  private func run(_ inputs: [Tensor], timed: Bool) throws(DeviceError) -> (results: [Tensor], kernels: [KernelTiming])
+  {
+    let outcome = Self.withBytes(of: inputs) { addresses in
+      Result { () throws(DeviceError) in try run(inputs: addresses, timed: timed) }
     }
-    let arena = try Self.allocate("the arena", count: memory.arenaBytes, device: device, faults: faults)
+    return try outcome.get()
+  }
+
+  /// Calls `body` with the address of each tensor's bytes, valid for the call.
+  private static func withBytes<R>(
+    of tensors: [Tensor], from index: Int = 0, collected: [UnsafeRawPointer] = [], _ body: ([UnsafeRawPointer]) -> R
+  ) -> R {
+    guard index < tensors.count else { return body(collected) }
+    return tensors[index].withUnsafeBytes { raw in
+      withBytes(
+        of: tensors, from: index + 1, collected: collected + [raw.baseAddress ?? UnsafeRawPointer(emptyInput.pointer)],
+        body)
+    }
+  }
+
+  /// Where an input of no bytes points (nothing reads it).
+  private static let emptyInput = OwnedBytes([0])
+
+  private func run(inputs: [UnsafeRawPointer], timed: Bool) throws(DeviceError) -> (
+    results: [Tensor], kernels: [KernelTiming]
+  ) {
+    let graph = plan.graph, memory = plan.memory
+    let arena = try arenas.take()
+    defer { arenas.give(arena) }
+    var fixed = weights.mapValues(\.pointer)
+    for (argument, input) in zip(graph.arguments, inputs) { fixed[argument] = UnsafeMutableRawPointer(mutating: input) }
     func pointer(_ value: ValueID) -> UnsafeMutableRawPointer {
       let storage = memory.storage(of: value)
-      if let bytes = fixed[storage] { return bytes.pointer }
+      if let address = fixed[storage] { return address }
       guard case .arena(let offset)? = memory.homes[storage] else { preconditionFailure("no home for \(value)") }
       return arena.pointer + offset
     }
+    var timings: [KernelTiming] = []
     for (root, action) in actions {
+      let start = timed ? ContinuousClock.now : nil
       switch action {
       case .native(let matmul):
         matmul.run(output: pointer(root), pointer: pointer, precision: precision, pool: pool)
       case .rows(let kernel):
+        kernel.run(output: pointer(root), pointer: pointer, pool: pool)
+      case .strided(let kernel):
         kernel.run(output: pointer(root), pointer: pointer, pool: pool)
       case .vector(let kernel, let call):
         let bindings = zip(call.buffers, call.kernel.buffers).map { value, parameter in
@@ -107,11 +144,27 @@ final class CPUPlanExecutor: GraphExecutable {
         }
         try kernel.run(buffers: bindings, scalars: call.scalars, pool: pool)
       }
+      if let start {
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        timings.append(KernelTiming(kernel: name(of: action, root: root), seconds: seconds))
+      }
     }
-    return graph.results.map { value in
+    let results = graph.results.map { value in
       let type = graph.type(of: value)
       let bytes = UnsafeRawBufferPointer(start: pointer(value), count: type.storageBytes ?? 0)
       return Tensor(type: type, bytes: Array(bytes))!
+    }
+    return (results, timings)
+  }
+
+  /// What a profile calls a step: the native path it took, or its kernel's name.
+  private func name(of action: Action, root: ValueID) -> String {
+    switch action {
+    case .native(let matmul): "native matmul (\(matmul.weights)) → %\(plan.graph[root].name)"
+    case .rows(let kernel): "native \(kernel.operation) → %\(plan.graph[root].name)"
+    case .strided(let kernel): "native strided \(kernel.operation) → %\(plan.graph[root].name)"
+    case .vector(_, let call): "kernel \(call.kernel.name) → %\(plan.graph[root].name)"
     }
   }
 }

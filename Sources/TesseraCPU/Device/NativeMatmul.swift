@@ -1,9 +1,8 @@
 import TesseraCompiler
 import TesseraIR
 
-/// A matmul group the native kernels run: the matmul's shapes and an epilogue recognised in the
-/// fused chain after it (`+ bias[n]`, then one of relu/silu/gelu, then `+ residual` of the
-/// result's shape). B is f32 or f16 (packed SGEMM), or the materialised `transpose(dequantize(w))`
+/// A matmul group the native kernels run: the matmul's shapes and the ``NativeMatmul/Epilogue``
+/// recognised in the rest of the group. B is f32 or f16 (packed SGEMM), or the materialised `transpose(dequantize(w))`
 /// / `dequantize(w)` of a rank-2 quantized `w` (then ``QuantizedMatmul`` reads `w` itself).
 /// Groups outside that pattern, or not f32, run their generated kernel instead.
 struct NativeMatmul: Sendable {
@@ -22,14 +21,15 @@ struct NativeMatmul: Sendable {
   let layout: MatmulLayout
   /// Batch index → (A batch, B batch) after numpy broadcasting.
   let batches: [(Int, Int)]
-  let bias: ValueID?, residual: ValueID?
-  let activation: GEMMActivation
+  let epilogue: Epilogue
   let weights: Weights
 
   /// Recognises `group`, or returns nil; `producers` maps each value to its defining node.
   init?(_ group: FusedGroup, in graph: Graph, producers: [ValueID: Int]) {
     let nodes = group.nodes.map { graph.nodes[$0] }
-    guard let matmul = nodes.first, matmul.kind == .matmul else { return nil }
+    let inside = Set(nodes.map(\.result))
+    guard let matmul = nodes.first(where: { $0.kind == .matmul }), !matmul.operands.contains(where: inside.contains)
+    else { return nil }
     let (typeA, typeB) = (graph.type(of: matmul.operands[0]), graph.type(of: matmul.operands[1]))
     let resultType = graph.type(of: matmul.result)
     guard typeA.dtype == .f32, typeB.dtype == .f32 || typeB.dtype == .f16, resultType.dtype == .f32 else { return nil }
@@ -54,33 +54,9 @@ struct NativeMatmul: Sendable {
         Self.broadcastIndex(index, from: batch, to: layout.batchB)
       )
     }
-    var bias: ValueID?, residual: ValueID?, activation = GEMMActivation.identity
-    var current = matmul.result
-    for node in nodes.dropFirst() {
-      guard node.operands.contains(current), graph.type(of: node.result) == resultType else { return nil }
-      switch node.kind {
-      case .add where residual == nil:
-        let other = node.operands[0] == current ? node.operands[1] : node.operands[0]
-        let otherType = graph.type(of: other)
-        guard otherType.dtype == .f32 else { return nil }
-        if otherType.shape == [layout.n] && bias == nil && activation == .identity && !layout.bIsVector {
-          bias = other
-        } else if otherType.shape == resultType.shape {
-          residual = other
-        } else {
-          return nil
-        }
-      case .relu where activation == .identity && residual == nil: activation = .relu
-      case .silu where activation == .identity && residual == nil: activation = .silu
-      case .gelu where activation == .identity && residual == nil:
-        activation = node.attributes.symbol("approximate") == "tanh" ? .geluTanh : .gelu
-      default: return nil
-      }
-      current = node.result
-    }
-    self.bias = bias
-    self.residual = residual
-    self.activation = activation
+    guard let epilogue = Epilogue(nodes.filter { $0.result != matmul.result }, after: matmul.result, in: graph, layout)
+    else { return nil }
+    self.epilogue = epilogue
   }
 
   /// `w`, its dtype and whether B is its transpose, when `value` is `transpose(dequantize(w))` or
@@ -126,12 +102,8 @@ struct NativeMatmul: Sendable {
     let (m, k, n) = (layout.m, layout.k, layout.n)
     let x = pointer(a).assumingMemoryBound(to: Float.self)
     let c = output.assumingMemoryBound(to: Float.self)
-    let biasPointer = bias.map { UnsafePointer(pointer($0).assumingMemoryBound(to: Float.self)) }
-    let residualPointer = residual.map { pointer($0).assumingMemoryBound(to: Float.self) }
     for (index, (batchA, batchB)) in batches.enumerated() {
-      let epilogue = GEMMEpilogue(
-        bias: biasPointer, activation: activation, residual: residualPointer.map { UnsafePointer($0 + index * m * n) },
-        residualStride: n)
+      let epilogue = self.epilogue.resolved(batch: index, m: m, n: n, pointer: pointer)
       let target = c + index * m * n
       let rows = x + batchA * m * k
       switch weights {

@@ -1,26 +1,34 @@
-import Foundation
+import Glibc
+import Synchronization
 import TesseraRuntime
 
-/// A heap byte buffer with a stable, 64-byte aligned address, zeroed, freed with its owner.
+/// A zeroed heap byte buffer with a 64-byte-aligned, stable address, freed with its owner.
+/// It comes from `calloc`, so a large buffer is fresh zero pages that take memory only where a
+/// run writes (an arena slot for a value no step computes costs nothing).
 /// `@unchecked Sendable`: the executor writes it only during a run that owns it, and weights are
 /// never written.
 final class OwnedBytes: @unchecked Sendable {
   let pointer: UnsafeMutableRawPointer
   let count: Int
+  private let allocation: UnsafeMutableRawPointer
 
-  /// `count` zeroed bytes for the buffer called `buffer` on `device`. When `posix_memalign` fails,
-  /// or `injected` (an injected `alloc` fault that hit this buffer) is given, fails with
+  /// `count` zeroed bytes for the buffer called `buffer` on `device`. When `calloc` fails, or
+  /// `injected` (an injected `alloc` fault that hit this buffer) is given, fails with
   /// ``DeviceError/allocationFailed(device:buffer:bytes:message:)`` and holds nothing.
   init(count: Int, buffer: String, device: String, injected: FaultHit? = nil) throws(DeviceError) {
-    var raw: UnsafeMutableRawPointer?
-    let status = injected == nil ? posix_memalign(&raw, 64, Swift.max(count, 1)) : ENOMEM
-    guard status == 0, let raw else {
-      let message = injected?.description ?? "posix_memalign failed: " + String(cString: strerror(status))
+    self.count = count
+    guard injected == nil, let allocation = calloc(Swift.max(count, 1) + 63, 1) else {
+      let message = injected?.description ?? "calloc failed: " + String(cString: strerror(errno))
       throw .allocationFailed(device: device, buffer: buffer, bytes: count, message: message)
     }
-    self.count = count
-    pointer = raw
-    pointer.initializeMemory(as: UInt8.self, repeating: 0, count: Swift.max(count, 1))
+    self.allocation = allocation
+    pointer = allocation + (64 - Int(bitPattern: allocation) % 64) % 64
+  }
+
+  /// A copy of `bytes`: a literal small enough that failing to allocate it is a broken invariant.
+  convenience init(_ bytes: [UInt8]) {
+    try! self.init(count: bytes.count, buffer: "a literal", device: "cpu")
+    copy(bytes)
   }
 
   /// Copies `bytes` to the start of the buffer (at most ``count`` of them).
@@ -30,5 +38,35 @@ final class OwnedBytes: @unchecked Sendable {
     }
   }
 
-  deinit { free(pointer) }
+  deinit { free(allocation) }
+}
+
+/// Arenas of one size kept between runs: a run takes one (or a new one when every kept arena is
+/// in use by a concurrent run) and gives it back when done. Values are written before they are
+/// read, so a reused arena needs no clearing.
+final class ArenaPool: Sendable {
+  private let bytes: Int
+  private let device: String
+  private let faults: FaultInjection
+  private let idle = Mutex<[OwnedBytes]>([])
+
+  /// A pool of arenas of `bytes` bytes for `device`; a new arena fails as ``OwnedBytes`` does,
+  /// or when an `alloc` fault of `faults` hits `the arena`.
+  init(bytes: Int, device: String, faults: FaultInjection) {
+    self.bytes = bytes
+    self.device = device
+    self.faults = faults
+  }
+
+  /// An arena no other run is using: a kept one, else a new one.
+  func take() throws(DeviceError) -> OwnedBytes {
+    if let arena = idle.withLock({ $0.popLast() }) { return arena }
+    let hit = faults.hit(.alloc, device: device, targets: ["the arena"])
+    return try OwnedBytes(count: bytes, buffer: "the arena", device: device, injected: hit)
+  }
+
+  /// Returns `arena` for the next run.
+  func give(_ arena: OwnedBytes) {
+    idle.withLock { $0.append(arena) }
+  }
 }

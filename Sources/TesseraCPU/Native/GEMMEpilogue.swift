@@ -27,8 +27,12 @@ public enum GEMMActivation: Sendable, Hashable {
   }
 }
 
-/// What a GEMM does to each finished row of C: `C = activation(A·B + bias) + residual`.
+/// What a GEMM does to each finished row of C:
+/// `C = activation(scale·A·B + bias) * gateActivation(gate) + residual` (a SwiGLU feed-forward's
+/// `silu(x·Wg) * (x·Wu)` is the `x·Wu` GEMM gated by `silu` of the other GEMM's result).
 public struct GEMMEpilogue: @unchecked Sendable {
+  /// Multiplies the product first (attention's `1/√d`), or nil.
+  public var scale: Float?
   /// `n` floats added to every row, or nil.
   public var bias: UnsafePointer<Float>?
   /// Applied after the bias.
@@ -37,6 +41,13 @@ public struct GEMMEpilogue: @unchecked Sendable {
   public var residual: UnsafePointer<Float>?
   /// Row stride of ``residual``.
   public var residualStride: Int
+  /// A row-major `m × n` matrix (row stride ``gateStride``) that multiplies the result after
+  /// ``gateActivation``, or nil.
+  public var gate: UnsafePointer<Float>?
+  /// Applied to each ``gate`` element before it multiplies.
+  public var gateActivation: GEMMActivation
+  /// Row stride of ``gate``.
+  public var gateStride: Int
 
   /// No epilogue.
   public static let none = GEMMEpilogue()
@@ -44,24 +55,37 @@ public struct GEMMEpilogue: @unchecked Sendable {
   /// Creates an epilogue. `@unchecked Sendable`: it only carries read-only pointers that the
   /// caller keeps alive for the GEMM call.
   public init(
-    bias: UnsafePointer<Float>? = nil, activation: GEMMActivation = .identity, residual: UnsafePointer<Float>? = nil,
-    residualStride: Int = 0
+    scale: Float? = nil, bias: UnsafePointer<Float>? = nil, activation: GEMMActivation = .identity,
+    residual: UnsafePointer<Float>? = nil,
+    residualStride: Int = 0, gate: UnsafePointer<Float>? = nil, gateActivation: GEMMActivation = .identity,
+    gateStride: Int = 0
   ) {
+    self.scale = scale
     self.bias = bias
     self.activation = activation
     self.residual = residual
     self.residualStride = residualStride
+    self.gate = gate
+    self.gateActivation = gateActivation
+    self.gateStride = gateStride
   }
 
   /// Whether it changes anything.
-  var isIdentity: Bool { bias == nil && activation == .identity && residual == nil }
+  var isIdentity: Bool {
+    scale == nil && bias == nil && activation == .identity && residual == nil && gate == nil
+  }
 
   /// Applies to `C[row, columns]` (C's row stride `ldc`).
   @inline(__always)
   func apply(row: Int, columns: Range<Int>, c: UnsafeMutablePointer<Float>, ldc: Int) {
     let out = c + row * ldc
+    if let scale { for j in columns { out[j] *= scale } }
     if let bias { for j in columns { out[j] += bias[j] } }
     if activation != .identity { for j in columns { out[j] = activation.apply(out[j]) } }
+    if let gate {
+      let factor = gate + row * gateStride
+      for j in columns { out[j] *= gateActivation.apply(factor[j]) }
+    }
     if let residual {
       let add = residual + row * residualStride
       for j in columns { out[j] += add[j] }

@@ -4,8 +4,8 @@ import TesseraIR
 ///
 /// Every count, length, dimension, offset and size is checked against the file before anything
 /// is allocated or read (DESIGN.md, "Model files are hostile input"). Tensor bytes are not copied:
-/// ``bytes(of:)`` is a view into the mapping; ``tensor(named:)`` copies one tensor into an IR
-/// ``Tensor`` when a device needs one.
+/// ``bytes(of:)`` and the IR ``Tensor`` that ``tensor(named:)`` returns are views into the
+/// mapping, which stays mapped while any of them lives.
 public final class GGUFFile: Sendable {
   /// GGUF's default alignment of tensor data when `general.alignment` is absent.
   public static let defaultAlignment = 32
@@ -92,10 +92,11 @@ public final class GGUFFile: Sendable {
     return UnsafeRawBufferPointer(rebasing: mapping.bytes[start..<(start + info.byteCount)])
   }
 
-  /// Tensor `name` as an IR tensor (GGUF dims reversed into an IR shape), copied from the mapping.
+  /// Tensor `name` as an IR tensor (GGUF dims reversed into an IR shape) viewing the mapping:
+  /// no copy, and the tensor keeps the file mapped.
   public func tensor(named name: String) throws(GGUFError) -> Tensor {
     let info = try info(named: name)
-    return Tensor(type: info.type, bytes: [UInt8](bytes(of: info)))!
+    return Tensor(type: info.type, viewing: bytes(of: info), owner: mapping)!
   }
 
   private static func alignment(_ value: GGUFValue?) throws(GGUFError) -> Int {

@@ -3,16 +3,18 @@ import TesseraIR
 /// Builds the Llama forward pass as IR graphs, from the hyper-parameters and the weights' types.
 ///
 /// Both graphs take the weights first (``LlamaWeights`` order) and return the logits of the last
-/// position (`f32[1, vocab]`) first, then each layer's keys and values.
+/// position (`f32[1, vocab]`) first, then each layer's keys and values for the tokens they ran.
 ///
 /// - ``prefill(config:weights:tokenCount:)``: `tokens: i32[T]` at positions `0..<T`, causal mask
 ///   as a constant; returns keys and values `f32[T, kvWidth]` per layer.
 /// - ``decode(config:weights:context:)``: one token at a run-time position, with the KV cache as
-///   inputs and outputs (`f32[C, kvWidth]` per layer). The new row is written with a one-hot
-///   `select` over the cache and the attention mask is `key position <= position`, both built
-///   from the position input, so one compiled graph serves every step. This formulation needs no
-///   new IR op (no dynamic update-slice): it costs a pass over the cache per layer, which is
-///   small next to the weights, and every target that runs the core ops runs it.
+///   inputs (`f32[C, kvWidth]` per layer) and each layer's new key and value row as outputs
+///   (`f32[1, kvWidth]`), which the caller writes into its cache at the position. Inside, the
+///   new row joins the cache through a one-hot `select` and the attention mask is
+///   `key position <= position`, both built from the position input, so one compiled graph
+///   serves every step. This formulation needs no new IR op (no dynamic update-slice) and every
+///   target that runs the core ops runs it; the select is a pass over the cache per layer, and
+///   only the new rows leave the device.
 public enum LlamaGraph {
   /// The prefill graph for a prompt of `tokenCount` tokens.
   public static func prefill(config: LlamaConfig, weights: LlamaWeights, tokenCount: Int) throws -> Graph {
@@ -41,13 +43,14 @@ public enum LlamaGraph {
     let isNewRow = b.builder.compare(.eq, b.builder.reshape(rows, to: [context, 1]), position, name: "new_row")
     let mask = b.builder.compare(
       .le, b.builder.reshape(rows, to: [1, context]), b.builder.reshape(position, to: [1, 1]), name: "visible")
-    var updated: [ValueID] = []
+    var newRows: [ValueID] = []
     let logits = b.forward(tokens: token, positions: position, mask: mask) { layer, keys, values in
-      let newKeys = b.builder.select(isNewRow, keys, caches[2 * layer], name: "keys_\(layer)")
-      let newValues = b.builder.select(isNewRow, values, caches[2 * layer + 1], name: "values_\(layer)")
-      updated += [newKeys, newValues]
-      return (newKeys, newValues)
+      newRows += [keys, values]
+      return (
+        b.builder.select(isNewRow, keys, caches[2 * layer], name: "keys_\(layer)"),
+        b.builder.select(isNewRow, values, caches[2 * layer + 1], name: "values_\(layer)")
+      )
     }
-    return try b.builder.finish(returning: [logits] + updated)
+    return try b.builder.finish(returning: [logits] + newRows)
   }
 }

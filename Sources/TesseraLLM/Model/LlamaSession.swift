@@ -3,9 +3,10 @@ import TesseraRuntime
 
 /// Runs a model on one device: a prefill over the prompt, then one decode step per token.
 ///
-/// The KV cache lives here between steps as host tensors (`f32[context, kvWidth]` per layer),
-/// passed into the decode graph and replaced by what it returns. The decode graph is compiled
-/// once per session; each prompt length compiles its own prefill graph (cached).
+/// The KV cache lives here between steps (`f32[context, kvWidth]` per layer), passed into the
+/// decode graph without a copy; each step writes the one key and value row per layer the graph
+/// returns at the step's position. The decode graph is compiled once per session; each prompt
+/// length compiles its own prefill graph (cached).
 public final class LlamaSession {
   /// The model.
   public let model: LlamaModel
@@ -15,7 +16,8 @@ public final class LlamaSession {
   public let context: Int
   /// Tokens in the cache so far (the next token's position).
   public private(set) var position = 0
-  private var caches: [Tensor] = []
+  /// Each layer's keys then values, `context × kvWidth` little-endian f32 each.
+  private var caches: [[UInt8]] = []
   private var prefillGraphs: [Int: CompiledGraph] = [:]
   private var decodeGraph: CompiledGraph?
 
@@ -52,9 +54,7 @@ public final class LlamaSession {
     }
     let outputs = try graph.run(inputs: model.weights.tensors + [Self.int32s(tokens)])
     let padding = [UInt8](repeating: 0, count: (context - tokens.count) * model.config.kvWidth * 4)
-    caches = outputs.dropFirst().map {
-      Tensor(type: TensorType(.f32, [context, model.config.kvWidth]), bytes: $0.bytes + padding)!
-    }
+    caches = outputs.dropFirst().map { $0.bytes + padding }
     position = tokens.count
     return Self.floats(outputs[0])
   }
@@ -65,11 +65,29 @@ public final class LlamaSession {
     guard position < context else { throw ModelError.contextFull(tokens: position + 1, context: context) }
     try checkRange([token])
     try prepareDecode()
-    let outputs = try decodeGraph!.run(
-      inputs: model.weights.tensors + [Self.int32s([token]), Self.int32s([position])] + caches)
-    caches = Array(outputs.dropFirst())
+    let outputs = try decodeGraph!.run(inputs: decodeInputs(token))
+    let rowBytes = model.config.kvWidth * 4
+    for (layer, row) in outputs.dropFirst().enumerated() {
+      caches[layer].replaceSubrange((position * rowBytes)..<((position + 1) * rowBytes), with: row.bytes)
+    }
     position += 1
     return Self.floats(outputs[0])
+  }
+
+  /// Times each kernel of one decode step of `token` without changing the session (nil when
+  /// the device does not time kernels).
+  public func profileDecode(_ token: Int) throws -> [KernelTiming]? {
+    guard position > 0, position < context else { throw ModelError.contextFull(tokens: position + 1, context: context) }
+    try checkRange([token])
+    try prepareDecode()
+    return try decodeGraph!.profile(inputs: decodeInputs(token))
+  }
+
+  /// The decode graph's inputs for `token` at ``position``: the caches are shared, not copied.
+  private func decodeInputs(_ token: Int) -> [Tensor] {
+    let cacheType = TensorType(.f32, [context, model.config.kvWidth])
+    return model.weights.tensors + [Self.int32s([token]), Self.int32s([position])]
+      + caches.map { Tensor(type: cacheType, bytes: $0)! }
   }
 
   private func checkRange(_ tokens: [Int]) throws(ModelError) {

@@ -1,0 +1,112 @@
+import TesseraIR
+
+extension NativeMatmul {
+  /// The elementwise chain a matmul group applies to the product, as graph values:
+  /// `activation(scale * product + bias) * gateActivation(gate) + residual`, each part optional
+  /// and in that order. `scale` is one f32 (`[]` or `[1]`: a value, or a constant fused into the
+  /// group), `bias` is `[n]`; `gate` and `residual` have the result's shape; `gateActivation`
+  /// comes from a relu/silu/gelu node inside the group whose input is outside it (the SwiGLU
+  /// `silu(x·Wg) * (x·Wu)`). Any other group shape is not native.
+  struct Epilogue: Sendable {
+    /// Where the scale comes from.
+    enum Scale: Sendable {
+      case constant(Float)
+      case value(ValueID)
+    }
+
+    var scale: Scale?
+    var bias: ValueID?
+    var activation = GEMMActivation.identity
+    var gate: ValueID?
+    var gateActivation = GEMMActivation.identity
+    var residual: ValueID?
+
+    /// Recognises `nodes` (the group without its matmul, in order) after `product`, or returns nil.
+    init?(_ nodes: [Node], after product: ValueID, in graph: Graph, _ layout: MatmulLayout) {
+      let resultType = graph.type(of: product)
+      var current = product
+      var pendingGate: (result: ValueID, input: ValueID, activation: GEMMActivation)?
+      let literals = Dictionary(nodes.compactMap { node in node.literal.map { (node.result, $0) } }) { a, _ in a }
+      for node in nodes where node.literal == nil {
+        if node.kind == .mul, current == product, let other = node.operands.first(where: { $0 != product }),
+          graph.type(of: other).dtype == .f32, graph.type(of: other).shape.count == 1, node.operands.contains(product)
+        {
+          scale = literals[other].map { .constant(Float($0.element(at: 0))) } ?? .value(other)
+          current = node.result
+          continue
+        }
+        guard graph.type(of: node.result) == resultType, !node.operands.contains(where: { literals[$0] != nil }) else {
+          return nil
+        }
+        guard node.operands.contains(current) else {
+          // A node off the chain: only an activation whose result gates the chain later.
+          guard pendingGate == nil, let activation = Self.activation(of: node), node.operands.count == 1,
+            graph.type(of: node.operands[0]) == resultType
+          else { return nil }
+          pendingGate = (node.result, node.operands[0], activation)
+          continue
+        }
+        let other = node.operands.count == 2 ? (node.operands[0] == current ? node.operands[1] : node.operands[0]) : nil
+        switch node.kind {
+        case .add where residual == nil:
+          guard let other, graph.type(of: other).dtype == .f32 else { return nil }
+          if graph.type(of: other).shape == [layout.n] && bias == nil && activation == .identity && gate == nil
+            && !layout.bIsVector
+          {
+            bias = other
+          } else if graph.type(of: other).shape == resultType.shape {
+            residual = other
+          } else {
+            return nil
+          }
+        case .mul where gate == nil && residual == nil && other != current:
+          guard let other else { return nil }
+          if let pending = pendingGate, pending.result == other {
+            (gate, gateActivation) = (pending.input, pending.activation)
+            pendingGate = nil
+          } else if graph.type(of: other) == resultType {
+            gate = other
+          } else {
+            return nil
+          }
+        case .relu, .silu, .gelu:
+          guard activation == .identity, gate == nil, residual == nil else { return nil }
+          activation = Self.activation(of: node)!
+        default:
+          return nil
+        }
+        current = node.result
+      }
+      let inside = Set(nodes.map(\.result))
+      let read = [bias, gate, residual] + [scale.flatMap { if case .value(let value) = $0 { value } else { nil } }]
+      guard pendingGate == nil, !read.contains(where: { $0.map(inside.contains) ?? false }) else { return nil }
+    }
+
+    /// The activation a relu/silu/gelu node computes, or nil for any other node.
+    private static func activation(of node: Node) -> GEMMActivation? {
+      switch node.kind {
+      case .relu: .relu
+      case .silu: .silu
+      case .gelu: node.attributes.symbol("approximate") == "tanh" ? .geluTanh : .gelu
+      default: nil
+      }
+    }
+
+    /// The epilogue of batch element `batch` (each `m × n`), with `pointer` giving each value's memory.
+    func resolved(batch: Int, m: Int, n: Int, pointer: (ValueID) -> UnsafeMutableRawPointer) -> GEMMEpilogue {
+      func matrix(_ value: ValueID?) -> UnsafePointer<Float>? {
+        value.map { UnsafePointer(pointer($0).assumingMemoryBound(to: Float.self) + batch * m * n) }
+      }
+      return GEMMEpilogue(
+        scale: scale.map {
+          switch $0 {
+          case .constant(let factor): factor
+          case .value(let value): pointer(value).assumingMemoryBound(to: Float.self).pointee
+          }
+        },
+        bias: bias.map { UnsafePointer(pointer($0).assumingMemoryBound(to: Float.self)) }, activation: activation,
+        residual: matrix(residual), residualStride: n, gate: matrix(gate), gateActivation: gateActivation,
+        gateStride: n)
+    }
+  }
+}

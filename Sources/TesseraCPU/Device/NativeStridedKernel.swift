@@ -1,0 +1,174 @@
+import TesseraCompiler
+import TesseraIR
+
+/// A group that reads its operands through ``StridedView``s and writes one contiguous result:
+/// a movement chain (a copy), a `select`, or an f32 `add`/`sub`/`mul`/`div`, each operand reached
+/// through its own reshape / transpose / slice / broadcast chain from a value outside the group or
+/// a constant fused into it. The index
+/// arithmetic is settled once here, so a run is a strided loop per output row, as fast as a
+/// memory copy; other groups run their kernel on the vectorised KIR executor.
+struct NativeStridedKernel: Sendable {
+  /// What each output element is.
+  enum Operation: Sendable {
+    case copy
+    case select
+    case binary(OpKind)
+  }
+
+  /// Where an operand's elements are.
+  enum Source: Sendable {
+    case value(ValueID)
+    case literal(OwnedBytes)
+  }
+
+  let operation: Operation
+  let operands: [Source]
+  let views: [StridedView]
+  /// The result's dims (at least one axis) and element size.
+  let dims: [Int], elementBytes: Int
+
+  /// Recognises `group`, or returns nil.
+  init?(_ group: FusedGroup, in graph: Graph) {
+    let inside = Dictionary(uniqueKeysWithValues: group.nodes.map { (graph.nodes[$0].result, $0) })
+    guard let rootIndex = inside[group.root] else { return nil }
+    let root = graph.nodes[rootIndex], type = graph.type(of: root.result)
+    guard type.shape.rank > 0, let elementBytes = type.dtype.storageBytes(count: 1), !type.dtype.isQuantized else {
+      return nil
+    }
+    let operation: Operation, reads: [ValueID]
+    switch root.kind {
+    case .reshape, .transpose, .slice, .broadcast:
+      (operation, reads) = (.copy, [root.result])
+    case .select where graph.type(of: root.operands[0]).dtype == .bool:
+      (operation, reads) = (.select, root.operands)
+    case .add, .sub, .mul, .div:
+      guard type.dtype == .f32 else { return nil }
+      (operation, reads) = (.binary(root.kind), root.operands)
+    default:
+      return nil
+    }
+    var operands: [Source] = [], views: [StridedView] = []
+    var visit = inside
+    if case .copy = operation {} else { visit[root.result] = nil }
+    let literals = inside.compactMapValues { graph.nodes[$0].literal }
+    for value in literals.keys { visit[value] = nil }
+    for value in reads {
+      guard let (source, view) = StridedView.of(value, in: graph, inside: visit) else { return nil }
+      operands.append(literals[source].map { .literal(OwnedBytes($0.bytes)) } ?? .value(source))
+      views.append(view.broadcast(to: type.shape.dims))
+    }
+    // Every node of the group must be on the way from the operands to the root.
+    let reached = Self.reached(from: reads, inside: visit, graph: graph)
+    guard reached + (visit[root.result] == nil ? 1 : 0) + literals.count == group.nodes.count else { return nil }
+    self.operation = operation
+    self.operands = operands
+    self.views = views
+    dims = type.shape.dims
+    self.elementBytes = elementBytes
+  }
+
+  /// How many nodes of `inside` the values in `values` are computed through.
+  private static func reached(from values: [ValueID], inside: [ValueID: Int], graph: Graph) -> Int {
+    var seen = Set<Int>(), pending = values
+    while let value = pending.popLast() {
+      guard let index = inside[value], seen.insert(index).inserted else { continue }
+      pending += graph.nodes[index].operands
+    }
+    return seen.count
+  }
+
+  /// Runs it: `pointer(value)` gives each operand's memory, `output` the root's.
+  func run(output: UnsafeMutableRawPointer, pointer: (ValueID) -> UnsafeMutableRawPointer, pool: CPUThreadPool) {
+    let sources = operands.map { source in
+      switch source {
+      case .value(let value): UnsafeRawPointer(pointer(value))
+      case .literal(let bytes): UnsafeRawPointer(bytes.pointer)
+      }
+    }
+    let width = dims[dims.count - 1], rows = dims.dropLast().reduce(1, *)
+    let grain = Swift.max(1, 65536 / Swift.max(width, 1))
+    let (views, dims, operation, elementBytes) = (views, dims, operation, elementBytes)
+    let out = UncheckedPointers(output: output, sources: sources)
+    pool.forEachChunk(of: rows, grain: grain) { range in
+      var starts = [Int](repeating: 0, count: views.count)
+      for row in range {
+        for (slot, view) in views.enumerated() { starts[slot] = view.offset + Self.rowOffset(row, dims, view.strides) }
+        let target = out.output + row * width * elementBytes
+        switch (operation, elementBytes) {
+        case (.binary(let kind), _):
+          Self.binary(kind, target, out.sources, starts, views, width)
+        case (.copy, 1): Self.move(UInt8.self, target, out.sources, starts, views, width, select: false)
+        case (.copy, 2): Self.move(UInt16.self, target, out.sources, starts, views, width, select: false)
+        case (.copy, 4): Self.move(UInt32.self, target, out.sources, starts, views, width, select: false)
+        case (.copy, _): Self.move(UInt64.self, target, out.sources, starts, views, width, select: false)
+        case (.select, 1): Self.move(UInt8.self, target, out.sources, starts, views, width, select: true)
+        case (.select, 2): Self.move(UInt16.self, target, out.sources, starts, views, width, select: true)
+        case (.select, 4): Self.move(UInt32.self, target, out.sources, starts, views, width, select: true)
+        case (.select, _): Self.move(UInt64.self, target, out.sources, starts, views, width, select: true)
+        }
+      }
+    }
+  }
+
+  /// The element offset of output row `row` (all axes but the last) under `strides`.
+  private static func rowOffset(_ row: Int, _ dims: [Int], _ strides: [Int]) -> Int {
+    var rest = row, offset = 0
+    for axis in stride(from: dims.count - 2, through: 0, by: -1) {
+      offset += rest % dims[axis] * strides[axis]
+      rest /= dims[axis]
+    }
+    return offset
+  }
+
+  /// One row of a copy (`operand 0`) or a select (`operand 0 ? operand 1 : operand 2`).
+  @inline(__always)
+  private static func move<T>(
+    _: T.Type, _ target: UnsafeMutableRawPointer, _ sources: [UnsafeRawPointer], _ starts: [Int],
+    _ views: [StridedView], _ width: Int, select: Bool
+  ) {
+    let out = target.assumingMemoryBound(to: T.self)
+    if !select {
+      let source = sources[0].assumingMemoryBound(to: T.self) + starts[0]
+      let step = views[0].strides[views[0].strides.count - 1]
+      if step == 1 {
+        out.update(from: source, count: width)
+      } else {
+        for j in 0..<width { out[j] = source[j * step] }
+      }
+      return
+    }
+    let condition = sources[0].assumingMemoryBound(to: UInt8.self) + starts[0]
+    let (a, b) = (
+      sources[1].assumingMemoryBound(to: T.self) + starts[1], sources[2].assumingMemoryBound(to: T.self) + starts[2]
+    )
+    let (sc, sa, sb) = (views[0].strides.last!, views[1].strides.last!, views[2].strides.last!)
+    for j in 0..<width { out[j] = condition[j * sc] != 0 ? a[j * sa] : b[j * sb] }
+  }
+
+  /// One row of an f32 binary op.
+  @inline(__always)
+  private static func binary(
+    _ kind: OpKind, _ target: UnsafeMutableRawPointer, _ sources: [UnsafeRawPointer], _ starts: [Int],
+    _ views: [StridedView], _ width: Int
+  ) {
+    let out = target.assumingMemoryBound(to: Float.self)
+    let (a, b) = (
+      sources[0].assumingMemoryBound(to: Float.self) + starts[0],
+      sources[1].assumingMemoryBound(to: Float.self) + starts[1]
+    )
+    let (sa, sb) = (views[0].strides.last!, views[1].strides.last!)
+    switch kind {
+    case .add: for j in 0..<width { out[j] = a[j * sa] + b[j * sb] }
+    case .sub: for j in 0..<width { out[j] = a[j * sa] - b[j * sb] }
+    case .mul: for j in 0..<width { out[j] = a[j * sa] * b[j * sb] }
+    default: for j in 0..<width { out[j] = a[j * sa] / b[j * sb] }
+    }
+  }
+}
+
+/// The raw addresses a parallel run shares. `@unchecked Sendable`: each chunk writes its own rows
+/// of `output` and only reads `sources`.
+private struct UncheckedPointers: @unchecked Sendable {
+  let output: UnsafeMutableRawPointer
+  let sources: [UnsafeRawPointer]
+}
