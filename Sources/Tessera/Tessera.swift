@@ -12,15 +12,16 @@
 @_exported import TesseraVulkan
 
 extension DeviceRegistry {
-  /// Discovers every device of every backend Tessera ships, usable or not.
-  public static func standard() -> DeviceRegistry {
+  /// Discovers every device of every backend Tessera ships, usable or not; the `cpu`, OpenCL
+  /// and Vulkan devices inject `faults` (none by default; ``check(_:)`` says whether they fit).
+  public static func standard(faults: FaultInjection = FaultInjection()) -> DeviceRegistry {
     let library = StandardKernelLibrary()
     let passes = PassPipeline.standard(evaluator: ReferenceConstantEvaluator())
     let options = CompileOptions(passes: passes, library: library)
     return DeviceRegistry(providers: [
-      ReferenceProvider(), KIRProvider(library: library), CPUProvider(library: library),
-      OpenCLProvider(options: options, hostRunner: CPUKernelRunner()),
-      VulkanProvider(options: options, host: CPUKernelRunner()),
+      ReferenceProvider(), KIRProvider(library: library), CPUProvider(library: library, faults: faults),
+      OpenCLProvider(options: options, hostRunner: CPUKernelRunner(), faults: faults),
+      VulkanProvider(options: options, host: CPUKernelRunner(), faults: faults),
       NPUProvider(options: CompileOptions(passes: passes, fallback: "cpu"), host: CPUKernelRunner()),
     ])
   }

@@ -1,3 +1,4 @@
+import Synchronization
 import TesseraRuntime
 
 /// The OpenCL 1.2 entry points Tessera calls, resolved with `dlsym` from the ICD loader opened
@@ -17,6 +18,9 @@ final class OpenCLAPI: @unchecked Sendable {
 
   /// The loader; kept open as long as any function pointer may be called.
   let library: DynamicLibrary
+  /// How many ``OpenCLHandle``s made through these entry points are alive: a failed compile or
+  /// run that released everything it made leaves it where it was (tests check this).
+  let liveHandles = Atomic<Int>(0)
   let getPlatformIDs: @convention(c) (UInt32, UnsafeMutablePointer<Handle?>?, UnsafeMutablePointer<UInt32>?) -> Status
   let getPlatformInfo: InfoQuery
   let getDeviceIDs:
@@ -147,6 +151,7 @@ enum CL {
   static let deviceOpenCLCVersion: UInt32 = 0x103D
   static let queueProfilingEnable: UInt64 = 1 << 1
   static let memReadWrite: UInt64 = 1 << 0
+  static let memObjectAllocationFailure: Int32 = -4
   static let programBinarySizes: UInt32 = 0x1165
   static let programBinaries: UInt32 = 0x1166
   static let programBuildLog: UInt32 = 0x1183

@@ -5,10 +5,14 @@ import TesseraRuntime
 /// The queue commands every run is made of: buffers, copies, kernel objects and launches. Each
 /// error names the buffer or kernel involved.
 extension OpenCLDevice {
-  /// A new read-write buffer of at least `bytes` bytes (4 for empty values).
+  /// A new read-write buffer of at least `bytes` bytes (4 for empty values). An injected `alloc`
+  /// fault for `name` fails it as the driver would, with `CL_MEM_OBJECT_ALLOCATION_FAILURE`.
   func makeBuffer(_ name: String, _ bytes: Int) throws(OpenCLError) -> OpenCLHandle {
     var status: Int32 = 0
     let size = max(bytes, 4)
+    if faults.hit(.alloc, device: info.name, targets: [name]) != nil {
+      throw .memory(buffer: name, bytes: size, function: "clCreateBuffer", code: CL.memObjectAllocationFailure)
+    }
     guard let raw = api.createBuffer(context.raw, CL.memReadWrite, size, nil, &status), status == 0 else {
       throw .memory(buffer: name, bytes: size, function: "clCreateBuffer", code: status)
     }
@@ -96,7 +100,8 @@ extension OpenCLDevice: HostKernelRunner {
   public func run(_ call: KernelCall, buffers: [Tensor]) throws(DeviceError) -> [Tensor] {
     do {
       let source = OpenCLCodegen.program([call.kernel], options: codegenOptions)
-      let program = try programs.program(source: source, name: "kernel \(call.kernel.name)")
+      let program = try programs.program(
+        source: source, name: "kernel \(call.kernel.name)", kernels: [call.kernel.name])
       let kernel = try makeKernel(call.kernel, in: program)
       var memory: [OpenCLHandle] = []
       for (parameter, tensor) in zip(call.kernel.buffers, buffers) {

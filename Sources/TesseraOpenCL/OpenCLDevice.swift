@@ -21,6 +21,9 @@ public final class OpenCLDevice: Device {
   let options: CompileOptions
   let hostRunner: (any HostKernelRunner)?
   let programs: OpenCLProgramCache
+  /// The faults this device injects: `alloc` at `clCreateBuffer`, `build` at the program build,
+  /// `timeout` at a run's submission.
+  let faults: FaultInjection
 
   /// Opens `device` (from discovery). `capabilities` defaults to every op and dtype;
   /// `cacheDirectory` defaults to ``OpenCLProgramCache/defaultDirectory`` (`nil` there means
@@ -28,7 +31,8 @@ public final class OpenCLDevice: Device {
   init(
     name: String, api: OpenCLAPI, device: OpaquePointer?, properties: OpenCLDeviceProperties, options: CompileOptions,
     hostRunner: (any HostKernelRunner)?, capabilities: TargetCapabilities? = nil,
-    codegenOptions: OpenCLCodegenOptions? = nil, cacheDirectory: String?? = .none
+    codegenOptions: OpenCLCodegenOptions? = nil, cacheDirectory: String?? = .none,
+    faults: FaultInjection = FaultInjection()
   ) throws(OpenCLError) {
     guard let device else { throw .call(function: "clGetDeviceIDs", code: -33) }
     self.api = api
@@ -36,6 +40,7 @@ public final class OpenCLDevice: Device {
     self.properties = properties
     self.options = options
     self.hostRunner = hostRunner
+    self.faults = faults
     self.capabilities = capabilities ?? .everything("opencl")
     self.codegenOptions = codegenOptions ?? OpenCLCodegenOptions(nativeHalf: properties.fp16)
     var status: Int32 = 0
@@ -51,7 +56,7 @@ public final class OpenCLDevice: Device {
     programs = OpenCLProgramCache(
       api: api, context: self.context, device: self.device,
       deviceKey: "\(properties.name)|\(properties.vendor)|\(properties.driverVersion)|\(properties.platform)",
-      directory: cacheDirectory ?? OpenCLProgramCache.defaultDirectory)
+      directory: cacheDirectory ?? OpenCLProgramCache.defaultDirectory, faults: faults, deviceName: name)
     info = DeviceInfo(
       name: name, kind: .opencl, summary: properties.summary,
       driver: properties.platform + ", driver " + properties.driverVersion, memoryBytes: properties.globalMemoryBytes,
@@ -59,21 +64,29 @@ public final class OpenCLDevice: Device {
   }
 
   /// A copy of this device with other settings: a different capability set (steps outside it
-  /// run on the host runner), code generator options or program cache folder (`nil`: memory
-  /// only). Shares nothing mutable with the original but the driver.
+  /// run on the host runner), code generator options, program cache folder (`nil`: memory
+  /// only) or injected faults. Shares nothing mutable with the original but the driver.
   public func configured(
     capabilities: TargetCapabilities? = nil, codegenOptions: OpenCLCodegenOptions? = nil,
-    cacheDirectory: String?? = .none, options: CompileOptions? = nil
+    cacheDirectory: String?? = .none, options: CompileOptions? = nil, faults: FaultInjection? = nil
   ) throws(OpenCLError) -> OpenCLDevice {
     try OpenCLDevice(
       name: info.name, api: api, device: device.raw, properties: properties, options: options ?? self.options,
       hostRunner: hostRunner, capabilities: capabilities ?? self.capabilities,
       codegenOptions: codegenOptions ?? self.codegenOptions,
-      cacheDirectory: cacheDirectory ?? programs.directory)
+      cacheDirectory: cacheDirectory ?? programs.directory, faults: faults ?? self.faults)
   }
+
+  /// Every kind: allocations, program builds and submissions can be made to fail.
+  public var injectableFaults: Set<FaultKind> { Set(FaultKind.allCases) }
 
   /// How often programs were built from source, loaded from disk or found in memory.
   public var cacheStatistics: OpenCLCacheStatistics { programs.statistics }
+
+  /// How many OpenCL objects made through this device's loader are alive (contexts, queues,
+  /// cached programs, kernels, buffers, events): a failed compile or run that released
+  /// everything it made leaves it where it was.
+  var liveHandles: Int { api.liveHandles.load(ordering: .relaxed) }
 
   /// The plan this device would run for `graph`.
   public func plan(_ graph: Graph) throws(DeviceError) -> CompiledPlan {
@@ -106,10 +119,15 @@ public final class OpenCLDevice: Device {
         ).description)
     }
     do {
-      let program = try programs.program(source: source(for: plan), name: "the program for @\(graph.name)")
+      let program = try programs.program(
+        source: source(for: plan), name: "the program for @\(graph.name)", kernels: deviceKernels(plan).map(\.name))
       let executable = try OpenCLExecutable(plan: plan, device: self, program: program)
       return CompiledGraph(graph: graph, deviceName: info.name, executable: executable)
     } catch {
+      if case .memory(let buffer, let bytes, "clCreateBuffer", let code) = error {
+        let message = OpenCLError.call(function: "clCreateBuffer", code: code).description
+        throw .allocationFailed(device: info.name, buffer: buffer, bytes: bytes, message: message)
+      }
       throw .compileFailed(device: info.name, message: error.description)
     }
   }

@@ -8,7 +8,8 @@ import TesseraRuntime
 ///
 /// A run uploads the inputs, enqueues every kernel in order on the in-order queue, flushes once
 /// and reads the results back. Steps planned for the fallback device copy their buffers to the
-/// host, run on the host runner and copy the written buffers back.
+/// host, run on the host runner and copy the written buffers back. An injected `timeout` fault
+/// fails a run at its submission, before anything is written or enqueued.
 final class OpenCLExecutable: ProfilingExecutable {
   private let plan: CompiledPlan
   private let device: OpenCLDevice
@@ -54,6 +55,10 @@ final class OpenCLExecutable: ProfilingExecutable {
   private func run(_ inputs: [Tensor], profile: Bool) throws(DeviceError) -> (
     results: [Tensor], kernels: [KernelTiming]
   ) {
+    let submitted = kernels.keys.sorted().map { plan.steps[$0].call!.kernel.name }
+    if let hit = device.faults.hit(.timeout, device: device.info.name, targets: submitted) {
+      throw .timeout(device: device.info.name, kernels: submitted, reason: hit.description)
+    }
     do {
       return try runLock.withLock { _ throws(OpenCLError) in try runLocked(inputs, profile: profile) }
     } catch {

@@ -16,7 +16,11 @@ final class OpenCLHandle: @unchecked Sendable {
     self.raw = raw
     self.api = api
     self.release = release
+    api.liveHandles.add(1, ordering: .relaxed)
   }
 
-  deinit { _ = api[keyPath: release](raw) }
+  deinit {
+    _ = api[keyPath: release](raw)
+    api.liveHandles.subtract(1, ordering: .relaxed)
+  }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TesseraRuntime
 
 /// How often programs came from each level of the cache (for tests and benchmarks).
 public struct OpenCLCacheStatistics: Hashable, Sendable {
@@ -14,6 +15,10 @@ public struct OpenCLCacheStatistics: Hashable, Sendable {
 /// Builds OpenCL programs once per (source, device, driver version, options): first in memory,
 /// then as program binaries under `${TESSERA_CACHE:-~/.cache/tessera}/opencl/<key>.bin`, keyed
 /// by a hash of all four. A binary the driver rejects is ignored and rebuilt from source.
+///
+/// An injected `build` fault that hits one of a program's kernels bypasses both caches and has
+/// the driver build the source with an `#error` line naming the kernel first: the build really
+/// fails, with the driver's own log, and takes the path of any other build error.
 final class OpenCLProgramCache: Sendable {
   /// The build options every program gets.
   static let buildOptions = "-cl-std=CL1.2"
@@ -24,15 +29,23 @@ final class OpenCLProgramCache: Sendable {
   private let deviceKey: String
   /// Where binaries go; `nil` keeps programs in memory only.
   let directory: String?
+  private let faults: FaultInjection
+  private let deviceName: String
   private let built = Mutex<[String: OpenCLHandle]>([:])
   private let counts = Mutex(OpenCLCacheStatistics())
 
-  init(api: OpenCLAPI, context: OpenCLHandle, device: OpenCLDeviceID, deviceKey: String, directory: String?) {
+  /// `faults` and `deviceName` say which builds an injected `build` fault fails.
+  init(
+    api: OpenCLAPI, context: OpenCLHandle, device: OpenCLDeviceID, deviceKey: String, directory: String?,
+    faults: FaultInjection, deviceName: String
+  ) {
     self.api = api
     self.context = context
     self.device = device
     self.deviceKey = deviceKey
     self.directory = directory
+    self.faults = faults
+    self.deviceName = deviceName
   }
 
   /// The default folder: `$TESSERA_CACHE/opencl`, else `~/.cache/tessera/opencl`.
@@ -45,8 +58,11 @@ final class OpenCLProgramCache: Sendable {
   /// Counts so far.
   var statistics: OpenCLCacheStatistics { counts.withLock { $0 } }
 
-  /// The built program for `source`; `name` labels it in errors.
-  func program(source: String, name: String) throws(OpenCLError) -> OpenCLHandle {
+  /// The built program for `source`, which defines `kernels`; `name` labels it in errors.
+  func program(source: String, name: String, kernels: [String]) throws(OpenCLError) -> OpenCLHandle {
+    if let hit = faults.hit(.build, device: deviceName, targets: kernels) {
+      return try compile("#error \(hit)\n" + source, name: name)
+    }
     let key = Self.hash(source + "\u{0}" + deviceKey + "\u{0}" + Self.buildOptions)
     if let program = built.withLock({ $0[key] }) {
       counts.withLock { $0.memoryHits += 1 }

@@ -7,12 +7,17 @@ import TesseraRuntime
 public struct OpenCLProvider: DeviceProvider {
   private let options: CompileOptions
   private let hostRunner: (any HostKernelRunner)?
+  private let faults: FaultInjection
 
-  /// Creates the provider; its devices compile with `options` and run the plan steps that fall
-  /// back to the host with `hostRunner`.
-  public init(options: CompileOptions = CompileOptions(), hostRunner: (any HostKernelRunner)? = nil) {
+  /// Creates the provider; its devices compile with `options`, run the plan steps that fall
+  /// back to the host with `hostRunner`, and inject `faults` (none by default).
+  public init(
+    options: CompileOptions = CompileOptions(), hostRunner: (any HostKernelRunner)? = nil,
+    faults: FaultInjection = FaultInjection()
+  ) {
     self.options = options
     self.hostRunner = hostRunner
+    self.faults = faults
   }
 
   /// Enumerates platforms and devices.
@@ -40,7 +45,7 @@ public struct OpenCLProvider: DeviceProvider {
         return DeviceEntry(
           device: try OpenCLDevice(
             name: name, api: api, device: pair.device, properties: properties, options: options,
-            hostRunner: hostRunner))
+            hostRunner: hostRunner, faults: faults))
       } catch {
         return DeviceEntry(
           unavailable: DeviceInfo(

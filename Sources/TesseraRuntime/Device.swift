@@ -66,6 +66,14 @@ public protocol Device: AnyObject, Sendable {
 
   /// Prepares `graph` for repeated runs on this device. The graph must already be verified.
   func compile(_ graph: Graph) throws(DeviceError) -> CompiledGraph
+
+  /// The kinds of fault this device can inject (see ``FaultInjection``); none by default.
+  var injectableFaults: Set<FaultKind> { get }
+}
+
+extension Device {
+  /// No injection points: the device injects no fault.
+  public var injectableFaults: Set<FaultKind> { [] }
 }
 
 /// A device's compiled form of one graph; ``CompiledGraph`` validates inputs before calling it.

@@ -24,6 +24,13 @@ public enum DeviceError: Error, Hashable, Sendable, CustomStringConvertible {
   case kernelFailed(kernel: String, message: String)
   /// A run failed; `op` and `value` say where, `message` why (e.g. an index out of range).
   case execution(op: OpKind, value: String, message: String)
+  /// The device could not allocate a buffer (`the arena`, `%x`) of `bytes` bytes; `message` has
+  /// the driver's or allocator's words.
+  case allocationFailed(device: String, buffer: String, bytes: Int, message: String)
+  /// A submission of `kernels` did not complete; `reason` says why the run gave up on it.
+  case timeout(device: String, kernels: [String], reason: String)
+  /// An entry of a fault list (`TESSERA_FAULT`) is malformed or names what no device injects.
+  case invalidFault(entry: String, problem: String)
 
   /// A message a person can act on.
   public var description: String {
@@ -50,6 +57,24 @@ public enum DeviceError: Error, Hashable, Sendable, CustomStringConvertible {
       "kernel \(kernel) failed: \(message)"
     case .execution(let op, let value, let message):
       "'\(op)' defining %\(value) failed: \(message)"
+    case .allocationFailed(let device, let buffer, let bytes, let message):
+      "\(device) could not allocate \(buffer) (\(bytes) bytes): \(message)"
+    case .timeout(let device, let kernels, let reason):
+      "\(device): the submission of kernel\(kernels.count == 1 ? "" : "s") \(kernels.joined(separator: ", ")) did not complete: \(reason)"
+    case .invalidFault(let entry, let problem):
+      "\(FaultInjection.environmentVariable) entry '\(entry)': \(problem)"
+    }
+  }
+
+  /// Whether the device itself failed (it is unavailable, cannot run an op, or could not
+  /// compile, allocate, build, run or finish), so another device may succeed where it did not;
+  /// false for mistakes in the request (an unknown device, wrong inputs, an invalid fault list)
+  /// and for data a graph cannot run on (``execution(op:value:message:)``), which every device
+  /// would reject.
+  public var isDeviceFailure: Bool {
+    switch self {
+    case .unavailable, .unsupported, .compileFailed, .outOfMemory, .kernelFailed, .allocationFailed, .timeout: true
+    case .unknownDevice, .inputCount, .missingInput, .unexpectedInput, .inputType, .execution, .invalidFault: false
     }
   }
 }

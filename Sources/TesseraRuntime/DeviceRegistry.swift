@@ -55,4 +55,29 @@ public final class DeviceRegistry: Sendable {
     }
     return device
   }
+
+  /// Checks that every fault of `faults` names a listed device (`opencl` or `opencl:1`), and that
+  /// at least one usable device it names injects its kind; fails with
+  /// ``DeviceError/invalidFault(entry:problem:)`` otherwise. A fault for devices that are all
+  /// unusable passes: nothing will run there.
+  public func check(_ faults: FaultInjection) throws(DeviceError) {
+    for fault in faults.faults {
+      // A backend that found no usable device may list one entry under its bare kind (`opencl`).
+      let kind = String(fault.device.prefix { $0 != ":" })
+      let named = entries.filter { fault.hits(device: $0.info.name) || ($0.device == nil && $0.info.name == kind) }
+      guard !named.isEmpty else {
+        throw .invalidFault(
+          entry: fault.description,
+          problem: "no device \(fault.device) (devices: \(entries.map(\.info.name).joined(separator: ", ")))")
+      }
+      let usable = named.compactMap(\.device)
+      guard usable.isEmpty || usable.contains(where: { $0.injectableFaults.contains(fault.kind) }) else {
+        let injects = usable[0].injectableFaults.map(\.rawValue).sorted()
+        throw .invalidFault(
+          entry: fault.description,
+          problem: "\(usable[0].info.name) injects no \(fault.kind.rawValue) faults (it injects "
+            + (injects.isEmpty ? "none" : injects.joined(separator: ", ")) + ")")
+      }
+    }
+  }
 }

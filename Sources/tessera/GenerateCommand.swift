@@ -12,6 +12,7 @@ enum GenerateCommand: Command {
       OptionSpec(
         name: "--device", valueName: "D", help: "reference, kir, cpu, opencl[:N], vulkan[:N], npu (default: reference)."
       ),
+      DeviceSelection.fallbackOption,
       OptionSpec(name: "--max-tokens", valueName: "N", help: "Stop after N generated tokens (default 32)."),
       OptionSpec(name: "--greedy", help: "Always take the most likely token (default unless --temperature is given)."),
       OptionSpec(name: "--temperature", valueName: "T", help: "Sample with temperature T (with top-k 40, top-p 0.95)."),
@@ -28,6 +29,7 @@ enum GenerateCommand: Command {
       "tessera generate --prompt 'The capital of France is' --max-tokens 16",
       "tessera generate --chat --prompt 'What is 2+2?' --format json",
       "tessera generate --device cpu --prompt 'Hello' --max-tokens 4 --profile",
+      "tessera generate --prompt 'The capital of France is' --device vulkan --fallback cpu",
     ])
 
   static func run(_ arguments: ParsedArguments) throws {
@@ -39,11 +41,16 @@ enum GenerateCommand: Command {
     let maxTokens = try arguments.integer("--max-tokens") ?? 32
     guard maxTokens > 0 else { throw UsageError(description: "--max-tokens expects a positive integer") }
     let sampling = try samplingOptions(arguments)
+    let profiling = arguments.flags.contains("--profile")
+    if profiling && arguments.value("--fallback") != nil {
+      throw UsageError(description: "--profile times one device; it cannot be combined with --fallback")
+    }
     let model = try ModelOption.load(arguments)
-    let device = try DeviceRegistry.standard().device(named: arguments.value("--device") ?? "reference")
+    let device = try DeviceSelection.devices(
+      arguments.value("--device") ?? "reference", fallback: arguments.value("--fallback"),
+      in: DeviceSelection.registry())[0]
     let text = arguments.flags.contains("--chat") ? ChatTemplate().render(user: prompt) : prompt
     let tokens = try model.tokenizer.encode(text)
-    let profiling = arguments.flags.contains("--profile")
     let context = min(tokens.count + maxTokens + (profiling ? 1 : 0), model.config.contextLength)
     let generator = Generator(session: try LlamaSession(model: model, device: device, context: context))
     if format == "text" { write(arguments.flags.contains("--chat") ? prompt + "\n" : prompt) }
@@ -59,12 +66,12 @@ enum GenerateCommand: Command {
       printError(
         String(
           format: "%@: %d prompt tokens, %d generated; prefill %.2f tok/s, decode %.2f tok/s; peak RSS %@",
-          device.info.name, tokens.count, result.generatedTokens.count, result.prefillTokensPerSecond,
+          DeviceSelection.name(device), tokens.count, result.generatedTokens.count, result.prefillTokensPerSecond,
           result.decodeTokensPerSecond, ParityReport.memory(PeakMemory.residentBytes())))
       return
     }
     let object: [String: Any] = [
-      "device": device.info.name, "prompt_tokens": tokens, "generated_tokens": result.generatedTokens,
+      "device": DeviceSelection.name(device), "prompt_tokens": tokens, "generated_tokens": result.generatedTokens,
       "text": result.text, "prefill_tokens_per_second": result.prefillTokensPerSecond,
       "decode_tokens_per_second": result.decodeTokensPerSecond, "peak_rss_bytes": PeakMemory.residentBytes() ?? 0,
     ]

@@ -19,7 +19,7 @@ enum ParityCommand: Command {
     let steps = try arguments.integer("--steps") ?? 4
     guard steps > 0 else { throw UsageError(description: "--steps expects a positive integer") }
     let model = try ModelOption.load(arguments)
-    let registry = DeviceRegistry.standard()
+    let registry = try DeviceSelection.registry()
     let reference = try registry.device(named: "reference")
     var devices: [any Device]
     let list = arguments.value("--devices") ?? "all"

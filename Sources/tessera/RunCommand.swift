@@ -10,6 +10,7 @@ enum RunCommand: Command {
       OptionSpec(
         name: "--device", valueName: "D",
         help: "reference, cpu, opencl[:N], vulkan[:N], npu, or all (default: reference)."),
+      DeviceSelection.fallbackOption,
       OptionSpec(name: "--input", valueName: "NAME=FILE.npy", help: "The value of argument %NAME.", repeatable: true),
       OptionSpec(
         name: "--random-inputs", valueName: "SEED", help: "Fill arguments without --input with seeded random values."),
@@ -27,6 +28,7 @@ enum RunCommand: Command {
       "tessera run examples/mlp.tir --input x=x.npy --input w1=w1.npy --input b1=b1.npy --input w2=w2.npy",
       "tessera run examples/mlp.tir --device all --random-inputs 0",
       "tessera run examples/mlp.tir --device npu --random-inputs 0 --profile --trace npu-trace.json",
+      "TESSERA_FAULT=build:opencl tessera run examples/mlp.tir --device opencl --random-inputs 0 --fallback cpu",
     ])
 
   static func run(_ arguments: ParsedArguments) throws {
@@ -34,22 +36,29 @@ enum RunCommand: Command {
     let graph = try selectFunction(module, arguments.value("--function"))
     try Verifier.verify(graph)
     let (inputs, sources) = try gatherInputs(graph, arguments)
-    let registry = DeviceRegistry.standard()
-    let deviceName = arguments.value("--device") ?? "reference"
-    let devices = deviceName == "all" ? registry.availableDevices : [try registry.device(named: deviceName)]
     let tracePath = arguments.value("--trace")
+    let fallback = arguments.value("--fallback")
+    if fallback != nil && (arguments.flags.contains("--profile") || tracePath != nil) {
+      throw UsageError(description: "--profile and --trace measure one device; they cannot be combined with --fallback")
+    }
+    let registry = try DeviceSelection.registry()
+    let deviceName = arguments.value("--device") ?? "reference"
+    let devices = try DeviceSelection.devices(deviceName, fallback: fallback, in: registry)
     let npu = devices.count == 1 ? devices[0] as? NPUDevice : nil
     if tracePath != nil && npu == nil { throw UsageError(description: "--trace needs --device npu") }
     if let npu, arguments.flags.contains("--profile") || tracePath != nil {
       try profile(npu, graph, inputs, tracePath: tracePath)
     }
 
-    var outcomes: [(device: String, results: [Tensor], seconds: Double)] = []
+    var outcomes: [Outcome] = []
     for device in devices {
       let compiled = try device.compile(graph)
       let start = DispatchTime.now().uptimeNanoseconds
       let results = try runNamingSources(compiled, inputs, sources)
-      outcomes.append((device.info.name, results, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+      outcomes.append(
+        Outcome(
+          device: device.info.name, ranOn: DeviceSelection.name(device), results: results,
+          seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
       if arguments.flags.contains("--profile") && npu == nil {
         printProfile(device.info.name, try compiled.profile(inputs: inputs))
       }
@@ -68,9 +77,18 @@ enum RunCommand: Command {
       let directory = arguments.value("--output-dir") ?? "."
       try writeResults(outcome.results, to: directory)
       print(
-        "ran @\(graph.name) on \(outcome.device) in \(String(format: "%.3f", outcome.seconds * 1000)) ms; wrote \(outcome.results.count) result file(s) to \(directory)"
+        "ran @\(graph.name) on \(outcome.ranOn) in \(String(format: "%.3f", outcome.seconds * 1000)) ms; wrote \(outcome.results.count) result file(s) to \(directory)"
       )
     }
+  }
+
+  /// What one device computed: its name (which names its folder of results with `--device all`),
+  /// the device that did the work (its fallback, when the work moved), the results, the time.
+  private struct Outcome {
+    var device: String
+    var ranOn: String
+    var results: [Tensor]
+    var seconds: Double
   }
 
   /// Runs on the npu once more with the cycle model's report (and trace) shown.
@@ -154,21 +172,19 @@ enum RunCommand: Command {
     }
   }
 
-  private static func printSideBySide(
-    _ graph: Graph, _ outcomes: [(device: String, results: [Tensor], seconds: Double)]
-  ) {
+  private static func printSideBySide(_ graph: Graph, _ outcomes: [Outcome]) {
     guard let baseline = outcomes.first else {
       print("no usable device")
       return
     }
-    print("@\(graph.name) on \(outcomes.count) device(s); max |Δ| is against \(baseline.device)")
+    print("@\(graph.name) on \(outcomes.count) device(s); max |Δ| is against \(baseline.ranOn)")
     for index in graph.results.indices {
       print("\nresult\(index): \(baseline.results[index].type)")
       let rows = outcomes.map { outcome in
         let result = outcome.results[index]
         let delta = zip(result.doubles, baseline.results[index].doubles).map { Swift.abs($0 - $1) }.max() ?? 0
         return [
-          outcome.device, String(format: "%.3f ms", outcome.seconds * 1000), String(format: "%.3g", delta),
+          outcome.ranOn, String(format: "%.3f ms", outcome.seconds * 1000), String(format: "%.3g", delta),
           result.preview(limit: 6),
         ]
       }

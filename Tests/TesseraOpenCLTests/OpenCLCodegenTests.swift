@@ -92,7 +92,7 @@ struct OpenCLProgramTests {
     let device = try #require(OpenCLTestDevice.device)
     let source = "__kernel void broken(__global float* out) {\n  out[0] = undefined_name;\n}\n"
     #expect {
-      _ = try device.programs.program(source: source, name: "a broken kernel")
+      _ = try device.programs.program(source: source, name: "a broken kernel", kernels: ["broken"])
     } throws: { error in
       let text = "\(error)"
       return text.contains("could not build a broken kernel") && text.contains("undefined_name")

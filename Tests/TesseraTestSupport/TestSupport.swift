@@ -26,14 +26,18 @@ public enum TestSupport {
     public var stderr: String
   }
 
-  /// Runs a program to completion and captures its output.
-  public static func runProcess(_ executable: String, _ arguments: [String], directory: String? = nil) throws
-    -> ProcessResult
-  {
+  /// Runs a program to completion and captures its output; `environment` adds to (or replaces
+  /// variables of) this process's environment.
+  public static func runProcess(
+    _ executable: String, _ arguments: [String], directory: String? = nil, environment: [String: String] = [:]
+  ) throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    if !environment.isEmpty {
+      process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err

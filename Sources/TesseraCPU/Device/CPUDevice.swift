@@ -17,23 +17,29 @@ public final class CPUDevice: Device {
   public let quantizedPrecision: QuantizedPrecision
   private let options: CompileOptions
   private let pool: CPUThreadPool
+  private let faults: FaultInjection
 
   /// Creates the device; `library` supplies hand-written kernels (without one, composites are
   /// decomposed into core ops), `pool` the threads, `quantizedPrecision` the named precision mode
-  /// of quantized matmuls.
+  /// of quantized matmuls; `faults` are injected (none by default).
   public init(
     library: (any KernelLibrary)? = nil, pool: CPUThreadPool = .shared,
-    quantizedPrecision: QuantizedPrecision = .f32Activations
+    quantizedPrecision: QuantizedPrecision = .f32Activations, faults: FaultInjection = FaultInjection()
   ) {
     options = CompileOptions(
       passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), library: library, fallback: "cpu")
     self.pool = pool
     self.quantizedPrecision = quantizedPrecision
+    self.faults = faults
     info = DeviceInfo(
       name: "cpu", kind: .cpu,
       summary: "native SIMD kernels and vectorised KIR, \(pool.threads) thread\(pool.threads == 1 ? "" : "s")",
       driver: "built in", availability: .available)
   }
+
+  /// Allocations only: the constants at compile time and an arena at a run (arenas are kept for
+  /// later runs; inputs are read in place). It builds no kernel and submits nothing.
+  public var injectableFaults: Set<FaultKind> { [.alloc] }
 
   /// Compiles with the standard passes for a target that runs everything.
   public func compile(_ graph: Graph) throws(DeviceError) -> CompiledGraph {
@@ -48,7 +54,8 @@ public final class CPUDevice: Device {
     } catch {
       throw .compileFailed(device: info.name, message: error.description)
     }
-    return CPUPlanExecutor(plan: plan, pool: pool, precision: quantizedPrecision)
+    return try CPUPlanExecutor(
+      plan: plan, pool: pool, precision: quantizedPrecision, device: info.name, faults: faults)
   }
 }
 
@@ -70,7 +77,12 @@ public struct CPUKernelRunner: HostKernelRunner {
       throw .kernelFailed(
         kernel: call.kernel.name, message: "buffer \(parameter.name) is \(parameter.dtype), given \(tensor.dtype)")
     }
-    let storage = buffers.map { OwnedBytes($0.bytes) }
+    var storage: [OwnedBytes] = []
+    for (parameter, tensor) in zip(call.kernel.buffers, buffers) {
+      let bytes = try OwnedBytes(count: tensor.bytes.count, buffer: parameter.name, device: "cpu")
+      bytes.copy(tensor.bytes)
+      storage.append(bytes)
+    }
     let bindings = zip(storage, buffers).map {
       KernelBufferBinding(pointer: $0.pointer, count: $1.shape.count, dtype: $1.dtype)
     }
@@ -84,8 +96,12 @@ public struct CPUKernelRunner: HostKernelRunner {
 /// Lists the `cpu` device.
 public struct CPUProvider: DeviceProvider {
   private let library: (any KernelLibrary)?
-  /// Creates the provider; the device will use `library`.
-  public init(library: (any KernelLibrary)? = nil) { self.library = library }
+  private let faults: FaultInjection
+  /// Creates the provider; the device will use `library` and inject `faults` (none by default).
+  public init(library: (any KernelLibrary)? = nil, faults: FaultInjection = FaultInjection()) {
+    self.library = library
+    self.faults = faults
+  }
   /// One entry: `cpu`, always available.
-  public func discover() -> [DeviceEntry] { [DeviceEntry(device: CPUDevice(library: library))] }
+  public func discover() -> [DeviceEntry] { [DeviceEntry(device: CPUDevice(library: library, faults: faults))] }
 }

@@ -7,7 +7,10 @@ import TesseraRuntime
 /// single softmax / rms_norm / rope library groups on ``RowKernels``, movement / select / f32
 /// arithmetic groups through strided views (``NativeStridedKernel``), every other kernel on its
 /// ``VectorKernel`` program, built once here. A `dequantize` group read only by quantized native
-/// matmuls is skipped: they read the quantized weight directly.
+/// matmuls is skipped: they read the quantized weight directly. The buffers it allocates (the
+/// constants, and an arena when no kept one is free) fail with
+/// ``DeviceError/allocationFailed(device:buffer:bytes:message:)`` when the allocator does, or when
+/// an injected `alloc` fault hits them.
 final class CPUPlanExecutor: ProfilingExecutable {
   /// How one step runs.
   enum Action: Sendable {
@@ -25,7 +28,9 @@ final class CPUPlanExecutor: ProfilingExecutable {
   /// Arenas of finished runs, reused by the next (page faults and zeroing once, not per run).
   private let arenas: ArenaPool
 
-  init(plan: CompiledPlan, pool: CPUThreadPool, precision: QuantizedPrecision) {
+  init(
+    plan: CompiledPlan, pool: CPUThreadPool, precision: QuantizedPrecision, device: String, faults: FaultInjection
+  ) throws(DeviceError) {
     self.plan = plan
     self.pool = pool
     self.precision = precision
@@ -34,7 +39,12 @@ final class CPUPlanExecutor: ProfilingExecutable {
     var actions: [(ValueID, Action)] = []
     for step in plan.steps {
       if step.group.kind == .constant, let literal = graph.nodes[step.group.nodes[0]].literal {
-        weights[step.group.root] = OwnedBytes(literal.bytes)
+        let name = "%" + graph[step.group.root].name
+        let bytes = try OwnedBytes(
+          count: literal.bytes.count, buffer: name, device: device,
+          injected: faults.hit(.alloc, device: device, targets: [name]))
+        bytes.copy(literal.bytes)
+        weights[step.group.root] = bytes
       }
       guard let call = step.call else { continue }
       if step.group.kind == .matmul, let native = NativeMatmul(step.group, in: graph, producers: producers) {
@@ -50,7 +60,7 @@ final class CPUPlanExecutor: ProfilingExecutable {
     let unread = Self.readOnlyByQuantizedMatmuls(actions.map(\.1), graph: graph)
     self.actions = actions.filter { !unread.contains($0.0) }
     self.weights = weights
-    arenas = ArenaPool(bytes: plan.memory.arenaBytes)
+    arenas = ArenaPool(bytes: plan.memory.arenaBytes, device: device, faults: faults)
   }
 
   /// The dequantized matrices that only quantized native matmuls read (and the graph does not
@@ -102,13 +112,13 @@ final class CPUPlanExecutor: ProfilingExecutable {
   }
 
   /// Where an input of no bytes points (nothing reads it).
-  private static let emptyInput = OwnedBytes(count: 1)
+  private static let emptyInput = OwnedBytes([0])
 
   private func run(inputs: [UnsafeRawPointer], timed: Bool) throws(DeviceError) -> (
     results: [Tensor], kernels: [KernelTiming]
   ) {
     let graph = plan.graph, memory = plan.memory
-    let arena = arenas.take()
+    let arena = try arenas.take()
     defer { arenas.give(arena) }
     var fixed = weights.mapValues(\.pointer)
     for (argument, input) in zip(graph.arguments, inputs) { fixed[argument] = UnsafeMutableRawPointer(mutating: input) }

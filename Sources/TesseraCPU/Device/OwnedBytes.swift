@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import TesseraRuntime
 
 /// A zeroed heap byte buffer with a 64-byte-aligned, stable address, freed with its owner.
 /// It comes from `calloc`, so a large buffer is fresh zero pages that take memory only where a
@@ -11,16 +12,30 @@ final class OwnedBytes: @unchecked Sendable {
   let count: Int
   private let allocation: UnsafeMutableRawPointer
 
-  init(count: Int) {
+  /// `count` zeroed bytes for the buffer called `buffer` on `device`. When `calloc` fails, or
+  /// `injected` (an injected `alloc` fault that hit this buffer) is given, fails with
+  /// ``DeviceError/allocationFailed(device:buffer:bytes:message:)`` and holds nothing.
+  init(count: Int, buffer: String, device: String, injected: FaultHit? = nil) throws(DeviceError) {
     self.count = count
-    guard let allocation = calloc(Swift.max(count, 1) + 63, 1) else { fatalError("out of memory: \(count) bytes") }
+    guard injected == nil, let allocation = calloc(Swift.max(count, 1) + 63, 1) else {
+      let message = injected?.description ?? "calloc failed: " + String(cString: strerror(errno))
+      throw .allocationFailed(device: device, buffer: buffer, bytes: count, message: message)
+    }
     self.allocation = allocation
     pointer = allocation + (64 - Int(bitPattern: allocation) % 64) % 64
   }
 
+  /// A copy of `bytes`: a literal small enough that failing to allocate it is a broken invariant.
   convenience init(_ bytes: [UInt8]) {
-    self.init(count: bytes.count)
-    bytes.withUnsafeBytes { if let base = $0.baseAddress { pointer.copyMemory(from: base, byteCount: bytes.count) } }
+    try! self.init(count: bytes.count, buffer: "a literal", device: "cpu")
+    copy(bytes)
+  }
+
+  /// Copies `bytes` to the start of the buffer (at most ``count`` of them).
+  func copy(_ bytes: [UInt8]) {
+    bytes.withUnsafeBytes {
+      if let base = $0.baseAddress { pointer.copyMemory(from: base, byteCount: Swift.min(bytes.count, count)) }
+    }
   }
 
   deinit { free(allocation) }
@@ -31,14 +46,23 @@ final class OwnedBytes: @unchecked Sendable {
 /// read, so a reused arena needs no clearing.
 final class ArenaPool: Sendable {
   private let bytes: Int
+  private let device: String
+  private let faults: FaultInjection
   private let idle = Mutex<[OwnedBytes]>([])
 
-  /// A pool of arenas of `bytes` bytes.
-  init(bytes: Int) { self.bytes = bytes }
+  /// A pool of arenas of `bytes` bytes for `device`; a new arena fails as ``OwnedBytes`` does,
+  /// or when an `alloc` fault of `faults` hits `the arena`.
+  init(bytes: Int, device: String, faults: FaultInjection) {
+    self.bytes = bytes
+    self.device = device
+    self.faults = faults
+  }
 
-  /// An arena no other run is using.
-  func take() -> OwnedBytes {
-    idle.withLock { $0.popLast() } ?? OwnedBytes(count: bytes)
+  /// An arena no other run is using: a kept one, else a new one.
+  func take() throws(DeviceError) -> OwnedBytes {
+    if let arena = idle.withLock({ $0.popLast() }) { return arena }
+    let hit = faults.hit(.alloc, device: device, targets: ["the arena"])
+    return try OwnedBytes(count: bytes, buffer: "the arena", device: device, injected: hit)
   }
 
   /// Returns `arena` for the next run.

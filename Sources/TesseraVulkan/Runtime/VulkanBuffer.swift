@@ -16,8 +16,11 @@ final class VulkanBuffer: @unchecked Sendable {
   let mapped: UnsafeMutableRawPointer?
 
   /// A buffer of at least `size` bytes (rounded up to whole 32-bit words), host-visible unless
-  /// `deviceLocal`.
-  init(_ context: VulkanContext, size requested: Int, deviceLocal: Bool = false) throws(VulkanError) {
+  /// `deviceLocal`. `injectFailure` (an injected `alloc` fault) has `vkAllocateMemory` fail with
+  /// `VK_ERROR_OUT_OF_DEVICE_MEMORY` without calling the driver, after the buffer was created.
+  init(_ context: VulkanContext, size requested: Int, deviceLocal: Bool = false, injectFailure: Bool = false)
+    throws(VulkanError)
+  {
     size = max(4, (requested + 3) / 4 * 4)
     let functions = context.functions, device = context.device
     let bytes = size
@@ -38,6 +41,7 @@ final class VulkanBuffer: @unchecked Sendable {
       ? try context.deviceLocalMemoryType(requirements.memoryTypeBits)
       : try context.hostVisibleMemoryType(requirements.memoryTypeBits)
     memory = try context.make("vkAllocateMemory", destroy: { $0.functions.freeMemory($0.device, $1, nil) }) { handle in
+      guard !injectFailure else { return VK_ERROR_OUT_OF_DEVICE_MEMORY }
       var info = VkMemoryAllocateInfo()
       info.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
       info.allocationSize = requirements.size

@@ -1,5 +1,6 @@
 import TesseraCompiler
 import TesseraIR
+import TesseraRuntime
 
 /// The device buffers of one compiled plan: the arena, one per graph argument, one per weight.
 ///
@@ -16,15 +17,27 @@ struct VulkanBufferSet: Sendable {
   private let twins: [VulkanRegion.Location: VulkanBuffer]
 
   /// Allocates the buffers of `plan` and writes its weights (into the twins when staged: the
-  /// caller then uploads ``weightRegions``).
-  init(_ plan: CompiledPlan, context: VulkanContext) throws(VulkanError) {
+  /// caller then uploads ``weightRegions``). Errors name the buffer; an `alloc` fault of
+  /// `faults` for `device` fails the allocation of the buffer it hits.
+  init(_ plan: CompiledPlan, context: VulkanContext, faults: FaultInjection, device: String) throws(VulkanError) {
     let graph = plan.graph
     staged = context.staged
     var twins: [VulkanRegion.Location: VulkanBuffer] = [:]
     func make(_ location: VulkanRegion.Location, _ size: Int) throws(VulkanError) -> VulkanBuffer {
-      let buffer = try VulkanBuffer(context, size: size, deviceLocal: context.staged)
-      if context.staged { twins[location] = try VulkanBuffer(context, size: size) }
-      return buffer
+      let name =
+        switch location {
+        case .arena: "the arena"
+        case .input(let index): "%" + graph[graph.arguments[index]].name
+        case .weights(let value): "%" + graph[value].name
+        }
+      let injected = faults.hit(.alloc, device: device, targets: [name]) != nil
+      do {
+        let buffer = try VulkanBuffer(context, size: size, deviceLocal: context.staged, injectFailure: injected)
+        if context.staged { twins[location] = try VulkanBuffer(context, size: size) }
+        return buffer
+      } catch {
+        throw .buffer(name, bytes: size, error)
+      }
     }
     arena = try make(.arena, plan.memory.arenaBytes)
     var inputs: [VulkanBuffer] = []

@@ -30,6 +30,8 @@ final class VulkanContext: @unchecked Sendable {
   /// Workgroups one dispatch may have along x, y, z: `maxComputeWorkGroupCount`, or less when
   /// capped; a larger launch is split into several dispatches.
   let workgroupLimit: [Int]
+  /// How many ``VulkanObject``s of this device are alive.
+  let liveObjects = Atomic<Int>(0)
   private let queue: VkQueue
   private let queueLock = Mutex(())
   private let memoryTypes: [VkMemoryType]
@@ -171,9 +173,13 @@ final class VulkanObject: @unchecked Sendable {
     self.handle = handle
     self.context = context
     self.destroy = destroy
+    context.liveObjects.add(1, ordering: .relaxed)
   }
 
-  deinit { destroy(context, handle) }
+  deinit {
+    destroy(context, handle)
+    context.liveObjects.subtract(1, ordering: .relaxed)
+  }
 }
 
 extension VulkanContext {

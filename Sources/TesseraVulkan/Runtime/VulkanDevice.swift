@@ -15,21 +15,30 @@ public final class VulkanDevice: Device {
   private let cache: VulkanPipelineCache
   private let options: CompileOptions
   private let host: (any HostKernelRunner)?
+  private let faults: FaultInjection
 
   init(
     info: DeviceInfo, context: VulkanContext, options: CompileOptions, host: (any HostKernelRunner)?,
-    excludedOps: Set<OpKind>
+    excludedOps: Set<OpKind>, faults: FaultInjection
   ) throws(VulkanError) {
     self.info = info
     self.context = context
     self.options = options
     self.host = host
+    self.faults = faults
     cache = try VulkanPipelineCache(context)
     var capabilities = TargetCapabilities.everything("vulkan")
     if !context.supportsInt64 { capabilities.dtypes.remove(.i64) }
     capabilities.ops.subtract(excludedOps)
     self.capabilities = capabilities
   }
+
+  /// Every kind: buffer allocations, pipeline builds and submissions can be made to fail.
+  public var injectableFaults: Set<FaultKind> { Set(FaultKind.allCases) }
+
+  /// How many Vulkan objects (buffers, memory, pipelines, pools…) of this device are alive: a
+  /// failed compile or run that destroyed everything it made leaves it where it was.
+  var liveObjects: Int { context.liveObjects.load(ordering: .relaxed) }
 
   /// The compiled plan for `graph` on this device (what `tessera compile` shows).
   public func plan(_ graph: Graph) throws(DeviceError) -> CompiledPlan {
@@ -47,12 +56,16 @@ public final class VulkanDevice: Device {
     let plan = try plan(graph)
     try info.checkMemory(for: plan)
     do {
-      let executable = try VulkanExecutable(plan: plan, context: context, cache: cache, host: host)
+      let executable = try VulkanExecutable(
+        plan: plan, context: context, cache: cache, host: host, deviceName: info.name, faults: faults)
       cache.save()
       let runnable: any GraphExecutable =
         executable.timedKernels == nil ? executable : VulkanProfilingExecutable(executable: executable)
       return CompiledGraph(graph: graph, deviceName: info.name, executable: runnable)
     } catch {
+      if case .buffer(let buffer, let bytes, let cause) = error {
+        throw .allocationFailed(device: info.name, buffer: buffer, bytes: bytes, message: cause.description)
+      }
       throw .compileFailed(device: info.name, message: error.description)
     }
   }

@@ -14,9 +14,14 @@ import TesseraRuntime
 /// (see ``VulkanBufferSet``). Where the compute queue writes timestamps, every dispatch
 /// is timed in a query pool of the executable's own (see ``VulkanRecorder``), read back only by
 /// ``executeTimed(_:)``.
+///
+/// Injected faults: `alloc` fails the allocation of the buffer it hits, `build` the pipeline of
+/// the kernel it hits, and `timeout` a run at the submission of the command buffer holding the
+/// kernel it hits, which is then not submitted.
 final class VulkanExecutable: GraphExecutable {
   private enum Segment {
-    case device(VkCommandBuffer)
+    /// A command buffer and the kernels it dispatches.
+    case device(VkCommandBuffer, kernels: [String])
     case host(KernelCall)
   }
 
@@ -31,6 +36,8 @@ final class VulkanExecutable: GraphExecutable {
   let plan: CompiledPlan
   private let context: VulkanContext
   private let host: (any HostKernelRunner)?
+  private let deviceName: String
+  private let faults: FaultInjection
   private let buffers: VulkanBufferSet
   private let pipelines: [VulkanPipeline]
   private let pools: [VulkanObject]
@@ -43,12 +50,15 @@ final class VulkanExecutable: GraphExecutable {
   private let running = Mutex(())
 
   init(
-    plan: CompiledPlan, context: VulkanContext, cache: VulkanPipelineCache, host: (any HostKernelRunner)?
+    plan: CompiledPlan, context: VulkanContext, cache: VulkanPipelineCache, host: (any HostKernelRunner)?,
+    deviceName: String, faults: FaultInjection
   ) throws(VulkanError) {
     self.plan = plan
     self.context = context
     self.host = host
-    buffers = try VulkanBufferSet(plan, context: context)
+    self.deviceName = deviceName
+    self.faults = faults
+    buffers = try VulkanBufferSet(plan, context: context, faults: faults, device: deviceName)
     let deviceCalls = plan.steps.filter { $0.device == plan.target.name }.compactMap(\.call)
     var pipelines: [VulkanPipeline] = []
     var byModule: [SPIRVModule: VulkanPipeline] = [:]
@@ -62,12 +72,17 @@ final class VulkanExecutable: GraphExecutable {
       } catch {
         throw .codegen(error)
       }
+      let injected = faults.hit(.build, device: deviceName, targets: [call.kernel.name]) != nil
       let pipeline: VulkanPipeline
-      if let known = byModule[module] {
+      if let known = byModule[module], !injected {
         pipeline = known
       } else {
-        pipeline = try VulkanPipeline(
-          call.kernel, module: module, splitLaunch: split, context: context, cache: cache)
+        do {
+          pipeline = try VulkanPipeline(
+            call.kernel, module: module, splitLaunch: split, context: context, cache: cache, injectFailure: injected)
+        } catch {
+          throw .kernel(call.kernel.name, error)
+        }
         byModule[module] = pipeline
       }
       pipelines.append(pipeline)
@@ -174,7 +189,8 @@ final class VulkanExecutable: GraphExecutable {
             downloads += plan.graph.results.map { VulkanPlanBinding.region(of: $0, in: plan) }
           }
         }
-        segments.append(.device(try recorder.record(calls, plan: plan, uploads: uploads, downloads: downloads)))
+        let commandBuffer = try recorder.record(calls, plan: plan, uploads: uploads, downloads: downloads)
+        segments.append(.device(commandBuffer, kernels: calls.map(\.0.kernel.name)))
         uploads = []
       }
     }
@@ -197,7 +213,10 @@ final class VulkanExecutable: GraphExecutable {
       for (index, input) in inputs.enumerated() { buffers.host(.input(index)).write(input.bytes, at: 0) }
       for segment in segments {
         switch segment {
-        case .device(let commandBuffer):
+        case .device(let commandBuffer, let kernels):
+          if let hit = faults.hit(.timeout, device: deviceName, targets: kernels) {
+            throw .timeout(device: deviceName, kernels: kernels, reason: hit.description)
+          }
           do throws(VulkanError) {
             try context.submit(commandBuffer, fence: fence.handle)
           } catch {

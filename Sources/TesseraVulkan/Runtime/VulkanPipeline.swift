@@ -13,8 +13,12 @@ final class VulkanPipeline: Sendable {
   /// Whether the module was generated with `splitLaunch` (``SPIRVCodegen``).
   let splitLaunch: Bool
 
+  /// Creates every object for `kernel`. `injectFailure` (an injected `build` fault) has
+  /// `vkCreateComputePipelines` fail with `VK_ERROR_INVALID_SHADER_NV` without calling the driver,
+  /// after the shader module and layouts were created.
   init(
-    _ kernel: Kernel, module: SPIRVModule, splitLaunch: Bool, context: VulkanContext, cache: VulkanPipelineCache
+    _ kernel: Kernel, module: SPIRVModule, splitLaunch: Bool, context: VulkanContext, cache: VulkanPipelineCache,
+    injectFailure: Bool = false
   ) throws(VulkanError) {
     self.module = module
     self.splitLaunch = splitLaunch
@@ -79,7 +83,8 @@ final class VulkanPipeline: Sendable {
       "vkCreateComputePipelines", destroy: { $0.functions.destroyPipeline($0.device, $1, nil) }
     ) {
       handle in
-      "main".withCString { entry in
+      guard !injectFailure else { return VK_ERROR_INVALID_SHADER_NV }
+      return "main".withCString { entry in
         var info = VkComputePipelineCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO
         info.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO

@@ -14,6 +14,7 @@ public struct VulkanProvider: DeviceProvider {
   private let excludedOps: Set<OpKind>
   private let forceStaging: Bool
   private let maxWorkgroupCount: Int?
+  private let faults: FaultInjection
 
   /// Creates the provider; devices compile with `options` (passes, kernel library, fallback
   /// device name) and run steps assigned to the fallback through `host`. Ops in `excludedOps`
@@ -21,17 +22,19 @@ public struct VulkanProvider: DeviceProvider {
   /// `forceStaging` keeps graph buffers in device-local memory reached through host-visible
   /// staging copies even where memory is unified, as discrete GPUs need (default: whether
   /// `TESSERA_VULKAN_STAGING=1`). `maxWorkgroupCount` caps the workgroups of one dispatch per
-  /// axis below the device's `maxComputeWorkGroupCount` (to exercise split launches).
+  /// axis below the device's `maxComputeWorkGroupCount` (to exercise split launches). Devices
+  /// inject `faults` (none by default).
   public init(
     options: CompileOptions = CompileOptions(), host: (any HostKernelRunner)? = nil, excludedOps: Set<OpKind> = [],
     forceStaging: Bool = ProcessInfo.processInfo.environment["TESSERA_VULKAN_STAGING"] == "1",
-    maxWorkgroupCount: Int? = nil
+    maxWorkgroupCount: Int? = nil, faults: FaultInjection = FaultInjection()
   ) {
     self.options = options
     self.host = host
     self.excludedOps = excludedOps
     self.forceStaging = forceStaging
     self.maxWorkgroupCount = maxWorkgroupCount
+    self.faults = faults
   }
 
   /// Opens the loader and one instance, and every physical device with a compute queue.
@@ -69,7 +72,7 @@ public struct VulkanProvider: DeviceProvider {
         if context.staged { info.driver += ", device-local buffers with staging copies" }
         return DeviceEntry(
           device: try VulkanDevice(
-            info: info, context: context, options: options, host: host, excludedOps: excludedOps))
+            info: info, context: context, options: options, host: host, excludedOps: excludedOps, faults: faults))
       } catch {
         info.availability = .unavailable(reason: error.description)
         return DeviceEntry(unavailable: info)
