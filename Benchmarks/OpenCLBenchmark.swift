@@ -2,8 +2,8 @@ import Foundation
 import Tessera
 
 /// The OpenCL target on the first OpenCL device: SGEMM against CLBlast on the same device and
-/// queue (when libclblast is installed; opened with dlopen, never linked) and against the
-/// reference evaluator, the cost of one kernel dispatch, and program build time cold and from
+/// queue (when libclblast is installed; opened with dlopen, never linked), against the
+/// reference evaluator and the cpu backend, the cost of one kernel dispatch, and program build time cold and from
 /// the disk cache.
 enum OpenCLBenchmark {
   static func run(size: Int, repeats: Int) throws {
@@ -81,7 +81,7 @@ enum OpenCLBenchmark {
     print(
       String(
         format:
-          "  SGEMM %d³ on Tessera OpenCL (library tiled kernel): %.2f GFLOP/s kernel time, %.2f GFLOP/s with transfers",
+          "  SGEMM %d³ on Tessera OpenCL (library register-blocked kernel): %.2f GFLOP/s kernel time, %.2f GFLOP/s with transfers",
         n, flops / kernelSeconds / 1e9, flops / wall / 1e9))
     let reference = try ReferenceDevice().compile(graph)
     let referenceSeconds = try bestTime(1) { _ = try reference.run(inputs: inputs) }
@@ -90,6 +90,14 @@ enum OpenCLBenchmark {
         format: "  reference evaluator: %.2f GFLOP/s; Tessera OpenCL / reference = %.2fx",
         flops / referenceSeconds / 1e9,
         referenceSeconds / kernelSeconds))
+    let cpu = try CPUDevice(library: StandardKernelLibrary()).compile(graph)
+    _ = try cpu.run(inputs: inputs)
+    let cpuSeconds = try bestTime(repeats) { _ = try cpu.run(inputs: inputs) }
+    print(
+      String(
+        format:
+          "  cpu backend (native SGEMM, %d threads): %.2f GFLOP/s; Tessera OpenCL / cpu = %.2fx (runs with transfers)",
+        CPUThreadPool.shared.threads, flops / cpuSeconds / 1e9, cpuSeconds / wall))
     guard let clblast = CLBlast() else {
       print("  CLBlast: not installed (libclblast.so.1; Debian package libclblast1), no peer ratio")
       return

@@ -6,8 +6,14 @@ import TesseraIR
 /// axis, rope, and row gathers. Ops, dtypes or layouts outside what a kernel handles get `nil`,
 /// and the compiler generates a kernel instead.
 public struct StandardKernelLibrary: KernelLibrary {
-  /// Creates the library with the kernels' default configurations.
-  public init() {}
+  /// The register blocking of f32/f16 matmuls, fitted to each result's size
+  /// (``MatmulBlocking/fitted(m:n:)``).
+  public var matmulBlocking: MatmulBlocking
+
+  /// Creates the library with the kernels' default configurations, or another matmul blocking.
+  public init(matmulBlocking: MatmulBlocking = MatmulBlocking()) {
+    self.matmulBlocking = matmulBlocking
+  }
 
   /// A call computing `node`, or `nil`.
   public func call(for node: Node, in graph: Graph) -> KernelCall? {
@@ -68,7 +74,7 @@ public struct StandardKernelLibrary: KernelLibrary {
     }
     guard let strideA = stride(layout.batchA, layout.m * layout.k),
       let strideB = stride(layout.batchB, layout.k * layout.n),
-      let kernel = try? TesseraKernels.matmul(dtype: a.dtype)
+      let kernel = try? TesseraKernels.blockedMatmul(matmulBlocking.fitted(m: layout.m, n: layout.n), dtype: a.dtype)
     else { return nil }
     let scalars: [String: Double] = [
       "m": Double(layout.m), "n": Double(layout.n), "k": Double(layout.k), "batch": Double(batch.count),

@@ -146,6 +146,28 @@ struct KIRTests {
     #expect(out[1].doubles == [30, 5])
   }
 
+  @Test func ceilDivLaunchesOneWorkItemPerBlock() throws {
+    let k = KernelBuilder(name: "blocks")
+    let y = k.buffer("y", .i32, .write)
+    let n = k.scalar("n")
+    k.launch(global: [.ceilDiv(.scalar("n"), 4)], workgroup: [2])
+    let i = k.globalID(0)
+    k.loop(from: i * 4, to: k.min(i * 4 + k.i32(4), n)) { j in y[j] = i }
+    let kernel = try k.finish()
+    #expect(KIRPrinter.print(kernel).contains("global [ceil($n/4)] workgroup [2]"))
+    #expect(kernel.groupCounts(["n": 9]) == [2])
+    #expect(kernel.groupCounts(["n": 0]) == [0])
+    let out = try KIRInterpreter.run(
+      kernel, buffers: [Tensor(repeating: -1, shape: [9], dtype: .i32)], scalars: ["n": 9])
+    #expect(out[0].doubles == [0, 0, 0, 0, 1, 1, 1, 1, 2])
+
+    var broken = kernel
+    broken.globalSize = [.ceilDiv(.scalar("n"), 0)]
+    #expect(throws: KIRError.invalid(kernel: "blocks", detail: "global size divides by 0")) {
+      try KIRVerifier.verify(broken)
+    }
+  }
+
   @Test func quantizedLoadsDequantize() throws {
     let k = KernelBuilder(name: "deq")
     let w = k.buffer("w", .q8_0, .read)

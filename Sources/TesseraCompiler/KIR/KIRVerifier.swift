@@ -51,6 +51,8 @@ public enum KIRVerifier {
       case .product(let a, let b):
         try checkSize(a)
         try checkSize(b)
+      case .ceilDiv(_, let divisor) where divisor < 1: throw fail("global size divides by \(divisor)")
+      case .ceilDiv(let a, _): try checkSize(a)
       default: break
       }
     }

@@ -93,6 +93,9 @@ public indirect enum KSize: Hashable, Sendable, CustomStringConvertible {
   case scalar(String)
   /// A product.
   case product(KSize, KSize)
+  /// `⌈size / divisor⌉`: one work-item per block of `divisor` elements (a register-blocked
+  /// kernel's launch); `divisor` is at least 1.
+  case ceilDiv(KSize, Int)
 
   /// The count given the scalar arguments.
   public func evaluate(_ scalars: [String: Double]) -> Int {
@@ -100,15 +103,17 @@ public indirect enum KSize: Hashable, Sendable, CustomStringConvertible {
     case .constant(let value): value
     case .scalar(let name): Int(scalars[name] ?? 0)
     case .product(let a, let b): a.evaluate(scalars) * b.evaluate(scalars)
+    case .ceilDiv(let a, let divisor): (a.evaluate(scalars) + divisor - 1) / divisor
     }
   }
 
-  /// `64`, `$n`, `$rows*64`.
+  /// `64`, `$n`, `$rows*64`, `ceil($n/16)`.
   public var description: String {
     switch self {
     case .constant(let value): "\(value)"
     case .scalar(let name): "$" + name
     case .product(let a, let b): "\(a)*\(b)"
+    case .ceilDiv(let a, let divisor): "ceil(\(a)/\(divisor))"
     }
   }
 }
