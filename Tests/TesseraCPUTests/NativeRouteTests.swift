@@ -37,6 +37,16 @@ struct NativeRouteTests {
     return (actual, expected)
   }
 
+  /// The graph in `text`, a cpu device with the kernel library on `threads` threads, and how each
+  /// step of its plan runs.
+  static func routes(_ text: String, threads: Int) throws -> (
+    graph: Graph, device: CPUDevice, routes: [CPUPlanExecutor.Action]
+  ) {
+    let graph = try TestSupport.parseOne(text)
+    let device = CPUDevice(library: StandardKernelLibrary(), pool: CPUThreadPool(threads: threads))
+    return (graph, device, try device.executor(for: graph).actions.map(\.action))
+  }
+
   static let rowCases = [
     "%x: f32[1,1] | f32[1,1] | softmax %x {axis = -1}",
     "%x: f32[3,17] | f32[3,17] | softmax %x {axis = 1}",
@@ -180,9 +190,7 @@ struct NativeRouteTests {
   @Test("gated and scaled matmul epilogues run natively", arguments: epilogueCases.indices, threadCounts)
   func gatedAndScaledEpilogues(index: Int, threads: Int) throws {
     let (text, quantized) = Self.epilogueCases[index]
-    let graph = try TestSupport.parseOne(text)
-    let device = CPUDevice(library: StandardKernelLibrary(), pool: CPUThreadPool(threads: threads))
-    let routes = try device.executor(for: graph).actions.map(\.action)
+    let (graph, device, routes) = try Self.routes(text, threads: threads)
     #expect(!routes.contains { if case .vector = $0 { true } else { false } }, "every step native")
     _ = try Self.check(text, threads: threads, quantized: quantized, atol: 1e-4, rtol: 1e-4)
     // A profiled run times each step under the name of the route it took.
@@ -261,9 +269,7 @@ struct NativeRouteTests {
   @Test("movement, select and binary groups read through strided views", arguments: stridedCases.indices, threadCounts)
   func stridedGroups(index: Int, threads: Int) throws {
     let (text, strided) = Self.stridedCases[index]
-    let graph = try TestSupport.parseOne(text)
-    let device = CPUDevice(library: StandardKernelLibrary(), pool: CPUThreadPool(threads: threads))
-    let routes = try device.executor(for: graph).actions.map(\.action)
+    let routes = try Self.routes(text, threads: threads).routes
     #expect(routes.contains { if case .strided = $0 { true } else { false } } == strided)
     let (actual, expected) = try Self.check(text, threads: threads, atol: 0, rtol: 0)
     #expect(actual.map(\.bytes) == expected.map(\.bytes))
