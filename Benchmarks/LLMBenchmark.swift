@@ -21,7 +21,7 @@ enum LLMBenchmark {
       devices = selection.devices
       for note in selection.notes { print("note: " + note) }
     }
-    print("\(path): prefill \(prefill) tokens, decode \(decode) tokens (greedy), one run each")
+    print("\(path): prefill \(prefill) tokens, decode \(decode) tokens (greedy), one run each, graphs compiled first")
     let peers = threads.map { LlamaBench.measure(modelPath: path, prefill: prefill, decode: decode, threads: $0) }
     for (count, peer) in zip(threads, peers) {
       guard let peer else { continue }
@@ -53,6 +53,8 @@ enum LLMBenchmark {
     }
     for (label, device, peer) in runs {
       let session = try LlamaSession(model: model, device: device, context: prefill + decode)
+      // Both graphs compiled before timing, as llama-bench builds its graph in a warm-up run.
+      try session.preparePrefill(tokenCount: prefill)
       try session.prepareDecode()
       var generator = Generator(session: session)
       generator.stopTokens = []

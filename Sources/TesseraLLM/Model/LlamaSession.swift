@@ -39,20 +39,24 @@ public final class LlamaSession {
     }
   }
 
+  /// Compiles the prefill graph for prompts of `tokenCount` tokens now (otherwise the first
+  /// ``prefill(_:)`` of that length does); returns it.
+  @discardableResult
+  public func preparePrefill(tokenCount: Int) throws -> CompiledGraph {
+    if let cached = prefillGraphs[tokenCount] { return cached }
+    let graph = try device.compile(
+      LlamaGraph.prefill(config: model.config, weights: model.weights, tokenCount: tokenCount))
+    prefillGraphs[tokenCount] = graph
+    return graph
+  }
+
   /// Starts a new sequence with `tokens`; returns the logits for the token after them.
   public func prefill(_ tokens: [Int]) throws -> [Float] {
     guard !tokens.isEmpty else { throw ModelError.emptyPrompt }
     guard tokens.count <= context else { throw ModelError.contextFull(tokens: tokens.count, context: context) }
     try checkRange(tokens)
-    let graph: CompiledGraph
-    if let cached = prefillGraphs[tokens.count] {
-      graph = cached
-    } else {
-      graph = try device.compile(
-        LlamaGraph.prefill(config: model.config, weights: model.weights, tokenCount: tokens.count))
-      prefillGraphs[tokens.count] = graph
-    }
-    let outputs = try graph.run(inputs: model.weights.tensors + [Self.int32s(tokens)])
+    let outputs = try preparePrefill(tokenCount: tokens.count).run(
+      inputs: model.weights.tensors + [Self.int32s(tokens)])
     let padding = [UInt8](repeating: 0, count: (context - tokens.count) * model.config.kvWidth * 4)
     caches = outputs.dropFirst().map { $0.bytes + padding }
     position = tokens.count
