@@ -1,4 +1,3 @@
-import Synchronization
 import TesseraCompiler
 import TesseraIR
 import TesseraRuntime
@@ -18,7 +17,7 @@ final class OpenCLExecutable: ProfilingExecutable {
   private let arena: OpenCLHandle?
   private let fixed: [ValueID: OpenCLHandle]
   /// Held for a whole run: kernel arguments belong to the kernel objects, shared by all runs.
-  private let runLock = Mutex(())
+  private let runLock = Locked(())
 
   init(plan: CompiledPlan, device: OpenCLDevice, program: OpenCLHandle) throws(OpenCLError) {
     self.plan = plan

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import TesseraRuntime
 
 /// How often programs came from each level of the cache (for tests and benchmarks).
@@ -31,8 +30,8 @@ final class OpenCLProgramCache: Sendable {
   let directory: String?
   private let faults: FaultInjection
   private let deviceName: String
-  private let built = Mutex<[String: OpenCLHandle]>([:])
-  private let counts = Mutex(OpenCLCacheStatistics())
+  private let built = Locked<[String: OpenCLHandle]>([:])
+  private let counts = Locked(OpenCLCacheStatistics())
 
   /// `faults` and `deviceName` say which builds an injected `build` fault fails.
   init(

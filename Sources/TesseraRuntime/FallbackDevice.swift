@@ -1,4 +1,3 @@
-import Synchronization
 import TesseraIR
 
 /// A device that does its work on `primary` and, when `primary` fails (``DeviceError/isDeviceFailure``:
@@ -14,7 +13,7 @@ public final class FallbackDevice: Device {
   /// The device that redoes what `primary` failed.
   public let fallback: any Device
   private let report: @Sendable (FallbackEvent) -> Void
-  private let log = Mutex<[FallbackEvent]>([])
+  private let log = Locked<[FallbackEvent]>([])
 
   /// Wraps `primary` with `fallback`; `report` is called on every move to `fallback` (to print a
   /// warning, say), from the thread that hit the failure.
@@ -59,7 +58,7 @@ final class FallbackExecutable: GraphExecutable {
   private let primary: CompiledGraph
   private let device: FallbackDevice
   /// The graph compiled on the fallback, once a run on the primary failed.
-  private let replacement = Mutex<CompiledGraph?>(nil)
+  private let replacement = Locked<CompiledGraph?>(nil)
 
   init(_ primary: CompiledGraph, on device: FallbackDevice) {
     self.primary = primary

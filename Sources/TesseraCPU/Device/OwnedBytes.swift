@@ -1,5 +1,4 @@
 import Glibc
-import Synchronization
 import TesseraRuntime
 
 /// A zeroed heap byte buffer with a 64-byte-aligned, stable address, freed with its owner.
@@ -48,7 +47,7 @@ final class ArenaPool: Sendable {
   private let bytes: Int
   private let device: String
   private let faults: FaultInjection
-  private let idle = Mutex<[OwnedBytes]>([])
+  private let idle = Locked<[OwnedBytes]>([])
 
   /// A pool of arenas of `bytes` bytes for `device`; a new arena fails as ``OwnedBytes`` does,
   /// or when an `alloc` fault of `faults` hits `the arena`.

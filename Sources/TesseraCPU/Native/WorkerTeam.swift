@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// A decode step of a small LLM is hundreds of kernels of tens of microseconds each; waking a
 /// sleeping thread for each (what `DispatchQueue.concurrentPerform` does) costs as much as the
-/// kernel, so workers keep watching for the next job for about a tenth of a millisecond first.
+/// kernel, so workers keep watching for the next job for half a millisecond first.
 ///
 /// One job runs at a time. The caller publishes it in one atomic word (job number, part count,
 /// next unclaimed part); every participant, the caller included, claims parts with a
@@ -26,8 +26,9 @@ final class WorkerTeam: @unchecked Sendable {
   /// Worker threads (not counting callers).
   let workers: Int
   private static let partBits = 24, partMask = (1 << 24) - 1
-  /// Polls of `state` a worker makes before it sleeps (roughly 0.1 ms).
-  private static let spinLimit = 20_000
+  /// How long a worker keeps polling for the next job before it sleeps: longer than the
+  /// single-threaded steps between two parallel kernels of a decode step.
+  private static let spinDuration = Duration.microseconds(500)
   /// Job number (bits 48…62), part count (24…47), next unclaimed part (0…23).
   private let state = Atomic<Int>(0)
   private let finished = Atomic<Int>(0)
@@ -94,13 +95,20 @@ final class WorkerTeam: @unchecked Sendable {
   private func work(index: Int) {
     var seen = state.load(ordering: .acquiring) >> 48
     while true {
-      var spins = 0
+      var polls = 0
+      var deadline: ContinuousClock.Instant?
       while state.load(ordering: .acquiring) >> 48 == seen {
-        spins += 1
-        guard spins >= Self.spinLimit else { continue }
+        polls &+= 1
+        guard polls & 255 == 0 else { continue }
+        let now = ContinuousClock.now
+        guard let end = deadline else {
+          deadline = now + Self.spinDuration
+          continue
+        }
+        guard now >= end else { continue }
         sleepers.add(1, ordering: .acquiringAndReleasing)
         if state.load(ordering: .acquiring) >> 48 == seen { wake.wait() }
-        spins = 0
+        deadline = nil
       }
       seen = state.load(ordering: .acquiring) >> 48
       if index < helpers.load(ordering: .acquiring) { claimParts() }

@@ -1,4 +1,3 @@
-import Synchronization
 import TesseraCompiler
 import TesseraIR
 import TesseraRuntime
@@ -112,7 +111,7 @@ public final class VectorKernel: Sendable {
 
 /// The first fault any thread met.
 private final class FaultBox: Sendable {
-  private let detail = Mutex<String?>(nil)
+  private let detail = Locked<String?>(nil)
   func record(_ text: String) { detail.withLock { $0 = $0 ?? text } }
   var first: String? { detail.withLock { $0 } }
 }

@@ -1,11 +1,12 @@
 import CVulkan
 import Synchronization
+import TesseraRuntime
 
 /// One logical device with its compute queue: what buffers, pipelines and command buffers are
 /// made from.
 ///
 /// Thread safety: the device handle and function table are immutable; `vkQueueSubmit` needs
-/// the queue externally synchronised, which ``submit(_:fence:)`` does with a `Mutex`. Other
+/// the queue externally synchronised, which ``submit(_:fence:)`` does with a lock. Other
 /// device-level calls Tessera makes take no externally synchronised parameters shared between
 /// threads, so `@unchecked Sendable` holds.
 final class VulkanContext: @unchecked Sendable {
@@ -33,7 +34,7 @@ final class VulkanContext: @unchecked Sendable {
   /// How many ``VulkanObject``s of this device are alive.
   let liveObjects = Atomic<Int>(0)
   private let queue: VkQueue
-  private let queueLock = Mutex(())
+  private let queueLock = Locked(())
   private let memoryTypes: [VkMemoryType]
 
   /// Opens `physical`; `forceStaging` takes the staged path (``staged``) even on unified memory,

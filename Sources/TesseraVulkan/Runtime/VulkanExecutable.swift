@@ -1,5 +1,4 @@
 import CVulkan
-import Synchronization
 import TesseraCompiler
 import TesseraIR
 import TesseraRuntime
@@ -47,7 +46,7 @@ final class VulkanExecutable: GraphExecutable {
   let timedKernels: [String]?
   nonisolated(unsafe) private let segments: [Segment]
   /// Serialises runs: they share the buffers, the command buffers and the fence.
-  private let running = Mutex(())
+  private let running = Locked(())
 
   init(
     plan: CompiledPlan, context: VulkanContext, cache: VulkanPipelineCache, host: (any HostKernelRunner)?,
