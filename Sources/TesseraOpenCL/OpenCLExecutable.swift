@@ -17,7 +17,7 @@ final class OpenCLExecutable: ProfilingExecutable {
   private let arena: OpenCLHandle?
   private let fixed: [ValueID: OpenCLHandle]
   /// Held for a whole run: kernel arguments belong to the kernel objects, shared by all runs.
-  private let runLock = Locked(())
+  private let runLock = Lock()
 
   init(plan: CompiledPlan, device: OpenCLDevice, program: OpenCLHandle) throws(OpenCLError) {
     self.plan = plan
@@ -59,7 +59,7 @@ final class OpenCLExecutable: ProfilingExecutable {
       throw .timeout(device: device.info.name, kernels: submitted, reason: hit.description)
     }
     do {
-      return try runLock.withLock { _ throws(OpenCLError) in try runLocked(inputs, profile: profile) }
+      return try runLock.withLock { () throws(OpenCLError) in try runLocked(inputs, profile: profile) }
     } catch {
       throw .kernelFailed(kernel: "@" + plan.graph.name, message: error.description)
     }

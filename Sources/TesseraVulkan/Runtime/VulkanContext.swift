@@ -34,7 +34,7 @@ final class VulkanContext: @unchecked Sendable {
   /// How many ``VulkanObject``s of this device are alive.
   let liveObjects = Atomic<Int>(0)
   private let queue: VkQueue
-  private let queueLock = Locked(())
+  private let queueLock = Lock()
   private let memoryTypes: [VkMemoryType]
 
   /// Opens `physical`; `forceStaging` takes the staged path (``staged``) even on unified memory,
@@ -150,7 +150,7 @@ final class VulkanContext: @unchecked Sendable {
     info.commandBufferCount = 1
     let status = withUnsafePointer(to: &buffer) { pointer in
       info.pCommandBuffers = pointer
-      return queueLock.withLock { _ in functions.queueSubmit(queue, 1, &info, fence) }
+      return queueLock.withLock { functions.queueSubmit(queue, 1, &info, fence) }
     }
     try check(status, "vkQueueSubmit")
     var fences: VkFence? = fence

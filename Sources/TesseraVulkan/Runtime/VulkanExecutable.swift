@@ -46,7 +46,7 @@ final class VulkanExecutable: GraphExecutable {
   let timedKernels: [String]?
   nonisolated(unsafe) private let segments: [Segment]
   /// Serialises runs: they share the buffers, the command buffers and the fence.
-  private let running = Locked(())
+  private let running = Lock()
 
   init(
     plan: CompiledPlan, context: VulkanContext, cache: VulkanPipelineCache, host: (any HostKernelRunner)?,
@@ -208,7 +208,7 @@ final class VulkanExecutable: GraphExecutable {
   private func run(_ inputs: [Tensor], timed: Bool) throws(DeviceError) -> (
     results: [Tensor], kernels: [KernelTiming]
   ) {
-    try running.withLock { _ throws(DeviceError) in
+    try running.withLock { () throws(DeviceError) in
       for (index, input) in inputs.enumerated() { buffers.host(.input(index)).write(input.bytes, at: 0) }
       for segment in segments {
         switch segment {
