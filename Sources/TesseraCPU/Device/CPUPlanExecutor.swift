@@ -93,21 +93,24 @@ final class CPUPlanExecutor: ProfilingExecutable {
   /// results only take over buffers the plan itself wrote), so weights are not copied per run.
   private func run(_ inputs: [Tensor], timed: Bool) throws(DeviceError) -> (results: [Tensor], kernels: [KernelTiming])
   {
-    let outcome = Self.withBytes(of: inputs) { addresses in
+    var addresses: [UnsafeRawPointer] = []
+    addresses.reserveCapacity(inputs.count)
+    let outcome = Self.withBytes(of: inputs, collecting: &addresses) { addresses in
       Result { () throws(DeviceError) in try run(inputs: addresses, timed: timed) }
     }
     return try outcome.get()
   }
 
-  /// Calls `body` with the address of each tensor's bytes, valid for the call.
+  /// Appends the address of each tensor's bytes from `index` on to `collected`, then calls `body`
+  /// with them all; the addresses are valid for the call.
   private static func withBytes<R>(
-    of tensors: [Tensor], from index: Int = 0, collected: [UnsafeRawPointer] = [], _ body: ([UnsafeRawPointer]) -> R
+    of tensors: [Tensor], from index: Int = 0, collecting collected: inout [UnsafeRawPointer],
+    _ body: ([UnsafeRawPointer]) -> R
   ) -> R {
     guard index < tensors.count else { return body(collected) }
     return tensors[index].withUnsafeBytes { raw in
-      withBytes(
-        of: tensors, from: index + 1, collected: collected + [raw.baseAddress ?? UnsafeRawPointer(emptyInput.pointer)],
-        body)
+      collected.append(raw.baseAddress ?? UnsafeRawPointer(emptyInput.pointer))
+      return withBytes(of: tensors, from: index + 1, collecting: &collected, body)
     }
   }
 
