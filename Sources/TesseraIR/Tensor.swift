@@ -51,6 +51,13 @@ public struct Tensor: Hashable, Sendable, CustomStringConvertible {
     storage = .view(BorrowedBytes(buffer: buffer, owner: owner))
   }
 
+  /// The object that keeps a view's bytes valid (``init(type:viewing:owner:)``); `nil` for a
+  /// tensor that owns its bytes. Caches of data derived from a view can hold it weakly to learn
+  /// when the bytes are gone.
+  public var viewOwner: (any AnyObject & Sendable)? {
+    if case .view(let view) = storage { view.owner } else { nil }
+  }
+
   /// Calls `body` with the bytes, without copying them; the pointer is valid during the call.
   public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
     switch storage {

@@ -18,6 +18,8 @@ public final class CPUDevice: Device {
   private let options: CompileOptions
   private let pool: CPUThreadPool
   private let faults: FaultInjection
+  /// Tiled copies of the mapped q4 weights the device's graphs read.
+  let tileCache = TiledWeightCache()
 
   /// Creates the device; `library` supplies hand-written kernels (without one, composites are
   /// decomposed into core ops), `pool` the threads, `quantizedPrecision` the named precision mode
@@ -55,7 +57,7 @@ public final class CPUDevice: Device {
       throw .compileFailed(device: info.name, message: error.description)
     }
     return try CPUPlanExecutor(
-      plan: plan, pool: pool, precision: quantizedPrecision, device: info.name, faults: faults)
+      plan: plan, pool: pool, precision: quantizedPrecision, device: info.name, faults: faults, tileCache: tileCache)
   }
 }
 

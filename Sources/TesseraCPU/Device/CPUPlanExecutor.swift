@@ -6,7 +6,9 @@ import TesseraRuntime
 /// compile time, matmul groups on the native SGEMM or quantized matmul (with their epilogue),
 /// single softmax / rms_norm / rope library groups on ``RowKernels``, movement / select / f32
 /// arithmetic groups through strided views (``NativeStridedKernel``), every other kernel on its
-/// ``VectorKernel`` program, built once here. A `dequantize` group read only by quantized native
+/// ``VectorKernel`` program, built once here. In the f32-activation mode, q4_0/q4_1 weights of
+/// matmuls are read as ``QuantizedTiles``: constants repacked here, views (a mapped model's
+/// tensors) through the device's ``TiledWeightCache``. A `dequantize` group read only by quantized native
 /// matmuls is skipped: they read the quantized weight directly. The buffers it allocates (the
 /// constants, and an arena when no kept one is free) fail with
 /// ``DeviceError/allocationFailed(device:buffer:bytes:message:)`` when the allocator does, or when
@@ -25,11 +27,17 @@ final class CPUPlanExecutor: ProfilingExecutable {
   let precision: QuantizedPrecision
   let actions: [(root: ValueID, action: Action)]
   private let weights: [ValueID: OwnedBytes]
+  /// Weights the quantized matmuls read as tiles (`n × k`): arguments, looked up per run…
+  private let tiledArguments: [(argument: Int, value: ValueID, n: Int, k: Int)]
+  /// …and constants, repacked once.
+  let tiledConstants: [ValueID: OwnedBytes]
+  private let tileCache: TiledWeightCache
   /// Arenas of finished runs, reused by the next (page faults and zeroing once, not per run).
   private let arenas: ArenaPool
 
   init(
-    plan: CompiledPlan, pool: CPUThreadPool, precision: QuantizedPrecision, device: String, faults: FaultInjection
+    plan: CompiledPlan, pool: CPUThreadPool, precision: QuantizedPrecision, device: String, faults: FaultInjection,
+    tileCache: TiledWeightCache = TiledWeightCache()
   ) throws(DeviceError) {
     self.plan = plan
     self.pool = pool
@@ -60,7 +68,35 @@ final class CPUPlanExecutor: ProfilingExecutable {
     let unread = Self.readOnlyByQuantizedMatmuls(actions.map(\.1), graph: graph)
     self.actions = actions.filter { !unread.contains($0.0) }
     self.weights = weights
+    self.tileCache = tileCache
+    let tiled = precision == .f32Activations ? Self.tiledWeights(self.actions.map(\.1), graph: graph) : [:]
+    tiledArguments = graph.arguments.enumerated().compactMap { index, value in
+      tiled[value].map { (index, value, $0.n, $0.k) }
+    }
+    tiledConstants = Dictionary(
+      uniqueKeysWithValues: tiled.compactMap { value, shape -> (ValueID, OwnedBytes)? in
+        guard let constant = weights[value] else { return nil }
+        let dtype = graph.type(of: value).dtype
+        guard
+          let tiles = try? OwnedBytes(
+            count: QuantizedTiles.byteCount(n: shape.n, k: shape.k, dtype: dtype), buffer: "tiles", device: device)
+        else { return nil }
+        QuantizedTiles.repack(constant.pointer, n: shape.n, k: shape.k, dtype: dtype, into: tiles.pointer)
+        return (value, tiles)
+      })
     arenas = ArenaPool(bytes: plan.memory.arenaBytes, device: device, faults: faults)
+  }
+
+  /// The `n × k` weights (`B = transpose(dequantize(w))`) of quantized native matmuls whose dtype
+  /// has a tiled layout.
+  private static func tiledWeights(_ actions: [Action], graph: Graph) -> [ValueID: (n: Int, k: Int)] {
+    var result: [ValueID: (n: Int, k: Int)] = [:]
+    for case .native(let matmul) in actions {
+      if case .quantized(let dtype, transposed: true) = matmul.weights, QuantizedTiles.supports(dtype) {
+        result[matmul.b] = (matmul.layout.n, matmul.layout.k)
+      }
+    }
+    return result
   }
 
   /// The dequantized matrices that only quantized native matmuls read (and the graph does not
@@ -93,12 +129,19 @@ final class CPUPlanExecutor: ProfilingExecutable {
   /// results only take over buffers the plan itself wrote), so weights are not copied per run.
   private func run(_ inputs: [Tensor], timed: Bool) throws(DeviceError) -> (results: [Tensor], kernels: [KernelTiming])
   {
+    var tiles = tiledConstants.mapValues { UnsafeRawPointer($0.pointer) }
+    var held: [OwnedBytes] = []
+    for entry in tiledArguments {
+      guard let bytes = tileCache.tiles(of: inputs[entry.argument], n: entry.n, k: entry.k) else { continue }
+      held.append(bytes)
+      tiles[entry.value] = UnsafeRawPointer(bytes.pointer)
+    }
     var addresses: [UnsafeRawPointer] = []
     addresses.reserveCapacity(inputs.count)
     let outcome = Self.withBytes(of: inputs, collecting: &addresses) { addresses in
-      Result { () throws(DeviceError) in try run(inputs: addresses, timed: timed) }
+      Result { () throws(DeviceError) in try run(inputs: addresses, tiles: tiles, timed: timed) }
     }
-    return try outcome.get()
+    return try withExtendedLifetime(held) { () throws(DeviceError) in try outcome.get() }
   }
 
   /// Appends the address of each tensor's bytes from `index` on to `collected`, then calls `body`
@@ -117,9 +160,11 @@ final class CPUPlanExecutor: ProfilingExecutable {
   /// Where an input of no bytes points (nothing reads it).
   private static let emptyInput = OwnedBytes([0])
 
-  private func run(inputs: [UnsafeRawPointer], timed: Bool) throws(DeviceError) -> (
-    results: [Tensor], kernels: [KernelTiming]
-  ) {
+  private func run(inputs: [UnsafeRawPointer], tiles: [ValueID: UnsafeRawPointer], timed: Bool) throws(DeviceError)
+    -> (
+      results: [Tensor], kernels: [KernelTiming]
+    )
+  {
     let graph = plan.graph, memory = plan.memory
     let arena = try arenas.take()
     defer { arenas.give(arena) }
@@ -136,7 +181,7 @@ final class CPUPlanExecutor: ProfilingExecutable {
       let start = timed ? ContinuousClock.now : nil
       switch action {
       case .native(let matmul):
-        matmul.run(output: pointer(root), pointer: pointer, precision: precision, pool: pool)
+        matmul.run(output: pointer(root), pointer: pointer, tiles: tiles[matmul.b], precision: precision, pool: pool)
       case .rows(let kernel):
         kernel.run(output: pointer(root), pointer: pointer, pool: pool)
       case .strided(let kernel):

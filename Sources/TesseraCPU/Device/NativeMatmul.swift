@@ -93,11 +93,12 @@ struct NativeMatmul: Sendable {
     return result
   }
 
-  /// Runs it: `pointer(value)` gives each operand's memory, `output` the root's; `precision` is
-  /// the mode of matmuls against `n × k` quantized weights.
+  /// Runs it: `pointer(value)` gives each operand's memory, `output` the root's; `tiles` the
+  /// ``QuantizedTiles`` copy of `n × k` quantized weights when there is one; `precision` is the
+  /// mode of matmuls against `n × k` quantized weights.
   func run(
-    output: UnsafeMutableRawPointer, pointer: (ValueID) -> UnsafeMutableRawPointer, precision: QuantizedPrecision,
-    pool: CPUThreadPool
+    output: UnsafeMutableRawPointer, pointer: (ValueID) -> UnsafeMutableRawPointer, tiles: UnsafeRawPointer?,
+    precision: QuantizedPrecision, pool: CPUThreadPool
   ) {
     let (m, k, n) = (layout.m, layout.k, layout.n)
     let x = pointer(a).assumingMemoryBound(to: Float.self)
@@ -119,7 +120,8 @@ struct NativeMatmul: Sendable {
         let w = UnsafeRawPointer(pointer(b))
         if transposed {
           QuantizedMatmul.multiply(
-            x: rows, m: m, k: k, weights: w, dtype: dtype, n: n, y: target, precision: precision, pool: pool)
+            x: rows, m: m, k: k, weights: w, dtype: dtype, n: n, y: target, precision: precision, pool: pool,
+            tiles: tiles)
         } else {
           QuantizedMatmul.multiply(x: rows, m: m, k: k, weightsByColumn: w, dtype: dtype, n: n, y: target, pool: pool)
         }

@@ -15,16 +15,19 @@ public enum QuantizedPrecision: String, Sendable, Hashable, CaseIterable {
 /// q4_1 or q8_0 blocks along `k` (GGUF's layout: each output row's weights are contiguous).
 /// A few activation rows (decode) run ``QuantizedMatvec``, which decodes blocks in registers;
 /// more rows (prefill) decode each group of four weight rows once into a scratch tile that all
-/// rows share. Threads split the output columns.
+/// rows share. Threads split the output columns. Given the q4_0/q4_1 weights also as
+/// ``QuantizedTiles``, the f32-activation mode reads the tiles instead (one stream).
 public enum QuantizedMatmul {
   /// Activation rows up to which each row streams the weights itself: beyond it, decoding a
   /// weight row once into scratch and reusing it costs less than decoding it per row.
   static let streamingRows = 3
 
-  /// Computes `y = x · Wᵀ`. `k` must be a multiple of 32; `weights` holds `n · k / 32` blocks.
+  /// Computes `y = x · Wᵀ`. `k` must be a multiple of 32; `weights` holds `n · k / 32` blocks;
+  /// `tiles`, when given, the same matrix repacked by ``QuantizedTiles/repack(_:n:k:dtype:into:)``.
   public static func multiply(
     x: UnsafePointer<Float>, m: Int, k: Int, weights: UnsafeRawPointer, dtype: DType, n: Int,
-    y: UnsafeMutablePointer<Float>, precision: QuantizedPrecision = .f32Activations, pool: CPUThreadPool = .shared
+    y: UnsafeMutablePointer<Float>, precision: QuantizedPrecision = .f32Activations, pool: CPUThreadPool = .shared,
+    tiles: UnsafeRawPointer? = nil
   ) {
     precondition(dtype.isQuantized && k % 32 == 0, "QuantizedMatmul: \(dtype) with k = \(k)")
     guard m > 0 && n > 0 else { return }
@@ -32,11 +35,16 @@ public enum QuantizedMatmul {
       Int8ActivationMatmul.multiply(x: x, m: m, k: k, weights: weights, dtype: dtype, n: n, y: y, pool: pool)
       return
     }
-    let shared = QuantizedOperands(x: x, weights: weights, y: y)
+    let tiled = tiles != nil && QuantizedTiles.supports(dtype)
+    let shared = QuantizedOperands(x: x, weights: tiled ? tiles! : weights, y: y)
     let threads = m * n * k < 64 * 1024 ? CPUThreadPool.single : pool
     if m <= streamingRows {
-      threads.forEachChunk(of: n, grain: 4, chunksPerThread: 8) { columns in
-        for i in 0..<m {
+      threads.forEachChunk(of: n, grain: QuantizedTiles.rows, chunksPerThread: 8) { columns in
+        for i in 0..<m where tiled {
+          QuantizedTiles.multiply(
+            x: shared.x + i * k, k: k, tiles: shared.weights, dtype: dtype, rows: columns, y: shared.y + i * n)
+        }
+        for i in 0..<m where !tiled {
           QuantizedMatvec.multiply(
             x: shared.x + i * k, k: k, weights: shared.weights, dtype: dtype, rows: columns, y: shared.y + i * n)
         }
@@ -44,13 +52,17 @@ public enum QuantizedMatmul {
       return
     }
     let rowBytes = k / 32 * QuantizedBlocks.blockBytes(dtype)
-    threads.forEachChunk(of: n, grain: 4) { columns in
+    threads.forEachChunk(of: n, grain: QuantizedTiles.rows) { columns in
       let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 4 * k)
       defer { scratch.deallocate() }
       var column = columns.lowerBound
       while column < columns.upperBound {
         let count = Swift.min(4, columns.upperBound - column)
-        for r in 0..<count {
+        if tiled {
+          QuantizedTiles.decodeTile(
+            shared.weights, tile: column / QuantizedTiles.rows, k: k, dtype: dtype, into: scratch)
+        }
+        for r in 0..<count where !tiled {
           QuantizedBlocks.decodeRow(shared.weights + (column + r) * rowBytes, k: k, dtype: dtype, into: scratch + r * k)
         }
         for r in count..<4 { (scratch + r * k).update(from: scratch, count: k) }

@@ -1,0 +1,147 @@
+import Foundation
+import TesseraIR
+import TesseraKernels
+import TesseraRuntime
+import TesseraTestSupport
+import Testing
+
+@testable import TesseraCPU
+
+/// Bytes that stay where they are until the owner goes, as a memory-mapped model's do.
+private final class MappedBytes: @unchecked Sendable {  // never written after init
+  let buffer: UnsafeMutableRawBufferPointer
+  init(_ bytes: [UInt8]) {
+    buffer = .allocate(byteCount: bytes.count, alignment: 32)
+    buffer.copyMemory(from: UnsafeRawBufferPointer(start: bytes, count: bytes.count))
+  }
+  deinit { buffer.deallocate() }
+
+  /// A tensor of `type` viewing the bytes.
+  func view(_ type: TensorType) -> Tensor { Tensor(type: type, viewing: UnsafeRawBufferPointer(buffer), owner: self)! }
+}
+
+@Suite("q4 weights repacked into four-row tiles")
+struct QuantizedTileTests {
+  @Test("the tiled layout: per block, four scales, four minimums, four rows of codes; rows past n repeat the last")
+  func layout() {
+    let (n, k) = (5, 64)
+    var generator = SeededRandom(seed: 3)
+    let weights = Tensor.random(TensorType(.q4_1, [n, k]), using: &generator).bytes
+    var tiles = [UInt8](repeating: 0, count: QuantizedTiles.byteCount(n: n, k: k, dtype: .q4_1))
+    #expect(tiles.count == 2 * 2 * 80)
+    weights.withUnsafeBytes { w in
+      tiles.withUnsafeMutableBytes {
+        QuantizedTiles.repack(w.baseAddress!, n: n, k: k, dtype: .q4_1, into: $0.baseAddress!)
+      }
+    }
+    for tile in 0..<2 {
+      for block in 0..<2 {
+        let base = (tile * 2 + block) * 80
+        for lane in 0..<4 {
+          let row = min(tile * 4 + lane, n - 1), source = (row * 2 + block) * 20
+          #expect(tiles[(base + 2 * lane)..<(base + 2 * lane + 2)] == weights[source..<(source + 2)], "d")
+          #expect(tiles[(base + 8 + 2 * lane)..<(base + 10 + 2 * lane)] == weights[(source + 2)..<(source + 4)], "m")
+          let codes = base + 16 + 16 * lane
+          #expect(tiles[codes..<(codes + 16)] == weights[(source + 4)..<(source + 20)], "codes")
+        }
+      }
+    }
+  }
+
+  static let cases: [(dtype: DType, m: Int, n: Int, k: Int)] = [
+    (.q4_0, 1, 1, 32), (.q4_1, 1, 7, 64), (.q4_0, 2, 33, 96), (.q4_1, 3, 130, 576), (.q4_0, 5, 9, 64),
+    (.q4_1, 17, 12, 160),
+  ]
+
+  @Test("matmuls on tiles equal dequantize-then-multiply", arguments: cases.indices, threadCounts)
+  func multiply(index: Int, threads: Int) {
+    let (dtype, m, n, k) = Self.cases[index]
+    var generator = SeededRandom(seed: UInt64(100 + index))
+    let weights = Tensor.random(TensorType(dtype, [n, k]), using: &generator)
+    let x = (0..<(m * k)).map { _ in Float.random(in: -1..<1, using: &generator) }
+    let (expected, magnitude) = QuantizedMatmulTests.expected(x, weights, m: m, n: n, k: k)
+    var tiles = [UInt8](repeating: 0, count: QuantizedTiles.byteCount(n: n, k: k, dtype: dtype))
+    var y = [Float](repeating: .nan, count: m * n)
+    weights.bytes.withUnsafeBytes { w in
+      tiles.withUnsafeMutableBytes {
+        QuantizedTiles.repack(w.baseAddress!, n: n, k: k, dtype: dtype, into: $0.baseAddress!)
+      }
+      tiles.withUnsafeBytes { t in
+        QuantizedMatmul.multiply(
+          x: x, m: m, k: k, weights: w.baseAddress!, dtype: dtype, n: n, y: &y, pool: CPUThreadPool(threads: threads),
+          tiles: t.baseAddress!)
+      }
+    }
+    for e in 0..<(m * n) {
+      #expect(abs(Double(y[e]) - expected[e]) <= 1e-5 * magnitude[e] + 1e-5, "\(dtype) \(m)x\(n)x\(k) element \(e)")
+    }
+  }
+
+  static let viewGraph = """
+    func @f(%x: f32[R,64], %w: q4_1[10,64]) -> f32[R,10] {
+      %d = dequantize %w : f32[10,64]
+      %t = transpose %d : f32[64,10]
+      %y = matmul %x, %t : f32[R,10]
+      return %y
+    }
+    """
+
+  @Test("mapped weights are tiled once per device, shared by its graphs, and dropped with the mapping")
+  func viewsShareTiles() throws {
+    let device = CPUDevice(library: StandardKernelLibrary(), pool: CPUThreadPool(threads: 2))
+    var generator = SeededRandom(seed: 8)
+    var mapping: MappedBytes? = MappedBytes(
+      Tensor.random(TensorType(.q4_1, [10, 64]), using: &generator).bytes)
+    for rows in [1, 6] {  // a decode-sized matvec, then a prefill-sized matmul on the same tiles
+      let graph = try TestSupport.parseOne(Self.viewGraph.replacingOccurrences(of: "R", with: "\(rows)"))
+      let x = Tensor.random(graph.argumentTypes[0], using: &generator)
+      let w = mapping!.view(graph.argumentTypes[1])
+      let expected = try TestSupport.evaluate(graph, [x, w])[0]
+      let actual = try device.compile(graph).run(inputs: [x, w])[0]
+      #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-5, rtol: 1e-5) <= 1, "\(rows) rows")
+      #expect(device.tileCache.count == 1)
+    }
+    mapping = nil
+    #expect(device.tileCache.count == 0)
+  }
+
+  @Test("owned weights and the int8-activation mode are not tiled")
+  func notTiled() throws {
+    let graph = try TestSupport.parseOne(Self.viewGraph.replacingOccurrences(of: "R", with: "1"))
+    var generator = SeededRandom(seed: 9)
+    let x = Tensor.random(graph.argumentTypes[0], using: &generator)
+    let mapping = MappedBytes(Tensor.random(graph.argumentTypes[1], using: &generator).bytes)
+    let owned = CPUDevice(library: StandardKernelLibrary())
+    _ = try owned.compile(graph).run(inputs: [
+      x, Tensor(type: graph.argumentTypes[1], bytes: mapping.view(graph.argumentTypes[1]).bytes)!,
+    ])
+    #expect(owned.tileCache.count == 0)
+    let int8 = CPUDevice(library: StandardKernelLibrary(), quantizedPrecision: .int8Activations)
+    _ = try int8.compile(graph).run(inputs: [x, mapping.view(graph.argumentTypes[1])])
+    #expect(int8.tileCache.count == 0)
+  }
+
+  @Test("a q4 constant too large to fold runs on tiles made at compile time")
+  func constantWeights() throws {
+    let (n, k) = (260, 256)  // 66,560 weights: above the constant folder's 65,536
+    var generator = SeededRandom(seed: 10)
+    let weights = Tensor.random(TensorType(.q4_0, [n, k]), using: &generator)
+    let hex = weights.bytes.map { String(format: "%02x", $0) }.joined()
+    let text = """
+      func @f(%x: f32[1,\(k)]) -> f32[1,\(n)] {
+        %w = constant 0x\(hex) : q4_0[\(n),\(k)]
+        %d = dequantize %w : f32[\(n),\(k)]
+        %t = transpose %d : f32[\(k),\(n)]
+        %y = matmul %x, %t : f32[1,\(n)]
+        return %y
+      }
+      """
+    let graph = try TestSupport.parseOne(text)
+    let executor = try CPUDevice(library: StandardKernelLibrary()).executor(for: graph)
+    #expect(executor.tiledConstants.count == 1)
+    let x = Tensor.random(graph.argumentTypes[0], using: &generator)
+    let expected = try TestSupport.evaluate(graph, [x])[0]
+    let actual = try executor.execute([x])[0]
+    #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-5, rtol: 1e-5) <= 1)
+  }
+}
