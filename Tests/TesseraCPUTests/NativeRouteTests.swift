@@ -122,6 +122,38 @@ struct NativeRouteTests {
     _ = try Self.check(text, threads: threads, quantized: 1, atol: 1e-4, rtol: 1e-4)
   }
 
+  /// Decode attention's shape: scores against a transposed input (column-major B) and the
+  /// weighted sum of its values (row-major B with a row stride), `rows` query rows per head of
+  /// width `d`.
+  static func cacheAttention(rows: Int, d: Int) -> String {
+    """
+    func @f(%q: f32[3,\(rows),\(d)], %c: f32[7,\(3 * d)]) -> (f32[3,\(rows),\(d)], f32[3,\(rows),7]) {
+      %r = reshape %c {shape = [7, 3, \(d)]} : f32[7,3,\(d)]
+      %kt = transpose %r {perm = [1, 2, 0]} : f32[3,\(d),7]
+      %s = matmul %q, %kt : f32[3,\(rows),7]
+      %h = constant 0.25 : f32[]
+      %t = mul %s, %h : f32[3,\(rows),7]
+      %vt = transpose %r {perm = [1, 0, 2]} : f32[3,7,\(d)]
+      %o = matmul %t, %vt : f32[3,\(rows),\(d)]
+      return %o, %t
+    }
+    """
+  }
+
+  @Test(
+    "matmuls read transposed views of an input in place, without a copy",
+    arguments: [(3, 16, 2, 0), (1, 70, 2, 0), (4, 140, 2, 0), (5, 16, 1, 1)], threadCounts)
+  func inputViews(shape: (rows: Int, d: Int, views: Int, copies: Int), threads: Int) throws {
+    let text = Self.cacheAttention(rows: shape.rows, d: shape.d)
+    let (_, _, routes) = try Self.routes(text, threads: threads)
+    let views = routes.count {
+      if case .native(let matmul) = $0, case .f32View = matmul.weights { true } else { false }
+    }
+    #expect(views == shape.views, "matmuls reading a view")
+    #expect(routes.count { if case .strided = $0 { true } else { false } } == shape.copies, "transpose copies")
+    _ = try Self.check(text, threads: threads, atol: 1e-5, rtol: 1e-5)
+  }
+
   @Test("the int8-activation mode is used only when the device asks for it", arguments: threadCounts)
   func int8Mode(threads: Int) throws {
     let (m, n, k) = (3, 33, 64)
@@ -263,6 +295,32 @@ struct NativeRouteTests {
         return %y
       }
       """, false
+    ),
+    (
+      """
+      func @f(%a: f32[3,2,1,7], %b: f32[3,2,1,1]) -> f32[3,2,1,8] {
+        %y = concat %a, %b {axis = -1} : f32[3,2,1,8]
+        return %y
+      }
+      """, true
+    ),
+    (
+      """
+      func @f(%a: f32[2,5], %b: f32[3,5], %c: f32[5,4]) -> f32[6,5] {
+        %t = transpose %c : f32[4,5]
+        %y = concat %a, %t, %b {axis = 0} : f32[9,5]
+        %s = slice %y {start = [1, 0], end = [7, 5]} : f32[6,5]
+        return %s
+      }
+      """, true
+    ),
+    (
+      """
+      func @f(%a: i32[2,3,4], %b: i32[2,1,4]) -> i32[2,4,4] {
+        %y = concat %a, %b {axis = 1} : i32[2,4,4]
+        return %y
+      }
+      """, true
     ),
   ]
 

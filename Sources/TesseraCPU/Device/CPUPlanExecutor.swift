@@ -9,7 +9,8 @@ import TesseraRuntime
 /// ``VectorKernel`` program, built once here. In the f32-activation mode, q4_0/q4_1 weights of
 /// matmuls are read as ``QuantizedTiles``: constants repacked here, views (a mapped model's
 /// tensors) through the device's ``TiledWeightCache``. A `dequantize` group read only by quantized native
-/// matmuls is skipped: they read the quantized weight directly. The buffers it allocates (the
+/// matmuls is skipped: they read the quantized weight directly; so is a movement group read only
+/// by matmuls that read its input through a strided view. The buffers it allocates (the
 /// constants, and an arena when no kept one is free) fail with
 /// ``DeviceError/allocationFailed(device:buffer:bytes:message:)`` when the allocator does, or when
 /// an injected `alloc` fault hits them.
@@ -65,7 +66,7 @@ final class CPUPlanExecutor: ProfilingExecutable {
         actions.append((step.group.root, .vector(VectorKernel(call.kernel), call)))
       }
     }
-    let unread = Self.readOnlyByQuantizedMatmuls(actions.map(\.1), graph: graph)
+    let unread = Self.readOnlyByMatmulsAtSource(actions.map(\.1), graph: graph)
     self.actions = actions.filter { !unread.contains($0.0) }
     self.weights = weights
     self.tileCache = tileCache
@@ -99,12 +100,12 @@ final class CPUPlanExecutor: ProfilingExecutable {
     return result
   }
 
-  /// The dequantized matrices that only quantized native matmuls read (and the graph does not
-  /// return): nothing needs them materialised.
-  private static func readOnlyByQuantizedMatmuls(_ actions: [Action], graph: Graph) -> Set<ValueID> {
+  /// The B matrices (dequantized weights, views of inputs) that only native matmuls reading B at
+  /// its source read (and the graph does not return): nothing needs them materialised.
+  private static func readOnlyByMatmulsAtSource(_ actions: [Action], graph: Graph) -> Set<ValueID> {
     var quantizedReaders: [ValueID: Int] = [:]
     for case .native(let matmul) in actions {
-      if case .quantized = matmul.weights, matmul.a != matmul.bValue {
+      if matmul.readsBAtSource, matmul.a != matmul.bValue {
         quantizedReaders[matmul.bValue, default: 0] += 1
       }
     }

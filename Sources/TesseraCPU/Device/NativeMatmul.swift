@@ -2,19 +2,26 @@ import TesseraCompiler
 import TesseraIR
 
 /// A matmul group the native kernels run: the matmul's shapes and the ``NativeMatmul/Epilogue``
-/// recognised in the rest of the group. B is f32 or f16 (packed SGEMM), or the materialised `transpose(dequantize(w))`
-/// / `dequantize(w)` of a rank-2 quantized `w` (then ``QuantizedMatmul`` reads `w` itself).
-/// Groups outside that pattern, or not f32, run their generated kernel instead.
+/// recognised in the rest of the group. B is f32 or f16 (packed SGEMM), the materialised `transpose(dequantize(w))`
+/// / `dequantize(w)` of a rank-2 quantized `w` (then ``QuantizedMatmul`` reads `w` itself), or
+/// a movement chain (reshape / transpose / slice / broadcast) over an f32 graph input that is a
+/// strided view with a unit stride along B's rows or columns (then B is read in place: the KV
+/// cache in decode attention). Groups outside that pattern, or not f32, run their generated
+/// kernel instead.
 struct NativeMatmul: Sendable {
   /// Where B's values come from.
   enum Weights: Sendable, Equatable {
     case f32, f16
     /// `w` is `n × k` (`transposed`: B = `transpose(dequantize(w))`) or `k × n` (B = `dequantize(w)`).
     case quantized(DType, transposed: Bool)
+    /// B is a view of the f32 input `b`: `B[p, j]` of batch `i` at
+    /// `batchOffsets[i] + p · rowStride + j · columnStride` elements, one of the strides 1.
+    case f32View(rowStride: Int, columnStride: Int, batchOffsets: [Int])
   }
 
   let a: ValueID
-  /// B's buffer: the quantized `w` for ``Weights/quantized(_:transposed:)``.
+  /// B's buffer: the quantized `w` for ``Weights/quantized(_:transposed:)``, the viewed input
+  /// for ``Weights/f32View(rowStride:columnStride:batchOffsets:)``.
   let b: ValueID
   /// The graph value of B (the materialised dequantized matrix for quantized weights).
   let bValue: ValueID
@@ -23,6 +30,14 @@ struct NativeMatmul: Sendable {
   let batches: [(Int, Int)]
   let epilogue: Epilogue
   let weights: Weights
+
+  /// Whether B is read at its source (the quantized weight, the viewed input), so the step that
+  /// materialises B is needed only if something else reads it.
+  var readsBAtSource: Bool {
+    if case .f32 = weights { return false }
+    if case .f16 = weights { return false }
+    return true
+  }
 
   /// Recognises `group`, or returns nil; `producers` maps each value to its defining node.
   init?(_ group: FusedGroup, in graph: Graph, producers: [ValueID: Int]) {
@@ -41,6 +56,11 @@ struct NativeMatmul: Sendable {
     {
       b = w
       weights = .quantized(dtype, transposed: transposed)
+    } else if typeB.dtype == .f32, let (source, view) = Self.inputView(of: bValue, in: graph, producers: producers),
+      let strided = Self.stridedWeights(view, layout)
+    {
+      b = source
+      weights = strided
     } else {
       b = bValue
       weights = typeB.dtype == .f16 ? .f16 : .f32
@@ -76,6 +96,58 @@ struct NativeMatmul: Sendable {
     let w = node.operands[0], type = graph.type(of: w)
     guard type.dtype.isQuantized, type.shape.rank == 2 else { return nil }
     return (w, type.dtype, transposed)
+  }
+
+  /// `target = rows · B` with `B[p, j]` at `w[p · rowStride + j · columnStride]` (one stride 1):
+  /// a few rows on ``SmallMatmul`` (no packing, one thread), more rows or a B large enough to
+  /// share between threads on the packed SGEMM (row-major B only).
+  private static func multiply(
+    _ rows: UnsafePointer<Float>, by w: UnsafePointer<Float>, rowStride: Int, columnStride: Int,
+    into target: UnsafeMutablePointer<Float>, epilogue: GEMMEpilogue, _ layout: MatmulLayout, _ pool: CPUThreadPool
+  ) {
+    let (m, k, n) = (layout.m, layout.k, layout.n)
+    guard m <= SmallMatmul.maxRows, columnStride != 1 || pool.threads == 1 || n * k <= 1 << 16 else {
+      SGEMM.multiply(
+        m: m, n: n, k: k, a: rows, lda: k, b: w, ldb: rowStride, c: target, ldc: n, epilogue: epilogue, pool: pool)
+      return
+    }
+    if columnStride == 1 {
+      SmallMatmul.rowMajorB(m: m, n: n, k: k, a: rows, lda: k, b: w, ldb: rowStride, c: target, ldc: n)
+    } else {
+      SmallMatmul.columnMajorB(m: m, n: n, k: k, a: rows, lda: k, b: w, ldb: columnStride, c: target, ldc: n)
+    }
+    for i in 0..<m where !epilogue.isIdentity { epilogue.apply(row: i, columns: 0..<n, c: target, ldc: n) }
+  }
+
+  /// The graph input that `value` is a movement chain of, and the strided view the chain makes.
+  private static func inputView(of value: ValueID, in graph: Graph, producers: [ValueID: Int]) -> (
+    ValueID, StridedView
+  )? {
+    var chain: [ValueID: Int] = [:], current = value
+    while let index = producers[current], [.reshape, .transpose, .slice, .broadcast].contains(graph.nodes[index].kind) {
+      chain[current] = index
+      current = graph.nodes[index].operands[0]
+    }
+    guard !chain.isEmpty, graph.arguments.contains(current) else { return nil }
+    return StridedView.of(value, in: graph, inside: chain)
+  }
+
+  /// B through `view` when a kernel reads that layout: unit column stride (row-major, any rows of
+  /// A), or unit row stride (column-major) for at most ``SmallMatmul/maxRows`` rows.
+  private static func stridedWeights(_ view: StridedView, _ layout: MatmulLayout) -> Weights? {
+    let rank = view.dims.count
+    guard !layout.bIsVector, rank == layout.batchB.rank + 2 else { return nil }
+    let (rowStride, columnStride) = (view.strides[rank - 2], view.strides[rank - 1])
+    guard columnStride == 1 || (rowStride == 1 && layout.m <= SmallMatmul.maxRows) else { return nil }
+    let batchOffsets = (0..<layout.batchB.count).map { index in
+      var rest = index, offset = view.offset
+      for axis in (0..<(rank - 2)).reversed() {
+        offset += rest % view.dims[axis] * view.strides[axis]
+        rest /= view.dims[axis]
+      }
+      return offset
+    }
+    return .f32View(rowStride: rowStride, columnStride: columnStride, batchOffsets: batchOffsets)
   }
 
   /// The flat index in `operand` (batch dims right-aligned, size-1 dims broadcast) of batch
@@ -114,8 +186,11 @@ struct NativeMatmul: Sendable {
           m: m, n: n, k: k, a: rows, lda: k, b: w, ldb: n, c: target, ldc: n, epilogue: epilogue, pool: pool)
       case .f32:
         let w = pointer(b).assumingMemoryBound(to: Float.self) + batchB * k * n
-        SGEMM.multiply(
-          m: m, n: n, k: k, a: rows, lda: k, b: w, ldb: n, c: target, ldc: n, epilogue: epilogue, pool: pool)
+        Self.multiply(rows, by: w, rowStride: n, columnStride: 1, into: target, epilogue: epilogue, layout, pool)
+      case .f32View(let rowStride, let columnStride, let batchOffsets):
+        let w = UnsafePointer(pointer(b).assumingMemoryBound(to: Float.self)) + batchOffsets[batchB]
+        Self.multiply(
+          rows, by: w, rowStride: rowStride, columnStride: columnStride, into: target, epilogue: epilogue, layout, pool)
       case .quantized(let dtype, let transposed):
         let w = UnsafeRawPointer(pointer(b))
         if transposed {

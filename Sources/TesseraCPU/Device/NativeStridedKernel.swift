@@ -2,7 +2,7 @@ import TesseraCompiler
 import TesseraIR
 
 /// A group that reads its operands through ``StridedView``s and writes one contiguous result:
-/// a movement chain (a copy), a `select`, or an f32 `add`/`sub`/`mul`/`div`, each operand reached
+/// a movement chain (a copy), a `concat`, a `select`, or an f32 `add`/`sub`/`mul`/`div`, each operand reached
 /// through its own reshape / transpose / slice / broadcast chain from a value outside the group or
 /// a constant fused into it. The index
 /// arithmetic is settled once here, so a run is a strided loop per output row, as fast as a
@@ -11,6 +11,8 @@ struct NativeStridedKernel: Sendable {
   /// What each output element is.
   enum Operation: Sendable {
     case copy
+    /// Operand `i` fills `bounds[i] ..< bounds[i + 1]` along `axis`.
+    case concat(axis: Int, bounds: [Int])
     case select
     case binary(OpKind)
   }
@@ -39,6 +41,11 @@ struct NativeStridedKernel: Sendable {
     switch root.kind {
     case .reshape, .transpose, .slice, .broadcast:
       (operation, reads) = (.copy, [root.result])
+    case .concat:
+      let given = root.attributes.int("axis") ?? 0, axis = given < 0 ? given + type.shape.rank : given
+      guard (0..<type.shape.rank).contains(axis) else { return nil }
+      let bounds = root.operands.reduce(into: [0]) { $0.append($0.last! + graph.type(of: $1).shape.dims[axis]) }
+      (operation, reads) = (.concat(axis: axis, bounds: bounds), root.operands)
     case .select where graph.type(of: root.operands[0]).dtype == .bool:
       (operation, reads) = (.select, root.operands)
     case .add, .sub, .mul, .div:
@@ -55,7 +62,7 @@ struct NativeStridedKernel: Sendable {
     for value in reads {
       guard let (source, view) = StridedView.of(value, in: graph, inside: visit) else { return nil }
       operands.append(literals[source].map { .literal(OwnedBytes($0.bytes)) } ?? .value(source))
-      views.append(view.broadcast(to: type.shape.dims))
+      if case .concat = operation { views.append(view) } else { views.append(view.broadcast(to: type.shape.dims)) }
     }
     // Every node of the group must be on the way from the operands to the root.
     let reached = Self.reached(from: reads, inside: visit, graph: graph)
@@ -91,6 +98,12 @@ struct NativeStridedKernel: Sendable {
     let out = UncheckedPointers(output: output, sources: sources)
     pool.forEachChunk(of: rows, grain: grain) { range in
       var starts = [Int](repeating: 0, count: views.count)
+      if case .concat(let axis, let bounds) = operation {
+        for row in range {
+          Self.concatRow(row, axis: axis, bounds: bounds, out.output, out.sources, views, dims, elementBytes)
+        }
+        return
+      }
       for row in range {
         for (slot, view) in views.enumerated() { starts[slot] = view.offset + Self.rowOffset(row, dims, view.strides) }
         let target = out.output + row * width * elementBytes
@@ -100,7 +113,7 @@ struct NativeStridedKernel: Sendable {
         case (.copy, 1): Self.move(UInt8.self, target, out.sources, starts, views, width, select: false)
         case (.copy, 2): Self.move(UInt16.self, target, out.sources, starts, views, width, select: false)
         case (.copy, 4): Self.move(UInt32.self, target, out.sources, starts, views, width, select: false)
-        case (.copy, _): Self.move(UInt64.self, target, out.sources, starts, views, width, select: false)
+        case (.copy, _), (.concat, _): Self.move(UInt64.self, target, out.sources, starts, views, width, select: false)
         case (.select, 1): Self.move(UInt8.self, target, out.sources, starts, views, width, select: true)
         case (.select, 2): Self.move(UInt16.self, target, out.sources, starts, views, width, select: true)
         case (.select, 4): Self.move(UInt32.self, target, out.sources, starts, views, width, select: true)
@@ -118,6 +131,36 @@ struct NativeStridedKernel: Sendable {
       rest /= dims[axis]
     }
     return offset
+  }
+
+  /// Output row `row` of a concat along `axis`: along the last axis, every operand's segment of
+  /// the row; otherwise the one operand whose slab holds the row.
+  private static func concatRow(
+    _ row: Int, axis: Int, bounds: [Int], _ output: UnsafeMutableRawPointer, _ sources: [UnsafeRawPointer],
+    _ views: [StridedView], _ dims: [Int], _ elementBytes: Int
+  ) {
+    let last = dims.count - 1, width = dims[last]
+    var coordinates = [Int](repeating: 0, count: last), rest = row
+    for a in stride(from: last - 1, through: 0, by: -1) {
+      coordinates[a] = rest % dims[a]
+      rest /= dims[a]
+    }
+    let target = output + row * width * elementBytes
+    let operands = axis == last ? Array(views.indices) : [bounds.lastIndex { $0 <= coordinates[axis] }!]
+    for i in operands {
+      var offset = views[i].offset
+      for a in 0..<last { offset += (a == axis ? coordinates[a] - bounds[i] : coordinates[a]) * views[i].strides[a] }
+      let step = views[i].strides[last], count = axis == last ? bounds[i + 1] - bounds[i] : width
+      let segment = target + (axis == last ? bounds[i] : 0) * elementBytes
+      let source = sources[i] + offset * elementBytes
+      if step == 1 {
+        segment.copyMemory(from: source, byteCount: count * elementBytes)
+      } else {
+        for j in 0..<count {
+          (segment + j * elementBytes).copyMemory(from: source + j * step * elementBytes, byteCount: elementBytes)
+        }
+      }
+    }
   }
 
   /// One row of a copy (`operand 0`) or a select (`operand 0 ? operand 1 : operand 2`).

@@ -10,11 +10,11 @@ import TesseraIR
 /// - ``decode(config:weights:context:)``: one token at a run-time position, with the KV cache as
 ///   inputs (`f32[C, kvWidth]` per layer) and each layer's new key and value row as outputs
 ///   (`f32[1, kvWidth]`), which the caller writes into its cache at the position. Inside, the
-///   new row joins the cache through a one-hot `select` and the attention mask is
-///   `key position <= position`, both built from the position input, so one compiled graph
-///   serves every step. This formulation needs no new IR op (no dynamic update-slice) and every
-///   target that runs the core ops runs it; the select is a pass over the cache per layer, and
-///   only the new rows leave the device.
+///   cache is only read: attention scores against it and against the new key are concatenated
+///   and masked by `cache row < position` (built from the position input, so one compiled graph
+///   serves every step). This formulation needs no new IR op (no dynamic update-slice), every
+///   target that runs the core ops runs it, no pass copies the cache, and only the new rows
+///   leave the device.
 public enum LlamaGraph {
   /// The prefill graph for a prompt of `tokenCount` tokens.
   public static func prefill(config: LlamaConfig, weights: LlamaWeights, tokenCount: Int) throws -> Graph {
@@ -24,9 +24,9 @@ public enum LlamaGraph {
     let causal = (0..<tokenCount * tokenCount).map { Double($0 % tokenCount <= $0 / tokenCount ? 1 : 0) }
     let mask = b.builder.constant(Tensor(causal, shape: [tokenCount, tokenCount], dtype: .bool), name: "causal_mask")
     var cache: [ValueID] = []
-    let logits = b.forward(tokens: tokens, positions: positions, mask: mask) { _, keys, values in
+    let logits = b.forward(tokens: tokens, positions: positions) { _, q, keys, values in
       cache += [keys, values]
-      return (keys, values)
+      return b.attention(q, keys: keys, values: values, mask: mask)
     }
     return try b.builder.finish(returning: [logits] + cache)
   }
@@ -39,17 +39,16 @@ public enum LlamaGraph {
     let caches = (0..<config.blockCount).flatMap { layer in
       ["k", "v"].map { b.builder.argument("cache_\($0)_\(layer)", .f32, [context, config.kvWidth]) }
     }
-    let rows = b.builder.constant(Tensor((0..<context).map(Double.init), shape: [context], dtype: .i32), name: "rows")
-    let isNewRow = b.builder.compare(.eq, b.builder.reshape(rows, to: [context, 1]), position, name: "new_row")
-    let mask = b.builder.compare(
-      .le, b.builder.reshape(rows, to: [1, context]), b.builder.reshape(position, to: [1, 1]), name: "visible")
+    // Cache rows before the position are written; the last score is the new key's (row -1).
+    let rows = b.builder.constant(
+      Tensor((0..<context).map(Double.init) + [-1], shape: [1, context + 1], dtype: .i32), name: "rows")
+    let visible = b.builder.compare(.lt, rows, b.builder.reshape(position, to: [1, 1]), name: "visible")
     var newRows: [ValueID] = []
-    let logits = b.forward(tokens: token, positions: position, mask: mask) { layer, keys, values in
+    let logits = b.forward(tokens: token, positions: position) { layer, q, keys, values in
       newRows += [keys, values]
-      return (
-        b.builder.select(isNewRow, keys, caches[2 * layer], name: "keys_\(layer)"),
-        b.builder.select(isNewRow, values, caches[2 * layer + 1], name: "values_\(layer)")
-      )
+      return b.cachedAttention(
+        q, newKeys: keys, newValues: values, cachedKeys: caches[2 * layer], cachedValues: caches[2 * layer + 1],
+        visible: visible)
     }
     return try b.builder.finish(returning: [logits] + newRows)
   }

@@ -16,13 +16,12 @@ final class LlamaGraphBuilder {
     for (name, type) in zip(weights.names, weights.types) { self.weights[name] = builder.argument(name, type) }
   }
 
-  /// The whole model for `tokens` (`i32[T]`) at `positions` (`i32[T]`), attending where `mask`
-  /// (`bool[T, S]`) is true. `keysAndValues(layer, k, v)` receives the new keys and values
-  /// (`f32[T, kvWidth]`) and returns the keys and values to attend over (`f32[S, kvWidth]`).
-  /// Returns the logits of the last position, `f32[1, vocab]`.
+  /// The whole model for `tokens` (`i32[T]`) at `positions` (`i32[T]`). `attend(layer, q, k, v)`
+  /// receives the queries (`f32[T, heads · D]`) and the new keys and values (`f32[T, kvWidth]`)
+  /// and returns the attention output (`f32[T, heads · D]`). Returns the logits of the last
+  /// position, `f32[1, vocab]`.
   func forward(
-    tokens: ValueID, positions: ValueID, mask: ValueID,
-    keysAndValues: (Int, ValueID, ValueID) -> (ValueID, ValueID)
+    tokens: ValueID, positions: ValueID, attend: (Int, ValueID, ValueID, ValueID) -> ValueID
   ) -> ValueID {
     let count = builder.type(of: tokens).shape.dims[0]
     var x = builder.gather(float("token_embd.weight"), tokens, name: "embeddings")
@@ -31,8 +30,8 @@ final class LlamaGraphBuilder {
       let h = builder.rmsNorm(x, weight: weight(p + "attn_norm.weight"), epsilon: config.rmsEpsilon)
       let q = rope(linear(h, p + "attn_q.weight"), heads: config.headCount, positions: positions)
       let k = rope(linear(h, p + "attn_k.weight"), heads: config.headCountKV, positions: positions)
-      let (keys, values) = keysAndValues(layer, k, linear(h, p + "attn_v.weight"))
-      x = builder.add(x, linear(attention(q, keys: keys, values: values, mask: mask), p + "attn_output.weight"))
+      let attended = attend(layer, q, k, linear(h, p + "attn_v.weight"))
+      x = builder.add(x, linear(attended, p + "attn_output.weight"))
       let f = builder.rmsNorm(x, weight: weight(p + "ffn_norm.weight"), epsilon: config.rmsEpsilon)
       let gate = builder.silu(linear(f, p + "ffn_gate.weight"))
       x = builder.add(x, linear(builder.mul(gate, linear(f, p + "ffn_up.weight")), p + "ffn_down.weight"))
@@ -73,21 +72,64 @@ final class LlamaGraphBuilder {
 
   /// Grouped-query attention: query head `h` uses key/value head `h / (heads / kvHeads)`.
   /// `q: [T, H*D]`, `keys`/`values: [S, kvH*D]`, `mask: bool[T, S]`; returns `[T, H*D]`.
-  private func attention(_ q: ValueID, keys: ValueID, values: ValueID, mask: ValueID) -> ValueID {
-    let (heads, kvHeads, d) = (config.headCount, config.headCountKV, config.headDimension)
-    let group = heads / kvHeads
+  func attention(_ q: ValueID, keys: ValueID, values: ValueID, mask: ValueID) -> ValueID {
+    let t = builder.type(of: q).shape.dims[0]
+    let scores = scaledScores(q, keys: keys)
+    let s = builder.type(of: keys).shape.dims[0]
+    let masked = builder.select(mask, scores, builder.constant(-Double.infinity))
+    let weights = builder.reshape(builder.softmax(masked, axis: -1), to: [config.headCountKV, queryRows(t), s])
+    return mergeHeads(builder.matmul(weights, valuesByHead(values)), tokens: t)
+  }
+
+  /// Attention of one token (`q: [1, H*D]`) over a KV cache given as graph inputs
+  /// (`cachedKeys`/`cachedValues: [C, kvH*D]`) and over its own key and value (`[1, kvH*D]`),
+  /// without writing the cache: the scores against the cache and against the new key are
+  /// concatenated (`C + 1` of them), masked by `visible` (`bool[1, C + 1]`: cache rows before the
+  /// position, and the new key), normalised, and the output is the cache's weighted values plus
+  /// the new value's. The cache is only read, by the two matmuls, so a target can read it in
+  /// place; the math is ``attention(_:keys:values:mask:)``'s over the updated cache.
+  func cachedAttention(
+    _ q: ValueID, newKeys: ValueID, newValues: ValueID, cachedKeys: ValueID, cachedValues: ValueID,
+    visible: ValueID
+  ) -> ValueID {
+    let c = builder.type(of: cachedKeys).shape.dims[0], kvHeads = config.headCountKV, rows = queryRows(1)
+    let scores = builder.concat([scaledScores(q, keys: cachedKeys), scaledScores(q, keys: newKeys)], axis: 3)
+    let masked = builder.select(visible, scores, builder.constant(-Double.infinity))
+    let weights = builder.reshape(builder.softmax(masked, axis: -1), to: [kvHeads, rows, c + 1])
+    let fromCache = builder.matmul(
+      builder.slice(weights, start: [0, 0, 0], end: [kvHeads, rows, c]), valuesByHead(cachedValues))
+    let fromNew = builder.matmul(
+      builder.slice(weights, start: [0, 0, c], end: [kvHeads, rows, c + 1]), valuesByHead(newValues))
+    return mergeHeads(builder.add(fromCache, fromNew), tokens: 1)
+  }
+
+  /// Query rows per key/value head for `tokens` tokens.
+  private func queryRows(_ tokens: Int) -> Int { config.headCount / config.headCountKV * tokens }
+
+  /// `q · keysᵀ / √D` per head: `q: [T, H*D]`, `keys: [S, kvH*D]`; returns `[kvH, group, T, S]`.
+  private func scaledScores(_ q: ValueID, keys: ValueID) -> ValueID {
+    let (kvHeads, d) = (config.headCountKV, config.headDimension)
+    let group = config.headCount / kvHeads
     let t = builder.type(of: q).shape.dims[0], s = builder.type(of: keys).shape.dims[0]
     let queries = builder.reshape(
       builder.transpose(builder.reshape(q, to: [t, kvHeads, group, d]), perm: [1, 2, 0, 3]),
       to: [kvHeads, group * t, d])
     let keysT = builder.transpose(builder.reshape(keys, to: [s, kvHeads, d]), perm: [1, 2, 0])
     let scale = builder.constant(1 / Double(d).squareRoot())
-    let scores = builder.reshape(
-      builder.mul(builder.matmul(queries, keysT), scale), to: [kvHeads, group, t, s])
-    let masked = builder.select(mask, scores, builder.constant(-Double.infinity))
-    let weights = builder.reshape(builder.softmax(masked, axis: -1), to: [kvHeads, group * t, s])
-    let valuesT = builder.transpose(builder.reshape(values, to: [s, kvHeads, d]), perm: [1, 0, 2])
-    let out = builder.reshape(builder.matmul(weights, valuesT), to: [kvHeads, group, t, d])
-    return builder.reshape(builder.transpose(out, perm: [2, 0, 1, 3]), to: [t, heads * d])
+    return builder.reshape(builder.mul(builder.matmul(queries, keysT), scale), to: [kvHeads, group, t, s])
+  }
+
+  /// `values: [S, kvH*D]` as `[kvH, S, D]`.
+  private func valuesByHead(_ values: ValueID) -> ValueID {
+    let s = builder.type(of: values).shape.dims[0]
+    return builder.transpose(
+      builder.reshape(values, to: [s, config.headCountKV, config.headDimension]), perm: [1, 0, 2])
+  }
+
+  /// The per-head outputs `[kvH, group · T, D]` back as `[T, H*D]`.
+  private func mergeHeads(_ out: ValueID, tokens t: Int) -> ValueID {
+    let (heads, kvHeads, d) = (config.headCount, config.headCountKV, config.headDimension)
+    let split = builder.reshape(out, to: [kvHeads, heads / kvHeads, t, d])
+    return builder.reshape(builder.transpose(split, perm: [2, 0, 1, 3]), to: [t, heads * d])
   }
 }
