@@ -21,7 +21,9 @@ enum LLMBenchmark {
       devices = selection.devices
       for note in selection.notes { print("note: " + note) }
     }
-    print("\(path): prefill \(prefill) tokens, decode \(decode) tokens (greedy), one run each, graphs compiled first")
+    print(
+      "\(path): prefill \(prefill) tokens, decode \(decode) tokens (greedy), one timed run each, after compiling both graphs and one untimed prefill (llama-bench also warms up; on cpu the warm-up repacks the q4 weights into tiles)"
+    )
     let peers = threads.map { LlamaBench.measure(modelPath: path, prefill: prefill, decode: decode, threads: $0) }
     for (count, peer) in zip(threads, peers) {
       guard let peer else { continue }
@@ -53,9 +55,10 @@ enum LLMBenchmark {
     }
     for (label, device, peer) in runs {
       let session = try LlamaSession(model: model, device: device, context: prefill + decode)
-      // Both graphs compiled before timing, as llama-bench builds its graph in a warm-up run.
+      // Both graphs compiled and one prefill run before timing, as llama-bench warms up.
       try session.preparePrefill(tokenCount: prefill)
       try session.prepareDecode()
+      _ = try session.prefill(prompt)
       var generator = Generator(session: session)
       generator.stopTokens = []
       let result = try generator.generate(prompt: prompt, maxTokens: decode + 1)

@@ -82,7 +82,7 @@ final class CPUPlanExecutor: ProfilingExecutable {
           let tiles = try? OwnedBytes(
             count: QuantizedTiles.byteCount(n: shape.n, k: shape.k, dtype: dtype), buffer: "tiles", device: device)
         else { return nil }
-        QuantizedTiles.repack(constant.pointer, n: shape.n, k: shape.k, dtype: dtype, into: tiles.pointer)
+        QuantizedTiles.repack(constant.pointer, n: shape.n, k: shape.k, dtype: dtype, into: tiles.pointer, pool: pool)
         return (value, tiles)
       })
     arenas = ArenaPool(bytes: plan.memory.arenaBytes, device: device, faults: faults)
@@ -133,7 +133,9 @@ final class CPUPlanExecutor: ProfilingExecutable {
     var tiles = tiledConstants.mapValues { UnsafeRawPointer($0.pointer) }
     var held: [OwnedBytes] = []
     for entry in tiledArguments {
-      guard let bytes = tileCache.tiles(of: inputs[entry.argument], n: entry.n, k: entry.k) else { continue }
+      guard let bytes = tileCache.tiles(of: inputs[entry.argument], n: entry.n, k: entry.k, pool: pool) else {
+        continue
+      }
       held.append(bytes)
       tiles[entry.value] = UnsafeRawPointer(bytes.pointer)
     }

@@ -119,6 +119,15 @@ struct NativeMatmul: Sendable {
     for i in 0..<m where !epilogue.isIdentity { epilogue.apply(row: i, columns: 0..<n, c: target, ldc: n) }
   }
 
+  /// One batch of a product split between threads. `@unchecked Sendable`: each writes its own
+  /// `target` and only reads the rest.
+  private struct SmallProduct: @unchecked Sendable {
+    let rows: UnsafePointer<Float>
+    let w: UnsafePointer<Float>
+    let target: UnsafeMutablePointer<Float>
+    let epilogue: GEMMEpilogue
+  }
+
   /// The graph input that `value` is a movement chain of, and the strided view the chain makes.
   private static func inputView(of value: ValueID, in graph: Graph, producers: [ValueID: Int]) -> (
     ValueID, StridedView
@@ -175,6 +184,26 @@ struct NativeMatmul: Sendable {
     let (m, k, n) = (layout.m, layout.k, layout.n)
     let x = pointer(a).assumingMemoryBound(to: Float.self)
     let c = output.assumingMemoryBound(to: Float.self)
+    if case .f32View(let rowStride, let columnStride, let batchOffsets) = weights, m <= SmallMatmul.maxRows,
+      batches.count > 1
+    {
+      // Decode attention: the heads are independent small products; threads split them.
+      let base = UnsafePointer(pointer(b).assumingMemoryBound(to: Float.self))
+      let jobs = batches.enumerated().map { index, pair in
+        SmallProduct(
+          rows: x + pair.0 * m * k, w: base + batchOffsets[pair.1], target: c + index * m * n,
+          epilogue: epilogue.resolved(batch: index, m: m, n: n, pointer: pointer))
+      }
+      let layout = self.layout
+      pool.forEachChunk(of: jobs.count) { range in
+        for job in jobs[range] {
+          Self.multiply(
+            job.rows, by: job.w, rowStride: rowStride, columnStride: columnStride, into: job.target,
+            epilogue: job.epilogue, layout, .single)
+        }
+      }
+      return
+    }
     for (index, (batchA, batchB)) in batches.enumerated() {
       let epilogue = self.epilogue.resolved(batch: index, m: m, n: n, pointer: pointer)
       let target = c + index * m * n

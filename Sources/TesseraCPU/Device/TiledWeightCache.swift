@@ -33,9 +33,9 @@ final class TiledWeightCache: Sendable {
   var count: Int { entries.withLock { $0.values.filter { $0.owner != nil }.count } }
 
   /// The tiles of `weights` (an `n × k` matrix) when it is a view of a tiled dtype, repacked now
-  /// if this is its first use; `nil` otherwise, or when memory for the copy cannot be had (the
+  /// if this is its first use (on the threads of `pool`); `nil` otherwise, or when memory for the copy cannot be had (the
   /// GGUF layout then serves).
-  func tiles(of weights: Tensor, n: Int, k: Int) -> OwnedBytes? {
+  func tiles(of weights: Tensor, n: Int, k: Int, pool: CPUThreadPool) -> OwnedBytes? {
     guard QuantizedTiles.supports(weights.dtype), let owner = weights.viewOwner else { return nil }
     return weights.withUnsafeBytes { raw -> OwnedBytes? in
       guard let base = raw.baseAddress else { return nil }
@@ -47,7 +47,7 @@ final class TiledWeightCache: Sendable {
           let tiles = try? OwnedBytes(
             count: QuantizedTiles.byteCount(n: n, k: k, dtype: weights.dtype), buffer: "tiles", device: "cpu")
         else { return nil }
-        QuantizedTiles.repack(base, n: n, k: k, dtype: weights.dtype, into: tiles.pointer)
+        QuantizedTiles.repack(base, n: n, k: k, dtype: weights.dtype, into: tiles.pointer, pool: pool)
         entries[key] = Entry(owner: owner, tiles: tiles)
         return tiles
       }

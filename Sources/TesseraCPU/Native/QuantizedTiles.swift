@@ -22,24 +22,30 @@ public enum QuantizedTiles {
   }
 
   /// Writes the tiled copy of the `n × k` GGUF matrix `weights` (blocks along `k`) to `tiles`,
-  /// which holds ``byteCount(n:k:dtype:)`` bytes.
+  /// which holds ``byteCount(n:k:dtype:)`` bytes; threads of `pool` share the tiles.
   public static func repack(
-    _ weights: UnsafeRawPointer, n: Int, k: Int, dtype: DType, into tiles: UnsafeMutableRawPointer
+    _ weights: UnsafeRawPointer, n: Int, k: Int, dtype: DType, into tiles: UnsafeMutableRawPointer,
+    pool: CPUThreadPool = .single
   ) {
     precondition(supports(dtype) && k % 32 == 0, "QuantizedTiles: \(dtype) with k = \(k)")
     let blocks = k / 32, sourceBytes = QuantizedBlocks.blockBytes(dtype), tileBytes = blockBytes(dtype)
-    let scaleBytes = sourceBytes - 16
-    var target = tiles
-    for first in stride(from: 0, to: n, by: rows) {
-      for block in 0..<blocks {
-        for lane in 0..<rows {
-          let source = weights + (Swift.min(first + lane, n - 1) * blocks + block) * sourceBytes
-          for scale in 0..<(scaleBytes / 2) {
-            (target + scale * 2 * rows + lane * 2).copyMemory(from: source + scale * 2, byteCount: 2)
+    let scales = (sourceBytes - 16) / 2
+    let buffers = RepackBuffers(weights: weights, tiles: tiles)
+    pool.forEachChunk(of: (n + rows - 1) / rows) { range in
+      var target = buffers.tiles + range.lowerBound * blocks * tileBytes
+      for first in stride(from: range.lowerBound * rows, to: range.upperBound * rows, by: rows) {
+        for block in 0..<blocks {
+          for lane in 0..<rows {
+            let source = buffers.weights + (Swift.min(first + lane, n - 1) * blocks + block) * sourceBytes
+            for scale in 0..<scales {
+              let value = source.loadUnaligned(fromByteOffset: scale * 2, as: UInt16.self)
+              target.storeBytes(of: value, toByteOffset: (scale * rows + lane) * 2, as: UInt16.self)
+            }
+            let codes = source.loadUnaligned(fromByteOffset: scales * 2, as: SIMD16<UInt8>.self)
+            target.storeBytes(of: codes, toByteOffset: scales * 2 * rows + lane * 16, as: SIMD16<UInt8>.self)
           }
-          (target + scaleBytes * rows + lane * 16).copyMemory(from: source + scaleBytes, byteCount: 16)
+          target += tileBytes
         }
-        target += tileBytes
       }
     }
   }
@@ -128,6 +134,13 @@ public enum QuantizedTiles {
       p += bytes
     }
   }
+}
+
+/// The matrices a parallel repack shares. `@unchecked Sendable`: the weights are only read, and
+/// each thread writes its own tiles.
+private struct RepackBuffers: @unchecked Sendable {
+  let weights: UnsafeRawPointer
+  let tiles: UnsafeMutableRawPointer
 }
 
 /// A tiled block layout: where the codes start and how the four rows' scales and offsets read.
