@@ -42,46 +42,80 @@ enum CPUBenchmark {
     return rows
   }
 
-  /// Quantized matvec (decode) at LLM shapes, GB/s of weights streamed, vs numpy summing an f32
-  /// array of the same byte size (the machine's read bandwidth at that size).
+  /// Quantized matvec (decode) at LLM shapes and over a whole model's decode matrices, GB/s of
+  /// weights streamed in each ``QuantMode``, vs numpy reducing an f32 array of the same byte size on
+  /// the same number of threads (the machine's read bandwidth at that size).
   static func quant(threads: [Int], repeats: Int) -> [Row] {
     var rows: [Row] = []
-    let shapes = [(576, 1536), (1536, 576), (576, 49152)]
-    print("quantized matvec y = W·x (W n×k), best of \(repeats); peer: numpy sum over the same bytes, same run")
-    print("TYPE   N×K          THREADS  MODE              TESSERA GB/s  NUMPY GB/s  RATIO")
+    print("quantized matvec y = W·x (W n×k, k contracted), GB/s of weights streamed, best of \(repeats * 3)")
+    print("MODE: activations (f32/int8) and weight layout (gguf rows, or 4-row tiles repacked from them)")
+    print("peer: \(Peer.streamName), over the same bytes, same run")
+    print(quantHeader)
     for dtype in [DType.q4_0, .q4_1, .q8_0] {
-      for (k, n) in shapes {
+      for (k, n) in [(576, 1536), (1536, 576), (576, 49152)] {
         var generator = SeededRandom(seed: 2)
-        let weights = Tensor.random(TensorType(dtype, [n, k]), using: &generator)
-        let x = (0..<k).map { _ in Float.random(in: -1..<1, using: &generator) }
-        var y = [Float](repeating: 0, count: n)
-        let bytes = Double(weights.bytes.count)
-        for count in threads {
-          let peer = Peer.numpyStream(bytes: weights.bytes.count, threads: count, repeats: repeats * 3)
-          for precision in QuantizedPrecision.allCases {
-            let pool = CPUThreadPool(threads: count)
-            let seconds = weights.bytes.withUnsafeBytes { w in
-              bestTime(repeats * 3) {
-                QuantizedMatmul.multiply(
-                  x: x, m: 1, k: k, weights: w.baseAddress!, dtype: dtype, n: n, y: &y, precision: precision, pool: pool
-                )
-              }
-            }
-            let ours = bytes / seconds / 1e9
-            let row = Row(
-              suite: "quant", name: "\(dtype) \(n)x\(k) \(precision.rawValue)", threads: count, value: ours,
-              unit: "GB/s",
-              peer: peer, peerName: "numpy sum, same bytes", ratio: peer.map { ours / $0 })
-            rows.append(row)
-            print(
-              String(
-                format: "%-6@ %-12@ %7d  %-16@  %12.2f  %10@  %6@", "\(dtype)", "\(n)x\(k)", count, precision.rawValue,
-                ours, Peer.text(peer), Peer.ratioText(row.ratio)))
+        let weights = QuantWeights(dtype: dtype, shapes: [(n, k)], using: &generator)
+        rows += quant([weights], shape: "\(n)x\(k)", threads: threads, repeats: repeats)
+      }
+    }
+    let layer = [(576, 576), (192, 576), (192, 576), (576, 576), (1536, 576), (1536, 576), (576, 1536)]
+    let megabytes = [DType.q4_0, .q4_1].map { dtype in
+      let bytes = 30 * layer.reduce(0) { $0 + TensorType(dtype, [$1.0, $1.1]).storageBytes! }
+      return String(format: "%.1f MB %@", Double(bytes) / 1e6, "\(dtype)")
+    }
+    print("\nmodel stack: SmolLM2-135M decode matrices (n×k) × 30 layers, \(megabytes.joined(separator: ", "))")
+    print("q 576x576, k 192x576, v 192x576, o 576x576, gate 1536x576, up 1536x576, down 576x1536;")
+    print("each layer one allocation; one pass = every matrix once, in order")
+    print(quantHeader)
+    for dtype in [DType.q4_0, .q4_1] {
+      var generator = SeededRandom(seed: 4)
+      let layers = (0..<30).map { _ in QuantWeights(dtype: dtype, shapes: layer, using: &generator) }
+      rows += quant(layers, shape: "SmolLM2 stack", threads: threads, repeats: repeats)
+    }
+    return rows
+  }
+
+  /// The column heads of the `quant` suite's tables.
+  private static let quantHeader = "TYPE   N×K            THREADS  MODE        TESSERA GB/s  NUMPY GB/s  RATIO"
+
+  /// Times one pass over `layers` (each of their matrices once, in order) in every mode of their
+  /// dtype at each thread count, against ``Peer/numpyStream(bytes:threads:repeats:)`` over as many
+  /// bytes on as many threads; prints and returns one row per mode and thread count.
+  private static func quant(_ layers: [QuantWeights], shape: String, threads: [Int], repeats: Int) -> [Row] {
+    let dtype = layers[0].dtype, bytes = layers.reduce(0) { $0 + $1.byteCount }
+    var generator = SeededRandom(seed: 3)
+    let x = (0..<layers.map(\.largest.k).max()!).map { _ in Float.random(in: -1..<1, using: &generator) }
+    var y = [Float](repeating: 0, count: layers.map(\.largest.n).max()!)
+    var rows: [Row] = []
+    for count in threads {
+      let pool = CPUThreadPool(threads: count)
+      let peer = Peer.numpyStream(bytes: bytes, threads: count, repeats: repeats * 3)
+      for mode in QuantMode.modes(for: dtype) {
+        let seconds = y.withUnsafeMutableBufferPointer { y in
+          bestTime(repeats * 3) {
+            for layer in layers { layer.multiplyAll(x: x, y: y.baseAddress!, mode: mode, pool: pool) }
           }
         }
+        let ours = Double(bytes) / seconds / 1e9
+        let row = Row(
+          suite: "quant", name: "\(dtype) \(shape) \(mode.label)", threads: count, value: ours, unit: "GB/s",
+          peer: peer, peerName: Peer.streamName, ratio: peer.map { ours / $0 })
+        rows.append(row)
+        // `%-6@` does not pad on Linux Foundation, so the text columns are padded here.
+        print(
+          padded("\(dtype)", 6) + " " + padded(shape, 14) + String(format: " %7d  ", count) + padded(mode.label, 10)
+            + String(format: "  %12.2f  ", ours) + padded(Peer.text(peer), 10, right: true) + "  "
+            + padded(Peer.ratioText(row.ratio), 6, right: true))
       }
     }
     return rows
+  }
+
+  /// `text` padded with spaces to `width` characters, on the right (left-aligned) or, with
+  /// `right`, on the left.
+  private static func padded(_ text: String, _ width: Int, right: Bool = false) -> String {
+    let fill = String(repeating: " ", count: max(0, width - text.count))
+    return right ? fill + text : text + fill
   }
 
   /// A fused elementwise + reduction graph on the `cpu` device vs the `kir` interpreter device.
@@ -140,14 +174,29 @@ enum Peer {
       """, threads: threads)
   }
 
+  /// What ``numpyStream(bytes:threads:repeats:)`` measures, for headers and rows.
+  static let streamName = "numpy f32 max, array split into THREADS chunks on a ThreadPoolExecutor(THREADS)"
+
+  /// Read bandwidth in GB/s at `bytes`: an f32 array of that size split into `threads` contiguous
+  /// chunks, each reduced with `np.max` on its own `ThreadPoolExecutor` worker (numpy releases the
+  /// GIL inside the reduction), best of `repeats`. `max`, not `sum`: numpy's f32 sum is
+  /// compute-bound near 24 GB/s per core even in cache, below one core's memory stream, while
+  /// its vectorised max is not. Arrays under 64 MiB are reduced several times per timing, each
+  /// chunk as one stride-0 view of the passes, so the passes are one call per worker and Python's
+  /// dispatch stays out of the time at cache-resident sizes.
   static func numpyStream(bytes: Int, threads: Int, repeats: Int) -> Double? {
-    python(
+    let passes = max(1, ((64 << 20) + bytes - 1) / bytes)
+    return python(
       """
-      import time, numpy as np
+      import time, numpy as np, concurrent.futures as cf
+      from numpy.lib.stride_tricks import as_strided
       a = np.random.rand(\(max(1, bytes / 4))).astype(np.float32)
-      a.sum()
-      best = min((lambda t: (a.sum(), time.perf_counter() - t)[1])(time.perf_counter()) for _ in range(\(repeats)))
-      print(a.nbytes / best / 1e9)
+      views = [as_strided(c, shape=(\(passes), c.size), strides=(0, c.strides[0])) for c in np.array_split(a, \(threads))]
+      with cf.ThreadPoolExecutor(\(threads)) as pool:
+          run = lambda: list(pool.map(np.max, views))
+          run()
+          best = min((lambda t: (run(), time.perf_counter() - t)[1])(time.perf_counter()) for _ in range(\(repeats)))
+      print(a.nbytes * \(passes) / best / 1e9)
       """, threads: threads)
   }
 

@@ -14,7 +14,9 @@ let usage = """
     reference   matmul on the reference evaluator (the oracle) vs numpy; --sizes 128,256,512
     compile     graph-compiler time for a stack of transformer blocks; --layers 30
     gemm        cpu SGEMM vs numpy/OpenBLAS at 1 and 2 threads; --sizes 256,512,1024,2048
-    quant       cpu Q4_0/Q4_1/Q8_0 matvec GB/s at LLM shapes vs numpy streaming the same bytes
+    quant       cpu Q4_0/Q4_1/Q8_0 matvec GB/s at LLM shapes (GGUF layout and q4 tiles) and over the
+                SmolLM2-135M decode matrices (out of cache) vs numpy streaming the same bytes on as
+                many threads
     ops         a fused kernel on the cpu device vs the KIR interpreter
     opencl      SGEMM on the first OpenCL device vs CLBlast and the reference; dispatch overhead;
                 program build time cold and from the disk cache; --size 1024
