@@ -39,7 +39,7 @@ public enum QuantizedMatmul {
     let shared = QuantizedOperands(x: x, weights: tiled ? tiles! : weights, y: y)
     let threads = m * n * k < 64 * 1024 ? CPUThreadPool.single : pool
     if m <= streamingRows {
-      threads.forEachChunk(of: n, grain: QuantizedTiles.rows, chunksPerThread: tiled ? 1 : 8) { columns in
+      threads.forEachChunk(of: n, grain: QuantizedTiles.rows) { columns in
         for i in 0..<m where tiled {
           QuantizedTiles.multiply(
             x: shared.x + i * k, k: k, tiles: shared.weights, dtype: dtype, rows: columns, y: shared.y + i * n)
