@@ -103,18 +103,18 @@ final class CPUPlanExecutor: ProfilingExecutable {
   /// The B matrices (dequantized weights, views of inputs) that only native matmuls reading B at
   /// its source read (and the graph does not return): nothing needs them materialised.
   private static func readOnlyByMatmulsAtSource(_ actions: [Action], graph: Graph) -> Set<ValueID> {
-    var quantizedReaders: [ValueID: Int] = [:]
+    var sourceReaders: [ValueID: Int] = [:]
     for case .native(let matmul) in actions {
       if matmul.readsBAtSource, matmul.a != matmul.bValue {
-        quantizedReaders[matmul.bValue, default: 0] += 1
+        sourceReaders[matmul.bValue, default: 0] += 1
       }
     }
     var readers: [ValueID: Int] = [:]
     for node in graph.nodes {
-      for operand in Set(node.operands) where quantizedReaders[operand] != nil { readers[operand, default: 0] += 1 }
+      for operand in Set(node.operands) where sourceReaders[operand] != nil { readers[operand, default: 0] += 1 }
     }
     let returned = Set(graph.results)
-    return Set(quantizedReaders.filter { readers[$0.key] == $0.value && !returned.contains($0.key) }.keys)
+    return Set(sourceReaders.filter { readers[$0.key] == $0.value && !returned.contains($0.key) }.keys)
   }
 
   func execute(_ inputs: [Tensor]) throws(DeviceError) -> [Tensor] {
