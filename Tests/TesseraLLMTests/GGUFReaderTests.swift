@@ -69,6 +69,18 @@ import Testing
     }
   }
 
+  @Test func releasedPagesOfTheMappingReadTheSameBytesAgain() throws {
+    var writer = GGUFWriter()
+    let bytes = (0..<(5 * 4096)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
+    writer.tensors = [.init(name: "w", dims: [bytes.count / 4], typeCode: 0, bytes: bytes)]  // f32
+    let file = try GGUFFile(path: try written(writer))
+    let w = try file.tensor(named: "w")
+    let mapping = try #require(w.viewOwner as? any FileBackedMemory, "GGUF views are file-backed")
+    #expect(w.bytes == bytes)
+    w.withUnsafeBytes { mapping.releasePages(in: $0) }
+    #expect(w.bytes == bytes)
+  }
+
   @Test func namesTheTensorOfAnUnsupportedType() throws {
     var writer = GGUFWriter()
     writer.tensors = [

@@ -5,7 +5,9 @@ import TesseraRuntime
 /// memory-mapped GGUF file's tensors), repacked at their first run and reused by every graph the
 /// device compiled (prefill and decode share them). An entry is keyed by the view's address,
 /// size, dtype and shape and holds the view's owner weakly: once the owner is gone (the model
-/// closed) the entry is stale, is never returned, and is dropped at the next repack. Tensors that
+/// closed) the entry is stale, is never returned, and is dropped at the next repack. When the
+/// owner is ``FileBackedMemory`` (a mapped file), the view's pages are released after the repack,
+/// so the weights are resident once, as tiles, not twice. Tensors that
 /// own their bytes are not cached (nothing identifies them across runs); they run on the GGUF
 /// layout.
 final class TiledWeightCache: Sendable {
@@ -48,6 +50,7 @@ final class TiledWeightCache: Sendable {
             count: QuantizedTiles.byteCount(n: n, k: k, dtype: weights.dtype), buffer: "tiles", device: "cpu")
         else { return nil }
         QuantizedTiles.repack(base, n: n, k: k, dtype: weights.dtype, into: tiles.pointer, pool: pool)
+        (owner as? any FileBackedMemory)?.releasePages(in: raw)
         entries[key] = Entry(owner: owner, tiles: tiles)
         return tiles
       }

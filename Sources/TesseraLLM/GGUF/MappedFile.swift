@@ -1,10 +1,11 @@
 import Glibc
+import TesseraIR
 
 /// A whole file mapped read-only into memory; the mapping lives as long as this object.
 ///
 /// `@unchecked Sendable`: the mapping is `PROT_READ` and never changes after `init`, so any
 /// number of threads may read it; `deinit` unmaps it when the last reference goes.
-final class MappedFile: @unchecked Sendable {
+final class MappedFile: FileBackedMemory, @unchecked Sendable {
   /// The file's bytes.
   let bytes: UnsafeRawBufferPointer
 
@@ -27,6 +28,17 @@ final class MappedFile: @unchecked Sendable {
       throw .cannotOpen(path: path, reason: "mmap failed: " + String(cString: strerror(errno)))
     }
     bytes = UnsafeRawBufferPointer(start: address, count: size)
+  }
+
+  /// Drops the whole pages inside `range` (`MADV_DONTNEED`: a private, never-written file
+  /// mapping reads them from the file again when next touched).
+  func releasePages(in range: UnsafeRawBufferPointer) {
+    guard let start = range.baseAddress, let base = bytes.baseAddress else { return }
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    let first = (Int(bitPattern: start) + page - 1) / page * page
+    let end = (Int(bitPattern: start) + range.count) / page * page
+    guard first < end, first >= Int(bitPattern: base), end <= Int(bitPattern: base) + bytes.count else { return }
+    madvise(UnsafeMutableRawPointer(bitPattern: first), end - first, MADV_DONTNEED)
   }
 
   deinit {
