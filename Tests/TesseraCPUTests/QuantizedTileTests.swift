@@ -20,7 +20,7 @@ private final class MappedBytes: @unchecked Sendable {  // never written after i
   func view(_ type: TensorType) -> Tensor { Tensor(type: type, viewing: UnsafeRawBufferPointer(buffer), owner: self)! }
 }
 
-@Suite("q4 weights repacked into four-row tiles")
+@Suite("Quantized weights repacked into four-row tiles")
 struct QuantizedTileTests {
   @Test("the tiled layout: per block, four scales, four minimums, four rows of codes; rows past n repeat the last")
   func layout() {
@@ -50,7 +50,7 @@ struct QuantizedTileTests {
 
   static let cases: [(dtype: DType, m: Int, n: Int, k: Int)] = [
     (.q4_0, 1, 1, 32), (.q4_1, 1, 7, 64), (.q4_0, 2, 33, 96), (.q4_1, 3, 130, 576), (.q4_0, 5, 9, 64),
-    (.q4_1, 17, 12, 160),
+    (.q4_1, 17, 12, 160), (.q8_0, 1, 5, 64), (.q8_0, 6, 9, 96), (.q8_0, 2, 130, 576),
   ]
 
   @Test("matmuls on tiles equal dequantize-then-multiply", arguments: cases.indices, threadCounts)

@@ -18,7 +18,7 @@ public final class CPUDevice: Device {
   private let options: CompileOptions
   private let pool: CPUThreadPool
   private let faults: FaultInjection
-  /// Tiled copies of the mapped q4 weights the device's graphs read.
+  /// Tiled copies of the mapped quantized weights the device's graphs read.
   let tileCache = TiledWeightCache()
 
   /// Creates the device; `library` supplies hand-written kernels (without one, composites are

@@ -1,7 +1,7 @@
 import TesseraIR
 import TesseraRuntime
 
-/// The ``QuantizedTiles`` copies of q4_0/q4_1 weights that reach the `cpu` device as views (a
+/// The ``QuantizedTiles`` copies of quantized weights that reach the `cpu` device as views (a
 /// memory-mapped GGUF file's tensors), repacked at their first run and reused by every graph the
 /// device compiled (prefill and decode share them). An entry is keyed by the view's address,
 /// size, dtype and shape and holds the view's owner weakly: once the owner is gone (the model

@@ -15,7 +15,7 @@ public enum QuantizedPrecision: String, Sendable, Hashable, CaseIterable {
 /// q4_1 or q8_0 blocks along `k` (GGUF's layout: each output row's weights are contiguous).
 /// A few activation rows (decode) run ``QuantizedMatvec``, which decodes blocks in registers;
 /// more rows (prefill) decode each group of four weight rows once into a scratch tile that all
-/// rows share. Threads split the output columns. Given the q4_0/q4_1 weights also as
+/// rows share. Threads split the output columns. Given the weights also as
 /// ``QuantizedTiles``, the f32-activation mode reads the tiles instead (one stream).
 public enum QuantizedMatmul {
   /// Activation rows up to which each row streams the weights itself: beyond it, decoding a

@@ -1,20 +1,22 @@
 import TesseraIR
 
-/// q4_0 and q4_1 weights repacked into tiles of four rows, so a matrix-vector product reads one
-/// sequential stream instead of four (GGUF keeps each row's blocks contiguous; at `k = 1536` the
-/// four-row pass over GGUF rows streamed 4.9 GB/s from memory, the tiles 10.7).
+/// q4_0, q4_1 and q8_0 weights repacked into tiles of four rows, so a matrix-vector product reads
+/// one sequential stream instead of four (GGUF keeps each row's blocks contiguous; at `k = 1536`
+/// the four-row pass over GGUF rows streamed 4.9 GB/s from memory, the tiles 10.7) and the four
+/// rows share each load of `x`.
 ///
 /// Tile `t` holds rows `4t … 4t+3` (past the last row, copies of it); for each block `b` of 32
 /// weights along `k` it stores the four rows' f16 scales `d`, then (q4_1) their f16 minimums `m`,
-/// then their 16 bytes of nibble codes in row order, each as GGUF stores them. The values are
+/// then their codes (16 bytes of nibbles, or q8_0's 32 signed bytes) in row order, each as GGUF
+/// stores them. The values are
 /// GGUF's, only their order changes, so results equal the GGUF-layout kernels' up to summation
 /// order.
 public enum QuantizedTiles {
   /// Weight rows per tile.
   public static let rows = 4
 
-  /// Whether `dtype` has a tiled layout (q4_0 and q4_1; q8_0's single-row pass already streams).
-  public static func supports(_ dtype: DType) -> Bool { dtype == .q4_0 || dtype == .q4_1 }
+  /// Whether `dtype` has a tiled layout (the block-quantized ones).
+  public static func supports(_ dtype: DType) -> Bool { dtype == .q4_0 || dtype == .q4_1 || dtype == .q8_0 }
 
   /// Bytes of the tiled copy of an `n × k` matrix of `dtype`.
   public static func byteCount(n: Int, k: Int, dtype: DType) -> Int {
@@ -29,7 +31,7 @@ public enum QuantizedTiles {
   ) {
     precondition(supports(dtype) && k % 32 == 0, "QuantizedTiles: \(dtype) with k = \(k)")
     let blocks = k / 32, sourceBytes = QuantizedBlocks.blockBytes(dtype), tileBytes = blockBytes(dtype)
-    let scales = (sourceBytes - 16) / 2
+    let codeBytes = dtype == .q8_0 ? 32 : 16, scales = (sourceBytes - codeBytes) / 2
     let buffers = RepackBuffers(weights: weights, tiles: tiles)
     pool.forEachChunk(of: (n + rows - 1) / rows) { range in
       var target = buffers.tiles + range.lowerBound * blocks * tileBytes
@@ -41,8 +43,7 @@ public enum QuantizedTiles {
               let value = source.loadUnaligned(fromByteOffset: scale * 2, as: UInt16.self)
               target.storeBytes(of: value, toByteOffset: (scale * rows + lane) * 2, as: UInt16.self)
             }
-            let codes = source.loadUnaligned(fromByteOffset: scales * 2, as: SIMD16<UInt8>.self)
-            target.storeBytes(of: codes, toByteOffset: scales * 2 * rows + lane * 16, as: SIMD16<UInt8>.self)
+            (target + scales * 2 * rows + lane * codeBytes).copyMemory(from: source + scales * 2, byteCount: codeBytes)
           }
           target += tileBytes
         }
@@ -58,10 +59,10 @@ public enum QuantizedTiles {
     x: UnsafePointer<Float>, k: Int, tiles: UnsafeRawPointer, dtype: DType, rows: Range<Int>,
     y: UnsafeMutablePointer<Float>
   ) {
-    if dtype == .q4_1 {
-      multiply(Q4_1Tile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
-    } else {
-      multiply(Q4_0Tile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
+    switch dtype {
+    case .q4_1: multiply(Q4_1Tile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
+    case .q8_0: multiply(Q8_0Tile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
+    default: multiply(Q4_0Tile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
     }
   }
 
@@ -88,12 +89,15 @@ public enum QuantizedTiles {
           let low = xp.loadUnaligned(as: SIMD16<Float>.self)
           let high = xp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
           let (scales, offset) = Format.scalesAndOffsets(p)
-          offsets = offsets.addingProduct(offset, sums[block])
-          let codes = p + Format.codesOffset
-          a0 = a0.addingProduct(product(codes, low, high), SIMD16(repeating: scales[0]))
-          a1 = a1.addingProduct(product(codes + 16, low, high), SIMD16(repeating: scales[1]))
-          a2 = a2.addingProduct(product(codes + 32, low, high), SIMD16(repeating: scales[2]))
-          a3 = a3.addingProduct(product(codes + 48, low, high), SIMD16(repeating: scales[3]))
+          if Format.hasOffset { offsets = offsets.addingProduct(offset, sums[block]) }
+          @inline(__always) func product(_ lane: Int) -> SIMD16<Float> {
+            let (lowCodes, highCodes) = Format.codes(p, lane: lane)
+            return (lowCodes * low).addingProduct(highCodes, high)
+          }
+          a0 = a0.addingProduct(product(0), SIMD16(repeating: scales[0]))
+          a1 = a1.addingProduct(product(1), SIMD16(repeating: scales[1]))
+          a2 = a2.addingProduct(product(2), SIMD16(repeating: scales[2]))
+          a3 = a3.addingProduct(product(3), SIMD16(repeating: scales[3]))
           p += Format.bytes
           xp += 128
         }
@@ -103,29 +107,30 @@ public enum QuantizedTiles {
     }
   }
 
-  /// The 16 lanes of `codes[0..<16]·low + codes[16..<32]·high` for the 16 code bytes at `codes`.
-  @inline(__always)
-  private static func product(_ codes: UnsafeRawPointer, _ low: SIMD16<Float>, _ high: SIMD16<Float>) -> SIMD16<
-    Float
-  > {
-    let (lowCodes, highCodes) = QuantizedBlocks.nibbles(codes)
-    return (lowCodes * low).addingProduct(highCodes, high)
-  }
-
   /// Decodes tile `tile` (rows `4·tile …`) of a matrix with `k` columns into four rows of `k`
   /// floats at `out`, each weight `code · d + offset` rounded once as
   /// ``QuantizedBlocks/decode(_:block:dtype:)`` does.
   static func decodeTile(
     _ tiles: UnsafeRawPointer, tile: Int, k: Int, dtype: DType, into out: UnsafeMutablePointer<Float>
   ) {
-    let blocks = k / 32, bytes = blockBytes(dtype), isQ41 = dtype == .q4_1
+    switch dtype {
+    case .q4_1: decodeTile(Q4_1Tile.self, tiles, tile: tile, k: k, into: out)
+    case .q8_0: decodeTile(Q8_0Tile.self, tiles, tile: tile, k: k, into: out)
+    default: decodeTile(Q4_0Tile.self, tiles, tile: tile, k: k, into: out)
+    }
+  }
+
+  /// ``decodeTile(_:tile:k:dtype:into:)`` for one format.
+  private static func decodeTile<Format: QuantizedTileFormat>(
+    _ format: Format.Type, _ tiles: UnsafeRawPointer, tile: Int, k: Int, into out: UnsafeMutablePointer<Float>
+  ) {
+    let blocks = k / 32, bytes = Format.bytes
     let raw = UnsafeMutableRawPointer(out)
     var p = tiles + tile * blocks * bytes
     for block in 0..<blocks {
-      let (scales, offsets) = isQ41 ? Q4_1Tile.scalesAndOffsets(p) : Q4_0Tile.scalesAndOffsets(p)
-      let codes = p + (isQ41 ? Q4_1Tile.codesOffset : Q4_0Tile.codesOffset)
+      let (scales, offsets) = Format.scalesAndOffsets(p)
       for lane in 0..<rows {
-        let (low, high) = QuantizedBlocks.nibbles(codes + lane * 16)
+        let (low, high) = Format.codes(p, lane: lane)
         let scale = SIMD16<Float>(repeating: scales[lane]), offset = SIMD16<Float>(repeating: offsets[lane])
         let row = lane * k * 4 + block * 128
         raw.storeBytes(of: offset.addingProduct(low, scale), toByteOffset: row, as: SIMD16<Float>.self)
@@ -147,30 +152,56 @@ private struct RepackBuffers: @unchecked Sendable {
 private protocol QuantizedTileFormat {
   /// Bytes of one block of a tile.
   static var bytes: Int { get }
-  /// Where the four rows' codes start in a tile block.
-  static var codesOffset: Int { get }
-  /// The four rows' scales `d` and offsets (q4_0 `-8d`, q4_1 `m`) of the tile block at `p`.
+  /// Whether the offsets can be non-zero.
+  static var hasOffset: Bool { get }
+  /// The four rows' scales `d` and offsets (q4_0 `-8d`, q4_1 `m`, q8_0 0) of the tile block at `p`.
   static func scalesAndOffsets(_ p: UnsafeRawPointer) -> (SIMD4<Float>, SIMD4<Float>)
+  /// Row `lane`'s codes of elements 0–15 and 16–31 in the tile block at `p`, as floats.
+  static func codes(_ p: UnsafeRawPointer, lane: Int) -> (SIMD16<Float>, SIMD16<Float>)
 }
 
 /// q4_0 tile block: four f16 `d`, four rows of 16 code bytes.
 private enum Q4_0Tile: QuantizedTileFormat {
   static let bytes = 72
-  static let codesOffset = 8
+  static let hasOffset = true
   @inline(__always)
   static func scalesAndOffsets(_ p: UnsafeRawPointer) -> (SIMD4<Float>, SIMD4<Float>) {
     let d = halves(p)
     return (d, -8 * d)
+  }
+  @inline(__always)
+  static func codes(_ p: UnsafeRawPointer, lane: Int) -> (SIMD16<Float>, SIMD16<Float>) {
+    QuantizedBlocks.nibbles(p + 8 + lane * 16)
   }
 }
 
 /// q4_1 tile block: four f16 `d`, four f16 `m`, four rows of 16 code bytes.
 private enum Q4_1Tile: QuantizedTileFormat {
   static let bytes = 80
-  static let codesOffset = 16
+  static let hasOffset = true
   @inline(__always)
   static func scalesAndOffsets(_ p: UnsafeRawPointer) -> (SIMD4<Float>, SIMD4<Float>) {
     (halves(p), halves(p + 8))
+  }
+  @inline(__always)
+  static func codes(_ p: UnsafeRawPointer, lane: Int) -> (SIMD16<Float>, SIMD16<Float>) {
+    QuantizedBlocks.nibbles(p + 16 + lane * 16)
+  }
+}
+
+/// q8_0 tile block: four f16 `d`, four rows of 32 signed code bytes.
+private enum Q8_0Tile: QuantizedTileFormat {
+  static let bytes = 136
+  static let hasOffset = false
+  @inline(__always)
+  static func scalesAndOffsets(_ p: UnsafeRawPointer) -> (SIMD4<Float>, SIMD4<Float>) { (halves(p), SIMD4()) }
+  @inline(__always)
+  static func codes(_ p: UnsafeRawPointer, lane: Int) -> (SIMD16<Float>, SIMD16<Float>) {
+    let codes = p + 8 + lane * 32
+    return (
+      SIMDConversions.float(SIMDConversions.widen(codes.loadUnaligned(as: SIMD16<Int8>.self))),
+      SIMDConversions.float(SIMDConversions.widen((codes + 16).loadUnaligned(as: SIMD16<Int8>.self)))
+    )
   }
 }
 
