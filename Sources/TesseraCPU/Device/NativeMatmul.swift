@@ -98,34 +98,13 @@ struct NativeMatmul: Sendable {
     return (w, type.dtype, transposed)
   }
 
-  /// `target = rows · B` with `B[p, j]` at `w[p · rowStride + j · columnStride]` (one stride 1):
-  /// a few rows on ``SmallMatmul`` (no packing, one thread), more rows or a B large enough to
-  /// share between threads on the packed SGEMM (row-major B only).
-  private static func multiply(
-    _ rows: UnsafePointer<Float>, by w: UnsafePointer<Float>, rowStride: Int, columnStride: Int,
-    into target: UnsafeMutablePointer<Float>, epilogue: GEMMEpilogue, _ layout: MatmulLayout, _ pool: CPUThreadPool
-  ) {
-    let (m, k, n) = (layout.m, layout.k, layout.n)
-    guard m <= SmallMatmul.maxRows, columnStride != 1 || pool.threads == 1 || n * k <= 1 << 16 else {
-      SGEMM.multiply(
-        m: m, n: n, k: k, a: rows, lda: k, b: w, ldb: rowStride, c: target, ldc: n, epilogue: epilogue, pool: pool)
-      return
+  /// For f32 B: its row and column strides and the element offset of each batch of B.
+  private var f32Strides: (rowStride: Int, columnStride: Int, offset: (Int) -> Int)? {
+    switch weights {
+    case .f32: (layout.n, 1, { [layout] in $0 * layout.k * layout.n })
+    case .f32View(let rowStride, let columnStride, let batchOffsets): (rowStride, columnStride, { batchOffsets[$0] })
+    default: nil
     }
-    if columnStride == 1 {
-      SmallMatmul.rowMajorB(m: m, n: n, k: k, a: rows, lda: k, b: w, ldb: rowStride, c: target, ldc: n)
-    } else {
-      SmallMatmul.columnMajorB(m: m, n: n, k: k, a: rows, lda: k, b: w, ldb: columnStride, c: target, ldc: n)
-    }
-    for i in 0..<m where !epilogue.isIdentity { epilogue.apply(row: i, columns: 0..<n, c: target, ldc: n) }
-  }
-
-  /// One batch of a product split between threads. `@unchecked Sendable`: each writes its own
-  /// `target` and only reads the rest.
-  private struct SmallProduct: @unchecked Sendable {
-    let rows: UnsafePointer<Float>
-    let w: UnsafePointer<Float>
-    let target: UnsafeMutablePointer<Float>
-    let epilogue: GEMMEpilogue
   }
 
   /// The graph input that `value` is a movement chain of, and the strided view the chain makes.
@@ -184,22 +163,26 @@ struct NativeMatmul: Sendable {
     let (m, k, n) = (layout.m, layout.k, layout.n)
     let x = pointer(a).assumingMemoryBound(to: Float.self)
     let c = output.assumingMemoryBound(to: Float.self)
-    if case .f32View(let rowStride, let columnStride, let batchOffsets) = weights, m <= SmallMatmul.maxRows,
-      batches.count > 1
+    if let (rowStride, columnStride, offsets) = f32Strides, m <= SmallMatmul.maxRows,
+      columnStride != 1 || batches.count > 1 || pool.threads == 1 || n * k <= 1 << 16
     {
-      // Decode attention: the heads are independent small products; threads split them.
       let base = UnsafePointer(pointer(b).assumingMemoryBound(to: Float.self))
-      let jobs = batches.enumerated().map { index, pair in
-        SmallProduct(
-          rows: x + pair.0 * m * k, w: base + batchOffsets[pair.1], target: c + index * m * n,
-          epilogue: epilogue.resolved(batch: index, m: m, n: n, pointer: pointer))
+      let batch = SmallMatmul.Batch(
+        a: batches.map { UnsafePointer(x) + $0.0 * m * k }, b: batches.map { base + offsets($0.1) },
+        c: batches.indices.map { c + $0 * m * n })
+      if columnStride == 1 {
+        pool.forEachChunk(of: batches.count) {
+          SmallMatmul.rowMajorB(batch, products: $0, m: m, n: n, k: k, ldb: rowStride)
+        }
+      } else {
+        pool.forEachChunk(of: n, grain: 16) {
+          SmallMatmul.columnMajorB(batch, columns: $0, m: m, n: n, k: k, ldb: columnStride)
+        }
       }
-      let layout = self.layout
-      pool.forEachChunk(of: jobs.count) { range in
-        for job in jobs[range] {
-          Self.multiply(
-            job.rows, by: job.w, rowStride: rowStride, columnStride: columnStride, into: job.target,
-            epilogue: job.epilogue, layout, .single)
+      for index in batches.indices {
+        let epilogue = self.epilogue.resolved(batch: index, m: m, n: n, pointer: pointer)
+        for i in 0..<m where !epilogue.isIdentity {
+          epilogue.apply(row: i, columns: 0..<n, c: c + index * m * n, ldc: n)
         }
       }
       return
@@ -213,13 +196,11 @@ struct NativeMatmul: Sendable {
         let w = pointer(b).assumingMemoryBound(to: Float16.self) + batchB * k * n
         SGEMM.multiply(
           m: m, n: n, k: k, a: rows, lda: k, b: w, ldb: n, c: target, ldc: n, epilogue: epilogue, pool: pool)
-      case .f32:
-        let w = pointer(b).assumingMemoryBound(to: Float.self) + batchB * k * n
-        Self.multiply(rows, by: w, rowStride: n, columnStride: 1, into: target, epilogue: epilogue, layout, pool)
-      case .f32View(let rowStride, let columnStride, let batchOffsets):
-        let w = UnsafePointer(pointer(b).assumingMemoryBound(to: Float.self)) + batchOffsets[batchB]
-        Self.multiply(
-          rows, by: w, rowStride: rowStride, columnStride: columnStride, into: target, epilogue: epilogue, layout, pool)
+      case .f32, .f32View:
+        let (rowStride, _, offsets) = f32Strides!
+        let w = UnsafePointer(pointer(b).assumingMemoryBound(to: Float.self)) + offsets(batchB)
+        SGEMM.multiply(
+          m: m, n: n, k: k, a: rows, lda: k, b: w, ldb: rowStride, c: target, ldc: n, epilogue: epilogue, pool: pool)
       case .quantized(let dtype, let transposed):
         let w = UnsafeRawPointer(pointer(b))
         if transposed {

@@ -1,68 +1,69 @@
-/// `C = A · B` for a few rows of A (decode attention: one token's query rows per head) with B
-/// read where it lies, either layout: no packing, one thread, f32 accumulation, independent
-/// accumulator chains so the FMAs overlap.
+/// `C_t = A_t · B_t` for a batch of products with a few rows of A each (decode attention: one
+/// token's query rows per head) and B read where it lies, either layout: no packing, f32
+/// accumulation. The loops run over B in memory order across the whole batch, so a KV cache whose
+/// rows hold every head's slice is read in one sequential pass, not one strided pass per head.
 enum SmallMatmul {
   /// Rows of A up to which these kernels beat packing B for the SGEMM.
   static let maxRows = 4
 
-  /// B row-major: `B[p, j]` at `b[p · ldb + j]`. Each row of C accumulates `A[i, p] · B[p, :]`,
-  /// 64 columns (four vectors) at a time.
-  static func rowMajorB(
-    m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-    c: UnsafeMutablePointer<Float>, ldc: Int
-  ) {
-    let source = UnsafeRawPointer(b)
-    for i in 0..<m {
-      let out = UnsafeMutableRawPointer(c + i * ldc), row = a + i * lda
-      var j = 0
-      while j + 64 <= n {
-        var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), s2 = SIMD16<Float>(), s3 = SIMD16<Float>()
-        for p in 0..<k {
-          let x = SIMD16<Float>(repeating: row[p]), offset = 4 * (p * ldb + j)
-          s0 = s0.addingProduct(source.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self), x)
-          s1 = s1.addingProduct(source.loadUnaligned(fromByteOffset: offset + 64, as: SIMD16<Float>.self), x)
-          s2 = s2.addingProduct(source.loadUnaligned(fromByteOffset: offset + 128, as: SIMD16<Float>.self), x)
-          s3 = s3.addingProduct(source.loadUnaligned(fromByteOffset: offset + 192, as: SIMD16<Float>.self), x)
+  /// The operands of a batch: `a[t]` (`m × k`, row stride `k`), `b[t]` (B's origin), `c[t]`
+  /// (`m × n`, row stride `n`). `@unchecked Sendable`: threads write disjoint parts of the `c`s
+  /// and only read the rest.
+  struct Batch: @unchecked Sendable {
+    let a: [UnsafePointer<Float>]
+    let b: [UnsafePointer<Float>]
+    let c: [UnsafeMutablePointer<Float>]
+  }
+
+  /// B row-major (`B[p, j]` at `b[p · ldb + j]`) for the products `products` of `batch`: C is
+  /// cleared, then for each row `p` of B (every product's, adjacent in memory) each row of C
+  /// accumulates `A[i, p] · B[p, :]`.
+  static func rowMajorB(_ batch: Batch, products: Range<Int>, m: Int, n: Int, k: Int, ldb: Int) {
+    for t in products { batch.c[t].update(repeating: 0, count: m * n) }
+    let vectorEnd = n / 16 * 16
+    for p in 0..<k {
+      for t in products {
+        let row = UnsafeRawPointer(batch.b[t] + p * ldb)
+        for i in 0..<m {
+          let x = batch.a[t][i * k + p], out = UnsafeMutableRawPointer(batch.c[t] + i * n)
+          for j in stride(from: 0, to: vectorEnd, by: 16) {
+            let sum = out.loadUnaligned(fromByteOffset: 4 * j, as: SIMD16<Float>.self).addingProduct(
+              row.loadUnaligned(fromByteOffset: 4 * j, as: SIMD16<Float>.self), SIMD16(repeating: x))
+            out.storeBytes(of: sum, toByteOffset: 4 * j, as: SIMD16<Float>.self)
+          }
+          for j in vectorEnd..<n {
+            batch.c[t][i * n + j] = batch.c[t][i * n + j].addingProduct(x, batch.b[t][p * ldb + j])
+          }
         }
-        out.storeBytes(of: s0, toByteOffset: 4 * j, as: SIMD16<Float>.self)
-        out.storeBytes(of: s1, toByteOffset: 4 * j + 64, as: SIMD16<Float>.self)
-        out.storeBytes(of: s2, toByteOffset: 4 * j + 128, as: SIMD16<Float>.self)
-        out.storeBytes(of: s3, toByteOffset: 4 * j + 192, as: SIMD16<Float>.self)
-        j += 64
-      }
-      for column in j..<n {
-        var sum: Float = 0
-        for p in 0..<k { sum = sum.addingProduct(row[p], b[p * ldb + column]) }
-        c[i * ldc + column] = sum
       }
     }
   }
 
-  /// B column-major (a transposed view): `B[p, j]` at `b[j · ldb + p]`. Each column of B is
-  /// loaded once and dotted with every row of A (one accumulator per row).
-  static func columnMajorB(
-    m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-    c: UnsafeMutablePointer<Float>, ldc: Int
-  ) {
+  /// B column-major (a transposed view: `B[p, j]` at `b[j · ldb + p]`) for the columns `columns`
+  /// of every product: for each column `j`, each product's column is loaded once and dotted with
+  /// every row of its A (one accumulator per row).
+  static func columnMajorB(_ batch: Batch, columns: Range<Int>, m: Int, n: Int, k: Int, ldb: Int) {
     precondition(m <= maxRows, "SmallMatmul: \(m) rows")
-    let rows = UnsafeRawPointer(a), vectorEnd = k / 16 * 16
-    for j in 0..<n {
-      let column = UnsafeRawPointer(b + j * ldb)
-      var sums = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
-      for p in stride(from: 0, to: vectorEnd, by: 16) {
-        let w = column.loadUnaligned(fromByteOffset: 4 * p, as: SIMD16<Float>.self)
-        @inline(__always) func row(_ i: Int) -> SIMD16<Float> {
-          rows.loadUnaligned(fromByteOffset: 4 * (i * lda + p), as: SIMD16<Float>.self)
+    let vectorEnd = k / 16 * 16
+    for j in columns {
+      for t in batch.a.indices {
+        let rows = UnsafeRawPointer(batch.a[t]), column = UnsafeRawPointer(batch.b[t] + j * ldb)
+        var sums = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        for p in stride(from: 0, to: vectorEnd, by: 16) {
+          let w = column.loadUnaligned(fromByteOffset: 4 * p, as: SIMD16<Float>.self)
+          @inline(__always) func row(_ i: Int) -> SIMD16<Float> {
+            rows.loadUnaligned(fromByteOffset: 4 * (i * k + p), as: SIMD16<Float>.self)
+          }
+          sums.0 = sums.0.addingProduct(row(0), w)
+          if m > 1 { sums.1 = sums.1.addingProduct(row(1), w) }
+          if m > 2 { sums.2 = sums.2.addingProduct(row(2), w) }
+          if m > 3 { sums.3 = sums.3.addingProduct(row(3), w) }
         }
-        sums.0 = sums.0.addingProduct(row(0), w)
-        if m > 1 { sums.1 = sums.1.addingProduct(row(1), w) }
-        if m > 2 { sums.2 = sums.2.addingProduct(row(2), w) }
-        if m > 3 { sums.3 = sums.3.addingProduct(row(3), w) }
-      }
-      for i in 0..<m {
-        var total = horizontalSum(i == 0 ? sums.0 : i == 1 ? sums.1 : i == 2 ? sums.2 : sums.3)
-        for p in vectorEnd..<k { total = total.addingProduct(a[i * lda + p], b[j * ldb + p]) }
-        c[i * ldc + j] = total
+        for i in 0..<m {
+          var total = horizontalSum(i == 0 ? sums.0 : i == 1 ? sums.1 : i == 2 ? sums.2 : sums.3)
+          for p in vectorEnd..<k { total = total.addingProduct(batch.a[t][i * k + p], batch.b[t][j * ldb + p]) }
+          batch.c[t][i * n + j] = total
+        }
       }
     }
   }
