@@ -40,13 +40,14 @@ public enum QuantizedMatmul {
     let threads = m * n * k < 64 * 1024 ? CPUThreadPool.single : pool
     if m <= streamingRows {
       threads.forEachChunk(of: n, grain: QuantizedTiles.rows) { columns in
-        for i in 0..<m where tiled {
-          QuantizedTiles.multiply(
-            x: shared.x + i * k, k: k, tiles: shared.weights, dtype: dtype, rows: columns, y: shared.y + i * n)
-        }
-        for i in 0..<m where !tiled {
-          QuantizedMatvec.multiply(
-            x: shared.x + i * k, k: k, weights: shared.weights, dtype: dtype, rows: columns, y: shared.y + i * n)
+        for i in 0..<m {
+          if tiled {
+            QuantizedTiles.multiply(
+              x: shared.x + i * k, k: k, tiles: shared.weights, dtype: dtype, rows: columns, y: shared.y + i * n)
+          } else {
+            QuantizedMatvec.multiply(
+              x: shared.x + i * k, k: k, weights: shared.weights, dtype: dtype, rows: columns, y: shared.y + i * n)
+          }
         }
       }
       return
@@ -61,9 +62,11 @@ public enum QuantizedMatmul {
         if tiled {
           QuantizedTiles.decodeTile(
             shared.weights, tile: column / QuantizedTiles.rows, k: k, dtype: dtype, into: scratch)
-        }
-        for r in 0..<count where !tiled {
-          QuantizedBlocks.decodeRow(shared.weights + (column + r) * rowBytes, k: k, dtype: dtype, into: scratch + r * k)
+        } else {
+          for r in 0..<count {
+            QuantizedBlocks.decodeRow(
+              shared.weights + (column + r) * rowBytes, k: k, dtype: dtype, into: scratch + r * k)
+          }
         }
         for r in count..<4 { (scratch + r * k).update(from: scratch, count: k) }
         for i in 0..<m {
