@@ -139,6 +139,7 @@ enum CL {
   static let deviceTypeAll: UInt64 = 0xFFFF_FFFF
   static let platformVersion: UInt32 = 0x0901
   static let platformName: UInt32 = 0x0902
+  static let deviceType: UInt32 = 0x1000
   static let deviceMaxComputeUnits: UInt32 = 0x1002
   static let deviceMaxWorkGroupSize: UInt32 = 0x1004
   static let deviceGlobalMemSize: UInt32 = 0x101F

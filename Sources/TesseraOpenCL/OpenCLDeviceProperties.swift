@@ -6,6 +6,8 @@ public struct OpenCLDeviceProperties: Hashable, Sendable {
   public var name: String
   /// The vendor.
   public var vendor: String
+  /// The device type bits (`CL_DEVICE_TYPE_CPU`, `_GPU`, `_ACCELERATOR`…).
+  public var type: UInt64
   /// The driver version string.
   public var driverVersion: String
   /// The OpenCL C version the compiler accepts, e.g. "OpenCL C 1.2 PoCL".
@@ -26,9 +28,24 @@ public struct OpenCLDeviceProperties: Hashable, Sendable {
   /// Whether `double` arithmetic is available (`cl_khr_fp64`).
   public var fp64: Bool { extensions.contains("cl_khr_fp64") }
 
+  /// "GPU", "CPU", "accelerator" or "other", from ``type``.
+  public var typeName: String {
+    if type & 4 != 0 { return "GPU" }
+    if type & 8 != 0 { return "accelerator" }
+    return type & 2 != 0 ? "CPU" : "other"
+  }
+
+  /// Where the device comes in the numbering: GPUs first, then accelerators, then the rest, CPUs
+  /// last, so that a bare `opencl` means the GPU on a machine whose ICDs also list a CPU driver.
+  public static func rank(type: UInt64) -> Int {
+    if type & 4 != 0 { return 0 }
+    if type & 8 != 0 { return 1 }
+    return type & 2 != 0 ? 3 : 2
+  }
+
   /// One line for `tessera devices`.
   public var summary: String {
-    "\(name) (\(vendor)); \(computeUnits) compute units; \(openCLCVersion); fp16 \(fp16 ? "yes" : "no"), "
+    "\(name) (\(vendor)); \(typeName); \(computeUnits) compute units; \(openCLCVersion); fp16 \(fp16 ? "yes" : "no"), "
       + "fp64 \(fp64 ? "yes" : "no"); max workgroup \(maxWorkgroupSize); local memory \(localMemoryBytes / 1024) KiB"
   }
 
@@ -39,6 +56,7 @@ public struct OpenCLDeviceProperties: Hashable, Sendable {
     self.platform = String(version.prefix { $0 != "," }.split(separator: " ").prefix(4).joined(separator: " "))
     name = api.string(api.getDeviceInfo, device, CL.deviceName)
     vendor = api.string(api.getDeviceInfo, device, CL.deviceVendor)
+    type = api.value(api.getDeviceInfo, device, CL.deviceType, as: UInt64.self) ?? 0
     driverVersion = api.string(api.getDeviceInfo, device, CL.driverVersion)
     openCLCVersion = api.string(api.getDeviceInfo, device, CL.deviceOpenCLCVersion)
     computeUnits = Int(api.value(api.getDeviceInfo, device, CL.deviceMaxComputeUnits, as: UInt32.self) ?? 1)

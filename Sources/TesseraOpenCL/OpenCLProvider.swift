@@ -2,7 +2,7 @@ import TesseraCompiler
 import TesseraRuntime
 
 /// Lists every OpenCL device (`opencl:0`, `opencl:1`, …) of every platform through the ICD
-/// loader, opened with `dlopen`. No loader, no platform or a device that fails to initialise
+/// loader, opened with `dlopen`, GPUs numbered first. No loader, no platform or a device that fails to initialise
 /// gives an unavailable entry with the reason; nothing here crashes or throws.
 public struct OpenCLProvider: DeviceProvider {
   private let options: CompileOptions
@@ -38,9 +38,11 @@ public struct OpenCLProvider: DeviceProvider {
           "the ICD loader found no OpenCL platform with a device (is an ICD such as pocl-opencl-icd installed?)")
       ]
     }
-    return found.enumerated().map { index, pair in
+    let described = found.map { ($0, OpenCLDeviceProperties(api: api, platform: $0.platform, device: $0.device)) }
+    let order = Self.numbering(types: described.map(\.1.type))
+    return order.enumerated().map { index, position in
       let name = "opencl:\(index)"
-      let properties = OpenCLDeviceProperties(api: api, platform: pair.platform, device: pair.device)
+      let (pair, properties) = described[position]
       do {
         return DeviceEntry(
           device: try OpenCLDevice(
@@ -54,6 +56,14 @@ public struct OpenCLProvider: DeviceProvider {
             memoryBytes: properties.globalMemoryBytes,
             availability: .unavailable(reason: "could not create a context and queue: \(error)")))
       }
+    }
+  }
+
+  /// The discovery positions of devices of `types` in the order they are numbered: by
+  /// ``OpenCLDeviceProperties/rank(type:)``, then in discovery order.
+  static func numbering(types: [UInt64]) -> [Int] {
+    types.indices.sorted {
+      (OpenCLDeviceProperties.rank(type: types[$0]), $0) < (OpenCLDeviceProperties.rank(type: types[$1]), $1)
     }
   }
 

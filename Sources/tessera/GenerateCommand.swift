@@ -58,11 +58,11 @@ enum GenerateCommand: Command {
       guard format == "text" else { return }
       write(piece)
     }
+    if format == "text" { write("\n") }
     if profiling, let last = result.generatedTokens.last {
       printDecodeProfile(device.info.name, try generator.session.profileDecode(last))
     }
     if format == "text" {
-      write("\n")
       printError(
         String(
           format: "%@: %d prompt tokens, %d generated; prefill %.2f tok/s, decode %.2f tok/s; peak RSS %@",
@@ -88,7 +88,8 @@ enum GenerateCommand: Command {
     var byKind: [String: Double] = [:]
     for timing in kernels { byKind[kind(of: timing.kernel), default: 0] += timing.seconds }
     for (kind, seconds) in byKind.sorted(by: { $0.value > $1.value }).prefix(12) {
-      printError(String(format: "  %-40@ %9.3f ms  %5.1f%%", kind, seconds * 1e3, 100 * seconds / max(total, 1e-12)))
+      let label = kind.padding(toLength: max(kind.count, 40), withPad: " ", startingAt: 0)
+      printError(String(format: "  %@ %9.3f ms  %5.1f%%", label, seconds * 1e3, 100 * seconds / max(total, 1e-12)))
     }
     printError("  slowest:")
     for timing in kernels.sorted(by: { $0.seconds > $1.seconds }).prefix(15) {
@@ -96,13 +97,16 @@ enum GenerateCommand: Command {
     }
   }
 
-  /// A step's name without its result (`→ %name`) and without a kernel's numbering (`k12_`).
+  /// A step's name without its result (`→ %name`) and without a kernel's numbering (`k12_`), which
+  /// devices print either alone (`k12_matmul`) or after the word `kernel`.
   private static func kind(of step: String) -> String {
-    var kind = String(step.prefix { $0 != "→" }).trimmingCharacters(in: .whitespaces)
-    if let underscore = kind.firstIndex(of: "_"), kind.hasPrefix("kernel k") {
-      kind = "kernel " + kind[kind.index(after: underscore)...]
-    }
-    return kind
+    let kind = String(step.prefix { $0 != "→" }).trimmingCharacters(in: .whitespaces)
+    let prefix = kind.hasPrefix("kernel ") ? "kernel " : ""
+    let name = kind.dropFirst(prefix.count)
+    guard name.first == "k", let underscore = name.firstIndex(of: "_"),
+      name[name.index(after: name.startIndex)..<underscore].allSatisfy(\.isNumber)
+    else { return kind }
+    return prefix + name[name.index(after: underscore)...]
   }
 
   /// Writes to standard output at once (streamed text must not wait in a buffer).
