@@ -25,9 +25,9 @@ final class VulkanContext: @unchecked Sendable {
   /// The bits of a timestamp that count (`timestampValidBits`); differences wrap within them.
   let timestampMask: UInt64
   /// Whether graph buffers live in device-local memory the host does not map, with data moved
-  /// through host-visible twins: where the largest device-local heap has no host-visible,
-  /// coherent memory type (discrete GPUs without a resizable BAR), or when forced.
-  let staged: Bool
+  /// through host-visible twins: on discrete GPUs, where the largest device-local heap has no
+  /// host-visible, coherent memory type, or when forced (``VulkanMemoryPolicy``).
+  var staged: Bool { memoryPolicy.staged }
   /// Workgroups one dispatch may have along x, y, z: `maxComputeWorkGroupCount`, or less when
   /// capped; a larger launch is split into several dispatches.
   let workgroupLimit: [Int]
@@ -35,7 +35,7 @@ final class VulkanContext: @unchecked Sendable {
   let liveObjects = Atomic<Int>(0)
   private let queue: VkQueue
   private let queueLock = Lock()
-  private let memoryTypes: [VkMemoryType]
+  private let memoryPolicy: VulkanMemoryPolicy
 
   /// Opens `physical`; `forceStaging` takes the staged path (``staged``) even on unified memory,
   /// `maxWorkgroupCount` caps ``workgroupLimit``.
@@ -94,22 +94,18 @@ final class VulkanContext: @unchecked Sendable {
     queue = queueHandle!
     var memory = VkPhysicalDeviceMemoryProperties()
     instance.functions.getMemoryProperties(physical, &memory)
-    memoryTypes = withUnsafeBytes(of: memory.memoryTypes) {
+    let types = withUnsafeBytes(of: memory.memoryTypes) {
       Array($0.bindMemory(to: VkMemoryType.self).prefix(Int(memory.memoryTypeCount)))
     }
     let heaps = withUnsafeBytes(of: memory.memoryHeaps) {
       Array($0.bindMemory(to: VkMemoryHeap.self).prefix(Int(memory.memoryHeapCount)))
     }
-    staged = forceStaging || !Self.unified(memoryTypes, heaps)
-  }
-
-  /// Whether the largest device-local heap has a host-visible, coherent, device-local type.
-  private static func unified(_ types: [VkMemoryType], _ heaps: [VkMemoryHeap]) -> Bool {
-    let local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue
-    let shared = local | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
-    let localHeaps = heaps.indices.filter { heaps[$0].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT.rawValue != 0 }
-    guard let largest = localHeaps.max(by: { heaps[$0].size < heaps[$1].size }) else { return true }
-    return types.contains { Int($0.heapIndex) == largest && $0.propertyFlags & shared == shared }
+    memoryPolicy = VulkanMemoryPolicy(
+      deviceType: properties.deviceType, typeFlags: types.map(\.propertyFlags),
+      typeHeaps: types.map { Int($0.heapIndex) },
+      heapSizes: heaps.map(\.size),
+      localHeaps: Set(heaps.indices.filter { heaps[$0].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT.rawValue != 0 }),
+      forceStaging: forceStaging)
   }
 
   deinit {
@@ -117,28 +113,18 @@ final class VulkanContext: @unchecked Sendable {
     functions.destroyDevice(device, nil)
   }
 
-  /// A memory type allowed by `allowed` (a requirements bit mask) that the host can map
-  /// coherently, preferring one that is also device-local (unified memory, or resizable BAR).
+  /// A memory type allowed by `allowed` (a requirements bit mask) for a buffer the host maps
+  /// (``VulkanMemoryPolicy/hostVisibleType(_:)``).
   func hostVisibleMemoryType(_ allowed: UInt32) throws(VulkanError) -> UInt32 {
-    let visible = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
-    let local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue
-    let candidates = memoryTypes.indices.filter {
-      allowed & (1 << UInt32($0)) != 0 && memoryTypes[$0].propertyFlags & visible == visible
-    }
-    guard let index = candidates.first(where: { memoryTypes[$0].propertyFlags & local != 0 }) ?? candidates.first else {
+    guard let index = memoryPolicy.hostVisibleType(allowed) else {
       throw .noSuitable("host-visible coherent memory type")
     }
     return UInt32(index)
   }
 
-  /// A device-local memory type allowed by `allowed` (a requirements bit mask).
+  /// A device-local memory type allowed by `allowed` (``VulkanMemoryPolicy/deviceLocalType(_:)``).
   func deviceLocalMemoryType(_ allowed: UInt32) throws(VulkanError) -> UInt32 {
-    let local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue
-    guard
-      let index = memoryTypes.indices.first(where: {
-        allowed & (1 << UInt32($0)) != 0 && memoryTypes[$0].propertyFlags & local != 0
-      })
-    else { throw .noSuitable("device-local memory type") }
+    guard let index = memoryPolicy.deviceLocalType(allowed) else { throw .noSuitable("device-local memory type") }
     return UInt32(index)
   }
 
