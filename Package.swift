@@ -17,12 +17,14 @@ let package = Package(
     // System headers only: no `link` line, the loaders are opened with dlopen at run time.
     .systemLibrary(name: "COpenCL", path: "CMakeShims/COpenCL"),
     .systemLibrary(name: "CVulkan", path: "CMakeShims/CVulkan"),
+    // A header of inline wrappers over the compiler's intrinsics (AVX-512 VNNI); no library.
+    .systemLibrary(name: "CTesseraSIMD", path: "CMakeShims/CTesseraSIMD"),
 
     .target(name: "TesseraIR"),
     .target(name: "TesseraCompiler", dependencies: ["TesseraIR"]),
     .target(name: "TesseraKernels", dependencies: ["TesseraCompiler"], path: "Kernels"),
     .target(name: "TesseraRuntime", dependencies: ["TesseraIR", "TesseraCompiler"]),
-    .target(name: "TesseraCPU", dependencies: ["TesseraRuntime", "TesseraCompiler"]),
+    .target(name: "TesseraCPU", dependencies: ["TesseraRuntime", "TesseraCompiler", "CTesseraSIMD"]),
     .target(name: "TesseraOpenCL", dependencies: ["TesseraIR", "TesseraCompiler", "TesseraRuntime", "COpenCL"]),
     .target(name: "TesseraVulkan", dependencies: ["TesseraRuntime", "CVulkan"]),
     .target(name: "TesseraNPU", dependencies: ["TesseraRuntime"]),
@@ -43,7 +45,7 @@ let package = Package(
     .testTarget(name: "TesseraCompilerTests", dependencies: ["TesseraCompiler", "TesseraCPU", "TesseraTestSupport"]),
     .testTarget(name: "TesseraKernelsTests", dependencies: ["TesseraKernels", "TesseraCPU", "TesseraTestSupport"]),
     .testTarget(name: "TesseraRuntimeTests", dependencies: ["Tessera", "TesseraTestSupport"]),
-    .testTarget(name: "TesseraCPUTests", dependencies: ["TesseraCPU", "TesseraTestSupport"]),
+    .testTarget(name: "TesseraCPUTests", dependencies: ["TesseraCPU", "CTesseraSIMD", "TesseraTestSupport"]),
     .testTarget(name: "TesseraOpenCLTests", dependencies: ["TesseraOpenCL", "TesseraCPU", "TesseraTestSupport"]),
     .testTarget(name: "TesseraNPUTests", dependencies: ["TesseraNPU", "TesseraCPU", "TesseraTestSupport"]),
     .testTarget(name: "TesseraLLMTests", dependencies: ["Tessera", "TesseraTestSupport"]),

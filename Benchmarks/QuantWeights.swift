@@ -8,15 +8,17 @@ struct QuantMode {
   /// Whether the kernel reads the ``QuantizedTiles`` copy instead of the GGUF rows.
   var tiled: Bool
 
-  /// The table's MODE column and the end of a row's name: `f32 gguf`, `f32 tiles` or `int8 gguf`.
+  /// The table's MODE column and the end of a row's name: `f32 gguf`, `f32 tiles`, `int8 gguf` or
+  /// `int8 tiles`.
   var label: String { "\(precision == .f32Activations ? "f32" : "int8") \(tiled ? "tiles" : "gguf")" }
 
-  /// The modes `dtype` runs in: f32 activations on the GGUF layout and, where `dtype` has one, on
-  /// tiles; int8 activations on the GGUF layout (the int8 kernel has no tiled variant).
+  /// The modes `dtype` runs in: each precision on the GGUF layout and, where this CPU has a tiled
+  /// kernel for it (``QuantizedTiles/supports(_:precision:)``), on tiles.
   static func modes(for dtype: DType) -> [QuantMode] {
-    let tiled = QuantizedTiles.supports(dtype) ? [QuantMode(precision: .f32Activations, tiled: true)] : []
-    return [QuantMode(precision: .f32Activations, tiled: false)] + tiled
-      + [QuantMode(precision: .int8Activations, tiled: false)]
+    QuantizedPrecision.allCases.flatMap { precision in
+      [QuantMode(precision: precision, tiled: false)]
+        + (QuantizedTiles.supports(dtype, precision: precision) ? [QuantMode(precision: precision, tiled: true)] : [])
+    }
   }
 }
 

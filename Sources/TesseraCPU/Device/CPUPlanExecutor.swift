@@ -70,7 +70,7 @@ final class CPUPlanExecutor: ProfilingExecutable {
     self.actions = actions.filter { !unread.contains($0.0) }
     self.weights = weights
     self.tileCache = tileCache
-    let tiled = precision == .f32Activations ? Self.tiledWeights(self.actions.map(\.1), graph: graph) : [:]
+    let tiled = Self.tiledWeights(self.actions.map(\.1), graph: graph, precision: precision)
     tiledArguments = graph.arguments.enumerated().compactMap { index, value in
       tiled[value].map { (index, value, $0.n, $0.k) }
     }
@@ -89,11 +89,15 @@ final class CPUPlanExecutor: ProfilingExecutable {
   }
 
   /// The `n × k` weights (`B = transpose(dequantize(w))`) of quantized native matmuls whose dtype
-  /// has a tiled layout.
-  private static func tiledWeights(_ actions: [Action], graph: Graph) -> [ValueID: (n: Int, k: Int)] {
+  /// has a tiled kernel in `precision`.
+  private static func tiledWeights(_ actions: [Action], graph: Graph, precision: QuantizedPrecision) -> [ValueID: (
+    n: Int, k: Int
+  )] {
     var result: [ValueID: (n: Int, k: Int)] = [:]
     for case .native(let matmul) in actions {
-      if case .quantized(let dtype, transposed: true) = matmul.weights, QuantizedTiles.supports(dtype) {
+      if case .quantized(let dtype, transposed: true) = matmul.weights,
+        QuantizedTiles.supports(dtype, precision: precision)
+      {
         result[matmul.b] = (matmul.layout.n, matmul.layout.k)
       }
     }

@@ -18,20 +18,38 @@ enum Int8ActivationMatmul {
     var row = QuantizedRow(
       codes: [Int8](repeating: 0, count: k), scales: [Float](repeating: 0, count: blocks),
       scaledSums: [Float](repeating: 0, count: blocks))
-    for block in 0..<blocks {
-      var amax: Float = 0
-      for j in 0..<32 { amax = Swift.max(amax, Swift.abs(x[block * 32 + j])) }
-      let d = amax / 127, inverse: Float = d == 0 ? 0 : 1 / d
-      var sum: Int32 = 0
-      for j in 0..<32 {
-        let code = Int8((x[block * 32 + j] * inverse).rounded(.toNearestOrAwayFromZero))
-        row.codes[block * 32 + j] = code
-        sum += Int32(code)
+    row.codes.withUnsafeMutableBytes { codes in
+      for block in 0..<blocks {
+        let quantized = quantizeBlock(UnsafeRawPointer(x + block * 32))
+        codes.storeBytes(of: quantized.low, toByteOffset: block * 32, as: SIMD16<Int8>.self)
+        codes.storeBytes(of: quantized.high, toByteOffset: block * 32 + 16, as: SIMD16<Int8>.self)
+        row.scales[block] = quantized.scale
+        row.scaledSums[block] = quantized.scaledSum
       }
-      row.scales[block] = d
-      row.scaledSums[block] = d * Float(sum)
     }
     return row
+  }
+
+  /// One block of 32 floats at `x` as int8 codes (elements 0–15 and 16–31), its scale
+  /// `d = max|x| / 127` and `d · Σ codes`; `code = round(x / d)`, ties away from zero.
+  @inline(__always)
+  static func quantizeBlock(_ x: UnsafeRawPointer) -> (
+    low: SIMD16<Int8>, high: SIMD16<Int8>, scale: Float, scaledSum: Float
+  ) {
+    let low = x.loadUnaligned(as: SIMD16<Float>.self),
+      high = x.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    let amax = pointwiseMax(pointwiseMax(low, -low), pointwiseMax(high, -high)).max()
+    let d = amax / 127, inverse: Float = d == 0 ? 0 : 1 / d
+    @inline(__always) func codes(_ v: SIMD16<Float>) -> SIMD16<Int32> {
+      var result = SIMD16<Int32>()
+      for lane in 0..<16 { result[lane] = Int32((v[lane] * inverse).rounded(.toNearestOrAwayFromZero)) }
+      return result
+    }
+    let lowCodes = codes(low), highCodes = codes(high)
+    return (
+      SIMD16<Int8>(truncatingIfNeeded: lowCodes), SIMD16<Int8>(truncatingIfNeeded: highCodes), d,
+      d * Float((lowCodes &+ highCodes).wrappedSum())
+    )
   }
 
   /// The weight codes of one block (q4_0 already shifted by -8), its scale and its q4_1 minimum.

@@ -16,14 +16,15 @@ public enum QuantizedPrecision: String, Sendable, Hashable, CaseIterable {
 /// A few activation rows (decode) run ``QuantizedMatvec``, which decodes blocks in registers;
 /// more rows (prefill) decode each group of four weight rows once into a scratch tile that all
 /// rows share. Threads split the output columns. Given the weights also as
-/// ``QuantizedTiles``, the f32-activation mode reads the tiles instead (one stream).
+/// ``QuantizedTiles``, the f32-activation mode reads the tiles instead (one stream), and so does
+/// the int8-activation mode where ``Int8TileMatvec`` runs (AVX-512 VNNI).
 public enum QuantizedMatmul {
   /// Activation rows up to which each row streams the weights itself: beyond it, decoding a
   /// weight row once into scratch and reusing it costs less than decoding it per row.
   static let streamingRows = 3
 
   /// Computes `y = x · Wᵀ`. `k` must be a multiple of 32; `weights` holds `n · k / 32` blocks;
-  /// `tiles`, when given, the same matrix repacked by ``QuantizedTiles/repack(_:n:k:dtype:into:)``.
+  /// `tiles`, when given, the same matrix repacked by ``QuantizedTiles/repack(_:n:k:dtype:into:pool:)``.
   public static func multiply(
     x: UnsafePointer<Float>, m: Int, k: Int, weights: UnsafeRawPointer, dtype: DType, n: Int,
     y: UnsafeMutablePointer<Float>, precision: QuantizedPrecision = .f32Activations, pool: CPUThreadPool = .shared,
@@ -32,7 +33,11 @@ public enum QuantizedMatmul {
     precondition(dtype.isQuantized && k % 32 == 0, "QuantizedMatmul: \(dtype) with k = \(k)")
     guard m > 0 && n > 0 else { return }
     if precision == .int8Activations {
-      Int8ActivationMatmul.multiply(x: x, m: m, k: k, weights: weights, dtype: dtype, n: n, y: y, pool: pool)
+      if let tiles, Int8TileMatvec.supports(dtype) {
+        Int8TileMatvec.multiply(x: x, m: m, k: k, tiles: tiles, dtype: dtype, n: n, y: y, pool: pool)
+      } else {
+        Int8ActivationMatmul.multiply(x: x, m: m, k: k, weights: weights, dtype: dtype, n: n, y: y, pool: pool)
+      }
       return
     }
     let tiled = tiles != nil && QuantizedTiles.supports(dtype)

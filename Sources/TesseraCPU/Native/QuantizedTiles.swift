@@ -18,6 +18,12 @@ public enum QuantizedTiles {
   /// Whether `dtype` has a tiled layout (the block-quantized ones).
   public static func supports(_ dtype: DType) -> Bool { dtype == .q4_0 || dtype == .q4_1 || dtype == .q8_0 }
 
+  /// Whether matmuls in `precision` read tiles of `dtype` on this CPU: every tiled dtype with f32
+  /// activations, and with int8 activations where AVX-512 VNNI runs ``Int8TileMatvec``.
+  public static func supports(_ dtype: DType, precision: QuantizedPrecision) -> Bool {
+    precision == .f32Activations ? supports(dtype) : Int8TileMatvec.supports(dtype)
+  }
+
   /// Bytes of the tiled copy of an `n × k` matrix of `dtype`.
   public static func byteCount(n: Int, k: Int, dtype: DType) -> Int {
     (n + rows - 1) / rows * (k / 32) * blockBytes(dtype)
@@ -149,9 +155,11 @@ private struct RepackBuffers: @unchecked Sendable {
 }
 
 /// A tiled block layout: where the codes start and how the four rows' scales and offsets read.
-private protocol QuantizedTileFormat {
+protocol QuantizedTileFormat {
   /// Bytes of one block of a tile.
   static var bytes: Int { get }
+  /// Where the four rows' codes start in a block.
+  static var codesOffset: Int { get }
   /// Whether the offsets can be non-zero.
   static var hasOffset: Bool { get }
   /// The four rows' scales `d` and offsets (q4_0 `-8d`, q4_1 `m`, q8_0 0) of the tile block at `p`.
@@ -161,8 +169,9 @@ private protocol QuantizedTileFormat {
 }
 
 /// q4_0 tile block: four f16 `d`, four rows of 16 code bytes.
-private enum Q4_0Tile: QuantizedTileFormat {
+enum Q4_0Tile: QuantizedTileFormat {
   static let bytes = 72
+  static let codesOffset = 8
   static let hasOffset = true
   @inline(__always)
   static func scalesAndOffsets(_ p: UnsafeRawPointer) -> (SIMD4<Float>, SIMD4<Float>) {
@@ -171,13 +180,14 @@ private enum Q4_0Tile: QuantizedTileFormat {
   }
   @inline(__always)
   static func codes(_ p: UnsafeRawPointer, lane: Int) -> (SIMD16<Float>, SIMD16<Float>) {
-    QuantizedBlocks.nibbles(p + 8 + lane * 16)
+    QuantizedBlocks.nibbles(p + codesOffset + lane * 16)
   }
 }
 
 /// q4_1 tile block: four f16 `d`, four f16 `m`, four rows of 16 code bytes.
-private enum Q4_1Tile: QuantizedTileFormat {
+enum Q4_1Tile: QuantizedTileFormat {
   static let bytes = 80
+  static let codesOffset = 16
   static let hasOffset = true
   @inline(__always)
   static func scalesAndOffsets(_ p: UnsafeRawPointer) -> (SIMD4<Float>, SIMD4<Float>) {
@@ -185,19 +195,20 @@ private enum Q4_1Tile: QuantizedTileFormat {
   }
   @inline(__always)
   static func codes(_ p: UnsafeRawPointer, lane: Int) -> (SIMD16<Float>, SIMD16<Float>) {
-    QuantizedBlocks.nibbles(p + 16 + lane * 16)
+    QuantizedBlocks.nibbles(p + codesOffset + lane * 16)
   }
 }
 
 /// q8_0 tile block: four f16 `d`, four rows of 32 signed code bytes.
-private enum Q8_0Tile: QuantizedTileFormat {
+enum Q8_0Tile: QuantizedTileFormat {
   static let bytes = 136
+  static let codesOffset = 8
   static let hasOffset = false
   @inline(__always)
   static func scalesAndOffsets(_ p: UnsafeRawPointer) -> (SIMD4<Float>, SIMD4<Float>) { (halves(p), SIMD4()) }
   @inline(__always)
   static func codes(_ p: UnsafeRawPointer, lane: Int) -> (SIMD16<Float>, SIMD16<Float>) {
-    let codes = p + 8 + lane * 32
+    let codes = p + codesOffset + lane * 32
     return (
       SIMDConversions.float(SIMDConversions.widen(codes.loadUnaligned(as: SIMD16<Int8>.self))),
       SIMDConversions.float(SIMDConversions.widen((codes + 16).loadUnaligned(as: SIMD16<Int8>.self)))

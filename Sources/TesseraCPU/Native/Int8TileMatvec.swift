@@ -1,0 +1,163 @@
+import CTesseraSIMD
+import TesseraIR
+
+/// ``QuantizedPrecision/int8Activations`` over ``QuantizedTiles`` with AVX-512 VNNI.
+///
+/// Per q4 tile block, the four rows' 64 code bytes split into their low and high nibbles (two
+/// zmm registers: each row's codes of elements 0–15, then of 16–31), and each meets the
+/// activation block's int8 codes in one `vpdpbusd`: 64 byte products summed four at a time into
+/// 16 int32 lanes, four lanes per row. A q8_0 block's 128 signed codes go in as two registers of
+/// two rows each, made unsigned by adding 128 (`Σ (w + 128)·x = Σ w·x + 128 Σ x`). The lanes are
+/// scaled by `d · dx` in f32 and the offsets (q4_0's `-8d`, q4_1's `m`, q8_0's `-128d`) apply
+/// through the block's `dx · Σ codes` — the arithmetic of
+/// ``Int8ActivationMatmul`` (exact integer block sums, then the two scales) summed in another
+/// order. About 3× the bytes per second of the f32-activation tile kernel, whose int-to-float
+/// conversions and FMAs bound it.
+enum Int8TileMatvec {
+  /// Whether this CPU runs the kernel: AVX-512 VNNI present and its registers enabled by the OS.
+  static let available = tessera_has_avx512_vnni() != 0
+
+  /// Whether tiles of `dtype` run here in the int8-activation mode.
+  static func supports(_ dtype: DType) -> Bool { available && QuantizedTiles.supports(dtype) }
+
+  /// An activation row laid out for the kernel. For q4 weights, per block its codes 0–15 four
+  /// times and then its codes 16–31 four times (128 bytes), so one load lines them up with four
+  /// rows' nibbles; for q8_0, its 32 codes twice (64 bytes), lined up with two rows.
+  struct Row {
+    /// The spread codes.
+    var spread: [Int8]
+    /// Per block, `dx = max|x| / 127`.
+    var scales: [Float]
+    /// Per block, `dx · Σ codes`.
+    var scaledSums: [Float]
+
+    /// Quantizes the `k` floats at `x` as ``Int8ActivationMatmul/quantize(_:k:)`` does, spread for
+    /// weights of `dtype`.
+    init(_ x: UnsafePointer<Float>, k: Int, dtype: DType) {
+      let blocks = k / 32, stride = dtype == .q8_0 ? 64 : 128
+      // Where each copy of the low and of the high codes goes: q4 [low × 4, high × 4], q8_0 [low, high] × 2.
+      let places = dtype == .q8_0 ? [(0, 16), (32, 48)] : [(0, 64), (16, 80), (32, 96), (48, 112)]
+      var scales = [Float](repeating: 0, count: blocks), scaledSums = scales
+      spread = [Int8](repeating: 0, count: blocks * stride)
+      spread.withUnsafeMutableBytes { spread in
+        for block in 0..<blocks {
+          let quantized = Int8ActivationMatmul.quantizeBlock(UnsafeRawPointer(x + block * 32))
+          for (low, high) in places {
+            spread.storeBytes(of: quantized.low, toByteOffset: block * stride + low, as: SIMD16<Int8>.self)
+            spread.storeBytes(of: quantized.high, toByteOffset: block * stride + high, as: SIMD16<Int8>.self)
+          }
+          scales[block] = quantized.scale
+          scaledSums[block] = quantized.scaledSum
+        }
+      }
+      self.scales = scales
+      self.scaledSums = scaledSums
+    }
+  }
+
+  /// `y = x · Wᵀ` for `m` activation rows against tiled weights (`n × k`), threads splitting
+  /// the output columns. Only for dtypes where ``supports(_:)`` holds.
+  static func multiply(
+    x: UnsafePointer<Float>, m: Int, k: Int, tiles: UnsafeRawPointer, dtype: DType, n: Int,
+    y: UnsafeMutablePointer<Float>, pool: CPUThreadPool
+  ) {
+    let rows = (0..<m).map { Row(x + $0 * k, k: k, dtype: dtype) }
+    let shared = QuantizedOperands(x: x, weights: tiles, y: y)
+    let threads = m * n * k < 64 * 1024 ? CPUThreadPool.single : pool
+    threads.forEachChunk(of: n, grain: QuantizedTiles.rows) { columns in
+      for (i, row) in rows.enumerated() {
+        multiply(row: row, k: k, tiles: shared.weights, dtype: dtype, rows: columns, y: shared.y + i * n)
+      }
+    }
+  }
+
+  /// `y[r] = W[r] · row` for the rows `rows` of the tiled matrix (`rows.lowerBound` a multiple of 4).
+  static func multiply(
+    row: Row, k: Int, tiles: UnsafeRawPointer, dtype: DType, rows: Range<Int>, y: UnsafeMutablePointer<Float>
+  ) {
+    switch dtype {
+    case .q4_1: multiply(Q4_1Tile.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
+    case .q8_0: multiplyQ8(row: row, k: k, tiles: tiles, rows: rows, y: y)
+    default: multiply(Q4_0Tile.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
+    }
+  }
+
+  private static func multiply<Format: QuantizedTileFormat>(
+    _ format: Format.Type, row: Row, k: Int, tiles: UnsafeRawPointer, rows: Range<Int>,
+    y: UnsafeMutablePointer<Float>
+  ) {
+    precondition(rows.lowerBound % QuantizedTiles.rows == 0, "Int8TileMatvec: rows start at \(rows.lowerBound)")
+    let blocks = k / 32, tileBytes = blocks * Format.bytes
+    let nibble = SIMD8<UInt64>(repeating: 0x0F0F_0F0F_0F0F_0F0F)
+    row.spread.withUnsafeBytes { spread in
+      for first in stride(from: rows.lowerBound, to: rows.upperBound, by: QuantizedTiles.rows) {
+        var p = tiles + first / QuantizedTiles.rows * tileBytes
+        var lanes = SIMD16<Float>(), offsets = SIMD4<Float>()
+        for block in 0..<blocks {
+          let (scales, offset) = Format.scalesAndOffsets(p)
+          offsets = offsets.addingProduct(offset, row.scaledSums[block])
+          let codes = (p + Format.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self)
+          var low = codes & nibble, high = codes &>> 4 & nibble
+          var integer = SIMD16<Int32>()
+          let activations = spread.baseAddress! + block * 128
+          tessera_dpbusd_512(&integer, &low, activations)
+          tessera_dpbusd_512(&integer, &high, activations + 64)
+          lanes = lanes.addingProduct(SIMDConversions.float(integer), fourLanesEach(scales * row.scales[block]))
+          p += Format.bytes
+        }
+        var result = offsets
+        for lane in 0..<4 {
+          result[lane] += lanes[4 * lane] + lanes[4 * lane + 1] + lanes[4 * lane + 2] + lanes[4 * lane + 3]
+        }
+        for lane in 0..<Swift.min(QuantizedTiles.rows, rows.upperBound - first) { y[first + lane] = result[lane] }
+      }
+    }
+  }
+
+  /// The q8_0 loop: rows 0–1 and rows 2–3 of a block in one register each, eight lanes a row.
+  private static func multiplyQ8(
+    row: Row, k: Int, tiles: UnsafeRawPointer, rows: Range<Int>, y: UnsafeMutablePointer<Float>
+  ) {
+    precondition(rows.lowerBound % QuantizedTiles.rows == 0, "Int8TileMatvec: rows start at \(rows.lowerBound)")
+    let blocks = k / 32, tileBytes = blocks * Q8_0Tile.bytes
+    let unsigned = SIMD8<UInt64>(repeating: 0x8080_8080_8080_8080)  // w + 128 for every signed byte w
+    row.spread.withUnsafeBytes { spread in
+      for first in stride(from: rows.lowerBound, to: rows.upperBound, by: QuantizedTiles.rows) {
+        var p = tiles + first / QuantizedTiles.rows * tileBytes
+        var front = SIMD16<Float>(), back = SIMD16<Float>(), offsets = SIMD4<Float>()
+        for block in 0..<blocks {
+          let (scales, _) = Q8_0Tile.scalesAndOffsets(p)
+          offsets = offsets.addingProduct(-128 * scales, row.scaledSums[block])
+          var rows01 = (p + Q8_0Tile.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self) ^ unsigned
+          var rows23 = (p + Q8_0Tile.codesOffset + 64).loadUnaligned(as: SIMD8<UInt64>.self) ^ unsigned
+          var integer01 = SIMD16<Int32>(), integer23 = SIMD16<Int32>()
+          let activations = spread.baseAddress! + block * 64
+          tessera_dpbusd_512(&integer01, &rows01, activations)
+          tessera_dpbusd_512(&integer23, &rows23, activations)
+          let scaled = scales * row.scales[block]
+          front = front.addingProduct(SIMDConversions.float(integer01), eightLanesEach(scaled[0], scaled[1]))
+          back = back.addingProduct(SIMDConversions.float(integer23), eightLanesEach(scaled[2], scaled[3]))
+          p += Q8_0Tile.bytes
+        }
+        let result =
+          offsets
+          + SIMD4(front.lowHalf.sum(), front.highHalf.sum(), back.lowHalf.sum(), back.highHalf.sum())
+        for lane in 0..<Swift.min(QuantizedTiles.rows, rows.upperBound - first) { y[first + lane] = result[lane] }
+      }
+    }
+  }
+
+  /// `[a × 8, b × 8]`.
+  @inline(__always)
+  private static func eightLanesEach(_ a: Float, _ b: Float) -> SIMD16<Float> {
+    SIMD16(lowHalf: SIMD8(repeating: a), highHalf: SIMD8(repeating: b))
+  }
+
+  /// `[s0, s0, s0, s0, s1, …, s3]`: each row's scale over its four lanes (one `vpermps`).
+  @inline(__always)
+  private static func fourLanesEach(_ scales: SIMD4<Float>) -> SIMD16<Float> {
+    var result = SIMD16<Float>()
+    for lane in 0..<16 { result[lane] = scales[lane / 4] }
+    return result
+  }
+}

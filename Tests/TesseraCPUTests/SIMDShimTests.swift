@@ -1,0 +1,25 @@
+import CTesseraSIMD
+import TesseraRuntime
+import Testing
+
+@Suite("The CTesseraSIMD shim")
+struct SIMDShimTests {
+  @Test(
+    "tessera_dpbusd_512 adds four unsigned-by-signed byte products to each of 16 lanes",
+    .enabled(if: tessera_has_avx512_vnni() != 0, "this CPU has no AVX-512 VNNI"))
+  func dotProducts() {
+    var generator = SeededRandom(seed: 5)
+    var unsigned = (0..<64).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    var signed = (0..<64).map { _ in Int8.random(in: -128...127, using: &generator) }
+    unsigned[0...3] = [255, 255, 255, 255]  // the extremes: 4 · 255 · ±128 fits an int32 lane
+    signed[0...3] = [-128, -128, -128, -128]
+    let start = (0..<16).map { Int32($0) * 1000 - 7000 }
+    var lanes = start
+    tessera_dpbusd_512(&lanes, unsigned, signed)
+    for lane in 0..<16 {
+      var expected = start[lane]
+      for j in 4 * lane..<4 * lane + 4 { expected += Int32(unsigned[j]) * Int32(signed[j]) }
+      #expect(lanes[lane] == expected, "lane \(lane)")
+    }
+  }
+}
