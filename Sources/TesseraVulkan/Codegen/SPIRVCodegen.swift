@@ -100,7 +100,8 @@ struct KernelTranslator {
     }
     try block(kernel.body)
     let function = b.makeID()
-    b.name(function, kernel.name)
+    // No OpName for the function: the kernel's name would make the modules of identical kernels differ
+    // (k12_add, k47_add, …), and each would be compiled again by the driver.
     let size = (kernel.workgroupSize + [1, 1]).prefix(3).map { UInt32($0) }
     b.entryPoint(function, name: "main", interface: Array(builtins.values).sorted(), localSize: size)
     return b.finish(function: function)
