@@ -84,4 +84,20 @@ struct CPUDeviceTests {
     #expect(CPUThreadPool.defaultThreadCount(environment: ["TESSERA_THREADS": "zero"]) >= 1)
     #expect(CPUThreadPool(threads: 0).threads == 1)
   }
+
+  @Test("TESSERA_CPU_PRECISION picks the quantized-matmul mode; an unknown mode makes cpu unusable, saying why")
+  func precisionComesFromTheEnvironment() throws {
+    func device(_ environment: [String: String]) -> DeviceEntry { CPUProvider(environment: environment).discover()[0] }
+    #expect((device([:]).device as? CPUDevice)?.quantizedPrecision == .f32Activations)
+    let int8 = device(["TESSERA_CPU_PRECISION": "int8-activations"])
+    #expect((int8.device as? CPUDevice)?.quantizedPrecision == .int8Activations)
+    #expect(int8.info.summary.hasSuffix("quantized matmuls with int8-activations"))
+    let wrong = device(["TESSERA_CPU_PRECISION": "int4"])
+    #expect(wrong.device == nil)
+    guard case .unavailable(let reason) = wrong.info.availability else {
+      Issue.record("cpu is usable with TESSERA_CPU_PRECISION=int4")
+      return
+    }
+    #expect(reason == "TESSERA_CPU_PRECISION='int4' is not f32-activations or int8-activations")
+  }
 }

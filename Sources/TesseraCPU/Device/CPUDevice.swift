@@ -1,3 +1,4 @@
+import Foundation
 import TesseraCompiler
 import TesseraIR
 import TesseraRuntime
@@ -33,9 +34,10 @@ public final class CPUDevice: Device {
     self.pool = pool
     self.quantizedPrecision = quantizedPrecision
     self.faults = faults
+    let mode = quantizedPrecision == .f32Activations ? "" : ", quantized matmuls with \(quantizedPrecision.rawValue)"
     info = DeviceInfo(
       name: "cpu", kind: .cpu,
-      summary: "native SIMD kernels and vectorised KIR, \(pool.threads) thread\(pool.threads == 1 ? "" : "s")",
+      summary: "native SIMD kernels and vectorised KIR, \(pool.threads) thread\(pool.threads == 1 ? "" : "s")\(mode)",
       driver: "built in", availability: .available)
   }
 
@@ -95,15 +97,36 @@ public struct CPUKernelRunner: HostKernelRunner {
   }
 }
 
-/// Lists the `cpu` device.
+/// Lists the `cpu` device, in the quantized-matmul precision that `TESSERA_CPU_PRECISION` names
+/// (`f32-activations`, the default, or the opt-in `int8-activations`).
 public struct CPUProvider: DeviceProvider {
+  /// The environment variable that selects ``CPUDevice/quantizedPrecision``.
+  public static let precisionVariable = "TESSERA_CPU_PRECISION"
   private let library: (any KernelLibrary)?
   private let faults: FaultInjection
-  /// Creates the provider; the device will use `library` and inject `faults` (none by default).
-  public init(library: (any KernelLibrary)? = nil, faults: FaultInjection = FaultInjection()) {
+  private let environment: [String: String]
+  /// Creates the provider; the device will use `library`, inject `faults` (none by default) and
+  /// read its precision from `environment`.
+  public init(
+    library: (any KernelLibrary)? = nil, faults: FaultInjection = FaultInjection(),
+    environment: [String: String] = ProcessInfo.processInfo.environment
+  ) {
     self.library = library
     self.faults = faults
+    self.environment = environment
   }
-  /// One entry: `cpu`, always available.
-  public func discover() -> [DeviceEntry] { [DeviceEntry(device: CPUDevice(library: library, faults: faults))] }
+  /// One entry: `cpu`; unavailable, with the reason, when `TESSERA_CPU_PRECISION` names no mode.
+  public func discover() -> [DeviceEntry] {
+    let text = environment[Self.precisionVariable] ?? QuantizedPrecision.f32Activations.rawValue
+    guard let precision = QuantizedPrecision(rawValue: text) else {
+      let modes = QuantizedPrecision.allCases.map(\.rawValue).joined(separator: " or ")
+      return [
+        DeviceEntry(
+          unavailable: DeviceInfo(
+            name: "cpu", kind: .cpu, summary: "-", driver: "built in",
+            availability: .unavailable(reason: "\(Self.precisionVariable)='\(text)' is not \(modes)")))
+      ]
+    }
+    return [DeviceEntry(device: CPUDevice(library: library, quantizedPrecision: precision, faults: faults))]
+  }
 }
