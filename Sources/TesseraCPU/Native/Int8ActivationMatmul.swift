@@ -38,12 +38,10 @@ enum Int8ActivationMatmul {
   ) {
     let low = x.loadUnaligned(as: SIMD16<Float>.self),
       high = x.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-    let amax = pointwiseMax(pointwiseMax(low, -low), pointwiseMax(high, -high)).max()
+    let amax = SIMDConversions.largestMagnitude(low, high)
     let d = amax / 127, inverse: Float = d == 0 ? 0 : 1 / d
     @inline(__always) func codes(_ v: SIMD16<Float>) -> SIMD16<Int32> {
-      var result = SIMD16<Int32>()
-      for lane in 0..<16 { result[lane] = Int32((v[lane] * inverse).rounded(.toNearestOrAwayFromZero)) }
-      return result
+      SIMDConversions.roundedAwayFromZero(v * inverse)
     }
     let lowCodes = codes(low), highCodes = codes(high)
     return (

@@ -53,6 +53,18 @@ enum Int8TileMatvec {
       self.scales = scales
       self.scaledSums = scaledSums
     }
+
+    /// Calls `body` with the spread codes, the scales and the scaled sums in place.
+    @inline(__always)
+    func withPointers(
+      _ body: (_ spread: UnsafeRawPointer, _ scales: UnsafePointer<Float>, _ scaledSums: UnsafePointer<Float>) -> Void
+    ) {
+      spread.withUnsafeBytes { spread in
+        scales.withUnsafeBufferPointer { scales in
+          scaledSums.withUnsafeBufferPointer { body(spread.baseAddress!, scales.baseAddress!, $0.baseAddress!) }
+        }
+      }
+    }
   }
 
   /// `y = x · Wᵀ` for `m` activation rows against tiled weights (`n × k`), threads splitting
@@ -89,20 +101,20 @@ enum Int8TileMatvec {
     precondition(rows.lowerBound % QuantizedTiles.rows == 0, "Int8TileMatvec: rows start at \(rows.lowerBound)")
     let blocks = k / 32, tileBytes = blocks * Format.bytes
     let nibble = SIMD8<UInt64>(repeating: 0x0F0F_0F0F_0F0F_0F0F)
-    row.spread.withUnsafeBytes { spread in
+    row.withPointers { spread, activationScales, scaledSums in
       for first in stride(from: rows.lowerBound, to: rows.upperBound, by: QuantizedTiles.rows) {
         var p = tiles + first / QuantizedTiles.rows * tileBytes
         var lanes = SIMD16<Float>(), offsets = SIMD4<Float>()
         for block in 0..<blocks {
           let (scales, offset) = Format.scalesAndOffsets(p)
-          offsets = offsets.addingProduct(offset, row.scaledSums[block])
+          offsets = offsets.addingProduct(offset, scaledSums[block])
           let codes = (p + Format.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self)
           var low = codes & nibble, high = codes &>> 4 & nibble
           var integer = SIMD16<Int32>()
-          let activations = spread.baseAddress! + block * 128
+          let activations = spread + block * 128
           tessera_dpbusd_512(&integer, &low, activations)
           tessera_dpbusd_512(&integer, &high, activations + 64)
-          lanes = lanes.addingProduct(SIMDConversions.float(integer), fourLanesEach(scales * row.scales[block]))
+          lanes = lanes.addingProduct(SIMDConversions.float(integer), fourLanesEach(scales * activationScales[block]))
           p += Format.bytes
         }
         var result = offsets
@@ -121,20 +133,20 @@ enum Int8TileMatvec {
     precondition(rows.lowerBound % QuantizedTiles.rows == 0, "Int8TileMatvec: rows start at \(rows.lowerBound)")
     let blocks = k / 32, tileBytes = blocks * Q8_0Tile.bytes
     let unsigned = SIMD8<UInt64>(repeating: 0x8080_8080_8080_8080)  // w + 128 for every signed byte w
-    row.spread.withUnsafeBytes { spread in
+    row.withPointers { spread, activationScales, scaledSums in
       for first in stride(from: rows.lowerBound, to: rows.upperBound, by: QuantizedTiles.rows) {
         var p = tiles + first / QuantizedTiles.rows * tileBytes
         var front = SIMD16<Float>(), back = SIMD16<Float>(), offsets = SIMD4<Float>()
         for block in 0..<blocks {
           let (scales, _) = Q8_0Tile.scalesAndOffsets(p)
-          offsets = offsets.addingProduct(-128 * scales, row.scaledSums[block])
+          offsets = offsets.addingProduct(-128 * scales, scaledSums[block])
           var rows01 = (p + Q8_0Tile.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self) ^ unsigned
           var rows23 = (p + Q8_0Tile.codesOffset + 64).loadUnaligned(as: SIMD8<UInt64>.self) ^ unsigned
           var integer01 = SIMD16<Int32>(), integer23 = SIMD16<Int32>()
-          let activations = spread.baseAddress! + block * 64
+          let activations = spread + block * 64
           tessera_dpbusd_512(&integer01, &rows01, activations)
           tessera_dpbusd_512(&integer23, &rows23, activations)
-          let scaled = scales * row.scales[block]
+          let scaled = scales * activationScales[block]
           front = front.addingProduct(SIMDConversions.float(integer01), eightLanesEach(scaled[0], scaled[1]))
           back = back.addingProduct(SIMDConversions.float(integer23), eightLanesEach(scaled[2], scaled[3]))
           p += Q8_0Tile.bytes

@@ -19,6 +19,37 @@ enum SIMDConversions {
     return result
   }
 
+  /// Each float rounded to the nearest integer, ties away from zero, as an integer; for
+  /// |x| < 2²². Vector instructions only: truncating `x ± (0.5 − 2⁻²⁵)` rounds exactly as
+  /// `rounded(.toNearestOrAwayFromZero)` (whose per-lane form compiles to scalar code), and
+  /// adding 1.5 · 2²³ leaves the integer in the low bits of the float.
+  @inline(__always)
+  static func roundedAwayFromZero(_ x: SIMD16<Float>) -> SIMD16<Int32> {
+    let half = SIMD16<Float>(repeating: Float(0.5).nextDown)
+    let shifted = x + half.replacing(with: -half, where: x .< 0)
+    var truncated = SIMD16<Float>()
+    for lane in 0..<16 { truncated[lane] = shifted[lane].rounded(.towardZero) }
+    let magic: Float = 12_582_912  // 1.5 · 2²³: its ulp is 1
+    return unsafeBitCast(truncated + magic, to: SIMD16<Int32>.self) &- Int32(bitPattern: magic.bitPattern)
+  }
+
+  /// The largest |x| over the lanes of `a` and `b` (for finite lanes), with vector masks and
+  /// blends: `pointwiseMax` and `max()` follow IEEE's NaN rules lane by lane in scalar code.
+  @inline(__always)
+  static func largestMagnitude(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> Float {
+    @inline(__always) func magnitude(_ v: SIMD16<Float>) -> SIMD16<Float> {
+      unsafeBitCast(unsafeBitCast(v, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: SIMD16<Float>.self)
+    }
+    @inline(__always) func larger<V: SIMD>(_ x: V, _ y: V) -> V where V.Scalar == Float {
+      x.replacing(with: y, where: y .> x)
+    }
+    let sixteen = larger(magnitude(a), magnitude(b))
+    let eight = larger(sixteen.lowHalf, sixteen.highHalf)
+    let four = larger(eight.lowHalf, eight.highHalf)
+    let two = larger(four.lowHalf, four.highHalf)
+    return Swift.max(two[0], two[1])
+  }
+
   /// Each integer converted to the nearest float (exact below 2²⁴).
   @inline(__always)
   static func float(_ integers: SIMD16<Int32>) -> SIMD16<Float> {
