@@ -20,49 +20,54 @@ enum Int8TileMatvec {
   /// Whether tiles of `dtype` run here in the int8-activation mode.
   static func supports(_ dtype: DType) -> Bool { available && QuantizedTiles.supports(dtype) }
 
-  /// An activation row laid out for the kernel. For q4 weights, per block its codes 0–15 four
-  /// times and then its codes 16–31 four times (128 bytes), so one load lines them up with four
-  /// rows' nibbles; for q8_0, its 32 codes twice (64 bytes), lined up with two rows.
-  struct Row {
+  /// An activation row laid out for the kernel, in memory its caller owns: per block, for q4
+  /// weights, its codes 0–15 four times and then its codes 16–31 four times (128 bytes), so one
+  /// load lines them up with four rows' nibbles; for q8_0, its 32 codes twice (64 bytes), lined
+  /// up with two rows. Then the blocks' scales and scaled sums. `@unchecked Sendable`: written
+  /// once by ``quantize(_:k:dtype:into:)`` before the threads read it.
+  struct Row: @unchecked Sendable {
     /// The spread codes.
-    var spread: [Int8]
+    let spread: UnsafeRawPointer
     /// Per block, `dx = max|x| / 127`.
-    var scales: [Float]
+    let scales: UnsafePointer<Float>
     /// Per block, `dx · Σ codes`.
-    var scaledSums: [Float]
+    let scaledSums: UnsafePointer<Float>
 
-    /// Quantizes the `k` floats at `x` as ``Int8ActivationMatmul/quantize(_:k:)`` does, spread for
-    /// weights of `dtype`.
-    init(_ x: UnsafePointer<Float>, k: Int, dtype: DType) {
-      let blocks = k / 32, stride = dtype == .q8_0 ? 64 : 128
-      // Where each copy of the low and of the high codes goes: q4 [low × 4, high × 4], q8_0 [low, high] × 2.
-      let places = dtype == .q8_0 ? [(0, 16), (32, 48)] : [(0, 64), (16, 80), (32, 96), (48, 112)]
-      var scales = [Float](repeating: 0, count: blocks), scaledSums = scales
-      spread = [Int8](repeating: 0, count: blocks * stride)
-      spread.withUnsafeMutableBytes { spread in
-        for block in 0..<blocks {
-          let quantized = Int8ActivationMatmul.quantizeBlock(UnsafeRawPointer(x + block * 32))
-          for (low, high) in places {
-            spread.storeBytes(of: quantized.low, toByteOffset: block * stride + low, as: SIMD16<Int8>.self)
-            spread.storeBytes(of: quantized.high, toByteOffset: block * stride + high, as: SIMD16<Int8>.self)
-          }
-          scales[block] = quantized.scale
-          scaledSums[block] = quantized.scaledSum
-        }
-      }
-      self.scales = scales
-      self.scaledSums = scaledSums
+    /// Bytes of spread codes per block for weights of `dtype`.
+    static func spreadBytes(_ dtype: DType) -> Int { dtype == .q8_0 ? 64 : 128 }
+
+    /// Bytes of a row of `k` activations for weights of `dtype`.
+    static func byteCount(k: Int, dtype: DType) -> Int { k / 32 * (spreadBytes(dtype) + 8) }
+
+    /// The row laid out at `memory`.
+    init(at memory: UnsafeRawPointer, k: Int, dtype: DType) {
+      let blocks = k / 32
+      spread = memory
+      scales = (memory + blocks * Self.spreadBytes(dtype)).assumingMemoryBound(to: Float.self)
+      scaledSums = scales + blocks
     }
 
-    /// Calls `body` with the spread codes, the scales and the scaled sums in place.
-    @inline(__always)
-    func withPointers(
-      _ body: (_ spread: UnsafeRawPointer, _ scales: UnsafePointer<Float>, _ scaledSums: UnsafePointer<Float>) -> Void
-    ) {
-      spread.withUnsafeBytes { spread in
-        scales.withUnsafeBufferPointer { scales in
-          scaledSums.withUnsafeBufferPointer { body(spread.baseAddress!, scales.baseAddress!, $0.baseAddress!) }
+    /// Quantizes the `k` floats at `x` as ``Int8ActivationMatmul/quantize(_:k:)`` does and lays
+    /// them out at `memory` (``byteCount(k:dtype:)`` bytes) for weights of `dtype`.
+    static func quantize(_ x: UnsafePointer<Float>, k: Int, dtype: DType, into memory: UnsafeMutableRawPointer) {
+      let stride = spreadBytes(dtype), blocks = k / 32
+      let scales = (memory + blocks * stride).bindMemory(to: Float.self, capacity: 2 * blocks)
+      for block in 0..<blocks {
+        let quantized = Int8ActivationMatmul.quantizeBlock(UnsafeRawPointer(x + block * 32))
+        let codes = memory + block * stride
+        if dtype == .q8_0 {
+          for copy in 0..<2 {
+            codes.storeBytes(of: quantized.low, toByteOffset: copy * 32, as: SIMD16<Int8>.self)
+            codes.storeBytes(of: quantized.high, toByteOffset: copy * 32 + 16, as: SIMD16<Int8>.self)
+          }
+        } else {
+          for copy in 0..<4 {
+            codes.storeBytes(of: quantized.low, toByteOffset: copy * 16, as: SIMD16<Int8>.self)
+            codes.storeBytes(of: quantized.high, toByteOffset: 64 + copy * 16, as: SIMD16<Int8>.self)
+          }
         }
+        scales[block] = quantized.scale
+        scales[blocks + block] = quantized.scaledSum
       }
     }
   }
@@ -73,12 +78,17 @@ enum Int8TileMatvec {
     x: UnsafePointer<Float>, m: Int, k: Int, tiles: UnsafeRawPointer, dtype: DType, n: Int,
     y: UnsafeMutablePointer<Float>, pool: CPUThreadPool
   ) {
-    let rows = (0..<m).map { Row(x + $0 * k, k: k, dtype: dtype) }
-    let shared = QuantizedOperands(x: x, weights: tiles, y: y)
-    let threads = m * n * k < 64 * 1024 ? CPUThreadPool.single : pool
-    threads.forEachChunk(of: n, grain: QuantizedTiles.rows) { columns in
-      for (i, row) in rows.enumerated() {
-        multiply(row: row, k: k, tiles: shared.weights, dtype: dtype, rows: columns, y: shared.y + i * n)
+    let rowBytes = Row.byteCount(k: k, dtype: dtype)
+    withUnsafeTemporaryAllocation(byteCount: m * rowBytes, alignment: 64) { memory in
+      for i in 0..<m { Row.quantize(x + i * k, k: k, dtype: dtype, into: memory.baseAddress! + i * rowBytes) }
+      let rows = Row(at: memory.baseAddress!, k: k, dtype: dtype)
+      let shared = QuantizedOperands(x: x, weights: tiles, y: y)
+      let threads = m * n * k < 64 * 1024 ? CPUThreadPool.single : pool
+      threads.forEachChunk(of: n, grain: QuantizedTiles.rows) { columns in
+        for i in 0..<m {
+          let row = Row(at: rows.spread + i * rowBytes, k: k, dtype: dtype)
+          multiply(row: row, k: k, tiles: shared.weights, dtype: dtype, rows: columns, y: shared.y + i * n)
+        }
       }
     }
   }
@@ -101,28 +111,27 @@ enum Int8TileMatvec {
     precondition(rows.lowerBound % QuantizedTiles.rows == 0, "Int8TileMatvec: rows start at \(rows.lowerBound)")
     let blocks = k / 32, tileBytes = blocks * Format.bytes
     let nibble = SIMD8<UInt64>(repeating: 0x0F0F_0F0F_0F0F_0F0F)
-    row.withPointers { spread, activationScales, scaledSums in
-      for first in stride(from: rows.lowerBound, to: rows.upperBound, by: QuantizedTiles.rows) {
-        var p = tiles + first / QuantizedTiles.rows * tileBytes
-        var lanes = SIMD16<Float>(), offsets = SIMD4<Float>()
-        for block in 0..<blocks {
-          let (scales, offset) = Format.scalesAndOffsets(p)
-          offsets = offsets.addingProduct(offset, scaledSums[block])
-          let codes = (p + Format.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self)
-          var low = codes & nibble, high = codes &>> 4 & nibble
-          var integer = SIMD16<Int32>()
-          let activations = spread + block * 128
-          tessera_dpbusd_512(&integer, &low, activations)
-          tessera_dpbusd_512(&integer, &high, activations + 64)
-          lanes = lanes.addingProduct(SIMDConversions.float(integer), fourLanesEach(scales * activationScales[block]))
-          p += Format.bytes
-        }
-        var result = offsets
-        for lane in 0..<4 {
-          result[lane] += lanes[4 * lane] + lanes[4 * lane + 1] + lanes[4 * lane + 2] + lanes[4 * lane + 3]
-        }
-        for lane in 0..<Swift.min(QuantizedTiles.rows, rows.upperBound - first) { y[first + lane] = result[lane] }
+    let spread = row.spread, activationScales = row.scales, scaledSums = row.scaledSums
+    for first in stride(from: rows.lowerBound, to: rows.upperBound, by: QuantizedTiles.rows) {
+      var p = tiles + first / QuantizedTiles.rows * tileBytes
+      var lanes = SIMD16<Float>(), offsets = SIMD4<Float>()
+      for block in 0..<blocks {
+        let (scales, offset) = Format.scalesAndOffsets(p)
+        offsets = offsets.addingProduct(offset, scaledSums[block])
+        let codes = (p + Format.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self)
+        var low = codes & nibble, high = codes &>> 4 & nibble
+        var integer = SIMD16<Int32>()
+        let activations = spread + block * 128
+        tessera_dpbusd_512(&integer, &low, activations)
+        tessera_dpbusd_512(&integer, &high, activations + 64)
+        lanes = lanes.addingProduct(SIMDConversions.float(integer), fourLanesEach(scales * activationScales[block]))
+        p += Format.bytes
       }
+      var result = offsets
+      for lane in 0..<4 {
+        result[lane] += lanes[4 * lane] + lanes[4 * lane + 1] + lanes[4 * lane + 2] + lanes[4 * lane + 3]
+      }
+      for lane in 0..<Swift.min(QuantizedTiles.rows, rows.upperBound - first) { y[first + lane] = result[lane] }
     }
   }
 
@@ -133,29 +142,28 @@ enum Int8TileMatvec {
     precondition(rows.lowerBound % QuantizedTiles.rows == 0, "Int8TileMatvec: rows start at \(rows.lowerBound)")
     let blocks = k / 32, tileBytes = blocks * Q8_0Tile.bytes
     let unsigned = SIMD8<UInt64>(repeating: 0x8080_8080_8080_8080)  // w + 128 for every signed byte w
-    row.withPointers { spread, activationScales, scaledSums in
-      for first in stride(from: rows.lowerBound, to: rows.upperBound, by: QuantizedTiles.rows) {
-        var p = tiles + first / QuantizedTiles.rows * tileBytes
-        var front = SIMD16<Float>(), back = SIMD16<Float>(), offsets = SIMD4<Float>()
-        for block in 0..<blocks {
-          let (scales, _) = Q8_0Tile.scalesAndOffsets(p)
-          offsets = offsets.addingProduct(-128 * scales, scaledSums[block])
-          var rows01 = (p + Q8_0Tile.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self) ^ unsigned
-          var rows23 = (p + Q8_0Tile.codesOffset + 64).loadUnaligned(as: SIMD8<UInt64>.self) ^ unsigned
-          var integer01 = SIMD16<Int32>(), integer23 = SIMD16<Int32>()
-          let activations = spread + block * 64
-          tessera_dpbusd_512(&integer01, &rows01, activations)
-          tessera_dpbusd_512(&integer23, &rows23, activations)
-          let scaled = scales * activationScales[block]
-          front = front.addingProduct(SIMDConversions.float(integer01), eightLanesEach(scaled[0], scaled[1]))
-          back = back.addingProduct(SIMDConversions.float(integer23), eightLanesEach(scaled[2], scaled[3]))
-          p += Q8_0Tile.bytes
-        }
-        let result =
-          offsets
-          + SIMD4(front.lowHalf.sum(), front.highHalf.sum(), back.lowHalf.sum(), back.highHalf.sum())
-        for lane in 0..<Swift.min(QuantizedTiles.rows, rows.upperBound - first) { y[first + lane] = result[lane] }
+    let spread = row.spread, activationScales = row.scales, scaledSums = row.scaledSums
+    for first in stride(from: rows.lowerBound, to: rows.upperBound, by: QuantizedTiles.rows) {
+      var p = tiles + first / QuantizedTiles.rows * tileBytes
+      var front = SIMD16<Float>(), back = SIMD16<Float>(), offsets = SIMD4<Float>()
+      for block in 0..<blocks {
+        let (scales, _) = Q8_0Tile.scalesAndOffsets(p)
+        offsets = offsets.addingProduct(-128 * scales, scaledSums[block])
+        var rows01 = (p + Q8_0Tile.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self) ^ unsigned
+        var rows23 = (p + Q8_0Tile.codesOffset + 64).loadUnaligned(as: SIMD8<UInt64>.self) ^ unsigned
+        var integer01 = SIMD16<Int32>(), integer23 = SIMD16<Int32>()
+        let activations = spread + block * 64
+        tessera_dpbusd_512(&integer01, &rows01, activations)
+        tessera_dpbusd_512(&integer23, &rows23, activations)
+        let scaled = scales * activationScales[block]
+        front = front.addingProduct(SIMDConversions.float(integer01), eightLanesEach(scaled[0], scaled[1]))
+        back = back.addingProduct(SIMDConversions.float(integer23), eightLanesEach(scaled[2], scaled[3]))
+        p += Q8_0Tile.bytes
       }
+      let result =
+        offsets
+        + SIMD4(front.lowHalf.sum(), front.highHalf.sum(), back.lowHalf.sum(), back.highHalf.sum())
+      for lane in 0..<Swift.min(QuantizedTiles.rows, rows.upperBound - first) { y[first + lane] = result[lane] }
     }
   }
 
