@@ -53,13 +53,11 @@ struct QuantizedTileTests {
     (.q4_1, 17, 12, 160), (.q8_0, 1, 5, 64), (.q8_0, 6, 9, 96), (.q8_0, 2, 130, 576),
   ]
 
-  @Test("matmuls on tiles equal dequantize-then-multiply", arguments: cases.indices, threadCounts)
-  func multiply(index: Int, threads: Int) {
-    let (dtype, m, n, k) = Self.cases[index]
-    var generator = SeededRandom(seed: UInt64(100 + index))
-    let weights = Tensor.random(TensorType(dtype, [n, k]), using: &generator)
-    let x = (0..<(m * k)).map { _ in Float.random(in: -1..<1, using: &generator) }
-    let (expected, magnitude) = QuantizedMatmulTests.expected(x, weights, m: m, n: n, k: k)
+  /// `x · Wᵀ` through ``QuantizedMatmul`` reading `weights` repacked into tiles.
+  static func onTiles(
+    _ x: [Float], _ weights: Tensor, m: Int, n: Int, k: Int, precision: QuantizedPrecision, threads: Int
+  ) -> [Float] {
+    let dtype = weights.dtype
     var tiles = [UInt8](repeating: 0, count: QuantizedTiles.byteCount(n: n, k: k, dtype: dtype))
     var y = [Float](repeating: .nan, count: m * n)
     weights.bytes.withUnsafeBytes { w in
@@ -68,10 +66,21 @@ struct QuantizedTileTests {
       }
       tiles.withUnsafeBytes { t in
         QuantizedMatmul.multiply(
-          x: x, m: m, k: k, weights: w.baseAddress!, dtype: dtype, n: n, y: &y, pool: CPUThreadPool(threads: threads),
-          tiles: t.baseAddress!)
+          x: x, m: m, k: k, weights: w.baseAddress!, dtype: dtype, n: n, y: &y, precision: precision,
+          pool: CPUThreadPool(threads: threads), tiles: t.baseAddress!)
       }
     }
+    return y
+  }
+
+  @Test("matmuls on tiles equal dequantize-then-multiply", arguments: cases.indices, threadCounts)
+  func multiply(index: Int, threads: Int) {
+    let (dtype, m, n, k) = Self.cases[index]
+    var generator = SeededRandom(seed: UInt64(100 + index))
+    let weights = Tensor.random(TensorType(dtype, [n, k]), using: &generator)
+    let x = (0..<(m * k)).map { _ in Float.random(in: -1..<1, using: &generator) }
+    let (expected, magnitude) = QuantizedMatmulTests.expected(x, weights, m: m, n: n, k: k)
+    let y = Self.onTiles(x, weights, m: m, n: n, k: k, precision: .f32Activations, threads: threads)
     for e in 0..<(m * n) {
       #expect(abs(Double(y[e]) - expected[e]) <= 1e-5 * magnitude[e] + 1e-5, "\(dtype) \(m)x\(n)x\(k) element \(e)")
     }
@@ -128,18 +137,7 @@ struct QuantizedTileTests {
     var x = (0..<(m * k)).map { _ in Float.random(in: -1..<1, using: &generator) }
     x.replaceSubrange(0..<32, with: repeatElement(0, count: 32))  // an all-zero block has scale 0
     let (expected, magnitude) = Self.expectedInt8(x, weights, m: m, n: n, k: k)
-    var tiles = [UInt8](repeating: 0, count: QuantizedTiles.byteCount(n: n, k: k, dtype: dtype))
-    var y = [Float](repeating: .nan, count: m * n)
-    weights.bytes.withUnsafeBytes { w in
-      tiles.withUnsafeMutableBytes {
-        QuantizedTiles.repack(w.baseAddress!, n: n, k: k, dtype: dtype, into: $0.baseAddress!)
-      }
-      tiles.withUnsafeBytes { t in
-        QuantizedMatmul.multiply(
-          x: x, m: m, k: k, weights: w.baseAddress!, dtype: dtype, n: n, y: &y, precision: .int8Activations,
-          pool: CPUThreadPool(threads: threads), tiles: t.baseAddress!)
-      }
-    }
+    let y = Self.onTiles(x, weights, m: m, n: n, k: k, precision: .int8Activations, threads: threads)
     for e in 0..<(m * n) {
       #expect(abs(Double(y[e]) - expected[e]) <= 1e-5 * magnitude[e] + 1e-5, "\(dtype) \(m)x\(n)x\(k) element \(e)")
     }
