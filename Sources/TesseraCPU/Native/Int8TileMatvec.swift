@@ -11,8 +11,9 @@ import TesseraIR
 /// scaled by `d · dx` in f32 and the offsets (q4_0's `-8d`, q4_1's `m`, q8_0's `-128d`) apply
 /// through the block's `dx · Σ codes` — the arithmetic of
 /// ``Int8ActivationMatmul`` (exact integer block sums, then the two scales) summed in another
-/// order. About 3× the bytes per second of the f32-activation tile kernel, whose int-to-float
-/// conversions and FMAs bound it.
+/// order. About twice the bytes per second of the f32-activation tile kernel (whose int-to-float
+/// conversions and FMAs bound it) on the out-of-cache SmolLM2 decode matrices
+/// (docs/cpu-quantized-matvec.md).
 enum Int8TileMatvec {
   /// Whether this CPU runs the kernel: AVX-512 VNNI present and its registers enabled by the OS.
   static let available = tessera_has_avx512_vnni() != 0
@@ -81,12 +82,12 @@ enum Int8TileMatvec {
     let rowBytes = Row.byteCount(k: k, dtype: dtype)
     withUnsafeTemporaryAllocation(byteCount: m * rowBytes, alignment: 64) { memory in
       for i in 0..<m { Row.quantize(x + i * k, k: k, dtype: dtype, into: memory.baseAddress! + i * rowBytes) }
-      let rows = Row(at: memory.baseAddress!, k: k, dtype: dtype)
+      let firstRow = Row(at: memory.baseAddress!, k: k, dtype: dtype)
       let shared = QuantizedOperands(x: x, weights: tiles, y: y)
       let threads = m * n * k < 64 * 1024 ? CPUThreadPool.single : pool
       threads.forEachChunk(of: n, grain: QuantizedTiles.rows) { columns in
         for i in 0..<m {
-          let row = Row(at: rows.spread + i * rowBytes, k: k, dtype: dtype)
+          let row = Row(at: firstRow.spread + i * rowBytes, k: k, dtype: dtype)
           multiply(row: row, k: k, tiles: shared.weights, dtype: dtype, rows: columns, y: shared.y + i * n)
         }
       }
