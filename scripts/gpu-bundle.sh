@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Packs what scripts/gpu-check.sh needs on a machine that has a GPU but no Swift toolchain into
-# one folder (default .device/, which git must ignore, e.g. through .git/info/exclude):
+# one folder (default .device/, which .gitignore keeps out of git; name its parts in `carry`):
 #   bin.tar.xz  tessera, tessera-bench and tessera-difftest: release builds with the Swift runtime
 #           linked statically, for a portable CPU level (CPU=haswell: AVX2 and FMA), stripped and
 #           compressed together (the three share most of their bytes: 18 MB instead of 3 x 61)
