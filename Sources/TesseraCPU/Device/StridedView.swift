@@ -26,8 +26,9 @@ struct StridedView: Sendable, Hashable {
     let node = graph.nodes[index]
     let shape = graph.type(of: node.result).shape
     guard [.reshape, .transpose, .slice, .broadcast].contains(node.kind),
-      var (source, view) = of(node.operands[0], in: graph, inside: inside)
+      let (source, operandView) = of(node.operands[0], in: graph, inside: inside)
     else { return nil }
+    var view = operandView
     switch node.kind {
     case .reshape:
       guard view.isContiguous else { return nil }
