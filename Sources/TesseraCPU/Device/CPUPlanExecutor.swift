@@ -6,8 +6,9 @@ import TesseraRuntime
 /// compile time, matmul groups on the native SGEMM or quantized matmul (with their epilogue),
 /// single softmax / rms_norm / rope library groups on ``RowKernels``, movement / select / f32
 /// arithmetic groups through strided views (``NativeStridedKernel``), every other kernel on its
-/// ``VectorKernel`` program, built once here. In the f32-activation mode, quantized weights of
-/// matmuls are read as ``QuantizedTiles``: constants repacked here, views (a mapped model's
+/// ``VectorKernel`` program, built once here. Quantized weights of matmuls are read as
+/// ``QuantizedTiles`` wherever the precision mode has a tiled kernel for them
+/// (``QuantizedTiles/supports(_:precision:)``): constants repacked here, views (a mapped model's
 /// tensors) through the device's ``TiledWeightCache``. A `dequantize` group read only by quantized native
 /// matmuls is skipped: they read the quantized weight directly; so is a movement group read only
 /// by matmuls that read its input through a strided view. The buffers it allocates (the
