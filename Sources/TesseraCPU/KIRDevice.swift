@@ -10,6 +10,8 @@ public final class KIRDevice: Device {
   public let info = DeviceInfo(
     name: "kir", kind: .kir, summary: "Kernel IR interpreter (compiled plans, checked accesses)", driver: "built in",
     availability: .available)
+  /// Host memory: buffers and device tensors are host bytes.
+  public let store: any TensorStore = HostTensorStore(deviceName: "kir")
   private let options: CompileOptions
   private let capabilities: TargetCapabilities
 
@@ -29,7 +31,8 @@ public final class KIRDevice: Device {
     } catch {
       throw .compileFailed(device: info.name, message: error.description)
     }
-    return CompiledGraph(graph: graph, deviceName: info.name, executable: PlanInterpreter(plan: plan))
+    let runner = try PlanRunner(plan: plan, backend: InterpreterPlanBackend(store: store))
+    return CompiledGraph(graph: graph, deviceName: info.name, executable: runner)
   }
 }
 
@@ -49,37 +52,55 @@ public struct InterpreterKernelRunner: HostKernelRunner {
   }
 }
 
-/// Executes a plan step by step: buffers live where the memory plan put them (one arena of
-/// bytes, the weights, the inputs), so a wrong liveness or offset shows up as a wrong result.
-struct PlanInterpreter: GraphExecutable {
-  let plan: CompiledPlan
+/// Runs every step of a plan on the KIR interpreter, its buffers where the memory plan put them
+/// (one arena of host bytes, the weights, the inputs), so a wrong liveness or offset shows up as
+/// a wrong result.
+final class InterpreterPlanBackend: PlanBackend {
+  /// A step's launch with the type and location of each of its buffers.
+  private struct Launch: Sendable {
+    var call: KernelCall
+    var types: [TensorType]
+    var locations: [ValueLocation]
+  }
 
-  func execute(_ inputs: [Tensor]) throws(DeviceError) -> [Tensor] {
-    let graph = plan.graph
-    var arena = [UInt8](repeating: 0, count: plan.memory.arenaBytes)
-    var fixed: [ValueID: Tensor] = Dictionary(uniqueKeysWithValues: zip(graph.arguments, inputs))
-    for step in plan.steps where step.group.kind == .constant {
-      fixed[step.group.root] = graph.nodes[step.group.nodes[0]].literal
+  let store: any TensorStore
+
+  init(store: any TensorStore) { self.store = store }
+
+  /// Nothing is injected.
+  var faults: FaultInjection { FaultInjection() }
+  /// Every step runs here.
+  var hostRunner: (any HostKernelRunner)? { nil }
+  /// The interpreter measures nothing.
+  var timesKernels: Bool { false }
+
+  /// Every launch runs on the interpreter.
+  func prepare(_ plan: CompiledPlan) throws(DeviceError) -> [StepPreparation] {
+    plan.steps.map { $0.call.map { .device($0) } ?? .skip }
+  }
+
+  /// The launches with their buffers' types and locations.
+  func encode(_ steps: [PreparedStep], plan: CompiledPlan, locate: (ValueID) -> ValueLocation) throws(DeviceError)
+    -> any Sendable
+  {
+    steps.map {
+      Launch(call: $0.call, types: $0.call.buffers.map(plan.graph.type(of:)), locations: $0.call.buffers.map(locate))
     }
-    func read(_ value: ValueID) -> Tensor {
-      let type = graph.type(of: value)
-      let storage = plan.memory.storage(of: value)
-      if let tensor = fixed[storage] { return Tensor(type: type, bytes: tensor.bytes)! }
-      guard case .arena(let offset)? = plan.memory.homes[storage] else { preconditionFailure("no home for \(value)") }
-      return Tensor(type: type, bytes: Array(arena[offset..<(offset + type.storageBytes!)]))!
-    }
-    for step in plan.steps {
-      guard let call = step.call else { continue }
-      let buffers = call.buffers.map(read)
-      let outputs = try InterpreterKernelRunner().run(call, buffers: buffers)
-      for (position, parameter) in call.kernel.buffers.enumerated() where parameter.access != .read {
-        let value = call.buffers[position]
-        guard case .arena(let offset)? = plan.memory.homes[plan.memory.storage(of: value)] else { continue }
-        let bytes = outputs[position].bytes
-        arena.replaceSubrange(offset..<(offset + bytes.count), with: bytes)
+  }
+
+  /// Interprets each launch: reads its buffers, runs, writes back the written ones.
+  func submit(_ encoded: any Sendable, profile: Bool) throws(DeviceError) -> [KernelTiming] {
+    for launch in encoded as! [Launch] {
+      let buffers = zip(launch.types, launch.locations).map { type, location in
+        Tensor(type: type, bytes: (location.memory as! HostMemory).read(at: location.offset, count: location.size))!
+      }
+      let outputs = try InterpreterKernelRunner().run(launch.call, buffers: buffers)
+      for (position, parameter) in launch.call.kernel.buffers.enumerated() where parameter.access != .read {
+        let location = launch.locations[position]
+        outputs[position].withUnsafeBytes { (location.memory as! HostMemory).write($0, at: location.offset) }
       }
     }
-    return graph.results.map(read)
+    return []
   }
 }
 

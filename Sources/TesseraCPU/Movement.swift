@@ -25,6 +25,8 @@ enum Movement {
       return a.gathered(map, shape: type.shape)
     case .concat:
       return concat(operands, axis: a.shape.normalizedAxis(attributes.int("axis")!)!, type)
+    case .updateSlice:
+      return try updateSlice(a, operands[1], start: operands[2].ints[0], attributes, type)
     default:
       return try gather(a, operands[1], axis: a.shape.normalizedAxis(attributes.int("axis") ?? 0)!, type)
     }
@@ -45,6 +47,37 @@ enum Movement {
       }
     }
     return RefArray(type: type, storage: type.dtype.isFloatingPoint ? .float(floats) : .int(ints))
+  }
+
+  /// `base` with the slab at `start` along the axis replaced by `update`; a start that puts the
+  /// slab outside `base` fails.
+  private static func updateSlice(
+    _ base: RefArray, _ update: RefArray, start: Int64, _ attributes: Attributes, _ type: TensorType
+  ) throws(EvaluationFailure) -> RefArray {
+    let axis = base.shape.normalizedAxis(attributes.int("axis") ?? 0)!
+    let (size, length) = (base.shape.dims[axis], update.shape.dims[axis])
+    guard start >= 0, start + Int64(length) <= Int64(size) else {
+      throw EvaluationFailure(
+        message: "start \(start) puts \(length) rows outside 0..<\(size) along axis \(axis)")
+    }
+    let (outer, _, inner) = Indexing.around(base.shape, axis: axis)
+    // Element i of the result comes from the base (i) or the update (count + j): one gather map.
+    var map = Array(0..<base.shape.count)
+    for block in 0..<outer {
+      for row in 0..<length {
+        let target = (block * size + Int(start) + row) * inner
+        let source = base.shape.count + (block * length + row) * inner
+        for offset in 0..<inner { map[target + offset] = source + offset }
+      }
+    }
+    let joined: RefArray.Storage =
+      switch (base.storage, update.storage) {
+      case (.float(let a), .float(let b)): .float(a + b)
+      case (.int(let a), .int(let b)): .int(a + b)
+      default: preconditionFailure("update_slice of quantized tensors is rejected by the verifier")
+      }
+    let combined = RefArray(type: TensorType(type.dtype, [base.shape.count + update.shape.count]), storage: joined)
+    return combined.gathered(map, shape: type.shape)
   }
 
   /// `np.take(a, indices, axis)`; negative indices count from the end, others out of range fail.

@@ -56,6 +56,9 @@ public final class ReferenceDevice: Device {
     name: "reference", kind: .reference, summary: "reference evaluator (plain Swift, f32, wide accumulation)",
     driver: "built in", availability: .available)
 
+  /// Host memory: device tensors of the reference are host bytes.
+  public let store: any TensorStore = HostTensorStore(deviceName: "reference")
+
   /// Creates the device.
   public init() {}
 
@@ -65,7 +68,7 @@ public final class ReferenceDevice: Device {
   }
 }
 
-private struct ReferenceExecutable: GraphExecutable {
+private struct ReferenceExecutable: HostGraphExecutable {
   let graph: Graph
   func execute(_ inputs: [Tensor]) throws(DeviceError) -> [Tensor] {
     try ReferenceEvaluator.evaluate(graph, inputs: inputs)

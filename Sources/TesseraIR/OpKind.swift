@@ -16,6 +16,8 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable, CustomStringConver
   case matmul
   // Movement.
   case transpose, reshape, broadcast, slice, concat, gather
+  /// `base` with a slab along an axis replaced by `update` at a run-time start (state updated in place).
+  case updateSlice = "update_slice"
   // Composite (decomposed by the compiler for targets that lack them).
   case softmax, rmsNorm = "rms_norm", layerNorm = "layer_norm", rope
   // Quantization and literals.
@@ -34,7 +36,7 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable, CustomStringConver
     case .compare, .select, .cast: .elementwiseOther
     case .reduceSum, .reduceMax, .reduceMin, .reduceMean, .argmax: .reduction
     case .matmul: .contraction
-    case .transpose, .reshape, .broadcast, .slice, .concat, .gather: .movement
+    case .transpose, .reshape, .broadcast, .slice, .concat, .gather, .updateSlice: .movement
     case .softmax, .rmsNorm, .layerNorm, .rope: .composite
     case .dequantize, .constant: .source
     }

@@ -38,7 +38,7 @@ public enum TypeInference {
     case .transpose: ["perm"]
     case .reshape, .broadcast: ["shape"]
     case .slice: ["start", "end", "step"]
-    case .concat, .gather, .softmax: ["axis"]
+    case .concat, .gather, .softmax, .updateSlice: ["axis"]
     case .rmsNorm, .layerNorm: ["axis", "epsilon"]
     case .rope: ["theta", "mode"]
     case .gelu: ["approximate"]
@@ -53,7 +53,7 @@ public enum TypeInference {
     case .unary, .reduction: 1...1
     case .source: kind == .constant ? 0...0 : 1...1
     case .elementwiseOther: kind == .select ? 3...3 : kind == .compare ? 2...2 : 1...1
-    case .movement: kind == .concat ? 1...Int.max : kind == .gather ? 2...2 : 1...1
+    case .movement: kind == .concat ? 1...Int.max : kind == .gather ? 2...2 : kind == .updateSlice ? 3...3 : 1...1
     case .composite: kind == .layerNorm ? 1...3 : kind == .softmax ? 1...1 : 2...2
     }
   }
@@ -158,6 +158,7 @@ public enum TypeInference {
       return TensorType(a.dtype, target)
     case .slice: return TensorType(a.dtype, try sliceShape(a.shape, attrs))
     case .concat: return try concat(operands, attrs)
+    case .updateSlice: return try updateSlice(operands, attrs)
     default:  // gather
       let axis = try attrs.axis("axis", rank: a.shape.rank) ?? 0
       guard operands[1].dtype.isInteger else {
@@ -166,6 +167,29 @@ public enum TypeInference {
       let dims = Array(a.shape.dims[..<axis]) + operands[1].shape.dims + Array(a.shape.dims[(axis + 1)...])
       return TensorType(a.dtype, Shape(dims))
     }
+  }
+
+  /// `update_slice %base, %update, %start {axis}`: `update` has `base`'s dtype and rank and its
+  /// dims except along `axis`, where it is at most as long; `start` is one integer (`[]` or `[1]`).
+  private static func updateSlice(_ operands: [TensorType], _ attrs: AttributeReader) throws(InferenceFailure)
+    -> TensorType
+  {
+    let (base, update, start) = (operands[0], operands[1], operands[2])
+    let axis = try attrs.axis("axis", rank: base.shape.rank) ?? 0
+    try requireSameDType(base, update)
+    try requirePlain(base)
+    let fits =
+      update.shape.rank == base.shape.rank
+      && base.shape.dims.indices.allSatisfy {
+        $0 == axis ? update.shape.dims[$0] <= base.shape.dims[$0] : update.shape.dims[$0] == base.shape.dims[$0]
+      }
+    guard fits else {
+      throw InferenceFailure("update \(update.shape) does not fit in base \(base.shape) along axis \(axis)")
+    }
+    guard start.dtype.isInteger, start.shape.count == 1, start.shape.rank <= 1 else {
+      throw InferenceFailure("the start of update_slice must be one integer (i32[] or i32[1]), found \(start)")
+    }
+    return base
   }
 
   private static func composite(_ kind: OpKind, _ operands: [TensorType], _ attrs: AttributeReader)

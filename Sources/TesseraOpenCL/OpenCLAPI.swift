@@ -8,7 +8,7 @@ import TesseraRuntime
 /// `<CL/cl.h>` so that the module builds on a machine without the OpenCL headers too.
 ///
 /// Thread safety: immutable after `init`, and the OpenCL 1.2 API is thread-safe except
-/// `clSetKernelArg` on one kernel object, which ``OpenCLExecutable`` serialises.
+/// `clSetKernelArg` on one kernel object, which ``PlanRunner`` serialises (one run at a time).
 final class OpenCLAPI: @unchecked Sendable {
   typealias Handle = OpaquePointer
   typealias Status = Int32

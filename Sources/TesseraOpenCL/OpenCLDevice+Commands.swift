@@ -48,11 +48,20 @@ extension OpenCLDevice {
   }
 
   /// Sets the arguments of `call` (each buffer as its memory object and byte offset, then the
-  /// scalars) and enqueues the launch: whole workgroups covering the global size. Returns the
-  /// profiling event when `profile` is set; launches nothing for an empty global size.
+  /// scalars) and enqueues the launch. Returns the profiling event when `profile` is set;
+  /// launches nothing for an empty global size.
   func enqueue(
     _ call: KernelCall, _ kernel: OpenCLHandle, locations: [(buffer: OpenCLHandle, offset: Int)], profile: Bool
   ) throws(OpenCLError) -> OpenCLHandle? {
+    try setArguments(call, kernel, locations: locations)
+    return try launch(call, kernel, profile: profile)
+  }
+
+  /// Sets the arguments of `call` on `kernel`: each buffer as its memory object and byte
+  /// offset, then the scalars.
+  func setArguments(_ call: KernelCall, _ kernel: OpenCLHandle, locations: [(buffer: OpenCLHandle, offset: Int)])
+    throws(OpenCLError)
+  {
     let name = call.kernel.name
     for (position, location) in locations.enumerated() {
       var memory: OpaquePointer? = location.buffer.raw
@@ -76,6 +85,13 @@ extension OpenCLDevice {
         throw .launch(kernel: name, buffer: "$" + scalar.name, function: "clSetKernelArg", code: status)
       }
     }
+  }
+
+  /// Enqueues `call` on `kernel`, whose arguments are set: whole workgroups covering the global
+  /// size. Returns the profiling event when `profile` is set; launches nothing for an empty
+  /// global size.
+  func launch(_ call: KernelCall, _ kernel: OpenCLHandle, profile: Bool) throws(OpenCLError) -> OpenCLHandle? {
+    let name = call.kernel.name
     let counts = call.kernel.groupCounts(call.scalars)
     guard !counts.contains(where: { $0 <= 0 }) else { return nil }
     let local = call.kernel.workgroupSize

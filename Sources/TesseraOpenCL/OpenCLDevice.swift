@@ -3,11 +3,14 @@ import TesseraIR
 import TesseraRuntime
 
 /// One OpenCL device as a Tessera target: a context and an in-order profiling queue, graphs
-/// compiled into one OpenCL C program per plan (built once and cached), and plan steps that
-/// fall back to the host run through the injected ``HostKernelRunner``.
+/// compiled into one OpenCL C program per plan (built once and cached) and run by
+/// ``PlanRunner`` (plan steps that fall back to the host run through the injected
+/// ``HostKernelRunner``). The device is its own ``TensorStore``: device tensors are its buffers.
 public final class OpenCLDevice: Device {
   /// Name (`opencl:N`), driver and availability.
   public let info: DeviceInfo
+  /// The device itself: its buffers hold device tensors.
+  public var store: any TensorStore { self }
   /// What the driver reports about the device.
   public let properties: OpenCLDeviceProperties
   /// What the code generator uses on this device.
@@ -102,15 +105,12 @@ public final class OpenCLDevice: Device {
     OpenCLCodegen.program(deviceKernels(plan), options: codegenOptions)
   }
 
-  /// Compiles `graph`: the plan, its OpenCL C program (built or taken from the cache), the
-  /// kernel objects and the buffers (weights uploaded once).
+  /// Compiles `graph`: the plan, its OpenCL C program (built or taken from the cache) and the
+  /// kernel objects, run by a ``PlanRunner`` (buffers allocated and constants uploaded at the
+  /// first run).
   public func compile(_ graph: Graph) throws(DeviceError) -> CompiledGraph {
     let plan = try plan(graph)
     try info.checkMemory(for: plan)
-    if plan.steps.contains(where: { $0.call != nil && $0.device != capabilities.name }), hostRunner == nil {
-      throw .compileFailed(
-        device: info.name, message: "the plan has steps for \(plan.fallback) but no host kernel runner was given")
-    }
     for kernel in deviceKernels(plan) where kernel.workgroupSize.reduce(1, *) > properties.maxWorkgroupSize {
       throw .kernelFailed(
         kernel: kernel.name,
@@ -118,18 +118,15 @@ public final class OpenCLDevice: Device {
           kernel: kernel.name, size: kernel.workgroupSize.reduce(1, *), limit: properties.maxWorkgroupSize
         ).description)
     }
+    let program: OpenCLHandle
     do {
-      let program = try programs.program(
+      program = try programs.program(
         source: source(for: plan), name: "the program for @\(graph.name)", kernels: deviceKernels(plan).map(\.name))
-      let executable = try OpenCLExecutable(plan: plan, device: self, program: program)
-      return CompiledGraph(graph: graph, deviceName: info.name, executable: executable)
     } catch {
-      if case .memory(let buffer, let bytes, "clCreateBuffer", let code) = error {
-        let message = OpenCLError.call(function: "clCreateBuffer", code: code).description
-        throw .allocationFailed(device: info.name, buffer: buffer, bytes: bytes, message: message)
-      }
       throw .compileFailed(device: info.name, message: error.description)
     }
+    let runner = try PlanRunner(plan: plan, backend: OpenCLPlanBackend(device: self, program: program))
+    return CompiledGraph(graph: graph, deviceName: info.name, executable: runner)
   }
 
   private func deviceKernels(_ plan: CompiledPlan) -> [Kernel] {

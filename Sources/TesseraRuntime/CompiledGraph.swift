@@ -2,35 +2,85 @@ import TesseraIR
 
 /// A graph compiled for one device, ready to run any number of times.
 ///
-/// Inputs are checked here, the same way for every device: count, names, dtypes and shapes.
+/// Inputs are checked here, the same way for every device: count, names, dtypes and shapes, and
+/// the start of every `update_slice` whose start is an argument given on the host (an
+/// out-of-range start is an error before anything runs or is written). Arguments bound to a
+/// ``ParameterSet`` (``binding(_:)``) are not given to a run.
 public final class CompiledGraph: Sendable {
   /// The graph as given to the device.
   public let graph: Graph
   /// The device it runs on.
   public let deviceName: String
+  /// Arguments bound to device tensors, by argument position.
+  public let bound: [Int: DeviceTensor]
   private let executable: any GraphExecutable
 
   /// Wraps a device's executable; called by ``Device`` implementations.
-  public init(graph: Graph, deviceName: String, executable: any GraphExecutable) {
+  public convenience init(graph: Graph, deviceName: String, executable: any GraphExecutable) {
+    self.init(graph: graph, deviceName: deviceName, executable: executable, bound: [:])
+  }
+
+  private init(graph: Graph, deviceName: String, executable: any GraphExecutable, bound: [Int: DeviceTensor]) {
     self.graph = graph
     self.deviceName = deviceName
     self.executable = executable
+    self.bound = bound
   }
 
-  /// Runs with inputs in argument order; returns the results in return order.
+  /// The arguments a run takes, in order: every argument not bound to a parameter.
+  public var inputArguments: [ValueID] {
+    graph.arguments.indices.filter { bound[$0] == nil }.map { graph.arguments[$0] }
+  }
+
+  /// The same compiled graph with every argument named in `parameters` bound to its tensor
+  /// (checked against the argument's type); runs then take only the other arguments.
+  public func binding(_ parameters: ParameterSet) throws(DeviceError) -> CompiledGraph {
+    var bound = self.bound
+    for (position, argument) in graph.arguments.enumerated() {
+      guard let tensor = parameters.tensors[graph[argument].name] else { continue }
+      try check(tensor.type, for: argument)
+      bound[position] = tensor
+    }
+    return CompiledGraph(graph: graph, deviceName: deviceName, executable: executable, bound: bound)
+  }
+
+  /// Runs with host inputs in ``inputArguments`` order; returns the results in return order as
+  /// host tensors.
   public func run(inputs: [Tensor]) throws(DeviceError) -> [Tensor] {
-    guard inputs.count == graph.arguments.count else {
-      throw .inputCount(expected: graph.arguments.count, found: inputs.count)
-    }
-    for (argument, input) in zip(graph.arguments, inputs) {
-      try check(input, for: argument)
-    }
-    return try executable.execute(inputs)
+    try execute(inputs.map { .host($0) }).results.map { value throws(DeviceError) in try value.hostTensor() }
   }
 
-  /// Runs with inputs given by argument name (without `%`).
+  /// Runs with host inputs given by argument name (without `%`).
   public func run(inputs named: [String: Tensor]) throws(DeviceError) -> [Tensor] {
     try run(inputs: try ordered(named))
+  }
+
+  /// Runs with inputs in ``inputArguments`` order, each on the host or on the device; returns
+  /// the results (see ``GraphRun/results``).
+  public func run(_ inputs: [TensorValue]) throws(DeviceError) -> [TensorValue] {
+    try execute(inputs).results
+  }
+
+  /// Runs once with inputs in ``inputArguments`` order; `profile` times each kernel where the
+  /// device can. Returns the results, the timings and the bytes moved.
+  public func execute(_ inputs: [TensorValue], profile: Bool = false) throws(DeviceError) -> GraphRun {
+    let arguments = inputArguments
+    guard inputs.count == arguments.count else {
+      throw .inputCount(expected: arguments.count, found: inputs.count)
+    }
+    var all: [TensorValue] = []
+    var given = zip(arguments, inputs).makeIterator()
+    for position in graph.arguments.indices {
+      if let tensor = bound[position] {
+        all.append(.device(tensor))
+      } else {
+        let (argument, input) = given.next()!
+        try check(input.type, for: argument)
+        all.append(input)
+      }
+    }
+    try checkUpdateStarts(all)
+    return try executable.execute(all, profile: profile)
   }
 
   /// Runs once with inputs given by argument name and returns each kernel's device time, or
@@ -39,21 +89,14 @@ public final class CompiledGraph: Sendable {
     try profile(inputs: try ordered(named))
   }
 
-  /// Runs once with inputs in argument order and returns each kernel's device time, or `nil`
-  /// when this device does not measure them.
+  /// Runs once with host inputs in ``inputArguments`` order and returns each kernel's device
+  /// time, or `nil` when this device does not measure them.
   public func profile(inputs: [Tensor]) throws(DeviceError) -> [KernelTiming]? {
-    guard let profiling = executable as? any ProfilingExecutable else { return nil }
-    guard inputs.count == graph.arguments.count else {
-      throw .inputCount(expected: graph.arguments.count, found: inputs.count)
-    }
-    for (argument, input) in zip(graph.arguments, inputs) {
-      try check(input, for: argument)
-    }
-    return try profiling.executeProfiled(inputs).kernels
+    try execute(inputs.map { .host($0) }, profile: true).kernels
   }
 
   private func ordered(_ named: [String: Tensor]) throws(DeviceError) -> [Tensor] {
-    let expected = graph.arguments.map { graph[$0].name }
+    let expected = inputArguments.map { graph[$0].name }
     if let extra = named.keys.sorted().first(where: { !expected.contains($0) }) {
       throw .unexpectedInput(name: extra, expected: expected)
     }
@@ -65,10 +108,44 @@ public final class CompiledGraph: Sendable {
     return ordered
   }
 
-  private func check(_ input: Tensor, for argument: ValueID) throws(DeviceError) {
+  private func check(_ type: TensorType, for argument: ValueID) throws(DeviceError) {
     let expected = graph.type(of: argument)
-    guard input.type == expected else {
-      throw .inputType(name: graph[argument].name, expected: expected, found: input.type)
+    guard type == expected else {
+      throw .inputType(name: graph[argument].name, expected: expected, found: type)
     }
   }
+
+  /// Fails when an `update_slice` whose start is an argument given on the host would write
+  /// outside its base (kernels then write nothing, but the caller must hear of it).
+  private func checkUpdateStarts(_ inputs: [TensorValue]) throws(DeviceError) {
+    for node in graph.nodes where node.kind == .updateSlice {
+      guard let position = graph.arguments.firstIndex(of: node.operands[2]),
+        case .host(let start) = inputs[position], start.shape.count == 1
+      else { continue }
+      if let problem = UpdateSlice.rangeProblem(node, in: graph, start: Int(start.element(at: 0))) {
+        throw .execution(op: .updateSlice, value: graph[node.result].name, message: problem)
+      }
+    }
+  }
+}
+
+/// Named tensors on one device, bound to the same-named arguments of every graph compiled with
+/// them (``Device/compile(_:parameters:)``): a model's weights, uploaded (and on `cpu`, tiled)
+/// once and shared by its prefill and decode graphs.
+public final class ParameterSet: Sendable {
+  /// The tensors by argument name (without `%`).
+  public let tensors: [String: DeviceTensor]
+
+  /// Wraps tensors already on a device.
+  public init(_ tensors: [String: DeviceTensor]) { self.tensors = tensors }
+
+  /// Uploads each named tensor to `device`.
+  public init(uploading named: [(name: String, tensor: Tensor)], to device: any Device) throws(DeviceError) {
+    var tensors: [String: DeviceTensor] = [:]
+    for (name, tensor) in named { tensors[name] = try device.upload(tensor, name: "%" + name) }
+    self.tensors = tensors
+  }
+
+  /// Bytes of the tensors as their types count them.
+  public var byteCount: Int { tensors.values.reduce(0) { $0 + $1.byteCount } }
 }

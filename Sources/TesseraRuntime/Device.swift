@@ -64,6 +64,10 @@ public protocol Device: AnyObject, Sendable {
   /// Name, kind, driver and availability.
   var info: DeviceInfo { get }
 
+  /// Where the device keeps tensors: ``upload(_:name:)``, ``allocate(_:name:)`` and every
+  /// compiled graph's buffers go through it.
+  var store: any TensorStore { get }
+
   /// Prepares `graph` for repeated runs on this device. The graph must already be verified.
   func compile(_ graph: Graph) throws(DeviceError) -> CompiledGraph
 
@@ -74,12 +78,27 @@ public protocol Device: AnyObject, Sendable {
 extension Device {
   /// No injection points: the device injects no fault.
   public var injectableFaults: Set<FaultKind> { [] }
-}
 
-/// A device's compiled form of one graph; ``CompiledGraph`` validates inputs before calling it.
-public protocol GraphExecutable: Sendable {
-  /// Runs once on inputs whose types already match the graph's arguments, in argument order.
-  func execute(_ inputs: [Tensor]) throws(DeviceError) -> [Tensor]
+  /// A copy of `tensor` on this device (for a quantized weight on `cpu`, with its tiles made
+  /// when a matmul first reads them).
+  public func upload(_ tensor: Tensor, name: String = "tensor") throws(DeviceError) -> DeviceTensor {
+    DeviceTensor(type: tensor.type, memory: try store.upload(tensor, name: name), store: store)
+  }
+
+  /// A zero-filled tensor of `type` on this device.
+  public func allocate(_ type: TensorType, name: String = "tensor") throws(DeviceError) -> DeviceTensor {
+    let memory = try store.allocate(bytes: type.storageBytes ?? 0, name: name)
+    let tensor = DeviceTensor(type: type, memory: memory, store: store)
+    try tensor.write(Tensor(type: type, bytes: [UInt8](repeating: 0, count: type.storageBytes ?? 0))!)
+    return tensor
+  }
+
+  /// Compiles `graph` with the arguments named in `parameters` bound to its tensors: runs take
+  /// only the other arguments, and the parameters stay where they are, shared by every graph
+  /// compiled with the same set.
+  public func compile(_ graph: Graph, parameters: ParameterSet) throws(DeviceError) -> CompiledGraph {
+    try compile(graph).binding(parameters)
+  }
 }
 
 /// The device time of one kernel launch in a profiled run.
@@ -94,11 +113,4 @@ public struct KernelTiming: Hashable, Sendable {
     self.kernel = kernel
     self.seconds = seconds
   }
-}
-
-/// An executable that can time each kernel of a run (OpenCL events, Vulkan timestamps…);
-/// `tessera run --profile` prints what it measures.
-public protocol ProfilingExecutable: GraphExecutable {
-  /// Runs once like ``GraphExecutable/execute(_:)`` and returns each launch's device time in order.
-  func executeProfiled(_ inputs: [Tensor]) throws(DeviceError) -> (results: [Tensor], kernels: [KernelTiming])
 }

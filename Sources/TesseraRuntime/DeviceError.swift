@@ -29,6 +29,8 @@ public enum DeviceError: Error, Hashable, Sendable, CustomStringConvertible {
   case allocationFailed(device: String, buffer: String, bytes: Int, message: String)
   /// A submission of `kernels` did not complete; `reason` says why the run gave up on it.
   case timeout(device: String, kernels: [String], reason: String)
+  /// A device tensor given for argument `name` lives on another device than the graph's.
+  case wrongDevice(name: String, expected: String, found: String)
   /// An entry of a fault list (`TESSERA_FAULT`) is malformed or names what no device injects.
   case invalidFault(entry: String, problem: String)
 
@@ -61,6 +63,8 @@ public enum DeviceError: Error, Hashable, Sendable, CustomStringConvertible {
       "\(device) could not allocate \(buffer) (\(bytes) bytes): \(message)"
     case .timeout(let device, let kernels, let reason):
       "\(device): the submission of kernel\(kernels.count == 1 ? "" : "s") \(kernels.joined(separator: ", ")) did not complete: \(reason)"
+    case .wrongDevice(let name, let expected, let found):
+      "input %\(name) is a tensor on \(found); the graph runs on \(expected) (upload it there or read it back)"
     case .invalidFault(let entry, let problem):
       "\(FaultInjection.environmentVariable) entry '\(entry)': \(problem)"
     }
@@ -74,7 +78,9 @@ public enum DeviceError: Error, Hashable, Sendable, CustomStringConvertible {
   public var isDeviceFailure: Bool {
     switch self {
     case .unavailable, .unsupported, .compileFailed, .outOfMemory, .kernelFailed, .allocationFailed, .timeout: true
-    case .unknownDevice, .inputCount, .missingInput, .unexpectedInput, .inputType, .execution, .invalidFault: false
+    case .unknownDevice, .inputCount, .missingInput, .unexpectedInput, .inputType, .execution, .invalidFault,
+      .wrongDevice:
+      false
     }
   }
 }

@@ -27,6 +27,9 @@ public final class FallbackDevice: Device {
   /// The primary device's description.
   public var info: DeviceInfo { primary.info }
 
+  /// The primary device's store: tensors live there; a run moved to `fallback` reads them back.
+  public var store: any TensorStore { primary.store }
+
   /// Every move to `fallback` so far, in order.
   public var events: [FallbackEvent] { log.withLock { $0 } }
 
@@ -65,10 +68,10 @@ final class FallbackExecutable: GraphExecutable {
     self.device = device
   }
 
-  func execute(_ inputs: [Tensor]) throws(DeviceError) -> [Tensor] {
-    if let replacement = replacement.withLock({ $0 }) { return try replacement.run(inputs: inputs) }
+  func execute(_ inputs: [TensorValue], profile: Bool) throws(DeviceError) -> GraphRun {
+    if let replacement = replacement.withLock({ $0 }) { return try run(on: replacement, inputs) }
     do throws(DeviceError) {
-      return try primary.run(inputs: inputs)
+      return try primary.execute(inputs, profile: profile)
     } catch  where error.isDeviceFailure {
       let compiled = try replacement.withLock { replacement throws(DeviceError) -> CompiledGraph in
         if let replacement { return replacement }
@@ -80,8 +83,16 @@ final class FallbackExecutable: GraphExecutable {
         replacement = compiled
         return compiled
       }
-      return try compiled.run(inputs: inputs)
+      return try run(on: compiled, inputs)
     }
+  }
+
+  /// Runs on the fallback with device tensors read back, and in-place updates written to them.
+  private func run(on fallback: CompiledGraph, _ inputs: [TensorValue]) throws(DeviceError) -> GraphRun {
+    var traffic = Traffic()
+    let graph = primary.graph
+    let results = try fallback.run(inputs: try graph.hostInputs(inputs, traffic: &traffic))
+    return GraphRun(results: try graph.writingUpdates(results, into: inputs, traffic: &traffic), traffic: traffic)
   }
 }
 

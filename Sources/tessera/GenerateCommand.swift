@@ -10,7 +10,7 @@ enum GenerateCommand: Command {
       ModelOption.spec,
       OptionSpec(name: "--prompt", valueName: "TEXT", help: "The prompt (required)."),
       OptionSpec(
-        name: "--device", valueName: "D", help: "reference, kir, cpu, opencl[:N], vulkan[:N], npu (default: reference)."
+        name: "--device", valueName: "D", help: "reference, kir, cpu, opencl[:N], vulkan[:N], npu (default: cpu, the fastest usable device)."
       ),
       DeviceSelection.fallbackOption,
       OptionSpec(name: "--max-tokens", valueName: "N", help: "Stop after N generated tokens (default 32)."),
@@ -47,7 +47,7 @@ enum GenerateCommand: Command {
     }
     let model = try ModelOption.load(arguments)
     let device = try DeviceSelection.devices(
-      arguments.value("--device") ?? "reference", fallback: arguments.value("--fallback"),
+      arguments.value("--device") ?? "cpu", fallback: arguments.value("--fallback"),
       in: DeviceSelection.registry())[0]
     let text = arguments.flags.contains("--chat") ? ChatTemplate().render(user: prompt) : prompt
     let tokens = try model.tokenizer.encode(text)
@@ -60,7 +60,10 @@ enum GenerateCommand: Command {
     }
     if format == "text" { write("\n") }
     if profiling, let last = result.generatedTokens.last {
-      printDecodeProfile(device.info.name, try generator.session.profileDecode(last))
+      let profile = try generator.session.profileDecode(last)
+      printDecodeProfile(device.info.name, profile.kernels)
+      printError(
+        "  moved per decode step: \(profile.traffic.toDevice) bytes to \(device.info.name), \(profile.traffic.toHost) bytes back")
     }
     if format == "text" {
       printError(

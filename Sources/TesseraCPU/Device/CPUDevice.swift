@@ -16,11 +16,11 @@ public final class CPUDevice: Device {
   /// was asked for. It applies to `x · transpose(dequantize(w))`, whose blocks run along the
   /// contraction; `x · dequantize(w)` always uses f32 activations.
   public let quantizedPrecision: QuantizedPrecision
+  /// The device itself: device tensors are host memory (see ``CPUMemory``).
+  public var store: any TensorStore { self }
   private let options: CompileOptions
   private let pool: CPUThreadPool
-  private let faults: FaultInjection
-  /// Tiled copies of the mapped quantized weights the device's graphs read.
-  let tileCache = TiledWeightCache()
+  let faults: FaultInjection
 
   /// Creates the device; `library` supplies hand-written kernels (without one, composites are
   /// decomposed into core ops), `pool` the threads, `quantizedPrecision` the named precision mode
@@ -45,21 +45,22 @@ public final class CPUDevice: Device {
   /// later runs; inputs are read in place). It builds no kernel and submits nothing.
   public var injectableFaults: Set<FaultKind> { [.alloc] }
 
-  /// Compiles with the standard passes for a target that runs everything.
+  /// Compiles with the standard passes for a target that runs everything; runs go through
+  /// ``PlanRunner`` on a ``CPUPlanBackend``.
   public func compile(_ graph: Graph) throws(DeviceError) -> CompiledGraph {
-    CompiledGraph(graph: graph, deviceName: info.name, executable: try executor(for: graph))
+    CompiledGraph(graph: graph, deviceName: info.name, executable: try runner(for: graph))
   }
 
-  /// The plan of `graph` and how each of its steps runs.
-  func executor(for graph: Graph) throws(DeviceError) -> CPUPlanExecutor {
+  /// The plan of `graph` and its runner.
+  func runner(for graph: Graph) throws(DeviceError) -> PlanRunner {
     let plan: CompiledPlan
     do {
       plan = try GraphCompiler.compile(graph, target: .everything("cpu"), options: options)
     } catch {
       throw .compileFailed(device: info.name, message: error.description)
     }
-    return try CPUPlanExecutor(
-      plan: plan, pool: pool, precision: quantizedPrecision, device: info.name, faults: faults, tileCache: tileCache)
+    let backend = CPUPlanBackend(device: self, pool: pool, precision: quantizedPrecision, graph: plan.graph)
+    return try PlanRunner(plan: plan, backend: backend)
   }
 }
 

@@ -116,7 +116,9 @@ struct NativeMatmul: Sendable {
       chain[current] = index
       current = graph.nodes[index].operands[0]
     }
-    guard !chain.isEmpty, graph.arguments.contains(current) else { return nil }
+    // The chain starts at an argument, or at state an update_slice wrote (both are materialised).
+    let isState = producers[current].map { graph.nodes[$0].kind == .updateSlice } ?? false
+    guard !chain.isEmpty, graph.arguments.contains(current) || isState else { return nil }
     return StridedView.of(value, in: graph, inside: chain)
   }
 

@@ -39,33 +39,3 @@ final class OwnedBytes: @unchecked Sendable {
 
   deinit { free(allocation) }
 }
-
-/// Arenas of one size kept between runs: a run takes one (or a new one when every kept arena is
-/// in use by a concurrent run) and gives it back when done. Values are written before they are
-/// read, so a reused arena needs no clearing.
-final class ArenaPool: Sendable {
-  private let bytes: Int
-  private let device: String
-  private let faults: FaultInjection
-  private let idle = Locked<[OwnedBytes]>([])
-
-  /// A pool of arenas of `bytes` bytes for `device`; a new arena fails as ``OwnedBytes`` does,
-  /// or when an `alloc` fault of `faults` hits `the arena`.
-  init(bytes: Int, device: String, faults: FaultInjection) {
-    self.bytes = bytes
-    self.device = device
-    self.faults = faults
-  }
-
-  /// An arena no other run is using: a kept one, else a new one.
-  func take() throws(DeviceError) -> OwnedBytes {
-    if let arena = idle.withLock({ $0.popLast() }) { return arena }
-    let hit = faults.hit(.alloc, device: device, targets: ["the arena"])
-    return try OwnedBytes(count: bytes, buffer: "the arena", device: device, injected: hit)
-  }
-
-  /// Returns `arena` for the next run.
-  func give(_ arena: OwnedBytes) {
-    idle.withLock { $0.append(arena) }
-  }
-}

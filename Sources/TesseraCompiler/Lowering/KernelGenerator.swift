@@ -23,6 +23,10 @@ enum KernelGenerator {
       perElement(group.root, emitter, output) { coordinates in matmul(core, at: coordinates, emitter) }
     case .library where root.kind == .concat:
       perElement(group.root, emitter, output) { coordinates in concat(root, at: coordinates, emitter, output) }
+    case .library where root.kind == .updateSlice && UpdateSlice.inPlaceBase(of: root, in: graph) != nil:
+      updateInPlace(root, emitter, output)
+    case .library where root.kind == .updateSlice:
+      perElement(group.root, emitter, output) { coordinates in updateSlice(root, at: coordinates, emitter) }
     case .elementwise:
       perElement(group.root, emitter, output) { _ in }
     default:
@@ -79,6 +83,51 @@ enum KernelGenerator {
       }
     }
     emitter.define(node.result, at: coordinates, as: sum.value.cast(resultType.dtype))
+  }
+
+  /// An `update_slice` whose result takes over its base's buffer: one work-item per element of
+  /// the update, each storing it at its place in the base; nothing is written when the start
+  /// is out of range.
+  private static func updateInPlace(_ node: Node, _ emitter: GroupEmitter, _ output: KBufferRef) {
+    let k = emitter.builder, graph = emitter.graph
+    let base = graph.type(of: node.operands[0]).shape, update = graph.type(of: node.operands[1]).shape
+    let axis = UpdateSlice.axis(of: node, in: graph)
+    k.launch(global: [.constant(update.count)], workgroup: [elementsPerGroup])
+    let flat = k.globalID(0)
+    let start = startIndex(node, emitter)
+    let fits = start.ge(emitter.index(0)).and(start.lt(emitter.index(base.dims[axis] - update.dims[axis] + 1)))
+    k.if(flat.lt(emitter.index(update.count)).and(fits)) {
+      emitter.scoped {
+        let coordinates = emitter.coordinates(of: flat, in: update)
+        var target = coordinates
+        target[axis] = coordinates[axis] + start
+        output[emitter.linear(target, in: base)] = emitter.value(node.operands[1], at: coordinates)
+      }
+    }
+  }
+
+  /// The element of an out-of-place `update_slice` at `coordinates`: the update's inside the
+  /// slab (when the start is in range), the base's elsewhere.
+  private static func updateSlice(_ node: Node, at coordinates: [KExpr], _ emitter: GroupEmitter) {
+    let k = emitter.builder, graph = emitter.graph
+    let base = graph.type(of: node.operands[0]).shape, update = graph.type(of: node.operands[1]).shape
+    let axis = UpdateSlice.axis(of: node, in: graph)
+    let length = update.dims[axis]
+    let start = startIndex(node, emitter)
+    let fits = start.ge(emitter.index(0)).and(start.lt(emitter.index(base.dims[axis] - length + 1)))
+    let row = coordinates[axis] - start
+    let inside = fits.and(row.ge(emitter.index(0))).and(row.lt(emitter.index(length)))
+    var source = coordinates
+    source[axis] = k.min(k.max(row, emitter.index(0)), emitter.index(length - 1))
+    let value = k.select(
+      inside, emitter.value(node.operands[1], at: source), emitter.value(node.operands[0], at: coordinates))
+    emitter.define(node.result, at: coordinates, as: value)
+  }
+
+  /// The start operand of an `update_slice` as an i32 expression.
+  private static func startIndex(_ node: Node, _ emitter: GroupEmitter) -> KExpr {
+    let shape = emitter.graph.type(of: node.operands[2]).shape
+    return emitter.value(node.operands[2], at: Array(repeating: emitter.index(0), count: shape.rank)).cast(.i32)
   }
 
   /// The element of a concat at `coordinates`: an if-chain over the operands' ranges.

@@ -68,6 +68,12 @@ public enum MemoryPlanner {
         homes[group.root] = .alias(of: graph.nodes[group.nodes[0]].operands[0])
         continue
       }
+      if let base = inPlaceUpdateBase(group, graph) {
+        // The update writes the argument's own bytes: the result is that buffer.
+        homes[group.root] = .alias(of: base)
+        for value in reads[step] { lastRead[root(value, homes)] = Swift.max(lastRead[root(value, homes)] ?? step, step) }
+        continue
+      }
       firstWrite[group.root] = step
       for value in reads[step] {
         lastRead[root(value, homes), default: step] = Swift.max(lastRead[root(value, homes)] ?? step, step)
@@ -106,6 +112,12 @@ public enum MemoryPlanner {
     return MemoryPlan(
       homes: homes, bytes: bytes, arenaBytes: placed.map { $0.offset + $0.size }.max() ?? 0,
       naiveBytes: firstWrite.keys.map { aligned(bytes[$0]!) }.reduce(0, +), inPlace: inPlace, weightBytes: weightBytes)
+  }
+
+  /// The argument an `update_slice` group overwrites in place (see ``UpdateSlice``).
+  private static func inPlaceUpdateBase(_ group: FusedGroup, _ graph: Graph) -> ValueID? {
+    guard group.kind == .library, group.nodes.count == 1 else { return nil }
+    return UpdateSlice.inPlaceBase(of: graph.nodes[group.nodes[0]], in: graph)
   }
 
   private static func aligned(_ size: Int) -> Int { (Swift.max(size, 1) + alignment - 1) / alignment * alignment }

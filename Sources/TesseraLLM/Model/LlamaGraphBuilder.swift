@@ -81,28 +81,6 @@ final class LlamaGraphBuilder {
     return mergeHeads(builder.matmul(weights, valuesByHead(values)), tokens: t)
   }
 
-  /// Attention of one token (`q: [1, H*D]`) over a KV cache given as graph inputs
-  /// (`cachedKeys`/`cachedValues: [C, kvH*D]`) and over its own key and value (`[1, kvH*D]`),
-  /// without writing the cache: the scores against the cache and against the new key are
-  /// concatenated (`C + 1` of them), masked by `visible` (`bool[1, C + 1]`: cache rows before the
-  /// position, and the new key), normalised, and the output is the cache's weighted values plus
-  /// the new value's. The cache is only read, by the two matmuls, so a target can read it in
-  /// place; the math is ``attention(_:keys:values:mask:)``'s over the updated cache.
-  func cachedAttention(
-    _ q: ValueID, newKeys: ValueID, newValues: ValueID, cachedKeys: ValueID, cachedValues: ValueID,
-    visible: ValueID
-  ) -> ValueID {
-    let c = builder.type(of: cachedKeys).shape.dims[0], kvHeads = config.headCountKV, rows = queryRows(1)
-    let scores = builder.concat([scaledScores(q, keys: cachedKeys), scaledScores(q, keys: newKeys)], axis: 3)
-    let masked = builder.select(visible, scores, builder.constant(-Double.infinity))
-    let weights = builder.reshape(builder.softmax(masked, axis: -1), to: [kvHeads, rows, c + 1])
-    let fromCache = builder.matmul(
-      builder.slice(weights, start: [0, 0, 0], end: [kvHeads, rows, c]), valuesByHead(cachedValues))
-    let fromNew = builder.matmul(
-      builder.slice(weights, start: [0, 0, c], end: [kvHeads, rows, c + 1]), valuesByHead(newValues))
-    return mergeHeads(builder.add(fromCache, fromNew), tokens: 1)
-  }
-
   /// Query rows per key/value head for `tokens` tokens.
   private func queryRows(_ tokens: Int) -> Int { config.headCount / config.headCountKV * tokens }
 

@@ -3,10 +3,12 @@ import TesseraRuntime
 
 /// Runs a model on one device: a prefill over the prompt, then one decode step per token.
 ///
-/// The KV cache lives here between steps (`f32[context, kvWidth]` per layer), passed into the
-/// decode graph without a copy; each step writes the one key and value row per layer the graph
-/// returns at the step's position. The decode graph is compiled once per session; each prompt
-/// length compiles its own prefill graph (cached).
+/// The weights are bound to the device once (``LlamaModel/parameters(on:)``: uploaded, and on
+/// `cpu` tiled at first use) and shared by every graph and session of the model on that device.
+/// The KV cache is this session's own: one device tensor per layer for keys and one for values
+/// (`f32[context, kvWidth]`), which the graphs update in place. A step sends the token (and the
+/// position) and reads back only the logits. The decode graph is compiled once per session;
+/// each prompt length compiles its own prefill graph (cached).
 public final class LlamaSession {
   /// The model.
   public let model: LlamaModel
@@ -16,26 +18,39 @@ public final class LlamaSession {
   public let context: Int
   /// Tokens in the cache so far (the next token's position).
   public private(set) var position = 0
-  /// Each layer's keys then values, `context × kvWidth` little-endian f32 each.
-  private var caches: [[UInt8]] = []
+  /// The weights on the device.
+  public let parameters: ParameterSet
+  /// Each layer's keys then values on the device.
+  public let cache: [DeviceTensor]
   private var prefillGraphs: [Int: CompiledGraph] = [:]
   private var decodeGraph: CompiledGraph?
 
-  /// Creates a session of `context` positions (at most the model's training context).
-  public init(model: LlamaModel, device: any Device, context: Int) throws(ModelError) {
+  /// Creates a session of `context` positions (at most the model's training context): binds
+  /// the weights to `device` (once per model and device) and allocates the KV cache there.
+  public init(model: LlamaModel, device: any Device, context: Int) throws {
     guard context > 0, context <= model.config.contextLength else {
-      throw .invalidHyperparameters("context \(context) must be in 1...\(model.config.contextLength)")
+      throw ModelError.invalidHyperparameters("context \(context) must be in 1...\(model.config.contextLength)")
     }
     self.model = model
     self.device = device
     self.context = context
+    parameters = try model.parameters(on: device)
+    let type = TensorType(.f32, [context, model.config.kvWidth])
+    cache = try (0..<model.config.blockCount).flatMap { layer in
+      try ["k", "v"].map { try device.allocate(type, name: "%cache_\($0)_\(layer)") }
+    }
+  }
+
+  /// Device bytes the session holds: the weights as the device stores them, and its KV cache.
+  public var deviceBytes: (weights: Int, cache: Int) {
+    (parameters.byteCount, cache.reduce(0) { $0 + $1.byteCount })
   }
 
   /// Compiles the decode graph now (otherwise the first ``decode(_:)`` does).
   public func prepareDecode() throws {
     if decodeGraph == nil {
       decodeGraph = try device.compile(
-        LlamaGraph.decode(config: model.config, weights: model.weights, context: context))
+        LlamaGraph.decode(config: model.config, weights: model.weights, context: context), parameters: parameters)
     }
   }
 
@@ -45,7 +60,8 @@ public final class LlamaSession {
   public func preparePrefill(tokenCount: Int) throws -> CompiledGraph {
     if let cached = prefillGraphs[tokenCount] { return cached }
     let graph = try device.compile(
-      LlamaGraph.prefill(config: model.config, weights: model.weights, tokenCount: tokenCount))
+      LlamaGraph.prefill(config: model.config, weights: model.weights, tokenCount: tokenCount, context: context),
+      parameters: parameters)
     prefillGraphs[tokenCount] = graph
     return graph
   }
@@ -55,44 +71,36 @@ public final class LlamaSession {
     guard !tokens.isEmpty else { throw ModelError.emptyPrompt }
     guard tokens.count <= context else { throw ModelError.contextFull(tokens: tokens.count, context: context) }
     try checkRange(tokens)
-    let outputs = try preparePrefill(tokenCount: tokens.count).run(
-      inputs: model.weights.tensors + [Self.int32s(tokens)])
-    let padding = [UInt8](repeating: 0, count: (context - tokens.count) * model.config.kvWidth * 4)
-    caches = outputs.dropFirst().map { $0.bytes + padding }
+    let run = try preparePrefill(tokenCount: tokens.count).execute([.host(Self.int32s(tokens))] + cacheValues)
     position = tokens.count
-    return Self.floats(outputs[0])
+    return Self.floats(try run.results[0].hostTensor())
   }
 
   /// Appends `token` at ``position``; returns the logits for the token after it.
   public func decode(_ token: Int) throws -> [Float] {
+    let run = try decodeRun(token, profile: false)
+    position += 1
+    return Self.floats(try run.results[0].hostTensor())
+  }
+
+  /// Runs one decode step of `token` at ``position``, timing each kernel (nil when the device
+  /// does not time kernels), and returns the bytes it moved. The session's position does not
+  /// move: the cache row it wrote is written again by the next step.
+  public func profileDecode(_ token: Int) throws -> (kernels: [KernelTiming]?, traffic: Traffic) {
+    let run = try decodeRun(token, profile: true)
+    return (run.kernels, run.traffic)
+  }
+
+  private func decodeRun(_ token: Int, profile: Bool) throws -> GraphRun {
     guard position > 0 else { throw ModelError.emptyPrompt }
     guard position < context else { throw ModelError.contextFull(tokens: position + 1, context: context) }
     try checkRange([token])
     try prepareDecode()
-    let outputs = try decodeGraph!.run(inputs: decodeInputs(token))
-    let rowBytes = model.config.kvWidth * 4
-    for (layer, row) in outputs.dropFirst().enumerated() {
-      caches[layer].replaceSubrange((position * rowBytes)..<((position + 1) * rowBytes), with: row.bytes)
-    }
-    position += 1
-    return Self.floats(outputs[0])
+    let inputs: [TensorValue] = [.host(Self.int32s([token])), .host(Self.int32s([position]))] + cacheValues
+    return try decodeGraph!.execute(inputs, profile: profile)
   }
 
-  /// Times each kernel of one decode step of `token` without changing the session (nil when
-  /// the device does not time kernels).
-  public func profileDecode(_ token: Int) throws -> [KernelTiming]? {
-    guard position > 0, position < context else { throw ModelError.contextFull(tokens: position + 1, context: context) }
-    try checkRange([token])
-    try prepareDecode()
-    return try decodeGraph!.profile(inputs: decodeInputs(token))
-  }
-
-  /// The decode graph's inputs for `token` at ``position``: the caches are shared, not copied.
-  private func decodeInputs(_ token: Int) -> [Tensor] {
-    let cacheType = TensorType(.f32, [context, model.config.kvWidth])
-    return model.weights.tensors + [Self.int32s([token]), Self.int32s([position])]
-      + caches.map { Tensor(type: cacheType, bytes: $0)! }
-  }
+  private var cacheValues: [TensorValue] { cache.map { .device($0) } }
 
   private func checkRange(_ tokens: [Int]) throws(ModelError) {
     if let bad = tokens.first(where: { !(0..<model.config.vocabularySize).contains($0) }) {

@@ -12,6 +12,9 @@ public final class NPUDevice: Device {
     driver: "built in", availability: .available)
   /// Buffer sizes and cycle costs.
   public let config: NPUConfig
+  /// Host memory: device tensors of the emulator are host bytes, copied into its global memory
+  /// at each run.
+  public let store: any TensorStore = HostTensorStore(deviceName: "npu")
   private let options: CompileOptions
   private let host: any HostKernelRunner
 
@@ -46,9 +49,11 @@ public final class NPUDevice: Device {
 }
 
 /// A plan with the NPU program of each npu step; steps without one run on the host.
-public final class NPUExecutable: GraphExecutable {
+public final class NPUExecutable: HostGraphExecutable {
   /// The compiled plan.
   public let plan: CompiledPlan
+  /// The plan's graph.
+  public var graph: Graph { plan.graph }
   /// Program of each step index that runs on the NPU.
   public let programs: [Int: [Instruction]]
   /// Why a step placed on the npu still runs on the host, by step index.

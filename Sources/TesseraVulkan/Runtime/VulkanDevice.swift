@@ -5,17 +5,21 @@ import TesseraRuntime
 
 /// One Vulkan physical device as a Tessera target: graphs compile through the graph compiler,
 /// kernels through ``SPIRVCodegen`` into compute pipelines, and runs are prerecorded command
-/// buffers (see ``VulkanExecutable``).
+/// buffers submitted by ``PlanRunner`` (see ``VulkanPlanBackend``). The device is its own
+/// ``TensorStore``: device tensors are its buffers.
 public final class VulkanDevice: Device {
   /// Name (`vulkan:N`), driver and memory.
   public let info: DeviceInfo
   /// What the device computes: every op not excluded by its provider; i64 only with `shaderInt64`.
   public let capabilities: TargetCapabilities
-  private let context: VulkanContext
+  /// The device itself: its buffers hold device tensors.
+  public var store: any TensorStore { self }
+  let context: VulkanContext
   private let cache: VulkanPipelineCache
   private let options: CompileOptions
-  private let host: (any HostKernelRunner)?
-  private let faults: FaultInjection
+  let host: (any HostKernelRunner)?
+  let faults: FaultInjection
+  let transfers: VulkanTransfers
 
   init(
     info: DeviceInfo, context: VulkanContext, options: CompileOptions, host: (any HostKernelRunner)?,
@@ -27,6 +31,7 @@ public final class VulkanDevice: Device {
     self.host = host
     self.faults = faults
     cache = try VulkanPipelineCache(context)
+    transfers = try VulkanTransfers(context)
     var capabilities = TargetCapabilities.everything("vulkan")
     if !context.supportsInt64 { capabilities.dtypes.remove(.i64) }
     capabilities.ops.subtract(excludedOps)
@@ -49,24 +54,13 @@ public final class VulkanDevice: Device {
     }
   }
 
-  /// Compiles `graph`: plan, SPIR-V, pipelines (through the on-disk pipeline cache), buffers and
-  /// command buffers; the result profiles (``CompiledGraph/profile(inputs:)``) where the compute
-  /// queue writes timestamps.
+  /// Compiles `graph`: plan, SPIR-V and pipelines (through the on-disk pipeline cache); buffers
+  /// and command buffers come with the first run. Runs time each dispatch
+  /// (``CompiledGraph/profile(inputs:)``) where the compute queue writes timestamps.
   public func compile(_ graph: Graph) throws(DeviceError) -> CompiledGraph {
     let plan = try plan(graph)
     try info.checkMemory(for: plan)
-    do {
-      let executable = try VulkanExecutable(
-        plan: plan, context: context, cache: cache, host: host, deviceName: info.name, faults: faults)
-      cache.save()
-      let runnable: any GraphExecutable =
-        executable.timedKernels == nil ? executable : VulkanProfilingExecutable(executable: executable)
-      return CompiledGraph(graph: graph, deviceName: info.name, executable: runnable)
-    } catch {
-      if case .buffer(let buffer, let bytes, let cause) = error {
-        throw .allocationFailed(device: info.name, buffer: buffer, bytes: bytes, message: cause.description)
-      }
-      throw .compileFailed(device: info.name, message: error.description)
-    }
+    let backend = try VulkanPlanBackend(device: self, context: context, cache: cache)
+    return CompiledGraph(graph: graph, deviceName: info.name, executable: try PlanRunner(plan: plan, backend: backend))
   }
 }

@@ -12,8 +12,6 @@ public enum VulkanError: Error, Hashable, Sendable, CustomStringConvertible {
   case noSuitable(String)
   /// A kernel could not be translated to SPIR-V.
   case codegen(SPIRVCodegenError)
-  /// Creating or allocating the buffer named first (`the arena`, `%x`) of `bytes` bytes failed.
-  indirect case buffer(String, bytes: Int, VulkanError)
   /// Setting up the kernel named first (its shader module, layouts or pipeline) failed.
   indirect case kernel(String, VulkanError)
 
@@ -25,7 +23,6 @@ public enum VulkanError: Error, Hashable, Sendable, CustomStringConvertible {
     case .missingEntryPoint(let name): "the Vulkan driver does not provide \(name)"
     case .noSuitable(let what): "no suitable \(what)"
     case .codegen(let error): error.description
-    case .buffer(let name, let bytes, let error): "buffer \(name) (\(bytes) bytes): \(error)"
     case .kernel(let name, let error): "kernel \(name): \(error)"
     }
   }

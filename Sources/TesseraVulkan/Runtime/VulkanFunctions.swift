@@ -58,6 +58,7 @@ struct DeviceFunctions {
   let createCommandPool: PFN_vkCreateCommandPool
   let destroyCommandPool: PFN_vkDestroyCommandPool
   let allocateCommandBuffers: PFN_vkAllocateCommandBuffers
+  let freeCommandBuffers: PFN_vkFreeCommandBuffers
   let beginCommandBuffer: PFN_vkBeginCommandBuffer
   let endCommandBuffer: PFN_vkEndCommandBuffer
   let cmdBindPipeline: PFN_vkCmdBindPipeline
@@ -106,6 +107,7 @@ struct DeviceFunctions {
     createCommandPool = try resolve("vkCreateCommandPool", lookup)
     destroyCommandPool = try resolve("vkDestroyCommandPool", lookup)
     allocateCommandBuffers = try resolve("vkAllocateCommandBuffers", lookup)
+    freeCommandBuffers = try resolve("vkFreeCommandBuffers", lookup)
     beginCommandBuffer = try resolve("vkBeginCommandBuffer", lookup)
     endCommandBuffer = try resolve("vkEndCommandBuffer", lookup)
     cmdBindPipeline = try resolve("vkCmdBindPipeline", lookup)

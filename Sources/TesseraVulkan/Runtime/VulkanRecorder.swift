@@ -3,7 +3,7 @@ import TesseraCompiler
 import TesseraIR
 
 /// Records a run of device steps into one command buffer: descriptor sets bound to the
-/// memory plan's regions, push constants for scalars, dispatches, and barriers where needed.
+/// spans of the run's buffers, push constants for scalars, dispatches, and barriers where needed.
 ///
 /// Hazards are tracked by byte region since the last barrier: a dispatch that reads or writes
 /// bytes an earlier dispatch wrote gets a buffer memory barrier for those bytes (shader write to
@@ -18,45 +18,37 @@ struct VulkanRecorder {
   let context: VulkanContext
   let descriptorPool: VulkanObject
   let commandPool: VulkanObject
-  let buffers: VulkanBufferSet
   let queryPool: VulkanObject?
   /// The kernels timed so far, in query order: kernel `i` owns queries `2i` and `2i + 1`.
   private(set) var timedKernels: [String] = []
 
-  init(
-    context: VulkanContext, descriptorPool: VulkanObject, commandPool: VulkanObject, buffers: VulkanBufferSet,
-    queryPool: VulkanObject?
-  ) {
+  init(context: VulkanContext, descriptorPool: VulkanObject, commandPool: VulkanObject, queryPool: VulkanObject?) {
     self.context = context
     self.descriptorPool = descriptorPool
     self.commandPool = commandPool
-    self.buffers = buffers
     self.queryPool = queryPool
   }
 
-  /// Records `dispatches` (calls with their pipelines) into a new primary command buffer.
-  /// Staged buffers: `uploads` are copied from the host twins first, `downloads` back to them
-  /// after the last dispatch.
-  mutating func record(
-    _ dispatches: [(KernelCall, VulkanPipeline)], plan: CompiledPlan, uploads: [VulkanRegion] = [],
-    downloads: [VulkanRegion] = []
-  ) throws(VulkanError) -> VkCommandBuffer {
+  /// Records `dispatches` (calls with their pipelines and the span of each of their buffers)
+  /// into a new primary command buffer, ending with a barrier that makes every shader write
+  /// visible to the host and to later copies.
+  mutating func record(_ dispatches: [(call: KernelCall, pipeline: VulkanPipeline, spans: [VulkanSpan])])
+    throws(VulkanError) -> VkCommandBuffer
+  {
     let functions = context.functions
-    let commandBuffer = try begin()
-    if !uploads.isEmpty { copyIn(commandBuffer, uploads) }
+    let commandBuffer = try VulkanCommands.begin(context, pool: commandPool)
     if let queryPool {
-      let launched = dispatches.filter { call, _ in call.kernel.groupCounts(call.scalars).allSatisfy { $0 > 0 } }
+      let launched = dispatches.filter { $0.call.kernel.groupCounts($0.call.scalars).allSatisfy { $0 > 0 } }
       if !launched.isEmpty {
         functions.cmdResetQueryPool(
           commandBuffer, queryPool.handle, UInt32(2 * timedKernels.count), UInt32(2 * launched.count))
       }
     }
-    var written: [VulkanRegion] = [], read: [VulkanRegion] = []
-    for (call, pipeline) in dispatches {
-      let regions = call.buffers.map { VulkanPlanBinding.region(of: $0, in: plan) }
-      let writes = call.kernel.buffers.indices.filter { call.kernel.buffers[$0].access != .read }.map { regions[$0] }
-      let reads = call.kernel.buffers.indices.filter { call.kernel.buffers[$0].access != .write }.map { regions[$0] }
-      let dirty = written.filter { w in regions.contains { $0.overlaps(w) } }
+    var written: [VulkanSpan] = [], read: [VulkanSpan] = []
+    for (call, pipeline, spans) in dispatches {
+      let writes = call.kernel.buffers.indices.filter { call.kernel.buffers[$0].access != .read }.map { spans[$0] }
+      let reads = call.kernel.buffers.indices.filter { call.kernel.buffers[$0].access != .write }.map { spans[$0] }
+      let dirty = written.filter { w in spans.contains { $0.overlaps(w) } }
       let overwritesRead = read.contains { r in writes.contains { $0.overlaps(r) } }
       if !dirty.isEmpty || overwritesRead {
         barrier(commandBuffer, dirty)
@@ -67,7 +59,7 @@ struct VulkanRecorder {
       read += reads
       let counts = Array((call.kernel.groupCounts(call.scalars) + [1, 1]).prefix(3))
       guard counts.allSatisfy({ $0 > 0 }) else { continue }
-      var set = try descriptorSet(call, pipeline, regions)
+      var set = try descriptorSet(pipeline, spans)
       functions.cmdBindPipeline(commandBuffer, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.pipeline.handle)
       functions.cmdBindDescriptorSets(
         commandBuffer, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout.handle, 0, 1, &set, 0, nil)
@@ -86,20 +78,12 @@ struct VulkanRecorder {
       timestamp(commandBuffer, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, query: 2 * timedKernels.count + 1)
       if queryPool != nil { timedKernels.append(call.kernel.name) }
     }
-    if !downloads.isEmpty {
-      memoryBarrier(
-        commandBuffer, from: (VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT.rawValue),
-        to: (VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT.rawValue))
-      copy(commandBuffer, downloads, toDevice: false)
-    }
-    memoryBarrier(
-      commandBuffer,
-      from: (
-        VkPipelineStageFlagBits(
-          VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue | VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue),
-        VK_ACCESS_SHADER_WRITE_BIT.rawValue | VK_ACCESS_TRANSFER_WRITE_BIT.rawValue
-      ),
-      to: (VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT.rawValue))
+    VulkanCommands.memoryBarrier(
+      context, commandBuffer, from: (VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT.rawValue),
+      to: (
+        VkPipelineStageFlagBits(VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue | VK_PIPELINE_STAGE_HOST_BIT.rawValue),
+        VK_ACCESS_TRANSFER_READ_BIT.rawValue | VK_ACCESS_HOST_READ_BIT.rawValue
+      ))
     try check(functions.endCommandBuffer(commandBuffer), "vkEndCommandBuffer")
     return commandBuffer
   }
@@ -140,7 +124,7 @@ struct VulkanRecorder {
   }
 
   /// Compute-to-compute barrier; `dirty` regions get shader-write to shader-read/write visibility.
-  private func barrier(_ commandBuffer: VkCommandBuffer, _ dirty: [VulkanRegion]) {
+  private func barrier(_ commandBuffer: VkCommandBuffer, _ dirty: [VulkanSpan]) {
     let barriers = dirty.map { region in
       var barrier = VkBufferMemoryBarrier()
       barrier.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER
@@ -148,9 +132,9 @@ struct VulkanRecorder {
       barrier.dstAccessMask = VK_ACCESS_SHADER_READ_BIT.rawValue | VK_ACCESS_SHADER_WRITE_BIT.rawValue
       barrier.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED
       barrier.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED
-      barrier.buffer = buffers.buffer(region.location).buffer.handle
+      barrier.buffer = region.buffer.buffer.handle
       barrier.offset = VkDeviceSize(region.offset)
-      barrier.size = VkDeviceSize(bindingSize(region))
+      barrier.size = VkDeviceSize(region.bindingSize)
       return barrier
     }
     let stage = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue
@@ -160,13 +144,7 @@ struct VulkanRecorder {
     }
   }
 
-  /// Bytes bound for a region: whole words, at least one, within the buffer.
-  func bindingSize(_ region: VulkanRegion) -> Int {
-    let buffer = buffers.buffer(region.location)
-    return min(max(4, (region.size + 3) / 4 * 4), buffer.size - region.offset)
-  }
-
-  private func descriptorSet(_ call: KernelCall, _ pipeline: VulkanPipeline, _ regions: [VulkanRegion])
+  private func descriptorSet(_ pipeline: VulkanPipeline, _ regions: [VulkanSpan])
     throws(VulkanError) -> VkDescriptorSet?
   {
     let functions = context.functions, device = context.device
@@ -183,8 +161,8 @@ struct VulkanRecorder {
     try check(status, "vkAllocateDescriptorSets")
     let infos = regions.map { region in
       VkDescriptorBufferInfo(
-        buffer: buffers.buffer(region.location).buffer.handle, offset: VkDeviceSize(region.offset),
-        range: VkDeviceSize(bindingSize(region)))
+        buffer: region.buffer.buffer.handle, offset: VkDeviceSize(region.offset),
+        range: VkDeviceSize(region.bindingSize))
     }
     infos.withUnsafeBufferPointer { infoPointer in
       let writes = infos.indices.map { index in
@@ -201,4 +179,22 @@ struct VulkanRecorder {
     }
     return set
   }
+}
+
+/// The bytes of one kernel buffer in a run: a range of a device buffer.
+struct VulkanSpan {
+  /// The buffer.
+  let buffer: VulkanBuffer
+  /// The first byte.
+  let offset: Int
+  /// Bytes of the value.
+  let size: Int
+
+  /// Whether the two spans share a byte (empty spans share none).
+  func overlaps(_ other: VulkanSpan) -> Bool {
+    buffer === other.buffer && offset < other.offset + other.size && other.offset < offset + size
+  }
+
+  /// Bytes bound: whole words, at least one, within the buffer.
+  var bindingSize: Int { min(max(4, (size + 3) / 4 * 4), buffer.size - offset) }
 }

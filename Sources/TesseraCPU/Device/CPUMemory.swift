@@ -1,0 +1,89 @@
+import Glibc
+import TesseraIR
+import TesseraRuntime
+
+/// Memory of the `cpu` device: bytes the device owns (``OwnedBytes``), or a host tensor's own
+/// bytes read in place (an uploaded weight, a large input). A borrowed tensor is never written:
+/// the first write (``writablePointer``) copies it into owned bytes. A quantized weight keeps
+/// its ``QuantizedTiles`` here, made at the first matmul that reads them; when the tensor is a
+/// view of a mapped file (``FileBackedMemory``), its pages are released then, so the weight is
+/// resident once, as tiles.
+///
+/// Thread safety: `@unchecked Sendable`; the state changes only under the lock, and the bytes
+/// are written only by runs, which ``PlanRunner`` serialises per compiled graph.
+final class CPUMemory: DeviceMemory, @unchecked Sendable {
+  private struct State {
+    var owned: OwnedBytes?
+    var tiles: (n: Int, k: Int, bytes: OwnedBytes)?
+  }
+
+  let byteCount: Int
+  /// The borrowed tensor, kept alive (and its address valid) while this memory lives.
+  private let borrowed: Tensor?
+  private let borrowedAddress: UnsafeMutableRawPointer?
+  private let state: Locked<State>
+
+  /// `bytes` on the device.
+  init(owning bytes: OwnedBytes) {
+    byteCount = bytes.count
+    borrowed = nil
+    borrowedAddress = nil
+    state = Locked(State(owned: bytes))
+  }
+
+  /// `tensor`'s bytes, read where they are. Its storage (an immutable array, or a view its owner
+  /// keeps mapped) does not move while the tensor is held, so its address stays valid.
+  init(borrowing tensor: Tensor) {
+    byteCount = tensor.type.storageBytes ?? 0
+    borrowed = tensor
+    borrowedAddress = tensor.withUnsafeBytes { UnsafeMutableRawPointer(mutating: $0.baseAddress) }
+    state = Locked(State())
+  }
+
+  /// Where the bytes are, for reading.
+  var pointer: UnsafeMutableRawPointer {
+    state.withLock { $0.owned?.pointer } ?? borrowedAddress ?? CPUMemory.empty.pointer
+  }
+
+  /// Where the bytes are, for writing: a borrowed tensor is copied into owned bytes first.
+  func writablePointer() throws(DeviceError) -> UnsafeMutableRawPointer {
+    try state.withLock { state throws(DeviceError) -> UnsafeMutableRawPointer in
+      if let owned = state.owned { return owned.pointer }
+      let owned = try OwnedBytes(count: byteCount, buffer: "a written copy", device: "cpu")
+      if let borrowedAddress { owned.pointer.copyMemory(from: borrowedAddress, byteCount: byteCount) }
+      state.owned = owned
+      state.tiles = nil
+      return owned.pointer
+    }
+  }
+
+  /// The tiles of this `n × k` quantized weight of `dtype`, repacked now on `pool` at the first
+  /// call; `nil` when memory for them cannot be had (the GGUF layout then serves).
+  func tiles(n: Int, k: Int, dtype: DType, pool: CPUThreadPool) -> UnsafeRawPointer? {
+    state.withLock { state -> UnsafeRawPointer? in
+      if let tiles = state.tiles, tiles.n == n, tiles.k == k { return UnsafeRawPointer(tiles.bytes.pointer) }
+      let source = state.owned?.pointer ?? borrowedAddress
+      guard let source,
+        let tiles = try? OwnedBytes(
+          count: QuantizedTiles.byteCount(n: n, k: k, dtype: dtype), buffer: "tiles", device: "cpu")
+      else { return nil }
+      QuantizedTiles.repack(source, n: n, k: k, dtype: dtype, into: tiles.pointer, pool: pool)
+      if state.owned == nil, let borrowed, let owner = borrowed.viewOwner as? any FileBackedMemory {
+        owner.releasePages(in: UnsafeRawBufferPointer(start: source, count: byteCount))
+      }
+      state.tiles = (n, k, tiles)
+      return UnsafeRawPointer(tiles.pointer)
+    }
+  }
+
+  /// Bytes held for this memory: owned bytes and tiles (a borrowed mapping's released pages
+  /// are not counted).
+  var residentBytes: Int {
+    state.withLock { state in
+      (state.owned?.count ?? (state.tiles == nil ? byteCount : 0)) + (state.tiles?.bytes.count ?? 0)
+    }
+  }
+
+  /// Where an empty value points (nothing reads it).
+  private static let empty = OwnedBytes([0])
+}

@@ -1,0 +1,192 @@
+import TesseraCompiler
+import TesseraIR
+import TesseraRuntime
+
+/// How the `cpu` device runs a compiled plan's steps, for ``PlanRunner``: matmul groups on the
+/// native SGEMM or quantized matmul (with their epilogue), single softmax / rms_norm / rope
+/// library groups on ``RowKernels``, movement / select / f32 arithmetic groups through strided
+/// views (``NativeStridedKernel``), every other kernel on its ``VectorKernel`` program, built once
+/// here. A `dequantize` group read only by quantized native matmuls is skipped (they read the
+/// quantized weight directly); so is a movement group read only by matmuls that read its input
+/// through a strided view. Quantized weights of matmuls are read as ``QuantizedTiles`` wherever
+/// the precision mode has a tiled kernel for them (``QuantizedTiles/supports(_:precision:)``):
+/// the tiles belong to the weight's ``CPUMemory`` (a bound parameter's, a constant's), made at
+/// its first use and shared by every graph that reads it.
+final class CPUPlanBackend: PlanBackend {
+  /// How one step runs.
+  enum Action: @unchecked Sendable {
+    case native(NativeMatmul)
+    case rows(NativeRowKernel)
+    case strided(NativeStridedKernel)
+    case vector(VectorKernel, KernelCall)
+  }
+
+  /// Steps with every pointer they use resolved.
+  private struct Encoded: @unchecked Sendable {
+    var steps: [(root: ValueID, action: Action)]
+    var pointers: [ValueID: UnsafeMutableRawPointer]
+    var tiles: [ValueID: UnsafeRawPointer]
+  }
+
+  private let device: CPUDevice
+  private let pool: CPUThreadPool
+  private let precision: QuantizedPrecision
+  private let graph: Graph
+
+  init(device: CPUDevice, pool: CPUThreadPool, precision: QuantizedPrecision, graph: Graph) {
+    self.device = device
+    self.pool = pool
+    self.precision = precision
+    self.graph = graph
+  }
+
+  var store: any TensorStore { device }
+  var faults: FaultInjection { device.faults }
+  /// Every step runs here.
+  var hostRunner: (any HostKernelRunner)? { nil }
+  /// Steps are timed on the host clock (the CPU is its own device).
+  var timesKernels: Bool { true }
+
+  /// Large host inputs are read in place (weights given per run are not copied); small ones are
+  /// copied into a kept buffer, so that the encoded steps stay valid from run to run.
+  func borrow(_ tensor: Tensor) -> (any DeviceMemory)? {
+    (tensor.type.storageBytes ?? 0) >= 1 << 16 ? CPUMemory(borrowing: tensor) : nil
+  }
+
+  /// The action of each step; steps nothing reads are skipped.
+  func prepare(_ plan: CompiledPlan) throws(DeviceError) -> [StepPreparation] {
+    let producers = graph.definingNode
+    var actions: [Int: Action] = [:]
+    for (index, step) in plan.steps.enumerated() {
+      guard let call = step.call else { continue }
+      if step.group.kind == .matmul, let native = NativeMatmul(step.group, in: graph, producers: producers) {
+        actions[index] = .native(native)
+      } else if let rows = NativeRowKernel(step.group, in: graph) {
+        actions[index] = .rows(rows)
+      } else if let strided = NativeStridedKernel(step.group, in: graph) {
+        actions[index] = .strided(strided)
+      } else {
+        actions[index] = .vector(VectorKernel(call.kernel), call)
+      }
+    }
+    let unread = Self.readOnlyByMatmulsAtSource(Array(actions.values), graph: graph)
+    return plan.steps.indices.map { index in
+      guard let action = actions[index], !unread.contains(plan.steps[index].group.root) else { return .skip }
+      return .device(action)
+    }
+  }
+
+  /// The B matrices (dequantized weights, views of inputs) that only native matmuls reading B at
+  /// its source read (and the graph does not return): nothing needs them materialised.
+  private static func readOnlyByMatmulsAtSource(_ actions: [Action], graph: Graph) -> Set<ValueID> {
+    var sourceReaders: [ValueID: Int] = [:]
+    for case .native(let matmul) in actions {
+      if matmul.readsBAtSource, matmul.a != matmul.bValue {
+        sourceReaders[matmul.bValue, default: 0] += 1
+      }
+    }
+    var readers: [ValueID: Int] = [:]
+    for node in graph.nodes {
+      for operand in Set(node.operands) where sourceReaders[operand] != nil { readers[operand, default: 0] += 1 }
+    }
+    let returned = Set(graph.results)
+    return Set(sourceReaders.filter { readers[$0.key] == $0.value && !returned.contains($0.key) }.keys)
+  }
+
+  /// Resolves the address of every value with a home, and the tiles of tiled weights (made now
+  /// at their first use). Arguments the plan writes get owned bytes first.
+  func encode(_ steps: [PreparedStep], plan: CompiledPlan, locate: (ValueID) -> ValueLocation) throws(DeviceError)
+    -> any Sendable
+  {
+    let written = Set(steps.flatMap { $0.call.writes.map(plan.memory.storage(of:)) })
+    var pointers: [ValueID: UnsafeMutableRawPointer] = [:]
+    for value in plan.memory.homes.keys {
+      let location = locate(value)
+      let memory = location.memory as! CPUMemory
+      let base = written.contains(plan.memory.storage(of: value)) ? try memory.writablePointer() : memory.pointer
+      pointers[value] = base + location.offset
+    }
+    var tiles: [ValueID: UnsafeRawPointer] = [:]
+    var actions: [(root: ValueID, action: Action)] = []
+    for step in steps {
+      let action = step.kernel as! Action
+      actions.append((step.call.buffers[0], action))
+      guard case .native(let matmul) = action, case .quantized(let dtype, transposed: true) = matmul.weights,
+        QuantizedTiles.supports(dtype, precision: precision), tiles[matmul.b] == nil
+      else { continue }
+      let memory = locate(matmul.b).memory as! CPUMemory
+      tiles[matmul.b] = memory.tiles(n: matmul.layout.n, k: matmul.layout.k, dtype: dtype, pool: pool)
+    }
+    return Encoded(steps: actions, pointers: pointers, tiles: tiles)
+  }
+
+  /// Runs the steps in order on the thread pool, timing each on the host clock when profiling.
+  func submit(_ encoded: any Sendable, profile: Bool) throws(DeviceError) -> [KernelTiming] {
+    let encoded = encoded as! Encoded
+    let pointers = encoded.pointers
+    let pointer: (ValueID) -> UnsafeMutableRawPointer = { pointers[$0]! }
+    var timings: [KernelTiming] = []
+    for (root, action) in encoded.steps {
+      let start = profile ? ContinuousClock.now : nil
+      switch action {
+      case .native(let matmul):
+        matmul.run(
+          output: pointer(root), pointer: pointer, tiles: encoded.tiles[matmul.b], precision: precision, pool: pool)
+      case .rows(let kernel):
+        kernel.run(output: pointer(root), pointer: pointer, pool: pool)
+      case .strided(let kernel):
+        kernel.run(output: pointer(root), pointer: pointer, pool: pool)
+      case .vector(let kernel, let call):
+        let bindings = zip(call.buffers, call.kernel.buffers).map { value, parameter in
+          KernelBufferBinding(pointer: pointer(value), count: graph.type(of: value).shape.count, dtype: parameter.dtype)
+        }
+        try kernel.run(buffers: bindings, scalars: call.scalars, pool: pool)
+      }
+      if let start {
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        timings.append(KernelTiming(kernel: name(of: action, root: root), seconds: seconds))
+      }
+    }
+    return timings
+  }
+
+  /// What a profile calls a step: the native path it took, or its kernel's name.
+  private func name(of action: Action, root: ValueID) -> String {
+    switch action {
+    case .native(let matmul): "native matmul (\(matmul.weights)) → %\(graph[root].name)"
+    case .rows(let kernel): "native \(kernel.operation) → %\(graph[root].name)"
+    case .strided(let kernel): "native strided \(kernel.operation) → %\(graph[root].name)"
+    case .vector(_, let call): "kernel \(call.kernel.name) → %\(graph[root].name)"
+    }
+  }
+}
+
+/// The device's memory is the host's: owned bytes, or a tensor's own bytes read in place.
+extension CPUDevice: TensorStore {
+  /// `cpu`.
+  public var deviceName: String { info.name }
+
+  /// Zeroed bytes; an injected `alloc` fault for `name` fails them.
+  public func allocate(bytes: Int, name: String) throws(DeviceError) -> any DeviceMemory {
+    CPUMemory(
+      owning: try OwnedBytes(
+        count: bytes, buffer: name, device: info.name, injected: faults.hit(.alloc, device: info.name, targets: [name])))
+  }
+
+  /// Copies in (a borrowed tensor is copied into owned bytes first).
+  public func write(_ bytes: UnsafeRawBufferPointer, to memory: any DeviceMemory, at offset: Int) throws(DeviceError) {
+    guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+    try (memory as! CPUMemory).writablePointer().advanced(by: offset).copyMemory(from: base, byteCount: bytes.count)
+  }
+
+  /// Copies out.
+  public func read(_ memory: any DeviceMemory, at offset: Int, count: Int) throws(DeviceError) -> [UInt8] {
+    Array(UnsafeRawBufferPointer(start: (memory as! CPUMemory).pointer + offset, count: count))
+  }
+
+  /// The tensor's own bytes, not copied: a mapped weight stays mapped until its tiles are made.
+  public func upload(_ tensor: Tensor, name: String) throws(DeviceError) -> any DeviceMemory {
+    CPUMemory(borrowing: tensor)
+  }
+}

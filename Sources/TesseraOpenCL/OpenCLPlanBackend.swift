@@ -1,0 +1,154 @@
+import TesseraCompiler
+import TesseraIR
+import TesseraRuntime
+
+/// A compiled plan's kernels on one OpenCL device, for ``PlanRunner``: a kernel object per
+/// device step (from the plan's program), arguments set when a run of steps is encoded (kernel
+/// objects are this graph's own, and the runner serialises runs), launches enqueued on the
+/// device's in-order queue and flushed once per submission.
+final class OpenCLPlanBackend: PlanBackend {
+  /// The launches of one encoded run of steps.
+  private struct Encoded: Sendable {
+    var launches: [(call: KernelCall, kernel: OpenCLHandle)]
+  }
+
+  private let device: OpenCLDevice
+  private let program: OpenCLHandle
+
+  /// Runs kernels of `program`, built for a plan on `device`.
+  init(device: OpenCLDevice, program: OpenCLHandle) {
+    self.device = device
+    self.program = program
+  }
+
+  var store: any TensorStore { device }
+  var faults: FaultInjection { device.faults }
+  var hostRunner: (any HostKernelRunner)? { device.hostRunner }
+  /// Every launch has a profiling event (the queue profiles).
+  var timesKernels: Bool { true }
+
+  /// A kernel object for each step placed on this device; the others run on the host.
+  func prepare(_ plan: CompiledPlan) throws(DeviceError) -> [StepPreparation] {
+    var preparations: [StepPreparation] = []
+    for step in plan.steps {
+      guard let call = step.call else {
+        preparations.append(.skip)
+        continue
+      }
+      guard step.device == device.capabilities.name else {
+        preparations.append(.host)
+        continue
+      }
+      do {
+        preparations.append(.device(try device.makeKernel(call.kernel, in: program)))
+      } catch {
+        throw .compileFailed(device: device.info.name, message: error.description)
+      }
+    }
+    return preparations
+  }
+
+  /// Sets each kernel's arguments to the buffers and offsets of its values.
+  func encode(_ steps: [PreparedStep], plan: CompiledPlan, locate: (ValueID) -> ValueLocation) throws(DeviceError)
+    -> any Sendable
+  {
+    var launches: [(call: KernelCall, kernel: OpenCLHandle)] = []
+    for step in steps {
+      let kernel = step.kernel as! OpenCLHandle
+      let locations = step.call.buffers.map { value in
+        let location = locate(value)
+        return (buffer: (location.memory as! OpenCLMemory).handle, offset: location.offset)
+      }
+      do {
+        try device.setArguments(step.call, kernel, locations: locations)
+      } catch {
+        throw .kernelFailed(kernel: step.call.kernel.name, message: error.description)
+      }
+      launches.append((step.call, kernel))
+    }
+    return Encoded(launches: launches)
+  }
+
+  /// Enqueues every launch and flushes; when profiling, waits and reads each event's times.
+  func submit(_ encoded: any Sendable, profile: Bool) throws(DeviceError) -> [KernelTiming] {
+    let api = device.api
+    var events: [(String, OpenCLHandle)] = []
+    for (call, kernel) in (encoded as! Encoded).launches {
+      do {
+        if let event = try device.launch(call, kernel, profile: profile) { events.append((call.kernel.name, event)) }
+      } catch {
+        throw .kernelFailed(kernel: call.kernel.name, message: error.description)
+      }
+    }
+    do {
+      try api.check(api.flush(device.queue.raw), "clFlush")
+      if profile { try device.finishQueue() }
+    } catch {
+      throw .kernelFailed(kernel: "opencl queue", message: error.description)
+    }
+    return events.map { name, event in
+      let start = api.value(api.getEventProfilingInfo, event.raw, CL.profilingCommandStart, as: UInt64.self) ?? 0
+      let end = api.value(api.getEventProfilingInfo, event.raw, CL.profilingCommandEnd, as: UInt64.self) ?? start
+      return KernelTiming(kernel: name, seconds: Double(end &- start) / 1e9)
+    }
+  }
+}
+
+/// A buffer of an OpenCL device: the memory of its device tensors and of compiled graphs.
+final class OpenCLMemory: DeviceMemory {
+  /// The `cl_mem`.
+  let handle: OpenCLHandle
+  /// What it holds, for errors.
+  let name: String
+  let byteCount: Int
+
+  init(handle: OpenCLHandle, name: String, byteCount: Int) {
+    self.handle = handle
+    self.name = name
+    self.byteCount = byteCount
+  }
+}
+
+/// The device's memory: buffers, and blocking copies on its queue.
+extension OpenCLDevice: TensorStore {
+  /// The device's name.
+  public var deviceName: String { info.name }
+
+  /// A read-write buffer; an injected `alloc` fault for `name` fails it as the driver would.
+  public func allocate(bytes: Int, name: String) throws(DeviceError) -> any DeviceMemory {
+    do {
+      return OpenCLMemory(handle: try makeBuffer(name, bytes), name: name, byteCount: bytes)
+    } catch {
+      guard case .memory(let buffer, let size, let function, let code) = error else {
+        throw .allocationFailed(device: info.name, buffer: name, bytes: bytes, message: error.description)
+      }
+      throw .allocationFailed(
+        device: info.name, buffer: buffer, bytes: size,
+        message: OpenCLError.call(function: function, code: code).description)
+    }
+  }
+
+  /// A blocking write.
+  public func write(_ bytes: UnsafeRawBufferPointer, to memory: any DeviceMemory, at offset: Int) throws(DeviceError) {
+    let memory = memory as! OpenCLMemory
+    guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+    let status = api.enqueueWriteBuffer(queue.raw, memory.handle.raw, 1, offset, bytes.count, base, 0, nil, nil)
+    guard status == 0 else {
+      throw .kernelFailed(
+        kernel: "copy to \(memory.name)",
+        message: OpenCLError.memory(
+          buffer: memory.name, bytes: bytes.count, function: "clEnqueueWriteBuffer", code: status
+        ).description)
+    }
+  }
+
+  /// A blocking read: every command enqueued before it has finished when it returns.
+  public func read(_ memory: any DeviceMemory, at offset: Int, count: Int) throws(DeviceError) -> [UInt8] {
+    let memory = memory as! OpenCLMemory
+    do {
+      return try read(count, from: memory.handle, offset: offset, name: memory.name)
+    } catch {
+      throw .kernelFailed(kernel: "copy from \(memory.name)", message: error.description)
+    }
+  }
+}

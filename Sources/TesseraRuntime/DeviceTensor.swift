@@ -1,0 +1,168 @@
+import TesseraIR
+
+/// Bytes a device holds for one tensor or buffer. Each backend has its own type (an OpenCL
+/// `cl_mem`, a Vulkan buffer, host bytes on `cpu`) and releases the memory in its `deinit`, so
+/// memory lives exactly as long as the last ``DeviceTensor`` or compiled graph holding it.
+public protocol DeviceMemory: AnyObject, Sendable {
+  /// Bytes usable from offset 0.
+  var byteCount: Int { get }
+}
+
+/// Where a device keeps tensors: allocation and copies between the host and the device.
+///
+/// Every ``Device`` has one (``Device/store``); ``DeviceTensor`` and ``PlanRunner`` reach device
+/// memory only through it. Errors name the buffer (`%x`, `the arena`).
+public protocol TensorStore: AnyObject, Sendable {
+  /// The device's name (`cpu`, `opencl:0`…), for errors and checks.
+  var deviceName: String { get }
+  /// New memory of at least `bytes` bytes; `name` says what it is for (errors, injected faults).
+  func allocate(bytes: Int, name: String) throws(DeviceError) -> any DeviceMemory
+  /// Copies `bytes` from the host into `memory` at byte `offset`.
+  func write(_ bytes: UnsafeRawBufferPointer, to memory: any DeviceMemory, at offset: Int) throws(DeviceError)
+  /// Copies `count` bytes at byte `offset` of `memory` to the host, after every earlier command
+  /// that writes it has finished.
+  func read(_ memory: any DeviceMemory, at offset: Int, count: Int) throws(DeviceError) -> [UInt8]
+  /// Memory holding `tensor` for as long as it lives (a parameter or state). The default
+  /// allocates and writes; a device may keep the tensor's own bytes instead (`cpu`) and prepare
+  /// other layouts of it there (the `cpu` device's quantized tiles).
+  func upload(_ tensor: Tensor, name: String) throws(DeviceError) -> any DeviceMemory
+}
+
+extension TensorStore {
+  /// Allocates memory for `tensor` and writes its bytes.
+  public func upload(_ tensor: Tensor, name: String) throws(DeviceError) -> any DeviceMemory {
+    let memory = try allocate(bytes: tensor.type.storageBytes ?? 0, name: name)
+    try tensor.withUnsafeBytes { bytes throws(DeviceError) in try write(bytes, to: memory, at: 0) }
+    return memory
+  }
+}
+
+/// A tensor that lives on one device: a type and the device memory holding its bytes.
+///
+/// Made by ``Device/upload(_:name:)`` or ``Device/allocate(_:name:)``, read back with
+/// ``read()`` only when asked. Give it to ``CompiledGraph/run(_:)`` as ``TensorValue/device(_:)``
+/// so a run reads it in place; a graph that updates it in place (`update_slice` of an argument,
+/// see ``Graph/inPlaceUpdates``) writes its bytes there and returns the same tensor. The memory is
+/// freed when the last reference to it goes.
+public final class DeviceTensor: Sendable, CustomStringConvertible {
+  /// Element type and shape.
+  public let type: TensorType
+  /// The bytes on the device.
+  public let memory: any DeviceMemory
+  /// The store the memory belongs to.
+  public let store: any TensorStore
+
+  /// Wraps `memory` of `store` holding a tensor of `type`.
+  public init(type: TensorType, memory: any DeviceMemory, store: any TensorStore) {
+    self.type = type
+    self.memory = memory
+    self.store = store
+  }
+
+  /// The device's name.
+  public var deviceName: String { store.deviceName }
+
+  /// Bytes of the tensor.
+  public var byteCount: Int { type.storageBytes ?? 0 }
+
+  /// A host copy of the bytes.
+  public func read() throws(DeviceError) -> Tensor {
+    Tensor(type: type, bytes: try store.read(memory, at: 0, count: byteCount))!
+  }
+
+  /// Overwrites the bytes with `tensor`'s, which must have this tensor's type.
+  public func write(_ tensor: Tensor) throws(DeviceError) {
+    guard tensor.type == type else { throw .inputType(name: "device tensor", expected: type, found: tensor.type) }
+    try tensor.withUnsafeBytes { bytes throws(DeviceError) in try store.write(bytes, to: memory, at: 0) }
+  }
+
+  /// `DeviceTensor(f32[2,3] on cpu)`.
+  public var description: String { "DeviceTensor(\(type) on \(deviceName))" }
+}
+
+/// A graph input or result: a host tensor or a tensor on the device.
+public enum TensorValue: Sendable {
+  /// Host bytes (uploaded for the run where the device needs them there).
+  case host(Tensor)
+  /// A tensor already on the device, read in place.
+  case device(DeviceTensor)
+
+  /// Element type and shape.
+  public var type: TensorType {
+    switch self {
+    case .host(let tensor): tensor.type
+    case .device(let tensor): tensor.type
+    }
+  }
+
+  /// The value as a host tensor (a device tensor is read back).
+  public func hostTensor() throws(DeviceError) -> Tensor {
+    switch self {
+    case .host(let tensor): tensor
+    case .device(let tensor): try tensor.read()
+    }
+  }
+}
+
+/// Host bytes as device memory: the memory of devices that compute on the host's own memory
+/// (the reference evaluator, the Kernel IR interpreter, the emulated NPU).
+///
+/// Thread safety: `@unchecked Sendable`; the bytes are read and written under the lock.
+public final class HostMemory: DeviceMemory, @unchecked Sendable {
+  private let bytes: Locked<[UInt8]>
+  /// Bytes held.
+  public let byteCount: Int
+
+  /// `count` zero bytes.
+  public init(count: Int) {
+    bytes = Locked([UInt8](repeating: 0, count: count))
+    byteCount = count
+  }
+
+  /// Copies `source` in at `offset`.
+  public func write(_ source: UnsafeRawBufferPointer, at offset: Int) {
+    bytes.withLock { bytes in
+      bytes.withUnsafeMutableBytes { target in
+        guard let base = source.baseAddress, !source.isEmpty else { return }
+        (target.baseAddress! + offset).copyMemory(from: base, byteCount: source.count)
+      }
+    }
+  }
+
+  /// `count` bytes from `offset`.
+  public func read(at offset: Int, count: Int) -> [UInt8] {
+    bytes.withLock { Array($0[offset..<(offset + count)]) }
+  }
+}
+
+/// The store of devices that compute on host memory: ``HostMemory`` allocations, copies with
+/// `memcpy`.
+public final class HostTensorStore: TensorStore {
+  /// The device's name.
+  public let deviceName: String
+
+  /// A store for the device called `deviceName`.
+  public init(deviceName: String) { self.deviceName = deviceName }
+
+  /// Zeroed host bytes.
+  public func allocate(bytes: Int, name: String) throws(DeviceError) -> any DeviceMemory {
+    HostMemory(count: bytes)
+  }
+
+  /// Copies into the host bytes.
+  public func write(_ bytes: UnsafeRawBufferPointer, to memory: any DeviceMemory, at offset: Int) throws(DeviceError) {
+    try host(memory).write(bytes, at: offset)
+  }
+
+  /// Copies out of the host bytes.
+  public func read(_ memory: any DeviceMemory, at offset: Int, count: Int) throws(DeviceError) -> [UInt8] {
+    try host(memory).read(at: offset, count: count)
+  }
+
+  private func host(_ memory: any DeviceMemory) throws(DeviceError) -> HostMemory {
+    guard let host = memory as? HostMemory else {
+      throw .kernelFailed(kernel: "copy", message: "memory of another device given to \(deviceName)")
+    }
+    return host
+  }
+}

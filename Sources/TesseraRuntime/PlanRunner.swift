@@ -1,0 +1,220 @@
+import TesseraCompiler
+import TesseraIR
+
+/// Runs a compiled plan on any ``PlanBackend``: the one place where a plan is walked.
+///
+/// Every value lives in one of four homes: the arena (intermediates, at the memory plan's
+/// offsets), an argument's memory (a device tensor given to the run, or a buffer the runner
+/// keeps per argument and fills from a host tensor), a constant's memory (uploaded once), or
+/// another value's bytes (aliases, and `update_slice` results over the argument they update).
+/// The arena, the argument buffers and the constants are allocated at the first run, in that
+/// order, and kept. Consecutive device steps are encoded once and submitted again while every
+/// value stays in the same memory; host steps (the partitioner's fallback) read their buffers,
+/// run on the backend's ``PlanBackend/hostRunner`` and write back what they wrote. A result
+/// whose bytes are a device tensor argument's (an in-place update) comes back as that tensor;
+/// every other result is read back. An injected `timeout` fails a run at the submission of the
+/// first device segment it hits, before it is submitted. Runs of one runner are serialised
+/// (`@unchecked Sendable`: the kept state is touched only under the run lock).
+public final class PlanRunner: GraphExecutable, @unchecked Sendable {
+  /// A run of consecutive device steps, or one host step.
+  private enum Segment {
+    case device([PreparedStep])
+    case host(KernelCall)
+  }
+
+  /// What the runner keeps between runs.
+  private struct Resident {
+    var arena: (any DeviceMemory)?
+    var constants: [ValueID: any DeviceMemory] = [:]
+    var allocated = false
+    /// A buffer per argument given as a host tensor.
+    var inputs: [Int: any DeviceMemory] = [:]
+    /// The encoded device segments, and the argument memories they were encoded with.
+    var encoded: [Int: any Sendable] = [:]
+    var signature: [ObjectIdentifier] = []
+  }
+
+  /// The plan.
+  public let plan: CompiledPlan
+  private let backend: any PlanBackend
+  private let store: any TensorStore
+  private let segments: [Segment]
+  private let argumentPositions: [ValueID: Int]
+  /// Arguments some step writes (an in-place update): host inputs for them are copied, never
+  /// borrowed.
+  private let writtenArguments: Set<Int>
+  /// Touched only under `running`.
+  private var resident = Resident()
+  private let running = Lock()
+
+  /// Prepares every step of `plan` on `backend`; fails when a step cannot be prepared, or when
+  /// host steps need a runner the backend does not have.
+  public init(plan: CompiledPlan, backend: any PlanBackend) throws(DeviceError) {
+    self.plan = plan
+    self.backend = backend
+    store = backend.store
+    let preparations = try backend.prepare(plan)
+    var segments: [Segment] = []
+    for (index, (step, preparation)) in zip(plan.steps, preparations).enumerated() {
+      guard let call = step.call else { continue }
+      switch preparation {
+      case .skip: continue
+      case .host:
+        guard backend.hostRunner != nil else {
+          throw .compileFailed(
+            device: store.deviceName, message: "the plan has steps for \(step.device) but no host kernel runner was given")
+        }
+        segments.append(.host(call))
+      case .device(let kernel):
+        let prepared = PreparedStep(index: index, call: call, kernel: kernel)
+        if case .device(let pending)? = segments.last {
+          segments[segments.count - 1] = .device(pending + [prepared])
+        } else {
+          segments.append(.device([prepared]))
+        }
+      }
+    }
+    self.segments = segments
+    argumentPositions = Dictionary(uniqueKeysWithValues: plan.graph.arguments.enumerated().map { ($1, $0) })
+    var written = Set<Int>()
+    for step in plan.steps {
+      for value in step.call?.writes ?? [] {
+        if let position = argumentPositions[plan.memory.storage(of: value)] { written.insert(position) }
+      }
+    }
+    writtenArguments = written
+  }
+
+  /// The kernels of the device segments, in submission order.
+  public var deviceKernels: [String] {
+    segments.flatMap { segment -> [String] in
+      if case .device(let steps) = segment { return steps.map(\.call.kernel.name) }
+      return []
+    }
+  }
+
+  /// Runs once; see ``PlanRunner``.
+  public func execute(_ inputs: [TensorValue], profile: Bool) throws(DeviceError) -> GraphRun {
+    try running.withLock { () throws(DeviceError) in try run(inputs, profile: profile) }
+  }
+
+  private func run(_ inputs: [TensorValue], profile: Bool) throws(DeviceError) -> GraphRun {
+    let graph = plan.graph
+    precondition(inputs.count == graph.arguments.count, "CompiledGraph checks the input count")
+    var traffic = Traffic()
+    try allocateResident()
+    var memories: [any DeviceMemory] = []
+    for (position, input) in inputs.enumerated() {
+      memories.append(try memory(for: input, at: position, traffic: &traffic))
+    }
+    let signature = memories.map { ObjectIdentifier($0) }
+    if signature != resident.signature {
+      resident.encoded = [:]
+      resident.signature = signature
+    }
+    let locate: (ValueID) -> ValueLocation = { [plan, argumentPositions, resident] value in
+      let storage = plan.memory.storage(of: value)
+      let size = plan.graph.type(of: value).storageBytes ?? 0
+      if let position = argumentPositions[storage] { return ValueLocation(memory: memories[position], offset: 0, size: size) }
+      if let constant = resident.constants[storage] { return ValueLocation(memory: constant, offset: 0, size: size) }
+      guard case .arena(let offset)? = plan.memory.homes[storage], let arena = resident.arena else {
+        preconditionFailure("the memory plan gives %\(plan.graph[value].name) no home")
+      }
+      return ValueLocation(memory: arena, offset: offset, size: size)
+    }
+    var timings: [KernelTiming] = []
+    for (index, segment) in segments.enumerated() {
+      switch segment {
+      case .device(let steps):
+        let encoded: any Sendable
+        if let known = resident.encoded[index] {
+          encoded = known
+        } else {
+          encoded = try backend.encode(steps, plan: plan, locate: locate)
+          resident.encoded[index] = encoded
+        }
+        let kernels = steps.map(\.call.kernel.name)
+        if let hit = backend.faults.hit(.timeout, device: store.deviceName, targets: kernels) {
+          throw .timeout(device: store.deviceName, kernels: kernels, reason: hit.description)
+        }
+        timings += try backend.submit(encoded, profile: profile)
+      case .host(let call):
+        try runOnHost(call, locate: locate, traffic: &traffic)
+      }
+    }
+    var results: [TensorValue] = []
+    for value in graph.results {
+      if let position = argumentPositions[plan.memory.storage(of: value)], case .device(let tensor) = inputs[position] {
+        results.append(.device(tensor))
+        continue
+      }
+      let location = locate(value)
+      let bytes = try store.read(location.memory, at: location.offset, count: location.size)
+      traffic.toHost += bytes.count
+      results.append(.host(Tensor(type: graph.type(of: value), bytes: bytes)!))
+    }
+    return GraphRun(results: results, kernels: profile && backend.timesKernels ? timings : nil, traffic: traffic)
+  }
+
+  /// The arena and the constants, at the first run.
+  private func allocateResident() throws(DeviceError) {
+    guard !resident.allocated else { return }
+    if resident.arena == nil, plan.memory.arenaBytes > 0 {
+      resident.arena = try store.allocate(bytes: plan.memory.arenaBytes, name: "the arena")
+    }
+    for step in plan.steps where step.group.kind == .constant && resident.constants[step.group.root] == nil {
+      guard let literal = plan.graph.nodes[step.group.nodes[0]].literal else { continue }
+      resident.constants[step.group.root] = try store.upload(literal, name: "%" + plan.graph[step.group.root].name)
+    }
+    resident.allocated = true
+  }
+
+  /// The memory argument `position` reads this run: the device tensor's, the host tensor's own
+  /// bytes where the backend can read them and the plan does not write them, else the
+  /// argument's buffer with the tensor copied in.
+  private func memory(for input: TensorValue, at position: Int, traffic: inout Traffic) throws(DeviceError)
+    -> any DeviceMemory
+  {
+    let name = "%" + plan.graph[plan.graph.arguments[position]].name
+    switch input {
+    case .device(let tensor):
+      guard tensor.store === store else {
+        throw .wrongDevice(name: String(name.dropFirst()), expected: store.deviceName, found: tensor.deviceName)
+      }
+      return tensor.memory
+    case .host(let tensor):
+      if !writtenArguments.contains(position), let borrowed = backend.borrow(tensor) { return borrowed }
+      let buffer: any DeviceMemory
+      if let kept = resident.inputs[position] {
+        buffer = kept
+      } else {
+        buffer = try store.allocate(bytes: tensor.type.storageBytes ?? 0, name: name)
+        resident.inputs[position] = buffer
+      }
+      try tensor.withUnsafeBytes { bytes throws(DeviceError) in try store.write(bytes, to: buffer, at: 0) }
+      traffic.toDevice += tensor.type.storageBytes ?? 0
+      return buffer
+    }
+  }
+
+  /// Runs a fallback step on the host: reads its buffers, runs, writes back the written ones.
+  private func runOnHost(_ call: KernelCall, locate: (ValueID) -> ValueLocation, traffic: inout Traffic)
+    throws(DeviceError)
+  {
+    var buffers: [Tensor] = []
+    for value in call.buffers {
+      let location = locate(value)
+      let bytes = try store.read(location.memory, at: location.offset, count: location.size)
+      traffic.toHost += bytes.count
+      buffers.append(Tensor(type: plan.graph.type(of: value), bytes: bytes)!)
+    }
+    let outputs = try backend.hostRunner!.run(call, buffers: buffers)
+    for (position, parameter) in call.kernel.buffers.enumerated() where parameter.access != .read {
+      let location = locate(call.buffers[position])
+      try outputs[position].withUnsafeBytes { bytes throws(DeviceError) in
+        try store.write(bytes, to: location.memory, at: location.offset)
+      }
+      traffic.toDevice += location.size
+    }
+  }
+}

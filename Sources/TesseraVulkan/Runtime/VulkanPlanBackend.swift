@@ -1,0 +1,185 @@
+import CVulkan
+import TesseraCompiler
+import TesseraIR
+import TesseraRuntime
+
+/// A compiled plan's pipelines on one Vulkan device, for ``PlanRunner``: a compute pipeline per
+/// device step (identical SPIR-V modules share one, through the on-disk pipeline cache), and
+/// each run of consecutive device steps recorded once into a command buffer (see
+/// ``VulkanRecorder``) that later runs submit again while their buffers stay the same.
+///
+/// Injected faults: `build` fails the pipeline of the kernel it hits.
+final class VulkanPlanBackend: PlanBackend {
+  /// One recorded run of steps and the objects it owns (destroyed with it).
+  private final class Segment: @unchecked Sendable {
+    let commandBuffer: VkCommandBuffer
+    let pools: [VulkanObject]
+    let queryPool: VulkanObject?
+    let timedKernels: [String]
+
+    init(commandBuffer: VkCommandBuffer, pools: [VulkanObject], queryPool: VulkanObject?, timedKernels: [String]) {
+      self.commandBuffer = commandBuffer
+      self.pools = pools
+      self.queryPool = queryPool
+      self.timedKernels = timedKernels
+    }
+  }
+
+  private let device: VulkanDevice
+  private let context: VulkanContext
+  private let cache: VulkanPipelineCache
+  private let fence: VulkanObject
+
+  init(device: VulkanDevice, context: VulkanContext, cache: VulkanPipelineCache) throws(DeviceError) {
+    self.device = device
+    self.context = context
+    self.cache = cache
+    do {
+      fence = try VulkanCommands.makeFence(context)
+    } catch {
+      throw .compileFailed(device: device.info.name, message: error.description)
+    }
+  }
+
+  var store: any TensorStore { device }
+  var faults: FaultInjection { device.faults }
+  var hostRunner: (any HostKernelRunner)? { device.host }
+  /// Where the compute queue writes timestamps.
+  var timesKernels: Bool { context.timestampPeriod != nil }
+
+  /// A pipeline for each step placed on this device; the others run on the host.
+  func prepare(_ plan: CompiledPlan) throws(DeviceError) -> [StepPreparation] {
+    var byModule: [SPIRVModule: VulkanPipeline] = [:]
+    var preparations: [StepPreparation] = []
+    for step in plan.steps {
+      guard let call = step.call else {
+        preparations.append(.skip)
+        continue
+      }
+      guard step.device == plan.target.name else {
+        preparations.append(.host)
+        continue
+      }
+      do {
+        preparations.append(.device(try pipeline(call, plan: plan, byModule: &byModule)))
+      } catch {
+        throw .compileFailed(device: device.info.name, message: error.description)
+      }
+    }
+    cache.save()
+    return preparations
+  }
+
+  private func pipeline(_ call: KernelCall, plan: CompiledPlan, byModule: inout [SPIRVModule: VulkanPipeline])
+    throws(VulkanError) -> VulkanPipeline
+  {
+    let counts = call.kernel.groupCounts(call.scalars) + [1, 1]
+    let split = (0..<3).contains { counts[$0] > context.workgroupLimit[$0] }
+    let module: SPIRVModule
+    do {
+      module = try SPIRVCodegen.generate(
+        call.kernel, aliased: VulkanPlanBinding.aliasedBuffers(of: call, in: plan), splitLaunch: split)
+    } catch {
+      throw .codegen(error)
+    }
+    let injected = faults.hit(.build, device: device.info.name, targets: [call.kernel.name]) != nil
+    if let known = byModule[module], !injected { return known }
+    do {
+      let pipeline = try VulkanPipeline(
+        call.kernel, module: module, splitLaunch: split, context: context, cache: cache, injectFailure: injected)
+      byModule[module] = pipeline
+      return pipeline
+    } catch {
+      throw .kernel(call.kernel.name, error)
+    }
+  }
+
+  /// Records the steps into one command buffer, with descriptor sets on the values' buffers.
+  func encode(_ steps: [PreparedStep], plan: CompiledPlan, locate: (ValueID) -> ValueLocation) throws(DeviceError)
+    -> any Sendable
+  {
+    do {
+      return try record(steps, locate: locate)
+    } catch {
+      throw .kernelFailed(kernel: "vulkan command buffer", message: error.description)
+    }
+  }
+
+  private func record(_ steps: [PreparedStep], locate: (ValueID) -> ValueLocation) throws(VulkanError) -> Segment {
+    let functions = context.functions, device = context.device
+    let descriptorCount = UInt32(max(1, steps.reduce(0) { $0 + $1.call.kernel.buffers.count }))
+    let setCount = UInt32(max(1, steps.count))
+    let descriptorPool = try context.make(
+      "vkCreateDescriptorPool", destroy: { $0.functions.destroyDescriptorPool($0.device, $1, nil) }
+    ) { handle in
+      var size = VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: descriptorCount)
+      var info = VkDescriptorPoolCreateInfo()
+      info.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO
+      info.maxSets = setCount
+      info.poolSizeCount = 1
+      return withUnsafePointer(to: &size) { sizes in
+        info.pPoolSizes = sizes
+        return functions.createDescriptorPool(device, &info, nil, &handle)
+      }
+    }
+    let commandPool = try VulkanCommands.makeCommandPool(context)
+    let queryCount = UInt32(max(1, 2 * steps.count))
+    let queryPool =
+      context.timestampPeriod == nil
+      ? nil
+      : try context.make("vkCreateQueryPool", destroy: { $0.functions.destroyQueryPool($0.device, $1, nil) }) {
+        handle in
+        var info = VkQueryPoolCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO
+        info.queryType = VK_QUERY_TYPE_TIMESTAMP
+        info.queryCount = queryCount
+        return functions.createQueryPool(device, &info, nil, &handle)
+      }
+    var recorder = VulkanRecorder(
+      context: context, descriptorPool: descriptorPool, commandPool: commandPool, queryPool: queryPool)
+    let dispatches = steps.map { step in
+      let spans = step.call.buffers.map { value in
+        let location = locate(value)
+        return VulkanSpan(
+          buffer: (location.memory as! VulkanMemory).buffer, offset: location.offset, size: location.size)
+      }
+      return (call: step.call, pipeline: step.kernel as! VulkanPipeline, spans: spans)
+    }
+    let commandBuffer = try recorder.record(dispatches)
+    return Segment(
+      commandBuffer: commandBuffer, pools: [descriptorPool, commandPool], queryPool: queryPool,
+      timedKernels: recorder.timedKernels)
+  }
+
+  /// Submits the command buffer and waits; when profiling, reads each dispatch's time.
+  func submit(_ encoded: any Sendable, profile: Bool) throws(DeviceError) -> [KernelTiming] {
+    let segment = encoded as! Segment
+    do {
+      try context.submit(segment.commandBuffer, fence: fence.handle)
+      return profile ? try timings(segment) : []
+    } catch {
+      throw .kernelFailed(kernel: "vulkan command buffer", message: error.description)
+    }
+  }
+
+  /// The timed dispatches' durations from the query pool (ticks masked to `timestampValidBits`,
+  /// scaled by `timestampPeriod`).
+  private func timings(_ segment: Segment) throws(VulkanError) -> [KernelTiming] {
+    guard let queryPool = segment.queryPool, !segment.timedKernels.isEmpty, let period = context.timestampPeriod else {
+      return []
+    }
+    let names = segment.timedKernels
+    let queries = UInt32(2 * names.count)
+    var ticks = [UInt64](repeating: 0, count: Int(queries))
+    let flags = VK_QUERY_RESULT_64_BIT.rawValue | VK_QUERY_RESULT_WAIT_BIT.rawValue
+    let status = ticks.withUnsafeMutableBytes { bytes in
+      context.functions.getQueryPoolResults(
+        context.device, queryPool.handle, 0, queries, bytes.count, bytes.baseAddress, 8, flags)
+    }
+    try check(status, "vkGetQueryPoolResults")
+    return names.indices.map { index in
+      let elapsed = (ticks[2 * index + 1] &- ticks[2 * index]) & context.timestampMask
+      return KernelTiming(kernel: names[index], seconds: Double(elapsed) * period / 1e9)
+    }
+  }
+}
