@@ -25,6 +25,8 @@ final class OpenCLPlanBackend: PlanBackend {
   var faults: FaultInjection { device.faults }
   var hostRunner: (any HostKernelRunner)? { device.hostRunner }
   /// Every launch has a profiling event (the queue profiles).
+  /// A graph whose arena cannot be had fails to compile.
+  var allocatesArenaAtCompile: Bool { true }
   var timesKernels: Bool { true }
 
   /// A kernel object for each step placed on this device; the others run on the host.

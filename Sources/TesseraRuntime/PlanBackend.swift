@@ -54,6 +54,9 @@ public protocol PlanBackend: AnyObject, Sendable {
   var hostRunner: (any HostKernelRunner)? { get }
   /// Whether a profiled run returns each kernel's device time.
   var timesKernels: Bool { get }
+  /// Whether the arena is allocated when the plan is compiled (GPUs: a graph that cannot have
+  /// its memory fails to compile) rather than at its first run (`cpu`: no memory until used).
+  var allocatesArenaAtCompile: Bool { get }
   /// Memory reading `tensor`'s own bytes for one run (never written), or `nil` when the device
   /// cannot read host memory and the runner must copy the tensor in.
   func borrow(_ tensor: Tensor) -> (any DeviceMemory)?
@@ -71,4 +74,6 @@ public protocol PlanBackend: AnyObject, Sendable {
 extension PlanBackend {
   /// The device cannot read host memory: inputs are copied in.
   public func borrow(_ tensor: Tensor) -> (any DeviceMemory)? { nil }
+  /// The arena comes with the first run.
+  public var allocatesArenaAtCompile: Bool { false }
 }

@@ -7,8 +7,9 @@ import TesseraIR
 /// offsets), an argument's memory (a device tensor given to the run, or a buffer the runner
 /// keeps per argument and fills from a host tensor), a constant's memory (uploaded once), or
 /// another value's bytes (aliases, and `update_slice` results over the argument they update).
-/// The arena, the argument buffers and the constants are allocated at the first run, in that
-/// order, and kept. Consecutive device steps are encoded once and submitted again while every
+/// The arena is allocated at compile time or at the first run (as the backend says), then the
+/// constants are uploaded at compile time; argument buffers come with the first run that needs
+/// them. All are kept. Consecutive device steps are encoded once and submitted again while every
 /// value stays in the same memory; host steps (the partitioner's fallback) read their buffers,
 /// run on the backend's ``PlanBackend/hostRunner`` and write back what they wrote. A result
 /// whose bytes are a device tensor argument's (an in-place update) comes back as that tensor;
@@ -26,12 +27,12 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
   private struct Resident {
     var arena: (any DeviceMemory)?
     var constants: [ValueID: any DeviceMemory] = [:]
-    var allocated = false
     /// A buffer per argument given as a host tensor.
     var inputs: [Int: any DeviceMemory] = [:]
-    /// The encoded device segments, and the argument memories they were encoded with.
+    /// The encoded device segments, and the argument memories they were encoded with (kept
+    /// alive, so that no new memory can take the address of one of them and pass for it).
     var encoded: [Int: any Sendable] = [:]
-    var signature: [ObjectIdentifier] = []
+    var encodedWith: [any DeviceMemory] = []
   }
 
   /// The plan.
@@ -83,6 +84,11 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
       }
     }
     writtenArguments = written
+    if backend.allocatesArenaAtCompile { try allocateArena() }
+    for step in plan.steps where step.group.kind == .constant {
+      guard let literal = plan.graph.nodes[step.group.nodes[0]].literal else { continue }
+      resident.constants[step.group.root] = try store.upload(literal, name: "%" + plan.graph[step.group.root].name)
+    }
   }
 
   /// The kernels of the device segments, in submission order.
@@ -102,15 +108,16 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
     let graph = plan.graph
     precondition(inputs.count == graph.arguments.count, "CompiledGraph checks the input count")
     var traffic = Traffic()
-    try allocateResident()
+    try allocateArena()
     var memories: [any DeviceMemory] = []
     for (position, input) in inputs.enumerated() {
       memories.append(try memory(for: input, at: position, traffic: &traffic))
     }
-    let signature = memories.map { ObjectIdentifier($0) }
-    if signature != resident.signature {
+    let same =
+      memories.count == resident.encodedWith.count && zip(memories, resident.encodedWith).allSatisfy { $0 === $1 }
+    if !same {
       resident.encoded = [:]
-      resident.signature = signature
+      resident.encodedWith = memories
     }
     let locate: (ValueID) -> ValueLocation = { [plan, argumentPositions, resident] value in
       let storage = plan.memory.storage(of: value)
@@ -156,17 +163,11 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
     return GraphRun(results: results, kernels: profile && backend.timesKernels ? timings : nil, traffic: traffic)
   }
 
-  /// The arena and the constants, at the first run.
-  private func allocateResident() throws(DeviceError) {
-    guard !resident.allocated else { return }
+  /// The arena, unless it is there.
+  private func allocateArena() throws(DeviceError) {
     if resident.arena == nil, plan.memory.arenaBytes > 0 {
       resident.arena = try store.allocate(bytes: plan.memory.arenaBytes, name: "the arena")
     }
-    for step in plan.steps where step.group.kind == .constant && resident.constants[step.group.root] == nil {
-      guard let literal = plan.graph.nodes[step.group.nodes[0]].literal else { continue }
-      resident.constants[step.group.root] = try store.upload(literal, name: "%" + plan.graph[step.group.root].name)
-    }
-    resident.allocated = true
   }
 
   /// The memory argument `position` reads this run: the device tensor's, the host tensor's own

@@ -3,8 +3,8 @@ import TesseraRuntime
 import TesseraTestSupport
 import Testing
 
-/// Injected `alloc` faults on `cpu` fail the allocation they hit (a constant at compile time, the
-/// arena at a run) with an error naming the device and the buffer.
+/// Injected `alloc` faults on `cpu` fail the allocation they hit (a constant's upload at compile
+/// time, the arena at a run) with an error naming the device and the buffer.
 @Suite("Fault injection on cpu: allocations fail with the device and buffer named")
 struct CPUFaultTests {
   private let graph = FaultTesting.graph

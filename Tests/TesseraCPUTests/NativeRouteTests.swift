@@ -20,7 +20,7 @@ struct NativeRouteTests {
     let graph = try TestSupport.parseOne(text)
     let device = CPUDevice(
       library: StandardKernelLibrary(), pool: CPUThreadPool(threads: threads), quantizedPrecision: precision)
-    let routes = try device.executor(for: graph).actions.map { $0.action }
+    let routes = try device.routes(for: graph)
     #expect(routes.count { if case .rows = $0 { true } else { false } } == rows, "row-kernel steps")
     #expect(
       routes.count {
@@ -40,11 +40,11 @@ struct NativeRouteTests {
   /// The graph in `text`, a cpu device with the kernel library on `threads` threads, and how each
   /// step of its plan runs.
   static func routes(_ text: String, threads: Int) throws -> (
-    graph: Graph, device: CPUDevice, routes: [CPUPlanExecutor.Action]
+    graph: Graph, device: CPUDevice, routes: [CPUPlanBackend.Action]
   ) {
     let graph = try TestSupport.parseOne(text)
     let device = CPUDevice(library: StandardKernelLibrary(), pool: CPUThreadPool(threads: threads))
-    return (graph, device, try device.executor(for: graph).actions.map(\.action))
+    return (graph, device, try device.routes(for: graph))
   }
 
   static let rowCases = [

@@ -95,23 +95,29 @@ struct QuantizedTileTests {
     }
     """
 
-  @Test("mapped weights are tiled once per device, shared by its graphs, and dropped with the mapping")
-  func viewsShareTiles() throws {
+  @Test("a bound weight is tiled once, shared by the graphs bound to it, and freed with its tensor")
+  func boundWeightsShareTiles() throws {
     let device = CPUDevice(library: StandardKernelLibrary(), pool: CPUThreadPool(threads: 2))
     var generator = SeededRandom(seed: 8)
-    var mapping: MappedBytes? = MappedBytes(
-      Tensor.random(TensorType(.q4_1, [10, 64]), using: &generator).bytes)
+    let mapping = MappedBytes(Tensor.random(TensorType(.q4_1, [10, 64]), using: &generator).bytes)
+    let view = mapping.view(TensorType(.q4_1, [10, 64]))
+    var parameters: ParameterSet? = try ParameterSet(uploading: [("w", view)], to: device)
+    weak let memory = parameters!.tensors["w"]!.memory as? CPUMemory
+    var tiles: Int?
     for rows in [1, 6] {  // a decode-sized matvec, then a prefill-sized matmul on the same tiles
       let graph = try TestSupport.parseOne(Self.viewGraph.replacingOccurrences(of: "R", with: "\(rows)"))
       let x = Tensor.random(graph.argumentTypes[0], using: &generator)
-      let w = mapping!.view(graph.argumentTypes[1])
-      let expected = try TestSupport.evaluate(graph, [x, w])[0]
-      let actual = try device.compile(graph).run(inputs: [x, w])[0]
+      let expected = try TestSupport.evaluate(graph, [x, view])[0]
+      let actual = try device.compile(graph, parameters: parameters!).run(inputs: [x])[0]
       #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-5, rtol: 1e-5) <= 1, "\(rows) rows")
-      #expect(device.tileCache.count == 1)
+      #expect(memory?.hasTiles == true)
+      let resident = memory?.residentBytes
+      #expect(tiles == nil || tiles == resident, "the second graph made no new tiles")
+      tiles = resident
     }
-    mapping = nil
-    #expect(device.tileCache.count == 0)
+    #expect(tiles == QuantizedTiles.byteCount(n: 10, k: 64, dtype: .q4_1), "the mapped bytes were released")
+    parameters = nil
+    #expect(memory == nil, "the tiles go with the last reference to the weight")
   }
 
   /// `x · Wᵀ` with each activation block rounded to int8 codes times `max|x| / 127` (ties away
@@ -143,23 +149,22 @@ struct QuantizedTileTests {
     }
   }
 
-  @Test("owned weights are not tiled; the int8-activation mode tiles weights only where VNNI runs it")
+  @Test("weights given per run are not tiled; the int8-activation mode tiles weights only where VNNI runs it")
   func notTiled() throws {
     let graph = try TestSupport.parseOne(Self.viewGraph.replacingOccurrences(of: "R", with: "1"))
     var generator = SeededRandom(seed: 9)
     let x = Tensor.random(graph.argumentTypes[0], using: &generator)
-    let mapping = MappedBytes(Tensor.random(graph.argumentTypes[1], using: &generator).bytes)
-    let owned = CPUDevice(library: StandardKernelLibrary())
-    _ = try owned.compile(graph).run(inputs: [
-      x, Tensor(type: graph.argumentTypes[1], bytes: mapping.view(graph.argumentTypes[1]).bytes)!,
-    ])
-    #expect(owned.tileCache.count == 0)
+    let w = Tensor.random(graph.argumentTypes[1], using: &generator)
+    let device = CPUDevice(library: StandardKernelLibrary())
+    let perRun = try device.compile(graph).run(inputs: [x, w])[0]
+    #expect(TestSupport.toleranceRatio(perRun, try TestSupport.evaluate(graph, [x, w])[0], atol: 1e-5, rtol: 1e-5) <= 1)
     let int8 = CPUDevice(library: StandardKernelLibrary(), quantizedPrecision: .int8Activations)
-    _ = try int8.compile(graph).run(inputs: [x, mapping.view(graph.argumentTypes[1])])
-    #expect(int8.tileCache.count == (Int8TileMatvec.available ? 1 : 0))
+    let bound = try ParameterSet(uploading: [("w", w)], to: int8)
+    _ = try int8.compile(graph, parameters: bound).run(inputs: [x])
+    #expect((bound.tensors["w"]!.memory as! CPUMemory).hasTiles == Int8TileMatvec.available)
   }
 
-  @Test("a q4 constant too large to fold runs on tiles made at compile time")
+  @Test("a q4 constant too large to fold runs on tiles made at its first run")
   func constantWeights() throws {
     let (n, k) = (260, 256)  // 66,560 weights: above the constant folder's 65,536
     var generator = SeededRandom(seed: 10)
@@ -175,11 +180,12 @@ struct QuantizedTileTests {
       }
       """
     let graph = try TestSupport.parseOne(text)
-    let executor = try CPUDevice(library: StandardKernelLibrary()).executor(for: graph)
-    #expect(executor.tiledConstants.count == 1)
+    let device = CPUDevice(library: StandardKernelLibrary())
+    let routes = try device.routes(for: graph)
+    #expect(routes.count { if case .native(let matmul) = $0, case .quantized = matmul.weights { true } else { false } } == 1)
     let x = Tensor.random(graph.argumentTypes[0], using: &generator)
     let expected = try TestSupport.evaluate(graph, [x])[0]
-    let actual = try executor.execute([x])[0]
+    let actual = try device.compile(graph).run(inputs: [x])[0]
     #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-5, rtol: 1e-5) <= 1)
   }
 }

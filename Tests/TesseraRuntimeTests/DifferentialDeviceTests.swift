@@ -42,6 +42,7 @@ private final class ExpIsOff: Device {
   let info = DeviceInfo(
     name: "exp-is-off", kind: .cpu, summary: "test double", driver: "built in", availability: .available)
   private let reference = ReferenceDevice()
+  var store: any TensorStore { reference.store }
 
   static func affects(_ graph: Graph) -> Bool { graph.nodes.contains { $0.kind == .exp } }
 
@@ -49,7 +50,7 @@ private final class ExpIsOff: Device {
     CompiledGraph(graph: graph, deviceName: info.name, executable: Wrong(graph: graph, reference: reference))
   }
 
-  private struct Wrong: GraphExecutable {
+  private struct Wrong: HostGraphExecutable {
     let graph: Graph
     let reference: ReferenceDevice
 

@@ -235,6 +235,12 @@ extension OpExample {
       function(
         "%table: f32[2,6], %ids: i64[3]", "f32[2,3]", "  %y = gather %table, %ids {axis = 1} : f32[2,3]\n  return %y"),
       numpy: "t, i = ins; out = np.take(t, i, axis=1)"),
+    OpExample(
+      .updateSlice, "rows at a start",
+      function(
+        "%base: f32[5,3], %u: f32[2,3]", "f32[5,3]",
+        "  %p = constant [1] : i32[1]\n  %y = update_slice %base, %u, %p {axis = 0} : f32[5,3]\n  return %y"),
+      numpy: "b, u = ins; out = b.copy(); out[1:3] = u"),
   ]
 
   private static let composite: [OpExample] = [

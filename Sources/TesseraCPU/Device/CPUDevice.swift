@@ -19,7 +19,7 @@ public final class CPUDevice: Device {
   /// The device itself: device tensors are host memory (see ``CPUMemory``).
   public var store: any TensorStore { self }
   private let options: CompileOptions
-  private let pool: CPUThreadPool
+  let pool: CPUThreadPool
   let faults: FaultInjection
 
   /// Creates the device; `library` supplies hand-written kernels (without one, composites are
@@ -49,6 +49,21 @@ public final class CPUDevice: Device {
   /// ``PlanRunner`` on a ``CPUPlanBackend``.
   public func compile(_ graph: Graph) throws(DeviceError) -> CompiledGraph {
     CompiledGraph(graph: graph, deviceName: info.name, executable: try runner(for: graph))
+  }
+
+  /// How each step of `graph`'s plan runs, skipped steps left out (for tests of the routes).
+  func routes(for graph: Graph) throws(DeviceError) -> [CPUPlanBackend.Action] {
+    let plan: CompiledPlan
+    do {
+      plan = try GraphCompiler.compile(graph, target: .everything("cpu"), options: options)
+    } catch {
+      throw .compileFailed(device: info.name, message: error.description)
+    }
+    let backend = CPUPlanBackend(device: self, pool: pool, precision: quantizedPrecision, graph: plan.graph)
+    return try backend.prepare(plan).compactMap { preparation in
+      if case .device(let action) = preparation { return action as? CPUPlanBackend.Action }
+      return nil
+    }
   }
 
   /// The plan of `graph` and its runner.

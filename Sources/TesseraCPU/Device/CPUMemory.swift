@@ -15,9 +15,13 @@ final class CPUMemory: DeviceMemory, @unchecked Sendable {
   private struct State {
     var owned: OwnedBytes?
     var tiles: (n: Int, k: Int, bytes: OwnedBytes)?
+    var tilesDType: DType?
   }
 
   let byteCount: Int
+  /// Whether matmuls may keep tiles of these bytes: memory that holds one tensor for its life
+  /// (an uploaded weight or constant), not a run's input buffer or a borrowed input.
+  let tileable: Bool
   /// The borrowed tensor, kept alive (and its address valid) while this memory lives.
   private let borrowed: Tensor?
   private let borrowedAddress: UnsafeMutableRawPointer?
@@ -26,6 +30,7 @@ final class CPUMemory: DeviceMemory, @unchecked Sendable {
   /// `bytes` on the device.
   init(owning bytes: OwnedBytes) {
     byteCount = bytes.count
+    tileable = false
     borrowed = nil
     borrowedAddress = nil
     state = Locked(State(owned: bytes))
@@ -33,8 +38,9 @@ final class CPUMemory: DeviceMemory, @unchecked Sendable {
 
   /// `tensor`'s bytes, read where they are. Its storage (an immutable array, or a view its owner
   /// keeps mapped) does not move while the tensor is held, so its address stays valid.
-  init(borrowing tensor: Tensor) {
+  init(borrowing tensor: Tensor, tileable: Bool) {
     byteCount = tensor.type.storageBytes ?? 0
+    self.tileable = tileable
     borrowed = tensor
     borrowedAddress = tensor.withUnsafeBytes { UnsafeMutableRawPointer(mutating: $0.baseAddress) }
     state = Locked(State())
@@ -52,15 +58,27 @@ final class CPUMemory: DeviceMemory, @unchecked Sendable {
       let owned = try OwnedBytes(count: byteCount, buffer: "a written copy", device: "cpu")
       if let borrowedAddress { owned.pointer.copyMemory(from: borrowedAddress, byteCount: byteCount) }
       state.owned = owned
-      state.tiles = nil
       return owned.pointer
     }
   }
 
+  /// Copies `bytes` in at `offset`; tiles made before are repacked in place (their address,
+  /// which encoded steps hold, stays valid).
+  func write(_ bytes: UnsafeRawBufferPointer, at offset: Int, pool: CPUThreadPool) throws(DeviceError) {
+    guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+    try writablePointer().advanced(by: offset).copyMemory(from: base, byteCount: bytes.count)
+    state.withLock { state in
+      guard let tiles = state.tiles, let owned = state.owned, let dtype = state.tilesDType else { return }
+      QuantizedTiles.repack(owned.pointer, n: tiles.n, k: tiles.k, dtype: dtype, into: tiles.bytes.pointer, pool: pool)
+    }
+  }
+
   /// The tiles of this `n × k` quantized weight of `dtype`, repacked now on `pool` at the first
-  /// call; `nil` when memory for them cannot be had (the GGUF layout then serves).
+  /// call; `nil` when the memory is not ``tileable`` or memory for them cannot be had (the GGUF
+  /// layout then serves).
   func tiles(n: Int, k: Int, dtype: DType, pool: CPUThreadPool) -> UnsafeRawPointer? {
-    state.withLock { state -> UnsafeRawPointer? in
+    guard tileable else { return nil }
+    return state.withLock { state -> UnsafeRawPointer? in
       if let tiles = state.tiles, tiles.n == n, tiles.k == k { return UnsafeRawPointer(tiles.bytes.pointer) }
       let source = state.owned?.pointer ?? borrowedAddress
       guard let source,
@@ -72,9 +90,13 @@ final class CPUMemory: DeviceMemory, @unchecked Sendable {
         owner.releasePages(in: UnsafeRawBufferPointer(start: source, count: byteCount))
       }
       state.tiles = (n, k, tiles)
+      state.tilesDType = dtype
       return UnsafeRawPointer(tiles.pointer)
     }
   }
+
+  /// Whether tiles were made.
+  var hasTiles: Bool { state.withLock { $0.tiles != nil } }
 
   /// Bytes held for this memory: owned bytes and tiles (a borrowed mapping's released pages
   /// are not counted).

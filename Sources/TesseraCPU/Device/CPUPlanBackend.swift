@@ -47,10 +47,9 @@ final class CPUPlanBackend: PlanBackend {
   /// Steps are timed on the host clock (the CPU is its own device).
   var timesKernels: Bool { true }
 
-  /// Large host inputs are read in place (weights given per run are not copied); small ones are
-  /// copied into a kept buffer, so that the encoded steps stay valid from run to run.
+  /// Host inputs are read where they are (nothing is allocated or copied for them).
   func borrow(_ tensor: Tensor) -> (any DeviceMemory)? {
-    (tensor.type.storageBytes ?? 0) >= 1 << 16 ? CPUMemory(borrowing: tensor) : nil
+    CPUMemory(borrowing: tensor, tileable: false)
   }
 
   /// The action of each step; steps nothing reads are skipped.
@@ -110,7 +109,7 @@ final class CPUPlanBackend: PlanBackend {
     var actions: [(root: ValueID, action: Action)] = []
     for step in steps {
       let action = step.kernel as! Action
-      actions.append((step.call.buffers[0], action))
+      actions.append((plan.steps[step.index].group.root, action))
       guard case .native(let matmul) = action, case .quantized(let dtype, transposed: true) = matmul.weights,
         QuantizedTiles.supports(dtype, precision: precision), tiles[matmul.b] == nil
       else { continue }
@@ -176,8 +175,7 @@ extension CPUDevice: TensorStore {
 
   /// Copies in (a borrowed tensor is copied into owned bytes first).
   public func write(_ bytes: UnsafeRawBufferPointer, to memory: any DeviceMemory, at offset: Int) throws(DeviceError) {
-    guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
-    try (memory as! CPUMemory).writablePointer().advanced(by: offset).copyMemory(from: base, byteCount: bytes.count)
+    try (memory as! CPUMemory).write(bytes, at: offset, pool: pool)
   }
 
   /// Copies out.
@@ -186,7 +184,12 @@ extension CPUDevice: TensorStore {
   }
 
   /// The tensor's own bytes, not copied: a mapped weight stays mapped until its tiles are made.
+  /// An injected `alloc` fault for `name` fails it, as the allocation of what the device holds
+  /// for the tensor.
   public func upload(_ tensor: Tensor, name: String) throws(DeviceError) -> any DeviceMemory {
-    CPUMemory(borrowing: tensor)
+    if let hit = faults.hit(.alloc, device: info.name, targets: [name]) {
+      throw .allocationFailed(device: info.name, buffer: name, bytes: tensor.type.storageBytes ?? 0, message: hit.description)
+    }
+    return CPUMemory(borrowing: tensor, tileable: true)
   }
 }

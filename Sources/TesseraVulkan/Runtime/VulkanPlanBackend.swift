@@ -45,6 +45,8 @@ final class VulkanPlanBackend: PlanBackend {
   var faults: FaultInjection { device.faults }
   var hostRunner: (any HostKernelRunner)? { device.host }
   /// Where the compute queue writes timestamps.
+  /// A graph whose arena cannot be had fails to compile.
+  var allocatesArenaAtCompile: Bool { true }
   var timesKernels: Bool { context.timestampPeriod != nil }
 
   /// A pipeline for each step placed on this device; the others run on the host.
