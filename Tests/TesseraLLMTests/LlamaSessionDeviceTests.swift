@@ -1,0 +1,49 @@
+import Foundation
+import Tessera
+import TesseraTestSupport
+import Testing
+
+/// A session on every usable device: weights bound once and shared, a KV cache of its own on
+/// the device, and a decode step that moves only the token, its position and the logits.
+@Suite("Llama sessions on every device")
+struct LlamaSessionDeviceTests {
+  private static let registry = DeviceRegistry.standard()
+  private static let deviceNames = registry.availableDevices.map(\.info.name)
+  private let tiny = TinyLlama()
+
+  /// Logits of `prompt` then `next` on the reference evaluator.
+  private func referenceLogits(_ model: LlamaModel, _ prompt: [Int], _ next: Int) throws -> [Float] {
+    let session = try LlamaSession(model: model, device: ReferenceDevice(), context: 8)
+    _ = try session.prefill(prompt)
+    return try session.decode(next)
+  }
+
+  @Test("two sessions on one device do not share state, and share the weights", arguments: deviceNames)
+  func twoSessions(device name: String) throws {
+    let model = try LlamaModel(path: try tiny.write())
+    let device = try Self.registry.device(named: name)
+    let first = try LlamaSession(model: model, device: device, context: 8)
+    let second = try LlamaSession(model: model, device: device, context: 8)
+    #expect(first.parameters === second.parameters, "the weights are bound once per device")
+    _ = try first.prefill([3, 17, 5])
+    _ = try second.prefill([9, 2])
+    let (a, b) = (try first.decode(8), try second.decode(8))
+    let tolerance: Float = name == "npu" ? 5e-2 : 1e-3  // the NPU multiplies fp16 operands
+    for (actual, expected) in [(a, try referenceLogits(model, [3, 17, 5], 8)), (b, try referenceLogits(model, [9, 2], 8))] {
+      let worst = zip(actual, expected).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? .infinity
+      #expect(worst <= tolerance, "\(name): worst relative difference \(worst)")
+    }
+  }
+
+  @Test(
+    "a decode step moves the token and position in and the logits out",
+    arguments: deviceNames.filter { $0 == "cpu" || $0.hasPrefix("opencl") || $0.hasPrefix("vulkan") })
+  func decodeTraffic(device name: String) throws {
+    let model = try LlamaModel(path: try tiny.write())
+    let session = try LlamaSession(model: model, device: try Self.registry.device(named: name), context: 8)
+    _ = try session.prefill([3, 17])
+    let traffic = try session.profileDecode(5).traffic
+    let inputs = name == "cpu" ? 0 : 8  // cpu reads the host's token and position in place
+    #expect(traffic == Traffic(toDevice: inputs, toHost: 4 * tiny.vocabulary), "\(name): \(traffic)")
+  }
+}
