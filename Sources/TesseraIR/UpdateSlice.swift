@@ -27,7 +27,8 @@ public enum UpdateSlice {
   public static func inPlaceBase(of node: Node, in graph: Graph) -> ValueID? {
     guard node.kind == .updateSlice else { return nil }
     let base = node.operands[0]
-    guard graph.arguments.contains(base), !graph.results.contains(base), node.operands.dropFirst().allSatisfy({ $0 != base })
+    guard graph.arguments.contains(base), !graph.results.contains(base),
+      node.operands.dropFirst().allSatisfy({ $0 != base })
     else { return nil }
     let readers = graph.nodes.filter { $0.operands.contains(base) }.count
     return readers == 1 ? base : nil

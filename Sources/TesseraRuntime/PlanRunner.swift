@@ -63,7 +63,8 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
       case .host:
         guard backend.hostRunner != nil else {
           throw .compileFailed(
-            device: store.deviceName, message: "the plan has steps for \(step.device) but no host kernel runner was given")
+            device: store.deviceName,
+            message: "the plan has steps for \(step.device) but no host kernel runner was given")
         }
         segments.append(.host(call))
       case .device(let kernel):
@@ -122,7 +123,9 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
     let locate: (ValueID) -> ValueLocation = { [plan, argumentPositions, resident] value in
       let storage = plan.memory.storage(of: value)
       let size = plan.graph.type(of: value).storageBytes ?? 0
-      if let position = argumentPositions[storage] { return ValueLocation(memory: memories[position], offset: 0, size: size) }
+      if let position = argumentPositions[storage] {
+        return ValueLocation(memory: memories[position], offset: 0, size: size)
+      }
       if let constant = resident.constants[storage] { return ValueLocation(memory: constant, offset: 0, size: size) }
       guard case .arena(let offset)? = plan.memory.homes[storage], let arena = resident.arena else {
         preconditionFailure("the memory plan gives %\(plan.graph[value].name) no home")

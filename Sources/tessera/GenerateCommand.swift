@@ -10,7 +10,8 @@ enum GenerateCommand: Command {
       ModelOption.spec,
       OptionSpec(name: "--prompt", valueName: "TEXT", help: "The prompt (required)."),
       OptionSpec(
-        name: "--device", valueName: "D", help: "reference, kir, cpu, opencl[:N], vulkan[:N], npu (default: cpu, the fastest usable device)."
+        name: "--device", valueName: "D",
+        help: "reference, kir, cpu, opencl[:N], vulkan[:N], npu (default: cpu, the fastest usable device)."
       ),
       DeviceSelection.fallbackOption,
       OptionSpec(name: "--max-tokens", valueName: "N", help: "Stop after N generated tokens (default 32)."),
@@ -63,7 +64,8 @@ enum GenerateCommand: Command {
       let profile = try generator.session.profileDecode(last)
       printDecodeProfile(device.info.name, profile.kernels)
       printError(
-        "  moved per decode step: \(profile.traffic.toDevice) bytes to \(device.info.name), \(profile.traffic.toHost) bytes back")
+        "  moved per decode step: \(profile.traffic.toDevice) bytes to \(device.info.name), \(profile.traffic.toHost) bytes back"
+      )
     }
     if format == "text" {
       printError(

@@ -157,7 +157,8 @@ struct QuantizedTileTests {
     let w = Tensor.random(graph.argumentTypes[1], using: &generator)
     let device = CPUDevice(library: StandardKernelLibrary())
     let perRun = try device.compile(graph).run(inputs: [x, w])[0]
-    #expect(TestSupport.toleranceRatio(perRun, try TestSupport.evaluate(graph, [x, w])[0], atol: 1e-5, rtol: 1e-5) <= 1)
+    #expect(
+      TestSupport.toleranceRatio(perRun, try TestSupport.evaluate(graph, [x, w])[0], atol: 1e-5, rtol: 1e-5) <= 1)
     let int8 = CPUDevice(library: StandardKernelLibrary(), quantizedPrecision: .int8Activations)
     let bound = try ParameterSet(uploading: [("w", w)], to: int8)
     _ = try int8.compile(graph, parameters: bound).run(inputs: [x])
@@ -182,7 +183,8 @@ struct QuantizedTileTests {
     let graph = try TestSupport.parseOne(text)
     let device = CPUDevice(library: StandardKernelLibrary())
     let routes = try device.routes(for: graph)
-    #expect(routes.count { if case .native(let matmul) = $0, case .quantized = matmul.weights { true } else { false } } == 1)
+    #expect(
+      routes.count { if case .native(let matmul) = $0, case .quantized = matmul.weights { true } else { false } } == 1)
     let x = Tensor.random(graph.argumentTypes[0], using: &generator)
     let expected = try TestSupport.evaluate(graph, [x])[0]
     let actual = try device.compile(graph).run(inputs: [x])[0]

@@ -29,7 +29,9 @@ struct LlamaSessionDeviceTests {
     _ = try second.prefill([9, 2])
     let (a, b) = (try first.decode(8), try second.decode(8))
     let tolerance: Float = name == "npu" ? 5e-2 : 1e-3  // the NPU multiplies fp16 operands
-    for (actual, expected) in [(a, try referenceLogits(model, [3, 17, 5], 8)), (b, try referenceLogits(model, [9, 2], 8))] {
+    for (actual, expected) in [
+      (a, try referenceLogits(model, [3, 17, 5], 8)), (b, try referenceLogits(model, [9, 2], 8)),
+    ] {
       let worst = zip(actual, expected).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? .infinity
       #expect(worst <= tolerance, "\(name): worst relative difference \(worst)")
     }

@@ -62,13 +62,15 @@ struct DeviceTensorTests {
       #expect(returned === cache, "\(name): the result is the cache tensor itself")
       let sum = try run.results[0].hostTensor()
       #expect(
-        TestSupport.toleranceRatio(sum, expected[0], atol: tolerance, rtol: tolerance) <= 1, "\(name) sum at \(position)")
+        TestSupport.toleranceRatio(sum, expected[0], atol: tolerance, rtol: tolerance) <= 1,
+        "\(name) sum at \(position)")
       #expect(
         TestSupport.toleranceRatio(try cache.read(), expectedCache, atol: tolerance, rtol: tolerance) <= 1,
         "\(name) cache")
       let hostOnly = name == "reference" || name == "kir" || name == "npu"
       if !hostOnly {
-        #expect(run.traffic.toDevice == 32 + 4 || run.traffic.toDevice == 4 || run.traffic.toDevice == 0,
+        #expect(
+          run.traffic.toDevice == 32 + 4 || run.traffic.toDevice == 4 || run.traffic.toDevice == 0,
           "\(name): only x and p cross to the device, not w (\(run.traffic.toDevice) bytes)")
         #expect(run.traffic.toHost == 24, "\(name): only the sum comes back (\(run.traffic.toHost) bytes)")
       }

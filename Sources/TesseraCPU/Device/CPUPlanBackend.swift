@@ -170,7 +170,8 @@ extension CPUDevice: TensorStore {
   public func allocate(bytes: Int, name: String) throws(DeviceError) -> any DeviceMemory {
     CPUMemory(
       owning: try OwnedBytes(
-        count: bytes, buffer: name, device: info.name, injected: faults.hit(.alloc, device: info.name, targets: [name])))
+        count: bytes, buffer: name, device: info.name, injected: faults.hit(.alloc, device: info.name, targets: [name]))
+    )
   }
 
   /// Copies in (a borrowed tensor is copied into owned bytes first).
@@ -188,7 +189,8 @@ extension CPUDevice: TensorStore {
   /// for the tensor.
   public func upload(_ tensor: Tensor, name: String) throws(DeviceError) -> any DeviceMemory {
     if let hit = faults.hit(.alloc, device: info.name, targets: [name]) {
-      throw .allocationFailed(device: info.name, buffer: name, bytes: tensor.type.storageBytes ?? 0, message: hit.description)
+      throw .allocationFailed(
+        device: info.name, buffer: name, bytes: tensor.type.storageBytes ?? 0, message: hit.description)
     }
     return CPUMemory(borrowing: tensor, tileable: true)
   }

@@ -71,7 +71,9 @@ public enum MemoryPlanner {
       if let base = inPlaceUpdateBase(group, graph) {
         // The update writes the argument's own bytes: the result is that buffer.
         homes[group.root] = .alias(of: base)
-        for value in reads[step] { lastRead[root(value, homes)] = Swift.max(lastRead[root(value, homes)] ?? step, step) }
+        for value in reads[step] {
+          lastRead[root(value, homes)] = Swift.max(lastRead[root(value, homes)] ?? step, step)
+        }
         continue
       }
       firstWrite[group.root] = step

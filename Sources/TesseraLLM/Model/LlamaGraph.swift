@@ -42,7 +42,8 @@ public enum LlamaGraph {
     let token = b.builder.argument("token", .i32, [1])
     let position = b.builder.argument("position", .i32, [1])
     let caches = cacheArguments(b, context: context)
-    let rows = b.builder.constant(Tensor((0..<context).map(Double.init), shape: [1, context], dtype: .i32), name: "rows")
+    let rows = b.builder.constant(
+      Tensor((0..<context).map(Double.init), shape: [1, context], dtype: .i32), name: "rows")
     let visible = b.builder.compare(.le, rows, b.builder.reshape(position, to: [1, 1]), name: "visible")
     var updated: [ValueID] = []
     let logits = b.forward(tokens: token, positions: position) { layer, q, keys, values in
