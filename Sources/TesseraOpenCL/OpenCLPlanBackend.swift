@@ -31,23 +31,13 @@ final class OpenCLPlanBackend: PlanBackend {
 
   /// A kernel object for each step placed on this device; the others run on the host.
   func prepare(_ plan: CompiledPlan) throws(DeviceError) -> [StepPreparation] {
-    var preparations: [StepPreparation] = []
-    for step in plan.steps {
-      guard let call = step.call else {
-        preparations.append(.skip)
-        continue
-      }
-      guard step.device == device.capabilities.name else {
-        preparations.append(.host)
-        continue
-      }
-      do {
-        preparations.append(.device(try device.makeKernel(call.kernel, in: program)))
+    try StepPreparation.each(of: plan) { call throws(DeviceError) in
+      do throws(OpenCLError) {
+        return try device.makeKernel(call.kernel, in: program)
       } catch {
         throw .compileFailed(device: device.info.name, message: error.description)
       }
     }
-    return preparations
   }
 
   /// Sets each kernel's arguments to the buffers and offsets of its values.

@@ -13,6 +13,25 @@ public enum StepPreparation: Sendable {
   case skip
 }
 
+extension StepPreparation {
+  /// How each step of `plan` runs on a device that runs every step the partitioner placed on
+  /// its target: ``skip`` without a kernel, ``host`` for the fallback's steps, else the kernel
+  /// `make` prepares.
+  public static func each(
+    of plan: CompiledPlan, make: (KernelCall) throws(DeviceError) -> any Sendable
+  ) throws(DeviceError) -> [StepPreparation] {
+    var preparations: [StepPreparation] = []
+    for step in plan.steps {
+      guard let call = step.call else {
+        preparations.append(.skip)
+        continue
+      }
+      preparations.append(step.device == plan.target.name ? .device(try make(call)) : .host)
+    }
+    return preparations
+  }
+}
+
 /// A device step with the backend's preparation of it.
 public struct PreparedStep: Sendable {
   /// The step's position in ``CompiledPlan/steps``.

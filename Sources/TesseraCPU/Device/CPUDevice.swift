@@ -53,13 +53,7 @@ public final class CPUDevice: Device {
 
   /// How each step of `graph`'s plan runs, skipped steps left out (for tests of the routes).
   func routes(for graph: Graph) throws(DeviceError) -> [CPUPlanBackend.Action] {
-    let plan: CompiledPlan
-    do {
-      plan = try GraphCompiler.compile(graph, target: .everything("cpu"), options: options)
-    } catch {
-      throw .compileFailed(device: info.name, message: error.description)
-    }
-    let backend = CPUPlanBackend(device: self, pool: pool, precision: quantizedPrecision, graph: plan.graph)
+    let (plan, backend) = try planned(graph)
     return try backend.prepare(plan).compactMap { preparation in
       if case .device(let action) = preparation { return action as? CPUPlanBackend.Action }
       return nil
@@ -68,14 +62,19 @@ public final class CPUDevice: Device {
 
   /// The plan of `graph` and its runner.
   func runner(for graph: Graph) throws(DeviceError) -> PlanRunner {
+    let (plan, backend) = try planned(graph)
+    return try PlanRunner(plan: plan, backend: backend)
+  }
+
+  /// The plan of `graph` and the backend that runs its steps.
+  private func planned(_ graph: Graph) throws(DeviceError) -> (CompiledPlan, CPUPlanBackend) {
     let plan: CompiledPlan
     do {
       plan = try GraphCompiler.compile(graph, target: .everything("cpu"), options: options)
     } catch {
       throw .compileFailed(device: info.name, message: error.description)
     }
-    let backend = CPUPlanBackend(device: self, pool: pool, precision: quantizedPrecision, graph: plan.graph)
-    return try PlanRunner(plan: plan, backend: backend)
+    return (plan, CPUPlanBackend(device: self, pool: pool, precision: quantizedPrecision, graph: plan.graph))
   }
 }
 

@@ -24,7 +24,8 @@ final class CPUPlanBackend: PlanBackend {
   /// Steps with every pointer they use resolved.
   private struct Encoded: @unchecked Sendable {
     var steps: [(root: ValueID, action: Action)]
-    var pointers: [ValueID: UnsafeMutableRawPointer]
+    /// The address of each value with a home, by value index.
+    var pointers: [UnsafeMutableRawPointer?]
     var tiles: [ValueID: UnsafeRawPointer]
   }
 
@@ -98,12 +99,12 @@ final class CPUPlanBackend: PlanBackend {
     -> any Sendable
   {
     let written = Set(steps.flatMap { $0.call.writes.map(plan.memory.storage(of:)) })
-    var pointers: [ValueID: UnsafeMutableRawPointer] = [:]
+    var pointers = [UnsafeMutableRawPointer?](repeating: nil, count: plan.graph.values.count)
     for value in plan.memory.homes.keys {
       let location = locate(value)
       let memory = location.memory as! CPUMemory
       let base = written.contains(plan.memory.storage(of: value)) ? try memory.writablePointer() : memory.pointer
-      pointers[value] = base + location.offset
+      pointers[value.index] = base + location.offset
     }
     var tiles: [ValueID: UnsafeRawPointer] = [:]
     var actions: [(root: ValueID, action: Action)] = []
@@ -123,7 +124,7 @@ final class CPUPlanBackend: PlanBackend {
   func submit(_ encoded: any Sendable, profile: Bool) throws(DeviceError) -> [KernelTiming] {
     let encoded = encoded as! Encoded
     let pointers = encoded.pointers
-    let pointer: (ValueID) -> UnsafeMutableRawPointer = { pointers[$0]! }
+    let pointer: (ValueID) -> UnsafeMutableRawPointer = { pointers[$0.index]! }
     var timings: [KernelTiming] = []
     for (root, action) in encoded.steps {
       let start = profile ? ContinuousClock.now : nil

@@ -52,18 +52,9 @@ final class VulkanPlanBackend: PlanBackend {
   /// A pipeline for each step placed on this device; the others run on the host.
   func prepare(_ plan: CompiledPlan) throws(DeviceError) -> [StepPreparation] {
     var byModule: [SPIRVModule: VulkanPipeline] = [:]
-    var preparations: [StepPreparation] = []
-    for step in plan.steps {
-      guard let call = step.call else {
-        preparations.append(.skip)
-        continue
-      }
-      guard step.device == plan.target.name else {
-        preparations.append(.host)
-        continue
-      }
-      do {
-        preparations.append(.device(try pipeline(call, plan: plan, byModule: &byModule)))
+    let preparations = try StepPreparation.each(of: plan) { call throws(DeviceError) in
+      do throws(VulkanError) {
+        return try pipeline(call, plan: plan, byModule: &byModule)
       } catch {
         throw .compileFailed(device: device.info.name, message: error.description)
       }
