@@ -37,7 +37,9 @@ enum LLMBenchmark {
         "peer absent: llama-bench not found (set LLAMA_BENCH, or build it with the peers script 01_build_llamacpp_cpu.sh in shared/peers); no ratios"
       )
     }
-    print("DEVICE         PREFILL TOK/S   DECODE TOK/S   RATIO PP   RATIO TG   PEAK RSS")
+    print(
+      "DEVICE         PREFILL TOK/S   DECODE TOK/S   RATIO PP   RATIO TG   PEAK RSS     MOVED PER DECODE STEP (IN/OUT)   ON DEVICE (WEIGHTS + KV CACHE)"
+    )
     var random = SeededRandom(seed: 7)
     let prompt = (0..<prefill).map { _ in Int.random(in: 0..<model.config.vocabularySize, using: &random) }
     var runs: [(label: String, device: any Device, peer: LlamaBench.Speed?)] = []
@@ -54,7 +56,7 @@ enum LLMBenchmark {
       }
     }
     for (label, device, peer) in runs {
-      let session = try LlamaSession(model: model, device: device, context: prefill + decode)
+      let session = try LlamaSession(model: model, device: device, context: prefill + decode + 1)
       // Both graphs compiled and one prefill run before timing, as llama-bench warms up.
       try session.preparePrefill(tokenCount: prefill)
       try session.prepareDecode()
@@ -68,10 +70,14 @@ enum LLMBenchmark {
             format: "%8.4f×  %8.4f×", result.prefillTokensPerSecond / $0.prefill,
             result.decodeTokensPerSecond / $0.decode)
         } ?? "       -          -"
+      let moved = try session.profileDecode(result.generatedTokens.last ?? 0).traffic
+      let held = session.deviceBytes
       print(
         label.padding(toLength: 14, withPad: " ", startingAt: 0)
           + String(format: " %14.2f %14.3f   ", result.prefillTokensPerSecond, result.decodeTokensPerSecond) + ratios
-          + "   " + ParityReport.memory(PeakMemory.residentBytes()))
+          + "   " + ParityReport.memory(PeakMemory.residentBytes()).padding(toLength: 12, withPad: " ", startingAt: 0)
+          + "\(moved.toDevice) B / \(moved.toHost) B".padding(toLength: 33, withPad: " ", startingAt: 0)
+          + "\(ByteCount(held.weights)) + \(ByteCount(held.cache))")
     }
   }
 }

@@ -26,3 +26,12 @@ extension DeviceRegistry {
     ])
   }
 }
+
+extension CompileTarget {
+  /// Every target `tessera compile` knows, as each backend declares it (assembled here, where
+  /// every backend is visible; the compiler and the CLI name none).
+  public static let standard: [CompileTarget] = [
+    KIRDevice.compileTarget, CPUDevice.compileTarget, OpenCLDevice.compileTarget, VulkanDevice.compileTarget,
+    NPUDevice.compileTarget,
+  ]
+}

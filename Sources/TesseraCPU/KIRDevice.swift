@@ -104,6 +104,11 @@ final class InterpreterPlanBackend: PlanBackend {
   }
 }
 
+extension KIRDevice {
+  /// The `kir` target of `tessera compile`: every op; no artifacts beyond the common ones.
+  public static let compileTarget = CompileTarget(capabilities: .everything("kir"))
+}
+
 /// Lists the `kir` device.
 public struct KIRProvider: DeviceProvider {
   private let library: (any KernelLibrary)?

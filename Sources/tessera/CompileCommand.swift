@@ -12,7 +12,7 @@ enum CompileCommand: Command {
       OptionSpec(
         name: "--emit", valueName: "WHAT",
         help:
-          "graph, plan, kir; opencl; spirv (needs -o) or spirv-asm with --target vulkan; npu-asm with --target npu (default: plan)."
+          "graph, plan, kir; opencl with --target opencl; spirv (needs -o) or spirv-asm with --target vulkan; npu-asm with --target npu (default: plan)."
       ),
       OptionSpec(
         name: "--output-dir", valueName: "DIR",
@@ -34,46 +34,42 @@ enum CompileCommand: Command {
     let module = try loadModule(arguments.positionals[0])
     let graph = try selectFunction(module, arguments.value("--function"))
     try Verifier.verify(graph)
+    let targets = CompileTarget.standard
     let targetName = arguments.value("--target") ?? "kir"
-    guard let target = TargetCapabilities.named(targetName) else {
-      throw UsageError(description: "--target: unknown target '\(targetName)' (known: cpu, opencl, vulkan, npu, kir)")
+    guard let target = targets.first(where: { $0.name == targetName }) else {
+      throw UsageError(
+        description: "--target: unknown target '\(targetName)' (known: \(targets.map(\.name).joined(separator: ", ")))")
     }
     let emit = arguments.value("--emit") ?? "plan"
-    let artifactsKnown = ["graph", "plan", "kir", "opencl", "spirv", "spirv-asm", "npu-asm"]
+    let common = ["graph", "plan", "kir"]
+    let artifactsKnown = common + targets.flatMap { $0.emitters.keys.sorted() }
     guard artifactsKnown.contains(emit) else {
       throw UsageError(
         description: "--emit: unknown artifact '\(emit)' (known: \(artifactsKnown.joined(separator: ", ")))")
     }
-    guard emit != "npu-asm" || targetName == "npu" else {
-      throw UsageError(description: "--emit npu-asm needs --target npu")
+    if !common.contains(emit), target.emitters[emit] == nil {
+      let owner = targets.first { $0.emitters[emit] != nil }!.name
+      throw UsageError(description: "--emit \(emit) needs --target \(owner)")
     }
-    if emit.hasPrefix("spirv") && targetName != "vulkan" {
-      throw UsageError(description: "--emit \(emit) needs --target vulkan")
-    }
-    if emit == "spirv" && arguments.value("--output-dir") == nil {
-      throw UsageError(description: "--emit spirv writes binary .spv files: give --output-dir DIR")
+    if target.binaryArtifacts.contains(emit) && arguments.value("--output-dir") == nil {
+      throw UsageError(description: "--emit \(emit) writes binary files: give --output-dir DIR")
     }
     let printAfterAll = arguments.flags.contains("--print-after-all")
     let options = CompileOptions(
       passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), library: StandardKernelLibrary(),
       fallback: "cpu")
-    let plan = try GraphCompiler.compile(graph, target: target, options: options) { pass, graph in
+    let plan = try GraphCompiler.compile(graph, target: target.capabilities, options: options) { pass, graph in
       if printAfterAll { printError("// after \(pass)\n" + Printer.print(graph)) }
     }
-    let artifacts: [(String, [UInt8])] =
+    let artifacts: [(name: String, bytes: [UInt8])] =
       switch emit {
       case "graph": [("graph.tir", Array(Printer.print(plan.graph).utf8))]
       case "kir": plan.kernels.map { ("\($0.name).kir", Array(KIRPrinter.print($0).utf8)) }
-      // Portable OpenCL C (f16 computed as float): each file builds on its own.
-      case "opencl":
-        plan.kernels.map { ("\($0.name).cl", Array(OpenCLCodegen.program([$0], options: OpenCLCodegenOptions()).utf8)) }
-      case "spirv": try spirvModules(plan).map { ("\($0.0).spv", $0.1.bytes) }
-      case "spirv-asm": try spirvModules(plan).map { ("\($0.0).spvasm", Array($0.1.assembly.utf8)) }
-      case "npu-asm": [("program.npuasm", Array(NPULowering.assembly(for: plan).utf8))]
-      default: [("plan.txt", Array(plan.description.utf8))]
+      case "plan": [("plan.txt", Array(plan.description.utf8))]
+      default: try target.emitters[emit]!(plan)
       }
     guard let directory = arguments.value("--output-dir") else {
-      print(artifacts.map { String(decoding: $0.1, as: UTF8.self) }.joined(separator: "\n"), terminator: "")
+      print(artifacts.map { String(decoding: $0.bytes, as: UTF8.self) }.joined(separator: "\n"), terminator: "")
       return
     }
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -81,15 +77,5 @@ enum CompileCommand: Command {
       try Data(bytes).write(to: URL(fileURLWithPath: directory + "/" + name))
     }
     print("wrote \(artifacts.count) file(s) to \(directory)")
-  }
-
-  /// The SPIR-V module of every kernel the plan runs on the target, by kernel name.
-  private static func spirvModules(_ plan: CompiledPlan) throws -> [(String, SPIRVModule)] {
-    try plan.steps.filter { $0.device == plan.target.name }.compactMap(\.call).map { call in
-      (
-        call.kernel.name,
-        try SPIRVCodegen.generate(call.kernel, aliased: VulkanPlanBinding.aliasedBuffers(of: call, in: plan))
-      )
-    }
   }
 }

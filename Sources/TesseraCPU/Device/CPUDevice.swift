@@ -78,6 +78,11 @@ public final class CPUDevice: Device {
   }
 }
 
+extension CPUDevice {
+  /// The `cpu` target of `tessera compile`: every op; no artifacts beyond the common ones.
+  public static let compileTarget = CompileTarget(capabilities: .everything("cpu"))
+}
+
 /// Runs kernel launches on the vectorised KIR executor: the host fallback other devices use for
 /// the plan steps they cannot run.
 public struct CPUKernelRunner: HostKernelRunner {

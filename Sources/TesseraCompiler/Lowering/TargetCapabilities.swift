@@ -24,27 +24,6 @@ public struct TargetCapabilities: Hashable, Sendable {
   public static func everything(_ name: String) -> TargetCapabilities {
     TargetCapabilities(name: name, ops: Set(OpKind.allCases), dtypes: Set(DType.allCases))
   }
-
-  /// The capability sets `tessera compile --target` knows. GPU-style targets claim every op;
-  /// the NPU claims what its cube and vector unit run (TesseraNPU's lowering): matmul, the
-  /// elementwise float ops, the float reductions (so the decomposed softmax and norms), the
-  /// dequantization of q4_0/q4_1/q8_0 weights and the movement ops that become strided DMAs, on
-  /// f32 and f16.
-  public static func named(_ name: String) -> TargetCapabilities? {
-    switch name {
-    case "cpu", "reference", "kir", "opencl", "vulkan": return .everything(name)
-    case "npu":
-      let ops: Set<OpKind> = [
-        .add, .sub, .mul, .div, .max, .min, .pow, .neg, .abs, .exp, .log, .sqrt, .rsqrt, .reciprocal, .tanh, .relu,
-        .sin, .cos, .erf, .cast, .matmul, .transpose, .reshape, .broadcast, .slice, .constant, .reduceSum,
-        .reduceMax, .reduceMin, .reduceMean, .dequantize,
-      ]
-      return TargetCapabilities(
-        name: "npu", ops: ops, dtypes: [.f32, .f16, .q4_0, .q4_1, .q8_0],
-        decompose: [.softmax, .layerNorm, .rmsNorm, .gelu, .sigmoid, .silu])
-    default: return nil
-    }
-  }
 }
 
 /// A copy between devices that the partition needs.

@@ -28,9 +28,6 @@ public final class NPUDevice: Device {
     self.host = host
   }
 
-  /// What the npu runs; the partitioner sends the rest to the fallback.
-  public static var capabilities: TargetCapabilities { TargetCapabilities.named("npu")! }
-
   /// Compiles `graph` to a plan and NPU programs.
   public func compile(_ graph: Graph) throws(DeviceError) -> CompiledGraph {
     CompiledGraph(graph: graph, deviceName: info.name, executable: try executable(graph))
