@@ -59,7 +59,7 @@ enum LLMBenchmark {
       let session = try LlamaSession(model: model, device: device, context: prefill + decode + 1)
       // Both graphs compiled and one prefill run before timing, as llama-bench warms up.
       try session.preparePrefill(tokenCount: prefill)
-      try session.prepareDecode()
+      try session.prepareDecode(greedy: true)
       _ = try session.prefill(prompt)
       var generator = Generator(session: session)
       generator.stopTokens = []
@@ -70,7 +70,7 @@ enum LLMBenchmark {
             format: "%8.4f×  %8.4f×", result.prefillTokensPerSecond / $0.prefill,
             result.decodeTokensPerSecond / $0.decode)
         } ?? "       -          -"
-      let moved = try session.profileDecode(result.generatedTokens.last ?? 0).traffic
+      let moved = try session.profileDecode(result.generatedTokens.last ?? 0, greedy: true).traffic
       let held = session.deviceBytes
       print(
         label.padding(toLength: 14, withPad: " ", startingAt: 0)

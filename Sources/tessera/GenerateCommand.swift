@@ -61,7 +61,7 @@ enum GenerateCommand: Command {
     }
     if format == "text" { write("\n") }
     if profiling, let last = result.generatedTokens.last {
-      let profile = try generator.session.profileDecode(last)
+      let profile = try generator.session.profileDecode(last, greedy: sampling.isPlainGreedy)
       printDecodeProfile(device.info.name, profile.kernels)
       printError(
         "  moved per decode step: \(profile.traffic.toDevice) bytes to \(device.info.name), \(profile.traffic.toHost) bytes back"

@@ -47,5 +47,22 @@ struct LlamaSessionDeviceTests {
     let traffic = try session.profileDecode(5).traffic
     let inputs = name == "cpu" ? 0 : 8  // cpu reads the host's token and position in place
     #expect(traffic == Traffic(toDevice: inputs, toHost: 4 * tiny.vocabulary), "\(name): \(traffic)")
+    let greedy = try session.profileDecode(5, greedy: true).traffic
+    #expect(greedy == Traffic(toDevice: inputs, toHost: 4), "\(name): only the chosen token comes back: \(greedy)")
+  }
+
+  @Test(
+    "greedy decoding chooses the reference's most likely token on the device",
+    arguments: deviceNames.filter { $0 != "npu" })
+  func greedyOnDevice(device name: String) throws {
+    let model = try LlamaModel(path: try tiny.write())
+    let session = try LlamaSession(model: model, device: try Self.registry.device(named: name), context: 8)
+    _ = try session.prefill([3, 17, 5])
+    let chosen = try session.decodeGreedy(8)
+    #expect(session.position == 4)
+    let expected = try referenceLogits(model, [3, 17, 5], 8)
+    let best = expected.indices.max { expected[$0] < expected[$1] || (expected[$0] == expected[$1] && $0 > $1) }!
+    let margin = expected[best] - (expected.indices.filter { $0 != best }.map { expected[$0] }.max() ?? -.infinity)
+    #expect(chosen == best || margin < 1e-3, "\(name) chose \(chosen), the reference \(best) (margin \(margin))")
   }
 }

@@ -48,13 +48,16 @@ public struct Generator {
     var stream = StreamingDecoder(tokenizer: session.model.tokenizer, after: prompt.last)
     var result = GenerationResult(
       promptTokens: prompt, generatedTokens: [], text: "", prefillSeconds: 0, decodeSeconds: 0, logits: [])
+    // Plain greedy decoding chooses each token on the device, which then sends back only it.
+    let onDevice = sampling.isPlainGreedy && !keepLogits && forcedTokens == nil
     var start = Date()
     var logits = try session.prefill(prompt)
+    var chosen: Int?
     result.prefillSeconds = Date().timeIntervalSince(start)
     start = Date()
     for step in 0..<maxTokens {
       if keepLogits { result.logits.append(logits) }
-      let token = sampler.next(logits: logits, history: prompt + result.generatedTokens)
+      let token = chosen ?? sampler.next(logits: logits, history: prompt + result.generatedTokens)
       result.generatedTokens.append(token)
       let piece = try stream.push(token)
       result.text += piece
@@ -65,7 +68,11 @@ public struct Generator {
       {
         break
       }
-      logits = try session.decode(fed)
+      if onDevice {
+        chosen = try session.decodeGreedy(fed)
+      } else {
+        logits = try session.decode(fed)
+      }
     }
     result.decodeSeconds = Date().timeIntervalSince(start)
     let rest = stream.finish()

@@ -15,6 +15,10 @@ public struct SamplingOptions: Sendable, Hashable {
   /// Seed of the random choice.
   public var seed: UInt64
 
+  /// Whether the choice needs nothing but the logits' first maximum, so a device can make it
+  /// (greedy without a repetition penalty).
+  public var isPlainGreedy: Bool { greedy && repetitionPenalty == 1 }
+
   /// Creates options; the defaults are greedy decoding.
   public init(
     greedy: Bool = true, temperature: Double = 0.8, topK: Int = 40, topP: Double = 0.95,

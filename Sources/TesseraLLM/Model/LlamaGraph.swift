@@ -10,9 +10,10 @@ import TesseraIR
 ///
 /// - ``prefill(config:weights:tokenCount:context:)``: `tokens: i32[T]` at positions `0..<T`,
 ///   written at cache rows `0..<T`; attention over the new keys with a causal mask.
-/// - ``decode(config:weights:context:)``: one token at a run-time position, written at that row;
-///   attention over the whole cache masked by `row <= position` (built from the position input,
-///   so one compiled graph serves every step).
+/// - ``decode(config:weights:context:greedy:)``: one token at a run-time position, written at
+///   that row; attention over the whole cache masked by `row <= position` (built from the
+///   position input, so one compiled graph serves every step). The greedy form returns the
+///   chosen token (`argmax` of the logits, `i32[1]`) instead of the logits.
 public enum LlamaGraph {
   /// The prefill graph for a prompt of `tokenCount` tokens into a cache of `context` rows.
   public static func prefill(config: LlamaConfig, weights: LlamaWeights, tokenCount: Int, context: Int) throws
@@ -36,9 +37,13 @@ public enum LlamaGraph {
     return try b.builder.finish(returning: [logits] + updated)
   }
 
-  /// The decode graph: one token at `position`, against a KV cache of `context` rows.
-  public static func decode(config: LlamaConfig, weights: LlamaWeights, context: Int) throws -> Graph {
-    let b = LlamaGraphBuilder(name: "llama_decode_\(context)", config: config, weights: weights)
+  /// The decode graph: one token at `position`, against a KV cache of `context` rows; with
+  /// `greedy`, it returns the most likely next token (the first on ties) instead of the logits.
+  public static func decode(config: LlamaConfig, weights: LlamaWeights, context: Int, greedy: Bool = false) throws
+    -> Graph
+  {
+    let name = "llama_decode\(greedy ? "_greedy" : "")_\(context)"
+    let b = LlamaGraphBuilder(name: name, config: config, weights: weights)
     let token = b.builder.argument("token", .i32, [1])
     let position = b.builder.argument("position", .i32, [1])
     let caches = cacheArguments(b, context: context)
@@ -52,7 +57,8 @@ public enum LlamaGraph {
       updated += [cachedKeys, cachedValues]
       return b.attention(q, keys: cachedKeys, values: cachedValues, mask: visible)
     }
-    return try b.builder.finish(returning: [logits] + updated)
+    let first = greedy ? b.builder.argmax(logits, axis: 1, name: "next_token") : logits
+    return try b.builder.finish(returning: [first] + updated)
   }
 
   /// The cache arguments `cache_k_L`, `cache_v_L` of every layer, `f32[context, kvWidth]`.

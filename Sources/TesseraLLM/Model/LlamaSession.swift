@@ -24,6 +24,7 @@ public final class LlamaSession {
   public let cache: [DeviceTensor]
   private var prefillGraphs: [Int: CompiledGraph] = [:]
   private var decodeGraph: CompiledGraph?
+  private var greedyGraph: CompiledGraph?
 
   /// Creates a session of `context` positions (at most the model's training context): binds
   /// the weights to `device` (once per model and device) and allocates the KV cache there.
@@ -46,12 +47,21 @@ public final class LlamaSession {
     (parameters.byteCount, cache.reduce(0) { $0 + $1.byteCount })
   }
 
-  /// Compiles the decode graph now (otherwise the first ``decode(_:)`` does).
-  public func prepareDecode() throws {
-    if decodeGraph == nil {
-      decodeGraph = try device.compile(
-        LlamaGraph.decode(config: model.config, weights: model.weights, context: context), parameters: parameters)
-    }
+  /// Compiles the decode graph now (otherwise the first ``decode(_:)`` does); with `greedy`, the
+  /// form that chooses the next token on the device (``decodeGreedy(_:)``).
+  public func prepareDecode(greedy: Bool = false) throws {
+    try decodeGraph(greedy: greedy)
+  }
+
+  /// The decode graph, or its greedy form, compiled at the first call.
+  @discardableResult
+  private func decodeGraph(greedy: Bool) throws -> CompiledGraph {
+    if let compiled = greedy ? greedyGraph : decodeGraph { return compiled }
+    let compiled = try device.compile(
+      LlamaGraph.decode(config: model.config, weights: model.weights, context: context, greedy: greedy),
+      parameters: parameters)
+    if greedy { greedyGraph = compiled } else { decodeGraph = compiled }
+    return compiled
   }
 
   /// Compiles the prefill graph for prompts of `tokenCount` tokens now (otherwise the first
@@ -78,26 +88,43 @@ public final class LlamaSession {
 
   /// Appends `token` at ``position``; returns the logits for the token after it.
   public func decode(_ token: Int) throws -> [Float] {
-    let run = try decodeRun(token, profile: false)
+    let run = try decodeRun(token, greedy: false, profile: false)
     position += 1
     return Self.floats(try run.results[0].hostTensor())
   }
 
-  /// Runs one decode step of `token` at ``position``, timing each kernel (nil when the device
-  /// does not time kernels), and returns the bytes it moved. The session's position does not
-  /// move: the cache row it wrote is written again by the next step.
-  public func profileDecode(_ token: Int) throws -> (kernels: [KernelTiming]?, traffic: Traffic) {
-    let run = try decodeRun(token, profile: true)
+  /// Appends `token` at ``position``; returns the most likely next token (the first on ties),
+  /// chosen on the device: a step reads back 4 bytes instead of the logits.
+  public func decodeGreedy(_ token: Int) throws -> Int {
+    let run = try decodeRun(token, greedy: true, profile: false)
+    position += 1
+    return Int(try run.results[0].hostTensor().element(at: 0))
+  }
+
+  /// Runs one decode step of `token` at ``position`` (the greedy form with `greedy`), timing
+  /// each kernel (nil when the device does not time kernels), and returns the bytes it moved.
+  /// The session's position does not move: the cache row it wrote is written again by the next
+  /// step.
+  public func profileDecode(_ token: Int, greedy: Bool = false) throws -> (kernels: [KernelTiming]?, traffic: Traffic) {
+    let run = try decodeRun(token, greedy: greedy, profile: true)
     return (run.kernels, run.traffic)
   }
 
-  private func decodeRun(_ token: Int, profile: Bool) throws -> GraphRun {
+  private func decodeRun(_ token: Int, greedy: Bool, profile: Bool) throws -> GraphRun {
+    try checkStep(token)
+    return try decodeGraph(greedy: greedy).execute(stepInputs(token), profile: profile)
+  }
+
+  /// Fails unless a decode step of `token` can run now.
+  private func checkStep(_ token: Int) throws {
     guard position > 0 else { throw ModelError.emptyPrompt }
     guard position < context else { throw ModelError.contextFull(tokens: position + 1, context: context) }
     try checkRange([token])
-    try prepareDecode()
-    let inputs: [TensorValue] = [.host(Self.int32s([token])), .host(Self.int32s([position]))] + cacheValues
-    return try decodeGraph!.execute(inputs, profile: profile)
+  }
+
+  /// A decode step's inputs: the token, its position, the cache.
+  private func stepInputs(_ token: Int) -> [TensorValue] {
+    [.host(Self.int32s([token])), .host(Self.int32s([position]))] + cacheValues
   }
 
   private var cacheValues: [TensorValue] { cache.map { .device($0) } }
