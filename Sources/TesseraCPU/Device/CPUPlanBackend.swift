@@ -5,8 +5,9 @@ import TesseraRuntime
 /// How the `cpu` device runs a compiled plan's steps, for ``PlanRunner``: matmul groups on the
 /// native SGEMM or quantized matmul (with their epilogue), single softmax / rms_norm / rope
 /// library groups on ``RowKernels``, movement / select / f32 arithmetic groups through strided
-/// views (``NativeStridedKernel``), every other kernel on its ``VectorKernel`` program, built once
-/// here. A `dequantize` group read only by quantized native matmuls is skipped (they read the
+/// views (``NativeStridedKernel``), lone `update_slice` and f32 `argmax` groups natively
+/// (``NativeSliceUpdate``, ``NativeArgmax``), every other kernel on its ``VectorKernel`` program,
+/// built once here. A `dequantize` group read only by quantized native matmuls is skipped (they read the
 /// quantized weight directly); so is a movement group read only by matmuls that read its input
 /// through a strided view. Quantized weights of matmuls are read as ``QuantizedTiles`` wherever
 /// the precision mode has a tiled kernel for them (``QuantizedTiles/supports(_:precision:)``):
@@ -18,6 +19,8 @@ final class CPUPlanBackend: PlanBackend {
     case native(NativeMatmul)
     case rows(NativeRowKernel)
     case strided(NativeStridedKernel)
+    case sliceUpdate(NativeSliceUpdate)
+    case argmax(NativeArgmax)
     case vector(VectorKernel, KernelCall)
   }
 
@@ -65,6 +68,10 @@ final class CPUPlanBackend: PlanBackend {
         actions[index] = .rows(rows)
       } else if let strided = NativeStridedKernel(step.group, in: graph) {
         actions[index] = .strided(strided)
+      } else if let update = NativeSliceUpdate(step.group, in: graph) {
+        actions[index] = .sliceUpdate(update)
+      } else if let argmax = NativeArgmax(step.group, in: graph) {
+        actions[index] = .argmax(argmax)
       } else {
         actions[index] = .vector(VectorKernel(call.kernel), call)
       }
@@ -136,6 +143,10 @@ final class CPUPlanBackend: PlanBackend {
         kernel.run(output: pointer(root), pointer: pointer, pool: pool)
       case .strided(let kernel):
         kernel.run(output: pointer(root), pointer: pointer, pool: pool)
+      case .sliceUpdate(let update):
+        update.run(output: pointer(root), pointer: pointer)
+      case .argmax(let argmax):
+        argmax.run(output: pointer(root), pointer: pointer)
       case .vector(let kernel, let call):
         let bindings = zip(call.buffers, call.kernel.buffers).map { value, parameter in
           KernelBufferBinding(pointer: pointer(value), count: graph.type(of: value).shape.count, dtype: parameter.dtype)
@@ -157,6 +168,8 @@ final class CPUPlanBackend: PlanBackend {
     case .native(let matmul): "native matmul (\(matmul.weights)) → %\(graph[root].name)"
     case .rows(let kernel): "native \(kernel.operation) → %\(graph[root].name)"
     case .strided(let kernel): "native strided \(kernel.operation) → %\(graph[root].name)"
+    case .sliceUpdate: "native update_slice → %\(graph[root].name)"
+    case .argmax: "native argmax → %\(graph[root].name)"
     case .vector(_, let call): "kernel \(call.kernel.name) → %\(graph[root].name)"
     }
   }
