@@ -44,10 +44,12 @@ enum RunCommand: Command {
     let registry = try DeviceSelection.registry()
     let deviceName = arguments.value("--device") ?? "reference"
     let devices = try DeviceSelection.devices(deviceName, fallback: fallback, in: registry)
-    let npu = devices.count == 1 ? devices[0] as? NPUDevice : nil
-    if tracePath != nil && npu == nil { throw UsageError(description: "--trace needs --device npu") }
-    if let npu, arguments.flags.contains("--profile") || tracePath != nil {
-      try profile(npu, graph, inputs, tracePath: tracePath)
+    let detailed = devices.count == 1 ? devices[0] as? any DetailedProfiling : nil
+    if tracePath != nil && detailed == nil {
+      throw UsageError(description: "--trace needs a device that writes traces (npu)")
+    }
+    if let detailed, arguments.flags.contains("--profile") || tracePath != nil {
+      try profile(detailed, graph, inputs, tracePath: tracePath)
     }
 
     var outcomes: [Outcome] = []
@@ -59,7 +61,7 @@ enum RunCommand: Command {
         Outcome(
           device: device.info.name, ranOn: DeviceSelection.name(device), results: results,
           seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
-      if arguments.flags.contains("--profile") && npu == nil {
+      if arguments.flags.contains("--profile") && detailed == nil {
         printProfile(device.info.name, try compiled.profile(inputs: inputs))
       }
     }
@@ -91,20 +93,18 @@ enum RunCommand: Command {
     var seconds: Double
   }
 
-  /// Runs on the npu once more with the cycle model's report (and trace) shown.
-  private static func profile(_ npu: NPUDevice, _ graph: Graph, _ inputs: [String: Tensor], tracePath: String?) throws {
+  /// Runs once more on a device with a report of its own, shows the report and writes the trace.
+  private static func profile(
+    _ device: any DetailedProfiling, _ graph: Graph, _ inputs: [String: Tensor], tracePath: String?
+  ) throws {
     let ordered = try graph.arguments.map { argument in
       guard let input = inputs[graph[argument].name] else { throw DeviceError.missingInput(name: graph[argument].name) }
       return input
     }
-    let executable = try npu.executable(graph)
-    let (_, report) = try executable.run(ordered, trace: tracePath != nil)
-    print(report.summary, terminator: "")
-    for (index, reason) in executable.hostSteps.sorted(by: { $0.key < $1.key }) {
-      print("step \(index) ran on the host: \(reason)")
-    }
-    if let tracePath {
-      try report.chromeTrace.write(toFile: tracePath, atomically: true, encoding: .utf8)
+    let (report, trace) = try device.detailedProfile(of: graph, inputs: ordered, trace: tracePath != nil)
+    print(report, terminator: "")
+    if let tracePath, let trace {
+      try trace.write(toFile: tracePath, atomically: true, encoding: .utf8)
       print("wrote trace \(tracePath) (open in ui.perfetto.dev or chrome://tracing)")
     }
   }

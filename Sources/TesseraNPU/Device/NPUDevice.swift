@@ -120,6 +120,21 @@ public final class NPUExecutable: HostGraphExecutable {
   }
 }
 
+/// The cycle model's report and the units' trace for `tessera run --profile` and `--trace`.
+extension NPUDevice: DetailedProfiling {
+  /// Runs once with the cycle model's report; names the steps that ran on the host.
+  public func detailedProfile(of graph: Graph, inputs: [Tensor], trace: Bool) throws(DeviceError) -> (
+    report: String, chromeTrace: String?
+  ) {
+    let executable = try executable(graph)
+    let (_, report) = try executable.run(inputs, trace: trace)
+    let hostSteps = executable.hostSteps.sorted { $0.key < $1.key }.map {
+      "step \($0.key) ran on the host: \($0.value)\n"
+    }
+    return (report.summary + hostSteps.joined(), trace ? report.chromeTrace : nil)
+  }
+}
+
 /// Lists the `npu` device.
 public struct NPUProvider: DeviceProvider {
   private let device: NPUDevice
