@@ -40,8 +40,10 @@ public enum GraphCompiler {
     let (groups, refusals) = Fusion.groups(optimised) { Partitioner.supports(target, $0, optimised) == nil }
     var calls: [KernelCall?] = []
     var reads: [[ValueID]] = []
+    let definingNode = optimised.definingNode
     for (index, group) in groups.enumerated() {
-      let call = try kernel(for: group, in: optimised, index: index, library: options.library)
+      let call = try kernel(
+        for: group, in: optimised, index: index, library: options.library, definingNode: definingNode)
       calls.append(call)
       reads.append(
         call.map(\.reads)
@@ -70,7 +72,8 @@ public enum GraphCompiler {
   }
 
   private static func kernel(
-    for group: FusedGroup, in graph: Graph, index: Int, library: (any KernelLibrary)?
+    for group: FusedGroup, in graph: Graph, index: Int, library: (any KernelLibrary)?,
+    definingNode: [ValueID: Int]
   ) throws(CompileError) -> KernelCall? {
     guard group.kind != .alias && group.kind != .constant else { return nil }
     let root = graph.nodes[group.nodes.last!]
@@ -79,6 +82,6 @@ public enum GraphCompiler {
       call.kernel.name = name
       return call
     }
-    return try KernelGenerator.generate(group, in: graph, name: name)
+    return try KernelGenerator.generate(group, in: graph, name: name, definingNode: definingNode)
   }
 }
