@@ -12,7 +12,8 @@ let usage = """
 
   SUITES:
     reference   matmul on the reference evaluator (the oracle) vs numpy; --sizes 128,256,512
-    compile     graph-compiler time for a stack of transformer blocks; --layers 30
+    compile     graph-compiler time for a stack of transformer blocks (--layers 30), and for
+                SmolLM2-135M's prefill (128 tokens) and decode graphs when the model is cached
     gemm        cpu SGEMM vs numpy/OpenBLAS at 1 and 2 threads; --sizes 256,512,1024,2048
     quant       cpu Q4_0/Q4_1/Q8_0 matvec GB/s at LLM shapes (GGUF layout and q4 tiles) and over the
                 SmolLM2-135M decode matrices (out of cache) vs numpy streaming the same bytes on as

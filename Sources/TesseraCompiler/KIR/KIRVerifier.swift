@@ -25,12 +25,21 @@ public enum KIRVerifier {
     try checker.check()
   }
 
+  /// Scoping is tracked with one flag per value and variable plus an undo log of what each open
+  /// body defined, so entering and leaving a body costs only what the body defines (copying a set
+  /// of every visible value at each body made verification quadratic in the kernel's size).
   private struct Checker {
     let kernel: Kernel
-    var defined = Set<KValue>()
-    var declared = Set<KVariable>()
+    var defined: [Bool]
+    var declared: [Bool]
+    var definedLog: [Int] = []
+    var declaredLog: [Int] = []
 
-    init(kernel: Kernel) { self.kernel = kernel }
+    init(kernel: Kernel) {
+      self.kernel = kernel
+      defined = [Bool](repeating: false, count: kernel.valueTypes.count)
+      declared = [Bool](repeating: false, count: kernel.variableTypes.count)
+    }
 
     mutating func check() throws(KIRError) {
       guard (1...3).contains(kernel.workgroupSize.count), kernel.workgroupSize.count == kernel.globalSize.count,
@@ -61,19 +70,40 @@ public enum KIRVerifier {
 
     private func type(_ value: KValue) -> KType { kernel.valueTypes[value.id] }
 
-    private func use(_ values: KValue...) throws(KIRError) {
-      for value in values where !defined.contains(value) {
-        throw fail("\(value) is used where it is not defined")
-      }
+    private func isDefined(_ value: KValue) -> Bool { defined.indices.contains(value.id) && defined[value.id] }
+
+    private func use(_ value: KValue) throws(KIRError) {
+      if !isDefined(value) { throw fail("\(value) is used where it is not defined") }
+    }
+
+    private func use(_ a: KValue, _ b: KValue) throws(KIRError) {
+      try use(a)
+      try use(b)
+    }
+
+    private func use(_ a: KValue, _ b: KValue, _ c: KValue) throws(KIRError) {
+      try use(a)
+      try use(b)
+      try use(c)
     }
 
     private mutating func define(_ value: KValue) throws(KIRError) {
       guard kernel.valueTypes.indices.contains(value.id) else { throw fail("\(value) has no type") }
-      guard defined.insert(value).inserted else { throw fail("\(value) is defined twice") }
+      guard !defined[value.id] else { throw fail("\(value) is defined twice") }
+      defined[value.id] = true
+      definedLog.append(value.id)
     }
 
-    private func expect(_ value: KValue, _ expected: KType, _ role: String) throws(KIRError) {
-      guard type(value) == expected else { throw fail("\(role) \(value) is \(type(value)), expected \(expected)") }
+    private func isDeclared(_ variable: KVariable) -> Bool {
+      declared.indices.contains(variable.id) && declared[variable.id]
+    }
+
+    /// `role` is only built when the check fails: formatting it for every instruction dominated
+    /// verification time.
+    private func expect(_ value: KValue, _ expected: KType, _ role: @autoclosure () -> String) throws(KIRError) {
+      guard type(value) == expected else {
+        throw fail("\(role()) \(value) is \(type(value)), expected \(expected)")
+      }
     }
 
     private func buffer(_ index: Int, writing: Bool) throws(KIRError) -> KBuffer {
@@ -90,10 +120,15 @@ public enum KIRVerifier {
     }
 
     private mutating func block(_ instructions: [KInstruction]) throws(KIRError) {
-      let outerValues = defined, outerVariables = declared
+      let outerValues = definedLog.count, outerVariables = declaredLog.count
       for instruction in instructions { try check(instruction) }
-      defined = outerValues
-      declared = outerVariables
+      forget(since: outerValues, outerVariables)
+    }
+
+    /// Undoes the definitions and declarations made since the logs had these lengths.
+    private mutating func forget(since values: Int, _ variables: Int) {
+      while definedLog.count > values { defined[definedLog.removeLast()] = false }
+      while declaredLog.count > variables { declared[declaredLog.removeLast()] = false }
     }
 
     private mutating func check(_ instruction: KInstruction) throws(KIRError) {
@@ -186,27 +221,29 @@ public enum KIRVerifier {
         try expect(v, KType(try shared(array).dtype), "stored shared value")
       case .declare(let variable, let initial):
         try use(initial)
-        guard kernel.variableTypes.indices.contains(variable.id), declared.insert(variable).inserted else {
+        guard kernel.variableTypes.indices.contains(variable.id), !declared[variable.id] else {
           throw fail("\(variable) is declared twice or has no type")
         }
+        declared[variable.id] = true
+        declaredLog.append(variable.id)
         try expect(initial, kernel.variableTypes[variable.id], "initial value of \(variable)")
       case .read(let r, let variable):
-        guard declared.contains(variable) else { throw fail("\(variable) is read where it is not declared") }
+        guard isDeclared(variable) else { throw fail("\(variable) is read where it is not declared") }
         try expect(r, kernel.variableTypes[variable.id], "read of \(variable)")
         try define(r)
       case .write(let variable, let v):
         try use(v)
-        guard declared.contains(variable) else { throw fail("\(variable) is written where it is not declared") }
+        guard isDeclared(variable) else { throw fail("\(variable) is written where it is not declared") }
         try expect(v, kernel.variableTypes[variable.id], "value written to \(variable)")
       case .loop(let index, let start, let end, let step, let body):
         try use(start, end)
         try expect(start, .i32, "loop start")
         try expect(end, .i32, "loop end")
         guard step >= 1 else { throw fail("loop step \(step) must be positive") }
-        let outer = defined
+        let outer = definedLog.count
         try define(index)
         try block(body)
-        defined = outer
+        forget(since: outer, declaredLog.count)
       case .conditional(let condition, let then, let otherwise):
         try use(condition)
         try expect(condition, .bool, "condition")

@@ -142,7 +142,11 @@ public enum KBinaryOp: String, Hashable, Sendable, CaseIterable {
 
 /// One instruction. Values are defined once; loops and conditionals hold nested bodies, and values
 /// defined in a body are not visible after it (use a ``KVariable`` to carry a result out).
-public indirect enum KInstruction: Hashable, Sendable {
+///
+/// Not `indirect`: nested bodies are arrays, which already live on the heap, so instructions are
+/// stored inline in their body's array instead of one heap box each (boxing every instruction
+/// made building, verifying and freeing kernels mostly malloc, retain and release).
+public enum KInstruction: Hashable, Sendable {
   /// `%r = const value`.
   case constant(KValue, Double)
   /// `%r = global_id 0` and friends.

@@ -15,7 +15,40 @@ import TesseraIR
 /// Instructions go into the innermost open body (`loop`, `if`); ``finish()`` verifies the kernel.
 public final class KernelBuilder {
   private var kernel: Kernel
-  private var blocks: [[KInstruction]] = [[]]
+  private var code = Code()
+
+  /// The values' types and the open bodies, kept in one stored property so that emitting an
+  /// instruction is one access to the builder (every access to a class's stored property is
+  /// checked for exclusivity at run time, and library kernels emit thousands of instructions).
+  private struct Code {
+    var valueTypes: [KType] = []
+    /// The bodies enclosing ``current``, outermost first.
+    var enclosing: [[KInstruction]] = []
+    /// The innermost open body.
+    var current: [KInstruction] = []
+
+    mutating func newValue(_ type: KType) -> KValue {
+      valueTypes.append(type)
+      return KValue(valueTypes.count - 1)
+    }
+
+    mutating func emit(_ type: KType, _ make: (KValue) -> KInstruction) -> KValue {
+      let value = newValue(type)
+      current.append(make(value))
+      return value
+    }
+
+    mutating func open() {
+      enclosing.append(current)
+      current = []
+    }
+
+    mutating func close() -> [KInstruction] {
+      let body = current
+      current = enclosing.removeLast()
+      return body
+    }
+  }
 
   /// Starts a kernel; `comment` says what it computes.
   public init(name: String, comment: String = "") {
@@ -90,20 +123,20 @@ public final class KernelBuilder {
   /// `for i in stride(from: start, to: end, by: step)`, one iteration per work-item's own bounds.
   public func loop(from start: KExpr, to end: KExpr, step: Int = 1, _ body: (KExpr) -> Void) {
     let index = newValue(.i32)
-    blocks.append([])
+    code.open()
     body(KExpr(builder: self, value: index, type: .i32))
-    let instructions = blocks.removeLast()
+    let instructions = code.close()
     append(.loop(index: index, start: start.value, end: end.value, step: step, body: instructions))
   }
 
   /// Runs `then` where `condition` holds and `otherwise` elsewhere.
   public func `if`(_ condition: KExpr, then: () -> Void, else otherwise: (() -> Void)? = nil) {
-    blocks.append([])
+    code.open()
     then()
-    let thenBody = blocks.removeLast()
-    blocks.append([])
+    let thenBody = code.close()
+    code.open()
     otherwise?()
-    let elseBody = blocks.removeLast()
+    let elseBody = code.close()
     append(.conditional(condition.value, then: thenBody, otherwise: elseBody))
   }
 
@@ -129,27 +162,23 @@ public final class KernelBuilder {
 
   /// Ends the kernel and verifies it.
   public func finish() throws(KIRError) -> Kernel {
-    precondition(blocks.count == 1, "KernelBuilder.finish inside an open loop or if")
+    precondition(code.enclosing.isEmpty, "KernelBuilder.finish inside an open loop or if")
     var finished = kernel
-    finished.body = blocks[0]
+    finished.valueTypes = code.valueTypes
+    finished.body = code.current
     try KIRVerifier.verify(finished)
     return finished
   }
 
   // MARK: Internals used by the expression types
 
-  func newValue(_ type: KType) -> KValue {
-    kernel.valueTypes.append(type)
-    return KValue(kernel.valueTypes.count - 1)
-  }
+  func newValue(_ type: KType) -> KValue { code.newValue(type) }
 
   func emit(_ type: KType, _ make: (KValue) -> KInstruction) -> KExpr {
-    let value = newValue(type)
-    append(make(value))
-    return KExpr(builder: self, value: value, type: type)
+    KExpr(builder: self, value: code.emit(type, make), type: type)
   }
 
-  func append(_ instruction: KInstruction) { blocks[blocks.count - 1].append(instruction) }
+  func append(_ instruction: KInstruction) { code.current.append(instruction) }
 }
 
 /// A value being built; arithmetic on it appends instructions to its builder.

@@ -27,8 +27,78 @@ public struct KernelCall: Hashable, Sendable {
 
 /// Hand-written kernels for graph ops (matmul, softmax, norms, attention…), provided by the
 /// TesseraKernels module; the lowering asks it first and generates a kernel itself otherwise.
+///
+/// The graph compiler asks once per node *signature* (kind, attributes, literal, the types of
+/// the operands and the result, and which operands are the same value) and reuses the answer
+/// for every node with that signature, binding the node's own operands and result to the
+/// call's buffers: a transformer stack then builds each matmul kernel once, not once per layer.
+/// A library whose answer depends on anything else in the graph returns `false` from
+/// ``callsDependOnlyOnSignature``.
 public protocol KernelLibrary: Sendable {
   /// A call computing `node` of `graph` (reading its operands, writing its result), or `nil`
   /// when the library has no kernel for this node's op, dtypes or shapes.
   func call(for node: Node, in graph: Graph) -> KernelCall?
+
+  /// Whether ``call(for:in:)`` depends only on the node's signature and binds only the node's
+  /// operands and result, so that one call can serve every node with the same signature.
+  var callsDependOnlyOnSignature: Bool { get }
+}
+
+extension KernelLibrary {
+  /// `true`: calls depend on the node's op, attributes, literal and types only.
+  public var callsDependOnlyOnSignature: Bool { true }
+}
+
+/// The library calls of one compilation, asked once per node signature when the library allows
+/// it (see ``KernelLibrary``) and rebound to each node's operands and result.
+struct LibraryCalls {
+  let library: any KernelLibrary
+  private var known: [Signature: Known] = [:]
+
+  /// Everything a signature-only library's call depends on. `aliasing` gives, for each of the
+  /// operands and the result, the position of its first occurrence among them, so `mul %x, %x`
+  /// and `mul %x, %y` differ.
+  private struct Signature: Hashable {
+    var kind: OpKind
+    var attributes: Attributes
+    var literal: Tensor?
+    var types: [TensorType]
+    var aliasing: [Int]
+  }
+
+  /// A call made for one node: its buffers as positions among that node's operands and result
+  /// (`nil` when a buffer is none of them, and the call cannot be reused).
+  private struct Known {
+    var call: KernelCall?
+    var positions: [Int]?
+  }
+
+  init(library: any KernelLibrary) { self.library = library }
+
+  /// The library's call for `node`, from an earlier node with the same signature when possible.
+  mutating func call(for node: Node, in graph: Graph) -> KernelCall? {
+    guard library.callsDependOnlyOnSignature else { return library.call(for: node, in: graph) }
+    let values = node.operands + [node.result]
+    let signature = Signature(
+      kind: node.kind, attributes: node.attributes, literal: node.literal, types: values.map(graph.type(of:)),
+      aliasing: values.map { values.firstIndex(of: $0)! })
+    if let earlier = known[signature] {
+      guard var call = earlier.call else { return nil }
+      if let positions = earlier.positions {
+        call.buffers = positions.map { values[$0] }
+        return call
+      }
+    }
+    let call = library.call(for: node, in: graph)
+    var positions: [Int]? = []
+    for buffer in call?.buffers ?? [] {
+      guard let position = values.firstIndex(of: buffer) else {
+        positions = nil
+        break
+      }
+      positions?.append(position)
+    }
+    known[signature] = Known(call: call, positions: positions)
+    return call
+  }
 }

@@ -32,7 +32,8 @@ public enum GraphCompiler {
     let decompose = target.decompose.union(needsLibrary).intersection(DecomposeComposites.decomposable)
     let passes = (decompose.isEmpty ? [] : [DecomposeComposites(kinds: decompose)]) + options.passes
     var optimised = try PassManager(passes).run(graph, afterEach: afterEachPass)
-    let declined = declinedComposites(optimised, library: options.library)
+    var libraryCalls = options.library.map(LibraryCalls.init(library:))
+    let declined = declinedComposites(optimised, library: &libraryCalls)
     if !declined.isEmpty {
       optimised = try PassManager([DecomposeComposites(kinds: declined)] + options.passes).run(
         optimised, afterEach: afterEachPass)
@@ -40,8 +41,10 @@ public enum GraphCompiler {
     let (groups, refusals) = Fusion.groups(optimised) { Partitioner.supports(target, $0, optimised) == nil }
     var calls: [KernelCall?] = []
     var reads: [[ValueID]] = []
+    let definingNode = optimised.definingNode
     for (index, group) in groups.enumerated() {
-      let call = try kernel(for: group, in: optimised, index: index, library: options.library)
+      let call = try kernel(
+        for: group, in: optimised, index: index, library: &libraryCalls, definingNode: definingNode)
       calls.append(call)
       reads.append(
         call.map(\.reads)
@@ -62,23 +65,24 @@ public enum GraphCompiler {
 
   /// Composites left for the library that it has no kernel for (a `layer_norm` over another
   /// axis than the last, an f16 `softmax`): the generator cannot emit them, so they become core ops.
-  private static func declinedComposites(_ graph: Graph, library: (any KernelLibrary)?) -> Set<OpKind> {
-    guard let library else { return [] }
+  private static func declinedComposites(_ graph: Graph, library: inout LibraryCalls?) -> Set<OpKind> {
+    guard library != nil else { return [] }
     let composites: Set<OpKind> = [.softmax, .rmsNorm, .layerNorm]
     return Set(
-      graph.nodes.filter { composites.contains($0.kind) && library.call(for: $0, in: graph) == nil }.map(\.kind))
+      graph.nodes.filter { composites.contains($0.kind) && library!.call(for: $0, in: graph) == nil }.map(\.kind))
   }
 
   private static func kernel(
-    for group: FusedGroup, in graph: Graph, index: Int, library: (any KernelLibrary)?
+    for group: FusedGroup, in graph: Graph, index: Int, library: inout LibraryCalls?,
+    definingNode: [ValueID: Int]
   ) throws(CompileError) -> KernelCall? {
     guard group.kind != .alias && group.kind != .constant else { return nil }
     let root = graph.nodes[group.nodes.last!]
     let name = "k\(index)_\(root.kind.rawValue)"
-    if group.nodes.count == 1, let library, var call = library.call(for: root, in: graph) {
+    if group.nodes.count == 1, library != nil, var call = library!.call(for: root, in: graph) {
       call.kernel.name = name
       return call
     }
-    return try KernelGenerator.generate(group, in: graph, name: name)
+    return try KernelGenerator.generate(group, in: graph, name: name, definingNode: definingNode)
   }
 }

@@ -16,13 +16,21 @@ final class GroupEmitter {
   private let definingNode: [ValueID: Int]
   private(set) var inputs: [ValueID] = []
   private var buffers: [ValueID: KBufferRef] = [:]
-  private var scopes: [[String: KExpr]] = [[:]]
+  private var scopes: [[MemoKey: KExpr]] = [[:]]
 
-  init(graph: Graph, group: FusedGroup, builder: KernelBuilder) {
+  /// What a scope remembers: a graph value at coordinates (KIR value ids), or an i32 constant.
+  private enum MemoKey: Hashable {
+    case value(Int, [Int])
+    case index(Int)
+  }
+
+  /// `definingNode` is the graph's ``Graph/definingNode``, computed once per graph by the caller
+  /// (rebuilding it for every group made kernel generation quadratic in the graph's size).
+  init(graph: Graph, group: FusedGroup, builder: KernelBuilder, definingNode: [ValueID: Int]) {
     self.graph = graph
     self.builder = builder
     members = Set(group.nodes.map { graph.nodes[$0].result })
-    definingNode = graph.definingNode
+    self.definingNode = definingNode
   }
 
   /// A buffer parameter for `value`, declared on first use (read access).
@@ -36,7 +44,7 @@ final class GroupEmitter {
 
   /// An i32 constant, shared within the current scope.
   func index(_ value: Int) -> KExpr {
-    let memoKey = "i\(value)"
+    let memoKey = MemoKey.index(value)
     for scope in scopes.reversed() {
       if let known = scope[memoKey] { return known }
     }
@@ -93,8 +101,8 @@ final class GroupEmitter {
     return result
   }
 
-  private func key(_ id: ValueID, _ coordinates: [KExpr]) -> String {
-    "\(id.index)@" + coordinates.map { "\($0.value.id)" }.joined(separator: ",")
+  private func key(_ id: ValueID, _ coordinates: [KExpr]) -> MemoKey {
+    .value(id.index, coordinates.map(\.value.id))
   }
 
   private func compute(_ id: ValueID, _ coordinates: [KExpr]) -> KExpr {

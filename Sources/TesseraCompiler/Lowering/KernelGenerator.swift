@@ -7,13 +7,16 @@ enum KernelGenerator {
   /// Work-items per workgroup for per-element kernels.
   static let elementsPerGroup = 64
 
-  static func generate(_ group: FusedGroup, in graph: Graph, name: String) throws(CompileError) -> KernelCall {
+  /// `definingNode` is `graph.definingNode`, computed once for all the groups of a graph.
+  static func generate(
+    _ group: FusedGroup, in graph: Graph, name: String, definingNode: [ValueID: Int]
+  ) throws(CompileError) -> KernelCall {
     let root = graph.nodes[group.nodes.last!]
     let comment = group.nodes.map { "\(graph.nodes[$0].kind) %\(graph[graph.nodes[$0].result].name)" }.joined(
       separator: ", ")
     let builder = KernelBuilder(name: name, comment: comment)
     let output = builder.buffer("out", graph.type(of: group.root).dtype, .write)
-    let emitter = GroupEmitter(graph: graph, group: group, builder: builder)
+    let emitter = GroupEmitter(graph: graph, group: group, builder: builder, definingNode: definingNode)
     switch group.kind {
     case .reduction:
       let core = graph.nodes[group.nodes.first { graph.nodes[$0].kind.family == .reduction }!]
