@@ -14,6 +14,8 @@ public final class CompiledGraph: Sendable {
   /// Arguments bound to device tensors, by argument position.
   public let bound: [Int: DeviceTensor]
   private let executable: any GraphExecutable
+  /// The `update_slice` nodes whose start is an argument, with that argument's position.
+  private let argumentStarts: [(node: Node, position: Int)]
 
   /// Wraps a device's executable; called by ``Device`` implementations.
   public convenience init(graph: Graph, deviceName: String, executable: any GraphExecutable) {
@@ -25,6 +27,12 @@ public final class CompiledGraph: Sendable {
     self.deviceName = deviceName
     self.executable = executable
     self.bound = bound
+    argumentStarts = graph.nodes.compactMap { node in
+      guard node.kind == .updateSlice, let position = graph.arguments.firstIndex(of: node.operands[2]) else {
+        return nil
+      }
+      return (node, position)
+    }
   }
 
   /// The arguments a run takes, in order: every argument not bound to a parameter.
@@ -118,10 +126,8 @@ public final class CompiledGraph: Sendable {
   /// Fails when an `update_slice` whose start is an argument given on the host would write
   /// outside its base (kernels then write nothing, but the caller must hear of it).
   private func checkUpdateStarts(_ inputs: [TensorValue]) throws(DeviceError) {
-    for node in graph.nodes where node.kind == .updateSlice {
-      guard let position = graph.arguments.firstIndex(of: node.operands[2]),
-        case .host(let start) = inputs[position], start.shape.count == 1
-      else { continue }
+    for (node, position) in argumentStarts {
+      guard case .host(let start) = inputs[position], start.shape.count == 1 else { continue }
       if let problem = UpdateSlice.rangeProblem(node, in: graph, start: Int(start.element(at: 0))) {
         throw .execution(op: .updateSlice, value: graph[node.result].name, message: problem)
       }

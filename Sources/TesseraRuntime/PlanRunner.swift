@@ -19,7 +19,8 @@ import TesseraIR
 public final class PlanRunner: GraphExecutable, @unchecked Sendable {
   /// A run of consecutive device steps, or one host step.
   private enum Segment {
-    case device([PreparedStep])
+    /// The steps, and their kernels' names (what a `timeout` fault is matched against).
+    case device([PreparedStep], kernels: [String])
     case host(KernelCall)
   }
 
@@ -69,10 +70,10 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
         segments.append(.host(call))
       case .device(let kernel):
         let prepared = PreparedStep(index: index, call: call, kernel: kernel)
-        if case .device(let pending)? = segments.last {
-          segments[segments.count - 1] = .device(pending + [prepared])
+        if case .device(let pending, let kernels)? = segments.last {
+          segments[segments.count - 1] = .device(pending + [prepared], kernels: kernels + [call.kernel.name])
         } else {
-          segments.append(.device([prepared]))
+          segments.append(.device([prepared], kernels: [call.kernel.name]))
         }
       }
     }
@@ -89,14 +90,6 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
     for step in plan.steps where step.group.kind == .constant {
       guard let literal = plan.graph.nodes[step.group.nodes[0]].literal else { continue }
       resident.constants[step.group.root] = try store.upload(literal, name: "%" + plan.graph[step.group.root].name)
-    }
-  }
-
-  /// The kernels of the device segments, in submission order.
-  public var deviceKernels: [String] {
-    segments.flatMap { segment -> [String] in
-      if case .device(let steps) = segment { return steps.map(\.call.kernel.name) }
-      return []
     }
   }
 
@@ -135,7 +128,7 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
     var timings: [KernelTiming] = []
     for (index, segment) in segments.enumerated() {
       switch segment {
-      case .device(let steps):
+      case .device(let steps, let kernels):
         let encoded: any Sendable
         if let known = resident.encoded[index] {
           encoded = known
@@ -143,7 +136,6 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
           encoded = try backend.encode(steps, plan: plan, locate: locate)
           resident.encoded[index] = encoded
         }
-        let kernels = steps.map(\.call.kernel.name)
         if let hit = backend.faults.hit(.timeout, device: store.deviceName, targets: kernels) {
           throw .timeout(device: store.deviceName, kernels: kernels, reason: hit.description)
         }

@@ -72,14 +72,20 @@ struct LibraryCallReuseTests {
     #expect(plan.kernels.map(\.name) == ["k0_mul", "k1_mul", "k2_mul", "k3_mul"])
   }
 
-  @Test func transformerPlanIsTheOneWithoutReuse() throws {
-    let graph = try TransformerGraph.make(layers: 3)
+  /// `graph` compiled with the standard library, which reuses calls, and with the same library
+  /// asked for every node.
+  private func plansWithAndWithoutReuse(_ graph: Graph) throws -> (reused: CompiledPlan, asked: CompiledPlan) {
     let passes = PassPipeline.standard(evaluator: ReferenceConstantEvaluator())
     let library = StandardKernelLibrary()
-    let plan = try GraphCompiler.compile(
+    let reused = try GraphCompiler.compile(
       graph, target: .everything("kir"), options: CompileOptions(passes: passes, library: library))
-    let reference = try GraphCompiler.compile(
+    let asked = try GraphCompiler.compile(
       graph, target: .everything("kir"), options: CompileOptions(passes: passes, library: EveryNode(base: library)))
+    return (reused, asked)
+  }
+
+  @Test func transformerPlanIsTheOneWithoutReuse() throws {
+    let (plan, reference) = try plansWithAndWithoutReuse(try TransformerGraph.make(layers: 3))
     #expect(plan.kernels.count > 40)
     #expect(plan == reference)
   }
@@ -94,12 +100,7 @@ struct LibraryCallReuseTests {
         return %s, %t, %n
       }
       """)
-    let passes = PassPipeline.standard(evaluator: ReferenceConstantEvaluator())
-    let library = StandardKernelLibrary()
-    let plan = try GraphCompiler.compile(
-      graph, target: .everything("kir"), options: CompileOptions(passes: passes, library: library))
-    let reference = try GraphCompiler.compile(
-      graph, target: .everything("kir"), options: CompileOptions(passes: passes, library: EveryNode(base: library)))
+    let (plan, reference) = try plansWithAndWithoutReuse(graph)
     #expect(plan == reference)
   }
 }

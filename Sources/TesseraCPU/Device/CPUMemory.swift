@@ -14,8 +14,7 @@ import TesseraRuntime
 final class CPUMemory: DeviceMemory, @unchecked Sendable {
   private struct State {
     var owned: OwnedBytes?
-    var tiles: (n: Int, k: Int, bytes: OwnedBytes)?
-    var tilesDType: DType?
+    var tiles: (n: Int, k: Int, dtype: DType, bytes: OwnedBytes)?
   }
 
   let byteCount: Int
@@ -68,8 +67,9 @@ final class CPUMemory: DeviceMemory, @unchecked Sendable {
     guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
     try writablePointer().advanced(by: offset).copyMemory(from: base, byteCount: bytes.count)
     state.withLock { state in
-      guard let tiles = state.tiles, let owned = state.owned, let dtype = state.tilesDType else { return }
-      QuantizedTiles.repack(owned.pointer, n: tiles.n, k: tiles.k, dtype: dtype, into: tiles.bytes.pointer, pool: pool)
+      guard let tiles = state.tiles, let owned = state.owned else { return }
+      QuantizedTiles.repack(
+        owned.pointer, n: tiles.n, k: tiles.k, dtype: tiles.dtype, into: tiles.bytes.pointer, pool: pool)
     }
   }
 
@@ -89,8 +89,7 @@ final class CPUMemory: DeviceMemory, @unchecked Sendable {
       if state.owned == nil, let borrowed, let owner = borrowed.viewOwner as? any FileBackedMemory {
         owner.releasePages(in: UnsafeRawBufferPointer(start: source, count: byteCount))
       }
-      state.tiles = (n, k, tiles)
-      state.tilesDType = dtype
+      state.tiles = (n, k, dtype, tiles)
       return UnsafeRawPointer(tiles.pointer)
     }
   }

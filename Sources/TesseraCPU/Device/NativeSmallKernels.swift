@@ -28,8 +28,7 @@ struct NativeSliceUpdate: Sendable {
     guard [.i32, .i64, .i8, .u8].contains(startDType) else { return nil }
     (base, update, start) = (node.operands[0], node.operands[1], node.operands[2])
     let axis = UpdateSlice.axis(of: node, in: graph)
-    let dims = baseType.shape.dims
-    (outer, size, inner) = (dims[..<axis].reduce(1, *), dims[axis], dims[(axis + 1)...].reduce(1, *))
+    (outer, size, inner) = Indexing.around(baseType.shape, axis: axis)
     length = graph.type(of: node.operands[1]).shape.dims[axis]
     elementBytes = bytes / baseType.shape.count
     inPlace = UpdateSlice.inPlaceBase(of: node, in: graph) != nil
@@ -70,8 +69,7 @@ struct NativeArgmax: Sendable {
       let axis = type.shape.normalizedAxis(node.attributes.int("axis") ?? 0)
     else { return nil }
     input = node.operands[0]
-    let dims = type.shape.dims
-    (outer, size, inner) = (dims[..<axis].reduce(1, *), dims[axis], dims[(axis + 1)...].reduce(1, *))
+    (outer, size, inner) = Indexing.around(type.shape, axis: axis)
   }
 
   /// Writes each position's index into `output`.

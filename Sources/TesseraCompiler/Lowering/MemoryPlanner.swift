@@ -69,14 +69,11 @@ public enum MemoryPlanner {
         continue
       }
       if let base = inPlaceUpdateBase(group, graph) {
-        // The update writes the argument's own bytes: the result is that buffer.
+        // The update writes the argument's own bytes: the result is that buffer, not the arena.
         homes[group.root] = .alias(of: base)
-        for value in reads[step] {
-          lastRead[root(value, homes)] = Swift.max(lastRead[root(value, homes)] ?? step, step)
-        }
-        continue
+      } else {
+        firstWrite[group.root] = step
       }
-      firstWrite[group.root] = step
       for value in reads[step] {
         lastRead[root(value, homes), default: step] = Swift.max(lastRead[root(value, homes)] ?? step, step)
       }
