@@ -10,19 +10,19 @@ enum NPUBenchmark {
     var macsPerCycle: Double
   }
 
-  static func gemm(_ m: Int, _ k: Int, _ n: Int) throws -> (NPUExecutable, [UInt8]) {
+  static func gemm(_ m: Int, _ k: Int, _ n: Int) throws -> (NPUProgramSet, [UInt8]) {
     try compile(
       "func @gemm(%a: f16[\(m),\(k)], %b: f16[\(k),\(n)]) -> f16[\(m),\(n)] {\n  %c = matmul %a, %b : f16[\(m),\(n)]\n  return %c\n}\n"
     )
   }
 
-  static func compile(_ text: String) throws -> (NPUExecutable, [UInt8]) {
+  static func compile(_ text: String) throws -> (NPUProgramSet, [UInt8]) {
     let graph = try Parser.parse(text, file: "bench.tir").functions[0]
     let device = NPUDevice(
       options: CompileOptions(passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), fallback: "cpu"),
       host: InterpreterKernelRunner())
-    let executable = try device.executable(graph)
-    return (executable, [UInt8](repeating: 0, count: GlobalLayout(plan: executable.plan).bytes))
+    let lowered = try device.programs(graph)
+    return (lowered, [UInt8](repeating: 0, count: lowered.layout.bytes))
   }
 
   static func run(svgPath: String, repeats: Int) throws {
@@ -35,9 +35,9 @@ enum NPUBenchmark {
       (1, 4096, 4096), (16, 4096, 4096), (64, 4096, 4096), (4096, 64, 4096),
     ]
     for (m, k, n) in shapes {
-      let (executable, global) = try gemm(m, k, n)
+      let (lowered, global) = try gemm(m, k, n)
       var memory = global
-      let report = try emulator.run(executable.programs.values.first!, globalMemory: &memory, functional: false)
+      let report = try emulator.run(lowered.programs.values.first!, globalMemory: &memory, functional: false)
       let traffic = (report.bytes[.gm2l1] ?? 0) + (report.bytes[.gm2ub] ?? 0) + (report.bytes[.ub2gm] ?? 0)
       let intensity = Double(report.macs) / Double(traffic)
       let label = "\(m)x\(k)x\(n)"
@@ -53,8 +53,8 @@ enum NPUBenchmark {
     try vectorRows(emulator)
 
     let size = 256
-    let (executable, global) = try gemm(size, size, size)
-    let program = executable.programs.values.first!
+    let (lowered, global) = try gemm(size, size, size)
+    let program = lowered.programs.values.first!
     // Operands of 1.0 (fp16 0x3C00): the emulator does the same work for any values.
     var memory = (0..<global.count).map { UInt8($0 % 2 == 0 ? 0x00 : 0x3C) }
     let seconds = try bestTime(repeats) { _ = try emulator.run(program, globalMemory: &memory) }
@@ -78,19 +78,19 @@ enum NPUBenchmark {
       ("rms_norm", "%x: \(type), %w: f16[\(cols)]", "rms_norm %x, %w {axis = -1, epsilon = 1.0e-06}"),
     ]
     for (name, arguments, op) in ops {
-      let (executable, global) = try compile(
+      let (lowered, global) = try compile(
         "func @\(name)(\(arguments)) -> \(type) {\n  %y = \(op) : \(type)\n  return %y\n}\n")
       var memory = global
       var report = CycleReport(config: emulator.config)
-      for index in executable.programs.keys.sorted() {
+      for index in lowered.programs.keys.sorted() {
         report = report.followed(
-          by: try emulator.run(executable.programs[index]!, globalMemory: &memory, functional: false))
+          by: try emulator.run(lowered.programs[index]!, globalMemory: &memory, functional: false))
       }
       let traffic = (report.bytes[.gm2ub] ?? 0) + (report.bytes[.ub2gm] ?? 0)
       print(
         "\(name) \(rows)x\(cols)".padding(toLength: 18, withPad: " ", startingAt: 0)
           + String(
-            format: "  %-8d  %-10d  %10.1f%%  %8.1f%%  %-11d  %.1f", executable.programs.count, report.cycles,
+            format: "  %-8d  %-10d  %10.1f%%  %8.1f%%  %-11d  %.1f", lowered.programs.count, report.cycles,
             report.busyFraction(.vector) * 100, report.busyFraction(.mte2) * 100, traffic,
             Double(traffic) / Double(report.cycles)))
     }

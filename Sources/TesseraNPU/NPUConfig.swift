@@ -15,6 +15,9 @@ public struct NPUConfig: Hashable, Sendable {
     }
   }
 
+  /// Bytes of global memory (device DRAM). Programs load addresses as 32-bit immediates, so at
+  /// most 2 GiB.
+  public var globalMemoryBytes = 1 << 30
   /// Clock in GHz (cycles → seconds in reports).
   public var clockGHz = 1.0
   /// On-chip buffer sizes in bytes.

@@ -25,9 +25,9 @@ struct NPUParityTests {
     var generator = SeededRandom(seed: 5)
     let inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 2, using: &generator) }
     let expected = try TestSupport.evaluate(graph, inputs)
-    let executable = try npuDevice().executable(graph)
-    let actual = try executable.run(inputs).results
-    let usesCube = executable.plan.steps.contains { $0.group.kind == .matmul && $0.device == "npu" }
+    let device = npuDevice()
+    let actual = try device.compile(graph).run(inputs: inputs)
+    let usesCube = try device.plan(graph).steps.contains { $0.group.kind == .matmul && $0.device == "npu" }
     for (a, e) in zip(actual, expected) {
       #expect(a.type == e.type)
       let tolerance = usesCube ? 1e-2 : e.dtype == .f16 ? 2e-3 : 2e-5
@@ -50,11 +50,11 @@ struct NPUParityTests {
         return %r, %i
       }
       """)
-    let executable = try npuDevice().executable(graph)
-    let devices = executable.plan.steps.filter { $0.call != nil }.map(\.device)
+    let lowered = try npuDevice().programs(graph)
+    let devices = lowered.plan.steps.filter { $0.call != nil }.map(\.device)
     // The reduction no longer falls back; argmax (an i32 result) still does.
     #expect(devices == ["npu", "npu", "npu", "cpu"])
-    #expect(executable.programs.count == 3 && executable.hostSteps.isEmpty)
+    #expect(lowered.programs.count == 3 && lowered.hostSteps.isEmpty)
   }
 
   @Test(
@@ -70,9 +70,10 @@ struct NPUParityTests {
       "func @f(%a: \(a), %b: \(b)) -> \(result) {\n  %c = matmul %a, %b : \(result)\n  return %c\n}\n")
     var generator = SeededRandom(seed: 11)
     let inputs = graph.argumentTypes.map { Tensor.random($0, using: &generator) }
-    let executable = try npuDevice().executable(graph)
-    #expect(executable.programs.count == 1, "\(executable.hostSteps)")
-    let actual = try executable.run(inputs).results[0]
+    let device = npuDevice()
+    let lowered = try device.programs(graph)
+    #expect(lowered.programs.count == 1, "\(lowered.hostSteps)")
+    let actual = try device.compile(graph).run(inputs: inputs)[0]
     let expected = try TestSupport.evaluate(graph, inputs)[0]
     // Bound: 2^-10 · (|A| @ |B|), computed by the reference on absolute values.
     let absolute = inputs.map { Tensor($0.doubles.map(Swift.abs), shape: $0.shape, dtype: $0.dtype) }
@@ -88,9 +89,9 @@ struct NPUParityTests {
     let graph = try TestSupport.parseOne(
       "func @f(%a: f16[256,512], %b: f16[512,512]) -> f16[256,512] {\n  %c = matmul %a, %b : f16[256,512]\n  return %c\n}\n"
     )
-    let executable = try npuDevice().executable(graph)
-    var memory = [UInt8](repeating: 0, count: GlobalLayout(plan: executable.plan).bytes)
-    let report = try Emulator().run(executable.programs.values.first!, globalMemory: &memory, functional: false)
+    let lowered = try npuDevice().programs(graph)
+    var memory = [UInt8](repeating: 0, count: lowered.layout.bytes)
+    let report = try Emulator().run(lowered.programs.values.first!, globalMemory: &memory, functional: false)
     // 256·512·512 MACs at 4096 per cycle is 16384 cycles of cube work; pipeline fill and drain
     // may add at most a quarter.
     #expect(report.macs == 256 * 512 * 512)

@@ -11,16 +11,17 @@ import Testing
 @Suite("NPU vector-unit lowering")
 struct NPUVectorLoweringTests {
   /// Runs `text` on the npu and the reference with seeded inputs; checks that every kernel ran
-  /// on the NPU and returns (actual, expected, inputs, executable).
-  private func run(_ text: String, seed: UInt64 = 7) throws -> (Tensor, Tensor, [Tensor], NPUExecutable) {
+  /// on the NPU and returns (actual, expected, inputs).
+  private func run(_ text: String, seed: UInt64 = 7) throws -> (Tensor, Tensor, [Tensor]) {
     let graph = try TestSupport.parseOne(text)
     var generator = SeededRandom(seed: seed)
     let inputs = graph.argumentTypes.map { Tensor.random($0, using: &generator) }
-    let executable = try npuDevice().executable(graph)
-    let kernels = executable.plan.steps.filter { $0.call != nil }
+    let device = npuDevice()
+    let lowered = try device.programs(graph)
+    let kernels = lowered.plan.steps.filter { $0.call != nil }
     #expect(kernels.allSatisfy { $0.device == "npu" }, "\(kernels.map { ($0.device, $0.fallbackReason) })")
-    #expect(executable.programs.count == kernels.count, "\(executable.hostSteps)")
-    return (try executable.run(inputs).results[0], try TestSupport.evaluate(graph, inputs)[0], inputs, executable)
+    #expect(lowered.programs.count == kernels.count, "\(lowered.hostSteps)")
+    return (try device.compile(graph).run(inputs: inputs)[0], try TestSupport.evaluate(graph, inputs)[0], inputs)
   }
 
   private static func function(_ argument: String, _ result: String, _ body: String) -> String {
@@ -47,7 +48,7 @@ struct NPUVectorLoweringTests {
 
   @Test("reductions", arguments: reductions)
   func reduction(text: String) throws {
-    let (actual, expected, _, _) = try run(text)
+    let (actual, expected, _) = try run(text)
     let tolerance = expected.dtype == .f16 ? 2e-3 : 2e-5
     #expect(TestSupport.toleranceRatio(actual, expected, atol: tolerance, rtol: tolerance * 10) <= 1)
   }
@@ -65,7 +66,7 @@ struct NPUVectorLoweringTests {
 
   @Test("softmax, rms_norm and layer_norm run entirely on the NPU", arguments: composites)
   func composite(text: String) throws {
-    let (actual, expected, _, _) = try run(text)
+    let (actual, expected, _) = try run(text)
     // f32: the decomposition agrees with the fused reference within 1e-5 relative (see
     // DecomposeComposites); f16 rounds after every op of the decomposition.
     let (atol, rtol) = expected.dtype == .f16 ? (4e-3, 2e-2) : (2e-5, 2e-4)
@@ -74,14 +75,14 @@ struct NPUVectorLoweringTests {
 
   @Test("dequantization is exact", arguments: ["q4_0", "q4_1", "q8_0"])
   func dequantize(format: String) throws {
-    let (actual, expected, _, _) = try run(
+    let (actual, expected, _) = try run(
       Self.function("%w: \(format)[5,96]", "f32[5,96]", "  %y = dequantize %w : f32[5,96]"))
     #expect(actual.doubles == expected.doubles)
   }
 
   @Test("quantized matmuls stay on the NPU", arguments: ["q4_0", "q4_1", "q8_0"])
   func quantizedMatmul(format: String) throws {
-    let (actual, expected, inputs, _) = try run(
+    let (actual, expected, inputs) = try run(
       Self.function(
         "%x: f32[3,64], %w: \(format)[64,40]", "f32[3,40]",
         "  %d = dequantize %w : f32[64,40]\n  %y = matmul %x, %d : f32[3,40]"))

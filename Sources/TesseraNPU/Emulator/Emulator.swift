@@ -21,12 +21,20 @@ public struct Emulator: Sendable {
   public func run(
     _ program: [Instruction], globalMemory: inout [UInt8], functional: Bool = true, trace: Bool = false
   ) throws(NPUError) -> CycleReport {
-    let bank = MemoryBank(config: config, global: globalMemory)
+    try globalMemory.withUnsafeMutableBytes { bytes in
+      Result { () throws(NPUError) in try run(program, global: bytes, functional: functional, trace: trace) }
+    }.get()
+  }
+
+  /// Runs `program` over the global memory at `global`, read and written in place (nothing is
+  /// written when `functional` is false).
+  public func run(
+    _ program: [Instruction], global: UnsafeMutableRawBufferPointer, functional: Bool = true, trace: Bool = false
+  ) throws(NPUError) -> CycleReport {
+    let bank = MemoryBank(config: config, global: global)
     var scheduler = Scheduler(
       program: program, machine: Machine(config: config, memory: bank, functional: functional), trace: trace)
-    let report = try scheduler.run()
-    if functional { globalMemory = bank.global }
-    return report
+    return try scheduler.run()
   }
 }
 

@@ -1,22 +1,24 @@
 /// The core's memories as raw bytes: global memory and the five on-chip buffers. Every access
 /// goes through ``check(_:_:_:)`` first, so a bad address is a fault, never a host crash.
 ///
-/// Owned by one emulator run on one thread; never shared.
+/// Global memory is borrowed from the caller for the run (read and written in place); the
+/// on-chip buffers are the bank's own, zeroed. Owned by one emulator run on one thread; never
+/// shared.
 final class MemoryBank {
   private var buffers: [UnsafeMutableRawBufferPointer]
 
-  init(config: NPUConfig, global: [UInt8]) {
-    buffers = NPUMemory.allCases.map { memory in
-      let count = memory == .gm ? global.count : config.bytes(of: memory)
+  init(config: NPUConfig, global: UnsafeMutableRawBufferPointer) {
+    buffers = [global]
+    for memory in NPUMemory.allCases where memory != .gm {
+      let count = config.bytes(of: memory)
       let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Swift.max(count, 1), alignment: 64)
       buffer.initializeMemory(as: UInt8.self, repeating: 0)
-      return UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
+      buffers.append(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
     }
-    global.withUnsafeBytes { buffers[0].copyMemory(from: $0) }
   }
 
   deinit {
-    for buffer in buffers { buffer.baseAddress.map { $0.deallocate() } }
+    for buffer in buffers.dropFirst() { buffer.baseAddress.map { $0.deallocate() } }
   }
 
   /// Bytes of `memory`.
@@ -32,7 +34,4 @@ final class MemoryBank {
     if start >= 0 && length >= 0 && start <= Int64(size(memory)) - length { return nil }
     return "bytes [\(start), \(start + length)) are outside \(memory) (\(size(memory)) bytes)"
   }
-
-  /// A copy of global memory.
-  var global: [UInt8] { Array(buffers[0]) }
 }

@@ -33,15 +33,24 @@ public struct GlobalLayout: Sendable {
 /// vector unit, elementwise groups (dequantization included) and reduction groups (with their
 /// prologue and epilogue) on the vector unit. Each program ends with `barrier; halt`.
 public enum NPULowering {
-  /// The program for one step placed on the npu; `unsupported` when the step has no NPU form.
+  /// The program for one step placed on the npu with its values at `layout`'s addresses;
+  /// `unsupported` when the step has no NPU form.
   public static func program(
     for step: PlanStep, in plan: CompiledPlan, layout: GlobalLayout, config: NPUConfig = NPUConfig()
+  ) throws(NPUError) -> [Instruction] {
+    try program(for: step, in: plan, addresses: layout.address(of:), config: config)
+  }
+
+  /// The program for one step placed on the npu, each value's storage at the global address
+  /// `addresses` gives (`nil`: the value has none); `unsupported` when the step has no NPU form.
+  public static func program(
+    for step: PlanStep, in plan: CompiledPlan, addresses: @escaping (ValueID) -> Int?, config: NPUConfig = NPUConfig()
   ) throws(NPUError) -> [Instruction] {
     let graph = plan.graph
     let name = step.call?.kernel.name ?? "%" + graph[step.group.root].name
     let builder = ProgramBuilder(step: name)
     let address: (ValueID) throws(NPUError) -> Int = { value throws(NPUError) in
-      guard let address = layout.address(of: value) else {
+      guard let address = addresses(value) else {
         throw .unsupported(step: name, reason: "%\(graph[value].name) has no place in global memory")
       }
       return address
@@ -75,19 +84,16 @@ public enum NPULowering {
   /// Every npu step's program as `.npuasm`, each under a comment naming its step
   /// (`tessera compile --target npu --emit npu-asm`).
   public static func assembly(for plan: CompiledPlan, config: NPUConfig = NPUConfig()) -> String {
-    let layout = GlobalLayout(plan: plan)
-    var text = "; npu programs for @\(plan.graph.name); global memory \(layout.bytes) bytes\n"
-    for step in plan.steps where step.call != nil {
-      let name = step.call!.kernel.name
-      guard step.device == plan.target.name else {
-        text += "\n; \(name): on \(step.device)\(step.fallbackReason.map { " (\($0))" } ?? "")\n"
-        continue
-      }
-      do {
-        let program = try program(for: step, in: plan, layout: layout, config: config)
-        text += "\n; \(name): \(program.count) instructions\n" + Disassembler.text(program)
-      } catch {
-        text += "\n; \(name): on the host: \(error.description)\n"
+    let lowered = NPUProgramSet(plan: plan, config: config)
+    var text = "; npu programs for @\(plan.graph.name); global memory \(lowered.layout.bytes) bytes\n"
+    for (index, step) in plan.steps.enumerated() {
+      guard let call = step.call else { continue }
+      if let program = lowered.programs[index] {
+        text += "\n; \(call.kernel.name): \(program.count) instructions\n" + Disassembler.text(program)
+      } else if let reason = lowered.hostSteps[index] {
+        text += "\n; \(call.kernel.name): on the host: \(reason)\n"
+      } else {
+        text += "\n; \(call.kernel.name): on \(step.device)\(step.fallbackReason.map { " (\($0))" } ?? "")\n"
       }
     }
     return text

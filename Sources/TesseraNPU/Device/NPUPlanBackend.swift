@@ -1,0 +1,102 @@
+import TesseraCompiler
+import TesseraIR
+import TesseraRuntime
+
+/// The `npu` device's side of a ``PlanRunner``: every buffer is a range of the device's
+/// ``NPUGlobalMemory``; a step with an NPU form runs as an NPU program on the emulator, lowered
+/// for the global addresses of its values when the runner encodes it, and the others on the
+/// host runner. A profiled run returns each program's modelled time (cycles at the configured
+/// clock); a recording backend also keeps the cycle report of every program it ran
+/// (``recordedReport``).
+///
+/// Thread safety: `@unchecked Sendable`; the host-step reasons are written once, in
+/// ``prepare(_:)`` (which ``PlanRunner`` calls from its initialiser), and the report under a lock.
+final class NPUPlanBackend: PlanBackend, @unchecked Sendable {
+  /// A segment's programs, in order, with their kernels' names.
+  private struct Encoded: Sendable {
+    var programs: [(kernel: String, program: [Instruction])]
+  }
+
+  let global: NPUGlobalMemory
+  let hostRunner: (any HostKernelRunner)?
+  let faults = FaultInjection()
+  let timesKernels = true
+  private let config: NPUConfig
+  private let trace: Bool
+  private let recording: Bool
+  private let report: Locked<CycleReport>
+  /// Why an npu step runs on the host, by step index (set by ``prepare(_:)``).
+  private(set) var hostSteps: [Int: String] = [:]
+
+  /// A backend over `global`; `recording` keeps the cycle reports of the programs it runs, with
+  /// every unit instruction's interval when `trace` is set.
+  init(
+    global: NPUGlobalMemory, config: NPUConfig, host: any HostKernelRunner, recording: Bool = false,
+    trace: Bool = false
+  ) {
+    self.global = global
+    self.config = config
+    hostRunner = host
+    self.recording = recording
+    self.trace = trace
+    report = Locked(CycleReport(config: config))
+  }
+
+  var store: any TensorStore { global }
+
+  /// Device memory: the arena is taken from global memory when the graph is compiled.
+  var allocatesArenaAtCompile: Bool { true }
+
+  /// The cycle reports of every program run so far, one after the other.
+  var recordedReport: CycleReport { report.withLock { $0 } }
+
+  func prepare(_ plan: CompiledPlan) throws(DeviceError) -> [StepPreparation] {
+    let lowered = NPUProgramSet(plan: plan, config: config)
+    hostSteps = lowered.hostSteps
+    return plan.steps.indices.map { index in
+      guard plan.steps[index].call != nil else { return .skip }
+      return lowered.programs[index] == nil ? .host : .device(index)
+    }
+  }
+
+  func encode(_ steps: [PreparedStep], plan: CompiledPlan, locate: (ValueID) -> ValueLocation) throws(DeviceError)
+    -> any Sendable
+  {
+    try withoutActuallyEscaping(locate) { locate throws(DeviceError) in
+      let addresses: (ValueID) -> Int? = { value in
+        let location = locate(value)
+        return (location.memory as? NPUBuffer).map { $0.address + location.offset }
+      }
+      var programs: [(kernel: String, program: [Instruction])] = []
+      for step in steps {
+        do throws(NPUError) {
+          let program = try NPULowering.program(
+            for: plan.steps[step.index], in: plan, addresses: addresses, config: config)
+          programs.append((step.call.kernel.name, program))
+        } catch {
+          throw .kernelFailed(kernel: step.call.kernel.name, message: error.description)
+        }
+      }
+      return Encoded(programs: programs)
+    }
+  }
+
+  func submit(_ encoded: any Sendable, profile: Bool) throws(DeviceError) -> [KernelTiming] {
+    let emulator = Emulator(config: config)
+    var timings: [KernelTiming] = []
+    for (kernel, program) in (encoded as! Encoded).programs {
+      let cycles = try global.withBytes { bytes throws(DeviceError) in
+        do throws(NPUError) {
+          return try emulator.run(program, global: bytes, trace: trace && recording)
+        } catch {
+          throw .kernelFailed(kernel: kernel, message: error.description)
+        }
+      }
+      if recording { report.withLock { $0 = $0.followed(by: cycles) } }
+      if profile {
+        timings.append(KernelTiming(kernel: kernel, seconds: Double(cycles.cycles) / (config.clockGHz * 1e9)))
+      }
+    }
+    return timings
+  }
+}
