@@ -165,9 +165,14 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
     }
   }
 
+  /// Host tensors smaller than this are copied into their argument's kept buffer even where the
+  /// backend could read them in place: new memory each run would mean encoding the plan again
+  /// (a decode step's token and position on `cpu`), which costs more than copying a few bytes.
+  public static let smallestBorrowed = 64 << 10
+
   /// The memory argument `position` reads this run: the device tensor's, the host tensor's own
-  /// bytes where the backend can read them and the plan does not write them, else the
-  /// argument's buffer with the tensor copied in.
+  /// bytes where the backend can read them, the plan does not write them and they are at least
+  /// ``smallestBorrowed``, else the argument's buffer with the tensor copied in.
   private func memory(for input: TensorValue, at position: Int, traffic: inout Traffic) throws(DeviceError)
     -> any DeviceMemory
   {
@@ -179,7 +184,11 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
       }
       return tensor.memory
     case .host(let tensor):
-      if !writtenArguments.contains(position), let borrowed = backend.borrow(tensor) { return borrowed }
+      if !writtenArguments.contains(position), (tensor.type.storageBytes ?? 0) >= Self.smallestBorrowed,
+        let borrowed = backend.borrow(tensor)
+      {
+        return borrowed
+      }
       let buffer: any DeviceMemory
       if let kept = resident.inputs[position] {
         buffer = kept

@@ -80,6 +80,20 @@ struct NPUVectorLoweringTests {
     #expect(actual.doubles == expected.doubles)
   }
 
+  /// The form of every Llama weight: the group is tiled in the weight's order (whole blocks per
+  /// tile) and stored transposed. Rows longer than a UB slot and odd row counts included.
+  @Test(
+    "a transposed dequantized weight is dequantized in place and stored transposed",
+    arguments: ["q4_0", "q4_1", "q8_0"], [(5, 96), (37, 64), (3, 20_480)])
+  func transposedDequantize(format: String, shape: (rows: Int, columns: Int)) throws {
+    let (n, k) = shape
+    let (actual, expected, _) = try run(
+      Self.function(
+        "%w: \(format)[\(n),\(k)]", "f32[\(k),\(n)]",
+        "  %d = dequantize %w : f32[\(n),\(k)]\n  %y = transpose %d {perm = [1, 0]} : f32[\(k),\(n)]"))
+    #expect(actual.doubles == expected.doubles)
+  }
+
   @Test("quantized matmuls stay on the NPU", arguments: ["q4_0", "q4_1", "q8_0"])
   func quantizedMatmul(format: String) throws {
     let (actual, expected, inputs) = try run(

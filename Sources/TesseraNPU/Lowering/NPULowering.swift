@@ -65,14 +65,16 @@ public enum NPULowering {
       try ReductionLowering(group: step.group, graph: graph, builder: builder, config: config, address: address)
         .emit(output: output)
     case .elementwise:
-      let expression = try TileExpression(step.group, in: graph, step: name)
+      let space = ElementwiseSpace(step.group, in: graph)
+      let expression = try TileExpression(
+        step.group, value: space.value, at: space.coordinates, in: graph, step: name)
       var pipeline = TilePipeline(
         expression: expression, builder: builder, config: config, graph: graph, output: output, address: address,
-        readAccumulators: nil)
+        readAccumulators: nil, outputStrides: space.outputStrides)
       guard pipeline.capacity >= 32 else {
         throw .unsupported(step: name, reason: "the group needs \(expression.slots) UB slots")
       }
-      for box in TilePipeline.boxes(rootType.shape, capacity: pipeline.capacity) { try pipeline.emit(box) }
+      for box in TilePipeline.boxes(space.shape, capacity: pipeline.capacity) { try pipeline.emit(box) }
     default:
       throw .unsupported(step: name, reason: "a \(step.group.kind.rawValue) group has no NPU lowering")
     }

@@ -55,9 +55,15 @@ struct TileEmitter {
     builder.emit(.vunary(.round16, d: r, a: r, n: try builder.register(count)))
   }
 
-  /// Stores the f32 lanes at `source` to the part `box` of `value` (of `shape`, at `base`).
+  /// Stores the f32 lanes at `source` to the part `box` of a value of `shape` at `base`.
   func store(from source: Int, to base: Int, _ dtype: DType, _ shape: Shape, _ box: Box) throws(NPUError) {
-    let strides = shape.strides
+    try store(from: source, to: base, dtype, strides: shape.strides, box)
+  }
+
+  /// Stores the f32 lanes at `source`, laid out as `box` of the iteration space, to global
+  /// memory from `base`, where coordinate axis `i` advances `strides[i]` elements (a permuted
+  /// store writes a transposed value).
+  func store(from source: Int, to base: Int, _ dtype: DType, strides: [Int], _ box: Box) throws(NPUError) {
     let dims = box.indices.filter { box[$0].count > 1 }.map { (box[$0].count, strides[$0]) }
     let offset = box.indices.reduce(0) { $0 + box[$1].start * strides[$1] }
     try builder.dma(

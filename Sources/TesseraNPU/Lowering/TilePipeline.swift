@@ -14,6 +14,9 @@ struct TilePipeline {
   let emitter: TileEmitter
   /// The root's global-memory address and dtype.
   let output: (address: Int, dtype: DType, shape: Shape)
+  /// Elements each axis of the iteration space advances in the root (its own strides, or
+  /// permuted ones when the space is a transpose's operand).
+  let outputStrides: [Int]
   /// Moves the matmul's part of a box from L0C to a UB address (FIXP), if there is a matmul.
   let readAccumulators: ((Box, Int) throws(NPUError) -> Void)?
   private(set) var tiles = 0
@@ -21,13 +24,14 @@ struct TilePipeline {
   init(
     expression: TileExpression, builder: ProgramBuilder, config: NPUConfig, graph: Graph,
     output: (address: Int, dtype: DType, shape: Shape), address: @escaping (ValueID) throws(NPUError) -> Int,
-    readAccumulators: ((Box, Int) throws(NPUError) -> Void)?
+    readAccumulators: ((Box, Int) throws(NPUError) -> Void)?, outputStrides: [Int]? = nil
   ) {
     self.expression = expression
     self.builder = builder
     self.config = config
     emitter = TileEmitter(builder: builder, graph: graph, address: address)
     self.output = output
+    self.outputStrides = outputStrides ?? output.shape.strides
     self.readAccumulators = readAccumulators
   }
 
@@ -89,7 +93,7 @@ struct TilePipeline {
     try emitter.compute(expression, count: count, slot: slot)
     builder.setFlag(.vector, .mte3, set)
     builder.waitFlag(.vector, .mte3, set)
-    try emitter.store(from: slot(expression.root), to: output.address, output.dtype, output.shape, box)
+    try emitter.store(from: slot(expression.root), to: output.address, output.dtype, strides: outputStrides, box)
     if global { builder.setFlag(.mte3, .mte2, set) }
     if fixp { builder.setFlag(.mte3, .fixp, set) }
     tiles += 1
