@@ -40,7 +40,14 @@ enum Kernels {
     _ source: UnsafeMutableRawPointer, _ from: NPUElement, _ destination: UnsafeMutableRawPointer, _ to: NPUElement
   ) {
     if from == to {
-      destination.copyMemory(from: source, byteCount: from.bytes)
+      // Loads and stores of the element's width: a `memmove` call per element would dominate
+      // strided (transposing) DMAs.
+      switch from.bytes {
+      case 4: destination.storeBytes(of: source.loadUnaligned(as: UInt32.self), as: UInt32.self)
+      case 2: destination.storeBytes(of: source.loadUnaligned(as: UInt16.self), as: UInt16.self)
+      case 1: destination.storeBytes(of: source.load(as: UInt8.self), as: UInt8.self)
+      default: destination.copyMemory(from: source, byteCount: from.bytes)
+      }
     } else if from == .f32 {
       destination.storeBytes(of: Float16(source.loadUnaligned(as: Float.self)), as: Float16.self)
     } else {
