@@ -148,7 +148,12 @@ public final class ParameterSet: Sendable {
   /// Uploads each named tensor to `device`.
   public init(uploading named: [(name: String, tensor: Tensor)], to device: any Device) throws(DeviceError) {
     var tensors: [String: DeviceTensor] = [:]
-    for (name, tensor) in named { tensors[name] = try device.upload(tensor, name: "%" + name) }
+    let progress = ProgressLine("uploading weights to \(device.info.name)", total: named.count)
+    defer { progress.finish() }
+    for (name, tensor) in named {
+      tensors[name] = try device.upload(tensor, name: "%" + name)
+      progress.advance()
+    }
     self.tensors = tensors
   }
 

@@ -1,5 +1,6 @@
 import TesseraCompiler
 import TesseraIR
+import TesseraRuntime
 
 /// A plan with the NPU program of each npu step, lowered at the plan's own layout
 /// (``GlobalLayout``: the arena from address 0, then the arguments and constants). It decides
@@ -22,7 +23,12 @@ public struct NPUProgramSet: Sendable {
     layout = GlobalLayout(plan: plan)
     var programs: [Int: [Instruction]] = [:]
     var hostSteps: [Int: String] = [:]
-    for (index, step) in plan.steps.enumerated() where step.call != nil && step.device == plan.target.name {
+    let lowered = plan.steps.indices.filter { plan.steps[$0].call != nil && plan.steps[$0].device == plan.target.name }
+    let progress = ProgressLine("lowering NPU programs", total: lowered.count)
+    defer { progress.finish() }
+    for index in lowered {
+      let step = plan.steps[index]
+      defer { progress.advance() }
       do {
         programs[index] = try NPULowering.program(for: step, in: plan, layout: layout, config: config)
       } catch {

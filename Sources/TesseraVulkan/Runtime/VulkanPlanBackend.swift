@@ -52,7 +52,12 @@ final class VulkanPlanBackend: PlanBackend {
   /// A pipeline for each step placed on this device; the others run on the host.
   func prepare(_ plan: CompiledPlan) throws(DeviceError) -> [StepPreparation] {
     var byModule: [SPIRVModule: VulkanPipeline] = [:]
+    let progress = ProgressLine(
+      "building Vulkan pipelines on \(device.info.name)",
+      total: plan.steps.filter { $0.device == plan.target.name }.count)
+    defer { progress.finish() }
     let preparations = try StepPreparation.each(of: plan) { call throws(DeviceError) in
+      defer { progress.advance() }
       do throws(VulkanError) {
         return try pipeline(call, plan: plan, byModule: &byModule)
       } catch {
