@@ -144,9 +144,10 @@ public final class HostMemory: DeviceMemory, @unchecked Sendable {
     }
   }
 
-  /// `count` bytes from `offset`.
+  /// `count` bytes from `offset`. All of them are the held array itself, shared until either side
+  /// writes (so a run that reads a weight whole does not copy it).
   public func read(at offset: Int, count: Int) -> [UInt8] {
-    bytes.withLock { Array($0[offset..<(offset + count)]) }
+    bytes.withLock { offset == 0 && count == $0.count ? $0 : Array($0[offset..<(offset + count)]) }
   }
 }
 

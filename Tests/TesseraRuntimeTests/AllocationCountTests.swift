@@ -34,6 +34,17 @@ struct AllocationCountTests {
     #expect(store.allocatedBytes == 0)
   }
 
+  @Test("a whole read of host memory shares its bytes, and a later write leaves that read as it was")
+  func wholeReadIsACopyOnWriteShare() throws {
+    let store = HostTensorStore(deviceName: "host")
+    let memory = try store.allocate(bytes: 4, name: "%a")
+    try [UInt8]([1, 2, 3, 4]).withUnsafeBytes { try store.write($0, to: memory, at: 0) }
+    let read = try store.read(memory, at: 0, count: 4)
+    try [UInt8]([9]).withUnsafeBytes { try store.write($0, to: memory, at: 1) }
+    #expect(read == [1, 2, 3, 4] && (try store.read(memory, at: 0, count: 4)) == [1, 9, 3, 4])
+    #expect(try store.read(memory, at: 2, count: 2) == [3, 4])
+  }
+
   @Test("a device tensor's memory is counted by its device's store while it lives")
   func deviceTensorOnReference() throws {
     let device = ReferenceDevice()
