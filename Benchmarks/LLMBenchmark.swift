@@ -70,7 +70,8 @@ enum LLMBenchmark {
       print(
         label.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: " %14.2f %14.3f   ", pp, tg) + ratios
           + "   " + "\(moved.toDevice) B / \(moved.toHost) B".padding(toLength: 33, withPad: " ", startingAt: 0)
-          + "\(ByteCount(held.weights)) + \(ByteCount(held.cache)) + \(ByteCount(held.other))")
+          + "\(ByteCount(held.weights)) + \(ByteCount(held.cache)) + \(ByteCount(held.other))"
+          + (held.weightsReadInPlace > 0 ? " (\(ByteCount(held.weightsReadInPlace)) of weights read in place)" : ""))
     }
     print("process peak RSS (every device above, one process): " + ParityReport.memory(PeakMemory.residentBytes()))
   }
