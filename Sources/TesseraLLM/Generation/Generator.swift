@@ -31,7 +31,7 @@ public struct Generator {
   /// Generates up to `maxTokens` tokens after `prompt`; `onText` receives the text as it streams.
   /// With `forcedTokens`, those tokens are fed instead of the sampled ones (teacher forcing, for
   /// comparing devices step by step); the sampled choices are still returned. With `warmup`, the
-  /// prompt is prefilled once more before the prefill generation starts from, so that one is
+  /// prompt is prefilled twice and generation goes on from the second prefill, which is then
   /// timed in the steady state (``GenerationTimings/prefillTokensPerSecond``).
   public func generate(
     prompt: [Int], maxTokens: Int, sampling: SamplingOptions = SamplingOptions(), keepLogits: Bool = false,

@@ -46,7 +46,8 @@ public enum ParityReport {
     "process peak RSS (VmHWM, every device above in one process): \(memory(result.peakResidentBytes))"
   }
 
-  /// `12.3 (2 steps)`: a steady-state rate and how many runs it is over; `-` when none were timed.
+  /// `12.3 (2 steps)`: a steady-state rate and how many runs it is over; `- (no step after the
+  /// first)` when none were timed.
   static func rate(_ value: Double?, _ format: String, over count: Int, _ unit: String) -> String {
     guard let value else { return "- (no \(unit) after the first)" }
     return String(format: format, value) + " (\(count) \(unit)\(count == 1 ? "" : "s"))"
