@@ -38,7 +38,8 @@ demo: deps build model
 	@echo
 	@echo "== SmolLM2-135M-Instruct (Q4_1): greedy tokens on reference and cpu, compared step by step"
 	@echo "   (every device: tessera parity --devices all; OpenCL/Vulkan on a CPU driver and the NPU emulator take minutes)"
-	@$(BIN)/tessera parity --devices reference,cpu --steps 4 --report .build/parity.html
+	@echo "   (tok/s over the steady-state runs, after the first prefill and decode step; memory as each device counts it)"
+	@$(BIN)/tessera parity --devices reference,cpu --steps 8 --report .build/parity.html
 
 test:
 	$(SWIFT) build --build-tests

@@ -22,7 +22,7 @@ enum LLMBenchmark {
       for note in selection.notes { print("note: " + note) }
     }
     print(
-      "\(path): prefill \(prefill) tokens, decode \(decode) tokens (greedy), one timed run each, after compiling both graphs and one untimed prefill (llama-bench also warms up; on cpu the warm-up repacks the q4 weights into tiles)"
+      "\(path): prefill \(prefill) tokens, decode \(decode) tokens (greedy): one timed prefill after a warm-up prefill, and \(decode) timed decode steps after the first (llama-bench also warms up; the warm-up compiles, and on cpu repacks the q4 weights into tiles)"
     )
     let peers = threads.map { LlamaBench.measure(modelPath: path, prefill: prefill, decode: decode, threads: $0) }
     for (count, peer) in zip(threads, peers) {
@@ -38,7 +38,7 @@ enum LLMBenchmark {
       )
     }
     print(
-      "DEVICE         PREFILL TOK/S   DECODE TOK/S   RATIO PP   RATIO TG   PEAK RSS     MOVED PER DECODE STEP (IN/OUT)   ON DEVICE (WEIGHTS + KV CACHE)"
+      "DEVICE         PREFILL TOK/S   DECODE TOK/S   RATIO PP   RATIO TG   MOVED PER DECODE STEP (IN/OUT)   ON DEVICE (WEIGHTS + KV CACHE + OTHER)"
     )
     var random = SeededRandom(seed: 7)
     let prompt = (0..<prefill).map { _ in Int.random(in: 0..<model.config.vocabularySize, using: &random) }
@@ -56,29 +56,24 @@ enum LLMBenchmark {
       }
     }
     for (label, device, peer) in runs {
-      let session = try LlamaSession(model: model, device: device, context: prefill + decode + 1)
-      // Both graphs compiled and one prefill run before timing, as llama-bench warms up.
-      try session.preparePrefill(tokenCount: prefill)
-      try session.prepareDecode(greedy: true)
-      _ = try session.prefill(prompt)
+      // The first generated token comes from the prefill, the first decode step is first use:
+      // decode + 2 tokens leave `decode` steady-state steps.
+      let session = try LlamaSession(model: model, device: device, context: prefill + decode + 2)
       var generator = Generator(session: session)
       generator.stopTokens = []
-      let result = try generator.generate(prompt: prompt, maxTokens: decode + 1)
+      let result = try generator.generate(prompt: prompt, maxTokens: decode + 2, warmup: true)
+      let pp = result.timings.prefillTokensPerSecond ?? 0, tg = result.timings.decodeTokensPerSecond ?? 0
       let ratios =
-        peer.map {
-          String(
-            format: "%8.4f×  %8.4f×", result.prefillTokensPerSecond / $0.prefill,
-            result.decodeTokensPerSecond / $0.decode)
-        } ?? "       -          -"
+        peer.map { String(format: "%8.4f×  %8.4f×", pp / $0.prefill, tg / $0.decode) } ?? "       -          -"
       let moved = try session.profileDecode(result.generatedTokens.last ?? 0, greedy: true).traffic
-      let held = session.deviceBytes
+      let held = session.memory
       print(
-        label.padding(toLength: 14, withPad: " ", startingAt: 0)
-          + String(format: " %14.2f %14.3f   ", result.prefillTokensPerSecond, result.decodeTokensPerSecond) + ratios
-          + "   " + ParityReport.memory(PeakMemory.residentBytes()).padding(toLength: 12, withPad: " ", startingAt: 0)
-          + "\(moved.toDevice) B / \(moved.toHost) B".padding(toLength: 33, withPad: " ", startingAt: 0)
-          + "\(ByteCount(held.weights)) + \(ByteCount(held.cache))")
+        label.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: " %14.2f %14.3f   ", pp, tg) + ratios
+          + "   " + "\(moved.toDevice) B / \(moved.toHost) B".padding(toLength: 33, withPad: " ", startingAt: 0)
+          + "\(ByteCount(held.weights)) + \(ByteCount(held.cache)) + \(ByteCount(held.other))"
+          + (held.weightsReadInPlace > 0 ? " (\(ByteCount(held.weightsReadInPlace)) of weights read in place)" : ""))
     }
+    print("process peak RSS (every device above, one process): " + ParityReport.memory(PeakMemory.residentBytes()))
   }
 }
 

@@ -1,7 +1,9 @@
 import TesseraIR
 
 /// Reference numpy `matmul`: batch dims broadcast, 1-D operands promoted and their axis dropped,
-/// every dot product accumulated in Double (wrapping Int64 for integers).
+/// every dot product accumulated in Double (wrapping Int64 for integers). Floats are widened one
+/// element at a time, not as whole Double copies of the operands (a transposed output head's
+/// would be twice its f32 values).
 enum MatrixMultiply {
   static func matmul(_ a: RefArray, _ b: RefArray, _ type: TensorType) -> RefArray {
     let layout = MatmulLayout(a.shape, b.shape)
@@ -11,7 +13,7 @@ enum MatrixMultiply {
     let batchA = Indexing.broadcastMap(from: layout.batchA, to: batch)
     let batchB = Indexing.broadcastMap(from: layout.batchB, to: batch)
     if a.dtype.isFloatingPoint {
-      let x = a.floats.map(Double.init), y = b.floats.map(Double.init)
+      let x = a.floats, y = b.floats
       var out = [Float](repeating: 0, count: batch.count * m * n)
       var row = [Double](repeating: 0, count: n)
       x.withUnsafeBufferPointer { x in
@@ -21,9 +23,9 @@ enum MatrixMultiply {
             for i in 0..<m {
               for j in 0..<n { row[j] = 0 }
               for p in 0..<k {
-                let scale = x[aBase + i * k + p]
+                let scale = Double(x[aBase + i * k + p])
                 let bRow = bBase + p * n
-                for j in 0..<n { row[j] += scale * y[bRow + j] }
+                for j in 0..<n { row[j] += scale * Double(y[bRow + j]) }
               }
               let outBase = (batchIndex * m + i) * n
               for j in 0..<n { out[outBase + j] = Float(row[j]) }

@@ -15,13 +15,13 @@ enum Movement {
       let perm = attributes.ints("perm") ?? Array((0..<a.shape.rank).reversed())
       let strides = a.shape.strides
       return a.gathered(
-        Indexing.stridedMap(shape: type.shape, strides: perm.map { strides[$0] }, base: 0), shape: type.shape)
+        Indexing.StridedIndices(shape: type.shape, strides: perm.map { strides[$0] }, base: 0), shape: type.shape)
     case .slice:
       let start = attributes.ints("start")!
       let step = attributes.ints("step") ?? [Int](repeating: 1, count: a.shape.rank)
       let strides = a.shape.strides
       let base = zip(start, strides).map(*).reduce(0, +)
-      let map = Indexing.stridedMap(shape: type.shape, strides: zip(strides, step).map(*), base: base)
+      let map = Indexing.StridedIndices(shape: type.shape, strides: zip(strides, step).map(*), base: base)
       return a.gathered(map, shape: type.shape)
     case .concat:
       return concat(operands, axis: a.shape.normalizedAxis(attributes.int("axis")!)!, type)

@@ -84,7 +84,7 @@ struct RefArray {
   func relabeled(_ shape: Shape) -> RefArray { RefArray(type: TensorType(dtype, shape), storage: storage) }
 
   /// Elements picked by flat index (movement ops): `result[i] = self[indices[i]]`.
-  func gathered(_ indices: [Int], shape: Shape) -> RefArray {
+  func gathered(_ indices: some Sequence<Int>, shape: Shape) -> RefArray {
     switch storage {
     case .float(let values): RefArray(type: TensorType(dtype, shape), storage: .float(indices.map { values[$0] }))
     case .int(let values): RefArray(type: TensorType(dtype, shape), storage: .int(indices.map { values[$0] }))
@@ -119,13 +119,35 @@ enum Indexing {
 
   /// Flat indices `base + Σ coord[a] * strides[a]` for every coordinate of `shape` in C order.
   static func stridedMap(shape: Shape, strides: [Int], base: Int) -> [Int] {
-    var result = [Int]()
-    result.reserveCapacity(shape.count)
-    guard shape.count > 0 else { return result }
-    var coordinate = [Int](repeating: 0, count: shape.rank)
-    var flat = base
-    for _ in 0..<shape.count {
-      result.append(flat)
+    Array(StridedIndices(shape: shape, strides: strides, base: base))
+  }
+
+  /// The indices of ``stridedMap(shape:strides:base:)`` one at a time, for maps too large to hold
+  /// (a transposed weight's map would take 8 bytes per element, twice the weight's f32 values).
+  struct StridedIndices: Sequence, IteratorProtocol {
+    private let shape: Shape
+    private let strides: [Int]
+    private var coordinate: [Int]
+    private var flat: Int
+    private var remaining: Int
+
+    /// The indices `base + Σ coord[a] * strides[a]` for every coordinate of `shape`, in C order.
+    init(shape: Shape, strides: [Int], base: Int) {
+      self.shape = shape
+      self.strides = strides
+      coordinate = [Int](repeating: 0, count: shape.rank)
+      flat = base
+      remaining = shape.count
+    }
+
+    /// Indices still to come.
+    var underestimatedCount: Int { remaining }
+
+    /// The next index, moving the coordinate on by one in C order.
+    mutating func next() -> Int? {
+      guard remaining > 0 else { return nil }
+      let index = flat
+      remaining -= 1
       var axis = shape.rank - 1
       while axis >= 0 {
         coordinate[axis] += 1
@@ -135,8 +157,8 @@ enum Indexing {
         coordinate[axis] = 0
         axis -= 1
       }
+      return index
     }
-    return result
   }
 
   /// Splits `shape` around `axis` into (outer count, axis size, inner count).

@@ -6,6 +6,10 @@ import TesseraRuntime
 /// Floating-point values are stored as `Float` and rounded to the value's dtype after every op;
 /// reductions, matmul and normalisations accumulate in `Double`. Integer arithmetic wraps at the
 /// dtype's width. Every other target is tested against this evaluator.
+///
+/// A value is dropped after the last op that reads it (results are kept), so a run holds the
+/// values live at one op, not every value of the graph: a model's dequantized f32 weights exist
+/// one at a time.
 public enum ReferenceEvaluator {
   /// Runs `graph` on `inputs` (argument order, types already checked) and returns its results.
   public static func evaluate(_ graph: Graph, inputs: [Tensor]) throws(DeviceError) -> [Tensor] {
@@ -13,7 +17,8 @@ public enum ReferenceEvaluator {
     for (argument, input) in zip(graph.arguments, inputs) {
       values[argument] = RefArray(input)
     }
-    for node in graph.nodes {
+    let lastReaders = lastReaders(graph)
+    for (index, node) in graph.nodes.enumerated() {
       let operands = node.operands.map { values[$0]! }
       let resultType = graph.type(of: node.result)
       do {
@@ -21,8 +26,20 @@ public enum ReferenceEvaluator {
       } catch {
         throw .execution(op: node.kind, value: graph[node.result].name, message: error.message)
       }
+      for operand in node.operands where lastReaders[operand] == index { values[operand] = nil }
     }
     return graph.results.map { values[$0]!.tensor }
+  }
+
+  /// For each value an op reads, the index of the last op that reads it; results are read after
+  /// every op, so they have none.
+  private static func lastReaders(_ graph: Graph) -> [ValueID: Int] {
+    var last: [ValueID: Int] = [:]
+    for (index, node) in graph.nodes.enumerated() {
+      for operand in node.operands { last[operand] = index }
+    }
+    for result in graph.results { last[result] = nil }
+    return last
   }
 
   private static func evaluate(_ node: Node, _ operands: [RefArray], _ type: TensorType) throws(EvaluationFailure)

@@ -9,7 +9,7 @@ extension OpenCLDevice {
   /// fault for `name` fails it as the driver would, with `CL_MEM_OBJECT_ALLOCATION_FAILURE`.
   func makeBuffer(_ name: String, _ bytes: Int) throws(OpenCLError) -> OpenCLHandle {
     var status: Int32 = 0
-    let size = max(bytes, 4)
+    let size = Self.bufferBytes(bytes)
     if faults.hit(.alloc, device: info.name, targets: [name]) != nil {
       throw .memory(buffer: name, bytes: size, function: "clCreateBuffer", code: CL.memObjectAllocationFailure)
     }
@@ -18,6 +18,9 @@ extension OpenCLDevice {
     }
     return OpenCLHandle(raw, api: api, release: \.releaseMemObject)
   }
+
+  /// The size of the buffer ``makeBuffer(_:_:)`` creates for `bytes` bytes.
+  static func bufferBytes(_ bytes: Int) -> Int { max(bytes, 4) }
 
   /// A blocking write, so `bytes` need not outlive the call.
   func write(_ bytes: [UInt8], to buffer: OpenCLHandle, offset: Int, name: String) throws(OpenCLError) {

@@ -27,6 +27,8 @@ public final class OpenCLDevice: Device {
   /// The faults this device injects: `alloc` at `clCreateBuffer`, `build` at the program build,
   /// `timeout` at a run's submission.
   let faults: FaultInjection
+  /// What the device's buffers hold: ``TensorStore/allocatedBytes``.
+  let allocations = AllocationCounter()
 
   /// Opens `device` (from discovery). `capabilities` defaults to every op and dtype;
   /// `cacheDirectory` defaults to ``OpenCLProgramCache/defaultDirectory`` (`nil` there means

@@ -86,19 +86,26 @@ final class OpenCLPlanBackend: PlanBackend {
   }
 }
 
-/// A buffer of an OpenCL device: the memory of its device tensors and of compiled graphs.
+/// A buffer of an OpenCL device: the memory of its device tensors and of compiled graphs,
+/// counted in the device's ``AllocationCounter`` until the `cl_mem` is released with it.
 final class OpenCLMemory: DeviceMemory {
   /// The `cl_mem`.
   let handle: OpenCLHandle
   /// What it holds, for errors.
   let name: String
   let byteCount: Int
+  private let counted: CountedAllocation
 
-  init(handle: OpenCLHandle, name: String, byteCount: Int) {
+  /// Wraps `handle`, a buffer of `counted.bytes` bytes holding `byteCount` usable ones.
+  init(handle: OpenCLHandle, name: String, byteCount: Int, counted: CountedAllocation) {
     self.handle = handle
     self.name = name
     self.byteCount = byteCount
+    self.counted = counted
   }
+
+  /// The buffer's size as the driver was asked for it.
+  var allocatedBytes: Int { counted.bytes }
 }
 
 /// The device's memory: buffers, and blocking copies on its queue.
@@ -106,10 +113,17 @@ extension OpenCLDevice: TensorStore {
   /// The device's name.
   public var deviceName: String { info.name }
 
+  /// Bytes of the live buffers this store created (``allocate(bytes:name:)``, uploads), at the
+  /// sizes the driver was asked for; a host runner's one-launch buffers and interop buffers are
+  /// not counted.
+  public var allocatedBytes: Int { allocations.bytes }
+
   /// A read-write buffer; an injected `alloc` fault for `name` fails it as the driver would.
   public func allocate(bytes: Int, name: String) throws(DeviceError) -> any DeviceMemory {
     do {
-      return OpenCLMemory(handle: try makeBuffer(name, bytes), name: name, byteCount: bytes)
+      let handle = try makeBuffer(name, bytes)
+      return OpenCLMemory(
+        handle: handle, name: name, byteCount: bytes, counted: allocations.count(Self.bufferBytes(bytes)))
     } catch {
       guard case .memory(let buffer, let size, let function, let code) = error else {
         throw .allocationFailed(device: info.name, buffer: name, bytes: bytes, message: error.description)

@@ -159,4 +159,15 @@ public final class ParameterSet: Sendable {
 
   /// Bytes of the tensors as their types count them.
   public var byteCount: Int { tensors.values.reduce(0) { $0 + $1.byteCount } }
+
+  /// Bytes of device memory the tensors hold now, as the device's store counts them
+  /// (``DeviceMemory/allocatedBytes``: the layout the device keeps them in, such as repacked
+  /// tiles; nothing for tensors it reads in place from host memory).
+  public var allocatedBytes: Int { tensors.values.reduce(0) { $0 + $1.memory.allocatedBytes } }
+
+  /// Bytes (as their types count them) of the tensors the device reads in place from host
+  /// memory, holding no memory of its own for them (``DeviceMemory/allocatedBytes`` of 0).
+  public var readInPlaceBytes: Int {
+    tensors.values.filter { $0.memory.allocatedBytes == 0 }.reduce(0) { $0 + $1.byteCount }
+  }
 }

@@ -6,6 +6,10 @@ import TesseraIR
 public protocol DeviceMemory: AnyObject, Sendable {
   /// Bytes usable from offset 0.
   var byteCount: Int { get }
+  /// Bytes of device memory this object holds now, as its store counts them in
+  /// ``TensorStore/allocatedBytes`` (what the store allocated for it, and what it made of it since,
+  /// such as the `cpu` device's repacked tiles); 0 for host bytes a store reads in place.
+  var allocatedBytes: Int { get }
 }
 
 /// Where a device keeps tensors: allocation and copies between the host and the device.
@@ -15,6 +19,12 @@ public protocol DeviceMemory: AnyObject, Sendable {
 public protocol TensorStore: AnyObject, Sendable {
   /// The device's name (`cpu`, `opencl:0`…), for errors and checks.
   var deviceName: String { get }
+  /// Bytes of device memory this store's allocations hold now: counted when the store allocates
+  /// them (``allocate(bytes:name:)``, an ``upload(_:name:)`` that copies, and whatever a device
+  /// makes of its memory later, such as repacked weights and staging twins) and uncounted when the
+  /// memory object holding them deinitialises. Host bytes the store reads in place (a tensor
+  /// borrowed by `cpu`) are not its allocations and are not counted. See ``AllocationCounter``.
+  var allocatedBytes: Int { get }
   /// New memory of at least `bytes` bytes; `name` says what it is for (errors, injected faults).
   func allocate(bytes: Int, name: String) throws(DeviceError) -> any DeviceMemory
   /// Copies `bytes` from the host into `memory` at byte `offset`.
@@ -110,14 +120,19 @@ public enum TensorValue: Sendable {
 /// Thread safety: `@unchecked Sendable`; the bytes are read and written under the lock.
 public final class HostMemory: DeviceMemory, @unchecked Sendable {
   private let bytes: Locked<[UInt8]>
+  private let counted: CountedAllocation
   /// Bytes held.
   public let byteCount: Int
 
-  /// `count` zero bytes.
-  public init(count: Int) {
+  /// `count` zero bytes, counted in `counter` while they live.
+  public init(count: Int, counter: AllocationCounter) {
     bytes = Locked([UInt8](repeating: 0, count: count))
     byteCount = count
+    counted = counter.count(count)
   }
+
+  /// ``byteCount``: every byte is this memory's own.
+  public var allocatedBytes: Int { counted.bytes }
 
   /// Copies `source` in at `offset`.
   public func write(_ source: UnsafeRawBufferPointer, at offset: Int) {
@@ -129,9 +144,10 @@ public final class HostMemory: DeviceMemory, @unchecked Sendable {
     }
   }
 
-  /// `count` bytes from `offset`.
+  /// `count` bytes from `offset`. All of them are the held array itself, shared until either side
+  /// writes (so a run that reads a weight whole does not copy it).
   public func read(at offset: Int, count: Int) -> [UInt8] {
-    bytes.withLock { Array($0[offset..<(offset + count)]) }
+    bytes.withLock { offset == 0 && count == $0.count ? $0 : Array($0[offset..<(offset + count)]) }
   }
 }
 
@@ -140,13 +156,17 @@ public final class HostMemory: DeviceMemory, @unchecked Sendable {
 public final class HostTensorStore: TensorStore {
   /// The device's name.
   public let deviceName: String
+  private let allocations = AllocationCounter()
 
   /// A store for the device called `deviceName`.
   public init(deviceName: String) { self.deviceName = deviceName }
 
+  /// Bytes of the live ``HostMemory`` this store allocated (uploads included: they are copies).
+  public var allocatedBytes: Int { allocations.bytes }
+
   /// Zeroed host bytes.
   public func allocate(bytes: Int, name: String) throws(DeviceError) -> any DeviceMemory {
-    HostMemory(count: bytes)
+    HostMemory(count: bytes, counter: allocations)
   }
 
   /// Copies into the host bytes.

@@ -25,6 +25,9 @@ enum GenerateCommand: Command {
       OptionSpec(name: "--chat", help: "Wrap the prompt in the model's chat template (ChatML)."),
       OptionSpec(name: "--format", valueName: "text|json", help: "Stream text (default), or print one JSON object."),
       OptionSpec(name: "--profile", help: "Then time one more decode step kernel by kernel and print the slowest."),
+      OptionSpec(
+        name: "--warmup",
+        help: "Prefill the prompt once more first, so prefill tok/s is measured in the steady state."),
     ],
     examples: [
       "tessera generate --prompt 'The capital of France is' --max-tokens 16",
@@ -55,10 +58,13 @@ enum GenerateCommand: Command {
     let context = min(tokens.count + maxTokens + (profiling ? 1 : 0), model.config.contextLength)
     let generator = Generator(session: try LlamaSession(model: model, device: device, context: context))
     if format == "text" { write(arguments.flags.contains("--chat") ? prompt + "\n" : prompt) }
-    let result = try generator.generate(prompt: tokens, maxTokens: maxTokens, sampling: sampling) { piece in
+    let result = try generator.generate(
+      prompt: tokens, maxTokens: maxTokens, sampling: sampling, warmup: arguments.flags.contains("--warmup")
+    ) { piece in
       guard format == "text" else { return }
       write(piece)
     }
+    let memory = generator.session.memory
     if format == "text" { write("\n") }
     if profiling, let last = result.generatedTokens.last {
       let profile = try generator.session.profileDecode(last, greedy: sampling.isPlainGreedy)
@@ -67,18 +73,39 @@ enum GenerateCommand: Command {
         "  moved per decode step: \(profile.traffic.toDevice) bytes to \(device.info.name), \(profile.traffic.toHost) bytes back"
       )
     }
+    let timings = result.timings
     if format == "text" {
+      func speed(_ value: Double?, _ count: Int, _ unit: String) -> String {
+        value.map { String(format: "%.2f tok/s over %d %@%@", $0, count, unit, count == 1 ? "" : "s") }
+          ?? "not timed (no \(unit) after the first)"
+      }
       printError(
-        String(
-          format: "%@: %d prompt tokens, %d generated; prefill %.2f tok/s, decode %.2f tok/s; peak RSS %@",
-          DeviceSelection.name(device), tokens.count, result.generatedTokens.count, result.prefillTokensPerSecond,
-          result.decodeTokensPerSecond, ParityReport.memory(PeakMemory.residentBytes())))
+        "\(DeviceSelection.name(device)): \(tokens.count) prompt tokens, \(result.generatedTokens.count) generated; "
+          + "first use (compile included): prefill \(ParityReport.seconds(timings.firstPrefillSeconds)), "
+          + "decode step \(ParityReport.seconds(timings.firstDecodeStepSeconds)); steady state: prefill "
+          + (timings.steadyPrefillCount == 0
+            ? "not timed (--warmup times one)"
+            : speed(timings.prefillTokensPerSecond, timings.steadyPrefillCount, "run"))
+          + ", decode " + speed(timings.decodeTokensPerSecond, timings.steadyDecodeStepCount, "step")
+          + "; on the device: weights \(ParityReport.memory(memory.weights)), KV cache "
+          + "\(ParityReport.memory(memory.cache)), total \(ParityReport.memory(memory.total)); "
+          + "process peak RSS \(ParityReport.memory(PeakMemory.residentBytes()))")
       return
     }
+    func number(_ value: Double?) -> Any { value ?? NSNull() }
     let object: [String: Any] = [
       "device": DeviceSelection.name(device), "prompt_tokens": tokens, "generated_tokens": result.generatedTokens,
-      "text": result.text, "prefill_tokens_per_second": result.prefillTokensPerSecond,
-      "decode_tokens_per_second": result.decodeTokensPerSecond, "peak_rss_bytes": PeakMemory.residentBytes() ?? 0,
+      "text": result.text, "first_prefill_seconds": number(timings.firstPrefillSeconds),
+      "first_decode_step_seconds": number(timings.firstDecodeStepSeconds),
+      "prefill_tokens_per_second": number(timings.prefillTokensPerSecond),
+      "prefill_runs_timed": timings.steadyPrefillCount,
+      "decode_tokens_per_second": number(timings.decodeTokensPerSecond),
+      "decode_steps_timed": timings.steadyDecodeStepCount,
+      "device_bytes": [
+        "weights": memory.weights, "weights_read_in_place": memory.weightsReadInPlace, "kv_cache": memory.cache,
+        "total": memory.total,
+      ],
+      "peak_rss_bytes": PeakMemory.residentBytes() ?? 0,
     ]
     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))

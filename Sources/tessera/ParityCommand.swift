@@ -40,6 +40,9 @@ enum ParityCommand: Command {
         "\nprompt: \(prompt.debugDescription) (\(tokens.count) tokens); reference continues: \(result.referenceText.debugDescription)"
       )
       print(Table(header: ParityReport.header, rows: ParityReport.cells(result)).text)
+      print("\nmemory each device holds for the model, as its store counts its allocations:")
+      print(Table(header: ParityReport.memoryHeader, rows: ParityReport.memoryCells(result)).text)
+      print(ParityReport.peakLine(result))
       sections.append(ParityReport.html(result, title: "Parity: \(prompt)"))
     }
     if let path = arguments.value("--report") {

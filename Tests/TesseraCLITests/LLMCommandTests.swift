@@ -21,15 +21,33 @@ struct LLMCommandTests {
       generated.count == 3 || (1...3 ~= generated.count && generated.last == 47), "3 tokens or up to the eos (47)")
     #expect(object?["device"] as? String == "cpu", "the fastest usable device by default")
     #expect((object?["text"] as? String) == generated.map(TinyLlama.tokenText).joined())
+    // One prefill (first use: no steady-state prefill without --warmup); the first decode step is
+    // first use too, so the steps after it are timed.
+    #expect(object?["prefill_runs_timed"] as? Int == 0 && object?["prefill_tokens_per_second"] is NSNull)
+    #expect(object?["first_prefill_seconds"] as? Double != nil)
+    #expect(object?["decode_steps_timed"] as? Int == max(generated.count - 2, 0))
+    let held = object?["device_bytes"] as? [String: Int] ?? [:]
+    #expect((held["kv_cache"] ?? 0) > 0 && (held["total"] ?? 0) >= (held["kv_cache"] ?? 0) + (held["weights"] ?? 0))
+  }
+
+  @Test func generateWithWarmupTimesASteadyPrefill() throws {
+    let path = try TinyLlama().write()
+    let result = try tessera(
+      "generate", "--model", path, "--prompt", "abc", "--max-tokens", "2", "--format", "json", "--warmup")
+    #expect(result.status == 0)
+    let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+    #expect(object?["prefill_runs_timed"] as? Int == 1 && object?["prefill_tokens_per_second"] as? Double != nil)
   }
 
   @Test func parityPrintsATableAndWritesAReport() throws {
     let path = try TinyLlama().write()
     let report = TestSupport.temporaryDirectory("parity") + "/parity.html"
     let result = try tessera(
-      "parity", "--model", path, "--devices", "reference,kir", "--steps", "2", "--prompt", "ab", "--report", report)
+      "parity", "--model", path, "--devices", "reference,kir", "--steps", "3", "--prompt", "ab", "--report", report)
     #expect(result.status == 0)
     #expect(result.stdout.contains("TOKENS = REFERENCE") && result.stdout.contains("kir"))
+    #expect(result.stdout.contains("FIRST PREFILL, STEP") && result.stdout.contains("(1 step)"))
+    #expect(result.stdout.contains("DEVICE TOTAL") && result.stdout.contains("process peak RSS"))
     #expect(try String(contentsOfFile: report, encoding: .utf8).contains("<svg"))
   }
 

@@ -21,6 +21,8 @@ public final class CPUDevice: Device {
   private let options: CompileOptions
   let pool: CPUThreadPool
   let faults: FaultInjection
+  /// What the device's memory holds: ``TensorStore/allocatedBytes``.
+  let allocations = AllocationCounter()
 
   /// Creates the device; `library` supplies hand-written kernels (without one, composites are
   /// decomposed into core ops), `pool` the threads, `quantizedPrecision` the named precision mode
@@ -103,7 +105,7 @@ public struct CPUKernelRunner: HostKernelRunner {
     }
     var storage: [OwnedBytes] = []
     for (parameter, tensor) in zip(call.kernel.buffers, buffers) {
-      let bytes = try OwnedBytes(count: tensor.bytes.count, buffer: parameter.name, device: "cpu")
+      let bytes = try OwnedBytes(count: tensor.bytes.count, buffer: parameter.name, device: "cpu", counter: nil)
       bytes.copy(tensor.bytes)
       storage.append(bytes)
     }

@@ -7,7 +7,8 @@ import TesseraRuntime
 /// the first write (``writablePointer``) copies it into owned bytes. A quantized weight keeps
 /// its ``QuantizedTiles`` here, made at the first matmul that reads them; when the tensor is a
 /// view of a mapped file (``FileBackedMemory``), its pages are released then, so the weight is
-/// resident once, as tiles.
+/// resident once, as tiles. Owned bytes and tiles are counted in the device's
+/// ``AllocationCounter``; a borrowed tensor's bytes are not (they are the host's).
 ///
 /// Thread safety: `@unchecked Sendable`; the state changes only under the lock, and the bytes
 /// are written only by runs, which ``PlanRunner`` serialises per compiled graph.
@@ -25,24 +26,29 @@ final class CPUMemory: DeviceMemory, @unchecked Sendable {
   private let borrowed: Tensor?
   private let borrowedAddress: UnsafeMutableRawPointer?
   private let state: Locked<State>
+  /// Where the bytes this memory allocates later (a written copy, tiles) are counted.
+  private let counter: AllocationCounter
 
-  /// `bytes` on the device.
-  init(owning bytes: OwnedBytes) {
+  /// `bytes` on the device (allocated, and counted, by `counter`'s device).
+  init(owning bytes: OwnedBytes, counter: AllocationCounter) {
     byteCount = bytes.count
     tileable = false
     borrowed = nil
     borrowedAddress = nil
     state = Locked(State(owned: bytes))
+    self.counter = counter
   }
 
-  /// `tensor`'s bytes, read where they are. Its storage (an immutable array, or a view its owner
-  /// keeps mapped) does not move while the tensor is held, so its address stays valid.
-  init(borrowing tensor: Tensor, tileable: Bool) {
+  /// `tensor`'s bytes, read where they are (not counted: they are not the device's). Its storage
+  /// (an immutable array, or a view its owner keeps mapped) does not move while the tensor is
+  /// held, so its address stays valid. A written copy or tiles made later are counted in `counter`.
+  init(borrowing tensor: Tensor, tileable: Bool, counter: AllocationCounter) {
     byteCount = tensor.type.storageBytes ?? 0
     self.tileable = tileable
     borrowed = tensor
     borrowedAddress = tensor.withUnsafeBytes { UnsafeMutableRawPointer(mutating: $0.baseAddress) }
     state = Locked(State())
+    self.counter = counter
   }
 
   /// Where the bytes are, for reading.
@@ -54,7 +60,7 @@ final class CPUMemory: DeviceMemory, @unchecked Sendable {
   func writablePointer() throws(DeviceError) -> UnsafeMutableRawPointer {
     try state.withLock { state throws(DeviceError) -> UnsafeMutableRawPointer in
       if let owned = state.owned { return owned.pointer }
-      let owned = try OwnedBytes(count: byteCount, buffer: "a written copy", device: "cpu")
+      let owned = try OwnedBytes(count: byteCount, buffer: "a written copy", device: "cpu", counter: counter)
       if let borrowedAddress { owned.pointer.copyMemory(from: borrowedAddress, byteCount: byteCount) }
       state.owned = owned
       return owned.pointer
@@ -83,7 +89,8 @@ final class CPUMemory: DeviceMemory, @unchecked Sendable {
       let source = state.owned?.pointer ?? borrowedAddress
       guard let source,
         let tiles = try? OwnedBytes(
-          count: QuantizedTiles.byteCount(n: n, k: k, dtype: dtype), buffer: "tiles", device: "cpu")
+          count: QuantizedTiles.byteCount(n: n, k: k, dtype: dtype), buffer: "tiles", device: "cpu",
+          counter: counter)
       else { return nil }
       QuantizedTiles.repack(source, n: n, k: k, dtype: dtype, into: tiles.pointer, pool: pool)
       if state.owned == nil, let borrowed, let owner = borrowed.viewOwner as? any FileBackedMemory {
@@ -103,6 +110,11 @@ final class CPUMemory: DeviceMemory, @unchecked Sendable {
     state.withLock { state in
       (state.owned?.count ?? (state.tiles == nil ? byteCount : 0)) + (state.tiles?.bytes.count ?? 0)
     }
+  }
+
+  /// Owned bytes and tiles: what the device allocated for this memory.
+  var allocatedBytes: Int {
+    state.withLock { ($0.owned?.countedBytes ?? 0) + ($0.tiles?.bytes.countedBytes ?? 0) }
   }
 
   /// Where an empty value points (nothing reads it).

@@ -53,7 +53,7 @@ final class CPUPlanBackend: PlanBackend {
 
   /// Host inputs are read where they are (nothing is allocated or copied for them).
   func borrow(_ tensor: Tensor) -> (any DeviceMemory)? {
-    CPUMemory(borrowing: tensor, tileable: false)
+    CPUMemory(borrowing: tensor, tileable: false, counter: device.allocations)
   }
 
   /// The action of each step; steps nothing reads are skipped.
@@ -180,12 +180,19 @@ extension CPUDevice: TensorStore {
   /// `cpu`.
   public var deviceName: String { info.name }
 
+  /// Bytes the device allocated and still holds: allocations, written copies of borrowed
+  /// tensors, and the tiles it repacked quantized weights into. Tensors it reads in place (an
+  /// uploaded weight before or without tiles, a run's host inputs) are host memory it did not
+  /// allocate, and are not counted; nor is a kernel's scratch during a run.
+  public var allocatedBytes: Int { allocations.bytes }
+
   /// Zeroed bytes; an injected `alloc` fault for `name` fails them.
   public func allocate(bytes: Int, name: String) throws(DeviceError) -> any DeviceMemory {
     CPUMemory(
       owning: try OwnedBytes(
-        count: bytes, buffer: name, device: info.name, injected: faults.hit(.alloc, device: info.name, targets: [name]))
-    )
+        count: bytes, buffer: name, device: info.name, counter: allocations,
+        injected: faults.hit(.alloc, device: info.name, targets: [name])),
+      counter: allocations)
   }
 
   /// Copies in (a borrowed tensor is copied into owned bytes first).
@@ -206,6 +213,6 @@ extension CPUDevice: TensorStore {
       throw .allocationFailed(
         device: info.name, buffer: name, bytes: tensor.type.storageBytes ?? 0, message: hit.description)
     }
-    return CPUMemory(borrowing: tensor, tileable: true)
+    return CPUMemory(borrowing: tensor, tileable: true, counter: allocations)
   }
 }

@@ -8,19 +8,10 @@ public struct GenerationResult: Sendable, Hashable {
   public var generatedTokens: [Int]
   /// The generated text (special tokens left out).
   public var text: String
-  /// Seconds spent in the prefill (compilation included).
-  public var prefillSeconds: Double
-  /// Seconds spent in decode steps (the decode graph's compilation included).
-  public var decodeSeconds: Double
+  /// How long each prefill and decode step took, and the speeds in the steady state.
+  public var timings: GenerationTimings
   /// Logits that chose each generated token (kept only when asked for).
   public var logits: [[Float]]
-
-  /// Prompt tokens per second of prefill.
-  public var prefillTokensPerSecond: Double { Double(promptTokens.count) / Swift.max(prefillSeconds, 1e-9) }
-  /// Decode steps per second (the first generated token comes from the prefill).
-  public var decodeTokensPerSecond: Double {
-    Double(Swift.max(generatedTokens.count - 1, 0)) / Swift.max(decodeSeconds, 1e-9)
-  }
 }
 
 /// Generates text with a ``LlamaSession``: prefill, then sample and decode until a stop token
@@ -39,22 +30,25 @@ public struct Generator {
 
   /// Generates up to `maxTokens` tokens after `prompt`; `onText` receives the text as it streams.
   /// With `forcedTokens`, those tokens are fed instead of the sampled ones (teacher forcing, for
-  /// comparing devices step by step); the sampled choices are still returned.
+  /// comparing devices step by step); the sampled choices are still returned. With `warmup`, the
+  /// prompt is prefilled twice and generation goes on from the second prefill, which is then
+  /// timed in the steady state (``GenerationTimings/prefillTokensPerSecond``).
   public func generate(
     prompt: [Int], maxTokens: Int, sampling: SamplingOptions = SamplingOptions(), keepLogits: Bool = false,
-    forcedTokens: [Int]? = nil, onText: (String) -> Void = { _ in }
+    forcedTokens: [Int]? = nil, warmup: Bool = false, onText: (String) -> Void = { _ in }
   ) throws -> GenerationResult {
     var sampler = Sampler(options: sampling)
     var stream = StreamingDecoder(tokenizer: session.model.tokenizer, after: prompt.last)
     var result = GenerationResult(
-      promptTokens: prompt, generatedTokens: [], text: "", prefillSeconds: 0, decodeSeconds: 0, logits: [])
+      promptTokens: prompt, generatedTokens: [], text: "", timings: GenerationTimings(promptTokens: prompt.count),
+      logits: [])
     // Plain greedy decoding chooses each token on the device, which then sends back only it.
     let onDevice = sampling.isPlainGreedy && !keepLogits && forcedTokens == nil
-    var start = Date()
-    var logits = try session.prefill(prompt)
+    var logits: [Float] = []
+    for _ in 0..<(warmup ? 2 : 1) {
+      logits = try Self.timed(&result.timings.prefills) { try session.prefill(prompt) }
+    }
     var chosen: Int?
-    result.prefillSeconds = Date().timeIntervalSince(start)
-    start = Date()
     for step in 0..<maxTokens {
       if keepLogits { result.logits.append(logits) }
       let token = chosen ?? sampler.next(logits: logits, history: prompt + result.generatedTokens)
@@ -69,15 +63,22 @@ public struct Generator {
         break
       }
       if onDevice {
-        chosen = try session.decodeGreedy(fed)
+        chosen = try Self.timed(&result.timings.decodeSteps) { try session.decodeGreedy(fed) }
       } else {
-        logits = try session.decode(fed)
+        logits = try Self.timed(&result.timings.decodeSteps) { try session.decode(fed) }
       }
     }
-    result.decodeSeconds = Date().timeIntervalSince(start)
     let rest = stream.finish()
     result.text += rest
     onText(rest)
     return result
+  }
+
+  /// Runs `body`, appending the seconds it took to `seconds`.
+  private static func timed<Value>(_ seconds: inout [Double], _ body: () throws -> Value) rethrows -> Value {
+    let start = DispatchTime.now().uptimeNanoseconds
+    let value = try body()
+    seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    return value
   }
 }

@@ -42,9 +42,12 @@ public final class LlamaSession {
     }
   }
 
-  /// Device bytes the session holds: the weights as the device stores them, and its KV cache.
-  public var deviceBytes: (weights: Int, cache: Int) {
-    (parameters.byteCount, cache.reduce(0) { $0 + $1.byteCount })
+  /// What the device holds now for the model and this session, as its store counts it: the
+  /// weights as the device stores them, the KV cache, and everything its store holds.
+  public var memory: ModelMemory {
+    ModelMemory(
+      weights: parameters.allocatedBytes, weightsReadInPlace: parameters.readInPlaceBytes,
+      cache: cache.reduce(0) { $0 + $1.memory.allocatedBytes }, total: device.store.allocatedBytes)
   }
 
   /// Compiles the decode graph now (otherwise the first ``decode(_:)`` does); with `greedy`, the

@@ -10,14 +10,26 @@ public struct ParityRow: Sendable, Hashable {
   public var firstDivergence: Int?
   /// Per step, the largest |logit - reference logit| over the vocabulary.
   public var maxLogitDelta: [Double]
-  /// Prompt tokens per second.
-  public var prefillTokensPerSecond: Double
-  /// Decode steps per second.
-  public var decodeTokensPerSecond: Double
-  /// The process's peak resident memory after this device ran (`VmHWM`, so it never falls).
-  public var peakResidentBytes: Int?
+  /// The device's prefills (a warm-up, then the timed one) and decode steps.
+  public var timings: GenerationTimings
+  /// What the device held for the model at the end of its run; `nil` when it failed.
+  public var memory: ModelMemory?
   /// Why the device could not run the model, when it could not.
   public var failure: String?
+
+  /// A row; see the properties.
+  public init(
+    device: String, tokens: [Int], firstDivergence: Int?, maxLogitDelta: [Double], timings: GenerationTimings,
+    memory: ModelMemory?, failure: String? = nil
+  ) {
+    self.device = device
+    self.tokens = tokens
+    self.firstDivergence = firstDivergence
+    self.maxLogitDelta = maxLogitDelta
+    self.timings = timings
+    self.memory = memory
+    self.failure = failure
+  }
 }
 
 /// The parity of every device with `reference` on one prompt.
@@ -28,6 +40,17 @@ public struct ParityResult: Sendable, Hashable {
   public var referenceText: String
   /// One row per device, `reference` first.
   public var rows: [ParityRow]
+  /// The process's peak resident memory after every device ran (`VmHWM`: all of them together,
+  /// in one process); `nil` where the system does not say.
+  public var peakResidentBytes: Int?
+
+  /// A result; see the properties.
+  public init(promptTokens: [Int], referenceText: String, rows: [ParityRow], peakResidentBytes: Int?) {
+    self.promptTokens = promptTokens
+    self.referenceText = referenceText
+    self.rows = rows
+    self.peakResidentBytes = peakResidentBytes
+  }
 }
 
 /// Runs one prompt greedily on every device and compares each with the reference evaluator.
@@ -35,6 +58,8 @@ public struct ParityResult: Sendable, Hashable {
 /// The reference generates freely; every other device is fed the reference's tokens (teacher
 /// forcing), so its logits are compared with the reference's on the same sequence at every step,
 /// and its own greedy choice at each step says whether its free-running text would be identical.
+/// Each device prefills the prompt twice (a warm-up, then the timed prefill), and its memory is
+/// what its store holds at the end of its run, while its session still lives.
 public enum ParityRunner {
   /// Runs `steps` greedy steps after `prompt` on `reference` and then on each of `devices`.
   public static func run(
@@ -43,40 +68,49 @@ public enum ParityRunner {
   ) throws -> ParityResult {
     progress("reference: \(steps) greedy steps")
     let truth = try generate(model, on: reference, prompt: prompt, steps: steps, forced: nil)
-    var rows = [row(reference.info.name, truth, truth)]
+    var rows = [row(reference.info.name, truth, truth.result)]
     for device in devices where device !== reference {
-      progress("\(device.info.name): \(truth.generatedTokens.count) steps fed the reference's tokens")
+      progress("\(device.info.name): \(truth.result.generatedTokens.count) steps fed the reference's tokens")
       do {
-        let result = try generate(
-          model, on: device, prompt: prompt, steps: truth.generatedTokens.count, forced: truth.generatedTokens)
-        rows.append(row(device.info.name, result, truth))
+        let run = try generate(
+          model, on: device, prompt: prompt, steps: truth.result.generatedTokens.count,
+          forced: truth.result.generatedTokens)
+        rows.append(row(device.info.name, run, truth.result))
       } catch {
         rows.append(
           ParityRow(
-            device: device.info.name, tokens: [], firstDivergence: nil, maxLogitDelta: [], prefillTokensPerSecond: 0,
-            decodeTokensPerSecond: 0, peakResidentBytes: PeakMemory.residentBytes(), failure: "\(error)"))
+            device: device.info.name, tokens: [], firstDivergence: nil, maxLogitDelta: [],
+            timings: GenerationTimings(promptTokens: prompt.count), memory: nil, failure: "\(error)"))
       }
     }
-    return ParityResult(promptTokens: prompt, referenceText: truth.text, rows: rows)
+    return ParityResult(
+      promptTokens: prompt, referenceText: truth.result.text, rows: rows,
+      peakResidentBytes: PeakMemory.residentBytes())
   }
 
+  /// One device's generation, and what its store held at the end of it.
   private static func generate(_ model: LlamaModel, on device: any Device, prompt: [Int], steps: Int, forced: [Int]?)
-    throws -> GenerationResult
+    throws -> (result: GenerationResult, memory: ModelMemory)
   {
     let session = try LlamaSession(model: model, device: device, context: prompt.count + steps)
     var generator = Generator(session: session)
     if forced != nil { generator.stopTokens = [] }
-    return try generator.generate(prompt: prompt, maxTokens: steps, keepLogits: true, forcedTokens: forced)
+    let result = try generator.generate(
+      prompt: prompt, maxTokens: steps, keepLogits: true, forcedTokens: forced, warmup: true)
+    return (result, session.memory)
   }
 
-  private static func row(_ name: String, _ result: GenerationResult, _ truth: GenerationResult) -> ParityRow {
-    let deltas = zip(result.logits, truth.logits).map { mine, theirs in
+  private static func row(
+    _ name: String, _ run: (result: GenerationResult, memory: ModelMemory), _ truth: GenerationResult
+  )
+    -> ParityRow
+  {
+    let deltas = zip(run.result.logits, truth.logits).map { mine, theirs in
       zip(mine, theirs).reduce(0.0) { Swift.max($0, Double(Swift.abs($1.0 - $1.1))) }
     }
-    let divergence = zip(result.generatedTokens, truth.generatedTokens).enumerated().first { $1.0 != $1.1 }?.offset
+    let divergence = zip(run.result.generatedTokens, truth.generatedTokens).enumerated().first { $1.0 != $1.1 }?.offset
     return ParityRow(
-      device: name, tokens: result.generatedTokens, firstDivergence: divergence, maxLogitDelta: deltas,
-      prefillTokensPerSecond: result.prefillTokensPerSecond, decodeTokensPerSecond: result.decodeTokensPerSecond,
-      peakResidentBytes: PeakMemory.residentBytes(), failure: nil)
+      device: name, tokens: run.result.generatedTokens, firstDivergence: divergence, maxLogitDelta: deltas,
+      timings: run.result.timings, memory: run.memory)
   }
 }

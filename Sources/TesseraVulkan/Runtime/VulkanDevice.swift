@@ -20,6 +20,8 @@ public final class VulkanDevice: Device {
   let host: (any HostKernelRunner)?
   let faults: FaultInjection
   let transfers: VulkanTransfers
+  /// What the device's buffers and their twins hold: ``TensorStore/allocatedBytes``.
+  let allocations = AllocationCounter()
 
   init(
     info: DeviceInfo, context: VulkanContext, options: CompileOptions, host: (any HostKernelRunner)?,

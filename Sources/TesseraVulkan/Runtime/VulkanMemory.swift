@@ -3,7 +3,8 @@ import TesseraRuntime
 
 /// A buffer of a Vulkan device, as device tensors and compiled graphs hold it: mapped host-visible
 /// memory, or, on a staged context (``VulkanContext/staged``), device-local memory with a
-/// host-visible twin of the same size that copies go through.
+/// host-visible twin of the same size that copies go through. Both are counted in the device's
+/// ``AllocationCounter`` while they live.
 final class VulkanMemory: DeviceMemory {
   /// The buffer shaders bind.
   let buffer: VulkanBuffer
@@ -12,13 +13,20 @@ final class VulkanMemory: DeviceMemory {
   /// What it holds, for errors.
   let name: String
   let byteCount: Int
+  private let counted: CountedAllocation
 
-  init(buffer: VulkanBuffer, twin: VulkanBuffer?, name: String, byteCount: Int) {
+  /// Wraps `buffer` (and its `twin`) holding `byteCount` usable bytes; their sizes are counted
+  /// in `counter`.
+  init(buffer: VulkanBuffer, twin: VulkanBuffer?, name: String, byteCount: Int, counter: AllocationCounter) {
     self.buffer = buffer
     self.twin = twin
     self.name = name
     self.byteCount = byteCount
+    counted = counter.count(buffer.size + (twin?.size ?? 0))
   }
+
+  /// The buffer's size plus its twin's.
+  var allocatedBytes: Int { counted.bytes }
 }
 
 /// One-shot copies between staged buffers and their twins: a command pool and a fence of their
@@ -69,6 +77,11 @@ extension VulkanDevice: TensorStore {
   /// The device's name.
   public var deviceName: String { info.name }
 
+  /// Bytes of the live buffers this store created, device-local ones and their host-visible
+  /// staging twins both, at their sizes (whole 32-bit words); buffers a host runner makes for one
+  /// launch are not counted.
+  public var allocatedBytes: Int { allocations.bytes }
+
   /// A storage buffer (and its twin when staged); an injected `alloc` fault for `name` fails it
   /// as the driver would.
   public func allocate(bytes: Int, name: String) throws(DeviceError) -> any DeviceMemory {
@@ -76,7 +89,7 @@ extension VulkanDevice: TensorStore {
     do {
       let buffer = try VulkanBuffer(context, size: bytes, deviceLocal: context.staged, injectFailure: injected)
       let twin = context.staged ? try VulkanBuffer(context, size: bytes) : nil
-      return VulkanMemory(buffer: buffer, twin: twin, name: name, byteCount: bytes)
+      return VulkanMemory(buffer: buffer, twin: twin, name: name, byteCount: bytes, counter: allocations)
     } catch {
       throw .allocationFailed(device: info.name, buffer: name, bytes: bytes, message: error.description)
     }
