@@ -50,9 +50,19 @@ struct CPUFaultTests {
   }
 
   @Test func faultsForOtherDevicesOrBuffersChangeNothing() throws {
-    // The inputs %x and %w are read where they are: the cpu allocates nothing for them.
-    let faults = "alloc:opencl,alloc:cpu:buffer=nothing,alloc:cpu:3,alloc:cpu:buffer=x,alloc:cpu:buffer=w"
+    let faults = "alloc:opencl,alloc:cpu:buffer=nothing,alloc:cpu:3"
     let device = CPUDevice(faults: try FaultInjection(parsing: faults))
     #expect(try FaultTesting.matchReference(device.compile(graph).run(inputs: FaultTesting.inputs)))
+  }
+
+  @Test func aSmallInputIsCopiedIntoABufferOfItsOwn() throws {
+    // %x (128 bytes) is below PlanRunner.smallestBorrowed: the run copies it into a kept buffer
+    // (so the encoded steps stay valid) rather than reading it in place.
+    let device = CPUDevice(faults: try FaultInjection(parsing: "alloc:cpu:buffer=x"))
+    #expect {
+      try device.compile(graph).run(inputs: FaultTesting.inputs)
+    } throws: { error in
+      "\(error)".contains("%x")
+    }
   }
 }

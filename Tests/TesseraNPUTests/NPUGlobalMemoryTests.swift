@@ -50,7 +50,7 @@ struct NPUGlobalMemoryTests {
   func buffersComeAndGo() throws {
     let global = NPUGlobalMemory(deviceName: "npu", capacity: 1 << 16)
     var buffer: (any DeviceMemory)? = try global.allocate(bytes: 1000, name: "%a")
-    #expect(global.bytesInUse == 1024)
+    #expect(global.bytesInUse == 1024 && global.allocatedBytes == 1024 && buffer!.allocatedBytes == 1024)
     #expect(try global.read(buffer!, at: 0, count: 1000) == [UInt8](repeating: 0, count: 1000))
     try [UInt8](1...10).withUnsafeBytes { try global.write($0, to: buffer!, at: 990) }
     #expect(try global.read(buffer!, at: 995, count: 5) == [6, 7, 8, 9, 10])

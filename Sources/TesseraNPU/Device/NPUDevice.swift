@@ -33,11 +33,13 @@ public final class NPUDevice: Device {
   /// Global memory.
   public var store: any TensorStore { global }
 
-  /// Compiles `graph` to a plan run on the emulator (its arena taken from global memory now).
+  /// Compiles `graph` to a plan run on the emulator (its arena taken from global memory now);
+  /// `outOfMemory` when the plan needs more than global memory holds.
   public func compile(_ graph: Graph) throws(DeviceError) -> CompiledGraph {
+    let plan = try plan(graph)
+    try info.checkMemory(for: plan)
     let backend = NPUPlanBackend(global: global, config: config, host: host)
-    return CompiledGraph(
-      graph: graph, deviceName: info.name, executable: try PlanRunner(plan: try plan(graph), backend: backend))
+    return CompiledGraph(graph: graph, deviceName: info.name, executable: try PlanRunner(plan: plan, backend: backend))
   }
 
   /// The plan `graph` compiles to for the npu's capabilities.

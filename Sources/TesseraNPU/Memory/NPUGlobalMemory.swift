@@ -33,6 +33,9 @@ public final class NPUGlobalMemory: TensorStore, @unchecked Sendable {
   /// Bytes of the ranges in use (each rounded up to 256).
   public var bytesInUse: Int { lock.withLock { allocator.bytesInUse } }
 
+  /// ``bytesInUse``: the live buffers' ranges.
+  public var allocatedBytes: Int { bytesInUse }
+
   /// A zero-filled range of `bytes`; `allocationFailed` when the address space has no room.
   public func allocate(bytes count: Int, name: String) throws(DeviceError) -> any DeviceMemory {
     try lock.withLock { () throws(DeviceError) -> NPUBuffer in
@@ -45,7 +48,7 @@ public final class NPUGlobalMemory: TensorStore, @unchecked Sendable {
       let footprint = allocator.footprint(of: count)
       UnsafeMutableRawBufferPointer(rebasing: bytes[address..<(address + footprint)]).initializeMemory(
         as: UInt8.self, repeating: 0)
-      return NPUBuffer(global: self, address: address, byteCount: count)
+      return NPUBuffer(global: self, address: address, byteCount: count, allocatedBytes: footprint)
     }
   }
 
@@ -110,11 +113,14 @@ public final class NPUBuffer: DeviceMemory {
   public let address: Int
   /// Bytes usable from `address`.
   public let byteCount: Int
+  /// Bytes of its range: `byteCount` rounded up to the 256-byte alignment.
+  public let allocatedBytes: Int
 
-  init(global: NPUGlobalMemory, address: Int, byteCount: Int) {
+  init(global: NPUGlobalMemory, address: Int, byteCount: Int, allocatedBytes: Int) {
     self.global = global
     self.address = address
     self.byteCount = byteCount
+    self.allocatedBytes = allocatedBytes
   }
 
   deinit { global.release(self) }
