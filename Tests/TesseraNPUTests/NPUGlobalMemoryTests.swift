@@ -50,7 +50,7 @@ struct NPUGlobalMemoryTests {
   func buffersComeAndGo() throws {
     let global = NPUGlobalMemory(deviceName: "npu", capacity: 1 << 16)
     var buffer: (any DeviceMemory)? = try global.allocate(bytes: 1000, name: "%a")
-    #expect(global.bytesInUse == 1024 && global.allocatedBytes == 1024 && buffer!.allocatedBytes == 1024)
+    #expect(global.allocatedBytes == 1024 && buffer!.allocatedBytes == 1024)
     #expect(try global.read(buffer!, at: 0, count: 1000) == [UInt8](repeating: 0, count: 1000))
     try [UInt8](1...10).withUnsafeBytes { try global.write($0, to: buffer!, at: 990) }
     #expect(try global.read(buffer!, at: 995, count: 5) == [6, 7, 8, 9, 10])
@@ -58,7 +58,7 @@ struct NPUGlobalMemoryTests {
     let other = NPUGlobalMemory(deviceName: "npu", capacity: 1 << 16)
     #expect(throws: DeviceError.self) { try other.read(buffer!, at: 0, count: 1) }
     buffer = nil
-    #expect(global.bytesInUse == 0)
+    #expect(global.allocatedBytes == 0)
     #expect {
       try global.allocate(bytes: 1 << 17, name: "%huge")
     } throws: { error in
@@ -78,9 +78,9 @@ struct NPUGlobalMemoryTests {
         return %s
       }
       """)
-    #expect(device.global.bytesInUse == 0)
+    #expect(device.global.allocatedBytes == 0)
     var compiled: CompiledGraph? = try device.compile(graph)
-    let arena = device.global.bytesInUse
+    let arena = device.global.allocatedBytes
     #expect(arena > 0, "the arena is taken at compile time")
     var generator = SeededRandom(seed: 2)
     let inputs = graph.argumentTypes.map { Tensor.random($0, using: &generator) }
@@ -89,8 +89,8 @@ struct NPUGlobalMemoryTests {
       let actual = try compiled!.run(inputs: inputs)[0]
       #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-1, rtol: 2e-2) <= 1)
     }
-    #expect(device.global.bytesInUse == arena + 2 * 16384, "one kept buffer per host input")
+    #expect(device.global.allocatedBytes == arena + 2 * 16384, "one kept buffer per host input")
     compiled = nil
-    #expect(device.global.bytesInUse == 0)
+    #expect(device.global.allocatedBytes == 0)
   }
 }

@@ -30,11 +30,8 @@ public final class NPUGlobalMemory: TensorStore, @unchecked Sendable {
 
   deinit { bytes.baseAddress.map { $0.deallocate() } }
 
-  /// Bytes of the ranges in use (each rounded up to 256).
-  public var bytesInUse: Int { lock.withLock { allocator.bytesInUse } }
-
-  /// ``bytesInUse``: the live buffers' ranges.
-  public var allocatedBytes: Int { bytesInUse }
+  /// Bytes of the live buffers' ranges (each rounded up to 256).
+  public var allocatedBytes: Int { lock.withLock { allocator.bytesInUse } }
 
   /// A zero-filled range of `bytes`; `allocationFailed` when the address space has no room.
   public func allocate(bytes count: Int, name: String) throws(DeviceError) -> any DeviceMemory {
