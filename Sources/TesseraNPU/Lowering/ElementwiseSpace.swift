@@ -20,22 +20,22 @@ struct ElementwiseSpace {
   /// The space of `group`.
   init(_ group: FusedGroup, in graph: Graph) {
     let rootShape = graph.type(of: group.root).shape
+    let members = group.nodes.map { graph.nodes[$0] }
     var value = group.root
     var strides = rootShape.strides
-    if let index = graph.definingNode[group.root], graph.nodes[index].kind == .transpose,
-      group.nodes.contains(where: { graph.nodes[$0].result == graph.nodes[index].operands[0] })
+    if let root = members.first(where: { $0.result == group.root }), root.kind == .transpose,
+      members.contains(where: { $0.result == root.operands[0] })
     {
-      let node = graph.nodes[index]
-      let perm = node.attributes.ints("perm") ?? Array((0..<rootShape.rank).reversed())
-      value = node.operands[0]
+      let perm = root.attributes.ints("perm") ?? Array((0..<rootShape.rank).reversed())
+      value = root.operands[0]
       // Root axis `axis` reads operand axis `perm[axis]`.
       strides = [Int](repeating: 0, count: rootShape.rank)
       for (axis, from) in perm.enumerated() { strides[from] = rootShape.strides[axis] }
     }
-    let rank = graph.type(of: value).shape.rank
+    let shape = graph.type(of: value).shape
     self.value = value
-    shape = graph.type(of: value).shape
-    coordinates = (0..<rank).map { Affine.axis($0, rank: rank) }
+    self.shape = shape
+    coordinates = (0..<shape.rank).map { Affine.axis($0, rank: shape.rank) }
     outputStrides = strides
   }
 }
