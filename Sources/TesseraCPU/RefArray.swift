@@ -85,9 +85,12 @@ struct RefArray {
 
   /// Elements picked by flat index (movement ops): `result[i] = self[indices[i]]`.
   func gathered(_ indices: some Sequence<Int>, shape: Shape) -> RefArray {
+    func pick<Element>(_ values: [Element]) -> [Element] {
+      (indices as? Indexing.StridedIndices)?.gather(values) ?? indices.map { values[$0] }
+    }
     switch storage {
-    case .float(let values): RefArray(type: TensorType(dtype, shape), storage: .float(indices.map { values[$0] }))
-    case .int(let values): RefArray(type: TensorType(dtype, shape), storage: .int(indices.map { values[$0] }))
+    case .float(let values): return RefArray(type: TensorType(dtype, shape), storage: .float(pick(values)))
+    case .int(let values): return RefArray(type: TensorType(dtype, shape), storage: .int(pick(values)))
     case .blocks: preconditionFailure("quantized tensors cannot be moved element-wise")
     }
   }
@@ -142,6 +145,38 @@ enum Indexing {
 
     /// Indices still to come.
     var underestimatedCount: Int { remaining }
+
+    /// `values` at every index, in order: the same elements as mapping the sequence, walked in
+    /// 32x32 tiles of the last two axes so that a transposing gather (every weight of a Llama
+    /// graph) reads and writes whole cache lines.
+    func gather<Element>(_ values: [Element]) -> [Element] {
+      let rank = shape.rank
+      guard remaining > 0, rank >= 2 else { return map { values[$0] } }
+      let (rows, columns) = (shape.dims[rank - 2], shape.dims[rank - 1])
+      let (rowStride, columnStride) = (strides[rank - 2], strides[rank - 1])
+      let starts = StridedIndices(
+        shape: Shape(Array(shape.dims.dropLast(2))), strides: Array(strides.dropLast(2)), base: flat)
+      let tile = 32
+      return [Element](unsafeUninitializedCapacity: remaining) { output, count in
+        values.withUnsafeBufferPointer { input in
+          var matrix = 0
+          for start in starts {
+            for row0 in stride(from: 0, to: rows, by: tile) {
+              for column0 in stride(from: 0, to: columns, by: tile) {
+                for row in row0..<Swift.min(row0 + tile, rows) {
+                  let from = start + row * rowStride, to = matrix + row * columns
+                  for column in column0..<Swift.min(column0 + tile, columns) {
+                    output.initializeElement(at: to + column, to: input[from + column * columnStride])
+                  }
+                }
+              }
+            }
+            matrix += rows * columns
+          }
+          count = matrix
+        }
+      }
+    }
 
     /// The next index, moving the coordinate on by one in C order.
     mutating func next() -> Int? {

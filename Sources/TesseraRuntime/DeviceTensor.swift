@@ -61,6 +61,7 @@ public final class DeviceTensor: Sendable, CustomStringConvertible {
   public let memory: any DeviceMemory
   /// The store the memory belongs to.
   public let store: any TensorStore
+  private let writes = Locked(0)
 
   /// Wraps `memory` of `store` holding a tensor of `type`.
   public init(type: TensorType, memory: any DeviceMemory, store: any TensorStore) {
@@ -84,7 +85,16 @@ public final class DeviceTensor: Sendable, CustomStringConvertible {
   public func write(_ tensor: Tensor) throws(DeviceError) {
     guard tensor.type == type else { throw .inputType(name: "device tensor", expected: type, found: tensor.type) }
     try tensor.withUnsafeBytes { bytes throws(DeviceError) in try store.write(bytes, to: memory, at: 0) }
+    markWritten()
   }
+
+  /// How many times the bytes have been written since the tensor was made (``write(_:)``, and
+  /// every run that updated it in place): values derived from the tensor and kept between runs
+  /// (``DerivedValueCache``) are recomputed when it changes.
+  public var generation: Int { writes.withLock { $0 } }
+
+  /// Counts a write made to the memory directly (a kernel updating the tensor in place).
+  public func markWritten() { writes.withLock { $0 += 1 } }
 
   /// `DeviceTensor(f32[2,3] on cpu)`.
   public var description: String { "DeviceTensor(\(type) on \(deviceName))" }

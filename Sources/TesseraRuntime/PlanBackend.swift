@@ -76,6 +76,10 @@ public protocol PlanBackend: AnyObject, Sendable {
   /// Whether the arena is allocated when the plan is compiled (GPUs: a graph that cannot have
   /// its memory fails to compile) rather than at its first run (`cpu`: no memory until used).
   var allocatesArenaAtCompile: Bool { get }
+  /// Where the runner keeps the results of steps that depend only on unwritten device tensor
+  /// arguments (``InvariantSteps``: a weight dequantised and transposed), computed once and
+  /// shared by the device's graphs; `nil` to compute them on every run, in the arena.
+  var derivedValues: DerivedValueCache? { get }
   /// Memory reading `tensor`'s own bytes for one run (never written), or `nil` when the device
   /// cannot read host memory and the runner must copy the tensor in.
   func borrow(_ tensor: Tensor) -> (any DeviceMemory)?
@@ -95,4 +99,6 @@ extension PlanBackend {
   public func borrow(_ tensor: Tensor) -> (any DeviceMemory)? { nil }
   /// The arena comes with the first run.
   public var allocatesArenaAtCompile: Bool { false }
+  /// Every step runs on every run.
+  public var derivedValues: DerivedValueCache? { nil }
 }

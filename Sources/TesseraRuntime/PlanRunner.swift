@@ -14,8 +14,12 @@ import TesseraIR
 /// run on the backend's ``PlanBackend/hostRunner`` and write back what they wrote. A result
 /// whose bytes are a device tensor argument's (an in-place update) comes back as that tensor;
 /// every other result is read back. An injected `timeout` fails a run at the submission of the
-/// first device segment it hits, before it is submitted. Runs of one runner are serialised
-/// (`@unchecked Sendable`: the kept state is touched only under the run lock).
+/// first device segment it hits, before it is submitted. Where the backend keeps derived values
+/// (``PlanBackend/derivedValues``) and every argument they read is given as a device tensor, the
+/// steps that depend only on those tensors (``InvariantSteps``) run once, into memory of their
+/// own shared through the cache, and again only when one of the tensors was written. Runs of one
+/// runner are serialised (`@unchecked Sendable`: the kept state is touched only under the run
+/// lock).
 public final class PlanRunner: GraphExecutable, @unchecked Sendable {
   /// A run of consecutive device steps, or one host step.
   private enum Segment {
@@ -34,13 +38,26 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
     /// alive, so that no new memory can take the address of one of them and pass for it).
     var encoded: [Int: any Sendable] = [:]
     var encodedWith: [any DeviceMemory] = []
+    /// The keys of the invariant steps (``InvariantSteps/key(of:tensors:)``), and the device
+    /// tensors they were made for.
+    var keys: [Int: String] = [:]
+    var keyedFor: [ObjectIdentifier] = []
+    /// The invariant steps whose results are kept, and the segments of the other steps.
+    var kept: [Int] = []
+    var varying: [Segment] = []
   }
 
   /// The plan.
   public let plan: CompiledPlan
   private let backend: any PlanBackend
   private let store: any TensorStore
+  private let preparations: [StepPreparation]
+  /// Every step.
   private let segments: [Segment]
+  /// The steps that depend only on unwritten arguments.
+  private let invariant: InvariantSteps
+  /// Each invariant step alone, by step index.
+  private let invariantSegments: [Int: Segment]
   private let argumentPositions: [ValueID: Int]
   /// Arguments some step writes (an in-place update): host inputs for them are copied, never
   /// borrowed.
@@ -56,28 +73,8 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
     self.backend = backend
     store = backend.store
     let preparations = try backend.prepare(plan)
-    var segments: [Segment] = []
-    for (index, (step, preparation)) in zip(plan.steps, preparations).enumerated() {
-      guard let call = step.call else { continue }
-      switch preparation {
-      case .skip: continue
-      case .host:
-        guard backend.hostRunner != nil else {
-          throw .compileFailed(
-            device: store.deviceName,
-            message: "the plan has steps for \(step.device) but no host kernel runner was given")
-        }
-        segments.append(.host(call))
-      case .device(let kernel):
-        let prepared = PreparedStep(index: index, call: call, kernel: kernel)
-        if case .device(let pending, let kernels)? = segments.last {
-          segments[segments.count - 1] = .device(pending + [prepared], kernels: kernels + [call.kernel.name])
-        } else {
-          segments.append(.device([prepared], kernels: [call.kernel.name]))
-        }
-      }
-    }
-    self.segments = segments
+    self.preparations = preparations
+    segments = try Self.segments(of: plan, preparations, backend: backend, steps: plan.steps.indices)
     argumentPositions = Dictionary(uniqueKeysWithValues: plan.graph.arguments.enumerated().map { ($1, $0) })
     var written = Set<Int>()
     for step in plan.steps {
@@ -86,6 +83,15 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
       }
     }
     writtenArguments = written
+    // Without a cache no argument can be a source, so no step is invariant.
+    invariant = InvariantSteps(
+      plan: plan, preparations: preparations,
+      argumentPositions: backend.derivedValues == nil ? [:] : argumentPositions, writtenArguments: written)
+    var invariantSegments: [Int: Segment] = [:]
+    for index in invariant.steps {
+      invariantSegments[index] = try Self.segments(of: plan, preparations, backend: backend, steps: [index]).first
+    }
+    self.invariantSegments = invariantSegments
     if backend.allocatesArenaAtCompile { try allocateArena() }
     for step in plan.steps where step.group.kind == .constant {
       guard let literal = plan.graph.nodes[step.group.nodes[0]].literal else { continue }
@@ -107,11 +113,25 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
     for (position, input) in inputs.enumerated() {
       memories.append(try memory(for: input, at: position, traffic: &traffic))
     }
+    var tensors: [Int: DeviceTensor] = [:]
+    for (position, input) in inputs.enumerated() {
+      if case .device(let tensor) = input { tensors[position] = tensor }
+    }
+    let keptSteps = invariant.steps.filter { invariant.sources[$0]!.allSatisfy { tensors[$0] != nil } }
+    if keptSteps != resident.kept {
+      let skipped = Set(keptSteps)
+      resident.varying = try Self.segments(
+        of: plan, preparations, backend: backend, steps: plan.steps.indices.filter { !skipped.contains($0) })
+      resident.kept = keptSteps
+      resident.encodedWith = []
+    }
+    let (kept, stale) = try keptValues(of: keptSteps, tensors)
+    let encodedWith = memories + keptSteps.map { kept[plan.steps[$0].group.root]! }
     let same =
-      memories.count == resident.encodedWith.count && zip(memories, resident.encodedWith).allSatisfy { $0 === $1 }
+      encodedWith.count == resident.encodedWith.count && zip(encodedWith, resident.encodedWith).allSatisfy { $0 === $1 }
     if !same {
       resident.encoded = [:]
-      resident.encodedWith = memories
+      resident.encodedWith = encodedWith
     }
     let locate: (ValueID) -> ValueLocation = { [plan, argumentPositions, resident] value in
       let storage = plan.memory.storage(of: value)
@@ -119,31 +139,25 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
       if let position = argumentPositions[storage] {
         return ValueLocation(memory: memories[position], offset: 0, size: size)
       }
-      if let constant = resident.constants[storage] { return ValueLocation(memory: constant, offset: 0, size: size) }
+      if let memory = resident.constants[storage] ?? kept[storage] {
+        return ValueLocation(memory: memory, offset: 0, size: size)
+      }
       guard case .arena(let offset)? = plan.memory.homes[storage], let arena = resident.arena else {
         preconditionFailure("the memory plan gives %\(plan.graph[value].name) no home")
       }
       return ValueLocation(memory: arena, offset: offset, size: size)
     }
     var timings: [KernelTiming] = []
-    for (index, segment) in segments.enumerated() {
-      switch segment {
-      case .device(let steps, let kernels):
-        let encoded: any Sendable
-        if let known = resident.encoded[index] {
-          encoded = known
-        } else {
-          encoded = try backend.encode(steps, plan: plan, locate: locate)
-          resident.encoded[index] = encoded
-        }
-        if let hit = backend.faults.hit(.timeout, device: store.deviceName, targets: kernels) {
-          throw .timeout(device: store.deviceName, kernels: kernels, reason: hit.description)
-        }
-        timings += try backend.submit(encoded, profile: profile)
-      case .host(let call):
-        try runOnHost(call, locate: locate, traffic: &traffic)
-      }
+    for index in stale {
+      timings += try run(invariantSegments[index]!, locate: locate, profile: profile, traffic: &traffic)
+      let sources = invariant.sources[index]!.map { tensors[$0]! }
+      backend.derivedValues?.record(
+        resident.keys[index]!, memory: kept[plan.steps[index].group.root]!, sources: sources)
     }
+    for (index, segment) in (keptSteps.isEmpty ? segments : resident.varying).enumerated() {
+      timings += try run(segment, encodedAs: index, locate: locate, profile: profile, traffic: &traffic)
+    }
+    for position in writtenArguments { tensors[position]?.markWritten() }
     var results: [TensorValue] = []
     for value in graph.results {
       if let position = argumentPositions[plan.memory.storage(of: value)], case .device(let tensor) = inputs[position] {
@@ -156,6 +170,92 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
       results.append(.host(Tensor(type: graph.type(of: value), bytes: bytes)!))
     }
     return GraphRun(results: results, kernels: profile && backend.timesKernels ? timings : nil, traffic: traffic)
+  }
+
+  /// Runs one segment; a device segment's encoding is kept as `encodedAs` when given.
+  private func run(
+    _ segment: Segment, encodedAs index: Int? = nil, locate: (ValueID) -> ValueLocation, profile: Bool,
+    traffic: inout Traffic
+  ) throws(DeviceError) -> [KernelTiming] {
+    switch segment {
+    case .device(let steps, let kernels):
+      let encoded: any Sendable
+      if let index, let known = resident.encoded[index] {
+        encoded = known
+      } else {
+        encoded = try backend.encode(steps, plan: plan, locate: locate)
+        if let index { resident.encoded[index] = encoded }
+      }
+      if let hit = backend.faults.hit(.timeout, device: store.deviceName, targets: kernels) {
+        throw .timeout(device: store.deviceName, kernels: kernels, reason: hit.description)
+      }
+      return try backend.submit(encoded, profile: profile)
+    case .host(let call):
+      try runOnHost(call, locate: locate, traffic: &traffic)
+      return []
+    }
+  }
+
+  /// The memory of each of the invariant steps `steps`' results (by its root) for the device
+  /// tensors `tensors`, from the backend's cache or newly allocated, and the steps whose results
+  /// must be computed this run (new, or made from tensors written since), in plan order.
+  private func keptValues(of steps: [Int], _ tensors: [Int: DeviceTensor]) throws(DeviceError) -> (
+    [ValueID: any DeviceMemory], [Int]
+  ) {
+    guard !steps.isEmpty else { return ([:], []) }
+    let identities = tensors.keys.sorted().map { ObjectIdentifier(tensors[$0]!) }
+    if identities != resident.keyedFor {
+      resident.keys = [:]
+      resident.keyedFor = identities
+    }
+    var kept: [ValueID: any DeviceMemory] = [:]
+    var stale: [Int] = []
+    for index in steps {
+      let root = plan.steps[index].group.root
+      let sources = invariant.sources[index]!.map { tensors[$0]! }
+      let key = resident.keys[index] ?? invariant.key(of: index, tensors: tensors)
+      resident.keys[index] = key
+      if let (memory, current) = backend.derivedValues?.lookup(key, sources: sources) {
+        kept[root] = memory
+        if !current { stale.append(index) }
+      } else {
+        let bytes = plan.memory.bytes[root] ?? plan.graph.type(of: root).storageBytes ?? 0
+        kept[root] = try store.allocate(bytes: bytes, name: "%\(plan.graph[root].name) (kept)")
+        stale.append(index)
+      }
+    }
+    return (kept, stale)
+  }
+
+  /// The segments that run `steps` (indices of `plan`'s steps, in order): runs of consecutive
+  /// device steps and single host steps. Fails when host steps need a runner the backend does
+  /// not have.
+  private static func segments(
+    of plan: CompiledPlan, _ preparations: [StepPreparation], backend: any PlanBackend, steps: some Sequence<Int>
+  ) throws(DeviceError) -> [Segment] {
+    var segments: [Segment] = []
+    for index in steps {
+      let step = plan.steps[index]
+      guard let call = step.call else { continue }
+      switch preparations[index] {
+      case .skip: continue
+      case .host:
+        guard backend.hostRunner != nil else {
+          throw .compileFailed(
+            device: backend.store.deviceName,
+            message: "the plan has steps for \(step.device) but no host kernel runner was given")
+        }
+        segments.append(.host(call))
+      case .device(let kernel):
+        let prepared = PreparedStep(index: index, call: call, kernel: kernel)
+        if case .device(let pending, let kernels)? = segments.last {
+          segments[segments.count - 1] = .device(pending + [prepared], kernels: kernels + [call.kernel.name])
+        } else {
+          segments.append(.device([prepared], kernels: [call.kernel.name]))
+        }
+      }
+    }
+    return segments
   }
 
   /// The arena, unless it is there.

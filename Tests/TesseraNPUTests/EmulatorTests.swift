@@ -178,3 +178,24 @@ struct EmulatorTests {
     #expect(throws: NPUError.self) { _ = try runFloats("spin: jmp spin", [], config: config) }
   }
 }
+
+@Suite("NPU emulator: on-chip buffers between runs")
+struct OnChipBufferReuseTests {
+  @Test func everyRunStartsWithZeroedBuffers() throws {
+    // The first program fills UB with 7s and stores them; the second stores UB as it finds it,
+    // on the same emulator (whose buffers are kept between runs): it must find zeros.
+    let emulator = Emulator()
+    let fill =
+      "li x1, 0\nli x2, \(Float(7).bitPattern)\nli x3, 8\nvdup x1, x2, x3\n"
+      + "set_flag vector, mte3, 0\nwait_flag vector, mte3, 0\n"
+      + dmaText("dma.ub2gm.f32.f32", destination: 0, source: 0, dims: [(8, 1)]) + "halt\n"
+    let read = dmaText("dma.ub2gm.f32.f32", destination: 32, source: 0, dims: [(8, 1)]) + "halt\n"
+    var bytes = [UInt8](repeating: 0xFF, count: 64)
+    _ = try emulator.run(try Assembler.assemble(fill), globalMemory: &bytes)
+    _ = try emulator.run(try Assembler.assemble(read), globalMemory: &bytes)
+    let floats = stride(from: 0, to: 64, by: 4).map { offset in
+      Float(bitPattern: (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << (8 * $1) })
+    }
+    #expect(floats == [Float](repeating: 7, count: 8) + [Float](repeating: 0, count: 8))
+  }
+}

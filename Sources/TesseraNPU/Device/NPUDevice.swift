@@ -13,6 +13,8 @@ public final class NPUDevice: Device {
   public let config: NPUConfig
   /// The device's global memory: every device tensor and buffer of the npu is a range of it.
   public let global: NPUGlobalMemory
+  /// The results of weight-only steps, computed once and shared by every graph compiled here.
+  public let derivedValues = DerivedValueCache()
   private let options: CompileOptions
   private let host: any HostKernelRunner
 
@@ -38,7 +40,7 @@ public final class NPUDevice: Device {
   public func compile(_ graph: Graph) throws(DeviceError) -> CompiledGraph {
     let plan = try plan(graph)
     try info.checkMemory(for: plan)
-    let backend = NPUPlanBackend(global: global, config: config, host: host)
+    let backend = NPUPlanBackend(global: global, config: config, host: host, derivedValues: derivedValues)
     return CompiledGraph(graph: graph, deviceName: info.name, executable: try PlanRunner(plan: plan, backend: backend))
   }
 
@@ -64,7 +66,8 @@ extension NPUDevice: DetailedProfiling {
   public func detailedProfile(of graph: Graph, inputs: [Tensor], trace: Bool) throws(DeviceError) -> (
     report: String, chromeTrace: String?
   ) {
-    let backend = NPUPlanBackend(global: global, config: config, host: host, recording: true, trace: trace)
+    let backend = NPUPlanBackend(
+      global: global, config: config, host: host, derivedValues: nil, recording: true, trace: trace)
     _ = try PlanRunner(plan: try plan(graph), backend: backend).execute(inputs.map { .host($0) }, profile: false)
     let report = backend.recordedReport
     let hostSteps = backend.hostSteps.sorted { $0.key < $1.key }.map { "step \($0.key) ran on the host: \($0.value)\n" }

@@ -7,7 +7,8 @@ import TesseraRuntime
 /// for the global addresses of its values when the runner encodes it, and the others on the
 /// host runner. A profiled run returns each program's modelled time (cycles at the configured
 /// clock); a recording backend also keeps the cycle report of every program it ran
-/// (``recordedReport``).
+/// (``recordedReport``). Steps that depend only on the weights (each `transpose(dequantize(W))`)
+/// run once per weight into the device's ``DerivedValueCache``, shared by its graphs.
 ///
 /// Thread safety: `@unchecked Sendable`; the host-step reasons are written once, in
 /// ``prepare(_:)`` (which ``PlanRunner`` calls from its initialiser), and the report under a lock.
@@ -21,21 +22,26 @@ final class NPUPlanBackend: PlanBackend, @unchecked Sendable {
   let hostRunner: (any HostKernelRunner)?
   let faults = FaultInjection()
   let timesKernels = true
+  let derivedValues: DerivedValueCache?
   private let config: NPUConfig
+  private let emulator: Emulator
   private let trace: Bool
   private let recording: Bool
   private let report: Locked<CycleReport>
   /// Why an npu step runs on the host, by step index (set by ``prepare(_:)``).
   private(set) var hostSteps: [Int: String] = [:]
 
-  /// A backend over `global`; `recording` keeps the cycle reports of the programs it runs, with
+  /// A backend over `global` keeping weight-only results in `derivedValues` (`nil`: computed on
+  /// every run); `recording` keeps the cycle reports of the programs it runs, with
   /// every unit instruction's interval when `trace` is set.
   init(
-    global: NPUGlobalMemory, config: NPUConfig, host: any HostKernelRunner, recording: Bool = false,
-    trace: Bool = false
+    global: NPUGlobalMemory, config: NPUConfig, host: any HostKernelRunner, derivedValues: DerivedValueCache?,
+    recording: Bool = false, trace: Bool = false
   ) {
     self.global = global
+    self.derivedValues = derivedValues
     self.config = config
+    emulator = Emulator(config: config)
     hostRunner = host
     self.recording = recording
     self.trace = trace
@@ -82,7 +88,6 @@ final class NPUPlanBackend: PlanBackend, @unchecked Sendable {
   }
 
   func submit(_ encoded: any Sendable, profile: Bool) throws(DeviceError) -> [KernelTiming] {
-    let emulator = Emulator(config: config)
     var timings: [KernelTiming] = []
     for (kernel, program) in (encoded as! Encoded).programs {
       let cycles = try global.withBytes { bytes throws(DeviceError) in

@@ -12,6 +12,8 @@
 public struct Emulator: Sendable {
   /// Buffer sizes and costs.
   public var config: NPUConfig
+  /// On-chip buffers kept from run to run.
+  private let banks = BankPool()
 
   /// Creates an emulator with `config`.
   public init(config: NPUConfig = NPUConfig()) { self.config = config }
@@ -31,7 +33,8 @@ public struct Emulator: Sendable {
   public func run(
     _ program: [Instruction], global: UnsafeMutableRawBufferPointer, functional: Bool = true, trace: Bool = false
   ) throws(NPUError) -> CycleReport {
-    let bank = MemoryBank(config: config, global: global)
+    let bank = banks.take(config: config, global: global)
+    defer { banks.give(bank) }
     var scheduler = Scheduler(
       program: program, machine: Machine(config: config, memory: bank, functional: functional), trace: trace)
     return try scheduler.run()

@@ -24,6 +24,16 @@ enum Kernels {
             linear += counts[3]
             continue
           }
+          if strides[3] == 1 {
+            let far = strided + row * stridedType.bytes, near = contiguous + linear * contiguousType.bytes
+            if toContiguous {
+              convert(far, from, near, to, count: counts[3])
+            } else {
+              convert(near, from, far, to, count: counts[3])
+            }
+            linear += counts[3]
+            continue
+          }
           for i3 in 0..<counts[3] {
             let far = strided + (row + i3 * strides[3]) * stridedType.bytes
             let near = contiguous + linear * contiguousType.bytes
@@ -31,6 +41,25 @@ enum Kernels {
             linear += 1
           }
         }
+      }
+    }
+  }
+
+  /// `count` consecutive elements from `source` (f32 or f16) to `destination` in the other float
+  /// type: one tight loop, which the compiler vectorises.
+  private static func convert(
+    _ source: UnsafeMutableRawPointer, _ from: NPUElement, _ destination: UnsafeMutableRawPointer, _ to: NPUElement,
+    count: Int
+  ) {
+    if from == .f32 {
+      for i in 0..<count {
+        let value = Float16(source.loadUnaligned(fromByteOffset: 4 * i, as: Float.self))
+        destination.storeBytes(of: value, toByteOffset: 2 * i, as: Float16.self)
+      }
+    } else {
+      for i in 0..<count {
+        let value = Float(source.loadUnaligned(fromByteOffset: 2 * i, as: Float16.self))
+        destination.storeBytes(of: value, toByteOffset: 4 * i, as: Float.self)
       }
     }
   }
@@ -60,21 +89,23 @@ enum Kernels {
     _ c: UnsafeMutableRawPointer, _ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer, _ m: Int, _ k: Int,
     _ n: Int, _ accumulate: Bool
   ) {
-    let bRows = (0..<(k * n)).map { Float(b.loadUnaligned(fromByteOffset: 2 * $0, as: Float16.self)) }
-    var row = [Float](repeating: 0, count: n)
-    for i in 0..<m {
-      let out = c + 4 * i * n
-      for j in 0..<n { row[j] = accumulate ? out.loadUnaligned(fromByteOffset: 4 * j, as: Float.self) : 0 }
-      bRows.withUnsafeBufferPointer { bValues in
-        row.withUnsafeMutableBufferPointer { acc in
-          for p in 0..<k {
-            let x = Float(a.loadUnaligned(fromByteOffset: 2 * (i * k + p), as: Float16.self))
-            let base = p * n
-            for j in 0..<n { acc[j] += x * bValues[base + j] }
-          }
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: k * n + n) { scratch in
+      let bValues = scratch.baseAddress!, row = bValues + k * n
+      convert(b, .f16, UnsafeMutableRawPointer(bValues), .f32, count: k * n)
+      for i in 0..<m {
+        let out = c + 4 * i * n
+        if accumulate {
+          UnsafeMutableRawPointer(row).copyMemory(from: out, byteCount: 4 * n)
+        } else {
+          row.update(repeating: 0, count: n)
         }
+        for p in 0..<k {
+          let x = Float(a.loadUnaligned(fromByteOffset: 2 * (i * k + p), as: Float16.self))
+          let bRow = bValues + p * n
+          for j in 0..<n { row[j] += x * bRow[j] }
+        }
+        out.copyMemory(from: row, byteCount: 4 * n)
       }
-      row.withUnsafeBytes { out.copyMemory(from: $0.baseAddress!, byteCount: 4 * n) }
     }
   }
 
