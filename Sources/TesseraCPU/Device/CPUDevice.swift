@@ -30,10 +30,12 @@ public final class CPUDevice: Device {
   /// Creates the device; `library` supplies hand-written kernels (without one, composites are
   /// decomposed into core ops), `pool` the threads, `quantizedPrecision` the named precision mode
   /// of quantized matmuls, `deterministic` whether results may depend on the thread count
-  /// (``Determinism``, off by default); `faults` are injected (none by default).
+  /// (``Determinism``; by default as `TESSERA_DETERMINISTIC` says); `faults` are injected (none by
+  /// default).
   public init(
     library: (any KernelLibrary)? = nil, pool: CPUThreadPool = .shared,
-    quantizedPrecision: QuantizedPrecision = .f32Activations, deterministic: Bool = false,
+    quantizedPrecision: QuantizedPrecision = .f32Activations,
+    deterministic: Bool = Determinism.requested() == true,
     faults: FaultInjection = FaultInjection()
   ) {
     options = CompileOptions(
