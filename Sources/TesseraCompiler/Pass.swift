@@ -22,9 +22,9 @@ public struct PassManager: Sendable {
   public func run(_ graph: Graph, afterEach: ((String, Graph) -> Void)? = nil) throws(CompileError) -> Graph {
     var current = graph
     for pass in passes {
-      current = pass.run(current)
+      current = CompileInstrumentation.phase("pass \(pass.name)") { pass.run(current) }
       do {
-        try Verifier.verify(current)
+        try CompileInstrumentation.phase("verify") { () throws(IRError) in try Verifier.verify(current) }
       } catch {
         throw .passBrokeGraph(pass: pass.name, error: error)
       }

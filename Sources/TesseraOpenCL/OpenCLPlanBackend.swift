@@ -65,23 +65,29 @@ final class OpenCLPlanBackend: PlanBackend {
   func submit(_ encoded: any Sendable, profile: Bool) throws(DeviceError) -> [KernelTiming] {
     let api = device.api
     var events: [(String, OpenCLHandle)] = []
-    for (call, kernel) in (encoded as! Encoded).launches {
-      do {
-        if let event = try device.launch(call, kernel, profile: profile) { events.append((call.kernel.name, event)) }
-      } catch {
-        throw .kernelFailed(kernel: call.kernel.name, message: error.description)
+    try TraceRecorder.span("enqueue") { () throws(DeviceError) in
+      for (call, kernel) in (encoded as! Encoded).launches {
+        do throws(OpenCLError) {
+          if let event = try device.launch(call, kernel, profile: profile) { events.append((call.kernel.name, event)) }
+        } catch {
+          throw .kernelFailed(kernel: call.kernel.name, message: error.description)
+        }
       }
     }
     do {
       try api.check(api.flush(device.queue.raw), "clFlush")
-      if profile { try device.finishQueue() }
+      if profile { try TraceRecorder.span("wait (clFinish)") { () throws(OpenCLError) in try device.finishQueue() } }
     } catch {
       throw .kernelFailed(kernel: "opencl queue", message: error.description)
     }
-    return events.map { name, event in
+    let times = events.map { name, event in
       let start = api.value(api.getEventProfilingInfo, event.raw, CL.profilingCommandStart, as: UInt64.self) ?? 0
       let end = api.value(api.getEventProfilingInfo, event.raw, CL.profilingCommandEnd, as: UInt64.self) ?? start
-      return KernelTiming(kernel: name, seconds: Double(end &- start) / 1e9)
+      return (name, start, end)
+    }
+    let first = times.map(\.1).min() ?? 0
+    return times.map { name, start, end in
+      KernelTiming(kernel: name, seconds: Double(end &- start) / 1e9, start: Double(start &- first) / 1e9)
     }
   }
 }

@@ -150,9 +150,11 @@ public final class ParameterSet: Sendable {
     var tensors: [String: DeviceTensor] = [:]
     let progress = ProgressLine("uploading weights to \(device.info.name)", total: named.count)
     defer { progress.finish() }
-    for (name, tensor) in named {
-      tensors[name] = try device.upload(tensor, name: "%" + name)
-      progress.advance()
+    try TraceRecorder.span("upload weights", arguments: ["device": device.info.name]) { () throws(DeviceError) in
+      for (name, tensor) in named {
+        tensors[name] = try device.upload(tensor, name: "%" + name)
+        progress.advance()
+      }
     }
     self.tensors = tensors
   }

@@ -107,10 +107,15 @@ public struct KernelTiming: Hashable, Sendable {
   public var kernel: String
   /// Seconds the device spent on it (command start to end).
   public var seconds: Double
+  /// Seconds from the start of its submission's first launch to its own start, where the device
+  /// says (OpenCL events, Vulkan timestamps, the `cpu` timers); `nil` when launches are only
+  /// known to run one after another.
+  public var start: Double?
 
   /// Creates a timing.
-  public init(kernel: String, seconds: Double) {
+  public init(kernel: String, seconds: Double, start: Double? = nil) {
     self.kernel = kernel
     self.seconds = seconds
+    self.start = start
   }
 }

@@ -53,7 +53,10 @@ extension HostGraphExecutable {
   /// Reads device inputs, runs on the host, writes in-place results back to their tensors.
   public func execute(_ inputs: [TensorValue], profile: Bool) throws(DeviceError) -> GraphRun {
     var traffic = Traffic()
-    let results = try execute(try graph.hostInputs(inputs, traffic: &traffic))
+    let hostInputs = try graph.hostInputs(inputs, traffic: &traffic)
+    let results = try TraceRecorder.span("run @\(graph.name) on the host") { () throws(DeviceError) in
+      try execute(hostInputs)
+    }
     return GraphRun(results: try graph.writingUpdates(results, into: inputs, traffic: &traffic), traffic: traffic)
   }
 }

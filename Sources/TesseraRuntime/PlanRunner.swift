@@ -72,7 +72,7 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
     self.plan = plan
     self.backend = backend
     store = backend.store
-    let preparations = try backend.prepare(plan)
+    let preparations = try TraceRecorder.span("prepare kernels") { () throws(DeviceError) in try backend.prepare(plan) }
     self.preparations = preparations
     segments = try Self.segments(of: plan, preparations, backend: backend, steps: plan.steps.indices)
     argumentPositions = Dictionary(uniqueKeysWithValues: plan.graph.arguments.enumerated().map { ($1, $0) })
@@ -93,25 +93,35 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
     }
     self.invariantSegments = invariantSegments
     if backend.allocatesArenaAtCompile { try allocateArena() }
-    for step in plan.steps where step.group.kind == .constant {
-      guard let literal = plan.graph.nodes[step.group.nodes[0]].literal else { continue }
-      resident.constants[step.group.root] = try store.upload(literal, name: "%" + plan.graph[step.group.root].name)
+    try TraceRecorder.span("upload constants") { () throws(DeviceError) in
+      for step in plan.steps where step.group.kind == .constant {
+        guard let literal = plan.graph.nodes[step.group.nodes[0]].literal else { continue }
+        resident.constants[step.group.root] = try store.upload(literal, name: "%" + plan.graph[step.group.root].name)
+      }
     }
   }
 
-  /// Runs once; see ``PlanRunner``.
+  /// Runs once; see ``PlanRunner``. With a ``TraceRecorder`` current, the run's host work is
+  /// recorded as spans and every kernel's device time on the device's track (the kernels are
+  /// timed as for `profile`).
   public func execute(_ inputs: [TensorValue], profile: Bool) throws(DeviceError) -> GraphRun {
-    try running.withLock { () throws(DeviceError) in try run(inputs, profile: profile) }
+    try running.withLock { () throws(DeviceError) in
+      try TraceRecorder.span("run @\(plan.graph.name)", arguments: ["device": store.deviceName]) {
+        () throws(DeviceError) in try run(inputs, profile: profile, trace: TraceRecorder.current)
+      }
+    }
   }
 
-  private func run(_ inputs: [TensorValue], profile: Bool) throws(DeviceError) -> GraphRun {
+  private func run(_ inputs: [TensorValue], profile: Bool, trace: TraceRecorder?) throws(DeviceError) -> GraphRun {
     let graph = plan.graph
     precondition(inputs.count == graph.arguments.count, "CompiledGraph checks the input count")
     var traffic = Traffic()
     try allocateArena()
     var memories: [any DeviceMemory] = []
-    for (position, input) in inputs.enumerated() {
-      memories.append(try memory(for: input, at: position, traffic: &traffic))
+    try TraceRecorder.span("upload inputs") { () throws(DeviceError) in
+      for (position, input) in inputs.enumerated() {
+        memories.append(try memory(for: input, at: position, traffic: &traffic))
+      }
     }
     var tensors: [Int: DeviceTensor] = [:]
     for (position, input) in inputs.enumerated() {
@@ -149,17 +159,27 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
     }
     var timings: [KernelTiming] = []
     for index in stale {
-      timings += try run(invariantSegments[index]!, locate: locate, profile: profile, traffic: &traffic)
+      timings += try run(invariantSegments[index]!, locate: locate, profile: profile, trace: trace, traffic: &traffic)
       let sources = invariant.sources[index]!.map { tensors[$0]! }
       backend.derivedValues?.record(
         resident.keys[index]!, memory: kept[plan.steps[index].group.root]!, sources: sources)
     }
     for (index, segment) in (keptSteps.isEmpty ? segments : resident.varying).enumerated() {
-      timings += try run(segment, encodedAs: index, locate: locate, profile: profile, traffic: &traffic)
+      timings += try run(segment, encodedAs: index, locate: locate, profile: profile, trace: trace, traffic: &traffic)
     }
     for position in writtenArguments { tensors[position]?.markWritten() }
+    let results = try TraceRecorder.span("read back") { () throws(DeviceError) in
+      try readResults(inputs, locate: locate, traffic: &traffic)
+    }
+    return GraphRun(results: results, kernels: profile && backend.timesKernels ? timings : nil, traffic: traffic)
+  }
+
+  /// The results: device tensors updated in place as themselves, the others read back.
+  private func readResults(_ inputs: [TensorValue], locate: (ValueID) -> ValueLocation, traffic: inout Traffic)
+    throws(DeviceError) -> [TensorValue]
+  {
     var results: [TensorValue] = []
-    for value in graph.results {
+    for value in plan.graph.results {
       if let position = argumentPositions[plan.memory.storage(of: value)], case .device(let tensor) = inputs[position] {
         results.append(.device(tensor))
         continue
@@ -167,15 +187,16 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
       let location = locate(value)
       let bytes = try store.read(location.memory, at: location.offset, count: location.size)
       traffic.toHost += bytes.count
-      results.append(.host(Tensor(type: graph.type(of: value), bytes: bytes)!))
+      results.append(.host(Tensor(type: plan.graph.type(of: value), bytes: bytes)!))
     }
-    return GraphRun(results: results, kernels: profile && backend.timesKernels ? timings : nil, traffic: traffic)
+    return results
   }
 
-  /// Runs one segment; a device segment's encoding is kept as `encodedAs` when given.
+  /// Runs one segment; a device segment's encoding is kept as `encodedAs` when given. With a
+  /// `trace`, its kernels are timed and recorded on the device's track.
   private func run(
     _ segment: Segment, encodedAs index: Int? = nil, locate: (ValueID) -> ValueLocation, profile: Bool,
-    traffic: inout Traffic
+    trace: TraceRecorder?, traffic: inout Traffic
   ) throws(DeviceError) -> [KernelTiming] {
     switch segment {
     case .device(let steps, let kernels):
@@ -183,15 +204,25 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
       if let index, let known = resident.encoded[index] {
         encoded = known
       } else {
-        encoded = try backend.encode(steps, plan: plan, locate: locate)
+        encoded = try TraceRecorder.span("encode \(steps.count) step(s)") { () throws(DeviceError) in
+          try backend.encode(steps, plan: plan, locate: locate)
+        }
         if let index { resident.encoded[index] = encoded }
       }
       if let hit = backend.faults.hit(.timeout, device: store.deviceName, targets: kernels) {
         throw .timeout(device: store.deviceName, kernels: kernels, reason: hit.description)
       }
-      return try backend.submit(encoded, profile: profile)
+      var anchor = 0.0
+      let submitted = try TraceRecorder.span("submit \(steps.count) step(s)") { () throws(DeviceError) in
+        anchor = trace?.now() ?? 0
+        return try backend.submit(encoded, profile: profile || trace != nil)
+      }
+      trace?.recordKernels(submitted, device: store.deviceName, anchor: anchor)
+      return submitted
     case .host(let call):
-      try runOnHost(call, locate: locate, traffic: &traffic)
+      try TraceRecorder.span("host step \(call.kernel.name)") { () throws(DeviceError) in
+        try runOnHost(call, locate: locate, traffic: &traffic)
+      }
       return []
     }
   }

@@ -28,6 +28,7 @@ enum GenerateCommand: Command {
       OptionSpec(
         name: "--warmup",
         help: "Prefill the prompt once more first, so prefill tok/s is measured in the steady state."),
+      Observation.deterministicOption, Observation.traceOption,
     ],
     examples: [
       "tessera generate --prompt 'The capital of France is' --max-tokens 16",

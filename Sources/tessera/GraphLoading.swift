@@ -8,7 +8,7 @@ func loadModule(_ path: String) throws -> Module {
       description: "\(path): " + (FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file"))
   }
   guard let text = String(data: data, encoding: .utf8) else { throw UsageError(description: "\(path): not UTF-8 text") }
-  return try Parser.parse(text, file: path)
+  return try TraceRecorder.span("parse \(path)") { () throws(IRError) in try Parser.parse(text, file: path) }
 }
 
 /// The function to run: `--function NAME`, or the first one.

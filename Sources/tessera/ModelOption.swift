@@ -12,7 +12,7 @@ enum ModelOption {
   static func load(_ arguments: ParsedArguments) throws -> LlamaModel {
     let path = try arguments.value("--model") ?? defaultModel()
     printError("loading \(path)")
-    return try LlamaModel(path: path)
+    return try TraceRecorder.span("load model \(path)") { try LlamaModel(path: path) }
   }
 
   private static func defaultModel() throws -> String {

@@ -12,6 +12,7 @@ enum ParityCommand: Command {
       OptionSpec(name: "--steps", valueName: "N", help: "Greedy steps per prompt (default 4)."),
       OptionSpec(name: "--prompt", valueName: "TEXT", help: "A prompt (default: one built in).", repeatable: true),
       OptionSpec(name: "--report", valueName: "FILE.html", help: "Also write the tables and a chart as HTML."),
+      Observation.deterministicOption, Observation.traceOption,
     ],
     examples: ["tessera parity --steps 4", "tessera parity --devices reference,kir --steps 2 --report parity.html"])
 

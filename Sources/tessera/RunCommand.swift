@@ -21,13 +21,13 @@ enum RunCommand: Command {
       OptionSpec(
         name: "--profile",
         help: "Print each kernel's device time (OpenCL, Vulkan) or the NPU cycle report (npu)."),
-      OptionSpec(
-        name: "--trace", valueName: "FILE.json", help: "With --device npu: write a Chrome/Perfetto trace of the units."),
+      Observation.deterministicOption, Observation.traceOption,
     ],
     examples: [
       "tessera run examples/mlp.tir --input x=x.npy --input w1=w1.npy --input b1=b1.npy --input w2=w2.npy",
       "tessera run examples/mlp.tir --device all --random-inputs 0",
       "tessera run examples/mlp.tir --device npu --random-inputs 0 --profile --trace npu-trace.json",
+      "tessera run examples/mlp.tir --device opencl --random-inputs 0 --deterministic --trace opencl-trace.json",
       "TESSERA_FAULT=build:opencl tessera run examples/mlp.tir --device opencl --random-inputs 0 --fallback cpu",
     ])
 
@@ -36,20 +36,16 @@ enum RunCommand: Command {
     let graph = try selectFunction(module, arguments.value("--function"))
     try Verifier.verify(graph)
     let (inputs, sources) = try gatherInputs(graph, arguments)
-    let tracePath = arguments.value("--trace")
     let fallback = arguments.value("--fallback")
-    if fallback != nil && (arguments.flags.contains("--profile") || tracePath != nil) {
-      throw UsageError(description: "--profile and --trace measure one device; they cannot be combined with --fallback")
+    if fallback != nil && arguments.flags.contains("--profile") {
+      throw UsageError(description: "--profile measures one device; it cannot be combined with --fallback")
     }
     let registry = try DeviceSelection.registry()
     let deviceName = arguments.value("--device") ?? "reference"
     let devices = try DeviceSelection.devices(deviceName, fallback: fallback, in: registry)
     let detailed = devices.count == 1 ? devices[0] as? any DetailedProfiling : nil
-    if tracePath != nil && detailed == nil {
-      throw UsageError(description: "--trace needs a device that writes traces (npu)")
-    }
-    if let detailed, arguments.flags.contains("--profile") || tracePath != nil {
-      try profile(detailed, graph, inputs, tracePath: tracePath)
+    if let detailed, arguments.flags.contains("--profile") {
+      try profile(detailed, graph, inputs)
     }
 
     var outcomes: [Outcome] = []
@@ -93,20 +89,13 @@ enum RunCommand: Command {
     var seconds: Double
   }
 
-  /// Runs once more on a device with a report of its own, shows the report and writes the trace.
-  private static func profile(
-    _ device: any DetailedProfiling, _ graph: Graph, _ inputs: [String: Tensor], tracePath: String?
-  ) throws {
+  /// Runs once more on a device with a report of its own and shows the report.
+  private static func profile(_ device: any DetailedProfiling, _ graph: Graph, _ inputs: [String: Tensor]) throws {
     let ordered = try graph.arguments.map { argument in
       guard let input = inputs[graph[argument].name] else { throw DeviceError.missingInput(name: graph[argument].name) }
       return input
     }
-    let (report, trace) = try device.detailedProfile(of: graph, inputs: ordered, trace: tracePath != nil)
-    print(report, terminator: "")
-    if let tracePath, let trace {
-      try trace.write(toFile: tracePath, atomically: true, encoding: .utf8)
-      print("wrote trace \(tracePath) (open in ui.perfetto.dev or chrome://tracing)")
-    }
+    print(try device.detailedProfile(of: graph, inputs: ordered, trace: false).report, terminator: "")
   }
 
   /// Inputs by argument name from `--input` and `--random-inputs`, plus where each came from.

@@ -46,7 +46,7 @@ func printError(_ message: String) {
       print(command.spec.help)
       return 0
     }
-    try command.run(parsed)
+    try Observation.around(parsed) { try command.run(parsed) }
     return 0
   } catch {
     printError("error: \(error)")

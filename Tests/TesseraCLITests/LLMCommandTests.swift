@@ -51,6 +51,32 @@ struct LLMCommandTests {
     #expect(try String(contentsOfFile: report, encoding: .utf8).contains("<svg"))
   }
 
+  @Test func generateAndParityTraceInDeterministicMode() throws {
+    let path = try TinyLlama().write()
+    let directory = TestSupport.temporaryDirectory("llm-trace")
+    let commands = [
+      ["generate", "--model", path, "--prompt", "abc", "--max-tokens", "3", "--device", "cpu"],
+      ["parity", "--model", path, "--devices", "reference,cpu", "--steps", "2", "--prompt", "ab"],
+    ]
+    var outputs: [String] = []
+    for (index, command) in commands.enumerated() {
+      let trace = directory + "/\(index).json"
+      let result = try TestSupport.runProcess(
+        TestSupport.tesseraBinary!, command + ["--deterministic", "--trace", trace])
+      #expect(result.status == 0, "\(result.stderr)")
+      outputs.append(result.stdout)
+      let check = ChromeTraceCheck(try String(contentsOfFile: trace, encoding: .utf8))
+      #expect(check.problems.isEmpty, "\(check.problems)")
+      let host = check.spans(process: "host", thread: "main").map(\.name)
+      #expect(host.first == "load model \(path)")
+      #expect(host.contains("upload weights") && host.contains { $0.hasPrefix("run @") }, "\(host)")
+      #expect(!check.spans(process: "cpu", thread: "kernels").isEmpty)
+    }
+    // The same command again gives the same tokens.
+    let again = try TestSupport.runProcess(TestSupport.tesseraBinary!, commands[0] + ["--deterministic"])
+    #expect(again.stdout == outputs[0])
+  }
+
   @Test func malformedModelsExitWith2() throws {
     let path = TestSupport.temporaryDirectory("bad-model") + "/bad.gguf"
     try Data("GGUF".utf8).write(to: URL(fileURLWithPath: path))

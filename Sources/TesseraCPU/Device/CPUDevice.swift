@@ -18,6 +18,9 @@ public final class CPUDevice: Device {
   public let quantizedPrecision: QuantizedPrecision
   /// The device itself: device tensors are host memory (see ``CPUMemory``).
   public var store: any TensorStore { self }
+  /// Whether results must not depend on the thread count (``Determinism``): routes are chosen
+  /// without regard to it.
+  public let deterministic: Bool
   private let options: CompileOptions
   let pool: CPUThreadPool
   let faults: FaultInjection
@@ -26,17 +29,24 @@ public final class CPUDevice: Device {
 
   /// Creates the device; `library` supplies hand-written kernels (without one, composites are
   /// decomposed into core ops), `pool` the threads, `quantizedPrecision` the named precision mode
-  /// of quantized matmuls; `faults` are injected (none by default).
+  /// of quantized matmuls, `deterministic` whether results may depend on the thread count
+  /// (``Determinism``; by default as `TESSERA_DETERMINISTIC` says); `faults` are injected (none by
+  /// default).
   public init(
     library: (any KernelLibrary)? = nil, pool: CPUThreadPool = .shared,
-    quantizedPrecision: QuantizedPrecision = .f32Activations, faults: FaultInjection = FaultInjection()
+    quantizedPrecision: QuantizedPrecision = .f32Activations,
+    deterministic: Bool = Determinism.requested() == true,
+    faults: FaultInjection = FaultInjection()
   ) {
     options = CompileOptions(
       passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), library: library, fallback: "cpu")
     self.pool = pool
     self.quantizedPrecision = quantizedPrecision
+    self.deterministic = deterministic
     self.faults = faults
-    let mode = quantizedPrecision == .f32Activations ? "" : ", quantized matmuls with \(quantizedPrecision.rawValue)"
+    let mode =
+      (quantizedPrecision == .f32Activations ? "" : ", quantized matmuls with \(quantizedPrecision.rawValue)")
+      + (deterministic ? ", deterministic" : "")
     info = DeviceInfo(
       name: "cpu", kind: .cpu,
       summary: "native SIMD kernels and vectorised KIR, \(pool.threads) thread\(pool.threads == 1 ? "" : "s")\(mode)",
@@ -128,7 +138,8 @@ public struct CPUProvider: DeviceProvider {
   private let faults: FaultInjection
   private let environment: [String: String]
   /// Creates the provider; the device will use `library`, inject `faults` (none by default) and
-  /// read its precision from `environment`.
+  /// read its precision, its thread count (`TESSERA_THREADS`) and deterministic mode
+  /// (`TESSERA_DETERMINISTIC`) from `environment`.
   public init(
     library: (any KernelLibrary)? = nil, faults: FaultInjection = FaultInjection(),
     environment: [String: String] = ProcessInfo.processInfo.environment
@@ -149,6 +160,19 @@ public struct CPUProvider: DeviceProvider {
             availability: .unavailable(reason: "\(Self.precisionVariable)='\(text)' is not \(modes)")))
       ]
     }
-    return [DeviceEntry(device: CPUDevice(library: library, quantizedPrecision: precision, faults: faults))]
+    guard let deterministic = Determinism.requested(in: environment) else {
+      return [
+        DeviceEntry(
+          unavailable: DeviceInfo(
+            name: "cpu", kind: .cpu, summary: "-", driver: "built in",
+            availability: .unavailable(reason: Determinism.problem(in: environment)!)))
+      ]
+    }
+    let pool = CPUThreadPool(threads: CPUThreadPool.defaultThreadCount(environment: environment))
+    return [
+      DeviceEntry(
+        device: CPUDevice(
+          library: library, pool: pool, quantizedPrecision: precision, deterministic: deterministic, faults: faults))
+    ]
   }
 }

@@ -133,12 +133,14 @@ final class CPUPlanBackend: PlanBackend {
     let pointers = encoded.pointers
     let pointer: (ValueID) -> UnsafeMutableRawPointer = { pointers[$0.index]! }
     var timings: [KernelTiming] = []
+    let origin = ContinuousClock.now
     for (root, action) in encoded.steps {
       let start = profile ? ContinuousClock.now : nil
       switch action {
       case .native(let matmul):
         matmul.run(
-          output: pointer(root), pointer: pointer, tiles: encoded.tiles[matmul.b], precision: precision, pool: pool)
+          output: pointer(root), pointer: pointer, tiles: encoded.tiles[matmul.b], precision: precision, pool: pool,
+          deterministic: device.deterministic)
       case .rows(let kernel):
         kernel.run(output: pointer(root), pointer: pointer, pool: pool)
       case .strided(let kernel):
@@ -154,12 +156,17 @@ final class CPUPlanBackend: PlanBackend {
         try kernel.run(buffers: bindings, scalars: call.scalars, pool: pool)
       }
       if let start {
-        let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        timings.append(KernelTiming(kernel: name(of: action, root: root), seconds: seconds))
+        timings.append(
+          KernelTiming(
+            kernel: name(of: action, root: root), seconds: Self.seconds(ContinuousClock.now - start),
+            start: Self.seconds(start - origin)))
       }
     }
     return timings
+  }
+
+  private static func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
   }
 
   /// What a profile calls a step: the native path it took, or its kernel's name.

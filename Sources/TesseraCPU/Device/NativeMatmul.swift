@@ -157,16 +157,18 @@ struct NativeMatmul: Sendable {
 
   /// Runs it: `pointer(value)` gives each operand's memory, `output` the root's; `tiles` the
   /// ``QuantizedTiles`` copy of `n × k` quantized weights when there is one; `precision` is the
-  /// mode of matmuls against `n × k` quantized weights.
+  /// mode of matmuls against `n × k` quantized weights. A small f32 matmul takes the
+  /// single-threaded route on one thread, unless `deterministic` says the route must not depend
+  /// on the thread count (the routes sum in different orders).
   func run(
     output: UnsafeMutableRawPointer, pointer: (ValueID) -> UnsafeMutableRawPointer, tiles: UnsafeRawPointer?,
-    precision: QuantizedPrecision, pool: CPUThreadPool
+    precision: QuantizedPrecision, pool: CPUThreadPool, deterministic: Bool = false
   ) {
     let (m, k, n) = (layout.m, layout.k, layout.n)
     let x = pointer(a).assumingMemoryBound(to: Float.self)
     let c = output.assumingMemoryBound(to: Float.self)
     if let (rowStride, columnStride, offsets) = f32Strides, m <= SmallMatmul.maxRows,
-      columnStride != 1 || batches.count > 1 || pool.threads == 1 || n * k <= 1 << 16
+      columnStride != 1 || batches.count > 1 || (pool.threads == 1 && !deterministic) || n * k <= 1 << 16
     {
       let base = UnsafePointer(pointer(b).assumingMemoryBound(to: Float.self))
       let batch = SmallMatmul.Batch(

@@ -27,6 +27,15 @@ public enum GraphCompiler {
     _ graph: Graph, target: TargetCapabilities, options: CompileOptions = CompileOptions(),
     afterEachPass: ((String, Graph) -> Void)? = nil
   ) throws(CompileError) -> CompiledPlan {
+    try CompileInstrumentation.phase("compile @\(graph.name) for \(target.name)") { () throws(CompileError) in
+      try plan(graph, target: target, options: options, afterEachPass: afterEachPass)
+    }
+  }
+
+  /// ``compile(_:target:options:afterEachPass:)``, phase by phase.
+  private static func plan(
+    _ graph: Graph, target: TargetCapabilities, options: CompileOptions, afterEachPass: ((String, Graph) -> Void)?
+  ) throws(CompileError) -> CompiledPlan {
     // Without a kernel library, composites that need a hand-written kernel become core ops.
     let needsLibrary: Set<OpKind> = options.library == nil ? [.softmax, .rmsNorm, .layerNorm] : []
     let decompose = target.decompose.union(needsLibrary).intersection(DecomposeComposites.decomposable)
@@ -38,21 +47,28 @@ public enum GraphCompiler {
       optimised = try PassManager([DecomposeComposites(kinds: declined)] + options.passes).run(
         optimised, afterEach: afterEachPass)
     }
-    let (groups, refusals) = Fusion.groups(optimised) { Partitioner.supports(target, $0, optimised) == nil }
+    let (groups, refusals) = CompileInstrumentation.phase("fusion") {
+      Fusion.groups(optimised) { Partitioner.supports(target, $0, optimised) == nil }
+    }
     var calls: [KernelCall?] = []
     var reads: [[ValueID]] = []
-    let definingNode = optimised.definingNode
-    for (index, group) in groups.enumerated() {
-      let call = try kernel(
-        for: group, in: optimised, index: index, library: &libraryCalls, definingNode: definingNode)
-      calls.append(call)
-      reads.append(
-        call.map(\.reads)
-          ?? (group.kind == .alias ? optimised.nodes[group.nodes[0]].operands : []))
+    try CompileInstrumentation.phase("kernels") { () throws(CompileError) in
+      let definingNode = optimised.definingNode
+      for (index, group) in groups.enumerated() {
+        let call = try kernel(
+          for: group, in: optimised, index: index, library: &libraryCalls, definingNode: definingNode)
+        calls.append(call)
+        reads.append(
+          call.map(\.reads)
+            ?? (group.kind == .alias ? optimised.nodes[group.nodes[0]].operands : []))
+      }
     }
-    let memory = MemoryPlanner.plan(optimised, groups: groups, reads: reads)
-    let partition = Partitioner.assign(
-      optimised, groups: groups, reads: reads, target: target, fallback: options.fallback)
+    let memory = CompileInstrumentation.phase("memory plan") {
+      MemoryPlanner.plan(optimised, groups: groups, reads: reads)
+    }
+    let partition = CompileInstrumentation.phase("partition") {
+      Partitioner.assign(optimised, groups: groups, reads: reads, target: target, fallback: options.fallback)
+    }
     let steps = groups.indices.map { index in
       PlanStep(
         group: groups[index], call: calls[index], device: partition.devices[index],

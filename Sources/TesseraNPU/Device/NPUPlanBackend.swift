@@ -87,21 +87,39 @@ final class NPUPlanBackend: PlanBackend, @unchecked Sendable {
     }
   }
 
+  /// Runs the programs one after another; with a ``TraceRecorder`` current, records every unit
+  /// instruction's modelled interval on the unit's thread of the `npu` track.
   func submit(_ encoded: any Sendable, profile: Bool) throws(DeviceError) -> [KernelTiming] {
+    let tracer = TraceRecorder.current
+    let anchor = tracer?.now() ?? 0
     var timings: [KernelTiming] = []
+    var units: [DeviceInterval] = []
+    var elapsed = 0
     for (kernel, program) in (encoded as! Encoded).programs {
       let cycles = try global.withBytes { bytes throws(DeviceError) in
         do throws(NPUError) {
-          return try emulator.run(program, global: bytes, trace: trace && recording)
+          return try emulator.run(program, global: bytes, trace: (trace && recording) || tracer != nil)
         } catch {
           throw .kernelFailed(kernel: kernel, message: error.description)
         }
       }
       if recording { report.withLock { $0 = $0.followed(by: cycles) } }
       if profile {
-        timings.append(KernelTiming(kernel: kernel, seconds: Double(cycles.cycles) / (config.clockGHz * 1e9)))
+        timings.append(KernelTiming(kernel: kernel, seconds: seconds(cycles.cycles)))
       }
+      if tracer != nil {
+        units += cycles.events.map { event in
+          DeviceInterval(
+            name: event.name, thread: event.unit.description, offset: seconds(elapsed + event.start),
+            seconds: seconds(event.end - event.start))
+        }
+      }
+      elapsed += cycles.cycles
     }
+    tracer?.recordDevice(units, device: global.deviceName, anchor: anchor)
     return timings
   }
+
+  /// `cycles` at the configured clock.
+  private func seconds(_ cycles: Int) -> Double { Double(cycles) / (config.clockGHz * 1e9) }
 }

@@ -134,13 +134,18 @@ final class VulkanContext: @unchecked Sendable {
     var info = VkSubmitInfo()
     info.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
     info.commandBufferCount = 1
-    let status = withUnsafePointer(to: &buffer) { pointer in
-      info.pCommandBuffers = pointer
-      return queueLock.withLock { functions.queueSubmit(queue, 1, &info, fence) }
+    let status = TraceRecorder.span("vkQueueSubmit") {
+      withUnsafePointer(to: &buffer) { pointer in
+        info.pCommandBuffers = pointer
+        return queueLock.withLock { functions.queueSubmit(queue, 1, &info, fence) }
+      }
     }
     try check(status, "vkQueueSubmit")
     var fences: VkFence? = fence
-    try check(functions.waitForFences(device, 1, &fences, VkBool32(VK_TRUE), UInt64.max), "vkWaitForFences")
+    let waited = TraceRecorder.span("wait (vkWaitForFences)") {
+      functions.waitForFences(device, 1, &fences, VkBool32(VK_TRUE), UInt64.max)
+    }
+    try check(waited, "vkWaitForFences")
     try check(functions.resetFences(device, 1, &fences), "vkResetFences")
   }
 }

@@ -177,7 +177,9 @@ final class VulkanPlanBackend: PlanBackend {
     try check(status, "vkGetQueryPoolResults")
     return names.indices.map { index in
       let elapsed = (ticks[2 * index + 1] &- ticks[2 * index]) & context.timestampMask
-      return KernelTiming(kernel: names[index], seconds: Double(elapsed) * period / 1e9)
+      let offset = (ticks[2 * index] &- ticks[0]) & context.timestampMask
+      return KernelTiming(
+        kernel: names[index], seconds: Double(elapsed) * period / 1e9, start: Double(offset) * period / 1e9)
     }
   }
 }
