@@ -22,7 +22,10 @@ let usage = """
     opencl      SGEMM on the first OpenCL device vs CLBlast and the reference; dispatch overhead;
                 program build time cold and from the disk cache; --size 1024
     npu         GEMM on the NPU cycle model (1024^3 utilisation, size sweep, roofline SVG;
-                --svg FILE, default npu-roofline.svg) and the emulator's speed
+                --svg FILE, default npu-roofline.svg) and the emulator's speed; then a GGUF
+                model's modelled prefill and decode (cycles/token, unit busy, GM bytes/token):
+                --model (default: the cached SmolLM2, skipped when absent), --prefill 16,
+                --decode 4, --no-model
     vulkan      SGEMM on the first Vulkan device vs the reference evaluator, dispatch overhead,
                 pipeline creation cold vs cached; --size 1024
     llm         prefill/decode tok/s of a GGUF model on each device vs llama-bench; --model, --devices,
@@ -101,6 +104,15 @@ case "opencl":
   try OpenCLBenchmark.run(size: size, repeats: repeats)
 case "npu":
   try NPUBenchmark.run(svgPath: option("--svg", in: arguments) ?? "npu-roofline.svg", repeats: repeats)
+  guard let prefill = Int(option("--prefill", in: arguments) ?? "16"), prefill > 0,
+    let decode = Int(option("--decode", in: arguments) ?? "4"), decode > 0
+  else { fail("--prefill and --decode expect positive integers") }
+  if arguments.contains("--no-model") { break }
+  if let path = option("--model", in: arguments) ?? ModelCache.defaultModelIfPresent {
+    try NPUModelBenchmark.run(modelPath: path, prefill: prefill, decode: decode)
+  } else {
+    print("model skipped: no model at \(ModelCache.defaultModelPath) (run 'make model' or pass --model GGUF)")
+  }
 case "vulkan":
   guard let size = Int(option("--size", in: arguments) ?? "1024"), size > 0 else {
     fail("--size expects a positive integer")

@@ -42,9 +42,11 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
     /// tensors they were made for.
     var keys: [Int: String] = [:]
     var keyedFor: [ObjectIdentifier] = []
-    /// The invariant steps whose results are kept, and the segments of the other steps.
+    /// The invariant steps whose results are kept, the segments of the other steps, and the
+    /// memory plan the arena follows (the plan's own when nothing is kept).
     var kept: [Int] = []
     var varying: [Segment] = []
+    var memory: MemoryPlan
   }
 
   /// The plan.
@@ -63,7 +65,7 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
   /// borrowed.
   private let writtenArguments: Set<Int>
   /// Touched only under `running`.
-  private var resident = Resident()
+  private var resident: Resident
   private let running = Lock()
 
   /// Prepares every step of `plan` on `backend`; fails when a step cannot be prepared, or when
@@ -72,6 +74,7 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
     self.plan = plan
     self.backend = backend
     store = backend.store
+    resident = Resident(memory: plan.memory)
     let preparations = try TraceRecorder.span("prepare kernels") { () throws(DeviceError) in try backend.prepare(plan) }
     self.preparations = preparations
     segments = try Self.segments(of: plan, preparations, backend: backend, steps: plan.steps.indices)
@@ -116,7 +119,6 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
     let graph = plan.graph
     precondition(inputs.count == graph.arguments.count, "CompiledGraph checks the input count")
     var traffic = Traffic()
-    try allocateArena()
     var memories: [any DeviceMemory] = []
     try TraceRecorder.span("upload inputs") { () throws(DeviceError) in
       for (position, input) in inputs.enumerated() {
@@ -128,13 +130,8 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
       if case .device(let tensor) = input { tensors[position] = tensor }
     }
     let keptSteps = invariant.steps.filter { invariant.sources[$0]!.allSatisfy { tensors[$0] != nil } }
-    if keptSteps != resident.kept {
-      let skipped = Set(keptSteps)
-      resident.varying = try Self.segments(
-        of: plan, preparations, backend: backend, steps: plan.steps.indices.filter { !skipped.contains($0) })
-      resident.kept = keptSteps
-      resident.encodedWith = []
-    }
+    if keptSteps != resident.kept { try keep(keptSteps) }
+    try allocateArena()
     let (kept, stale) = try keptValues(of: keptSteps, tensors)
     let encodedWith = memories + keptSteps.map { kept[plan.steps[$0].group.root]! }
     let same =
@@ -152,7 +149,7 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
       if let memory = resident.constants[storage] ?? kept[storage] {
         return ValueLocation(memory: memory, offset: 0, size: size)
       }
-      guard case .arena(let offset)? = plan.memory.homes[storage], let arena = resident.arena else {
+      guard case .arena(let offset)? = resident.memory.homes[storage], let arena = resident.arena else {
         preconditionFailure("the memory plan gives %\(plan.graph[value].name) no home")
       }
       return ValueLocation(memory: arena, offset: offset, size: size)
@@ -227,6 +224,22 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
     }
   }
 
+  /// Keeps the results of the invariant steps `steps` from now on: the other steps' segments,
+  /// and an arena without those results (the old one given back first, so the two never
+  /// coexist; the run allocates the new one). Encodings made for the old layout are dropped.
+  private func keep(_ steps: [Int]) throws(DeviceError) {
+    let skipped = Set(steps)
+    resident.varying = try Self.segments(
+      of: plan, preparations, backend: backend, steps: plan.steps.indices.filter { !skipped.contains($0) })
+    resident.kept = steps
+    resident.encodedWith = []
+    resident.encoded = [:]
+    let memory =
+      steps.isEmpty ? plan.memory : plan.memory(keepingElsewhere: Set(steps.map { plan.steps[$0].group.root }))
+    if memory.arenaBytes != resident.memory.arenaBytes { resident.arena = nil }
+    resident.memory = memory
+  }
+
   /// The memory of each of the invariant steps `steps`' results (by its root) for the device
   /// tensors `tensors`, from the backend's cache or newly allocated, and the steps whose results
   /// must be computed this run (new, or made from tensors written since), in plan order.
@@ -291,8 +304,8 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
 
   /// The arena, unless it is there.
   private func allocateArena() throws(DeviceError) {
-    if resident.arena == nil, plan.memory.arenaBytes > 0 {
-      resident.arena = try store.allocate(bytes: plan.memory.arenaBytes, name: "the arena")
+    if resident.arena == nil, resident.memory.arenaBytes > 0 {
+      resident.arena = try store.allocate(bytes: resident.memory.arenaBytes, name: "the arena")
     }
   }
 

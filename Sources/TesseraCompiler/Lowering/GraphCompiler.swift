@@ -58,9 +58,7 @@ public enum GraphCompiler {
         let call = try kernel(
           for: group, in: optimised, index: index, library: &libraryCalls, definingNode: definingNode)
         calls.append(call)
-        reads.append(
-          call.map(\.reads)
-            ?? (group.kind == .alias ? optimised.nodes[group.nodes[0]].operands : []))
+        reads.append(Self.reads(of: call, group: group, in: optimised))
       }
     }
     let memory = CompileInstrumentation.phase("memory plan") {
@@ -86,6 +84,11 @@ public enum GraphCompiler {
     let composites: Set<OpKind> = [.softmax, .rmsNorm, .layerNorm]
     return Set(
       graph.nodes.filter { composites.contains($0.kind) && library!.call(for: $0, in: graph) == nil }.map(\.kind))
+  }
+
+  /// The values a step reads, for liveness: its kernel's read buffers, or an alias's source.
+  static func reads(of call: KernelCall?, group: FusedGroup, in graph: Graph) -> [ValueID] {
+    call.map(\.reads) ?? (group.kind == .alias ? graph.nodes[group.nodes[0]].operands : [])
   }
 
   private static func kernel(

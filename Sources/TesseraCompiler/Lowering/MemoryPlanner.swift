@@ -46,7 +46,11 @@ public enum MemoryPlanner {
   public static let alignment = 256
 
   /// Plans `steps` (groups in execution order; each reads `reads[i]` and writes its root).
-  public static func plan(_ graph: Graph, groups: [FusedGroup], reads: [[ValueID]]) -> MemoryPlan {
+  /// Roots in `elsewhere` get no home: their runner keeps them in memory of their own (results
+  /// computed once, see `PlanRunner`), and no other value is computed over them.
+  public static func plan(
+    _ graph: Graph, groups: [FusedGroup], reads: [[ValueID]], elsewhere: Set<ValueID> = []
+  ) -> MemoryPlan {
     var homes: [ValueID: BufferHome] = [:]
     var bytes: [ValueID: Int] = [:]
     var weightBytes = 0
@@ -71,7 +75,7 @@ public enum MemoryPlanner {
       if let base = inPlaceUpdateBase(group, graph) {
         // The update writes the argument's own bytes: the result is that buffer, not the arena.
         homes[group.root] = .alias(of: base)
-      } else {
+      } else if !elsewhere.contains(group.root) {
         firstWrite[group.root] = step
       }
       for value in reads[step] {
@@ -135,5 +139,16 @@ public enum MemoryPlanner {
       return nil
     }
     return reads.first { graph.type(of: $0) == type && !graph.arguments.contains($0) }
+  }
+}
+
+extension CompiledPlan {
+  /// The memory plan of these steps when the runner keeps the results of `elsewhere` (step
+  /// roots) outside the arena: the arena holds only the other values, so it shrinks by what
+  /// those roots would have occupied.
+  public func memory(keepingElsewhere elsewhere: Set<ValueID>) -> MemoryPlan {
+    MemoryPlanner.plan(
+      graph, groups: steps.map(\.group),
+      reads: steps.map { GraphCompiler.reads(of: $0.call, group: $0.group, in: graph) }, elsewhere: elsewhere)
   }
 }

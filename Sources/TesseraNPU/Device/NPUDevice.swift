@@ -17,10 +17,16 @@ public final class NPUDevice: Device {
   public let derivedValues = DerivedValueCache()
   private let options: CompileOptions
   private let host: any HostKernelRunner
+  /// The cycle reports of every program its graphs ran since the last ``takeCycleReport()``.
+  private let cycles: Locked<CycleReport>?
 
   /// Creates the device. `options` supplies the passes and the fallback device name; its kernel
-  /// library is not used (the npu runs decomposed composites). `host` runs fallback steps.
-  public init(config: NPUConfig = NPUConfig(), options: CompileOptions, host: any HostKernelRunner) {
+  /// library is not used (the npu runs decomposed composites). `host` runs fallback steps. With
+  /// `recordsCycles`, the cycle model's counts of every program its compiled graphs run are
+  /// summed for ``takeCycleReport()`` (the modelled cost of a model's prefill or decode step).
+  public init(
+    config: NPUConfig = NPUConfig(), options: CompileOptions, host: any HostKernelRunner, recordsCycles: Bool = false
+  ) {
     info = DeviceInfo(
       name: "npu", kind: .npu, summary: "emulated Ascend-class NPU (16x16x16 fp16 cube, vector unit, cycle model)",
       driver: "built in", memoryBytes: config.globalMemoryBytes, availability: .available)
@@ -30,6 +36,17 @@ public final class NPUDevice: Device {
     options.library = nil
     self.options = options
     self.host = host
+    cycles = recordsCycles ? Locked(CycleReport(config: config)) : nil
+  }
+
+  /// What the programs of this device's graphs counted since the last call (their reports one
+  /// after the other, without unit traces), and a fresh start; `nil` unless the device records
+  /// cycles.
+  public func takeCycleReport() -> CycleReport? {
+    cycles?.withLock { report in
+      defer { report = CycleReport(config: config) }
+      return report
+    }
   }
 
   /// Global memory.
@@ -40,7 +57,8 @@ public final class NPUDevice: Device {
   public func compile(_ graph: Graph) throws(DeviceError) -> CompiledGraph {
     let plan = try plan(graph)
     try info.checkMemory(for: plan)
-    let backend = NPUPlanBackend(global: global, config: config, host: host, derivedValues: derivedValues)
+    let backend = NPUPlanBackend(
+      global: global, config: config, host: host, derivedValues: derivedValues, recorder: cycles)
     return CompiledGraph(graph: graph, deviceName: info.name, executable: try PlanRunner(plan: plan, backend: backend))
   }
 
@@ -67,9 +85,10 @@ extension NPUDevice: DetailedProfiling {
     report: String, chromeTrace: String?
   ) {
     let backend = NPUPlanBackend(
-      global: global, config: config, host: host, derivedValues: nil, recording: true, trace: trace)
+      global: global, config: config, host: host, derivedValues: nil, recorder: Locked(CycleReport(config: config)),
+      trace: trace)
     _ = try PlanRunner(plan: try plan(graph), backend: backend).execute(inputs.map { .host($0) }, profile: false)
-    let report = backend.recordedReport
+    let report = backend.recorder!.withLock { $0 }
     let hostSteps = backend.hostSteps.sorted { $0.key < $1.key }.map { "step \($0.key) ran on the host: \($0.value)\n" }
     return (report.summary + hostSteps.joined(), trace ? report.chromeTrace : nil)
   }

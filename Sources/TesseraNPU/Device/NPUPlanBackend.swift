@@ -6,12 +6,12 @@ import TesseraRuntime
 /// ``NPUGlobalMemory``; a step with an NPU form runs as an NPU program on the emulator, lowered
 /// for the global addresses of its values when the runner encodes it, and the others on the
 /// host runner. A profiled run returns each program's modelled time (cycles at the configured
-/// clock); a recording backend also keeps the cycle report of every program it ran
-/// (``recordedReport``). Steps that depend only on the weights (each `transpose(dequantize(W))`)
+/// clock); a recording backend also appends the cycle report of every program it ran to its
+/// ``recorder``. Steps that depend only on the weights (each `transpose(dequantize(W))`)
 /// run once per weight into the device's ``DerivedValueCache``, shared by its graphs.
 ///
 /// Thread safety: `@unchecked Sendable`; the host-step reasons are written once, in
-/// ``prepare(_:)`` (which ``PlanRunner`` calls from its initialiser), and the report under a lock.
+/// ``prepare(_:)`` (which ``PlanRunner`` calls from its initialiser), and the recorder is locked.
 final class NPUPlanBackend: PlanBackend, @unchecked Sendable {
   /// A segment's programs, in order, with their kernels' names.
   private struct Encoded: Sendable {
@@ -26,35 +26,31 @@ final class NPUPlanBackend: PlanBackend, @unchecked Sendable {
   private let config: NPUConfig
   private let emulator: Emulator
   private let trace: Bool
-  private let recording: Bool
-  private let report: Locked<CycleReport>
+  /// Where the cycle reports of the programs run are appended, when recording.
+  let recorder: Locked<CycleReport>?
   /// Why an npu step runs on the host, by step index (set by ``prepare(_:)``).
   private(set) var hostSteps: [Int: String] = [:]
 
   /// A backend over `global` keeping weight-only results in `derivedValues` (`nil`: computed on
-  /// every run); `recording` keeps the cycle reports of the programs it runs, with
-  /// every unit instruction's interval when `trace` is set.
+  /// every run); with a `recorder`, appends the cycle report of every program it runs there,
+  /// with every unit instruction's interval when `trace` is set.
   init(
     global: NPUGlobalMemory, config: NPUConfig, host: any HostKernelRunner, derivedValues: DerivedValueCache?,
-    recording: Bool = false, trace: Bool = false
+    recorder: Locked<CycleReport>? = nil, trace: Bool = false
   ) {
     self.global = global
     self.derivedValues = derivedValues
     self.config = config
     emulator = Emulator(config: config)
     hostRunner = host
-    self.recording = recording
+    self.recorder = recorder
     self.trace = trace
-    report = Locked(CycleReport(config: config))
   }
 
   var store: any TensorStore { global }
 
   /// Device memory: the arena is taken from global memory when the graph is compiled.
   var allocatesArenaAtCompile: Bool { true }
-
-  /// The cycle reports of every program run so far, one after the other.
-  var recordedReport: CycleReport { report.withLock { $0 } }
 
   func prepare(_ plan: CompiledPlan) throws(DeviceError) -> [StepPreparation] {
     let lowered = NPUProgramSet(plan: plan, config: config)
@@ -98,12 +94,12 @@ final class NPUPlanBackend: PlanBackend, @unchecked Sendable {
     for (kernel, program) in (encoded as! Encoded).programs {
       let cycles = try global.withBytes { bytes throws(DeviceError) in
         do throws(NPUError) {
-          return try emulator.run(program, global: bytes, trace: (trace && recording) || tracer != nil)
+          return try emulator.run(program, global: bytes, trace: (trace && recorder != nil) || tracer != nil)
         } catch {
           throw .kernelFailed(kernel: kernel, message: error.description)
         }
       }
-      if recording { report.withLock { $0 = $0.followed(by: cycles) } }
+      recorder?.withLock { $0 = $0.followed(by: cycles) }
       if profile {
         timings.append(KernelTiming(kernel: kernel, seconds: seconds(cycles.cycles)))
       }
