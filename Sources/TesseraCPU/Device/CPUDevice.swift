@@ -113,18 +113,43 @@ public struct CPUKernelRunner: HostKernelRunner {
       throw .kernelFailed(
         kernel: call.kernel.name, message: "buffer \(parameter.name) is \(parameter.dtype), given \(tensor.dtype)")
     }
-    var storage: [OwnedBytes] = []
+    // Buffers the kernel writes get bytes of their own; the others are read in place.
+    var storage: [OwnedBytes?] = []
     for (parameter, tensor) in zip(call.kernel.buffers, buffers) {
+      guard parameter.access != .read || (tensor.type.storageBytes ?? 0) == 0 else {
+        storage.append(nil)
+        continue
+      }
       let bytes = try OwnedBytes(count: tensor.bytes.count, buffer: parameter.name, device: "cpu", counter: nil)
       bytes.copy(tensor.bytes)
       storage.append(bytes)
     }
-    let bindings = zip(storage, buffers).map {
-      KernelBufferBinding(pointer: $0.pointer, count: $1.shape.count, dtype: $1.dtype)
+    try bind(0, buffers, storage, []) { bindings throws(DeviceError) in
+      try VectorKernel(call.kernel).run(buffers: bindings, scalars: call.scalars, pool: pool)
     }
-    try VectorKernel(call.kernel).run(buffers: bindings, scalars: call.scalars, pool: pool)
     return zip(storage, buffers).map { bytes, tensor in
-      Tensor(type: tensor.type, bytes: Array(UnsafeRawBufferPointer(start: bytes.pointer, count: tensor.bytes.count)))!
+      guard let bytes else { return tensor }
+      return Tensor(
+        type: tensor.type, bytes: Array(UnsafeRawBufferPointer(start: bytes.pointer, count: tensor.bytes.count)))!
+    }
+  }
+
+  /// Calls `body` with a binding for every buffer from `index` on appended to `bound`: its own
+  /// bytes where `storage` has them, else the tensor's bytes in place.
+  private func bind(
+    _ index: Int, _ buffers: [Tensor], _ storage: [OwnedBytes?], _ bound: [KernelBufferBinding],
+    _ body: ([KernelBufferBinding]) throws(DeviceError) -> Void
+  ) throws(DeviceError) {
+    guard index < buffers.count else { return try body(bound) }
+    let tensor = buffers[index]
+    if let owned = storage[index] {
+      let binding = KernelBufferBinding(pointer: owned.pointer, count: tensor.shape.count, dtype: tensor.dtype)
+      return try bind(index + 1, buffers, storage, bound + [binding], body)
+    }
+    try tensor.withUnsafeBytes { bytes throws(DeviceError) in
+      let binding = KernelBufferBinding(
+        pointer: UnsafeMutableRawPointer(mutating: bytes.baseAddress!), count: tensor.shape.count, dtype: tensor.dtype)
+      try bind(index + 1, buffers, storage, bound + [binding], body)
     }
   }
 }
