@@ -55,5 +55,44 @@ enum CompileBenchmark {
         "  \(label): \(graph.nodes.count) ops, \(plan!.kernels.count) kernels, best of \(repeats): "
           + String(format: "%.1f ms", seconds * 1000))
     }
+    try devices(model: model, graphs: graphs)
+  }
+
+  /// Each usable device's `compile` of `graphs` (the compiler, then kernel objects, pipelines
+  /// or NPU programs, and the arena), once with empty disk caches and once more on new device
+  /// objects that find the program binaries and pipeline caches the first pass wrote.
+  private static func devices(model: LlamaModel, graphs: [(String, Graph)]) throws {
+    let cache = NSTemporaryDirectory() + "tessera-compile-bench-\(ProcessInfo.processInfo.processIdentifier)"
+    defer { try? FileManager.default.removeItem(atPath: cache) }
+    var environment = ProcessInfo.processInfo.environment
+    environment["TESSERA_CACHE"] = cache
+    print(
+      "device compile (s; cold: empty TESSERA_CACHE, cached: new devices over the caches the cold pass wrote; PoCL's own cache is not emptied)"
+    )
+    print(
+      "DEVICE       "
+        + graphs.map { "\($0.0): cold, cached".padding(toLength: 34, withPad: " ", startingAt: 0) }.joined())
+    var seconds: [String: [[Double]]] = [:]
+    var order: [String] = []
+    for _ in 0..<2 {
+      let registry = DeviceRegistry.standard(environment: environment)
+      for device in ModelDevices.all(in: registry, for: model).devices {
+        if seconds[device.info.name] == nil { order.append(device.info.name) }
+        var times: [Double] = []
+        for (_, graph) in graphs {
+          let started = Date()
+          _ = try device.compile(graph)
+          times.append(Date().timeIntervalSince(started))
+        }
+        seconds[device.info.name, default: []].append(times)
+      }
+    }
+    for name in order {
+      let (cold, cached) = (seconds[name]![0], seconds[name]![1])
+      let cells = graphs.indices.map {
+        String(format: "%.2f, %.2f", cold[$0], cached[$0]).padding(toLength: 34, withPad: " ", startingAt: 0)
+      }
+      print(name.padding(toLength: 13, withPad: " ", startingAt: 0) + cells.joined())
+    }
   }
 }
