@@ -1,0 +1,139 @@
+import TesseraIR
+
+/// `Slice` with ONNX's rules: negative starts and ends count from the end, out-of-range bounds
+/// are clamped, and negative steps walk backwards (as a `gather` of the indices, since Tessera's
+/// `slice` steps forward).
+enum SliceOps {
+  /// The handlers of this group, by ONNX op type.
+  static let handlers: [String: OpHandler] = ["Slice": slice]
+
+  private static func slice(_ c: ImportContext) throws(ONNXError) -> [ValueID] {
+    let x = try c.input(0)
+    let dims = c.type(x).shape.dims
+    let starts: [Int]
+    let ends: [Int]
+    let axesGiven: [Int]?
+    let stepsGiven: [Int]?
+    if c.opset < 10 {
+      starts = c.ints("starts") ?? []
+      ends = c.ints("ends") ?? []
+      axesGiven = c.ints("axes")
+      stepsGiven = nil
+    } else {
+      starts = try c.constantInts(1, "starts") ?? []
+      ends = try c.constantInts(2, "ends") ?? []
+      axesGiven = try c.constantInts(3, "axes")
+      stepsGiven = try c.constantInts(4, "steps")
+    }
+    let axes = try c.axes(axesGiven ?? Array(0..<starts.count), rank: dims.count)
+    let steps = stepsGiven ?? [Int](repeating: 1, count: starts.count)
+    guard ends.count == starts.count, axes.count == starts.count, steps.count == starts.count else {
+      throw c.failure("starts, ends, axes and steps have different lengths")
+    }
+    let zeros = [Int](repeating: 0, count: dims.count)
+    let ones = [Int](repeating: 1, count: dims.count)
+    var begin = zeros
+    var end = dims
+    var stride = ones
+    var backwards: [(axis: Int, indices: [Int])] = []
+    for (position, axis) in axes.enumerated() {
+      let step = steps[position]
+      guard step != 0 else { throw c.failure("step 0 on axis \(axis)") }
+      let (first, last) = bounds(starts[position], ends[position], step: step, size: dims[axis])
+      if step > 0 {
+        begin[axis] = first
+        end[axis] = Swift.max(last, first)
+        stride[axis] = step
+      } else {
+        backwards.append((axis, Array(Swift.stride(from: first, to: last, by: step))))
+      }
+    }
+    var result = x
+    if begin != zeros || end != dims || stride != ones {
+      var attributes: Attributes = ["start": .ints(begin), "end": .ints(end)]
+      if stride != ones { attributes["step"] = .ints(stride) }
+      result = try c.emit(.slice, [x], attributes)
+    }
+    for (axis, indices) in backwards {
+      let table = c.constant(Tensor(indices.map(Double.init), shape: [indices.count], dtype: .i64))
+      result = try c.emit(.gather, [result, table], ["axis": .int(axis)])
+    }
+    return [result]
+  }
+
+  /// The first index and the exclusive bound of a slice of an axis of `size`, clamped as ONNX
+  /// says: `[0, size]` for a forward step, `[-1, size - 1]` for a backward one.
+  private static func bounds(_ start: Int, _ end: Int, step: Int, size: Int) -> (Int, Int) {
+    func resolve(_ index: Int) -> Int { index < 0 ? index &+ size : index }
+    if step > 0 {
+      return (Swift.min(Swift.max(resolve(start), 0), size), Swift.min(Swift.max(resolve(end), 0), size))
+    }
+    return (Swift.min(Swift.max(resolve(start), 0), size - 1), Swift.min(Swift.max(resolve(end), -1), size - 1))
+  }
+}
+
+/// Ops that make a tensor from attributes or known inputs: `Constant`, `ConstantOfShape`,
+/// `Range`.
+enum GeneratorOps {
+  /// The handlers of this group, by ONNX op type.
+  static let handlers: [String: OpHandler] = [
+    "Constant": constant, "ConstantOfShape": constantOfShape, "Range": range,
+  ]
+
+  private static func constant(_ c: ImportContext) throws(ONNXError) -> [ValueID] {
+    let node = c.node
+    if let tensor = node.attribute("value")?.tensor { return [c.constant(try tensorValue(c, tensor))] }
+    if let value = node.attribute("value_float") { return [c.scalar(Double(value.float), .f32)] }
+    if let value = node.attribute("value_int") { return [c.scalar(Double(value.int), .i64)] }
+    if let values = node.attribute("value_floats") {
+      return [c.constant(Tensor(values.floats.map(Double.init), shape: [values.floats.count], dtype: .f32))]
+    }
+    if let values = node.attribute("value_ints") {
+      return [c.constant(Tensor(values.ints.map(Double.init), shape: [values.ints.count], dtype: .i64))]
+    }
+    throw c.failure("has no value Tessera can hold (sparse and string constants are not supported)")
+  }
+
+  private static func tensorValue(_ c: ImportContext, _ tensor: ONNXTensor) throws(ONNXError) -> Tensor {
+    do {
+      return try tensor.tensor(directory: c.directory)
+    } catch {
+      throw c.failure("its value: \(error)")
+    }
+  }
+
+  /// A tensor of the shape input 0 gives, filled with the one element of `value` (float 0).
+  private static func constantOfShape(_ c: ImportContext) throws(ONNXError) -> [ValueID] {
+    guard let dims = try c.constantInts(0, "shape") else { throw c.failure("has no shape") }
+    let shape = try ONNXTensor.shape(dims.map(Int64.init), what: "ConstantOfShape '\(c.node.displayName)'")
+    var fill = Tensor([0], shape: [], dtype: .f32)
+    if let tensor = c.node.attribute("value")?.tensor {
+      fill = try tensorValue(c, tensor)
+      guard fill.shape.count == 1 else { throw c.failure("value must hold one element, found \(fill.type)") }
+    }
+    let element = fill.element(at: 0)
+    if shape.count <= c.maxFoldElements {
+      return [c.constant(Tensor(repeating: element, shape: shape, dtype: fill.dtype))]
+    }
+    return [try c.emit(.broadcast, [c.scalar(element, fill.dtype)], ["shape": .ints(shape.dims)])]
+  }
+
+  /// `Range(start, limit, delta)` of known scalars: `max(ceil((limit - start) / delta), 0)`
+  /// elements `start + i * delta`.
+  private static func range(_ c: ImportContext) throws(ONNXError) -> [ValueID] {
+    guard let start = try c.constantInput(0, "start"), let limit = try c.constantInput(1, "limit"),
+      let delta = try c.constantInput(2, "delta")
+    else { throw c.failure("needs start, limit and delta") }
+    guard start.shape.count == 1, limit.shape.count == 1, delta.shape.count == 1 else {
+      throw c.failure("start, limit and delta must be scalars")
+    }
+    let (first, bound, step) = (start.element(at: 0), limit.element(at: 0), delta.element(at: 0))
+    guard step != 0, step.isFinite, first.isFinite, bound.isFinite else {
+      throw c.failure("delta must be non-zero and every bound finite")
+    }
+    let count = Swift.max((bound - first) / step, 0).rounded(.up)
+    guard count <= Double(ONNXTensor.maxElements) else { throw c.failure("makes \(count) elements") }
+    let values = (0..<Int(count)).map { first + Double($0) * step }
+    return [c.constant(Tensor(values, shape: [values.count], dtype: start.dtype))]
+  }
+}
