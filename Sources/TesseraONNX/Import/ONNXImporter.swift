@@ -7,6 +7,9 @@ public struct ONNXImportOptions: Sendable {
   public var evaluator: any ConstantEvaluator
   /// Dims for graph inputs, by input name; they fix symbolic (and override declared) dims.
   public var inputShapes: [String: [Int]]
+  /// Values for graph inputs that are to be constants (shape operands a harness feeds as
+  /// inputs), by input name; such inputs are not arguments of the imported graph.
+  public var constantInputs: [String: Tensor]
   /// The model's folder, for tensors stored in files beside it.
   public var directory: String?
   /// The largest result, in elements, folded into a constant at import.
@@ -14,11 +17,12 @@ public struct ONNXImportOptions: Sendable {
 
   /// Creates options.
   public init(
-    evaluator: any ConstantEvaluator, inputShapes: [String: [Int]] = [:], directory: String? = nil,
-    maxFoldElements: Int = 65_536
+    evaluator: any ConstantEvaluator, inputShapes: [String: [Int]] = [:], constantInputs: [String: Tensor] = [:],
+    directory: String? = nil, maxFoldElements: Int = 65_536
   ) {
     self.evaluator = evaluator
     self.inputShapes = inputShapes
+    self.constantInputs = constantInputs
     self.directory = directory
     self.maxFoldElements = maxFoldElements
   }
@@ -57,6 +61,12 @@ public enum ONNXImporter {
       directory: options.directory)
     for initializer in graph.initializers {
       context.values[initializer.name] = context.constant(try initializer.tensor(directory: options.directory))
+    }
+    for (name, tensor) in options.constantInputs.sorted(by: { $0.key < $1.key }) {
+      guard graph.inputs.contains(where: { $0.name == name }) else {
+        throw .invalidGraph("a constant is given for '\(name)', which is not a graph input")
+      }
+      context.values[name] = context.constant(tensor)
     }
     try addArguments(graph, options.inputShapes, context)
     for node in graph.nodes {

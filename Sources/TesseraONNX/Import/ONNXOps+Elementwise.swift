@@ -51,7 +51,7 @@ enum ElementwiseOps {
     table["Cast"] = cast
     table["CastLike"] = { c in [try c.cast(try c.input(0), c.type(try c.input(1)).dtype)] }
     table["Identity"] = { c in [try c.input(0)] }
-    table["Dropout"] = { c in [try c.input(0)] }
+    table["Dropout"] = dropout
     for (name, handler) in ActivationOps.handlers { table[name] = handler }
     return table
   }()
@@ -63,6 +63,19 @@ enum ElementwiseOps {
       throw c.failure("Pow of \(c.type(base).dtype) is not supported (Tessera's pow takes floats)")
     }
     return [try c.emit(.pow, [base, try c.cast(try c.input(1), c.type(base).dtype)])]
+  }
+
+  /// `Dropout` at inference: the input unchanged and a mask of all `true`; training mode (which
+  /// draws random numbers) is declined.
+  private static func dropout(_ c: ImportContext) throws(ONNXError) -> [ValueID] {
+    let x = try c.input(0)
+    let training = c.opset >= 12 ? try c.constantInput(2, "training_mode")?.element(at: 0) ?? 0 : 0
+    guard training == 0 else {
+      throw c.failure("training mode is not supported (its output is random)")
+    }
+    let mask = try c.emit(
+      .broadcast, [c.constant(Tensor([1], shape: [], dtype: .bool))], ["shape": .ints(c.type(x).shape.dims)])
+    return [x, mask]
   }
 
   /// `Sum`, `Max`, `Min` of any number of inputs, broadcasting.

@@ -131,8 +131,16 @@ enum NormalizationOps {
       }
       operands.append(try c.reshape(parameter, [inner]))
     }
-    let normalized = try c.emit(.layerNorm, operands, ["axis": .int(-1), "epsilon": .float(c.float("epsilon", 1e-5))])
-    return [try c.reshape(normalized, dims)]
+    let epsilon = c.float("epsilon", 1e-5)
+    let normalized = try c.emit(.layerNorm, operands, ["axis": .int(-1), "epsilon": .float(epsilon)])
+    guard c.node.outputs.count > 1 else { return [try c.reshape(normalized, dims)] }
+    // The optional Mean and InvStdDev outputs, reduced with the normalised axes kept as 1.
+    let axes: Attributes = ["axes": .ints(Array(axis..<dims.count)), "keepdims": .bool(true)]
+    let mean = try c.emit(.reduceMean, [x], axes)
+    let centred = try c.emit(.sub, [x, mean])
+    let variance = try c.emit(.reduceMean, [try c.emit(.mul, [centred, centred])], axes)
+    let inverse = try c.emit(.rsqrt, [try c.emit(.add, [variance, c.scalar(epsilon, c.type(x).dtype)])])
+    return [try c.reshape(normalized, dims), mean, inverse]
   }
 
   /// `(x - mean) / sqrt(var + epsilon) * scale + bias` with per-channel (axis 1) parameters.
