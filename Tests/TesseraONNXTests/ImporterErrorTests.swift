@@ -74,4 +74,39 @@ struct ImporterErrorTests {
     #expect(graph.nodes.map { graph[$0.result].name } == ["onnx__Mul_7", "_layer_Mul_output_0", "t0"])
     #expect(try Parser.parse(Printer.print(graph)).functions == [graph])
   }
+
+  @Test func hostileSizesAreErrorsNotOverflows() {
+    var reshape = ONNXModelWriter()
+    reshape.input("x", .f32, [2])
+    reshape.initializer("shape", i64([1 << 40, 1 << 40]))
+    reshape.node("Reshape", ["x", "shape"], ["y"], name: "r")
+    reshape.output("y")
+    #expect(
+      ImportTesting.errorText { try ImportTesting.importGraph(reshape) }
+        == "ONNX node 'r' (Reshape, opset 17): the target shape with dims [1099511627776, 1099511627776] would hold more than 1099511627776 elements"
+    )
+    var matmul = ONNXModelWriter()
+    matmul.input("a", .f32, [2_097_152, 1])
+    matmul.input("b", .f32, [1, 2_097_152])
+    matmul.node("MatMul", ["a", "b"], ["y"], name: "m")
+    matmul.output("y")
+    #expect(
+      ImportTesting.errorText { try ImportTesting.importGraph(matmul) }
+        == "ONNX node 'm' (MatMul, opset 17): its result with dims [2097152, 2097152] would hold more than 1099511627776 elements"
+    )
+    for (name, delta, message) in [
+      ("zero_delta", 0.0, "delta must be non-zero and every bound finite"),
+      ("huge", 1, "would make more than the 67108864 elements the importer writes out"),
+    ] {
+      var range = ONNXModelWriter()
+      range.initializer("start", Tensor([0], shape: [], dtype: .i64))
+      range.initializer("limit", Tensor([1e15], shape: [], dtype: .i64))
+      range.initializer("delta", Tensor([delta], shape: [], dtype: .i64))
+      range.node("Range", ["start", "limit", "delta"], ["y"], name: name)
+      range.output("y")
+      #expect(
+        ImportTesting.errorText { try ImportTesting.importGraph(range) }
+          == "ONNX node '\(name)' (Range, opset 17): \(message)")
+    }
+  }
 }

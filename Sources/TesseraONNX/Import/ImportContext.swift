@@ -136,14 +136,30 @@ final class ImportContext {
     } catch {
       throw failure("cannot express it as Tessera '\(kind)': \(error.message)")
     }
+    try checkSize(type.shape.dims, "its result")
     if let folded = fold(kind, operands, attributes, type) { return constant(folded) }
     return builder.op(kind, operands, attributes: attributes, name: freshName())
   }
 
+  /// Fails unless `dims` (ignoring `-1` entries) have at most ``ONNXTensor/maxRank`` axes and
+  /// ``ONNXTensor/maxElements`` elements, so that no later product of them can overflow.
+  func checkSize(_ dims: [Int], _ what: String) throws(ONNXError) {
+    guard dims.count <= ONNXTensor.maxRank else {
+      throw failure("\(what) would have \(dims.count) dimensions (at most \(ONNXTensor.maxRank))")
+    }
+    var count = 1
+    for dim in dims where dim != -1 {
+      let (product, overflow) = count.multipliedReportingOverflow(by: Swift.max(dim, 0))
+      guard !overflow, product <= ONNXTensor.maxElements else {
+        throw failure("\(what) with dims \(dims) would hold more than \(ONNXTensor.maxElements) elements")
+      }
+      count = product
+    }
+  }
+
   private func fold(_ kind: OpKind, _ operands: [ValueID], _ attributes: Attributes, _ type: TensorType) -> Tensor? {
-    guard type.shape.count <= maxFoldElements else { return nil }
     let inputs = operands.compactMap { literals[$0] }
-    guard inputs.count == operands.count else { return nil }
+    guard inputs.count == operands.count, type.shape.count <= maxFoldElements else { return nil }
     let single = GraphBuilder(name: "fold")
     let arguments = inputs.enumerated().map { single.argument("a\($0.offset)", $0.element.type) }
     let result = single.op(kind, arguments, attributes: attributes, name: "r")

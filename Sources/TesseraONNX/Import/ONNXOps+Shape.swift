@@ -35,6 +35,7 @@ enum ShapeOps {
         target[index] = dims[index]
       }
     }
+    try c.checkSize(target, "the target shape")
     return [try c.emit(.reshape, [x], ["shape": .ints(target)])]
   }
 
@@ -118,6 +119,7 @@ enum ShapeOps {
   private static func expand(_ c: ImportContext) throws(ONNXError) -> [ValueID] {
     let x = try c.input(0)
     guard let target = try c.constantInts(1, "shape") else { throw c.failure("has no shape") }
+    try c.checkSize(target, "the shape")
     guard let shape = Shape.broadcast(c.type(x).shape, Shape(target)), target.allSatisfy({ $0 >= 0 }) else {
       throw c.failure("\(c.type(x)) does not broadcast with shape \(target)")
     }
@@ -136,7 +138,9 @@ enum ShapeOps {
       let chunk = (dims[axis] + parts - 1) / Swift.max(parts, 1)
       sizes = (0..<parts).map { Swift.max(Swift.min(chunk, dims[axis] - $0 * chunk), 0) }
     }
-    guard let sizes, sizes.count == parts, sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) == dims[axis] else {
+    guard let sizes, sizes.count == parts, sizes.allSatisfy({ (0...dims[axis]).contains($0) }),
+      sizes.reduce(0, +) == dims[axis]
+    else {
       throw c.failure("split sizes \(sizes ?? []) do not divide axis \(axis) of \(c.type(x)) into \(parts) parts")
     }
     var start = 0

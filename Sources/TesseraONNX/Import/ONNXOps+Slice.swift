@@ -118,6 +118,9 @@ enum GeneratorOps {
     return [try c.emit(.broadcast, [c.scalar(element, fill.dtype)], ["shape": .ints(shape.dims)])]
   }
 
+  /// The longest `Range` the importer writes out as a constant.
+  static let maxRangeElements = 1 << 26
+
   /// `Range(start, limit, delta)` of known scalars: `max(ceil((limit - start) / delta), 0)`
   /// elements `start + i * delta`.
   private static func range(_ c: ImportContext) throws(ONNXError) -> [ValueID] {
@@ -132,7 +135,9 @@ enum GeneratorOps {
       throw c.failure("delta must be non-zero and every bound finite")
     }
     let count = Swift.max((bound - first) / step, 0).rounded(.up)
-    guard count <= Double(ONNXTensor.maxElements) else { throw c.failure("makes \(count) elements") }
+    guard count <= Double(maxRangeElements) else {
+      throw c.failure("would make more than the \(maxRangeElements) elements the importer writes out")
+    }
     let values = (0..<Int(count)).map { first + Double($0) * step }
     return [c.constant(Tensor(values, shape: [values.count], dtype: start.dtype))]
   }
