@@ -18,10 +18,10 @@ help:
 	@echo "make bench   run the benchmarks (release build) against their peers"
 	@echo "make model   fetch SmolLM2-135M-Instruct (Q4_1 GGUF) into \$${TESSERA_CACHE:-~/.cache/tessera}"
 	@echo "make format  format the sources with swift format; make lint checks without changing"
-	@echo "make fuzz    fuzz the .tir, GGUF, .npy and NPU assembly parsers (libFuzzer + ASan), FUZZ_SECONDS each (default 60)"
+	@echo "make fuzz    fuzz the .tir, GGUF, .npy, NPU assembly and ONNX parsers (libFuzzer + ASan), FUZZ_SECONDS each (default 60)"
 	@echo "make difftest N=100 SEED=0 DEVICES=all   random graphs on every usable device against the reference"
 	@echo "make test-asan / make test-tsan   the test suite under AddressSanitizer / ThreadSanitizer (TEST_FILTER=… for a subset)"
-	@echo "make deps    install the system packages (OpenCL/PoCL, Vulkan/lavapipe, spirv-tools, numpy)"
+	@echo "make deps    install the system packages (OpenCL/PoCL, Vulkan/lavapipe, spirv-tools, numpy, onnx, onnxruntime)"
 
 deps:
 	@bash scripts/install-system-deps.sh
@@ -74,7 +74,7 @@ bench:
 # ld.gold fails on it), so lld links it. Crashes land in .build-fuzz/crashes/TARGET/; replay one
 # with `.build/debug/tessera-fuzz TARGET FILE` or the fuzz build.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = tir gguf npy npuasm
+FUZZ_TARGETS = tir gguf npy npuasm onnx
 FUZZER_LIB = $(firstword $(wildcard $(dir $(shell command -v $(SWIFT)))../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-$(shell uname -m).a))
 FUZZ_FLAGS = -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table \
 	-Xswiftc -use-ld=lld -Xlinker $(FUZZER_LIB) -Xlinker --undefined=LLVMFuzzerRunDriver \

@@ -8,6 +8,7 @@ let package = Package(
   products: [
     .library(name: "Tessera", targets: ["Tessera"]),
     .library(name: "TesseraIR", targets: ["TesseraIR"]),
+    .library(name: "TesseraONNX", targets: ["TesseraONNX"]),
     .executable(name: "tessera", targets: ["tessera"]),
     .executable(name: "tessera-bench", targets: ["tessera-bench"]),
     .executable(name: "tessera-fuzz", targets: ["tessera-fuzz"]),
@@ -29,11 +30,12 @@ let package = Package(
     .target(name: "TesseraVulkan", dependencies: ["TesseraRuntime", "CVulkan"]),
     .target(name: "TesseraNPU", dependencies: ["TesseraRuntime"]),
     .target(name: "TesseraLLM", dependencies: ["TesseraRuntime"]),
+    .target(name: "TesseraONNX", dependencies: ["TesseraIR", "TesseraCompiler"]),
     .target(
       name: "Tessera",
       dependencies: [
         "TesseraIR", "TesseraCompiler", "TesseraRuntime", "TesseraCPU", "TesseraOpenCL",
-        "TesseraVulkan", "TesseraNPU", "TesseraLLM", "TesseraKernels",
+        "TesseraVulkan", "TesseraNPU", "TesseraLLM", "TesseraKernels", "TesseraONNX",
       ]),
     .executableTarget(name: "tessera", dependencies: ["Tessera"]),
     .executableTarget(name: "tessera-bench", dependencies: ["Tessera", "TesseraTestSupport"], path: "Benchmarks"),
@@ -49,6 +51,7 @@ let package = Package(
     .testTarget(name: "TesseraOpenCLTests", dependencies: ["TesseraOpenCL", "TesseraCPU", "TesseraTestSupport"]),
     .testTarget(name: "TesseraNPUTests", dependencies: ["TesseraNPU", "TesseraCPU", "TesseraTestSupport"]),
     .testTarget(name: "TesseraLLMTests", dependencies: ["Tessera", "TesseraTestSupport"]),
+    .testTarget(name: "TesseraONNXTests", dependencies: ["Tessera", "TesseraTestSupport"]),
     .testTarget(name: "TesseraCLITests", dependencies: ["tessera", "TesseraTestSupport"]),
     .testTarget(name: "TesseraVulkanTests", dependencies: ["TesseraVulkan", "TesseraCPU", "TesseraTestSupport"]),
   ],

@@ -8,6 +8,7 @@ import Foundation
 @_exported import TesseraKernels
 @_exported import TesseraLLM
 @_exported import TesseraNPU
+@_exported import TesseraONNX
 @_exported import TesseraOpenCL
 @_exported import TesseraRuntime
 @_exported import TesseraVulkan

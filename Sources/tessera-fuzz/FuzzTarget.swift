@@ -13,6 +13,9 @@ enum FuzzTarget: String, CaseIterable {
   case npy
   /// NPU assembly: `Assembler.assemble`, then the binary and the disassembly give it back.
   case npuasm
+  /// ONNX models: `ONNXModel`, each initializer's tensor, then the import; what imports must
+  /// verify and print as `.tir` that parses back to an equal graph.
+  case onnx
 
   /// The libFuzzer entry point for this target.
   var callback: LibFuzzer.TestOneInput {
@@ -21,6 +24,7 @@ enum FuzzTarget: String, CaseIterable {
     case .gguf: { data, size in FuzzTarget.gguf.run(Self.bytes(data, size)) }
     case .npy: { data, size in FuzzTarget.npy.run(Self.bytes(data, size)) }
     case .npuasm: { data, size in FuzzTarget.npuasm.run(Self.bytes(data, size)) }
+    case .onnx: { data, size in FuzzTarget.onnx.run(Self.bytes(data, size)) }
     }
   }
 
@@ -36,6 +40,7 @@ enum FuzzTarget: String, CaseIterable {
     case .gguf: Self.gguf(input)
     case .npy: Self.npy(input)
     case .npuasm: Self.npuasm(input)
+    case .onnx: Self.onnx(input)
     }
     return 0
   }
@@ -70,6 +75,17 @@ enum FuzzTarget: String, CaseIterable {
     guard let tensor = try? NPY.decode(input) else { return }
     guard let again = try? NPY.decode(NPY.encode(tensor)), again == tensor else {
       fatalError("\(tensor.type) does not survive encode and decode")
+    }
+  }
+
+  private static func onnx(_ input: [UInt8]) {
+    guard let model = try? ONNXModel(bytes: input) else { return }
+    for initializer in model.graph.initializers { _ = try? initializer.tensor() }
+    let options = ONNXImportOptions(evaluator: ReferenceConstantEvaluator(), maxFoldElements: 4096)
+    guard let graph = try? ONNXImporter.importModel(model, options: options) else { return }
+    guard (try? Verifier.verify(graph)) != nil else { fatalError("an imported graph does not verify:\n\(graph)") }
+    guard let again = try? Parser.parse(Printer.print(graph)), again.functions == [graph] else {
+      fatalError("the imported graph does not print and parse back:\n\(graph)")
     }
   }
 

@@ -53,7 +53,30 @@ enum SeedCorpus {
       } + [("version2.npy", version2)]
     case .npuasm:
       return [("every-instruction.npuasm", Array(everyInstruction.utf8))]
+    case .onnx:
+      return onnxModels
     }
+  }
+
+  /// Small models using shape arithmetic, attributes of each kind and typed and raw tensors.
+  private static var onnxModels: [(String, [UInt8])] {
+    var mlp = ONNXModelWriter(opset: 13)
+    mlp.input("x", .f32, [2, 4])
+    mlp.initializer("w", Tensor((0..<12).map { Double($0) / 10 }, shape: [4, 3]))
+    mlp.initializer("b", Tensor([1, 2, 3], shape: [3]), typed: true)
+    mlp.node("Gemm", ["x", "w", "b"], ["h"], [("alpha", .float(0.5))])
+    mlp.node("Relu", ["h"], ["r"])
+    mlp.node("Softmax", ["r"], ["y"], [("axis", .int(-1))])
+    mlp.output("y", .f32, [2, 3])
+    var shapes = ONNXModelWriter()
+    shapes.input("x", .f32, [.symbol("n"), 6])
+    shapes.initializer("axes", Tensor([0], shape: [1], dtype: .i64))
+    shapes.node("Shape", ["x"], ["s"])
+    shapes.node("Slice", ["s", "axes", "axes"], ["lead"])
+    shapes.node("Unsqueeze", ["x", "axes"], ["u"])
+    shapes.node("ReduceSum", ["u", "axes"], ["y"], [("keepdims", .int(0))])
+    shapes.output("y")
+    return [("mlp.onnx", mlp.bytes()), ("shapes.onnx", shapes.bytes())]
   }
 
   /// A version 2.0 header (4-byte length), which `NPY.encode` writes only for huge headers.

@@ -24,6 +24,8 @@ struct CommandSpec {
   var positionals: [(name: String, help: String)]
   var options: [OptionSpec]
   var examples: [String] = []
+  /// Flags that make the command do without its positional arguments (`--list-ops`).
+  var standaloneFlags: [String] = []
 
   /// The text `--help` prints.
   var help: String {
@@ -89,7 +91,8 @@ struct CommandSpec {
       }
       parsed.values[option.name, default: []].append(value)
     }
-    if !parsed.wantsHelp && parsed.positionals.count != positionals.count {
+    let standalone = standaloneFlags.contains { parsed.flags.contains($0) } && parsed.positionals.isEmpty
+    if !parsed.wantsHelp && !standalone && parsed.positionals.count != positionals.count {
       let expected = positionals.map(\.name).joined(separator: " ")
       throw UsageError(
         description: parsed.positionals.count < positionals.count

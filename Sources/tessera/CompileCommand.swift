@@ -6,8 +6,9 @@ enum CompileCommand: Command {
   static let spec = CommandSpec(
     name: "compile",
     summary: "Compile a graph for a target; print or write the optimised graph, the plan or the kernels.",
-    positionals: [("GRAPH.tir", "The graph file.")],
+    positionals: [("GRAPH.tir", "The graph file (.tir, or an .onnx model).")],
     options: [
+      inputShapeOption,
       OptionSpec(name: "--target", valueName: "T", help: "cpu, opencl, vulkan, npu or kir (default: kir)."),
       OptionSpec(
         name: "--emit", valueName: "WHAT",
@@ -31,7 +32,7 @@ enum CompileCommand: Command {
     ])
 
   static func run(_ arguments: ParsedArguments) throws {
-    let module = try loadModule(arguments.positionals[0])
+    let module = try loadModule(arguments.positionals[0], arguments)
     let graph = try selectFunction(module, arguments.value("--function"))
     try Verifier.verify(graph)
     let targets = CompileTarget.standard

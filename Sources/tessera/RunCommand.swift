@@ -5,8 +5,9 @@ import Tessera
 enum RunCommand: Command {
   static let spec = CommandSpec(
     name: "run", summary: "Run a graph on a device with .npy inputs; write result0.npy, result1.npy, …",
-    positionals: [("GRAPH.tir", "The graph file.")],
+    positionals: [("GRAPH.tir", "The graph file (.tir, or an .onnx model).")],
     options: [
+      inputShapeOption,
       OptionSpec(
         name: "--device", valueName: "D",
         help: "reference, cpu, opencl[:N], vulkan[:N], npu, or all (default: reference)."),
@@ -32,7 +33,7 @@ enum RunCommand: Command {
     ])
 
   static func run(_ arguments: ParsedArguments) throws {
-    let module = try loadModule(arguments.positionals[0])
+    let module = try loadModule(arguments.positionals[0], arguments)
     let graph = try selectFunction(module, arguments.value("--function"))
     try Verifier.verify(graph)
     let (inputs, sources) = try gatherInputs(graph, arguments)

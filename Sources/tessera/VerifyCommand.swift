@@ -3,12 +3,12 @@ import Tessera
 /// `tessera verify`: parse, verify and print every value's inferred type.
 enum VerifyCommand: Command {
   static let spec = CommandSpec(
-    name: "verify", summary: "Parse and verify a .tir file and print the inferred type of every value.",
-    positionals: [("GRAPH.tir", "The graph file.")], options: [],
+    name: "verify", summary: "Parse and verify a .tir file (or import an .onnx model) and print every value's type.",
+    positionals: [("GRAPH.tir", "The graph file (.tir, or an .onnx model).")], options: [inputShapeOption],
     examples: ["tessera verify examples/mlp.tir"])
 
   static func run(_ arguments: ParsedArguments) throws {
-    let module = try loadModule(arguments.positionals[0])
+    let module = try loadModule(arguments.positionals[0], arguments)
     for graph in module.functions {
       try Verifier.verify(graph)
       print(

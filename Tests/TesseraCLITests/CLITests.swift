@@ -14,7 +14,9 @@ struct CLITests {
     try TestSupport.runProcess(TestSupport.tesseraBinary!, arguments, directory: directory)
   }
 
-  @Test("--help on every command", arguments: ["devices", "verify", "print", "run", "compile", "generate", "parity"])
+  @Test(
+    "--help on every command",
+    arguments: ["devices", "verify", "print", "run", "compile", "generate", "parity", "import"])
   func help(command: String) throws {
     let result = try tessera(command, "--help")
     #expect(result.status == 0)

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Test data for Tessera's ONNX importer, made with the `onnx` and `onnxruntime` packages.
+
+  onnx-test-data.py node OUT_DIR OP...   ONNX's own backend node tests (onnx.backend.test.case.node)
+                                         whose models use only the given ops: OUT_DIR/<test>/model.onnx
+                                         and test_data_set_N/{input,output}_K.pb, as ONNX ships them.
+  onnx-test-data.py models OUT_DIR       Models built with onnx.helper (an MLP, a transformer block) with
+                                         seeded inputs and onnxruntime's outputs (CPU provider):
+                                         OUT_DIR/<model>/model.onnx, input_K.npy, output_K.npy.
+
+Exits 3 when onnx or onnxruntime is missing, so callers can say why they skip.
+"""
+import os
+import sys
+import warnings
+
+warnings.filterwarnings("ignore")  # the node-test generators overflow casts on purpose
+
+try:
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+except ImportError as error:  # the caller prints this and skips
+    print(f"missing Python package: {error.name}", file=sys.stderr)
+    sys.exit(3)
+
+
+def node_tests(out_dir, ops):
+    from onnx.backend.test.case import node
+
+    claimed = set(ops)
+    written = 0
+    for case in node.collect_testcases(None):
+        model = case.model
+        if model is None or not case.data_sets:
+            continue
+        if any(n.op_type not in claimed or n.domain not in ("", "ai.onnx") for n in model.graph.node):
+            continue
+        if not all(i.type.HasField("tensor_type") for i in list(model.graph.input) + list(model.graph.output)):
+            continue
+        folder = os.path.join(out_dir, case.name)
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "model.onnx"), "wb") as f:
+            f.write(model.SerializeToString())
+        for index, (inputs, outputs) in enumerate(case.data_sets):
+            data = os.path.join(folder, f"test_data_set_{index}")
+            os.makedirs(data, exist_ok=True)
+            for kind, values in (("input", inputs), ("output", outputs)):
+                for k, value in enumerate(values):
+                    proto = value if isinstance(value, TensorProto) else numpy_helper.from_array(np.asarray(value))
+                    with open(os.path.join(data, f"{kind}_{k}.pb"), "wb") as f:
+                        f.write(proto.SerializeToString())
+        written += 1
+    print(f"wrote {written} node tests to {out_dir}")
+
+
+def mlp():
+    rng = np.random.default_rng(0)
+    w1 = rng.standard_normal((16, 32)).astype(np.float32) * 0.3
+    b1 = rng.standard_normal(32).astype(np.float32) * 0.1
+    w2 = rng.standard_normal((10, 32)).astype(np.float32) * 0.3
+    b2 = rng.standard_normal(10).astype(np.float32) * 0.1
+    nodes = [
+        helper.make_node("MatMul", ["x", "w1"], ["h"]),
+        helper.make_node("Add", ["h", "b1"], ["hb"]),
+        helper.make_node("Relu", ["hb"], ["r"]),
+        helper.make_node("Gemm", ["r", "w2", "b2"], ["logits"], transB=1),
+        helper.make_node("Softmax", ["logits"], ["probs"], axis=-1),
+    ]
+    graph = helper.make_graph(
+        nodes, "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 16])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["batch", 10])],
+        [numpy_helper.from_array(a, n) for a, n in ((w1, "w1"), (b1, "b1"), (w2, "w2"), (b2, "b2"))],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), [
+        rng.standard_normal((4, 16)).astype(np.float32)
+    ]
+
+
+def transformer_block():
+    """Pre-norm self-attention (2 heads) and a GELU MLP, written the way exporters write it:
+    shapes from Shape/Gather/Concat, Reshape, Transpose, Split, MatMul, Softmax, Where mask."""
+    rng = np.random.default_rng(1)
+    seq, dim, heads = 5, 8, 2
+    head = dim // heads
+
+    def weight(*shape):
+        return numpy_helper.from_array((rng.standard_normal(shape) * 0.3).astype(np.float32))
+
+    inits = {}
+    for name, shape in (("wqkv", (dim, 3 * dim)), ("wo", (dim, dim)), ("w1", (dim, 4 * dim)), ("w2", (4 * dim, dim))):
+        inits[name] = weight(*shape)
+    inits["ln1_g"] = numpy_helper.from_array((1 + 0.1 * rng.standard_normal(dim)).astype(np.float32))
+    inits["ln1_b"] = numpy_helper.from_array((0.1 * rng.standard_normal(dim)).astype(np.float32))
+    inits["ln2_g"] = numpy_helper.from_array(np.ones(dim, np.float32))
+    consts = {
+        "heads_shape": np.array([0, 0, heads, head], np.int64),
+        "zero": np.array(0, np.int64), "one": np.array(1, np.int64),
+        "merge_tail": np.array([dim], np.int64), "axes0": np.array([0], np.int64),
+        "scale": np.array(1 / np.sqrt(head), np.float32), "neg": np.array(-1e9, np.float32),
+        "split": np.array([dim, dim, dim], np.int64),
+    }
+    for name, value in consts.items():
+        inits[name] = numpy_helper.from_array(value)
+    for name, proto in inits.items():
+        proto.name = name
+    n = helper.make_node
+    nodes = [
+        n("LayerNormalization", ["x", "ln1_g", "ln1_b"], ["ln1"], axis=-1, epsilon=1e-5),
+        n("MatMul", ["ln1", "wqkv"], ["qkv"]),
+        n("Split", ["qkv", "split"], ["q", "k", "v"], axis=-1),
+        n("Reshape", ["q", "heads_shape"], ["q4"]), n("Reshape", ["k", "heads_shape"], ["k4"]),
+        n("Reshape", ["v", "heads_shape"], ["v4"]),
+        n("Transpose", ["q4"], ["qh"], perm=[0, 2, 1, 3]), n("Transpose", ["k4"], ["kt"], perm=[0, 2, 3, 1]),
+        n("Transpose", ["v4"], ["vh"], perm=[0, 2, 1, 3]),
+        n("MatMul", ["qh", "kt"], ["scores"]), n("Mul", ["scores", "scale"], ["scaled"]),
+        # causal mask from Shape -> Gather -> Range -> comparison
+        n("Shape", ["x"], ["xshape"]), n("Gather", ["xshape", "one"], ["seqlen"]),
+        n("Range", ["zero", "seqlen", "one"], ["positions"]),
+        n("Unsqueeze", ["positions", "axes0"], ["row"]),
+        n("Unsqueeze", ["positions", "one"], ["col"]),
+        n("Greater", ["row", "col"], ["future"]),
+        n("Where", ["future", "neg", "scaled"], ["masked"]),
+        n("Softmax", ["masked"], ["attn"], axis=-1),
+        n("MatMul", ["attn", "vh"], ["ctx"]),
+        n("Transpose", ["ctx"], ["ctx_t"], perm=[0, 2, 1, 3]),
+        n("Shape", ["ctx_t"], ["cshape"]), n("Slice", ["cshape", "axes0", "heads_shape_2"], ["lead"]),
+        n("Concat", ["lead", "merge_tail"], ["merged_shape"], axis=0),
+        n("Reshape", ["ctx_t", "merged_shape"], ["ctx_m"]),
+        n("MatMul", ["ctx_m", "wo"], ["attn_out"]), n("Add", ["x", "attn_out"], ["res1"]),
+        n("LayerNormalization", ["res1", "ln2_g"], ["ln2"], axis=-1),
+        n("MatMul", ["ln2", "w1"], ["up"]), n("Gelu", ["up"], ["act"]),
+        n("MatMul", ["act", "w2"], ["down"]), n("Add", ["res1", "down"], ["y"]),
+    ]
+    inits["heads_shape_2"] = numpy_helper.from_array(np.array([2], np.int64), "heads_shape_2")
+    graph = helper.make_graph(
+        nodes, "block",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq", dim])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "seq", dim])],
+        list(inits.values()),
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    return model, [rng.standard_normal((2, seq, dim)).astype(np.float32)]
+
+
+def models(out_dir):
+    import onnxruntime
+
+    for name, build in (("mlp", mlp), ("transformer_block", transformer_block)):
+        model, inputs = build()
+        onnx.checker.check_model(model)
+        folder = os.path.join(out_dir, name)
+        os.makedirs(folder, exist_ok=True)
+        onnx.save(model, os.path.join(folder, "model.onnx"))
+        session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        feeds = {i.name: value for i, value in zip(session.get_inputs(), inputs)}
+        outputs = session.run(None, feeds)
+        for k, value in enumerate(inputs):
+            np.save(os.path.join(folder, f"input_{k}.npy"), value)
+        for k, value in enumerate(outputs):
+            np.save(os.path.join(folder, f"output_{k}.npy"), value)
+    print(f"wrote models to {out_dir}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] == "node":
+        node_tests(sys.argv[2], sys.argv[3:])
+    elif len(sys.argv) == 3 and sys.argv[1] == "models":
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError as error:
+            print(f"missing Python package: {error.name}", file=sys.stderr)
+            sys.exit(3)
+        models(sys.argv[2])
+    else:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
