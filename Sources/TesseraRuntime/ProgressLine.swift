@@ -23,9 +23,10 @@ public struct ProgressOutput: Sendable {
     now: { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 })
 }
 
-/// One line of progress for long work (`building Vulkan pipelines 120/846`), redrawn in place on
-/// a terminal and erased when the work ends. Quiet when the output is not a terminal, and for
-/// work that ends before ``delay`` seconds: short work draws nothing.
+/// One line of progress for long work (`building Vulkan pipelines 120/846`, or for one call that
+/// cannot count, `building the program for @prefill 12 s`), redrawn in place on a terminal and
+/// erased when the work ends. Quiet when the output is not a terminal, and for work that ends
+/// before ``delay`` seconds: short work draws nothing.
 ///
 /// Thread safety: `@unchecked Sendable`; the count and the drawing are under a lock.
 public final class ProgressLine: @unchecked Sendable {
@@ -35,15 +36,17 @@ public final class ProgressLine: @unchecked Sendable {
   public static let interval = 0.1
 
   private let label: String
-  private let total: Int
+  private let total: Int?
   private let output: ProgressOutput
   private let start: Double
   private var done = 0
   private var lastDrawn: Double?
+  private var finished = false
   private let lock = NSLock()
 
-  /// Starts counting `total` pieces of work named `label`.
-  public init(_ label: String, total: Int, output: ProgressOutput = .standardError) {
+  /// Starts counting `total` pieces of work named `label` (`nil`: work that shows only the
+  /// seconds it has taken).
+  public init(_ label: String, total: Int?, output: ProgressOutput = .standardError) {
     self.label = label
     self.total = total
     self.output = output
@@ -56,17 +59,39 @@ public final class ProgressLine: @unchecked Sendable {
     lock.withLock {
       done += count
       let now = output.now()
-      guard now - start >= Self.delay, lastDrawn.map({ now - $0 >= Self.interval }) ?? true else { return }
+      guard !finished, now - start >= Self.delay, lastDrawn.map({ now - $0 >= Self.interval }) ?? true else {
+        return
+      }
       lastDrawn = now
-      output.write("\r\u{1B}[K\(label) \(done)/\(total)")
+      let count = total.map { "\(done)/\($0)" } ?? "\(Int(now - start)) s"
+      output.write("\r\u{1B}[K\(label) \(count)")
     }
   }
 
-  /// Erases the line, if one was drawn.
+  /// Erases the line, if one was drawn; nothing is drawn after it.
   public func finish() {
     lock.withLock {
       if lastDrawn != nil { output.write("\r\u{1B}[K") }
       lastDrawn = nil
+      finished = true
     }
+  }
+
+  /// Runs `body`, one call that cannot count its own progress (a driver's program build), with a
+  /// line showing the seconds it has taken, redrawn from a timer while it runs.
+  public static func during<Result, Failure: Error>(
+    _ label: String, output: ProgressOutput = .standardError, _ body: () throws(Failure) -> Result
+  ) throws(Failure) -> Result {
+    guard output.isTerminal else { return try body() }
+    let progress = ProgressLine(label, total: nil, output: output)
+    let timer = DispatchSource.makeTimerSource(queue: .global())
+    timer.schedule(deadline: .now() + delay, repeating: interval)
+    timer.setEventHandler { progress.advance(by: 0) }
+    timer.resume()
+    defer {
+      timer.cancel()
+      progress.finish()
+    }
+    return try body()
   }
 }

@@ -68,4 +68,24 @@ struct ProgressLineTests {
     #expect(zip(fake.writtenAt, fake.writtenAt.dropFirst()).allSatisfy { $1 - $0 >= ProgressLine.interval })
     #expect(fake.written.count >= 90 && fake.written.count <= 100, "\(fake.written.count) drawings")
   }
+
+  @Test func uncountedWorkShowsItsSecondsAndStopsAtTheEnd() {
+    let fake = FakeOutput()
+    let progress = ProgressLine("building the program", total: nil, output: fake.output(isTerminal: true))
+    for time in [0.2, 1.0, 2.7] {
+      fake.time = time
+      progress.advance(by: 0)
+    }
+    progress.finish()
+    fake.time = 4
+    progress.advance(by: 0)
+    let clear = "\r\u{1B}[K"
+    #expect(fake.written == ["\(clear)building the program 1 s", "\(clear)building the program 2 s", clear])
+  }
+
+  @Test func duringRunsTheBodyQuietlyOffATerminal() {
+    let fake = FakeOutput()
+    let result = ProgressLine.during("work", output: fake.output(isTerminal: false)) { 6 * 7 }
+    #expect(result == 42 && fake.written.isEmpty)
+  }
 }
