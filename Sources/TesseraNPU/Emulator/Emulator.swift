@@ -62,7 +62,13 @@ private struct Scheduler {
   var drained = [Int](repeating: 0, count: NPUUnit.allCases.count)
   var starts = [[Int]](repeating: [], count: NPUUnit.allCases.count)
   var dispatched = [Int](repeating: 0, count: NPUUnit.allCases.count)
-  var flags: [Int: [Int]] = [:]
+  /// Raise times of each flag not yet waited for, by ``key(_:_:_:)``.
+  var flags = [[Int]](repeating: [], count: Scheduler.key(.mte3, .mte3, 15) + 1)
+  /// The report's counts as arrays while running (by unit and route raw value): a dictionary
+  /// update per instruction cost more than the instruction.
+  var instructions = [Int](repeating: 0, count: NPUUnit.allCases.count)
+  var busy = [Int](repeating: 0, count: NPUUnit.allCases.count)
+  var moved = [Int](repeating: 0, count: DMARoute.allCases.count)
 
   init(program: [Instruction], machine: Machine, trace: Bool) {
     self.program = program
@@ -96,6 +102,14 @@ private struct Scheduler {
       }
     }
     report.cycles = Swift.max(time, drained.max() ?? 0)
+    for unit in NPUUnit.allCases {
+      let u = Int(unit.rawValue)
+      if instructions[u] > 0 { report.instructions[unit] = instructions[u] }
+      if busy[u] > 0 { report.busy[unit] = busy[u] }
+    }
+    for route in DMARoute.allCases where moved[Int(route.rawValue)] > 0 {
+      report.bytes[route] = moved[Int(route.rawValue)]
+    }
     return report
   }
 
@@ -109,7 +123,7 @@ private struct Scheduler {
       switch head.instruction {
       case .setFlag: start = Swift.max(start, drained[u])
       case .waitFlag(let from, let to, let id):
-        guard let raised = flags[Self.key(from, to, id)]?.first else { continue }
+        guard let raised = flags[Self.key(from, to, id)].first else { continue }
         start = Swift.max(start, raised)
       default: break
       }
@@ -143,8 +157,8 @@ private struct Scheduler {
         pc: pc, instruction: Disassembler.text(instruction),
         message: "the instruction budget (\(machine.config.instructionBudget)) is exhausted: an endless loop?")
     }
-    report.instructions[.scalar, default: 0] += 1
-    report.busy[.scalar, default: 0] += 1
+    instructions[Int(NPUUnit.scalar.rawValue)] += 1
+    busy[Int(NPUUnit.scalar.rawValue)] += 1
     var next = pc + 1
     func set(_ register: Register, _ value: Int64) { if register != 0 { registers[Int(register)] = value } }
     switch instruction {
@@ -216,13 +230,13 @@ private struct Scheduler {
       heads[u] = 0
     }
     starts[u].append(start)
-    report.instructions[unit, default: 0] += 1
+    instructions[u] += 1
     switch issued.instruction {
     case .setFlag(let from, let to, let id):
-      flags[Self.key(from, to, id), default: []].append(start)
+      flags[Self.key(from, to, id)].append(start)
       free[u] = start
     case .waitFlag(let from, let to, let id):
-      flags[Self.key(from, to, id)]!.removeFirst()
+      flags[Self.key(from, to, id)].removeFirst()
       free[u] = start
     default:
       let cost = try machine.execute(issued.instruction, issued.values, pc: issued.pc)
@@ -230,9 +244,9 @@ private struct Scheduler {
       let completion = start + cost.occupancy + cost.latency
       free[u] = pipelined ? start + cost.occupancy : completion
       drained[u] = Swift.max(drained[u], completion)
-      report.busy[unit, default: 0] += pipelined ? cost.occupancy : cost.occupancy + cost.latency
+      busy[u] += pipelined ? cost.occupancy : cost.occupancy + cost.latency
       report.macs += cost.macs
-      if let moved = cost.moved { report.bytes[moved.route, default: 0] += moved.read }
+      if let traffic = cost.moved { moved[Int(traffic.route.rawValue)] += traffic.read }
       if trace {
         report.events.append(
           TraceEvent(unit: unit, name: Disassembler.text(issued.instruction), start: start, end: free[u]))
