@@ -19,7 +19,8 @@ struct QuantizedMatmulShape: Hashable, Sendable {
   var rows = 4
   /// Rows of the left operand per workgroup (1 for a matrix-vector product).
   var xRows = 4
-  /// Consecutive elements a lane takes at a time; divides the block size 32.
+  /// Consecutive elements a lane takes at a time, read as one vector `load_dequant` (one scale
+  /// read per chunk); divides the block size 32.
   var chunk = 8
 }
 
@@ -69,9 +70,10 @@ extension KernelGenerator {
         let weightRow = j * emitter.index(depth)
         k.loop(from: lane * emitter.index(chunk), to: emitter.index(depth), step: lanes * chunk) { start in
           emitter.scoped {
+            let chunkWeights = weights.load(weightRow + start, lanes: chunk)
             for e in 0..<chunk {
               let p = e == 0 ? start : start + emitter.index(e)
-              let weight = weights[weightRow + p]
+              let weight = chunk == 1 ? chunkWeights : chunkWeights.lane(e)
               for (r, sum) in sums.enumerated() {
                 let x = emitter.value(core.operands[0], at: aCoordinates(outerCoordinates[r], p, layout, emitter))
                 sum.value = sum.value + x * weight
