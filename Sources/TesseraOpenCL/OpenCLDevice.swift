@@ -46,7 +46,7 @@ public final class OpenCLDevice: Device {
     self.options = options
     self.hostRunner = hostRunner
     self.faults = faults
-    self.capabilities = capabilities ?? .everything("opencl")
+    self.capabilities = capabilities ?? .everything("opencl", matmulsReadQuantizedWeights: true)
     self.codegenOptions = codegenOptions ?? OpenCLCodegenOptions(nativeHalf: properties.fp16)
     var status: Int32 = 0
     var handle: OpaquePointer? = device

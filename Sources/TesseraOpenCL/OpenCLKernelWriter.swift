@@ -114,7 +114,14 @@ struct OpenCLKernelWriter {
     case .load(let r, let buffer, let index):
       define(r, types.load(buffers[buffer], kernel.buffers[buffer].dtype, name(index), lanes: type(r).lanes))
     case .loadDequantized(let r, let buffer, let index):
-      define(r, "tessera_dequant_\(kernel.buffers[buffer].dtype.rawValue)(\(buffers[buffer]), \(name(index)))")
+      let dtype = kernel.buffers[buffer].dtype.rawValue, lanes = type(r).lanes
+      switch lanes {
+      case 1: define(r, "tessera_dequant_\(dtype)(\(buffers[buffer]), \(name(index)))")
+      case 8: define(r, "tessera_dequant8_\(dtype)(\(buffers[buffer]), \(name(index)))")
+      default:
+        let elements = (0..<lanes).map { "tessera_dequant_\(dtype)(\(buffers[buffer]), \(name(index)) + \($0))" }
+        define(r, "((\(types.value(type(r))))(\(elements.joined(separator: ", "))))")
+      }
     case .store(let buffer, let index, let value):
       line(
         types.store(buffers[buffer], kernel.buffers[buffer].dtype, name(index), name(value), lanes: type(value).lanes))

@@ -60,6 +60,29 @@ enum OpenCLPreamble {
       return (float)((char)block[2 + index % 32]) * d;
     }
 
+    // Eight consecutive elements from `index`, a multiple of 8 (one block: its scale read once).
+    float8 tessera_dequant8_q4_0(__global const uchar* blocks, int index) {
+      __global const uchar* block = blocks + (index / 32) * 18;
+      int j = index % 32;
+      float d = tessera_half_bits((ushort)(block[0] | (block[1] << 8)));
+      uchar8 bytes = vload8(0, block + 2 + (j & 15));
+      int8 q = convert_int8((bytes >> (uchar8)((j >> 4) * 4)) & (uchar8)15);
+      return convert_float8(q - 8) * d;
+    }
+    float8 tessera_dequant8_q4_1(__global const uchar* blocks, int index) {
+      __global const uchar* block = blocks + (index / 32) * 20;
+      int j = index % 32;
+      float d = tessera_half_bits((ushort)(block[0] | (block[1] << 8)));
+      float m = tessera_half_bits((ushort)(block[2] | (block[3] << 8)));
+      uchar8 bytes = vload8(0, block + 4 + (j & 15));
+      return convert_float8((bytes >> (uchar8)((j >> 4) * 4)) & (uchar8)15) * d + m;
+    }
+    float8 tessera_dequant8_q8_0(__global const uchar* blocks, int index) {
+      __global const uchar* block = blocks + (index / 32) * 34;
+      float d = tessera_half_bits((ushort)(block[0] | (block[1] << 8)));
+      return convert_float8(as_char8(vload8(0, block + 2 + index % 32))) * d;
+    }
+
     // Integer power, truncated toward zero like pow in real numbers then converted.
     long tessera_ipow(long base, long exponent) {
       if (exponent < 0) return base == 1 ? 1 : (base == -1 ? ((exponent & 1) ? -1 : 1) : 0);

@@ -84,16 +84,20 @@ enum VectorMemory {
 
   static func loadDequantized(_ r: KValue, _ buffer: Int, _ i: KValue, _ compiler: VectorCompiler) -> VectorStep {
     let out = compiler.offset(r), ri = compiler.offset(i), dtype = compiler.kernel.buffers[buffer].dtype
+    let width = compiler.type(r).lanes
     return { context, mask throws(VectorFault) in
       let binding = context.buffers[buffer]
       for lane in 0..<context.lanes where mask.active(lane) {
-        let element = Int(context.integers[ri + lane])
-        guard element >= 0 && element < binding.count else {
-          throw fault("load_dequant", compiler, buffer, element, binding.count)
+        for k in 0..<width {
+          let element = Int(context.integers[ri + lane]) + k
+          guard element >= 0 && element < binding.count else {
+            throw fault("load_dequant", compiler, buffer, element, binding.count)
+          }
+          let (low, high) = QuantizedBlocks.decode(
+            UnsafeRawPointer(binding.pointer), block: element / 32, dtype: dtype)
+          let j = element % 32
+          context.floats[out + lane * width + k] = j < 16 ? low[j] : high[j - 16]
         }
-        let (low, high) = QuantizedBlocks.decode(UnsafeRawPointer(binding.pointer), block: element / 32, dtype: dtype)
-        let j = element % 32
-        context.floats[out + lane] = j < 16 ? low[j] : high[j - 16]
       }
     }
   }

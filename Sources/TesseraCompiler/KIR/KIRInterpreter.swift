@@ -187,8 +187,8 @@ private struct Machine {
       try load(r, buffer, i, mask)
     case .loadDequantized(let r, let buffer, let i):
       let elements = quantized[buffer]!
-      values[r.id] = try computed(r, mask) { lane, _ throws(KIRError) in
-        let index = Int(get(i, lane))
+      values[r.id] = try computed(r, mask) { lane, k throws(KIRError) in
+        let index = Int(get(i, lane)) + k
         guard elements.indices.contains(index) else {
           throw outOfBounds("load_dequant", buffer, index, elements.count, lane)
         }

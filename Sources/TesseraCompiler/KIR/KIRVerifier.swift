@@ -200,10 +200,13 @@ public enum KIRVerifier {
       case .loadDequantized(let r, let index, let i):
         try use(i)
         try expect(i, .i32, "load index")
-        guard try buffer(index, writing: false).dtype.isQuantized else {
-          throw fail("load_dequant from a plain buffer")
+        let quantized = try buffer(index, writing: false).dtype
+        guard let block = quantized.quantBlock else { throw fail("load_dequant from a plain buffer") }
+        let lanes = type(r).lanes
+        guard block.elements % lanes == 0 else {
+          throw fail("load_dequant of \(lanes) lanes does not divide a \(quantized) block")
         }
-        try expect(r, .f32, "dequantized value")
+        try expect(r, KType(.f32, lanes: lanes), "dequantized value")
         try define(r)
       case .store(let index, let i, let v):
         try use(i, v)

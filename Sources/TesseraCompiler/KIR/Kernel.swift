@@ -171,7 +171,8 @@ public enum KInstruction: Hashable, Sendable {
   case reduceLanes(KValue, KBinaryOp, KValue)
   /// `%r = load buffer[%index]`: a vector result reads consecutive elements.
   case load(KValue, buffer: Int, index: KValue)
-  /// `%r = load_dequant buffer[%index]`: element `index` of a q4_0/q4_1/q8_0 buffer as f32.
+  /// `%r = load_dequant buffer[%index]`: element `index` of a q4_0/q4_1/q8_0 buffer as f32, or
+  /// (an f32 vector result) that many consecutive elements from `index`, inside one block.
   case loadDequantized(KValue, buffer: Int, index: KValue)
   /// `store buffer[%index], %value`.
   case store(buffer: Int, index: KValue, value: KValue)

@@ -261,10 +261,12 @@ public struct KBufferRef {
   /// The element type.
   public let dtype: DType
 
-  /// Loads element `i` (or `lanes` consecutive elements from `i`).
+  /// Loads element `i` (or `lanes` consecutive elements from `i`). From a quantized buffer the
+  /// elements are dequantized to f32, and a vector must lie in one block: `lanes` divides the
+  /// block size and `i` is a multiple of `lanes` (so a target decodes the block's scale once).
   public func load(_ i: KExpr, lanes: Int = 1) -> KExpr {
     if dtype.isQuantized {
-      return builder.emit(.f32) { .loadDequantized($0, buffer: index, index: i.value) }
+      return builder.emit(KType(.f32, lanes: lanes)) { .loadDequantized($0, buffer: index, index: i.value) }
     }
     return builder.emit(KType(dtype, lanes: lanes)) { .load($0, buffer: index, index: i.value) }
   }

@@ -47,7 +47,7 @@ public enum GraphCompiler {
       optimised = try PassManager([DecomposeComposites(kinds: declined)] + options.passes).run(
         optimised, afterEach: afterEachPass)
     }
-    let (groups, refusals) = CompileInstrumentation.phase("fusion") {
+    var (groups, refusals) = CompileInstrumentation.phase("fusion") {
       Fusion.groups(optimised) { Partitioner.supports(target, $0, optimised) == nil }
     }
     var calls: [KernelCall?] = []
@@ -56,11 +56,14 @@ public enum GraphCompiler {
       let definingNode = optimised.definingNode
       for (index, group) in groups.enumerated() {
         let call = try kernel(
-          for: group, in: optimised, index: index, library: &libraryCalls, definingNode: definingNode)
+          for: group, in: optimised, index: index, target: target, library: &libraryCalls,
+          definingNode: definingNode)
         calls.append(call)
         reads.append(Self.reads(of: call, group: group, in: optimised))
       }
     }
+    let kept = stepsRead(optimised, groups: groups, reads: reads)
+    (groups, calls, reads) = (kept.map { groups[$0] }, kept.map { calls[$0] }, kept.map { reads[$0] })
     let memory = CompileInstrumentation.phase("memory plan") {
       MemoryPlanner.plan(optimised, groups: groups, reads: reads)
     }
@@ -91,17 +94,37 @@ public enum GraphCompiler {
     call.map(\.reads) ?? (group.kind == .alias ? graph.nodes[group.nodes[0]].operands : [])
   }
 
+  /// The indices of the groups to run: all but the elementwise groups whose result no step
+  /// that runs reads and the function does not return (the `transpose(dequantize(w))` of a
+  /// matmul that reads `w` in place).
+  private static func stepsRead(_ graph: Graph, groups: [FusedGroup], reads: [[ValueID]]) -> [Int] {
+    var needed = Set(graph.results)
+    var kept: [Int] = []
+    for index in groups.indices.reversed() {
+      guard groups[index].kind != .elementwise || needed.contains(groups[index].root) else { continue }
+      kept.append(index)
+      needed.formUnion(reads[index])
+    }
+    return kept.reversed()
+  }
+
   private static func kernel(
-    for group: FusedGroup, in graph: Graph, index: Int, library: inout LibraryCalls?,
+    for group: FusedGroup, in graph: Graph, index: Int, target: TargetCapabilities, library: inout LibraryCalls?,
     definingNode: [ValueID: Int]
   ) throws(CompileError) -> KernelCall? {
     guard group.kind != .alias && group.kind != .constant else { return nil }
     let root = graph.nodes[group.nodes.last!]
     let name = "k\(index)_\(root.kind.rawValue)"
-    if group.nodes.count == 1, library != nil, var call = library!.call(for: root, in: graph) {
+    let quantizedWeight =
+      target.matmulsReadQuantizedWeights && group.kind == .matmul
+      ? group.nodes.lazy.compactMap {
+        KernelGenerator.quantizedWeight(of: graph.nodes[$0], in: graph, definingNode: definingNode)
+      }.first : nil
+    if quantizedWeight == nil, group.nodes.count == 1, library != nil, var call = library!.call(for: root, in: graph) {
       call.kernel.name = name
       return call
     }
-    return try KernelGenerator.generate(group, in: graph, name: name, definingNode: definingNode)
+    return try KernelGenerator.generate(
+      group, in: graph, name: name, definingNode: definingNode, quantizedWeight: quantizedWeight)
   }
 }

@@ -7,9 +7,12 @@ enum KernelGenerator {
   /// Work-items per workgroup for per-element kernels.
   static let elementsPerGroup = 64
 
-  /// `definingNode` is `graph.definingNode`, computed once for all the groups of a graph.
+  /// `definingNode` is `graph.definingNode`, computed once for all the groups of a graph. A
+  /// matmul group given `quantizedWeight` (``quantizedWeight(of:in:definingNode:)``) reads it in
+  /// place instead of its dequantized transpose.
   static func generate(
-    _ group: FusedGroup, in graph: Graph, name: String, definingNode: [ValueID: Int]
+    _ group: FusedGroup, in graph: Graph, name: String, definingNode: [ValueID: Int],
+    quantizedWeight: ValueID? = nil
   ) throws(CompileError) -> KernelCall {
     let root = graph.nodes[group.nodes.last!]
     let comment = group.nodes.map { "\(graph.nodes[$0].kind) %\(graph[graph.nodes[$0].result].name)" }.joined(
@@ -23,7 +26,11 @@ enum KernelGenerator {
       reduction(core, root: group.root, emitter, output)
     case .matmul:
       let core = graph.nodes[group.nodes.first { graph.nodes[$0].kind == .matmul }!]
-      perElement(group.root, emitter, output) { coordinates in matmul(core, at: coordinates, emitter) }
+      if let quantizedWeight {
+        quantizedMatmul(core, weight: quantizedWeight, root: group.root, emitter, output)
+      } else {
+        perElement(group.root, emitter, output) { coordinates in matmul(core, at: coordinates, emitter) }
+      }
     case .library where root.kind == .concat:
       perElement(group.root, emitter, output) { coordinates in concat(root, at: coordinates, emitter, output) }
     case .library where root.kind == .updateSlice && UpdateSlice.inPlaceBase(of: root, in: graph) != nil:

@@ -11,18 +11,30 @@ public struct TargetCapabilities: Hashable, Sendable {
   public var dtypes: Set<DType>
   /// Composite ops rewritten into core ops before fusion on this target.
   public var decompose: Set<OpKind>
+  /// Whether a matmul whose right operand is `transpose(dequantize(w))` of a rank-2 quantized
+  /// `w` becomes one kernel that reads `w`'s blocks in place (several of `w`'s rows per
+  /// workgroup, lanes splitting K, a shared-memory tree), so that the dequantized copy is never
+  /// materialised. Targets with native kernels of their own for the pattern (`cpu`) leave it off.
+  public var matmulsReadQuantizedWeights: Bool
 
   /// Creates a capability set.
-  public init(name: String, ops: Set<OpKind>, dtypes: Set<DType>, decompose: Set<OpKind> = []) {
+  public init(
+    name: String, ops: Set<OpKind>, dtypes: Set<DType>, decompose: Set<OpKind> = [],
+    matmulsReadQuantizedWeights: Bool = false
+  ) {
     self.name = name
     self.ops = ops
     self.dtypes = dtypes
     self.decompose = decompose
+    self.matmulsReadQuantizedWeights = matmulsReadQuantizedWeights
   }
 
-  /// Every op and dtype: the CPU and the KIR interpreter.
-  public static func everything(_ name: String) -> TargetCapabilities {
-    TargetCapabilities(name: name, ops: Set(OpKind.allCases), dtypes: Set(DType.allCases))
+  /// Every op and dtype: the CPU and the KIR interpreter; the GPU targets also read quantized
+  /// weights in place in matmuls (``matmulsReadQuantizedWeights``).
+  public static func everything(_ name: String, matmulsReadQuantizedWeights: Bool = false) -> TargetCapabilities {
+    TargetCapabilities(
+      name: name, ops: Set(OpKind.allCases), dtypes: Set(DType.allCases),
+      matmulsReadQuantizedWeights: matmulsReadQuantizedWeights)
   }
 }
 

@@ -89,30 +89,46 @@ extension KernelTranslator {
       op(.bitwiseAnd, .u32, op(.shiftRightLogical, .u32, loadWord(buffer, word), shift), b.uint32(0xFFFF)))
   }
 
-  /// Element `index` of a q4_0, q4_1 or q8_0 buffer, decoded exactly as `Quantization.dequantize`
-  /// does: block `index / 32` starts with its f16 scale (and f16 minimum for q4_1); q4 element
+  /// Elements `index ..< index + lanes` of a q4_0, q4_1 or q8_0 buffer (inside one block: KIR's
+  /// vector `load_dequant`), decoded exactly as `Quantization.dequantize` does: block `index / 32`
+  /// starts with its f16 scale (and f16 minimum for q4_1), read once for every lane; q4 element
   /// `j` is the low nibble of quant byte `j` for `j < 16` and the high nibble of byte `j - 16`.
-  func loadDequantized(_ buffer: Int, _ index: UInt32, _ dtype: DType) throws(SPIRVCodegenError) -> UInt32 {
+  func loadDequantized(_ buffer: Int, _ index: UInt32, _ dtype: DType, lanes: Int) throws(SPIRVCodegenError)
+    -> [UInt32]
+  {
     guard let block = dtype.quantBlock else { throw fail("load_dequant from a \(dtype) buffer") }
     let blockIndex = op(.shiftRightArithmetic, .i32, index, b.int32(5))
-    let j = op(.bitwiseAnd, .i32, index, b.int32(31))
+    let first = op(.bitwiseAnd, .i32, index, b.int32(31))
     let base = op(.iMul, .i32, blockIndex, b.int32(Int32(block.bytes)))
     let scale = loadHalf(buffer, base)
-    if dtype == .q8_0 {
-      let byte = loadByte(buffer, op(.iAdd, .i32, op(.iAdd, .i32, base, b.int32(2)), j))
-      let signed = op(.bitFieldSExtract, .i32, op(.bitcast, .i32, byte), b.int32(0), b.int32(8))
-      return op(.fMul, .f32, op(.convertSToF, .f32, signed), scale)
-    }
+    let minimum = dtype == .q4_1 ? loadHalf(buffer, op(.iAdd, .i32, base, b.int32(2))) : nil
     let quants = op(.iAdd, .i32, base, b.int32(dtype == .q4_1 ? 4 : 2))
-    let byte = loadByte(buffer, op(.iAdd, .i32, quants, op(.bitwiseAnd, .i32, j, b.int32(15))))
-    let nibbleShift = op(
-      .bitcast, .u32, op(.shiftLeftLogical, .i32, op(.shiftRightArithmetic, .i32, j, b.int32(4)), b.int32(2)))
-    let nibble = op(.bitwiseAnd, .u32, op(.shiftRightLogical, .u32, byte, nibbleShift), b.uint32(15))
-    let quant = op(.convertSToF, .f32, op(.bitcast, .i32, nibble))
-    if dtype == .q4_1 {
-      let minimum = loadHalf(buffer, op(.iAdd, .i32, base, b.int32(2)))
-      return op(.fAdd, .f32, op(.fMul, .f32, quant, scale), minimum)
+    // q4_1's quants start on a word boundary (20-byte blocks, 4-byte header), and so does every
+    // run of 4 lanes: one word load gives four lanes' bytes.
+    let wordAligned = dtype == .q4_1 && lanes % 4 == 0
+    let firstWord =
+      wordAligned
+      ? op(.shiftRightArithmetic, .i32, op(.iAdd, .i32, quants, op(.bitwiseAnd, .i32, first, b.int32(15))), b.int32(2))
+      : 0
+    let words =
+      wordAligned ? (0..<lanes / 4).map { loadWord(buffer, op(.iAdd, .i32, firstWord, b.int32(Int32($0)))) } : []
+    return (0..<lanes).map { k in
+      let j = k == 0 ? first : op(.iAdd, .i32, first, b.int32(Int32(k)))
+      if dtype == .q8_0 {
+        let byte = loadByte(buffer, op(.iAdd, .i32, quants, j))
+        let signed = op(.bitFieldSExtract, .i32, op(.bitcast, .i32, byte), b.int32(0), b.int32(8))
+        return op(.fMul, .f32, op(.convertSToF, .f32, signed), scale)
+      }
+      let byte =
+        wordAligned
+        ? op(.bitwiseAnd, .u32, op(.shiftRightLogical, .u32, words[k / 4], b.uint32(UInt32(k % 4 * 8))), b.uint32(0xFF))
+        : loadByte(buffer, op(.iAdd, .i32, quants, op(.bitwiseAnd, .i32, j, b.int32(15))))
+      let nibbleShift = op(
+        .bitcast, .u32, op(.shiftLeftLogical, .i32, op(.shiftRightArithmetic, .i32, j, b.int32(4)), b.int32(2)))
+      let nibble = op(.bitwiseAnd, .u32, op(.shiftRightLogical, .u32, byte, nibbleShift), b.uint32(15))
+      let quant = op(.convertSToF, .f32, op(.bitcast, .i32, nibble))
+      if let minimum { return op(.fAdd, .f32, op(.fMul, .f32, quant, scale), minimum) }
+      return op(.fMul, .f32, op(.fAdd, .f32, quant, b.float32(-8)), scale)
     }
-    return op(.fMul, .f32, op(.fAdd, .f32, quant, b.float32(-8)), scale)
   }
 }

@@ -173,10 +173,7 @@ struct KernelTranslator {
       let dtype = kernel.buffers[buffer].dtype
       try define(r) { t, k in t.loadElement(buffer, t.offset(t.get(index), by: k), dtype) }
     case .loadDequantized(let r, let buffer, let index):
-      let dtype = kernel.buffers[buffer].dtype
-      try define(r) { t, k throws(SPIRVCodegenError) in
-        try t.loadDequantized(buffer, t.offset(t.get(index), by: k), dtype)
-      }
+      values[r.id] = try loadDequantized(buffer, get(index), kernel.buffers[buffer].dtype, lanes: lanes(r))
     case .store(let buffer, let index, let value):
       let dtype = kernel.buffers[buffer].dtype
       for k in 0..<lanes(value) { storeElement(buffer, offset(get(index), by: k), get(value, k), dtype) }

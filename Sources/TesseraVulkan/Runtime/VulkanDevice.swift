@@ -34,7 +34,7 @@ public final class VulkanDevice: Device {
     self.faults = faults
     cache = try VulkanPipelineCache(context)
     transfers = try VulkanTransfers(context)
-    var capabilities = TargetCapabilities.everything("vulkan")
+    var capabilities = TargetCapabilities.everything("vulkan", matmulsReadQuantizedWeights: true)
     if !context.supportsInt64 { capabilities.dtypes.remove(.i64) }
     capabilities.ops.subtract(excludedOps)
     self.capabilities = capabilities

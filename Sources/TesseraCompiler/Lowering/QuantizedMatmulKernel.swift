@@ -1,0 +1,125 @@
+import TesseraIR
+
+/// The generated kernel of a matmul group whose right operand is `transpose(dequantize(w))` of a
+/// rank-2 quantized `w` (`n × k`, GGUF blocks of 32 along `k`): it reads `w`'s blocks in place,
+/// so that the dequantized `k × n` matrix is never materialised (the targets that enable
+/// ``TargetCapabilities/matmulsReadQuantizedWeights``).
+///
+/// A workgroup is `lanes × rows` work-items and computes `rows` consecutive outputs `j` (rows of
+/// `w`) for `xRows` consecutive rows of the left operand: lane `l` takes chunks of
+/// ``QuantizedMatmulShape/chunk`` consecutive elements of `k` starting at `l · chunk`, strides
+/// by `lanes · chunk`, and keeps one f32 sum per row of x, so each dequantized element of `w` is
+/// loaded once per workgroup and multiplied by every row of x. The sums then meet in a
+/// shared-memory tree over the lanes, and lane 0 of each output evaluates the group's epilogue
+/// (a residual add, SwiGLU's `silu(g) * u`) and stores it.
+struct QuantizedMatmulShape: Hashable, Sendable {
+  /// Work-items splitting `k` for one output (a power of two).
+  var lanes = 32
+  /// Outputs (rows of `w`) per workgroup.
+  var rows = 4
+  /// Rows of the left operand per workgroup (1 for a matrix-vector product).
+  var xRows = 4
+  /// Consecutive elements a lane takes at a time, read as one vector `load_dequant` (one scale
+  /// read per chunk); divides the block size 32.
+  var chunk = 8
+}
+
+extension KernelGenerator {
+  /// `w` when `node` is `matmul(a, transpose(dequantize(w)))` with `w` a rank-2 quantized value
+  /// whose rows are whole blocks, dequantized to f32, and an f32 `a` and result.
+  static func quantizedWeight(of node: Node, in graph: Graph, definingNode: [ValueID: Int]) -> ValueID? {
+    guard node.kind == .matmul, graph.type(of: node.result).dtype == .f32,
+      graph.type(of: node.operands[0]).dtype == .f32,
+      let transpose = definingNode[node.operands[1]].map({ graph.nodes[$0] }), transpose.kind == .transpose,
+      (transpose.attributes.ints("perm") ?? [1, 0]) == [1, 0],
+      let dequantize = definingNode[transpose.operands[0]].map({ graph.nodes[$0] }), dequantize.kind == .dequantize,
+      graph.type(of: dequantize.result).dtype == .f32
+    else { return nil }
+    let weight = graph.type(of: dequantize.operands[0])
+    guard let block = weight.dtype.quantBlock, weight.shape.rank == 2, weight.shape.dims[1] % block.elements == 0
+    else { return nil }
+    return dequantize.operands[0]
+  }
+
+  /// Emits the kernel described at ``QuantizedMatmulShape`` for the matmul `core` reading `w`.
+  static func quantizedMatmul(
+    _ core: Node, weight w: ValueID, root: ValueID, _ emitter: GroupEmitter, _ output: KBufferRef
+  ) {
+    let k = emitter.builder, graph = emitter.graph
+    let layout = MatmulLayout(graph.type(of: core.operands[0]).shape, graph.type(of: core.operands[1]).shape)
+    let resultShape = graph.type(of: core.result).shape
+    let (n, depth) = (layout.n, layout.k)
+    let outerShape = Shape(Array(resultShape.dims.dropLast()))
+    let outer = outerShape.count
+    var shape = QuantizedMatmulShape()
+    shape.xRows = Swift.min(shape.xRows, outer)
+    let (lanes, rows, xRows, chunk) = (shape.lanes, shape.rows, shape.xRows, shape.chunk)
+    let columnGroups = (n + rows - 1) / rows, rowGroups = (outer + xRows - 1) / xRows
+    k.launch(
+      global: [.constant(lanes), .constant(rows * columnGroups), .constant(rowGroups)], workgroup: [lanes, rows, 1])
+    let lane = k.localID(0), slot = k.localID(1)
+    let j = k.groupID(1) * emitter.index(rows) + slot
+    let firstRow = k.groupID(2) * emitter.index(xRows)
+    let weights = emitter.buffer(for: w)
+    // Rows of x past the end read the last row (and are not stored); columns past n sum nothing.
+    let outerIndices = (0..<xRows).map { r in k.min(firstRow + emitter.index(r), emitter.index(outer - 1)) }
+    let outerCoordinates = outerIndices.map { emitter.coordinates(of: $0, in: outerShape) }
+    let sums = (0..<xRows).map { _ in k.variable(k.f32(0)) }
+    k.if(j.lt(emitter.index(n))) {
+      emitter.scoped {
+        let weightRow = j * emitter.index(depth)
+        k.loop(from: lane * emitter.index(chunk), to: emitter.index(depth), step: lanes * chunk) { start in
+          emitter.scoped {
+            let chunkWeights = weights.load(weightRow + start, lanes: chunk)
+            for e in 0..<chunk {
+              let p = e == 0 ? start : start + emitter.index(e)
+              let weight = chunk == 1 ? chunkWeights : chunkWeights.lane(e)
+              for (r, sum) in sums.enumerated() {
+                let x = emitter.value(core.operands[0], at: aCoordinates(outerCoordinates[r], p, layout, emitter))
+                sum.value = sum.value + x * weight
+              }
+            }
+          }
+        }
+      }
+    }
+    let partial = k.shared("partial", .f32, count: xRows * rows * lanes)
+    let base = slot * emitter.index(lanes) + lane
+    for (r, sum) in sums.enumerated() { partial[base + emitter.index(r * rows * lanes)] = sum.value }
+    var stride = lanes / 2
+    while stride >= 1 {
+      k.barrier()
+      k.if(lane.lt(emitter.index(stride))) {
+        emitter.scoped {
+          for r in 0..<xRows {
+            let mine = base + emitter.index(r * rows * lanes)
+            partial[mine] = partial[mine] + partial[mine + emitter.index(stride)]
+          }
+        }
+      }
+      stride /= 2
+    }
+    k.barrier()
+    let stores = lane.lt(emitter.index(1)).and(j.lt(emitter.index(n)))
+    for r in 0..<xRows {
+      let row = firstRow + emitter.index(r)
+      k.if(stores.and(row.lt(emitter.index(outer)))) {
+        emitter.scoped {
+          let coordinates = emitter.coordinates(of: row, in: outerShape) + [j]
+          let total = partial[slot * emitter.index(lanes) + emitter.index(r * rows * lanes)]
+          emitter.define(core.result, at: coordinates, as: total)
+          output[row * emitter.index(n) + j] = emitter.value(root, at: coordinates)
+        }
+      }
+    }
+  }
+
+  /// A's coordinates for element `p` of the contraction at the result's outer coordinates
+  /// (batch dims, then the row unless A is a vector).
+  private static func aCoordinates(_ outer: [KExpr], _ p: KExpr, _ layout: MatmulLayout, _ emitter: GroupEmitter)
+    -> [KExpr]
+  {
+    let batch = Array(outer.prefix(outer.count - (layout.aIsVector ? 0 : 1)))
+    return emitter.broadcast(batch, to: layout.batchA) + (layout.aIsVector ? [p] : [outer.last!, p])
+  }
+}

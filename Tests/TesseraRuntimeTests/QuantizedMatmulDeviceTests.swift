@@ -1,0 +1,106 @@
+import Tessera
+import TesseraTestSupport
+import Testing
+
+/// `matmul(x, transpose(dequantize(w)))` on OpenCL and Vulkan, whose kernels read `w`'s GGUF
+/// blocks in place, against the reference evaluator: every block type, decode (one row) and a
+/// few rows, odd K and N, a batch, and the Llama epilogues (residual add, SwiGLU). A device
+/// without a driver is skipped with its provider's reason.
+@Suite("Quantized matmuls on the GPU targets against the reference")
+struct QuantizedMatmulDeviceTests {
+  private static let registry = DeviceRegistry.standard()
+
+  /// x's leading dims, K, N, and an optional epilogue line defining `%y` from `%mm` and `%r`
+  /// (an f32 tensor of the result's shape), or SwiGLU's two matmuls.
+  struct Case: Sendable, CustomStringConvertible {
+    var rows: [Int], k: Int, n: Int
+    var epilogue: Epilogue = .none
+    enum Epilogue: String, Sendable { case none, residual, swiglu }
+    var description: String { "x \(rows + [k]) w [\(n), \(k)] \(epilogue)" }
+  }
+
+  static let cases = [
+    Case(rows: [1], k: 576, n: 130), Case(rows: [1], k: 96, n: 7), Case(rows: [3], k: 576, n: 7),
+    Case(rows: [5], k: 96, n: 130, epilogue: .residual), Case(rows: [2, 3], k: 64, n: 9),
+    Case(rows: [1], k: 576, n: 130, epilogue: .swiglu),
+  ]
+
+  static func device(_ kind: String) -> (any Device)? {
+    registry.availableDevices.first { $0.info.name.hasPrefix(kind) }
+  }
+
+  static func skipReason(_ kind: String) -> Comment {
+    let reasons = registry.entries.filter { $0.info.name.hasPrefix(kind) }.compactMap { entry -> String? in
+      if case .unavailable(let reason) = entry.info.availability { return "\(entry.info.name): \(reason)" }
+      return nil
+    }
+    return Comment(rawValue: "no usable \(kind) device (\(reasons.joined(separator: "; ")))")
+  }
+
+  static func text(_ dtype: DType, _ c: Case) -> String {
+    func dims(_ values: [Int]) -> String { "[" + values.map(String.init).joined(separator: ",") + "]" }
+    let x = "f32\(dims(c.rows + [c.k]))", y = "f32\(dims(c.rows + [c.n]))"
+    let weight = "\(dtype)[\(c.n),\(c.k)]", dequantized = "f32[\(c.n),\(c.k)]", transposed = "f32[\(c.k),\(c.n)]"
+    func matmul(_ w: String, _ result: String) -> String {
+      """
+        %d\(w) = dequantize %\(w) : \(dequantized)
+        %t\(w) = transpose %d\(w) {perm = [1, 0]} : \(transposed)
+        %\(result) = matmul %x, %t\(w) : \(y)
+      """
+    }
+    switch c.epilogue {
+    case .none:
+      return "func @f(%x: \(x), %w: \(weight)) -> \(y) {\n\(matmul("w", "y"))\n  return %y\n}"
+    case .residual:
+      return """
+        func @f(%x: \(x), %w: \(weight), %r: \(y)) -> \(y) {
+        \(matmul("w", "mm"))
+          %y = add %mm, %r : \(y)
+          return %y
+        }
+        """
+    case .swiglu:
+      return """
+        func @f(%x: \(x), %g: \(weight), %u: \(weight)) -> \(y) {
+        \(matmul("g", "gate"))
+        \(matmul("u", "up"))
+          %s = silu %gate : \(y)
+          %y = mul %s, %up : \(y)
+          return %y
+        }
+        """
+    }
+  }
+
+  static func check(_ kind: String, _ dtype: DType, _ c: Case) throws {
+    let device = try #require(Self.device(kind))
+    let graph = try TestSupport.parseOne(Self.text(dtype, c))
+    var generator = SeededRandom(seed: 29)
+    let inputs = graph.argumentTypes.map { Tensor.random($0, using: &generator) }
+    let expected = try TestSupport.evaluate(graph, inputs)[0]
+    let actual = try device.compile(graph).run(inputs: inputs)[0]
+    let ratio = TestSupport.toleranceRatio(actual, expected, atol: 2e-4, rtol: 2e-4)
+    #expect(
+      actual.type == expected.type && ratio <= 1, "\(kind) \(dtype) \(c): \(actual.preview()) vs \(expected.preview())")
+  }
+
+  @Test(
+    "OpenCL", .enabled(if: device("opencl") != nil, skipReason("opencl")),
+    arguments: [DType.q4_0, .q4_1, .q8_0], cases)
+  func openCL(dtype: DType, shape: Case) throws { try Self.check("opencl", dtype, shape) }
+
+  @Test(
+    "Vulkan", .enabled(if: device("vulkan") != nil, skipReason("vulkan")),
+    arguments: [DType.q4_0, .q4_1, .q8_0], cases)
+  func vulkan(dtype: DType, shape: Case) throws { try Self.check("vulkan", dtype, shape) }
+
+  @Test(
+    "the compiled plans read w in place",
+    arguments: [OpenCLDevice.compileTarget, VulkanDevice.compileTarget].map(\.capabilities))
+  func plansReadTheWeight(target: TargetCapabilities) throws {
+    let graph = try TestSupport.parseOne(Self.text(.q4_1, Self.cases[0]))
+    let plan = try GraphCompiler.compile(graph, target: target)
+    #expect(plan.steps.count == 1)
+    #expect(!plan.steps.contains { $0.group.nodes.contains { plan.graph.nodes[$0].kind == .dequantize } })
+  }
+}
