@@ -13,17 +13,6 @@ enum Kernels {
       for i1 in 0..<counts[1] {
         for i2 in 0..<counts[2] {
           let row = i0 * strides[0] + i1 * strides[1] + i2 * strides[2]
-          if from == to && strides[3] == 1 {
-            let bytes = counts[3] * from.bytes
-            let rowPointer = strided + row * from.bytes, flat = contiguous + linear * from.bytes
-            if toContiguous {
-              flat.copyMemory(from: rowPointer, byteCount: bytes)
-            } else {
-              rowPointer.copyMemory(from: flat, byteCount: bytes)
-            }
-            linear += counts[3]
-            continue
-          }
           if strides[3] == 1 {
             let far = strided + row * stridedType.bytes, near = contiguous + linear * contiguousType.bytes
             if toContiguous {
@@ -45,12 +34,16 @@ enum Kernels {
     }
   }
 
-  /// `count` consecutive elements from `source` (f32 or f16) to `destination` in the other float
-  /// type: one tight loop, which the compiler vectorises.
+  /// `count` consecutive elements from `source` to `destination`: one copy for equal types,
+  /// else (f32 ↔ f16) one tight loop, which the compiler vectorises.
   private static func convert(
     _ source: UnsafeMutableRawPointer, _ from: NPUElement, _ destination: UnsafeMutableRawPointer, _ to: NPUElement,
     count: Int
   ) {
+    if from == to {
+      destination.copyMemory(from: source, byteCount: count * from.bytes)
+      return
+    }
     if from == .f32 {
       for i in 0..<count {
         let value = Float16(source.loadUnaligned(fromByteOffset: 4 * i, as: Float.self))
