@@ -111,6 +111,8 @@ extension KIRDevice {
 
 /// Lists the `kir` device.
 public struct KIRProvider: DeviceProvider {
+  /// Every device it lists is `kir`.
+  public var kind: DeviceKind? { .kir }
   private let library: (any KernelLibrary)?
   /// Creates the provider; the device will use `library`.
   public init(library: (any KernelLibrary)? = nil) { self.library = library }

@@ -94,6 +94,8 @@ private struct ReferenceExecutable: HostGraphExecutable {
 
 /// Lists the reference device.
 public struct ReferenceProvider: DeviceProvider {
+  /// Every device it lists is `reference`.
+  public var kind: DeviceKind? { .reference }
   /// Creates the provider.
   public init() {}
   /// One entry: `reference`, always available.

@@ -5,6 +5,8 @@ import TesseraRuntime
 /// loader, opened with `dlopen`, GPUs numbered first. No loader, no platform or a device that fails to initialise
 /// gives an unavailable entry with the reason; nothing here crashes or throws.
 public struct OpenCLProvider: DeviceProvider {
+  /// Every device it lists is `opencl`.
+  public var kind: DeviceKind? { .opencl }
   private let options: CompileOptions
   private let hostRunner: (any HostKernelRunner)?
   private let faults: FaultInjection

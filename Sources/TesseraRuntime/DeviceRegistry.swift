@@ -24,28 +24,47 @@ public struct DeviceEntry: Sendable {
 ///
 /// Discovery never throws: a missing driver becomes an unavailable entry with the reason.
 public protocol DeviceProvider: Sendable {
+  /// The kind of every device this provider lists, or `nil` when it may list several kinds.
+  /// A registry discovers a provider with a kind only when a device of that kind is asked for,
+  /// so running on `cpu` never opens the OpenCL or Vulkan loader (and the drivers they load).
+  var kind: DeviceKind? { get }
+
   /// Lists this backend's devices.
   func discover() -> [DeviceEntry]
 }
 
-/// Every device of every backend, discovered once. The `Tessera` umbrella module builds the
-/// standard registry from all backends; this module knows none of them.
-public final class DeviceRegistry: Sendable {
-  /// Every device found, usable or not, in provider order.
-  public let entries: [DeviceEntry]
+extension DeviceProvider {
+  /// No declared kind: discovered for every lookup.
+  public var kind: DeviceKind? { nil }
+}
 
-  /// Discovers the devices of `providers` now.
+/// Every device of every backend, each backend discovered once, when first needed: a lookup by
+/// name discovers only the providers of that kind (and those without a declared kind);
+/// ``entries`` and ``availableDevices`` discover them all. The `Tessera` umbrella module builds
+/// the standard registry from all backends; this module knows none of them.
+public final class DeviceRegistry: Sendable {
+  private let providers: [any DeviceProvider]
+  /// What each provider found, by provider index, once it was asked.
+  private let discovered = Locked<[Int: [DeviceEntry]]>([:])
+
+  /// A registry over `providers`, listed in this order; nothing is discovered yet.
   public init(providers: [any DeviceProvider]) {
-    entries = providers.flatMap { $0.discover() }
+    self.providers = providers
   }
+
+  /// Every device found, usable or not, in provider order (discovering every provider).
+  public var entries: [DeviceEntry] { entries(of: providers.indices) }
 
   /// The usable devices.
   public var availableDevices: [any Device] { entries.compactMap(\.device) }
 
   /// The device called `name`. A bare kind (`opencl`, `vulkan`) means its first device.
   public func device(named name: String) throws(DeviceError) -> any Device {
-    let candidates = entries.filter { $0.info.name == name }
-    let entry = candidates.first ?? entries.first { $0.info.name.hasPrefix(name + ":") }
+    let kind = DeviceKind(rawValue: String(name.prefix { $0 != ":" }))
+    let asked = providers.indices.filter { kind == nil || providers[$0].kind == nil || providers[$0].kind == kind }
+    let known = entries(of: asked)
+    let candidates = known.filter { $0.info.name == name }
+    let entry = candidates.first ?? known.first { $0.info.name.hasPrefix(name + ":") }
     guard let entry else { throw .unknownDevice(name: name, known: entries.map(\.info.name)) }
     guard let device = entry.device else {
       if case .unavailable(let reason) = entry.info.availability {
@@ -54,6 +73,18 @@ public final class DeviceRegistry: Sendable {
       throw .unavailable(name: entry.info.name, reason: "no device object")
     }
     return device
+  }
+
+  /// The entries of the providers at `indices`, discovering those not asked before.
+  private func entries(of indices: some Sequence<Int>) -> [DeviceEntry] {
+    discovered.withLock { found in
+      indices.flatMap { index in
+        if let entries = found[index] { return entries }
+        let entries = providers[index].discover()
+        found[index] = entries
+        return entries
+      }
+    }
   }
 
   /// Checks that every fault of `faults` names a listed device (`opencl` or `opencl:1`), and that

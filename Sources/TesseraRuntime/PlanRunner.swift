@@ -64,6 +64,9 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
   /// Arguments some step writes (an in-place update): host inputs for them are copied, never
   /// borrowed.
   private let writtenArguments: Set<Int>
+  /// The results of steps the backend skips (the `cpu` device's dequantized weights, which its
+  /// matmuls read at their source): nothing computes them, so the arena gives them no room.
+  private let unmaterialised: Set<ValueID>
   /// Touched only under `running`.
   private var resident: Resident
   private let running = Lock()
@@ -74,9 +77,14 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
     self.plan = plan
     self.backend = backend
     store = backend.store
-    resident = Resident(memory: plan.memory)
     let preparations = try TraceRecorder.span("prepare kernels") { () throws(DeviceError) in try backend.prepare(plan) }
     self.preparations = preparations
+    unmaterialised = Set(
+      plan.steps.indices.filter {
+        guard case .skip = preparations[$0] else { return false }
+        return plan.steps[$0].call != nil
+      }.map { plan.steps[$0].group.root })
+    resident = Resident(memory: unmaterialised.isEmpty ? plan.memory : plan.memory(keepingElsewhere: unmaterialised))
     segments = try Self.segments(of: plan, preparations, backend: backend, steps: plan.steps.indices)
     argumentPositions = Dictionary(uniqueKeysWithValues: plan.graph.arguments.enumerated().map { ($1, $0) })
     var written = Set<Int>()
@@ -202,7 +210,7 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
         encoded = known
       } else {
         encoded = try TraceRecorder.span("encode \(steps.count) step(s)") { () throws(DeviceError) in
-          try backend.encode(steps, plan: plan, locate: locate)
+          try backend.encode(steps, plan: planAsRun, locate: locate)
         }
         if let index { resident.encoded[index] = encoded }
       }
@@ -234,8 +242,8 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
     resident.kept = steps
     resident.encodedWith = []
     resident.encoded = [:]
-    let memory =
-      steps.isEmpty ? plan.memory : plan.memory(keepingElsewhere: Set(steps.map { plan.steps[$0].group.root }))
+    let elsewhere = unmaterialised.union(steps.map { plan.steps[$0].group.root })
+    let memory = elsewhere.isEmpty ? plan.memory : plan.memory(keepingElsewhere: elsewhere)
     if memory.arenaBytes != resident.memory.arenaBytes { resident.arena = nil }
     resident.memory = memory
   }
@@ -300,6 +308,14 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
       }
     }
     return segments
+  }
+
+  /// The plan with the memory plan the arena follows now (the plan's own, less the values kept
+  /// elsewhere or never computed), as the backend encodes steps against it.
+  private var planAsRun: CompiledPlan {
+    var plan = plan
+    plan.memory = resident.memory
+    return plan
   }
 
   /// The arena, unless it is there.

@@ -51,4 +51,25 @@ struct CPUAllocationCountTests {
     parameters = nil
     #expect(device.store.allocatedBytes == 0)
   }
+
+  @Test("the arena leaves out a dequantized weight that the matmuls read at its source", arguments: [1, 3])
+  func arenaHoldsNoDequantizedWeight(rows: Int) throws {
+    let device = CPUDevice(library: StandardKernelLibrary(), pool: CPUThreadPool(threads: 2))
+    var generator = SeededRandom(seed: 9)
+    let weight = Tensor.random(TensorType(.q4_1, [10, 64]), using: &generator)
+    let parameters = try ParameterSet(uploading: [("w", weight)], to: device)
+    let graph = try TestSupport.parseOne(QuantizedTileTests.viewGraph.replacingOccurrences(of: "R", with: "\(rows)"))
+    let x = Tensor.random(graph.argumentTypes[0], using: &generator)
+    let before = device.store.allocatedBytes
+    let compiled = try device.compile(graph, parameters: parameters)
+    let result = try compiled.run(inputs: [x])
+    let expected = try TestSupport.evaluate(graph, [x, weight])
+    #expect(TestSupport.toleranceRatio(result[0], expected[0], atol: 1e-4, rtol: 1e-4) <= 1)
+    // The plan's arena holds the dequantized f32[10,64] and the result; the run's holds the result only.
+    let dequantized = 10 * 64 * 4
+    let arena = device.store.allocatedBytes - before - parameters.allocatedBytes
+    #expect(arena < dequantized, "arena \(arena) bytes")
+    #expect(arena >= rows * 10 * 4)
+    withExtendedLifetime(compiled) {}
+  }
 }

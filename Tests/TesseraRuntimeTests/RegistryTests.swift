@@ -38,6 +38,32 @@ struct RegistryTests {
     }
   }
 
+  /// A provider of one kind that counts how often it is asked to discover.
+  private final class CountingProvider: DeviceProvider, @unchecked Sendable {
+    let kind: DeviceKind?
+    private(set) var discoveries = 0
+    init(kind: DeviceKind?) { self.kind = kind }
+    func discover() -> [DeviceEntry] {
+      discoveries += 1
+      return [DeviceEntry(device: ReferenceDevice())]
+    }
+  }
+
+  @Test("a lookup discovers only the providers of the kind it names, each once")
+  func discoveryIsLazyByKind() throws {
+    let opencl = CountingProvider(kind: .opencl), anyKind = CountingProvider(kind: nil)
+    let registry = DeviceRegistry(providers: [ReferenceProvider(), opencl, anyKind])
+    #expect(try registry.device(named: "reference").info.name == "reference")
+    #expect(opencl.discoveries == 0, "looking up the reference device opened no OpenCL driver")
+    #expect(anyKind.discoveries == 1, "a provider of no declared kind is asked for every lookup")
+    _ = try registry.device(named: "reference")
+    #expect(opencl.discoveries == 0 && anyKind.discoveries == 1, "discovered once")
+    #expect(registry.entries.count == 3)
+    #expect(opencl.discoveries == 1)
+    _ = registry.availableDevices
+    #expect(opencl.discoveries == 1 && anyKind.discoveries == 1)
+  }
+
   @Test func bareKindNamesMeanTheFirstDevice() throws {
     let registry = DeviceRegistry(providers: [ReferenceProvider()])
     #expect(throws: DeviceError.self) { try registry.device(named: "refer") }

@@ -157,6 +157,8 @@ public struct CPUKernelRunner: HostKernelRunner {
 /// Lists the `cpu` device, in the quantized-matmul precision that `TESSERA_CPU_PRECISION` names
 /// (`f32-activations`, the default, or the opt-in `int8-activations`).
 public struct CPUProvider: DeviceProvider {
+  /// Every device it lists is `cpu`.
+  public var kind: DeviceKind? { .cpu }
   /// The environment variable that selects ``CPUDevice/quantizedPrecision``.
   public static let precisionVariable = "TESSERA_CPU_PRECISION"
   private let library: (any KernelLibrary)?

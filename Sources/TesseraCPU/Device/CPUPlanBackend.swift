@@ -107,7 +107,8 @@ final class CPUPlanBackend: PlanBackend {
   {
     let written = Set(steps.flatMap { $0.call.writes.map(plan.memory.storage(of:)) })
     var pointers = [UnsafeMutableRawPointer?](repeating: nil, count: plan.graph.values.count)
-    for value in plan.memory.homes.keys {
+    // A value stored in a skipped step's result (never computed) has no place: nothing reads it.
+    for value in plan.memory.homes.keys where plan.memory.homes[plan.memory.storage(of: value)] != nil {
       let location = locate(value)
       let memory = location.memory as! CPUMemory
       let base = written.contains(plan.memory.storage(of: value)) ? try memory.writablePointer() : memory.pointer

@@ -96,6 +96,8 @@ extension NPUDevice: DetailedProfiling {
 
 /// Lists the `npu` device.
 public struct NPUProvider: DeviceProvider {
+  /// Every device it lists is `npu`.
+  public var kind: DeviceKind? { .npu }
   private let device: NPUDevice
   /// Creates the provider of a device built from `options` and `host`.
   public init(config: NPUConfig = NPUConfig(), options: CompileOptions, host: any HostKernelRunner) {

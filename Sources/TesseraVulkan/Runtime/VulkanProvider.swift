@@ -9,6 +9,8 @@ import TesseraRuntime
 /// virtual and CPU implementations such as lavapipe, named `vulkan:0`, `vulkan:1`… No loader, no
 /// driver, or a device that fails to open gives an unavailable entry with the reason.
 public struct VulkanProvider: DeviceProvider {
+  /// Every device it lists is `vulkan`.
+  public var kind: DeviceKind? { .vulkan }
   private let options: CompileOptions
   private let host: (any HostKernelRunner)?
   private let excludedOps: Set<OpKind>
