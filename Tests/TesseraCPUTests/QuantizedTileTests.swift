@@ -20,8 +20,45 @@ private final class MappedBytes: @unchecked Sendable {  // never written after i
   func view(_ type: TensorType) -> Tensor { Tensor(type: type, viewing: UnsafeRawBufferPointer(buffer), owner: self)! }
 }
 
+/// Mapped bytes that record which ranges a device gave back (and give nothing back).
+private final class RecordingMapping: FileBackedMemory, @unchecked Sendable {  // released only under the tiles lock
+  let bytes: MappedBytes
+  private(set) var released: [Range<Int>] = []
+  init(_ bytes: [UInt8]) { self.bytes = MappedBytes(bytes) }
+  func releasePages(in range: UnsafeRawBufferPointer) {
+    let start = range.baseAddress! - UnsafeRawPointer(bytes.buffer.baseAddress!)
+    released.append(start..<(start + range.count))
+  }
+}
+
 @Suite("Quantized weights repacked into four-row tiles")
 struct QuantizedTileTests {
+  @Test(
+    "a mapped weight is tiled in chunks, each given back to the mapping once repacked", arguments: [DType.q4_0, .q8_0])
+  func mappedWeightsAreGivenBackChunkByChunk(dtype: DType) throws {
+    let k = 64, rowBytes = k / 32 * dtype.quantBlock!.bytes
+    let chunkRows = CPUMemory.releaseChunkBytes / (rowBytes * QuantizedTiles.rows) * QuantizedTiles.rows
+    let n = 2 * chunkRows + 7
+    var generator = SeededRandom(seed: 12)
+    let weight = Tensor.random(TensorType(dtype, [n, k]), using: &generator)
+    let mapping = RecordingMapping(weight.bytes)
+    let view = Tensor(type: weight.type, viewing: UnsafeRawBufferPointer(mapping.bytes.buffer), owner: mapping)!
+    let memory = CPUMemory(borrowing: view, tileable: true, counter: AllocationCounter())
+    let tiles = try #require(memory.tiles(n: n, k: k, dtype: dtype, pool: CPUThreadPool(threads: 3)))
+    var expected = [UInt8](repeating: 0, count: QuantizedTiles.byteCount(n: n, k: k, dtype: dtype))
+    weight.bytes.withUnsafeBytes { w in
+      expected.withUnsafeMutableBytes {
+        QuantizedTiles.repack(w.baseAddress!, n: n, k: k, dtype: dtype, into: $0.baseAddress!)
+      }
+    }
+    #expect(Array(UnsafeRawBufferPointer(start: tiles, count: expected.count)) == expected)
+    #expect(
+      mapping.released == [
+        0..<(chunkRows * rowBytes), (chunkRows * rowBytes)..<(2 * chunkRows * rowBytes),
+        (2 * chunkRows * rowBytes)..<(n * rowBytes),
+      ])
+  }
+
   @Test("the tiled layout: per block, four scales, four minimums, four rows of codes; rows past n repeat the last")
   func layout() {
     let (n, k) = (5, 64)

@@ -92,12 +92,33 @@ final class CPUMemory: DeviceMemory, @unchecked Sendable {
           count: QuantizedTiles.byteCount(n: n, k: k, dtype: dtype), buffer: "tiles", device: "cpu",
           counter: counter)
       else { return nil }
-      QuantizedTiles.repack(source, n: n, k: k, dtype: dtype, into: tiles.pointer, pool: pool)
-      if state.owned == nil, let borrowed, let owner = borrowed.viewOwner as? any FileBackedMemory {
-        owner.releasePages(in: UnsafeRawBufferPointer(start: source, count: byteCount))
-      }
+      let mapping = state.owned == nil ? borrowed?.viewOwner as? any FileBackedMemory : nil
+      Self.repack(source, n: n, k: k, dtype: dtype, into: tiles.pointer, releasing: mapping, pool: pool)
       state.tiles = (n, k, dtype, tiles)
       return UnsafeRawPointer(tiles.pointer)
+    }
+  }
+
+  /// Source bytes repacked before their pages are given back to a mapping: the pages of a
+  /// mapped weight and its tiles are both resident only for this much of it at a time.
+  static let releaseChunkBytes = 1 << 21
+
+  /// Repacks `source` into `tiles` in chunks of whole tile rows, giving each chunk's pages back to
+  /// `mapping` (the file the weight is a view of) once it is repacked; in one go without one.
+  private static func repack(
+    _ source: UnsafeMutableRawPointer, n: Int, k: Int, dtype: DType, into tiles: UnsafeMutableRawPointer,
+    releasing mapping: (any FileBackedMemory)?, pool: CPUThreadPool
+  ) {
+    let rowBytes = k / 32 * QuantizedBlocks.blockBytes(dtype)
+    let chunkRows =
+      mapping == nil ? n : Swift.max(1, releaseChunkBytes / (rowBytes * QuantizedTiles.rows)) * QuantizedTiles.rows
+    for first in stride(from: 0, to: n, by: chunkRows) {
+      let rows = Swift.min(chunkRows, n - first)
+      let chunk = source + first * rowBytes
+      QuantizedTiles.repack(
+        chunk, n: rows, k: k, dtype: dtype, into: tiles + QuantizedTiles.byteCount(n: first, k: k, dtype: dtype),
+        pool: pool)
+      mapping?.releasePages(in: UnsafeRawBufferPointer(start: chunk, count: rows * rowBytes))
     }
   }
 
