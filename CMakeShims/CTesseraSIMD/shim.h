@@ -8,6 +8,17 @@
 #define TESSERA_CTESSERASIMD_SHIM_H
 #include <stdint.h>
 
+/// 1 when this code was compiled for 512-bit vectors (AVX-512 F): Swift's `SIMD16<Float>` is then
+/// one zmm register, and SGEMM's 12×32 tile fits the 32 of them; else 0 (its 6×16 tile serves).
+/// Decided by the compiler flags (the Makefile gives C and Swift the same `-march=native`).
+static inline int tessera_vectors_are_512_bit(void) {
+#if defined(__AVX512F__)
+  return 1;
+#else
+  return 0;
+#endif
+}
+
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <immintrin.h>

@@ -286,6 +286,12 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
     of plan: CompiledPlan, _ preparations: [StepPreparation], backend: any PlanBackend, steps: some Sequence<Int>
   ) throws(DeviceError) -> [Segment] {
     var segments: [Segment] = []
+    var pending: [PreparedStep] = []
+    func closeDeviceSegment() {
+      guard !pending.isEmpty else { return }
+      segments.append(.device(pending, kernels: pending.map(\.call.kernel.name)))
+      pending = []
+    }
     for index in steps {
       let step = plan.steps[index]
       guard let call = step.call else { continue }
@@ -297,16 +303,13 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
             device: backend.store.deviceName,
             message: "the plan has steps for \(step.device) but no host kernel runner was given")
         }
+        closeDeviceSegment()
         segments.append(.host(call))
       case .device(let kernel):
-        let prepared = PreparedStep(index: index, call: call, kernel: kernel)
-        if case .device(let pending, let kernels)? = segments.last {
-          segments[segments.count - 1] = .device(pending + [prepared], kernels: kernels + [call.kernel.name])
-        } else {
-          segments.append(.device([prepared], kernels: [call.kernel.name]))
-        }
+        pending.append(PreparedStep(index: index, call: call, kernel: kernel))
       }
     }
+    closeDeviceSegment()
     return segments
   }
 

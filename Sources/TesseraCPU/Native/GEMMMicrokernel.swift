@@ -1,19 +1,32 @@
-/// The register-blocked core of the packed SGEMM: a 12×32 tile of C held in twenty-four
-/// `SIMD16<Float>` accumulators (plus two B vectors and one broadcast: 27 of the 32 zmm
-/// registers), updated from a packed A micro-panel (12 floats per k) and a packed B micro-panel
-/// (32 floats per k) with fused multiply-adds. Built for the host CPU (`-target-cpu native`) the
-/// loop body is twenty-four `vfmadd231ps` on zmm registers, fed by twelve broadcast loads and two
-/// vector loads: fewer loads per FMA than an 8×32 tile, and 24 independent chains cover the
-/// FMA latency of both ports.
-enum GEMMMicrokernel {
+/// A register-blocked core of the packed SGEMM: `C[rows × columns] (+)= Apanel · Bpanel`, from a
+/// packed A micro-panel (`rows` floats per k) and a packed B micro-panel (`columns` floats per k,
+/// 64-byte aligned), C's rows `ldc` floats apart; with `accumulate` false C is overwritten.
+/// ``SGEMM`` packs its operands for the shape of the kernel it runs.
+protocol GEMMMicrokernel {
+  /// Rows of C per tile.
+  static var rows: Int { get }
+  /// Columns of C per tile (whole `SIMD16<Float>` vectors).
+  static var columns: Int { get }
+  /// One tile over `depth` steps.
+  static func tile(
+    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool)
+}
+
+/// The tile for CPUs with 32 vector registers of 512 bits (AVX-512): 12×32 of C held in
+/// twenty-four `SIMD16<Float>` accumulators (plus two B vectors and one broadcast: 27 of the 32 zmm
+/// registers). Built for the host CPU (`-target-cpu native`) the loop body is twenty-four
+/// `vfmadd231ps` on zmm registers, fed by twelve broadcast loads and two vector loads: fewer loads
+/// per FMA than an 8×32 tile, and 24 independent chains cover the FMA latency of both ports.
+/// Where vectors are 256 bits wide (AVX2) its 48 ymm accumulators would not fit the 16
+/// registers: ``GEMMTile6x16`` serves there.
+enum GEMMTile12x32: GEMMMicrokernel {
   /// Rows of C per tile.
   static let rows = 12
   /// Columns of C per tile (two 16-float vectors).
   static let columns = 32
 
-  /// `C[0..<12, 0..<32] (+)= Apanel · Bpanel` over `depth` steps. `a` holds 12 floats per step,
-  /// `b` 32 (64-byte aligned); C rows are `ldc` floats apart. With `accumulate` false C is
-  /// overwritten.
+  /// `C[0..<12, 0..<32] (+)= Apanel · Bpanel` over `depth` steps.
   @inline(__always)
   static func tile(
     depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,

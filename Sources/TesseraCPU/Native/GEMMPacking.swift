@@ -25,18 +25,17 @@ extension Float16: GEMMElement {
 
 /// Copies blocks of A and B into the contiguous, zero-padded micro-panels the microkernel reads.
 enum GEMMPacking {
-  /// Packs `rows × depth` of row-major A (row stride `lda`) into micro-panels of
-  /// ``GEMMMicrokernel/rows`` rows: for each panel, each k, 12 consecutive floats (zero past `rows`).
+  /// Packs `rows × depth` of row-major A (row stride `lda`) into micro-panels of `mr` rows (the
+  /// microkernel's): for each panel, each k, `mr` consecutive floats (zero past `rows`).
   @inline(__always)
   static func packA(
-    _ a: UnsafePointer<Float>, lda: Int, rows: Int, depth: Int, into packed: UnsafeMutablePointer<Float>
+    _ a: UnsafePointer<Float>, lda: Int, rows: Int, depth: Int, mr: Int, into packed: UnsafeMutablePointer<Float>
   ) {
-    let mr = GEMMMicrokernel.rows
     for panel in stride(from: 0, to: rows, by: mr) {
       let height = Swift.min(mr, rows - panel)
       let out = packed + panel * depth
       if height == mr {
-        // k outer: twelve sequential read streams, contiguous writes.
+        // k outer: `mr` sequential read streams, contiguous writes.
         var source = a + panel * lda, target = out
         for _ in 0..<depth {
           for r in 0..<mr { target[r] = source[r * lda] }
@@ -52,14 +51,12 @@ enum GEMMPacking {
     }
   }
 
-  /// Packs `depth × columns` of row-major B (row stride `ldb`) into micro-panels of
-  /// ``GEMMMicrokernel/columns`` columns: for each panel, each k, 32 consecutive floats (zero past
-  /// `columns`).
+  /// Packs `depth × columns` of row-major B (row stride `ldb`) into micro-panels of `nr` columns
+  /// (the microkernel's): for each panel, each k, `nr` consecutive floats (zero past `columns`).
   @inline(__always)
   static func packB<Element: GEMMElement>(
-    _ b: UnsafePointer<Element>, ldb: Int, depth: Int, columns: Int, into packed: UnsafeMutablePointer<Float>
+    _ b: UnsafePointer<Element>, ldb: Int, depth: Int, columns: Int, nr: Int, into packed: UnsafeMutablePointer<Float>
   ) {
-    let nr = GEMMMicrokernel.columns
     let fullWidth = columns / nr * nr, panelStride = depth * nr
     // Row by row, so B is read sequentially (a panel-by-panel walk reads 128 bytes per row at a
     // stride of `ldb`, which defeats the prefetcher and thrashes one L1 set when `ldb` is a

@@ -1,16 +1,49 @@
-/// Packed single-precision GEMM in the BLIS style: B is packed in `depthBlock × columnBlock`
-/// panels (streamed from L2), A in `rowBlock × depthBlock` blocks, and a 12×32 register-blocked
-/// SIMD16 microkernel runs over them with each 12-row A micro-panel held in L1 while the B
-/// micro-panels stream past it; edge tiles go through a small scratch tile. Threads take disjoint
-/// blocks of C (columns when C is wide enough, rows otherwise), each with its own packing buffers.
+import CTesseraSIMD
+
+/// Packed single-precision GEMM in the BLIS style: B is packed in `depth × columns` panels
+/// (streamed from L2), A in `rows × depth` blocks, and a register-blocked SIMD microkernel runs
+/// over them with each A micro-panel held in L1 while the B micro-panels stream past it; edge
+/// tiles go through a small scratch tile. The microkernel is chosen for the vector width the code
+/// was built for (``GEMMTile12x32`` with 512-bit vectors, ``GEMMTile6x16`` otherwise), and the
+/// block sizes come from the CPU's cache sizes (``Blocking``). Threads take disjoint blocks of C
+/// (columns when C is wide enough, rows otherwise), each with its own packing buffers.
 public enum SGEMM {
-  /// Depth (k) of a packed block: a 12-row A micro-panel of this depth (12 KiB) stays in L1.
-  static let depthBlock = 256
-  /// Rows of A packed at once, whole micro-panels (240 × 256 floats, 240 KiB of A in L2).
-  static let rowBlock = 20 * GEMMMicrokernel.rows
-  /// Columns of B packed at once (with `depthBlock`, up to 2 MiB: the L2 of one core; 1024 and
-  /// 512 were not faster at 1024³ or 2048³).
-  static let columnBlock = 2048
+  /// The microkernels ``multiply(m:n:k:a:lda:b:ldb:c:ldc:epilogue:pool:)`` can run.
+  enum Microkernel: CaseIterable, Sendable {
+    /// ``GEMMTile12x32``: 32 registers of 512 bits.
+    case tile12x32
+    /// ``GEMMTile6x16``: 16 registers of 256 bits.
+    case tile6x16
+
+    /// The one for the vector width this code was compiled for.
+    static let preferred: Microkernel = tessera_vectors_are_512_bit() != 0 ? .tile12x32 : .tile6x16
+  }
+
+  /// Block sizes for a microkernel of `mr × nr` on caches of `caches`' sizes.
+  struct Blocking: Equatable {
+    /// Depth (k) of a packed block: an A micro-panel of this depth takes at most half of L1.
+    var depth: Int
+    /// Rows of A packed at once (whole micro-panels).
+    var rows: Int
+    /// Columns of B packed at once (whole micro-panels): the B panel and the A block together
+    /// take at most three quarters of L2.
+    var columns: Int
+
+    /// Sizes given directly (tests).
+    init(depth: Int, rows: Int, columns: Int) {
+      self.depth = depth
+      self.rows = rows
+      self.columns = columns
+    }
+
+    /// The blocks for a microkernel of `mr × nr` on `caches`.
+    init(mr: Int, nr: Int, caches: CacheSizes) {
+      depth = Swift.max(64, Swift.min(384, caches.level1 / 2 / (4 * mr)) / 16 * 16)
+      rows = 20 * mr
+      let panelBytes = caches.level2 * 3 / 4 - rows * depth * 4
+      columns = Swift.max(nr, Swift.min(4096, panelBytes / (4 * depth)) / nr * nr)
+    }
+  }
 
   /// `C[m×n] = epilogue(A[m×k] · B[k×n])`, all row-major with row strides `lda`, `ldb`, `ldc`.
   /// B may be f32 or f16. C must not overlap A, B or the epilogue's operands.
@@ -18,11 +51,41 @@ public enum SGEMM {
     m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Element>, ldb: Int,
     c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue = .none, pool: CPUThreadPool = .shared
   ) {
+    multiply(
+      m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, epilogue: epilogue, pool: pool,
+      microkernel: .preferred, caches: .host)
+  }
+
+  /// ``multiply(m:n:k:a:lda:b:ldb:c:ldc:epilogue:pool:)`` with a chosen microkernel and cache
+  /// sizes (tests run every microkernel on every machine).
+  static func multiply<Element: GEMMElement>(
+    m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Element>, ldb: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue, pool: CPUThreadPool, microkernel: Microkernel,
+    caches: CacheSizes
+  ) {
+    switch microkernel {
+    case .tile12x32:
+      multiply(
+        GEMMTile12x32.self, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, epilogue: epilogue,
+        pool: pool, caches: caches)
+    case .tile6x16:
+      multiply(
+        GEMMTile6x16.self, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, epilogue: epilogue,
+        pool: pool, caches: caches)
+    }
+  }
+
+  private static func multiply<Kernel: GEMMMicrokernel, Element: GEMMElement>(
+    _ kernel: Kernel.Type, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Element>,
+    ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue, pool: CPUThreadPool,
+    caches: CacheSizes
+  ) {
     guard m > 0 && n > 0 else { return }
     let work = m * n * Swift.max(k, 1)
     let threads = work < 32 * 1024 ? 1 : pool.threads
     let shared = SharedPointers(a: a, b: b, c: c)
-    let (mr, nr) = (GEMMMicrokernel.rows, GEMMMicrokernel.columns)
+    let (mr, nr) = (Kernel.rows, Kernel.columns)
+    let blocking = Blocking(mr: mr, nr: nr, caches: caches)
     // Split the dimension that gives every thread whole micro-tiles.
     let splitColumns = (n + nr - 1) / nr >= threads && (n >= m || (m + mr - 1) / mr < threads)
     let pieces = splitColumns ? (n + nr - 1) / nr : (m + mr - 1) / mr
@@ -31,16 +94,18 @@ public enum SGEMM {
       let lower = pieces * part / parts, upper = pieces * (part + 1) / parts
       let rows = splitColumns ? 0..<m : (lower * mr)..<Swift.min(m, upper * mr)
       let columns = splitColumns ? (lower * nr)..<Swift.min(n, upper * nr) : 0..<n
-      block(rows: rows, columns: columns, k: k, shared, lda: lda, ldb: ldb, ldc: ldc, epilogue: epilogue)
+      block(
+        Kernel.self, rows: rows, columns: columns, k: k, shared, lda: lda, ldb: ldb, ldc: ldc, epilogue: epilogue,
+        blocking: blocking)
     }
   }
 
   /// One thread's block of C, computed with its own packing buffers.
-  private static func block<Element: GEMMElement>(
-    rows: Range<Int>, columns: Range<Int>, k: Int, _ shared: SharedPointers<Element>, lda: Int, ldb: Int, ldc: Int,
-    epilogue: GEMMEpilogue
+  private static func block<Kernel: GEMMMicrokernel, Element: GEMMElement>(
+    _ kernel: Kernel.Type, rows: Range<Int>, columns: Range<Int>, k: Int, _ shared: SharedPointers<Element>, lda: Int,
+    ldb: Int, ldc: Int, epilogue: GEMMEpilogue, blocking: Blocking
   ) {
-    let (mr, nr) = (GEMMMicrokernel.rows, GEMMMicrokernel.columns)
+    let (mr, nr) = (Kernel.rows, Kernel.columns)
     let c = shared.c
     if k == 0 {
       for i in rows {
@@ -49,9 +114,9 @@ public enum SGEMM {
       }
       return
     }
-    let nc = Swift.min(columnBlock, roundUp(columns.count, nr))
-    let mc = Swift.min(rowBlock, roundUp(rows.count, mr))
-    let kc = Swift.min(depthBlock, k)
+    let nc = Swift.min(blocking.columns, roundUp(columns.count, nr))
+    let mc = Swift.min(blocking.rows, roundUp(rows.count, mr))
+    let kc = Swift.min(blocking.depth, k)
     let packedB = UnsafeMutableRawPointer.allocate(byteCount: nc * kc * 4, alignment: 64)
     let packedA = UnsafeMutableRawPointer.allocate(byteCount: mc * kc * 4, alignment: 64)
     let scratch = UnsafeMutableRawPointer.allocate(byteCount: mr * nr * 4, alignment: 64)
@@ -67,10 +132,10 @@ public enum SGEMM {
       let width = Swift.min(nc, columns.upperBound - jc)
       for pc in stride(from: 0, to: k, by: kc) {
         let depth = Swift.min(kc, k - pc)
-        GEMMPacking.packB(shared.b + pc * ldb + jc, ldb: ldb, depth: depth, columns: width, into: bPanel)
+        GEMMPacking.packB(shared.b + pc * ldb + jc, ldb: ldb, depth: depth, columns: width, nr: nr, into: bPanel)
         for ic in stride(from: rows.lowerBound, to: rows.upperBound, by: mc) {
           let height = Swift.min(mc, rows.upperBound - ic)
-          GEMMPacking.packA(shared.a + ic * lda + pc, lda: lda, rows: height, depth: depth, into: aBlock)
+          GEMMPacking.packA(shared.a + ic * lda + pc, lda: lda, rows: height, depth: depth, mr: mr, into: aBlock)
           for ir in stride(from: 0, to: height, by: mr) {
             let aMicro = aBlock + ir * depth
             let tileHeight = Swift.min(mr, height - ir)
@@ -79,9 +144,9 @@ public enum SGEMM {
               let tileWidth = Swift.min(nr, width - jr)
               let target = c + (ic + ir) * ldc + jc + jr
               if tileWidth == nr && tileHeight == mr {
-                GEMMMicrokernel.tile(depth: depth, a: aMicro, b: bMicro, c: target, ldc: ldc, accumulate: pc > 0)
+                Kernel.tile(depth: depth, a: aMicro, b: bMicro, c: target, ldc: ldc, accumulate: pc > 0)
               } else {
-                GEMMMicrokernel.tile(depth: depth, a: aMicro, b: bMicro, c: tile, ldc: nr, accumulate: false)
+                Kernel.tile(depth: depth, a: aMicro, b: bMicro, c: tile, ldc: nr, accumulate: false)
                 for r in 0..<tileHeight {
                   for j in 0..<tileWidth {
                     target[r * ldc + j] = (pc > 0 ? target[r * ldc + j] : 0) + tile[r * nr + j]
