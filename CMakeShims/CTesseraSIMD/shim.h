@@ -1,9 +1,10 @@
-// CTesseraSIMD: the one CPU instruction Swift's SIMD types cannot reach, through the compiler's
-// own intrinsics header. Swift has no way to call an LLVM intrinsic, and LLVM forms AVX-512 VNNI's
+// CTesseraSIMD: the integer dot-product instructions Swift's SIMD types cannot reach (AVX-512
+// VNNI's vpdpbusd; AVX2's vpmaddubsw, vpmaddwd and vpsignb), through the compiler's own
+// intrinsics header. Swift has no way to call an LLVM intrinsic, and LLVM forms AVX-512 VNNI's
 // vpdpbusd only from an add-reduction, which costs a horizontal sum per block (measured: slower
-// than the f32 kernel). The wrapper carries its own target attribute, so it compiles without a CPU
-// flag; callers ask tessera_has_avx512_vnni() at run time first. With the Makefile's native flags
-// the call inlines to the single instruction.
+// than the f32 kernel). Each wrapper carries its own target attribute, so it compiles without a
+// CPU flag; callers ask tessera_has_avx512_vnni() or tessera_has_avx2() at run time first. With
+// the Makefile's native flags the calls inline to the instructions.
 #ifndef TESSERA_CTESSERASIMD_SHIM_H
 #define TESSERA_CTESSERASIMD_SHIM_H
 #include <stdint.h>
@@ -34,6 +35,46 @@ static inline int tessera_has_avx512_vnni(void) {
   return (low & 0xE6) == 0xE6;  // SSE, AVX, opmask, and both halves of the zmm state
 }
 
+/// 1 when this CPU has AVX2 and the OS saves the ymm registers; else 0.
+static inline int tessera_has_avx2(void) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b >> 5 & 1)) return 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c >> 27 & 1)) return 0;  // OSXSAVE
+  unsigned low, high;
+  __asm__("xgetbv" : "=a"(low), "=d"(high) : "c"(0));
+  return (low & 0x6) == 0x6;  // SSE and AVX state
+}
+
+/// tessera_dpbusd_512's sums with AVX2, for unsigned bytes below 128 (four-bit codes): in each
+/// 32-byte half, vpmaddubsw multiplies byte pairs into int16 sums (at most 2 · 127 · 128, so
+/// never saturated) and vpmaddwd adds those pairs into int32 lanes. Only call when
+/// tessera_has_avx2().
+__attribute__((target("avx2")))
+static inline void tessera_dot_u7s8_avx2(void *acc, const void *u8, const void *s8) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int half = 0; half < 2; half++) {
+    __m256i pairs = _mm256_maddubs_epi16(
+      _mm256_loadu_si256((const __m256i *)u8 + half), _mm256_loadu_si256((const __m256i *)s8 + half));
+    __m256i *sum = (__m256i *)acc + half;
+    _mm256_storeu_si256(sum, _mm256_add_epi32(_mm256_loadu_si256(sum), _mm256_madd_epi16(pairs, ones)));
+  }
+}
+
+/// acc[i] += Σ_j w[4i + j] · x[4i + j] over j < 4, for i < 16: 64 signed bytes times 64 signed
+/// bytes in [-127, 127], with AVX2: |w| times x carrying w's sign (vpsignb) keeps vpmaddubsw's
+/// pair sums within int16 (at most 2 · 128 · 127). Only call when tessera_has_avx2().
+__attribute__((target("avx2")))
+static inline void tessera_dot_s8s8_avx2(void *acc, const void *w, const void *x) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int half = 0; half < 2; half++) {
+    __m256i weights = _mm256_loadu_si256((const __m256i *)w + half);
+    __m256i signedX = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)x + half), weights);
+    __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(weights, weights), signedX);
+    __m256i *sum = (__m256i *)acc + half;
+    _mm256_storeu_si256(sum, _mm256_add_epi32(_mm256_loadu_si256(sum), _mm256_madd_epi16(pairs, ones)));
+  }
+}
+
 /// acc[i] += Σ_j u8[4i + j] · s8[4i + j] over j < 4, for i < 16: 64 unsigned bytes times 64
 /// signed bytes into 16 int32 lanes (vpdpbusd). Only call when tessera_has_avx512_vnni().
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,evex512")))
@@ -44,6 +85,21 @@ static inline void tessera_dpbusd_512(void *acc, const void *u8, const void *s8)
 }
 #else
 static inline int tessera_has_avx512_vnni(void) { return 0; }
+static inline int tessera_has_avx2(void) { return 0; }
+
+static inline void tessera_dot_u7s8_avx2(void *acc, const void *u8, const void *s8) {
+  int32_t *sum = (int32_t *)acc;
+  const uint8_t *a = (const uint8_t *)u8;
+  const int8_t *b = (const int8_t *)s8;
+  for (int i = 0; i < 64; i++) sum[i / 4] += (int32_t)a[i] * (int32_t)b[i];
+}
+
+static inline void tessera_dot_s8s8_avx2(void *acc, const void *w, const void *x) {
+  int32_t *sum = (int32_t *)acc;
+  const int8_t *a = (const int8_t *)w;
+  const int8_t *b = (const int8_t *)x;
+  for (int i = 0; i < 64; i++) sum[i / 4] += (int32_t)a[i] * (int32_t)b[i];
+}
 
 static inline void tessera_dpbusd_512(void *acc, const void *u8, const void *s8) {
   int32_t *sum = (int32_t *)acc;

@@ -171,8 +171,9 @@ struct QuantizedTileTests {
   }
 
   @Test(
-    "int8-activation matmuls on tiles (AVX-512 VNNI) equal W · the rounded activations",
-    .enabled(if: Int8TileMatvec.available, "this CPU has no AVX-512 VNNI"), arguments: cases.indices, threadCounts)
+    "int8-activation matmuls on tiles (AVX-512 VNNI or AVX2, as the CPU has) equal W · the rounded activations",
+    .enabled(if: Int8TileMatvec.available, "this CPU has neither AVX-512 VNNI nor AVX2"), arguments: cases.indices,
+    threadCounts)
   func int8Multiply(index: Int, threads: Int) {
     let (dtype, m, n, k) = Self.cases[index]
     var generator = SeededRandom(seed: UInt64(200 + index))
@@ -186,7 +187,37 @@ struct QuantizedTileTests {
     }
   }
 
-  @Test("weights given per run are not tiled; the int8-activation mode tiles weights only where VNNI runs it")
+  @Test(
+    "every instruction set this CPU runs (faster ones forced off in turn) gives the int8-activation results",
+    .enabled(if: Int8TileMatvec.available, "this CPU has neither AVX-512 VNNI nor AVX2"),
+    arguments: Int8TileMatvec.Instructions.available, cases.indices)
+  func int8InstructionSets(instructions: Int8TileMatvec.Instructions, index: Int) {
+    let (dtype, m, n, k) = Self.cases[index]
+    var generator = SeededRandom(seed: UInt64(300 + index))
+    let weights = Tensor.random(TensorType(dtype, [n, k]), using: &generator)
+    // Codes at the extremes: all-equal blocks quantize to ±127, the largest products there are.
+    let x = (0..<(m * k)).map { $0 % 64 < 32 ? 1 : Float.random(in: -1..<1, using: &generator) }
+    let (expected, magnitude) = Self.expectedInt8(x, weights, m: m, n: n, k: k)
+    var tiles = [UInt8](repeating: 0, count: QuantizedTiles.byteCount(n: n, k: k, dtype: dtype))
+    var y = [Float](repeating: .nan, count: m * n)
+    weights.bytes.withUnsafeBytes { w in
+      tiles.withUnsafeMutableBytes {
+        QuantizedTiles.repack(w.baseAddress!, n: n, k: k, dtype: dtype, into: $0.baseAddress!)
+      }
+    }
+    tiles.withUnsafeBytes { t in
+      Int8TileMatvec.multiply(
+        x: x, m: m, k: k, tiles: t.baseAddress!, dtype: dtype, n: n, y: &y, pool: CPUThreadPool(threads: 3),
+        instructions: instructions)
+    }
+    for e in 0..<(m * n) {
+      #expect(
+        abs(Double(y[e]) - expected[e]) <= 1e-5 * magnitude[e] + 1e-5,
+        "\(instructions) \(dtype) \(m)x\(n)x\(k) element \(e)")
+    }
+  }
+
+  @Test("weights given per run are not tiled; the int8-activation mode tiles weights only where VNNI or AVX2 runs it")
   func notTiled() throws {
     let graph = try TestSupport.parseOne(Self.viewGraph.replacingOccurrences(of: "R", with: "1"))
     var generator = SeededRandom(seed: 9)

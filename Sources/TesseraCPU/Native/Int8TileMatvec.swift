@@ -1,22 +1,42 @@
 import CTesseraSIMD
 import TesseraIR
 
-/// ``QuantizedPrecision/int8Activations`` over ``QuantizedTiles`` with AVX-512 VNNI.
+/// ``QuantizedPrecision/int8Activations`` over ``QuantizedTiles`` with integer dot-product
+/// instructions: AVX-512 VNNI where the CPU has it, else AVX2 (``Instructions``).
 ///
-/// Per q4 tile block, the four rows' 64 code bytes split into their low and high nibbles (two
-/// zmm registers: each row's codes of elements 0–15, then of 16–31), and each meets the
-/// activation block's int8 codes in one `vpdpbusd`: 64 byte products summed four at a time into
-/// 16 int32 lanes, four lanes per row. A q8_0 block's 128 signed codes go in as two registers of
-/// two rows each, made unsigned by adding 128 (`Σ (w + 128)·x = Σ w·x + 128 Σ x`). The lanes are
-/// scaled by `d · dx` in f32 and the offsets (q4_0's `-8d`, q4_1's `m`, q8_0's `-128d`) apply
-/// through the block's `dx · Σ codes` — the arithmetic of
-/// ``Int8ActivationMatmul`` (exact integer block sums, then the two scales) summed in another
-/// order. About twice the bytes per second of the f32-activation tile kernel (whose int-to-float
-/// conversions and FMAs bound it) on the out-of-cache SmolLM2 decode matrices
-/// (docs/cpu-quantized-matvec.md).
+/// Per q4 tile block, the four rows' 64 code bytes split into their low and high nibbles (each
+/// row's codes of elements 0–15, then of 16–31), and each meets the activation block's int8 codes
+/// in one 64-byte dot product: byte products summed four at a time into 16 int32 lanes, four
+/// lanes per row (one `vpdpbusd`, or two `vpmaddubsw` + `vpmaddwd` pairs). A q8_0 block's 128
+/// signed codes go in as two registers of two rows each: made unsigned by adding 128 for VNNI
+/// (`Σ (w + 128)·x = Σ w·x + 128 Σ x`), multiplied sign-for-sign with AVX2. The lanes are scaled
+/// by `d · dx` in f32 and the offsets (q4_0's `-8d`, q4_1's `m`, q8_0's `-128d` with VNNI) apply
+/// through the block's `dx · Σ codes` — the arithmetic of ``Int8ActivationMatmul`` (exact integer
+/// block sums, then the two scales) summed in another order. About twice the bytes per second of
+/// the f32-activation tile kernel (whose int-to-float conversions and FMAs bound it) on the
+/// out-of-cache SmolLM2 decode matrices with VNNI (docs/cpu-quantized-matvec.md).
 enum Int8TileMatvec {
-  /// Whether this CPU runs the kernel: AVX-512 VNNI present and its registers enabled by the OS.
-  static let available = tessera_has_avx512_vnni() != 0
+  /// The instruction sets the kernel runs on, fastest first.
+  enum Instructions: CaseIterable, Sendable, CustomStringConvertible {
+    /// AVX-512 VNNI: `vpdpbusd` on 512-bit registers.
+    case vnni512
+    /// AVX2: `vpmaddubsw`, `vpmaddwd` and `vpsignb` on 256-bit registers.
+    case avx2
+
+    /// Those this CPU runs (its registers enabled by the OS), fastest first.
+    static let available: [Instructions] = allCases.filter {
+      switch $0 {
+      case .vnni512: tessera_has_avx512_vnni() != 0
+      case .avx2: tessera_has_avx2() != 0
+      }
+    }
+
+    /// `vnni512` or `avx2`.
+    var description: String { self == .vnni512 ? "vnni512" : "avx2" }
+  }
+
+  /// Whether this CPU runs the kernel: AVX-512 VNNI or AVX2 present and enabled by the OS.
+  static let available = !Instructions.available.isEmpty
 
   /// Whether tiles of `dtype` run here in the int8-activation mode.
   static func supports(_ dtype: DType) -> Bool { available && QuantizedTiles.supports(dtype) }
@@ -74,9 +94,22 @@ enum Int8TileMatvec {
   }
 
   /// `y = x · Wᵀ` for `m` activation rows against tiled weights (`n × k`), threads splitting
-  /// the output columns. Only for dtypes where ``supports(_:)`` holds.
+  /// the output columns, with `instructions` (by default the fastest this CPU runs). Only for
+  /// dtypes where ``supports(_:)`` holds, and instructions in ``Instructions/available``.
   static func multiply(
     x: UnsafePointer<Float>, m: Int, k: Int, tiles: UnsafeRawPointer, dtype: DType, n: Int,
+    y: UnsafeMutablePointer<Float>, pool: CPUThreadPool, instructions: Instructions = Instructions.available[0]
+  ) {
+    switch instructions {
+    case .vnni512:
+      multiply(VNNI512.self, x: x, m: m, k: k, tiles: tiles, dtype: dtype, n: n, y: y, pool: pool)
+    case .avx2:
+      multiply(AVX2.self, x: x, m: m, k: k, tiles: tiles, dtype: dtype, n: n, y: y, pool: pool)
+    }
+  }
+
+  private static func multiply<Dot: Int8DotProduct>(
+    _ dot: Dot.Type, x: UnsafePointer<Float>, m: Int, k: Int, tiles: UnsafeRawPointer, dtype: DType, n: Int,
     y: UnsafeMutablePointer<Float>, pool: CPUThreadPool
   ) {
     let rowBytes = Row.byteCount(k: k, dtype: dtype)
@@ -88,25 +121,26 @@ enum Int8TileMatvec {
       threads.forEachChunk(of: n, grain: QuantizedTiles.rows) { columns in
         for i in 0..<m {
           let row = Row(at: firstRow.spread + i * rowBytes, k: k, dtype: dtype)
-          multiply(row: row, k: k, tiles: shared.weights, dtype: dtype, rows: columns, y: shared.y + i * n)
+          multiply(Dot.self, row: row, k: k, tiles: shared.weights, dtype: dtype, rows: columns, y: shared.y + i * n)
         }
       }
     }
   }
 
   /// `y[r] = W[r] · row` for the rows `rows` of the tiled matrix (`rows.lowerBound` a multiple of 4).
-  static func multiply(
-    row: Row, k: Int, tiles: UnsafeRawPointer, dtype: DType, rows: Range<Int>, y: UnsafeMutablePointer<Float>
+  private static func multiply<Dot: Int8DotProduct>(
+    _ dot: Dot.Type, row: Row, k: Int, tiles: UnsafeRawPointer, dtype: DType, rows: Range<Int>,
+    y: UnsafeMutablePointer<Float>
   ) {
     switch dtype {
-    case .q4_1: multiply(Q4_1Tile.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
-    case .q8_0: multiplyQ8(row: row, k: k, tiles: tiles, rows: rows, y: y)
-    default: multiply(Q4_0Tile.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
+    case .q4_1: multiply(Dot.self, Q4_1Tile.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
+    case .q8_0: multiplyQ8(Dot.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
+    default: multiply(Dot.self, Q4_0Tile.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
     }
   }
 
-  private static func multiply<Format: QuantizedTileFormat>(
-    _ format: Format.Type, row: Row, k: Int, tiles: UnsafeRawPointer, rows: Range<Int>,
+  private static func multiply<Dot: Int8DotProduct, Format: QuantizedTileFormat>(
+    _ dot: Dot.Type, _ format: Format.Type, row: Row, k: Int, tiles: UnsafeRawPointer, rows: Range<Int>,
     y: UnsafeMutablePointer<Float>
   ) {
     precondition(rows.lowerBound % QuantizedTiles.rows == 0, "Int8TileMatvec: rows start at \(rows.lowerBound)")
@@ -123,8 +157,8 @@ enum Int8TileMatvec {
         var low = codes & nibble, high = codes &>> 4 & nibble
         var integer = SIMD16<Int32>()
         let activations = spread + block * 128
-        tessera_dpbusd_512(&integer, &low, activations)
-        tessera_dpbusd_512(&integer, &high, activations + 64)
+        Dot.nibbles(&integer, &low, activations)
+        Dot.nibbles(&integer, &high, activations + 64)
         lanes = lanes.addingProduct(SIMDConversions.float(integer), fourLanesEach(scales * activationScales[block]))
         p += Format.bytes
       }
@@ -137,25 +171,24 @@ enum Int8TileMatvec {
   }
 
   /// The q8_0 loop: rows 0–1 and rows 2–3 of a block in one register each, eight lanes a row.
-  private static func multiplyQ8(
-    row: Row, k: Int, tiles: UnsafeRawPointer, rows: Range<Int>, y: UnsafeMutablePointer<Float>
+  private static func multiplyQ8<Dot: Int8DotProduct>(
+    _ dot: Dot.Type, row: Row, k: Int, tiles: UnsafeRawPointer, rows: Range<Int>, y: UnsafeMutablePointer<Float>
   ) {
     precondition(rows.lowerBound % QuantizedTiles.rows == 0, "Int8TileMatvec: rows start at \(rows.lowerBound)")
     let blocks = k / 32, tileBytes = blocks * Q8_0Tile.bytes
-    let unsigned = SIMD8<UInt64>(repeating: 0x8080_8080_8080_8080)  // w + 128 for every signed byte w
     let spread = row.spread, activationScales = row.scales, scaledSums = row.scaledSums
     for first in stride(from: rows.lowerBound, to: rows.upperBound, by: QuantizedTiles.rows) {
       var p = tiles + first / QuantizedTiles.rows * tileBytes
       var front = SIMD16<Float>(), back = SIMD16<Float>(), offsets = SIMD4<Float>()
       for block in 0..<blocks {
         let (scales, _) = Q8_0Tile.scalesAndOffsets(p)
-        offsets = offsets.addingProduct(-128 * scales, scaledSums[block])
-        var rows01 = (p + Q8_0Tile.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self) ^ unsigned
-        var rows23 = (p + Q8_0Tile.codesOffset + 64).loadUnaligned(as: SIMD8<UInt64>.self) ^ unsigned
+        if Dot.signedBias != 0 { offsets = offsets.addingProduct(-Dot.signedBias * scales, scaledSums[block]) }
+        var rows01 = (p + Q8_0Tile.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self)
+        var rows23 = (p + Q8_0Tile.codesOffset + 64).loadUnaligned(as: SIMD8<UInt64>.self)
         var integer01 = SIMD16<Int32>(), integer23 = SIMD16<Int32>()
         let activations = spread + block * 64
-        tessera_dpbusd_512(&integer01, &rows01, activations)
-        tessera_dpbusd_512(&integer23, &rows23, activations)
+        Dot.signed(&integer01, &rows01, activations)
+        Dot.signed(&integer23, &rows23, activations)
         let scaled = scales * activationScales[block]
         front = front.addingProduct(SIMDConversions.float(integer01), eightLanesEach(scaled[0], scaled[1]))
         back = back.addingProduct(SIMDConversions.float(integer23), eightLanesEach(scaled[2], scaled[3]))
@@ -180,5 +213,47 @@ enum Int8TileMatvec {
     var result = SIMD16<Float>()
     for lane in 0..<16 { result[lane] = scales[lane / 4] }
     return result
+  }
+}
+
+/// A 64-byte integer dot product into 16 int32 lanes, four bytes a lane: the instructions an
+/// ``Int8TileMatvec`` kernel is specialised for.
+private protocol Int8DotProduct {
+  /// `acc[i] += Σ_j u[4i + j] · x[4i + j]` for unsigned four-bit codes `u` and signed codes `x`.
+  static func nibbles(_ acc: inout SIMD16<Int32>, _ codes: inout SIMD8<UInt64>, _ activations: UnsafeRawPointer)
+  /// `acc[i] += Σ_j (w[4i + j] + signedBias) · x[4i + j]` for signed codes `w` and `x`.
+  static func signed(_ acc: inout SIMD16<Int32>, _ codes: inout SIMD8<UInt64>, _ activations: UnsafeRawPointer)
+  /// What ``signed(_:_:_:)`` adds to every weight code before multiplying.
+  static var signedBias: Float { get }
+}
+
+/// `vpdpbusd` (unsigned × signed): signed weights are made unsigned by adding 128.
+private enum VNNI512: Int8DotProduct {
+  static let signedBias: Float = 128
+
+  @inline(__always)
+  static func nibbles(_ acc: inout SIMD16<Int32>, _ codes: inout SIMD8<UInt64>, _ activations: UnsafeRawPointer) {
+    tessera_dpbusd_512(&acc, &codes, activations)
+  }
+
+  @inline(__always)
+  static func signed(_ acc: inout SIMD16<Int32>, _ codes: inout SIMD8<UInt64>, _ activations: UnsafeRawPointer) {
+    var unsigned = codes ^ SIMD8(repeating: 0x8080_8080_8080_8080)  // w + 128 for every signed byte w
+    tessera_dpbusd_512(&acc, &unsigned, activations)
+  }
+}
+
+/// `vpmaddubsw` + `vpmaddwd`, with `vpsignb` for signed weights: exact, no bias.
+private enum AVX2: Int8DotProduct {
+  static let signedBias: Float = 0
+
+  @inline(__always)
+  static func nibbles(_ acc: inout SIMD16<Int32>, _ codes: inout SIMD8<UInt64>, _ activations: UnsafeRawPointer) {
+    tessera_dot_u7s8_avx2(&acc, &codes, activations)
+  }
+
+  @inline(__always)
+  static func signed(_ acc: inout SIMD16<Int32>, _ codes: inout SIMD8<UInt64>, _ activations: UnsafeRawPointer) {
+    tessera_dot_s8s8_avx2(&acc, &codes, activations)
   }
 }

@@ -17,7 +17,7 @@ public enum QuantizedPrecision: String, Sendable, Hashable, CaseIterable {
 /// more rows (prefill) decode each group of four weight rows once into a scratch tile that all
 /// rows share. Threads split the output columns. Given the weights also as
 /// ``QuantizedTiles``, the f32-activation mode reads the tiles instead (one stream), and so does
-/// the int8-activation mode where ``Int8TileMatvec`` runs (AVX-512 VNNI).
+/// the int8-activation mode where ``Int8TileMatvec`` runs (AVX-512 VNNI or AVX2).
 public enum QuantizedMatmul {
   /// Activation rows up to which each row streams the weights itself: beyond it, decoding a
   /// weight row once into scratch and reusing it costs less than decoding it per row.

@@ -19,7 +19,7 @@ public enum QuantizedTiles {
   public static func supports(_ dtype: DType) -> Bool { dtype == .q4_0 || dtype == .q4_1 || dtype == .q8_0 }
 
   /// Whether matmuls in `precision` read tiles of `dtype` on this CPU: every tiled dtype with f32
-  /// activations, and with int8 activations where AVX-512 VNNI runs ``Int8TileMatvec``.
+  /// activations, and with int8 activations where AVX-512 VNNI or AVX2 runs ``Int8TileMatvec``.
   public static func supports(_ dtype: DType, precision: QuantizedPrecision) -> Bool {
     precision == .f32Activations ? supports(dtype) : Int8TileMatvec.supports(dtype)
   }
