@@ -3,11 +3,14 @@
 # Release builds target the host CPU (like llama.cpp's native builds): without a CPU flag, Swift
 # compiles SIMD fused multiply-adds to calls to libm's fmaf (see DESIGN.md). The flag goes here,
 # never into Package.swift, so the package stays usable as a dependency; debug builds and
-# `make test` stay portable. Set NATIVE= to build a portable release binary.
+# `make test` stay portable. Set NATIVE= to build a portable release binary. Release binaries
+# link the Swift runtime and Foundation statically: they run where no Swift toolchain is (the
+# GPU machines), and `tessera generate` holds about 6 MiB less resident memory than with the
+# shared libraries (measured: 130 vs 137 MiB peak RSS for SmolLM2 on cpu).
 
 SWIFT ?= swift
 NATIVE ?= -Xswiftc -target-cpu -Xswiftc native -Xcc -march=native
-RELEASE = $(SWIFT) build -c release $(NATIVE)
+RELEASE = $(SWIFT) build -c release --static-swift-stdlib $(NATIVE)
 BIN = .build/release
 
 .PHONY: help deps build demo test bench model format lint clean fuzz fuzz-build difftest test-asan test-tsan
