@@ -63,6 +63,23 @@ import Testing
     }
   }
 
+  @Test("a merge whose result no token has, and a scalar no token or rule names, are unknown pieces")
+  func mergesBeyondTheVocabulary() throws {
+    // "abcx": a+b → "ab" (rank 0); "ab"+"c" → "abc" (rank 1), which no token has; "x" is in no
+    // rule. Pieces: "abc", "x".
+    let vocabulary = try Vocabulary(tokens: ["a", "b", "ab", "<unk>"], unknownID: 3)
+    let tokenizer = try BPETokenizer(vocabulary: vocabulary, merges: ["a b", "ab c"])
+    #expect(try tokenizer.encode(segment: "abcx") == [3, 3])
+    #expect(try tokenizer.encode(segment: "abab") == [2, 2])
+    let strict = try BPETokenizer(vocabulary: try Vocabulary(tokens: ["a", "b", "ab"]), merges: ["a b", "ab c"])
+    #expect(throws: TokenizerError.unknownPiece("abc")) { try strict.encode(segment: "abc") }
+    #expect(throws: TokenizerError.unknownPiece("x")) { try strict.encode(segment: "abx") }
+    // The first rule for a pair wins; a later duplicate keeps the earlier rank.
+    let ranked = try BPETokenizer(
+      vocabulary: try Vocabulary(tokens: ["a", "b", "c", "ab", "bc"]), merges: ["b c", "a b", "b c"])
+    #expect(try ranked.encode(segment: "abc") == [0, 4])
+  }
+
   @Test func streamingHoldsBackSplitCharacters() throws {
     let tokenizer = try BPETokenizer(vocabulary: try Vocabulary(tokens: ["Ã", "©", "a"]), merges: [])
     var stream = StreamingDecoder(tokenizer: tokenizer)

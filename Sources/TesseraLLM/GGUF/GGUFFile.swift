@@ -75,6 +75,9 @@ public final class GGUFFile: Sendable {
     }
     tensors = infos
     tensorIndex = index
+    // The header, metadata and tensor table now live as Swift values: their pages go back (a
+    // vocabulary's strings are megabytes of them).
+    mapping.releasePages(in: UnsafeRawBufferPointer(rebasing: mapping.bytes[0..<dataOffset]))
   }
 
   /// The entry for tensor `name`.
