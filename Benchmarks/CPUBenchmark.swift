@@ -15,7 +15,9 @@ enum CPUBenchmark {
   static func gemm(sizes: [Int], threads: [Int], repeats: Int) -> [Row] {
     var rows: [Row] = []
     print("SGEMM f32, best of \(repeats); peer: numpy/OpenBLAS (OPENBLAS_NUM_THREADS = threads) in the same run")
-    print("SIZE  THREADS  TESSERA GFLOP/s  NUMPY GFLOP/s  RATIO   %PEAK(172/core)")
+    print(
+      String(
+        format: "SIZE  THREADS  TESSERA GFLOP/s  NUMPY GFLOP/s  RATIO   %%PEAK(%.0f/core, measured)", FMAPeak.perCore))
     for size in sizes {
       var generator = SeededRandom(seed: 1)
       let a = (0..<(size * size)).map { _ in Float.random(in: -1..<1, using: &generator) }
@@ -36,7 +38,7 @@ enum CPUBenchmark {
           String(
             format: "%-5d %7d  %15.1f  %13@  %6@  %5.1f%%", size, count, ours, Peer.text(peer),
             Peer.ratioText(row.ratio),
-            100 * ours / (172 * Double(count))))
+            100 * ours / (FMAPeak.perCore * Double(count))))
       }
     }
     return rows
