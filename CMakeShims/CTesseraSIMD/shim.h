@@ -20,6 +20,17 @@ static inline int tessera_vectors_are_512_bit(void) {
 #endif
 }
 
+/// Tells the CPU the caller is spinning on a memory word (x86 `pause`, ARM `yield`): the loop
+/// yields its SMT sibling the core's issue slots and leaves the spin more cheaply when the word
+/// changes.
+static inline void tessera_spin_pause(void) {
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <immintrin.h>
