@@ -1,5 +1,6 @@
 /// The text every generated program starts with: the pragmas and the helper functions that
-/// kernels call for f16/bf16 storage, GGUF block decoding and integer powers.
+/// kernels call for f16/bf16 storage, GGUF block decoding (``OpenCLBlockDecoders``) and integer
+/// powers.
 enum OpenCLPreamble {
   /// The preamble; `nativeHalf` enables `cl_khr_fp16` so f16 values compute as `half`.
   static func text(nativeHalf: Bool) -> String {
@@ -9,7 +10,7 @@ enum OpenCLPreamble {
       "#pragma OPENCL FP_CONTRACT OFF",
     ]
     if nativeHalf { lines.append("#pragma OPENCL EXTENSION cl_khr_fp16 : enable") }
-    return lines.joined(separator: "\n") + "\n" + helpers
+    return lines.joined(separator: "\n") + "\n" + helpers + OpenCLBlockDecoders.text + integerPower
   }
 
   private static let helpers = """
@@ -33,34 +34,8 @@ enum OpenCLPreamble {
     }
     float tessera_round_bf16(float x) { return tessera_from_bf16(tessera_to_bf16(x)); }
 
-    // GGUF q4_0: blocks of 32 elements in 18 bytes, f16 scale d then 16 bytes of nibbles;
-    // element j is (low nibble of byte j - 8) * d, element j + 16 the high nibble.
-    float tessera_dequant_q4_0(__global const uchar* blocks, int index) {
-      __global const uchar* block = blocks + (index / 32) * 18;
-      int j = index % 32;
-      float d = tessera_half_bits((ushort)(block[0] | (block[1] << 8)));
-      int q = j < 16 ? (block[2 + j] & 15) : (block[2 + j - 16] >> 4);
-      return (float)(q - 8) * d;
-    }
-
-    // GGUF q4_1: 20 bytes, f16 scale d, f16 minimum m, 16 bytes of nibbles: nibble * d + m.
-    float tessera_dequant_q4_1(__global const uchar* blocks, int index) {
-      __global const uchar* block = blocks + (index / 32) * 20;
-      int j = index % 32;
-      float d = tessera_half_bits((ushort)(block[0] | (block[1] << 8)));
-      float m = tessera_half_bits((ushort)(block[2] | (block[3] << 8)));
-      int q = j < 16 ? (block[4 + j] & 15) : (block[4 + j - 16] >> 4);
-      return (float)q * d + m;
-    }
-
-    // GGUF q8_0: 34 bytes, f16 scale d then 32 signed bytes: q * d.
-    float tessera_dequant_q8_0(__global const uchar* blocks, int index) {
-      __global const uchar* block = blocks + (index / 32) * 34;
-      float d = tessera_half_bits((ushort)(block[0] | (block[1] << 8)));
-      return (float)((char)block[2 + index % 32]) * d;
-    }
-
-    // Eight consecutive elements from `index`, a multiple of 8 (one block: its scale read once).
+    // Eight consecutive elements from `index`, a multiple of 8 (one block: its scale read once),
+    // for the formats whose scalar decoders OpenCLBlockDecoders prints below; tested against them.
     float8 tessera_dequant8_q4_0(__global const uchar* blocks, int index) {
       __global const uchar* block = blocks + (index / 32) * 18;
       int j = index % 32;
@@ -83,6 +58,9 @@ enum OpenCLPreamble {
       return convert_float8(as_char8(vload8(0, block + 2 + index % 32))) * d;
     }
 
+    """
+
+  private static let integerPower = """
     // Integer power, truncated toward zero like pow in real numbers then converted.
     long tessera_ipow(long base, long exponent) {
       if (exponent < 0) return base == 1 ? 1 : (base == -1 ? ((exponent & 1) ? -1 : 1) : 0);

@@ -23,7 +23,8 @@ public enum GGUFError: Error, Hashable, Sendable, CustomStringConvertible {
   case tooManyDimensions(tensor: String, count: UInt32, limit: Int)
   /// A tensor's dimensions are zero, overflow when multiplied, or do not fit its type's blocks.
   case invalidDimensions(tensor: String, dims: [UInt64], reason: String)
-  /// A tensor type this reader cannot hand to the IR (only F32, F16, Q4_0, Q4_1 and Q8_0 are).
+  /// A tensor type this reader cannot hand to the IR (F32, F16, BF16 and the ``BlockFormat``
+  /// types are supported).
   case unsupportedTensorType(tensor: String, type: String)
   /// A tensor's offset is not a multiple of the file's alignment.
   case misalignedOffset(tensor: String, offset: UInt64, alignment: Int)
@@ -57,7 +58,7 @@ public enum GGUFError: Error, Hashable, Sendable, CustomStringConvertible {
     case .invalidDimensions(let tensor, let dims, let reason):
       "GGUF tensor '\(tensor)' has invalid dimensions \(dims): \(reason)"
     case .unsupportedTensorType(let tensor, let type):
-      "unsupported tensor type \(type) for tensor '\(tensor)' (supported: F32, F16, Q4_0, Q4_1, Q8_0)"
+      "unsupported tensor type \(type) for tensor '\(tensor)' (supported: \(GGMLType.supportedNames))"
     case .misalignedOffset(let tensor, let offset, let alignment):
       "GGUF tensor '\(tensor)' offset \(offset) is not a multiple of the alignment \(alignment)"
     case .tensorOutOfBounds(let tensor, let offset, let bytes, let dataBytes):
