@@ -29,7 +29,7 @@ public enum GGUFError: Error, Hashable, Sendable, CustomStringConvertible {
   /// A tensor's offset is not a multiple of the file's alignment.
   case misalignedOffset(tensor: String, offset: UInt64, alignment: Int)
   /// A tensor's bytes end past the end of the file.
-  case tensorOutOfBounds(tensor: String, offset: UInt64, bytes: UInt64, dataBytes: Int)
+  case tensorOutOfBounds(tensor: String, type: String, offset: UInt64, bytes: UInt64, dataBytes: Int)
   /// A metadata key the consumer needs is absent.
   case missingKey(String)
   /// A metadata value has another type than the consumer reads.
@@ -61,8 +61,8 @@ public enum GGUFError: Error, Hashable, Sendable, CustomStringConvertible {
       "unsupported tensor type \(type) for tensor '\(tensor)' (supported: \(GGMLType.supportedNames))"
     case .misalignedOffset(let tensor, let offset, let alignment):
       "GGUF tensor '\(tensor)' offset \(offset) is not a multiple of the alignment \(alignment)"
-    case .tensorOutOfBounds(let tensor, let offset, let bytes, let dataBytes):
-      "GGUF tensor '\(tensor)' (\(bytes) bytes at data offset \(offset)) ends past the file's \(dataBytes) data bytes"
+    case .tensorOutOfBounds(let tensor, let type, let offset, let bytes, let dataBytes):
+      "GGUF tensor '\(tensor)' (\(type), \(bytes) bytes at data offset \(offset)) ends past the file's \(dataBytes) data bytes"
     case .missingKey(let key): "GGUF metadata key '\(key)' is missing"
     case .wrongType(let key, let expected, let found): "GGUF metadata '\(key)' should be \(expected), found \(found)"
     case .missingTensor(let name): "GGUF tensor '\(name)' is missing"
