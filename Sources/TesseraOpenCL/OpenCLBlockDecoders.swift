@@ -25,7 +25,8 @@ enum OpenCLBlockDecoders {
       case .element: lines.append("  int \(v) = index % \(format.elements);")
       case .constant(let value): lines.append("  int \(v) = \(value);")
       case .byte(let a): lines.append("  int \(v) = block[v\(a)];")
-      case .half(let a): lines.append("  float \(v) = tessera_half_bits((ushort)(block[v\(a)] | (block[v\(a) + 1] << 8)));")
+      case .half(let a):
+        lines.append("  float \(v) = tessera_half_bits((ushort)(block[v\(a)] | (block[v\(a) + 1] << 8)));")
       case .integer(let op, let a, let b): lines.append("  int \(v) = v\(a) \(symbol(op)) v\(b);")
       case .selectLess(let a, let b, let x, let y): lines.append("  int \(v) = v\(a) < v\(b) ? v\(x) : v\(y);")
       case .toFloat(let a): lines.append("  float \(v) = (float)v\(a);")

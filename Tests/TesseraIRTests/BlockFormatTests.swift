@@ -64,23 +64,34 @@ import Testing
     // Element 200: scale 12 = 7 | 1 << 4 = 23 (-> -9), code 2 (qs[40] bits 4-5), hmask[8] bit 6 -> -18.
     HandBlock(
       dtype: .q3_k,
-      bytes: [5: 0x02, 8: 0x40, 32 + 5: 0x0C, 32 + 40: 0x20, 96 + 2: 0x05, 96 + 4: 0x70, 96 + 8: 0x40, 96 + 10: 0x02, 109: 0x3C],
+      bytes: [
+        5: 0x02, 8: 0x40, 32 + 5: 0x0C, 32 + 40: 0x20, 96 + 2: 0x05, 96 + 4: 0x70, 96 + 8: 0x40, 96 + 10: 0x02,
+        109: 0x3C,
+      ],
       expected: [37: 15, 5: 128, 200: -18]),
     // d = 1, dmin = 0.5. Element 40 (sub-block 1): sc 3, m 4, code 7 (high nibble of qs[8]) -> 19.
     // Element 200 (sub-block 6): sc 2 | 1 << 4 = 18, m 5 | 3 << 4 = 53, code 9 (low nibble of qs[104]) -> 135.5.
     HandBlock(
-      dtype: .q4_k, bytes: [1: 0x3C, 3: 0x38, 4 + 1: 0x03, 4 + 5: 0x04, 4 + 2: 0x40, 4 + 6: 0xC0, 4 + 10: 0x52, 16 + 8: 0x70, 16 + 104: 0x09],
+      dtype: .q4_k,
+      bytes: [
+        1: 0x3C, 3: 0x38, 4 + 1: 0x03, 4 + 5: 0x04, 4 + 2: 0x40, 4 + 6: 0xC0, 4 + 10: 0x52, 16 + 8: 0x70,
+        16 + 104: 0x09,
+      ],
       expected: [40: 19, 200: 135.5, 0: 0]),
     // As q4_k plus fifth bits: qh[8] bit 1 (element 40: code 23 -> 67) and bit 6 (element 200: code 25 -> 423.5).
     HandBlock(
       dtype: .q5_k,
-      bytes: [1: 0x3C, 3: 0x38, 4 + 1: 0x03, 4 + 5: 0x04, 4 + 2: 0x40, 4 + 6: 0xC0, 4 + 10: 0x52, 16 + 8: 0x42, 48 + 8: 0x70, 48 + 104: 0x09],
+      bytes: [
+        1: 0x3C, 3: 0x38, 4 + 1: 0x03, 4 + 5: 0x04, 4 + 2: 0x40, 4 + 6: 0xC0, 4 + 10: 0x52, 16 + 8: 0x42, 48 + 8: 0x70,
+        48 + 104: 0x09,
+      ],
       expected: [40: 67, 200: 423.5, 0: 0]),
     // d = 1. Element 40: low 5 (ql[40]), high 2 (qh[8] bits 2-3) -> 37 - 32 = 5, scale[2] = -3 -> -15.
     // Element 200: low 3 (ql[72] high nibble), high 1 (qh[40] bits 4-5) -> 19 - 32, scale[12] = 2 -> -26.
     // Element 0: code 0 - 32, scale 0 -> 0.
     HandBlock(
-      dtype: .q6_k, bytes: [40: 0x05, 72: 0x30, 128 + 8: 0x08, 128 + 40: 0x10, 192 + 2: 0xFD, 192 + 12: 0x02, 209: 0x3C],
+      dtype: .q6_k,
+      bytes: [40: 0x05, 72: 0x30, 128 + 8: 0x08, 128 + 40: 0x10, 192 + 2: 0xFD, 192 + 12: 0x02, 209: 0x3C],
       expected: [40: -15, 200: -26, 0: 0]),
   ]
 

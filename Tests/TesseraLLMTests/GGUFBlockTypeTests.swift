@@ -74,7 +74,8 @@ import Testing
     // block: its scales present, its codes missing).
     let needed = 4 * bytes, present = 3 * bytes + 6
     let path = TestSupport.temporaryDirectory("gguf-types") + "/cut.gguf"
-    try Data(withTensor(code, dims: [UInt64(2 * elements), 2], dataBytes: present)).write(to: URL(fileURLWithPath: path))
+    try Data(withTensor(code, dims: [UInt64(2 * elements), 2], dataBytes: present)).write(
+      to: URL(fileURLWithPath: path))
     let expected = GGUFError.tensorOutOfBounds(
       tensor: "t", type: name, offset: 0, bytes: UInt64(needed), dataBytes: present)
     #expect(throws: expected) { try GGUFFile(path: path) }

@@ -70,8 +70,10 @@ struct BlockFormatDeviceTests {
     let inputs = graph.argumentTypes.map { Tensor.random($0, using: &generator) }
     let expected = try TestSupport.evaluate(graph, inputs)[0]
     let actual = try device.compile(graph).run(inputs: inputs)[0]
-    let tolerance = c.kind == "npu" ? 2e-2 : 2e-4
-    let ratio = TestSupport.toleranceRatio(actual, expected, atol: tolerance, rtol: tolerance)
+    // The npu multiplies fp16 operands: its error scales with the largest result, not each one.
+    let largest = expected.doubles.map(Swift.abs).max() ?? 1
+    let (atol, rtol) = c.kind == "npu" ? (1e-2 * largest, 2e-2) : (2e-4, 2e-4)
+    let ratio = TestSupport.toleranceRatio(actual, expected, atol: atol, rtol: rtol)
     #expect(ratio <= 1, "\(c): \(actual.preview()) vs \(expected.preview())")
   }
 }

@@ -1,6 +1,5 @@
-import TesseraIR
-
 import Foundation
+import TesseraIR
 
 /// The data paths of the units on raw pointers whose ranges the caller has already checked.
 enum Kernels {
