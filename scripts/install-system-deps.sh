@@ -5,6 +5,7 @@
 #   Vulkan: the loader (libvulkan.so.1), its headers, and Mesa's lavapipe (a Vulkan driver for the CPU)
 #   spirv-tools: spirv-val, used by tests to validate the SPIR-V Tessera emits
 #   numpy (PyPI, user site): an independent oracle some tests compare with
+#   gguf (PyPI, user site): gguf-py, whose numpy `dequantize` the GGUF block-format tests compare with
 #   onnx and onnxruntime (PyPI, user site): ONNX's own node tests and models built with onnx.helper,
 #     run by onnxruntime, for the ONNX importer's tests (scripts/onnx-test-data.py)
 # Nothing here is required to build: without these, the OpenCL/Vulkan devices show as unavailable
@@ -41,6 +42,13 @@ if command -v python3 >/dev/null; then
     echo "install-system-deps: installing numpy from PyPI"
     python3 -m pip install -q --user numpy 2>/dev/null || python3 -m pip install -q --break-system-packages --user numpy \
       || echo "install-system-deps: numpy could not be installed; numpy cross-checks will be skipped"
+  fi
+  if python3 -c "import gguf" 2>/dev/null; then
+    echo "install-system-deps: gguf present"
+  else
+    echo "install-system-deps: installing gguf (gguf-py) from PyPI"
+    python3 -m pip install -q --user gguf 2>/dev/null || python3 -m pip install -q --break-system-packages --user gguf \
+      || echo "install-system-deps: gguf could not be installed; the gguf-py block-format comparison will be skipped"
   fi
   if python3 -c "import onnx, onnxruntime" 2>/dev/null; then
     echo "install-system-deps: onnx and onnxruntime present"

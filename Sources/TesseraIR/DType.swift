@@ -1,11 +1,13 @@
 /// The element type of a tensor.
 ///
 /// Plain dtypes (`f32` … `bool`) hold one value per element. The block-quantized storage types
-/// (`q4_0`, `q4_1`, `q8_0`) pack a block of 32 elements with its scale (and minimum) exactly as
-/// GGUF does; they appear on weights only and are turned into `f32` by `dequantize`.
+/// (`q4_0` … `q6_k`) pack a block of 32 elements (256 for the K-quants) with its scales exactly
+/// as GGUF does, described once in ``BlockFormat``; they appear on weights only and are turned
+/// into `f32` by `dequantize`.
 public enum DType: String, CaseIterable, Sendable, Hashable, CustomStringConvertible {
   case f32, f16, bf16, i64, i32, i8, u8, bool
-  case q4_0, q4_1, q8_0
+  case q4_0, q4_1, q5_0, q5_1, q8_0
+  case q2_k, q3_k, q4_k, q5_k, q6_k
 
   /// The name used in the `.tir` text format.
   public var description: String { rawValue }
@@ -17,7 +19,7 @@ public enum DType: String, CaseIterable, Sendable, Hashable, CustomStringConvert
   public var isInteger: Bool { self == .i64 || self == .i32 || self == .i8 || self == .u8 }
 
   /// True for the block-quantized storage types.
-  public var isQuantized: Bool { quantBlock != nil }
+  public var isQuantized: Bool { blockFormat != nil }
 
   /// True for dtypes that arithmetic ops accept: floating point and integers.
   public var isNumeric: Bool { isFloatingPoint || isInteger }
@@ -29,16 +31,28 @@ public enum DType: String, CaseIterable, Sendable, Hashable, CustomStringConvert
     case .f16, .bf16: 2
     case .i64: 8
     case .i8, .u8, .bool: 1
-    case .q4_0, .q4_1, .q8_0: nil
+    case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_k, .q3_k, .q4_k, .q5_k, .q6_k: nil
     }
   }
 
   /// Block layout of a quantized dtype: elements per block and bytes per block (GGUF layout).
   public var quantBlock: (elements: Int, bytes: Int)? {
+    blockFormat.map { ($0.elements, $0.bytes) }
+  }
+
+  /// The GGUF block format of a quantized dtype (its one description), `nil` for plain dtypes.
+  public var blockFormat: BlockFormat? {
     switch self {
-    case .q4_0: (32, 18)  // f16 scale + 16 bytes of nibbles
-    case .q4_1: (32, 20)  // f16 scale + f16 min + 16 bytes of nibbles
-    case .q8_0: (32, 34)  // f16 scale + 32 signed bytes
+    case .q4_0: .q4_0
+    case .q4_1: .q4_1
+    case .q5_0: .q5_0
+    case .q5_1: .q5_1
+    case .q8_0: .q8_0
+    case .q2_k: .q2_k
+    case .q3_k: .q3_k
+    case .q4_k: .q4_k
+    case .q5_k: .q5_k
+    case .q6_k: .q6_k
     default: nil
     }
   }

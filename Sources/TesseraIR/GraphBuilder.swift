@@ -247,7 +247,7 @@ extension GraphBuilder {
       .rope, [x, positions], attributes: ["theta": .float(theta), "mode": .symbol(neox ? "neox" : "normal")], name: name
     )
   }
-  /// Dequantizes a q4_0/q4_1/q8_0 tensor to `dtype`.
+  /// Dequantizes a block-quantized tensor (any ``BlockFormat``) to `dtype`.
   public func dequantize(_ x: ValueID, to dtype: DType = .f32, name: String? = nil) -> ValueID {
     op(.dequantize, [x], attributes: dtype == .f32 ? [:] : ["to": .symbol(dtype.rawValue)], name: name)
   }

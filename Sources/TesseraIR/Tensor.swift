@@ -148,7 +148,8 @@ enum ElementCodec {
     case .i8: appendInteger(UInt64(UInt8(truncatingIfNeeded: wrappingInt64(value))), width: 1, to: &bytes)
     case .u8: appendInteger(UInt64(UInt8(truncatingIfNeeded: wrappingInt64(value))), width: 1, to: &bytes)
     case .bool: bytes.append(value != 0 ? 1 : 0)
-    case .q4_0, .q4_1, .q8_0: preconditionFailure("quantized dtypes have no per-element codec")
+    case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_k, .q3_k, .q4_k, .q5_k, .q6_k:
+      preconditionFailure("quantized dtypes have no per-element codec")
     }
   }
 
@@ -165,7 +166,8 @@ enum ElementCodec {
     case .i8: Double(Int8(bitPattern: bytes[index]))
     case .u8: Double(bytes[index])
     case .bool: bytes[index] != 0 ? 1 : 0
-    case .q4_0, .q4_1, .q8_0: preconditionFailure("quantized dtypes have no per-element codec")
+    case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_k, .q3_k, .q4_k, .q5_k, .q6_k:
+      preconditionFailure("quantized dtypes have no per-element codec")
     }
   }
 

@@ -234,7 +234,8 @@ public enum TypeInference {
       return literal.type
     }
     guard operands[0].dtype.isQuantized else {
-      throw InferenceFailure("dequantize expects q4_0, q4_1 or q8_0, found \(operands[0].dtype)")
+      let formats = BlockFormat.all.map(\.description).joined(separator: ", ")
+      throw InferenceFailure("dequantize expects a block-quantized dtype (\(formats)), found \(operands[0].dtype)")
     }
     let target = try attrs.dtype("to") ?? .f32
     guard target.isFloatingPoint else { throw InferenceFailure("dequantize produces a float type, not \(target)") }

@@ -20,7 +20,10 @@ public struct OpenCLCodegenOptions: Hashable, Sendable {
 public enum OpenCLCodegen {
   /// One program: the preamble once, then every kernel.
   public static func program(_ kernels: [Kernel], options: OpenCLCodegenOptions) -> String {
-    ([OpenCLPreamble.text(nativeHalf: options.nativeHalf)] + kernels.map { kernel($0, options: options) })
+    let blockTypes = Set(kernels.flatMap { $0.buffers.map(\.dtype) }.filter(\.isQuantized))
+    return
+      ([OpenCLPreamble.text(nativeHalf: options.nativeHalf, blockTypes: blockTypes)]
+      + kernels.map { kernel($0, options: options) })
       .joined(separator: "\n")
   }
 

@@ -19,7 +19,7 @@ struct OpenCLTypes {
     case .i32, .bool: "int"
     case .i8: "char"
     case .u8: "uchar"
-    case .q4_0, .q4_1, .q8_0: "float"
+    case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_k, .q3_k, .q4_k, .q5_k, .q6_k: "float"
     }
   }
 
@@ -35,7 +35,7 @@ struct OpenCLTypes {
     case .i64: "long"
     case .i32: "int"
     case .i8: "char"
-    case .u8, .bool, .q4_0, .q4_1, .q8_0: "uchar"
+    case .u8, .bool, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_k, .q3_k, .q4_k, .q5_k, .q6_k: "uchar"
     }
   }
 
@@ -71,7 +71,7 @@ struct OpenCLTypes {
     case .i8: return "((char)\(Int(value)))"
     case .u8: return "((uchar)\(Int(value)))"
     case .bool: return value != 0 ? "1" : "0"
-    case .q4_0, .q4_1, .q8_0: return Self.floatLiteral(Float(value))
+    case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_k, .q3_k, .q4_k, .q5_k, .q6_k: return Self.floatLiteral(Float(value))
     }
   }
 

@@ -22,14 +22,16 @@ extension Tensor {
   /// A reproducible random tensor: floats uniform in `[-1, 1)`, integers in `0..<integerBound`,
   /// bools half true; quantized types get random blocks with small finite f16 scales.
   public static func random(_ type: TensorType, integerBound: Int = 4, using generator: inout SeededRandom) -> Tensor {
-    if let block = type.dtype.quantBlock {
+    if let format = type.dtype.blockFormat {
       var bytes = (0..<type.storageBytes!).map { _ in UInt8.random(in: 0...255, using: &generator) }
-      for start in stride(from: 0, to: bytes.count, by: block.bytes) {
-        let headerHalves = type.dtype == .q4_1 ? 2 : 1
-        for half in 0..<headerHalves {
-          let bits = Float16(Float.random(in: -0.05...0.05, using: &generator)).bitPattern
-          bytes[start + 2 * half] = UInt8(truncatingIfNeeded: bits)
-          bytes[start + 2 * half + 1] = UInt8(truncatingIfNeeded: bits >> 8)
+      let halves = format.fields.filter { $0.kind == .f16 }
+      for start in stride(from: 0, to: bytes.count, by: format.bytes) {
+        for field in halves {
+          for offset in stride(from: start + field.offset, to: start + field.offset + field.bytes, by: 2) {
+            let bits = Float16(Float.random(in: -0.05...0.05, using: &generator)).bitPattern
+            bytes[offset] = UInt8(truncatingIfNeeded: bits)
+            bytes[offset + 1] = UInt8(truncatingIfNeeded: bits >> 8)
+          }
         }
       }
       return Tensor(type: type, bytes: bytes)!

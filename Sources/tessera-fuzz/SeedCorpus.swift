@@ -41,7 +41,18 @@ enum SeedCorpus {
         ("general.alignment", .uint32(64)), ("a.u8", .uint8(1)), ("a.i16", .int16(-2)), ("a.f64", .float64(0.5)),
         ("a.bool", .bool(true)), ("a.array", .array(elementType: .int32, elements: [.int32(1), .int32(2)])),
       ]
-      return [("tiny-llama.gguf", TinyLlama().writer.bytes()), ("metadata.gguf", metadata.bytes())]
+      // One small tensor of every block type and of BF16, with random bytes.
+      var blocks = GGUFWriter()
+      var random = SeededRandom(seed: 3)
+      blocks.tensors = BlockFormat.all.map { format in
+        let bytes = (0..<(2 * format.bytes)).map { _ in UInt8.random(in: 0...255, using: &random) }
+        return .init(name: "\(format.dtype)", dims: [format.elements, 2], typeCode: format.ggufType, bytes: bytes)
+      }
+      blocks.tensors.append(.init(name: "bf16", dims: [4], typeCode: 30, bytes: [0, 0x3F, 0x80, 0xBF, 0, 0, 1, 0]))
+      return [
+        ("tiny-llama.gguf", TinyLlama().writer.bytes()), ("metadata.gguf", metadata.bytes()),
+        ("block-types.gguf", blocks.bytes()),
+      ]
     case .npy:
       var random = SeededRandom(seed: 1)
       let types: [(DType, [Int])] = [

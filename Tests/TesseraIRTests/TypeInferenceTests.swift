@@ -93,7 +93,10 @@ struct TypeInferenceTests {
       failure(.rope, [TensorType(.f32, [5, 2, 8]), TensorType(.i32, [2])])
         == "rope positions must be an integer vector [5], found i32[2]")
     #expect(try infer(.dequantize, [TensorType(.q4_0, [2, 32])]) == TensorType(.f32, [2, 32]))
-    #expect(failure(.dequantize, [f32x4x8]) == "dequantize expects q4_0, q4_1 or q8_0, found f32")
+    #expect(
+      failure(.dequantize, [f32x4x8])
+        == "dequantize expects a block-quantized dtype (q4_0, q4_1, q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k), found f32"
+    )
   }
 }
 

@@ -127,10 +127,10 @@ import Testing
     #expect(throws: GGUFError.misalignedOffset(tensor: "t", offset: 4, alignment: 32)) {
       try open(withTensor(dims: [4], offset: 4))
     }
-    #expect(throws: GGUFError.tensorOutOfBounds(tensor: "t", offset: 64, bytes: 16, dataBytes: 64)) {
+    #expect(throws: GGUFError.tensorOutOfBounds(tensor: "t", type: "F32", offset: 64, bytes: 16, dataBytes: 64)) {
       try open(withTensor(dims: [4], offset: 64))
     }
-    #expect(throws: GGUFError.tensorOutOfBounds(tensor: "t", offset: 0, bytes: 400, dataBytes: 64)) {
+    #expect(throws: GGUFError.tensorOutOfBounds(tensor: "t", type: "F32", offset: 0, bytes: 400, dataBytes: 64)) {
       try open(withTensor(dims: [100]))
     }
   }

@@ -6,7 +6,8 @@ import TesseraRuntime
 /// native SGEMM or quantized matmul (with their epilogue), single softmax / rms_norm / rope
 /// library groups on ``RowKernels``, movement / select / f32 arithmetic groups through strided
 /// views (``NativeStridedKernel``), lone `update_slice` and f32 `argmax` groups natively
-/// (``NativeSliceUpdate``, ``NativeArgmax``), every other kernel on its ``VectorKernel`` program,
+/// (``NativeSliceUpdate``, ``NativeArgmax``), `dequantize` (and its transpose) of block-quantized
+/// weights a block at a time (``NativeDequantize``), every other kernel on its ``VectorKernel`` program,
 /// built once here. A `dequantize` group read only by quantized native matmuls is skipped (they read the
 /// quantized weight directly); so is a movement group read only by matmuls that read its input
 /// through a strided view. Quantized weights of matmuls are read as ``QuantizedTiles`` wherever
@@ -21,6 +22,7 @@ final class CPUPlanBackend: PlanBackend {
     case strided(NativeStridedKernel)
     case sliceUpdate(NativeSliceUpdate)
     case argmax(NativeArgmax)
+    case dequantize(NativeDequantize)
     case vector(VectorKernel, KernelCall)
   }
 
@@ -72,6 +74,8 @@ final class CPUPlanBackend: PlanBackend {
         actions[index] = .sliceUpdate(update)
       } else if let argmax = NativeArgmax(step.group, in: graph) {
         actions[index] = .argmax(argmax)
+      } else if let dequantize = NativeDequantize(step.group, in: graph) {
+        actions[index] = .dequantize(dequantize)
       } else {
         actions[index] = .vector(VectorKernel(call.kernel), call)
       }
@@ -150,6 +154,8 @@ final class CPUPlanBackend: PlanBackend {
         update.run(output: pointer(root), pointer: pointer)
       case .argmax(let argmax):
         argmax.run(output: pointer(root), pointer: pointer)
+      case .dequantize(let kernel):
+        kernel.run(output: pointer(root), pointer: pointer, pool: pool)
       case .vector(let kernel, let call):
         let bindings = zip(call.buffers, call.kernel.buffers).map { value, parameter in
           KernelBufferBinding(pointer: pointer(value), count: graph.type(of: value).shape.count, dtype: parameter.dtype)
@@ -178,6 +184,8 @@ final class CPUPlanBackend: PlanBackend {
     case .strided(let kernel): "native strided \(kernel.operation) → %\(graph[root].name)"
     case .sliceUpdate: "native update_slice → %\(graph[root].name)"
     case .argmax: "native argmax → %\(graph[root].name)"
+    case .dequantize(let kernel):
+      "native dequantize \(kernel.format)\(kernel.transposed ? " transposed" : "") → %\(graph[root].name)"
     case .vector(_, let call): "kernel \(call.kernel.name) → %\(graph[root].name)"
     }
   }

@@ -94,7 +94,9 @@ struct NativeMatmul: Sendable {
     }
     guard node.kind == .dequantize, graph.type(of: node.result).dtype == .f32 else { return nil }
     let w = node.operands[0], type = graph.type(of: w)
-    guard type.dtype.isQuantized, type.shape.rank == 2 else { return nil }
+    // QuantizedMatmul reads the 32-element formats it has decoders for; the other block types
+    // are dequantized by their group and multiplied as f32.
+    guard QuantizedTiles.supports(type.dtype), type.shape.rank == 2 else { return nil }
     return (w, type.dtype, transposed)
   }
 

@@ -85,6 +85,23 @@ enum VectorMemory {
   static func loadDequantized(_ r: KValue, _ buffer: Int, _ i: KValue, _ compiler: VectorCompiler) -> VectorStep {
     let out = compiler.offset(r), ri = compiler.offset(i), dtype = compiler.kernel.buffers[buffer].dtype
     let width = compiler.type(r).lanes
+    guard QuantizedTiles.supports(dtype) else {
+      // Every other block type: element by element through its one description.
+      let format = dtype.blockFormat!
+      return { context, mask throws(VectorFault) in
+        let binding = context.buffers[buffer]
+        for lane in 0..<context.lanes where mask.active(lane) {
+          for k in 0..<width {
+            let element = Int(context.integers[ri + lane]) + k
+            guard element >= 0 && element < binding.count else {
+              throw fault("load_dequant", compiler, buffer, element, binding.count)
+            }
+            let block = UnsafeRawPointer(binding.pointer) + element / format.elements * format.bytes
+            context.floats[out + lane * width + k] = BlockDecoder.element(format, element % format.elements, of: block)
+          }
+        }
+      }
+    }
     return { context, mask throws(VectorFault) in
       let binding = context.buffers[buffer]
       for lane in 0..<context.lanes where mask.active(lane) {

@@ -61,7 +61,7 @@ public enum BufferAccess: String, Hashable, Sendable {
 public struct KBuffer: Hashable, Sendable {
   /// Name in printed KIR and generated code.
   public var name: String
-  /// Element type; q4_0/q4_1/q8_0 buffers are read with ``KInstruction/loadDequantized``.
+  /// Element type; block-quantized buffers (any ``BlockFormat``) are read with ``KInstruction/loadDequantized``.
   public var dtype: DType
   /// Read, write or both.
   public var access: BufferAccess
@@ -171,7 +171,7 @@ public enum KInstruction: Hashable, Sendable {
   case reduceLanes(KValue, KBinaryOp, KValue)
   /// `%r = load buffer[%index]`: a vector result reads consecutive elements.
   case load(KValue, buffer: Int, index: KValue)
-  /// `%r = load_dequant buffer[%index]`: element `index` of a q4_0/q4_1/q8_0 buffer as f32, or
+  /// `%r = load_dequant buffer[%index]`: element `index` of a block-quantized buffer as f32, or
   /// (an f32 vector result) that many consecutive elements from `index`, inside one block.
   case loadDequantized(KValue, buffer: Int, index: KValue)
   /// `store buffer[%index], %value`.

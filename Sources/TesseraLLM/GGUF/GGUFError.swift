@@ -23,12 +23,13 @@ public enum GGUFError: Error, Hashable, Sendable, CustomStringConvertible {
   case tooManyDimensions(tensor: String, count: UInt32, limit: Int)
   /// A tensor's dimensions are zero, overflow when multiplied, or do not fit its type's blocks.
   case invalidDimensions(tensor: String, dims: [UInt64], reason: String)
-  /// A tensor type this reader cannot hand to the IR (only F32, F16, Q4_0, Q4_1 and Q8_0 are).
+  /// A tensor type this reader cannot hand to the IR (F32, F16, BF16 and the ``BlockFormat``
+  /// types are supported).
   case unsupportedTensorType(tensor: String, type: String)
   /// A tensor's offset is not a multiple of the file's alignment.
   case misalignedOffset(tensor: String, offset: UInt64, alignment: Int)
   /// A tensor's bytes end past the end of the file.
-  case tensorOutOfBounds(tensor: String, offset: UInt64, bytes: UInt64, dataBytes: Int)
+  case tensorOutOfBounds(tensor: String, type: String, offset: UInt64, bytes: UInt64, dataBytes: Int)
   /// A metadata key the consumer needs is absent.
   case missingKey(String)
   /// A metadata value has another type than the consumer reads.
@@ -57,11 +58,11 @@ public enum GGUFError: Error, Hashable, Sendable, CustomStringConvertible {
     case .invalidDimensions(let tensor, let dims, let reason):
       "GGUF tensor '\(tensor)' has invalid dimensions \(dims): \(reason)"
     case .unsupportedTensorType(let tensor, let type):
-      "unsupported tensor type \(type) for tensor '\(tensor)' (supported: F32, F16, Q4_0, Q4_1, Q8_0)"
+      "unsupported tensor type \(type) for tensor '\(tensor)' (supported: \(GGMLType.supportedNames))"
     case .misalignedOffset(let tensor, let offset, let alignment):
       "GGUF tensor '\(tensor)' offset \(offset) is not a multiple of the alignment \(alignment)"
-    case .tensorOutOfBounds(let tensor, let offset, let bytes, let dataBytes):
-      "GGUF tensor '\(tensor)' (\(bytes) bytes at data offset \(offset)) ends past the file's \(dataBytes) data bytes"
+    case .tensorOutOfBounds(let tensor, let type, let offset, let bytes, let dataBytes):
+      "GGUF tensor '\(tensor)' (\(type), \(bytes) bytes at data offset \(offset)) ends past the file's \(dataBytes) data bytes"
     case .missingKey(let key): "GGUF metadata key '\(key)' is missing"
     case .wrongType(let key, let expected, let found): "GGUF metadata '\(key)' should be \(expected), found \(found)"
     case .missingTensor(let name): "GGUF tensor '\(name)' is missing"

@@ -71,7 +71,8 @@ public final class GGUFFile: Sendable {
     let dataBytes = mapping.bytes.count - dataOffset
     for info in infos where info.offset > dataBytes || info.byteCount > dataBytes - info.offset {
       throw .tensorOutOfBounds(
-        tensor: info.name, offset: UInt64(info.offset), bytes: UInt64(info.byteCount), dataBytes: dataBytes)
+        tensor: info.name, type: GGMLType.name(of: info.dtype), offset: UInt64(info.offset),
+        bytes: UInt64(info.byteCount), dataBytes: dataBytes)
     }
     tensors = infos
     tensorIndex = index
@@ -147,7 +148,9 @@ public final class GGUFFile: Sendable {
       throw .misalignedOffset(tensor: name, offset: offset, alignment: alignment)
     }
     guard let start = Int(exactly: offset) else {
-      throw .tensorOutOfBounds(tensor: name, offset: offset, bytes: UInt64(byteCount), dataBytes: cursor.remaining)
+      throw .tensorOutOfBounds(
+        tensor: name, type: GGMLType.name(of: dtype), offset: offset, bytes: UInt64(byteCount),
+        dataBytes: cursor.remaining)
     }
     return GGUFTensorInfo(name: name, dims: raw.map { Int($0) }, dtype: dtype, offset: start, byteCount: byteCount)
   }

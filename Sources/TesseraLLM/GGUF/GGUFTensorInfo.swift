@@ -6,7 +6,8 @@ public struct GGUFTensorInfo: Sendable, Hashable {
   public let name: String
   /// Dimensions in GGUF order, innermost first: `ne[0]` is the row length.
   public let dims: [Int]
-  /// The element type (F32, F16, Q4_0, Q4_1 and Q8_0 map to `f32`, `f16`, `q4_0`, `q4_1`, `q8_0`).
+  /// The element type: F32, F16 and BF16 map to `f32`, `f16`, `bf16`; each block type in
+  /// ``BlockFormat/all`` (Q4_0 … Q6_K) to its dtype.
   public let dtype: DType
   /// Offset of the first byte, relative to the start of the file's tensor data.
   public let offset: Int
@@ -20,23 +21,26 @@ public struct GGUFTensorInfo: Sendable, Hashable {
   public var type: TensorType { TensorType(dtype, shape) }
 }
 
-/// The ggml tensor type codes: the five this reader supports, and names for the rest so that an
-/// error can say which one a file used.
+/// The ggml tensor type codes: those this reader supports (the float types and every
+/// ``BlockFormat``), and names for the rest so that an error can say which one a file used.
 enum GGMLType {
   /// The IR dtype for a supported code.
   static func dtype(code: UInt32) -> DType? {
     switch code {
     case 0: .f32
     case 1: .f16
-    case 2: .q4_0
-    case 3: .q4_1
-    case 8: .q8_0
-    default: nil
+    case 30: .bf16
+    default: BlockFormat.gguf(code)?.dtype
     }
   }
 
-  /// The ggml name of `dtype` (`F32`, `Q4_1`…).
-  static func name(of dtype: DType) -> String { dtype.rawValue.uppercased() }
+  /// The names of the supported types, for errors.
+  static var supportedNames: String {
+    (["F32", "F16", "BF16"] + BlockFormat.all.map(\.ggmlName)).joined(separator: ", ")
+  }
+
+  /// The ggml name of `dtype` (`F32`, `Q4_1`, `Q4_K`…).
+  static func name(of dtype: DType) -> String { dtype.blockFormat?.ggmlName ?? dtype.rawValue.uppercased() }
 
   /// The ggml name of any code, or `type N` for codes ggml does not define.
   static func name(code: UInt32) -> String {

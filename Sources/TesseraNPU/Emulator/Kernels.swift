@@ -1,4 +1,5 @@
 import Foundation
+import TesseraIR
 
 /// The data paths of the units on raw pointers whose ranges the caller has already checked.
 enum Kernels {
@@ -189,6 +190,14 @@ enum Kernels {
   static func dequantize(_ format: QuantFormat, base: UnsafeMutableRawPointer, _ values: [Int64], _ blocks: Int) {
     let d = lanes(base, values[0])
     let a = base + Int(values[1])
+    guard [.q4_0, .q4_1, .q8_0].contains(format) else {
+      // Every other format through its one description.
+      var decoder = BlockDecoder(format.format)
+      for block in 0..<blocks {
+        decoder.decode(a + block * format.blockBytes, into: d + block * format.blockElements)
+      }
+      return
+    }
     for block in 0..<blocks {
       let bytes = a + block * format.blockBytes
       let scale = Float(bytes.loadUnaligned(as: Float16.self))
@@ -196,7 +205,7 @@ enum Kernels {
       switch format {
       case .q8_0:
         for j in 0..<32 { out[j] = Float(bytes.load(fromByteOffset: 2 + j, as: Int8.self)) * scale }
-      case .q4_0, .q4_1:
+      default:
         let minimum = format == .q4_1 ? Float(bytes.loadUnaligned(fromByteOffset: 2, as: Float16.self)) : 0
         let offset: Float = format == .q4_1 ? 0 : -8
         let quants = format == .q4_1 ? 4 : 2

@@ -83,9 +83,9 @@ struct Machine {
     case .vdequant(let format, _, _, _):
       let blocks = try positive(values[2], "blocks")
       try region(.ub, values[1], blocks * format.blockBytes)
-      try region(.ub, values[0], blocks * 32 * 4, aligned: true)
+      try region(.ub, values[0], blocks * format.blockElements * 4, aligned: true)
       if functional { Kernels.dequantize(format, base: memory.base(.ub), values, blocks) }
-      return vectorCost(bytes: blocks * 32 * 4, passes: 2)
+      return vectorCost(bytes: blocks * format.blockElements * 4, passes: 2)
     default:
       preconditionFailure("\(instruction) is not a unit instruction")
     }

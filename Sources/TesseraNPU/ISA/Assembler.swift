@@ -181,7 +181,7 @@ private struct StatementParser {
       return .vdup(d: registers[0], bits: registers[1], n: registers[2])
     case "vdeq":
       guard parts.count == 2, let format = QuantFormat.allCases.first(where: { "\($0)" == parts[1] }) else {
-        throw error("expected vdeq.q4_0, vdeq.q4_1 or vdeq.q8_0", at: head)
+        throw error("expected vdeq.FORMAT with FORMAT one of \(QuantFormat.allCases.map(\.description))", at: head)
       }
       let registers = try registerList(3)
       return .vdequant(format, d: registers[0], a: registers[1], blocks: registers[2])

@@ -1,3 +1,5 @@
+import TesseraIR
+
 /// The units of the NPU core. Each runs its own in-order instruction queue; the scalar unit
 /// fetches the program and dispatches every other instruction to its unit's queue.
 public enum NPUUnit: UInt8, CaseIterable, Sendable, Hashable, CustomStringConvertible {
@@ -111,14 +113,29 @@ public enum VectorReduction: UInt8, CaseIterable, Sendable, Hashable {
   case sum, max, min
 }
 
-/// The GGUF block formats the vector unit dequantizes.
+/// The GGUF block formats the vector unit dequantizes: every ``BlockFormat`` (the first three
+/// keep their original encodings).
 public enum QuantFormat: UInt8, CaseIterable, Sendable, Hashable, CustomStringConvertible {
-  case q4_0, q4_1, q8_0
+  case q4_0, q4_1, q8_0, q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k
 
-  /// Bytes per 32-element block.
-  public var blockBytes: Int { [18, 20, 34][Int(rawValue)] }
+  /// The format for a block-quantized dtype.
+  public init?(_ dtype: DType) {
+    guard let format = Self.allCases.first(where: { $0.dtype == dtype }) else { return nil }
+    self = format
+  }
+
+  /// The IR dtype.
+  public var dtype: DType {
+    [DType.q4_0, .q4_1, .q8_0, .q5_0, .q5_1, .q2_k, .q3_k, .q4_k, .q5_k, .q6_k][Int(rawValue)]
+  }
+  /// The block layout and decode.
+  public var format: BlockFormat { dtype.blockFormat! }
+  /// Bytes per block.
+  public var blockBytes: Int { format.bytes }
+  /// Elements per block (32, or 256 for the K-quants).
+  public var blockElements: Int { format.elements }
   /// The assembly spelling.
-  public var description: String { ["q4_0", "q4_1", "q8_0"][Int(rawValue)] }
+  public var description: String { dtype.rawValue }
 }
 
 /// A scalar register, `x0` … `x31`; `x0` always reads 0.
@@ -161,7 +178,7 @@ public enum Instruction: Hashable, Sendable {
   case vdup(d: Register, bits: Register, n: Register)
   /// `vredsum|vredmax|vredmin xd, xa, xrows, xcols`: one result per row.
   case vreduce(VectorReduction, d: Register, a: Register, rows: Register, cols: Register)
-  /// `vdeq.q4_0|q4_1|q8_0 xd, xa, xblocks`: GGUF blocks at xa to f32 at xd.
+  /// `vdeq.FORMAT xd, xa, xblocks`: `xblocks` GGUF blocks of FORMAT (`q4_0` … `q6_k`) at xa to f32 at xd.
   case vdequant(QuantFormat, d: Register, a: Register, blocks: Register)
 
   /// The unit that executes it.

@@ -35,8 +35,9 @@ struct TileEmitter {
         let d = try builder.register(slot(index))
         let a = try builder.register(slot(operands[0]))
         if kind == .dequantize {
+          let format = try format(operands[0], expression)
           builder.emit(
-            .vdequant(try format(operands[0], expression), d: d, a: a, blocks: try builder.register(count / 32)))
+            .vdequant(format, d: d, a: a, blocks: try builder.register(count / format.blockElements)))
         } else if let function = VectorLowering.binary[kind] {
           let b = try builder.register(slot(operands[1]))
           builder.emit(.vbinary(function, d: d, a: a, b: b, n: try builder.register(count)))
@@ -72,11 +73,7 @@ struct TileEmitter {
 
   private func format(_ leaf: Int, _ expression: TileExpression) throws(NPUError) -> QuantFormat {
     guard case .leaf(let value, _) = expression.instances[leaf] else { preconditionFailure("vdeq reads a leaf") }
-    switch graph.type(of: value).dtype {
-    case .q4_0: return .q4_0
-    case .q4_1: return .q4_1
-    default: return .q8_0
-    }
+    return QuantFormat(graph.type(of: value).dtype)!
   }
 
   private func load(_ value: ValueID, _ coordinates: [Affine], _ box: Box, into destination: Int) throws(NPUError) {
@@ -94,8 +91,8 @@ struct TileEmitter {
         throw .unsupported(step: builder.step, reason: "a tile of \(count) elements is not whole \(type.dtype) blocks")
       }
       try builder.dma(
-        .gm2ub, .i8, .i8, destination: destination, source: try address(value) + offset / 32 * block.bytes,
-        dims: [(count / 32 * block.bytes, 1)])
+        .gm2ub, .i8, .i8, destination: destination, source: try address(value) + offset / block.elements * block.bytes,
+        dims: [(count / block.elements * block.bytes, 1)])
       return
     }
     let dims = box.indices.filter { box[$0].count > 1 }.map { axis in

@@ -89,14 +89,19 @@ extension KernelTranslator {
       op(.bitwiseAnd, .u32, op(.shiftRightLogical, .u32, loadWord(buffer, word), shift), b.uint32(0xFFFF)))
   }
 
-  /// Elements `index ..< index + lanes` of a q4_0, q4_1 or q8_0 buffer (inside one block: KIR's
-  /// vector `load_dequant`), decoded exactly as `Quantization.dequantize` does: block `index / 32`
+  /// Elements `index ..< index + lanes` of a block-quantized buffer (inside one block: KIR's
+  /// vector `load_dequant`), decoded exactly as `Quantization.dequantize` does. For q4_0, q4_1 and
+  /// q8_0: block `index / 32`
   /// starts with its f16 scale (and f16 minimum for q4_1), read once for every lane; q4 element
   /// `j` is the low nibble of quant byte `j` for `j < 16` and the high nibble of byte `j - 16`.
   func loadDequantized(_ buffer: Int, _ index: UInt32, _ dtype: DType, lanes: Int) throws(SPIRVCodegenError)
     -> [UInt32]
   {
-    guard let block = dtype.quantBlock else { throw fail("load_dequant from a \(dtype) buffer") }
+    guard let format = dtype.blockFormat else { throw fail("load_dequant from a \(dtype) buffer") }
+    // The hand-written decode below covers the 32-element formats it was tuned for (tested
+    // against their BlockFormat); every other format is emitted from its description.
+    guard [.q4_0, .q4_1, .q8_0].contains(dtype) else { return loadDequantized(buffer, index, format, lanes: lanes) }
+    let block = (elements: format.elements, bytes: format.bytes)
     let blockIndex = op(.shiftRightArithmetic, .i32, index, b.int32(5))
     let first = op(.bitwiseAnd, .i32, index, b.int32(31))
     let base = op(.iMul, .i32, blockIndex, b.int32(Int32(block.bytes)))
