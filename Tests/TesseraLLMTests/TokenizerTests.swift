@@ -34,8 +34,8 @@ import Testing
     #expect(PreTokenizer(style: .gpt2).split(text) == words)
   }
 
-  @Test func smollmSplitsEveryDigit() {
-    #expect(PreTokenizer(ggufName: "smollm").split("abc123 45") == ["abc", "1", "2", "3", " ", "4", "5"])
+  @Test func smollmSplitsEveryDigit() throws {
+    #expect(try PreTokenizer(ggufName: "smollm").split("abc123 45") == ["abc", "1", "2", "3", " ", "4", "5"])
   }
 
   @Test func mergesApplyByRank() throws {
@@ -71,13 +71,5 @@ import Testing
     #expect(try stream.push(1) == "é")
     #expect(try stream.push(0) == "")
     #expect(stream.finish() == "\u{FFFD}")
-  }
-
-  @Test func chatTemplateIsChatML() {
-    #expect(
-      ChatTemplate(defaultSystem: nil).render(user: "Hi")
-        == "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
-    #expect(
-      ChatTemplate().render(user: "Hi").hasPrefix("<|im_start|>system\nYou are a helpful AI assistant named SmolLM"))
   }
 }
