@@ -60,4 +60,25 @@ struct ArchitectureTests {
     #expect(result.rows.allSatisfy { $0.failure == nil && $0.firstDivergence == nil })
     #expect(result.rows[1].maxLogitDelta.allSatisfy { $0 < 1e-3 })
   }
+
+  /// Every usable device but the reference and the KIR interpreter (a debugging aid, minutes
+  /// on this graph; `LlamaModelTests` covers it), by name.
+  static let otherDevices = DeviceRegistry.standard().availableDevices.map(\.info.name).filter {
+    $0 != "reference" && $0 != "kir"
+  }
+
+  /// Gemma 3 with soft caps, the family furthest from Llama (GELU-tanh, tanh caps, window masks,
+  /// q/k norms, post norms), on every other device; kept to one model and two steps for time.
+  @Test("the parity report finds every usable device near the reference on gemma3", arguments: otherDevices)
+  func parityOnEveryDevice(_ name: String) throws {
+    let model = try LlamaModel(path: try TinyTransformer.all.first { $0.label == "gemma3 (soft caps)" }!.write())
+    let registry = DeviceRegistry.standard()
+    let result = try ParityRunner.run(
+      model: model, reference: try registry.device(named: "reference"), devices: [try registry.device(named: name)],
+      prompt: Self.prompt, steps: 2)
+    let row = try #require(result.rows.first)
+    #expect(row.failure == nil)
+    let tolerance = name == "npu" ? 0.1 : 1e-3  // the NPU multiplies fp16 operands
+    #expect(row.maxLogitDelta.allSatisfy { $0 < tolerance }, "\(name): \(row.maxLogitDelta)")
+  }
 }
