@@ -63,6 +63,13 @@ import Testing
     }
   }
 
+  @Test func userDefinedTokensAreTextEvenWhenSkippingSpecialOnes() throws {
+    let vocabulary = try Vocabulary(tokens: ["a", "\n\n", "<end>"], tokenTypes: [.normal, .userDefined, .control])
+    let tokenizer = try BPETokenizer(vocabulary: vocabulary, merges: [])
+    #expect(try tokenizer.decode([0, 1, 2, 0], skipSpecial: true) == "a\n\na")
+    #expect(try tokenizer.decode([0, 1, 2, 0]) == "a\n\n<end>a")
+  }
+
   @Test func streamingHoldsBackSplitCharacters() throws {
     let tokenizer = try BPETokenizer(vocabulary: try Vocabulary(tokens: ["Ã", "©", "a"]), merges: [])
     var stream = StreamingDecoder(tokenizer: tokenizer)
