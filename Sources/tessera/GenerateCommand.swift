@@ -22,7 +22,9 @@ enum GenerateCommand: Command {
       OptionSpec(
         name: "--repeat-penalty", valueName: "R", help: "Penalise tokens already in the sequence (default 1: off)."),
       OptionSpec(name: "--seed", valueName: "S", help: "Seed of the sampler (default 0)."),
-      OptionSpec(name: "--chat", help: "Wrap the prompt in the model's chat template (ChatML)."),
+      OptionSpec(
+        name: "--chat",
+        help: "Wrap the prompt in the model's chat format (ChatML, Llama 3 or Gemma, from the file's template)."),
       OptionSpec(name: "--format", valueName: "text|json", help: "Stream text (default), or print one JSON object."),
       OptionSpec(name: "--profile", help: "Then time one more decode step kernel by kernel and print the slowest."),
       OptionSpec(
@@ -54,10 +56,13 @@ enum GenerateCommand: Command {
     let device = try DeviceSelection.devices(
       arguments.value("--device") ?? "cpu", fallback: arguments.value("--fallback"),
       in: DeviceSelection.registry())[0]
-    let text = arguments.flags.contains("--chat") ? ChatTemplate().render(user: prompt) : prompt
-    let tokens = try model.tokenizer.encode(text)
+    let chat = arguments.flags.contains("--chat") ? try model.file.chatTemplate() : nil
+    let tokens = try model.tokenizer.encode(chat?.render(user: prompt) ?? prompt)
     let context = min(tokens.count + maxTokens + (profiling ? 1 : 0), model.config.contextLength)
-    let generator = Generator(session: try LlamaSession(model: model, device: device, context: context))
+    var generator = Generator(session: try LlamaSession(model: model, device: device, context: context))
+    if let chat, let endOfTurn = model.tokenizer.vocabulary.tokens.firstIndex(of: chat.endOfTurn) {
+      generator.stopTokens.insert(endOfTurn)
+    }
     if format == "text" { write(arguments.flags.contains("--chat") ? prompt + "\n" : prompt) }
     let result = try generator.generate(
       prompt: tokens, maxTokens: maxTokens, sampling: sampling, warmup: arguments.flags.contains("--warmup")

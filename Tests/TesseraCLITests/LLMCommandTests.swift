@@ -30,6 +30,20 @@ struct LLMCommandTests {
     #expect((held["kv_cache"] ?? 0) > 0 && (held["total"] ?? 0) >= (held["kv_cache"] ?? 0) + (held["weights"] ?? 0))
   }
 
+  @Test func generateRunsEachArchitecture() throws {
+    for tiny in TinyTransformer.all where tiny.label == "qwen3 (q/k norm, wide heads)" || tiny.label.hasPrefix("gemma3")
+    {
+      let result = try tessera("generate", "--model", try tiny.write(), "--prompt", "abc", "--max-tokens", "2")
+      #expect(result.status == 0, "\(tiny): \(result.stderr)")
+    }
+  }
+
+  @Test func chatNeedsAChatTemplateInTheFile() throws {
+    let result = try tessera("generate", "--model", try TinyLlama().write(), "--prompt", "abc", "--chat")
+    #expect(result.status == 2)
+    #expect(result.stderr.contains("the model file has no chat template (tokenizer.chat_template)"))
+  }
+
   @Test func generateWithWarmupTimesASteadyPrefill() throws {
     let path = try TinyLlama().write()
     let result = try tessera(

@@ -16,6 +16,8 @@ struct SmolLM2Tests {
     #expect(
       config.blockCount == 30 && config.embeddingLength == 576 && config.headCount == 9 && config.headCountKV == 3)
     #expect(config.vocabularySize == 49152)
+    #expect(config.architecture == .llama && config.headDimension == 64 && config.ropeFrequencyFactors == nil)
+    #expect(try file.chatTemplate() == ChatTemplate(format: .chatML, defaultSystem: ChatTemplate.smolLM2System))
 
     // Ids derived by hand: the pre-tokenizer words, spelled with Ġ for the space, looked up in
     // the vocabulary array itself.

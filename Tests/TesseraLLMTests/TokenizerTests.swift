@@ -34,8 +34,8 @@ import Testing
     #expect(PreTokenizer(style: .gpt2).split(text) == words)
   }
 
-  @Test func smollmSplitsEveryDigit() {
-    #expect(PreTokenizer(ggufName: "smollm").split("abc123 45") == ["abc", "1", "2", "3", " ", "4", "5"])
+  @Test func smollmSplitsEveryDigit() throws {
+    #expect(try PreTokenizer(ggufName: "smollm").split("abc123 45") == ["abc", "1", "2", "3", " ", "4", "5"])
   }
 
   @Test func mergesApplyByRank() throws {
@@ -80,6 +80,13 @@ import Testing
     #expect(try ranked.encode(segment: "abc") == [0, 4])
   }
 
+  @Test func userDefinedTokensAreTextEvenWhenSkippingSpecialOnes() throws {
+    let vocabulary = try Vocabulary(tokens: ["a", "\n\n", "<end>"], tokenTypes: [.normal, .userDefined, .control])
+    let tokenizer = try BPETokenizer(vocabulary: vocabulary, merges: [])
+    #expect(try tokenizer.decode([0, 1, 2, 0], skipSpecial: true) == "a\n\na")
+    #expect(try tokenizer.decode([0, 1, 2, 0]) == "a\n\n<end>a")
+  }
+
   @Test func streamingHoldsBackSplitCharacters() throws {
     let tokenizer = try BPETokenizer(vocabulary: try Vocabulary(tokens: ["Ã", "©", "a"]), merges: [])
     var stream = StreamingDecoder(tokenizer: tokenizer)
@@ -88,13 +95,5 @@ import Testing
     #expect(try stream.push(1) == "é")
     #expect(try stream.push(0) == "")
     #expect(stream.finish() == "\u{FFFD}")
-  }
-
-  @Test func chatTemplateIsChatML() {
-    #expect(
-      ChatTemplate(defaultSystem: nil).render(user: "Hi")
-        == "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
-    #expect(
-      ChatTemplate().render(user: "Hi").hasPrefix("<|im_start|>system\nYou are a helpful AI assistant named SmolLM"))
   }
 }

@@ -1,6 +1,6 @@
 import TesseraIR
 
-/// Builds the Llama forward pass as IR graphs, from the hyper-parameters and the weights' types.
+/// Builds the forward pass of a Llama-family model (``ModelArchitecture``) as IR graphs, from the hyper-parameters and the weights' types.
 ///
 /// Both graphs take the weights first (``LlamaWeights`` order), then their tokens, then the KV
 /// cache: each layer's keys and values, `f32[context, kvWidth]`. They write the new keys and
@@ -12,7 +12,8 @@ import TesseraIR
 ///   written at cache rows `0..<T`; attention over the new keys with a causal mask.
 /// - ``decode(config:weights:context:greedy:)``: one token at a run-time position, written at
 ///   that row; attention over the whole cache masked by `row <= position` (built from the
-///   position input, so one compiled graph serves every step). The greedy form returns the
+///   position input, so one compiled graph serves every step). Sliding-window layers also mask
+///   the rows before `position - window + 1`. The greedy form returns the
 ///   chosen token (`argmax` of the logits, `i32[1]`) instead of the logits.
 public enum LlamaGraph {
   /// The prefill graph for a prompt of `tokenCount` tokens into a cache of `context` rows.
@@ -24,15 +25,18 @@ public enum LlamaGraph {
     let caches = cacheArguments(b, context: context)
     let positions = b.builder.constant(Tensor((0..<tokenCount).map(Double.init), shape: [tokenCount], dtype: .i32))
     let start = b.builder.constant(Tensor([0], shape: [1], dtype: .i32), name: "first_row")
-    let causal = (0..<tokenCount * tokenCount).map { Double($0 % tokenCount <= $0 / tokenCount ? 1 : 0) }
-    let mask = b.builder.constant(Tensor(causal, shape: [tokenCount, tokenCount], dtype: .bool), name: "causal_mask")
+    let causal = b.builder.constant(promptMask(tokenCount, window: nil), name: "causal_mask")
+    let windowed = b.config.slidingWindow.map {
+      b.builder.constant(promptMask(tokenCount, window: $0), name: "window_mask")
+    }
     var updated: [ValueID] = []
     let logits = b.forward(tokens: tokens, positions: positions) { layer, q, keys, values in
       updated += [
         b.builder.updateSlice(caches[2 * layer], keys, start: start),
         b.builder.updateSlice(caches[2 * layer + 1], values, start: start),
       ]
-      return b.attention(q, keys: keys, values: values, mask: mask)
+      let mask = b.config.isSlidingWindowLayer(layer) ? windowed ?? causal : causal
+      return b.attention(q, keys: keys, values: values, masks: [mask])
     }
     return try b.builder.finish(returning: [logits] + updated)
   }
@@ -49,16 +53,30 @@ public enum LlamaGraph {
     let caches = cacheArguments(b, context: context)
     let rows = b.builder.constant(
       Tensor((0..<context).map(Double.init), shape: [1, context], dtype: .i32), name: "rows")
-    let visible = b.builder.compare(.le, rows, b.builder.reshape(position, to: [1, 1]), name: "visible")
+    let current = b.builder.reshape(position, to: [1, 1])
+    let visible = b.builder.compare(.le, rows, current, name: "visible")
+    let inWindow = b.config.slidingWindow.map {
+      b.builder.compare(.gt, rows, b.builder.sub(current, b.builder.constant(Double($0), .i32)), name: "in_window")
+    }
     var updated: [ValueID] = []
     let logits = b.forward(tokens: token, positions: position) { layer, q, keys, values in
       let cachedKeys = b.builder.updateSlice(caches[2 * layer], keys, start: position)
       let cachedValues = b.builder.updateSlice(caches[2 * layer + 1], values, start: position)
       updated += [cachedKeys, cachedValues]
-      return b.attention(q, keys: cachedKeys, values: cachedValues, mask: visible)
+      let masks = b.config.isSlidingWindowLayer(layer) ? [visible] + (inWindow.map { [$0] } ?? []) : [visible]
+      return b.attention(q, keys: cachedKeys, values: cachedValues, masks: masks)
     }
     let first = greedy ? b.builder.argmax(logits, axis: 1, name: "next_token") : logits
     return try b.builder.finish(returning: [first] + updated)
+  }
+
+  /// `bool[T, T]`: query `t` sees key `s` when `s <= t` (and `t - s < window` with a window).
+  private static func promptMask(_ count: Int, window: Int?) -> Tensor {
+    let visible = (0..<count * count).map { index in
+      let (t, s) = (index / count, index % count)
+      return s <= t && t - s < (window ?? count) ? 1.0 : 0
+    }
+    return Tensor(visible, shape: [count, count], dtype: .bool)
   }
 
   /// The cache arguments `cache_k_L`, `cache_v_L` of every layer, `f32[context, kvWidth]`.

@@ -7,6 +7,6 @@ extension BPETokenizer {
     let vocabulary = try Vocabulary(gguf: file, model: "gpt2", addsBOSByDefault: false)
     try self.init(
       vocabulary: vocabulary, merges: try file.stringArray("tokenizer.ggml.merges"),
-      preTokenizer: PreTokenizer(ggufName: try file.optional("tokenizer.ggml.pre", file.string)))
+      preTokenizer: try PreTokenizer(ggufName: try file.optional("tokenizer.ggml.pre", file.string)))
   }
 }

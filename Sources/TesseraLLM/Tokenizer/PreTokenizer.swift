@@ -4,14 +4,20 @@
 /// Contractions come off as their own words; letters, digits and other symbols form runs that
 /// carry one leading space; a run of whitespace keeps its last character for the next word.
 /// With ``Style/individualDigits`` (SmolLM's `smollm` pre-tokenizer) every digit is first cut out
-/// as a word of its own, and the pattern runs on the pieces between them.
+/// as a word of its own, and the pattern runs on the pieces between them. ``Style/llama3`` and
+/// ``Style/qwen2`` use Llama 3's pattern instead (see `PreTokenizer+Llama3.swift`).
 public struct PreTokenizer: Sendable, Hashable {
-  /// How numbers are split.
+  /// Which pattern splits the text.
   public enum Style: Sendable, Hashable {
     /// GPT-2: digits form runs like letters.
     case gpt2
-    /// Every digit is a word of its own (the `smollm` and `llama3`-style digit split).
+    /// GPT-2 after every digit is cut out as a word of its own (`smollm`).
     case individualDigits
+    /// Llama 3 (`llama3`, `llama-v3`, `llama-bpe`): case-insensitive contractions, one
+    /// non-letter glued before letters, digits in runs of at most three, newlines kept apart.
+    case llama3
+    /// Qwen 2 (`qwen2`): Llama 3's pattern with every digit a word of its own.
+    case qwen2
   }
 
   /// The splitting style.
@@ -20,13 +26,30 @@ public struct PreTokenizer: Sendable, Hashable {
   /// Creates a pre-tokenizer.
   public init(style: Style) { self.style = style }
 
-  /// The style for GGUF's `tokenizer.ggml.pre` name (`smollm` splits digits; others as GPT-2).
-  public init(ggufName: String?) { style = ggufName == "smollm" ? .individualDigits : .gpt2 }
+  /// The style for GGUF's `tokenizer.ggml.pre` name; no name, `default`, `gpt2` and `gpt-2` are
+  /// GPT-2's pattern. Any other name is ``TokenizerError/unsupportedPreTokenizer(_:)``.
+  public init(ggufName: String?) throws(TokenizerError) {
+    switch ggufName ?? "default" {
+    case "default", "gpt2", "gpt-2": style = .gpt2
+    case "smollm": style = .individualDigits
+    case "llama3", "llama-v3", "llama-bpe": style = .llama3
+    case "qwen2": style = .qwen2
+    case let name: throw .unsupportedPreTokenizer(name)
+    }
+  }
+
+  /// The `tokenizer.ggml.pre` names ``init(ggufName:)`` accepts, for error messages.
+  public static let supportedNames = "default, gpt2, gpt-2, smollm, llama3, llama-v3, llama-bpe, qwen2"
 
   /// The words of `text`, in order; joined they give `text` back.
   public func split(_ text: String) -> [String] {
     let scalars = Array(text.unicodeScalars)
-    guard style == .individualDigits else { return Self.gpt2Words(scalars[...]) }
+    switch style {
+    case .gpt2: return Self.gpt2Words(scalars[...])
+    case .llama3: return Self.llama3Words(scalars, digitRun: 3)
+    case .qwen2: return Self.llama3Words(scalars, digitRun: 1)
+    case .individualDigits: break
+    }
     var words: [String] = []
     var start = 0
     for (index, scalar) in scalars.enumerated() where Self.isNumber(scalar) {
@@ -37,17 +60,24 @@ public struct PreTokenizer: Sendable, Hashable {
     return words + Self.gpt2Words(scalars[start...])
   }
 
-  private static func gpt2Words(_ scalars: ArraySlice<Unicode.Scalar>) -> [String] {
+  /// The words of `scalars[...]` cut by `wordEnd(scalars, start)`.
+  static func words(
+    _ scalars: ArraySlice<Unicode.Scalar>, _ wordEnd: (ArraySlice<Unicode.Scalar>, Int) -> Int
+  ) -> [String] {
     var words: [String] = []
     var index = scalars.startIndex
     while index < scalars.endIndex {
-      let end = wordEnd(scalars, from: index)
+      let end = wordEnd(scalars, index)
       var word = String.UnicodeScalarView()
       word.append(contentsOf: scalars[index..<end])
       words.append(String(word))
       index = end
     }
     return words
+  }
+
+  private static func gpt2Words(_ scalars: ArraySlice<Unicode.Scalar>) -> [String] {
+    words(scalars) { wordEnd($0, from: $1) }
   }
 
   /// Where the word starting at `start` ends, trying the pattern's alternatives in order.
@@ -65,10 +95,15 @@ public struct PreTokenizer: Sendable, Hashable {
       while index < end && run(s[index]) { index += 1 }
       return index
     }
+    return spaceRunEnd(s, from: start)
+  }
+
+  /// `\s+(?!\S)|\s+` from `start`: the run of whitespace, leaving its last character to the
+  /// next word when a non-space follows.
+  static func spaceRunEnd(_ s: ArraySlice<Unicode.Scalar>, from start: Int) -> Int {
     var index = start
-    while index < end && isSpace(s[index]) { index += 1 }
-    // `\s+(?!\S)`: before a non-space, leave the run's last character to the next word.
-    return index == end || index - start == 1 ? index : index - 1
+    while index < s.endIndex && isSpace(s[index]) { index += 1 }
+    return index == s.endIndex || index - start == 1 ? index : index - 1
   }
 
   static func isLetter(_ scalar: Unicode.Scalar) -> Bool {

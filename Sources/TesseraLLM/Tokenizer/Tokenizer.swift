@@ -42,15 +42,18 @@ extension Tokenizer {
   }
 
   /// The UTF-8 bytes that `ids` stand for, read as coming after token `previous` (`nil`: they
-  /// start the sequence). Special tokens give their text unless `skipSpecial`.
+  /// start the sequence). Special tokens give their text, except control tokens (`<bos>`,
+  /// `<|im_end|>`…) with `skipSpecial`: user-defined tokens are text (Gemma's runs of newlines
+  /// and spaces are user-defined), as llama.cpp renders them.
   public func bytes(_ ids: [Int], skipSpecial: Bool = false, after previous: Int? = nil) throws(TokenizerError)
     -> [UInt8]
   {
     var result: [UInt8] = []
     var previous = previous
     for id in ids {
-      if try vocabulary.type(of: id).isSpecial {
-        if !skipSpecial { result += Array(vocabulary.tokens[id].utf8) }
+      let type = try vocabulary.type(of: id)
+      if type.isSpecial {
+        if !(skipSpecial && type == .control) { result += Array(vocabulary.tokens[id].utf8) }
       } else {
         result += bytes(piece: id, startsSegment: vocabulary.startsSegment(after: previous))
       }

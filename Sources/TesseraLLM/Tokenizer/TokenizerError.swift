@@ -2,6 +2,13 @@
 public enum TokenizerError: Error, Hashable, Sendable, CustomStringConvertible {
   /// `tokenizer.ggml.model` names a vocabulary kind this tokenizer does not implement.
   case unsupportedModel(String)
+  /// `tokenizer.ggml.pre` names a pre-tokenizer (text-splitting pattern) that is not implemented.
+  case unsupportedPreTokenizer(String)
+  /// `tokenizer.chat_template` is none of the formats ``ChatTemplate`` recognises; the text is
+  /// its start.
+  case unknownChatTemplate(String)
+  /// The file has no `tokenizer.chat_template` to take the chat format from.
+  case noChatTemplate
   /// A tokenizer of one kind was built from a file that names another kind.
   case modelMismatch(expected: String, found: String)
   /// The vocabulary is inconsistent: `detail` says how (e.g. token types of another length).
@@ -21,6 +28,11 @@ public enum TokenizerError: Error, Hashable, Sendable, CustomStringConvertible {
     switch self {
     case .unsupportedModel(let model):
       "tokenizer model '\(model)' is not supported (supported: gpt2 byte-level BPE, llama SentencePiece)"
+    case .unsupportedPreTokenizer(let name):
+      "pre-tokenizer '\(name)' (tokenizer.ggml.pre) is not supported (supported: \(PreTokenizer.supportedNames))"
+    case .unknownChatTemplate(let start):
+      "the chat template is not one tessera recognises (ChatML, Llama 3, Gemma); it starts '\(start)'"
+    case .noChatTemplate: "the model file has no chat template (tokenizer.chat_template) to format a chat with"
     case .modelMismatch(let expected, let found):
       "this tokenizer reads '\(expected)' vocabularies, the file's tokenizer.ggml.model is '\(found)'"
     case .invalidVocabulary(let detail): "invalid tokenizer vocabulary: \(detail)"
