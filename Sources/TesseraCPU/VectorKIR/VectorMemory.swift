@@ -85,23 +85,7 @@ enum VectorMemory {
   static func loadDequantized(_ r: KValue, _ buffer: Int, _ i: KValue, _ compiler: VectorCompiler) -> VectorStep {
     let out = compiler.offset(r), ri = compiler.offset(i), dtype = compiler.kernel.buffers[buffer].dtype
     let width = compiler.type(r).lanes
-    guard QuantizedTiles.supports(dtype) else {
-      // Every other block type: element by element through its one description.
-      let format = dtype.blockFormat!
-      return { context, mask throws(VectorFault) in
-        let binding = context.buffers[buffer]
-        for lane in 0..<context.lanes where mask.active(lane) {
-          for k in 0..<width {
-            let element = Int(context.integers[ri + lane]) + k
-            guard element >= 0 && element < binding.count else {
-              throw fault("load_dequant", compiler, buffer, element, binding.count)
-            }
-            let block = UnsafeRawPointer(binding.pointer) + element / format.elements * format.bytes
-            context.floats[out + lane * width + k] = BlockDecoder.element(format, element % format.elements, of: block)
-          }
-        }
-      }
-    }
+    let decode = elementDecoder(dtype)
     return { context, mask throws(VectorFault) in
       let binding = context.buffers[buffer]
       for lane in 0..<context.lanes where mask.active(lane) {
@@ -110,12 +94,26 @@ enum VectorMemory {
           guard element >= 0 && element < binding.count else {
             throw fault("load_dequant", compiler, buffer, element, binding.count)
           }
-          let (low, high) = QuantizedBlocks.decode(
-            UnsafeRawPointer(binding.pointer), block: element / 32, dtype: dtype)
-          let j = element % 32
-          context.floats[out + lane * width + k] = j < 16 ? low[j] : high[j - 16]
+          context.floats[out + lane * width + k] = decode(UnsafeRawPointer(binding.pointer), element)
         }
       }
+    }
+  }
+
+  /// Reads element `e` of a block-quantized buffer: q4_0, q4_1 and q8_0 as the native kernels
+  /// decode them (so interpreted and native results agree bit for bit), every other block type
+  /// through its one description.
+  private static func elementDecoder(_ dtype: DType) -> @Sendable (UnsafeRawPointer, Int) -> Float {
+    if dtype == .q4_0 || dtype == .q4_1 || dtype == .q8_0 {
+      return { base, e in
+        let (low, high) = QuantizedBlocks.decode(base, block: e / 32, dtype: dtype)
+        let j = e % 32
+        return j < 16 ? low[j] : high[j - 16]
+      }
+    }
+    let format = dtype.blockFormat!
+    return { base, e in
+      BlockDecoder.element(format, e % format.elements, of: base + e / format.elements * format.bytes)
     }
   }
 
