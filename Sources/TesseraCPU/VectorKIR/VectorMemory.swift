@@ -85,7 +85,7 @@ enum VectorMemory {
   static func loadDequantized(_ r: KValue, _ buffer: Int, _ i: KValue, _ compiler: VectorCompiler) -> VectorStep {
     let out = compiler.offset(r), ri = compiler.offset(i), dtype = compiler.kernel.buffers[buffer].dtype
     let width = compiler.type(r).lanes
-    guard QuantizedTiles.supports(dtype) else {
+    guard QuantizedBlocks.readsInPlace(dtype) else {
       // Every other block type: element by element through its one description.
       let format = dtype.blockFormat!
       return { context, mask throws(VectorFault) in
