@@ -88,6 +88,9 @@ struct QuantizedTileTests {
   static let cases: [(dtype: DType, m: Int, n: Int, k: Int)] = [
     (.q4_0, 1, 1, 32), (.q4_1, 1, 7, 64), (.q4_0, 2, 33, 96), (.q4_1, 3, 130, 576), (.q4_0, 5, 9, 64),
     (.q4_1, 17, 12, 160), (.q8_0, 1, 5, 64), (.q8_0, 6, 9, 96), (.q8_0, 2, 130, 576),
+    (.q5_0, 1, 7, 64), (.q5_0, 3, 130, 576), (.q5_0, 6, 9, 96), (.q4_k, 1, 5, 256), (.q4_k, 2, 33, 512),
+    (.q4_k, 5, 9, 256), (.q5_k, 1, 7, 256), (.q5_k, 6, 9, 512), (.q6_k, 1, 5, 256), (.q6_k, 3, 130, 512),
+    (.q6_k, 5, 9, 256),
   ]
 
   /// `x · Wᵀ` through ``QuantizedMatmul`` reading `weights` repacked into tiles.
@@ -231,6 +234,45 @@ struct QuantizedTileTests {
     let bound = try ParameterSet(uploading: [("w", w)], to: int8)
     _ = try int8.compile(graph, parameters: bound).run(inputs: [x])
     #expect((bound.tensors["w"]!.memory as! CPUMemory).hasTiles == Int8TileMatvec.available)
+  }
+
+  @Test(
+    "q5_0 and K-quant weights, bound (tiled once) or given per run (repacked per call), take the quantized matmul",
+    arguments: [DType.q5_0, .q4_k, .q5_k, .q6_k], QuantizedPrecision.allCases)
+  func onlyTiledWeights(dtype: DType, precision: QuantizedPrecision) throws {
+    let (n, k) = (10, 256)
+    var generator = SeededRandom(seed: 11)
+    let w = Tensor.random(TensorType(dtype, [n, k]), using: &generator)
+    let device = CPUDevice(
+      library: StandardKernelLibrary(), pool: CPUThreadPool(threads: 2), quantizedPrecision: precision)
+    let bound = try ParameterSet(uploading: [("w", w)], to: device)
+    for m in [1, 6] {
+      let graph = try TestSupport.parseOne(
+        """
+        func @f(%x: f32[\(m),\(k)], %w: \(dtype)[\(n),\(k)]) -> f32[\(m),\(n)] {
+          %d = dequantize %w : f32[\(n),\(k)]
+          %t = transpose %d : f32[\(k),\(n)]
+          %y = matmul %x, %t : f32[\(m),\(n)]
+          return %y
+        }
+        """)
+      #expect(
+        try device.routes(for: graph).contains {
+          if case .native(let matmul) = $0, case .quantized = matmul.weights { true } else { false }
+        }, "\(dtype) quantized route")
+      let x = (0..<(m * k)).map { _ in Float.random(in: -1..<1, using: &generator) }
+      let int8 = precision == .int8Activations && Int8TileMatvec.available
+      let (expected, magnitude) =
+        int8 ? Self.expectedInt8(x, w, m: m, n: n, k: k) : QuantizedMatmulTests.expected(x, w, m: m, n: n, k: k)
+      let input = Tensor(floats: x, shape: [m, k])
+      let perRun = try device.compile(graph).run(inputs: [input, w])[0].floats
+      let tiled = try device.compile(graph, parameters: bound).run(inputs: [input])[0].floats
+      for e in 0..<(m * n) {
+        #expect(abs(Double(perRun[e]) - expected[e]) <= 1e-5 * magnitude[e] + 1e-5, "\(dtype) per run, \(m) rows")
+        #expect(tiled[e] == perRun[e], "\(dtype) bound, \(m) rows, element \(e)")
+      }
+    }
+    #expect((bound.tensors["w"]!.memory as! CPUMemory).hasTiles)
   }
 
   @Test("a q4 constant too large to fold runs on tiles made at its first run")

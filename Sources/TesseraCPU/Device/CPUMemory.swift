@@ -109,7 +109,7 @@ final class CPUMemory: DeviceMemory, @unchecked Sendable {
     _ source: UnsafeMutableRawPointer, n: Int, k: Int, dtype: DType, into tiles: UnsafeMutableRawPointer,
     releasing mapping: (any FileBackedMemory)?, pool: CPUThreadPool
   ) {
-    let rowBytes = k / 32 * QuantizedBlocks.blockBytes(dtype)
+    let rowBytes = QuantizedBlocks.rowBytes(k: k, dtype: dtype)
     let chunkRows =
       mapping == nil ? n : Swift.max(1, releaseChunkBytes / (rowBytes * QuantizedTiles.rows)) * QuantizedTiles.rows
     for first in stride(from: 0, to: n, by: chunkRows) {

@@ -7,9 +7,10 @@ import TesseraRuntime
 /// library groups on ``RowKernels``, movement / select / f32 arithmetic groups through strided
 /// views (``NativeStridedKernel``), lone `update_slice` and f32 `argmax` groups natively
 /// (``NativeSliceUpdate``, ``NativeArgmax``), `dequantize` (and its transpose) of block-quantized
-/// weights a block at a time (``NativeDequantize``), every other kernel on its ``VectorKernel`` program,
-/// built once here. A `dequantize` group read only by quantized native matmuls is skipped (they read the
-/// quantized weight directly); so is a movement group read only by matmuls that read its input
+/// weights a block at a time (``NativeDequantize``), embedding lookups in a block-quantized table
+/// row by row (``NativeEmbeddingGather``), every other kernel on its ``VectorKernel`` program,
+/// built once here. A `dequantize` group read only by quantized native matmuls and embedding lookups
+/// is skipped (they read the quantized weight directly); so is a movement group read only by matmuls that read its input
 /// through a strided view. Quantized weights of matmuls are read as ``QuantizedTiles`` wherever
 /// the precision mode has a tiled kernel for them (``QuantizedTiles/supports(_:precision:)``):
 /// the tiles belong to the weight's ``CPUMemory`` (a bound parameter's, a constant's), made at
@@ -23,6 +24,7 @@ final class CPUPlanBackend: PlanBackend {
     case sliceUpdate(NativeSliceUpdate)
     case argmax(NativeArgmax)
     case dequantize(NativeDequantize)
+    case gather(NativeEmbeddingGather)
     case vector(VectorKernel, KernelCall)
   }
 
@@ -66,6 +68,8 @@ final class CPUPlanBackend: PlanBackend {
       guard let call = step.call else { continue }
       if step.group.kind == .matmul, let native = NativeMatmul(step.group, in: graph, producers: producers) {
         actions[index] = .native(native)
+      } else if let gather = NativeEmbeddingGather(step.group, in: graph, producers: producers) {
+        actions[index] = .gather(gather)
       } else if let rows = NativeRowKernel(step.group, in: graph) {
         actions[index] = .rows(rows)
       } else if let strided = NativeStridedKernel(step.group, in: graph) {
@@ -80,20 +84,25 @@ final class CPUPlanBackend: PlanBackend {
         actions[index] = .vector(VectorKernel(call.kernel), call)
       }
     }
-    let unread = Self.readOnlyByMatmulsAtSource(Array(actions.values), graph: graph)
+    let unread = Self.readOnlyAtSource(Array(actions.values), graph: graph)
     return plan.steps.indices.map { index in
       guard let action = actions[index], !unread.contains(plan.steps[index].group.root) else { return .skip }
       return .device(action)
     }
   }
 
-  /// The B matrices (dequantized weights, views of inputs) that only native matmuls reading B at
-  /// its source read (and the graph does not return): nothing needs them materialised.
-  private static func readOnlyByMatmulsAtSource(_ actions: [Action], graph: Graph) -> Set<ValueID> {
+  /// The B matrices (dequantized weights, views of inputs) and dequantized embedding tables that
+  /// only native matmuls reading B at its source and native embedding lookups read (and the graph
+  /// does not return): nothing needs them materialised.
+  private static func readOnlyAtSource(_ actions: [Action], graph: Graph) -> Set<ValueID> {
     var sourceReaders: [ValueID: Int] = [:]
-    for case .native(let matmul) in actions {
-      if matmul.readsBAtSource, matmul.a != matmul.bValue {
+    for action in actions {
+      switch action {
+      case .native(let matmul) where matmul.readsBAtSource && matmul.a != matmul.bValue:
         sourceReaders[matmul.bValue, default: 0] += 1
+      case .gather(let gather):
+        sourceReaders[gather.table, default: 0] += 1
+      default: break
       }
     }
     var readers: [ValueID: Int] = [:]
@@ -156,6 +165,8 @@ final class CPUPlanBackend: PlanBackend {
         argmax.run(output: pointer(root), pointer: pointer)
       case .dequantize(let kernel):
         kernel.run(output: pointer(root), pointer: pointer, pool: pool)
+      case .gather(let kernel):
+        kernel.run(output: pointer(root), pointer: pointer, pool: pool)
       case .vector(let kernel, let call):
         let bindings = zip(call.buffers, call.kernel.buffers).map { value, parameter in
           KernelBufferBinding(pointer: pointer(value), count: graph.type(of: value).shape.count, dtype: parameter.dtype)
@@ -186,6 +197,7 @@ final class CPUPlanBackend: PlanBackend {
     case .argmax: "native argmax → %\(graph[root].name)"
     case .dequantize(let kernel):
       "native dequantize \(kernel.format)\(kernel.transposed ? " transposed" : "") → %\(graph[root].name)"
+    case .gather(let kernel): "native gather of \(kernel.format) rows → %\(graph[root].name)"
     case .vector(_, let call): "kernel \(call.kernel.name) → %\(graph[root].name)"
     }
   }

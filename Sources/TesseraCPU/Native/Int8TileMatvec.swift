@@ -10,8 +10,10 @@ import TesseraIR
 /// lanes per row (one `vpdpbusd`, or two `vpmaddubsw` + `vpmaddwd` pairs). A q8_0 block's 128
 /// signed codes go in as two registers of two rows each: made unsigned by adding 128 for VNNI
 /// (`Σ (w + 128)·x = Σ w·x + 128 Σ x`), multiplied sign-for-sign with AVX2. The lanes are scaled
-/// by `d · dx` in f32 and the offsets (q4_0's `-8d`, q4_1's `m`, q8_0's `-128d` with VNNI) apply
-/// through the block's `dx · Σ codes` — the arithmetic of ``Int8ActivationMatmul`` (exact integer
+/// by `d · dx` in f32 and the offsets (q4_0's `-8d`, q4_1's `m`, q4_k's `-dmin · m`, q8_0's
+/// `-128d` with VNNI) apply
+/// through the block's `dx · Σ codes`. q5_k and q6_k (``Q8ScaledTile``) run as q8_0 does, each row's
+/// eight lanes a half scaled by that half's scale — the arithmetic of ``Int8ActivationMatmul`` (exact integer
 /// block sums, then the two scales) summed in another order. About twice the bytes per second of
 /// the f32-activation tile kernel (whose int-to-float conversions and FMAs bound it) on the
 /// out-of-cache SmolLM2 decode matrices with VNNI (docs/cpu-quantized-matvec.md).
@@ -43,8 +45,9 @@ enum Int8TileMatvec {
 
   /// An activation row laid out for the kernel, in memory its caller owns: per block, for q4
   /// weights, its codes 0–15 four times and then its codes 16–31 four times (128 bytes), so one
-  /// load lines them up with four rows' nibbles; for q8_0, its 32 codes twice (64 bytes), lined
-  /// up with two rows. Then the blocks' scales and scaled sums. `@unchecked Sendable`: written
+  /// load lines them up with four rows' nibbles; for q8_0's and ``Q8ScaledTile``'s byte codes,
+  /// its 32 codes twice (64 bytes), lined up with two rows. Then the blocks' scales, scaled sums, and scaled sums of codes 0–15 (for the
+  /// VNNI bias of formats with a scale per 16 weights). `@unchecked Sendable`: written
   /// once by ``quantize(_:k:dtype:into:)`` before the threads read it.
   struct Row: @unchecked Sendable {
     /// The spread codes.
@@ -53,12 +56,17 @@ enum Int8TileMatvec {
     let scales: UnsafePointer<Float>
     /// Per block, `dx · Σ codes`.
     let scaledSums: UnsafePointer<Float>
+    /// Per block, `dx · Σ codes` of elements 0–15.
+    let lowSums: UnsafePointer<Float>
 
     /// Bytes of spread codes per block for weights of `dtype`.
-    static func spreadBytes(_ dtype: DType) -> Int { dtype == .q8_0 ? 64 : 128 }
+    static func spreadBytes(_ dtype: DType) -> Int {
+      let layout = QuantizedTiles.Layout(dtype)
+      return layout == .q8_0 || layout == .q8Scaled ? 64 : 128
+    }
 
     /// Bytes of a row of `k` activations for weights of `dtype`.
-    static func byteCount(k: Int, dtype: DType) -> Int { k / 32 * (spreadBytes(dtype) + 8) }
+    static func byteCount(k: Int, dtype: DType) -> Int { k / 32 * (spreadBytes(dtype) + 12) }
 
     /// The row laid out at `memory`.
     init(at memory: UnsafeRawPointer, k: Int, dtype: DType) {
@@ -66,17 +74,18 @@ enum Int8TileMatvec {
       spread = memory
       scales = (memory + blocks * Self.spreadBytes(dtype)).assumingMemoryBound(to: Float.self)
       scaledSums = scales + blocks
+      lowSums = scales + 2 * blocks
     }
 
     /// Quantizes the `k` floats at `x` as ``Int8ActivationMatmul/quantize(_:k:)`` does and lays
     /// them out at `memory` (``byteCount(k:dtype:)`` bytes) for weights of `dtype`.
     static func quantize(_ x: UnsafePointer<Float>, k: Int, dtype: DType, into memory: UnsafeMutableRawPointer) {
       let stride = spreadBytes(dtype), blocks = k / 32
-      let scales = (memory + blocks * stride).bindMemory(to: Float.self, capacity: 2 * blocks)
+      let scales = (memory + blocks * stride).bindMemory(to: Float.self, capacity: 3 * blocks)
       for block in 0..<blocks {
         let quantized = Int8ActivationMatmul.quantizeBlock(UnsafeRawPointer(x + block * 32))
         let codes = memory + block * stride
-        if dtype == .q8_0 {
+        if stride == 64 {
           for copy in 0..<2 {
             codes.storeBytes(of: quantized.low, toByteOffset: copy * 32, as: SIMD16<Int8>.self)
             codes.storeBytes(of: quantized.high, toByteOffset: copy * 32 + 16, as: SIMD16<Int8>.self)
@@ -89,6 +98,7 @@ enum Int8TileMatvec {
         }
         scales[block] = quantized.scale
         scales[blocks + block] = quantized.scaledSum
+        scales[2 * blocks + block] = quantized.scale * Float(SIMDConversions.widen(quantized.low).wrappedSum())
       }
     }
   }
@@ -132,10 +142,12 @@ enum Int8TileMatvec {
     _ dot: Dot.Type, row: Row, k: Int, tiles: UnsafeRawPointer, dtype: DType, rows: Range<Int>,
     y: UnsafeMutablePointer<Float>
   ) {
-    switch dtype {
+    switch QuantizedTiles.Layout(dtype)! {
+    case .q4_0: multiply(Dot.self, Q4_0Tile.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
     case .q4_1: multiply(Dot.self, Q4_1Tile.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
     case .q8_0: multiplyQ8(Dot.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
-    default: multiply(Dot.self, Q4_0Tile.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
+    case .q4Scaled: multiply(Dot.self, Q4ScaledTile.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
+    case .q8Scaled: multiplyScaled(Dot.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
     }
   }
 
@@ -199,6 +211,52 @@ enum Int8TileMatvec {
         + SIMD4(front.lowHalf.sum(), front.highHalf.sum(), back.lowHalf.sum(), back.highHalf.sum())
       for lane in 0..<Swift.min(QuantizedTiles.rows, rows.upperBound - first) { y[first + lane] = result[lane] }
     }
+  }
+
+  /// The ``Q8ScaledTile`` loop: q8_0's, with each row's lanes 0–3 (elements 0–15) and 4–7
+  /// (16–31) scaled by their half's scale, and the offsets (and the VNNI bias, per half) applied
+  /// through the block's scaled sums.
+  private static func multiplyScaled<Dot: Int8DotProduct>(
+    _ dot: Dot.Type, row: Row, k: Int, tiles: UnsafeRawPointer, rows: Range<Int>, y: UnsafeMutablePointer<Float>
+  ) {
+    precondition(rows.lowerBound % QuantizedTiles.rows == 0, "Int8TileMatvec: rows start at \(rows.lowerBound)")
+    let blocks = k / 32, tileBytes = blocks * Q8ScaledTile.bytes
+    let spread = row.spread, activationScales = row.scales, scaledSums = row.scaledSums, lowSums = row.lowSums
+    for first in stride(from: rows.lowerBound, to: rows.upperBound, by: QuantizedTiles.rows) {
+      var p = tiles + first / QuantizedTiles.rows * tileBytes
+      var front = SIMD16<Float>(), back = SIMD16<Float>(), offsets = SIMD4<Float>()
+      for block in 0..<blocks {
+        let (_, offset) = Q8ScaledTile.scalesAndOffsets(p)
+        let (lowScales, highScales) = Q8ScaledTile.halfScales(p)
+        offsets = offsets.addingProduct(offset, scaledSums[block])
+        if Dot.signedBias != 0 {
+          offsets = offsets.addingProduct(-Dot.signedBias * lowScales, lowSums[block])
+            .addingProduct(-Dot.signedBias * highScales, scaledSums[block] - lowSums[block])
+        }
+        var rows01 = (p + Q8ScaledTile.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self)
+        var rows23 = (p + Q8ScaledTile.codesOffset + 64).loadUnaligned(as: SIMD8<UInt64>.self)
+        var integer01 = SIMD16<Int32>(), integer23 = SIMD16<Int32>()
+        let activations = spread + block * 64
+        Dot.signed(&integer01, &rows01, activations)
+        Dot.signed(&integer23, &rows23, activations)
+        let low = lowScales * activationScales[block], high = highScales * activationScales[block]
+        front = front.addingProduct(SIMDConversions.float(integer01), halvesEach(low[0], high[0], low[1], high[1]))
+        back = back.addingProduct(SIMDConversions.float(integer23), halvesEach(low[2], high[2], low[3], high[3]))
+        p += Q8ScaledTile.bytes
+      }
+      let result =
+        offsets
+        + SIMD4(front.lowHalf.sum(), front.highHalf.sum(), back.lowHalf.sum(), back.highHalf.sum())
+      for lane in 0..<Swift.min(QuantizedTiles.rows, rows.upperBound - first) { y[first + lane] = result[lane] }
+    }
+  }
+
+  /// `[a × 4, b × 4, c × 4, d × 4]`.
+  @inline(__always)
+  private static func halvesEach(_ a: Float, _ b: Float, _ c: Float, _ d: Float) -> SIMD16<Float> {
+    SIMD16(
+      lowHalf: SIMD8(lowHalf: SIMD4(repeating: a), highHalf: SIMD4(repeating: b)),
+      highHalf: SIMD8(lowHalf: SIMD4(repeating: c), highHalf: SIMD4(repeating: d)))
   }
 
   /// `[a × 8, b × 8]`.

@@ -76,6 +76,12 @@ enum QuantizedBlocks {
   /// Bytes per block of `dtype` (q4_0 18, q4_1 20, q8_0 34).
   static func blockBytes(_ dtype: DType) -> Int { dtype.quantBlock!.bytes }
 
+  /// Bytes of a row of `k` weights of the block-quantized `dtype`.
+  static func rowBytes(k: Int, dtype: DType) -> Int { k / dtype.quantBlock!.elements * dtype.quantBlock!.bytes }
+
+  /// Whether the kernels here read `dtype`'s blocks where GGUF stores them (q4_0, q4_1, q8_0).
+  static func readsInPlace(_ dtype: DType) -> Bool { dtype == .q4_0 || dtype == .q4_1 || dtype == .q8_0 }
+
   /// The f16 at `pointer`, widened.
   @inline(__always)
   static func half(_ pointer: UnsafeRawPointer) -> Float {

@@ -12,12 +12,16 @@ public enum QuantizedPrecision: String, Sendable, Hashable, CaseIterable {
 }
 
 /// Matmuls against GGUF-quantized weights: `y[m×n] = x[m×k] · Wᵀ` where `W` is `n × k` in q4_0,
-/// q4_1 or q8_0 blocks along `k` (GGUF's layout: each output row's weights are contiguous).
+/// q4_1, q8_0, q5_0 or q4_k blocks along `k` (GGUF's layout: each output row's weights are
+/// contiguous).
 /// A few activation rows (decode) run ``QuantizedMatvec``, which decodes blocks in registers;
 /// more rows (prefill) decode each group of four weight rows once into a scratch tile that all
 /// rows share. Threads split the output columns. Given the weights also as
 /// ``QuantizedTiles``, the f32-activation mode reads the tiles instead (one stream), and so does
-/// the int8-activation mode where ``Int8TileMatvec`` runs (AVX-512 VNNI or AVX2).
+/// the int8-activation mode where ``Int8TileMatvec`` runs (AVX-512 VNNI or AVX2). q5_0 and q4_k
+/// are read only as tiles (``QuantizedTiles/onlyTiled(_:)``): repacked for the call when not
+/// given, and in the int8-activation mode on a CPU without ``Int8TileMatvec`` multiplied with f32
+/// activations.
 public enum QuantizedMatmul {
   /// Activation rows up to which each row streams the weights itself: beyond it, decoding a
   /// weight row once into scratch and reusing it costs less than decoding it per row.
@@ -32,13 +36,25 @@ public enum QuantizedMatmul {
   ) {
     precondition(dtype.isQuantized && k % 32 == 0, "QuantizedMatmul: \(dtype) with k = \(k)")
     guard m > 0 && n > 0 else { return }
+    if tiles == nil && QuantizedTiles.onlyTiled(dtype) {
+      let scratch = UnsafeMutableRawPointer.allocate(
+        byteCount: QuantizedTiles.byteCount(n: n, k: k, dtype: dtype), alignment: 64)
+      defer { scratch.deallocate() }
+      QuantizedTiles.repack(weights, n: n, k: k, dtype: dtype, into: scratch, pool: pool)
+      multiply(
+        x: x, m: m, k: k, weights: weights, dtype: dtype, n: n, y: y, precision: precision, pool: pool,
+        tiles: UnsafeRawPointer(scratch))
+      return
+    }
     if precision == .int8Activations {
       if let tiles, Int8TileMatvec.supports(dtype) {
         Int8TileMatvec.multiply(x: x, m: m, k: k, tiles: tiles, dtype: dtype, n: n, y: y, pool: pool)
-      } else {
-        Int8ActivationMatmul.multiply(x: x, m: m, k: k, weights: weights, dtype: dtype, n: n, y: y, pool: pool)
+        return
       }
-      return
+      if QuantizedBlocks.readsInPlace(dtype) {
+        Int8ActivationMatmul.multiply(x: x, m: m, k: k, weights: weights, dtype: dtype, n: n, y: y, pool: pool)
+        return
+      }
     }
     let tiled = tiles != nil && QuantizedTiles.supports(dtype)
     let shared = QuantizedOperands(x: x, weights: tiled ? tiles! : weights, y: y)

@@ -1,32 +1,78 @@
 import TesseraIR
 
-/// q4_0, q4_1 and q8_0 weights repacked into tiles of four rows, so a matrix-vector product reads
+/// Block-quantized weights repacked into tiles of four rows, so a matrix-vector product reads
 /// one sequential stream instead of four (GGUF keeps each row's blocks contiguous; at `k = 1536`
 /// the four-row pass over GGUF rows streamed 4.9 GB/s from memory, the tiles 10.7) and the four
 /// rows share each load of `x`.
 ///
 /// Tile `t` holds rows `4t … 4t+3` (past the last row, copies of it); for each block `b` of 32
-/// weights along `k` it stores the four rows' f16 scales `d`, then (q4_1) their f16 minimums `m`,
-/// then their codes (16 bytes of nibbles, or q8_0's 32 signed bytes) in row order, each as GGUF
-/// stores them. The values are
-/// GGUF's, only their order changes, so results equal the GGUF-layout kernels' up to summation
-/// order.
+/// weights along `k` it stores the four rows' scales, then their offsets where the layout has
+/// them, then their codes in row order (``Layout``). q4_0, q4_1 and q8_0 keep GGUF's values, only
+/// their order changes, so results equal the GGUF-layout kernels' up to summation order. q5_0,
+/// q4_k, q5_k and q6_k have no GGUF-layout kernel: only tiles are read, repacked into the q8_0,
+/// ``Q4ScaledTile`` and ``Q8ScaledTile`` layouts with every weight's value unchanged (the K
+/// formats' f32 scales `d · sc` and offsets `-dmin · m` rounded as the reference rounds them).
 public enum QuantizedTiles {
   /// Weight rows per tile.
   public static let rows = 4
 
-  /// Whether `dtype` has a tiled layout (the block-quantized ones).
-  public static func supports(_ dtype: DType) -> Bool { dtype == .q4_0 || dtype == .q4_1 || dtype == .q8_0 }
+  /// The tile layout a weight dtype is repacked into.
+  enum Layout: Sendable, Equatable {
+    /// q4_0's: four f16 `d`, four rows of 16 nibble bytes.
+    case q4_0
+    /// q4_1's: four f16 `d`, four f16 `m`, four rows of 16 nibble bytes.
+    case q4_1
+    /// q8_0's: four f16 `d`, four rows of 32 signed code bytes. q5_0 takes it too: its code
+    /// `q - 16` (−16…15) is a signed byte with the same `d`.
+    case q8_0
+    /// ``Q4ScaledTile``: q4_k's 32-weight sub-blocks, each with an f32 scale and offset.
+    case q4Scaled
+    /// ``Q8ScaledTile``: q5_k's and q6_k's codes as signed bytes, an f32 scale per 16 weights
+    /// and an f32 offset per 32.
+    case q8Scaled
+
+    /// The layout of `dtype`, or nil where it has none.
+    init?(_ dtype: DType) {
+      switch dtype {
+      case .q4_0: self = .q4_0
+      case .q4_1: self = .q4_1
+      case .q8_0, .q5_0: self = .q8_0
+      case .q4_k: self = .q4Scaled
+      case .q5_k, .q6_k: self = .q8Scaled
+      default: return nil
+      }
+    }
+
+    /// Bytes of one tile block: four rows of 32 weights.
+    var bytes: Int {
+      switch self {
+      case .q4_0: Q4_0Tile.bytes
+      case .q4_1: Q4_1Tile.bytes
+      case .q8_0: Q8_0Tile.bytes
+      case .q4Scaled: Q4ScaledTile.bytes
+      case .q8Scaled: Q8ScaledTile.bytes
+      }
+    }
+  }
+
+  /// Whether `dtype` has a tiled layout.
+  public static func supports(_ dtype: DType) -> Bool { Layout(dtype) != nil }
+
+  /// Whether `dtype` has tiles but no kernel that reads its GGUF blocks in place (q5_0 and the K
+  /// formats q4_k, q5_k, q6_k):
+  /// its matmuls always read tiles, repacked for the call when the weight has none.
+  public static func onlyTiled(_ dtype: DType) -> Bool { supports(dtype) && !QuantizedBlocks.readsInPlace(dtype) }
 
   /// Whether matmuls in `precision` read tiles of `dtype` on this CPU: every tiled dtype with f32
-  /// activations, and with int8 activations where AVX-512 VNNI or AVX2 runs ``Int8TileMatvec``.
+  /// activations or when only tiles read it; with int8 activations where AVX-512 VNNI or AVX2 runs
+  /// ``Int8TileMatvec``.
   public static func supports(_ dtype: DType, precision: QuantizedPrecision) -> Bool {
-    precision == .f32Activations ? supports(dtype) : Int8TileMatvec.supports(dtype)
+    precision == .f32Activations || onlyTiled(dtype) ? supports(dtype) : Int8TileMatvec.supports(dtype)
   }
 
   /// Bytes of the tiled copy of an `n × k` matrix of `dtype`.
   public static func byteCount(n: Int, k: Int, dtype: DType) -> Int {
-    (n + rows - 1) / rows * (k / 32) * blockBytes(dtype)
+    (n + rows - 1) / rows * (k / 32) * Layout(dtype)!.bytes
   }
 
   /// Writes the tiled copy of the `n × k` GGUF matrix `weights` (blocks along `k`) to `tiles`,
@@ -35,46 +81,40 @@ public enum QuantizedTiles {
     _ weights: UnsafeRawPointer, n: Int, k: Int, dtype: DType, into tiles: UnsafeMutableRawPointer,
     pool: CPUThreadPool = .single
   ) {
-    precondition(supports(dtype) && k % 32 == 0, "QuantizedTiles: \(dtype) with k = \(k)")
-    let blocks = k / 32, sourceBytes = QuantizedBlocks.blockBytes(dtype), tileBytes = blockBytes(dtype)
-    let codeBytes = dtype == .q8_0 ? 32 : 16, scales = (sourceBytes - codeBytes) / 2
+    precondition(supports(dtype) && k % dtype.quantBlock!.elements == 0, "QuantizedTiles: \(dtype) with k = \(k)")
+    let blocks = k / 32, tileBytes = Layout(dtype)!.bytes, rowBytes = QuantizedBlocks.rowBytes(k: k, dtype: dtype)
     let buffers = RepackBuffers(weights: weights, tiles: tiles)
     pool.forEachChunk(of: (n + rows - 1) / rows) { range in
-      var target = buffers.tiles + range.lowerBound * blocks * tileBytes
-      for first in stride(from: range.lowerBound * rows, to: range.upperBound * rows, by: rows) {
+      for tile in range {
         for block in 0..<blocks {
+          let target = buffers.tiles + (tile * blocks + block) * tileBytes
           for lane in 0..<rows {
-            let source = buffers.weights + (Swift.min(first + lane, n - 1) * blocks + block) * sourceBytes
-            for scale in 0..<scales {
-              let value = source.loadUnaligned(fromByteOffset: scale * 2, as: UInt16.self)
-              target.storeBytes(of: value, toByteOffset: (scale * rows + lane) * 2, as: UInt16.self)
-            }
-            (target + scales * 2 * rows + lane * codeBytes).copyMemory(from: source + scales * 2, byteCount: codeBytes)
+            let row = buffers.weights + Swift.min(tile * rows + lane, n - 1) * rowBytes
+            writeLane(dtype, row: row, block: block, lane: lane, into: target)
           }
-          target += tileBytes
         }
       }
     }
   }
-
-  /// Bytes one block of a tile takes: four blocks of `dtype`.
-  static func blockBytes(_ dtype: DType) -> Int { rows * QuantizedBlocks.blockBytes(dtype) }
 
   /// `y[r] = W[r]·x` for the rows `rows` of the tiled matrix (`rows.lowerBound` a multiple of 4).
   static func multiply(
     x: UnsafePointer<Float>, k: Int, tiles: UnsafeRawPointer, dtype: DType, rows: Range<Int>,
     y: UnsafeMutablePointer<Float>
   ) {
-    switch dtype {
+    switch Layout(dtype)! {
+    case .q4_0: multiply(Q4_0Tile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
     case .q4_1: multiply(Q4_1Tile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
     case .q8_0: multiply(Q8_0Tile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
-    default: multiply(Q4_0Tile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
+    case .q4Scaled: multiply(Q4ScaledTile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
+    case .q8Scaled: multiply(Q8ScaledTile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
     }
   }
 
   /// The loop over tiles for one format: per block, each row's codes times `x` scaled by its `d`
-  /// (one FMA per 16 lanes), and the four offsets applied through the block's precomputed sum of
-  /// `x` — the arithmetic of ``QuantizedMatvec``.
+  /// (one FMA per 16 lanes; two, one per half, where the format ``QuantizedTileFormat/splitsScales``),
+  /// and the four offsets applied through the block's precomputed sum of `x` — the arithmetic of
+  /// ``QuantizedMatvec``.
   private static func multiply<Format: QuantizedTileFormat>(
     _ format: Format.Type, x: UnsafePointer<Float>, k: Int, tiles: UnsafeRawPointer, rows: Range<Int>,
     y: UnsafeMutablePointer<Float>
@@ -100,10 +140,20 @@ public enum QuantizedTiles {
             let (lowCodes, highCodes) = Format.codes(p, lane: lane)
             return (lowCodes * low).addingProduct(highCodes, high)
           }
-          a0 = a0.addingProduct(product(0), SIMD16(repeating: scales[0]))
-          a1 = a1.addingProduct(product(1), SIMD16(repeating: scales[1]))
-          a2 = a2.addingProduct(product(2), SIMD16(repeating: scales[2]))
-          a3 = a3.addingProduct(product(3), SIMD16(repeating: scales[3]))
+          if Format.splitsScales {
+            let (lowScales, highScales) = Format.halfScales(p)
+            @inline(__always) func scaled(_ lane: Int, _ sum: SIMD16<Float>) -> SIMD16<Float> {
+              let (lowCodes, highCodes) = Format.codes(p, lane: lane)
+              return sum.addingProduct(lowCodes * low, SIMD16(repeating: lowScales[lane]))
+                .addingProduct(highCodes * high, SIMD16(repeating: highScales[lane]))
+            }
+            (a0, a1, a2, a3) = (scaled(0, a0), scaled(1, a1), scaled(2, a2), scaled(3, a3))
+          } else {
+            a0 = a0.addingProduct(product(0), SIMD16(repeating: scales[0]))
+            a1 = a1.addingProduct(product(1), SIMD16(repeating: scales[1]))
+            a2 = a2.addingProduct(product(2), SIMD16(repeating: scales[2]))
+            a3 = a3.addingProduct(product(3), SIMD16(repeating: scales[3]))
+          }
           p += Format.bytes
           xp += 128
         }
@@ -114,15 +164,17 @@ public enum QuantizedTiles {
   }
 
   /// Decodes tile `tile` (rows `4·tile …`) of a matrix with `k` columns into four rows of `k`
-  /// floats at `out`, each weight `code · d + offset` rounded once as
-  /// ``QuantizedBlocks/decode(_:block:dtype:)`` does.
+  /// floats at `out`, each weight `code · scale + offset` rounded once as
+  /// ``QuantizedBlocks/decode(_:block:dtype:)`` does (q4_k: the reference rounds twice).
   static func decodeTile(
     _ tiles: UnsafeRawPointer, tile: Int, k: Int, dtype: DType, into out: UnsafeMutablePointer<Float>
   ) {
-    switch dtype {
+    switch Layout(dtype)! {
+    case .q4_0: decodeTile(Q4_0Tile.self, tiles, tile: tile, k: k, into: out)
     case .q4_1: decodeTile(Q4_1Tile.self, tiles, tile: tile, k: k, into: out)
     case .q8_0: decodeTile(Q8_0Tile.self, tiles, tile: tile, k: k, into: out)
-    default: decodeTile(Q4_0Tile.self, tiles, tile: tile, k: k, into: out)
+    case .q4Scaled: decodeTile(Q4ScaledTile.self, tiles, tile: tile, k: k, into: out)
+    case .q8Scaled: decodeTile(Q8ScaledTile.self, tiles, tile: tile, k: k, into: out)
     }
   }
 
@@ -134,13 +186,17 @@ public enum QuantizedTiles {
     let raw = UnsafeMutableRawPointer(out)
     var p = tiles + tile * blocks * bytes
     for block in 0..<blocks {
-      let (scales, offsets) = Format.scalesAndOffsets(p)
+      let (_, offsets) = Format.scalesAndOffsets(p)
+      let (lowScales, highScales) = Format.halfScales(p)
       for lane in 0..<rows {
         let (low, high) = Format.codes(p, lane: lane)
-        let scale = SIMD16<Float>(repeating: scales[lane]), offset = SIMD16<Float>(repeating: offsets[lane])
+        let offset = SIMD16<Float>(repeating: offsets[lane])
         let row = lane * k * 4 + block * 128
-        raw.storeBytes(of: offset.addingProduct(low, scale), toByteOffset: row, as: SIMD16<Float>.self)
-        raw.storeBytes(of: offset.addingProduct(high, scale), toByteOffset: row + 64, as: SIMD16<Float>.self)
+        raw.storeBytes(
+          of: offset.addingProduct(low, SIMD16(repeating: lowScales[lane])), toByteOffset: row, as: SIMD16<Float>.self)
+        raw.storeBytes(
+          of: offset.addingProduct(high, SIMD16(repeating: highScales[lane])), toByteOffset: row + 64,
+          as: SIMD16<Float>.self)
       }
       p += bytes
     }
@@ -162,10 +218,26 @@ protocol QuantizedTileFormat {
   static var codesOffset: Int { get }
   /// Whether the offsets can be non-zero.
   static var hasOffset: Bool { get }
-  /// The four rows' scales `d` and offsets (q4_0 `-8d`, q4_1 `m`, q8_0 0) of the tile block at `p`.
+  /// The four rows' scales and offsets (q4_0 `d` and `-8d`, q4_1 `d` and `m`, q8_0 `d` and 0,
+  /// q4_k `d · sc` and `-dmin · m`) of the tile block at `p`.
   static func scalesAndOffsets(_ p: UnsafeRawPointer) -> (SIMD4<Float>, SIMD4<Float>)
   /// Row `lane`'s codes of elements 0–15 and 16–31 in the tile block at `p`, as floats.
   static func codes(_ p: UnsafeRawPointer, lane: Int) -> (SIMD16<Float>, SIMD16<Float>)
+  /// Whether elements 0–15 and 16–31 of a row have scales of their own (q6_k's 16-weight
+  /// sub-blocks); then ``scalesAndOffsets(_:)``'s scales are those of elements 0–15.
+  static var splitsScales: Bool { get }
+  /// The four rows' scales of elements 0–15 and of 16–31 in the tile block at `p`.
+  static func halfScales(_ p: UnsafeRawPointer) -> (SIMD4<Float>, SIMD4<Float>)
+}
+
+/// One scale per row and block, unless a format says otherwise.
+extension QuantizedTileFormat {
+  static var splitsScales: Bool { false }
+  @inline(__always)
+  static func halfScales(_ p: UnsafeRawPointer) -> (SIMD4<Float>, SIMD4<Float>) {
+    let scales = scalesAndOffsets(p).0
+    return (scales, scales)
+  }
 }
 
 /// q4_0 tile block: four f16 `d`, four rows of 16 code bytes.
@@ -208,11 +280,53 @@ enum Q8_0Tile: QuantizedTileFormat {
   static func scalesAndOffsets(_ p: UnsafeRawPointer) -> (SIMD4<Float>, SIMD4<Float>) { (halves(p), SIMD4()) }
   @inline(__always)
   static func codes(_ p: UnsafeRawPointer, lane: Int) -> (SIMD16<Float>, SIMD16<Float>) {
-    let codes = p + codesOffset + lane * 32
-    return (
+    signedCodes(p + codesOffset + lane * 32)
+  }
+  /// The 32 signed bytes at `codes` as floats, elements 0–15 and 16–31.
+  @inline(__always)
+  static func signedCodes(_ codes: UnsafeRawPointer) -> (SIMD16<Float>, SIMD16<Float>) {
+    (
       SIMDConversions.float(SIMDConversions.widen(codes.loadUnaligned(as: SIMD16<Int8>.self))),
       SIMDConversions.float(SIMDConversions.widen((codes + 16).loadUnaligned(as: SIMD16<Int8>.self)))
     )
+  }
+}
+
+/// q4_k tile block: four f32 scales `d · sc`, four f32 offsets `-dmin · m`, four rows of 16 code
+/// bytes paired as q4_0 pairs them (low nibbles elements 0–15, high nibbles 16–31).
+enum Q4ScaledTile: QuantizedTileFormat {
+  static let bytes = 96
+  static let codesOffset = 32
+  static let hasOffset = true
+  @inline(__always)
+  static func scalesAndOffsets(_ p: UnsafeRawPointer) -> (SIMD4<Float>, SIMD4<Float>) {
+    (p.loadUnaligned(as: SIMD4<Float>.self), p.loadUnaligned(fromByteOffset: 16, as: SIMD4<Float>.self))
+  }
+  @inline(__always)
+  static func codes(_ p: UnsafeRawPointer, lane: Int) -> (SIMD16<Float>, SIMD16<Float>) {
+    QuantizedBlocks.nibbles(p + codesOffset + lane * 16)
+  }
+}
+
+/// q5_k and q6_k tile block: the four rows' f32 scales of elements 0–15, then of 16–31 (`d · sc`
+/// of the 16- or 32-weight sub-block), four f32 offsets (q5_k `-dmin · m`, q6_k 0), four rows of
+/// 32 signed code bytes (q5_k `q`, 0…31; q6_k `q - 32`, −32…31).
+enum Q8ScaledTile: QuantizedTileFormat {
+  static let bytes = 176
+  static let codesOffset = 48
+  static let hasOffset = true
+  static let splitsScales = true
+  @inline(__always)
+  static func scalesAndOffsets(_ p: UnsafeRawPointer) -> (SIMD4<Float>, SIMD4<Float>) {
+    (p.loadUnaligned(as: SIMD4<Float>.self), p.loadUnaligned(fromByteOffset: 32, as: SIMD4<Float>.self))
+  }
+  @inline(__always)
+  static func halfScales(_ p: UnsafeRawPointer) -> (SIMD4<Float>, SIMD4<Float>) {
+    (p.loadUnaligned(as: SIMD4<Float>.self), p.loadUnaligned(fromByteOffset: 16, as: SIMD4<Float>.self))
+  }
+  @inline(__always)
+  static func codes(_ p: UnsafeRawPointer, lane: Int) -> (SIMD16<Float>, SIMD16<Float>) {
+    Q8_0Tile.signedCodes(p + codesOffset + lane * 32)
   }
 }
 

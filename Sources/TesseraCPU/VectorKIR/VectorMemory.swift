@@ -104,7 +104,7 @@ enum VectorMemory {
   /// decode them (so interpreted and native results agree bit for bit), every other block type
   /// through its one description.
   private static func elementDecoder(_ dtype: DType) -> @Sendable (UnsafeRawPointer, Int) -> Float {
-    if dtype == .q4_0 || dtype == .q4_1 || dtype == .q8_0 {
+    if QuantizedBlocks.readsInPlace(dtype) {
       return { base, e in
         let (low, high) = QuantizedBlocks.decode(base, block: e / 32, dtype: dtype)
         let j = e % 32
