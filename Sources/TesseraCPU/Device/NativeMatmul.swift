@@ -95,8 +95,8 @@ struct NativeMatmul: Sendable {
     guard node.kind == .dequantize, graph.type(of: node.result).dtype == .f32 else { return nil }
     let w = node.operands[0], type = graph.type(of: w)
     // QuantizedMatmul reads the 32-element formats it has decoders for, and `n × k` weights of
-    // the formats it reads as tiles (q5_0, q4_k); the other block types are dequantized by their
-    // group and multiplied as f32.
+    // the formats it reads as tiles (q5_0, q4_k, q5_k, q6_k); the other block types are
+    // dequantized by their group and multiplied as f32.
     guard QuantizedBlocks.readsInPlace(type.dtype) || (transposed && QuantizedTiles.supports(type.dtype)),
       type.shape.rank == 2
     else { return nil }
