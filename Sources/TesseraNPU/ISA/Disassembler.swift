@@ -7,6 +7,7 @@ public enum Disassembler {
     switch instruction {
     case .li(let rd, let imm): return "li \(x(rd)), \(imm)"
     case .addi(let rd, let rs, let imm): return "addi \(x(rd, rs)), \(imm)"
+    case .loadGlobal(let rd, let rs, let imm): return "ldg \(x(rd, rs)), \(imm)"
     case .alu(let op, let rd, let ra, let rb): return "\(op) \(x(rd, ra, rb))"
     case .branch(let condition, let ra, let rb, let target): return "\(condition) \(x(ra, rb)), \(target)"
     case .jump(let target): return "jmp \(target)"
@@ -22,6 +23,8 @@ public enum Disassembler {
     case .vdup(let d, let bits, let n): return "vdup \(x(d, bits, n))"
     case .vreduce(let function, let d, let a, let rows, let cols): return "vred\(function) \(x(d, a, rows, cols))"
     case .vdequant(let format, let d, let a, let blocks): return "vdeq.\(format) \(x(d, a, blocks))"
+    case .vcompare(let kind, let d, let a, let b, let n): return "vcmp.\(kind) \(x(d, a, b, n))"
+    case .vselect(let d, let mask, let a, let b, let n): return "vsel \(x(d, mask, a, b, n))"
     }
   }
 

@@ -6,11 +6,11 @@
 /// word with a reserved bit set does not decode.
 public enum Encoding {
   enum Opcode: UInt8 {
-    case li = 0x01, addi = 0x02, add = 0x03, sub = 0x04, mul = 0x05
+    case li = 0x01, addi = 0x02, add = 0x03, sub = 0x04, mul = 0x05, ldg = 0x06
     case blt = 0x08, bge = 0x09, beq = 0x0A, bne = 0x0B, jmp = 0x0C, halt = 0x0F
     case setFlag = 0x10, waitFlag = 0x11, barrier = 0x12
     case dma = 0x20, mmad = 0x30
-    case vbinary = 0x40, vunary = 0x41, vdup = 0x42, vreduce = 0x43, vdequant = 0x44
+    case vbinary = 0x40, vunary = 0x41, vdup = 0x42, vreduce = 0x43, vdequant = 0x44, vcompare = 0x45, vselect = 0x46
   }
 
   /// The word for `instruction`.
@@ -23,6 +23,7 @@ public enum Encoding {
     switch instruction {
     case .li(let rd, let imm): return word(.li, 0, [rd], imm: imm)
     case .addi(let rd, let rs, let imm): return word(.addi, 0, [rd, rs], imm: imm)
+    case .loadGlobal(let rd, let rs, let imm): return word(.ldg, 0, [rd, rs], imm: imm)
     case .alu(let op, let rd, let ra, let rb):
       return word([Opcode.add, .sub, .mul][Int(op.rawValue)], 0, [rd, ra, rb])
     case .branch(let condition, let ra, let rb, let target):
@@ -42,6 +43,8 @@ public enum Encoding {
     case .vreduce(let function, let d, let a, let rows, let cols):
       return word(.vreduce, function.rawValue, [d, a, rows, cols])
     case .vdequant(let format, let d, let a, let blocks): return word(.vdequant, format.rawValue, [d, a, blocks])
+    case .vcompare(let kind, let d, let a, let b, let n): return word(.vcompare, kind.rawValue, [d, a, b, n])
+    case .vselect(let d, let mask, let a, let b, let n): return word(.vselect, 0, [d, mask, a, b, n])
     }
   }
 
@@ -62,6 +65,7 @@ public enum Encoding {
     switch opcode {
     case .li: instruction = .li(rd: r(0), imm: imm)
     case .addi: instruction = .addi(rd: r(0), rs: r(1), imm: imm)
+    case .ldg: instruction = .loadGlobal(rd: r(0), rs: r(1), imm: imm)
     case .add, .sub, .mul:
       instruction = .alu(ScalarOp(rawValue: opcode.rawValue - Opcode.add.rawValue)!, rd: r(0), ra: r(1), rb: r(2))
     case .blt, .bge, .beq, .bne:
@@ -96,6 +100,10 @@ public enum Encoding {
     case .vdequant:
       guard let format = QuantFormat(rawValue: sub) else { throw fail("quant format \(sub) does not exist") }
       instruction = .vdequant(format, d: r(0), a: r(1), blocks: r(2))
+    case .vcompare:
+      guard let kind = VectorComparison(rawValue: sub) else { throw fail("comparison \(sub) does not exist") }
+      instruction = .vcompare(kind, d: r(0), a: r(1), b: r(2), n: r(3))
+    case .vselect: instruction = .vselect(d: r(0), mask: r(1), a: r(2), b: r(3), n: r(4))
     }
     guard encode(instruction) == word else { throw fail("reserved bits are set") }
     return instruction
