@@ -121,6 +121,7 @@ enum SeedCorpus {
       vcmp.le x1, x2, x3, x4
       vsel x1, x2, x3, x4, x5
       vredargmax x1, x2, x3, x4
+      trap 1
     done: halt // end
     """
 }

@@ -187,6 +187,10 @@ private struct Scheduler {
       time = Swift.max(time, drained.max() ?? 0)
       return
     case .barrier: time = Swift.max(time, drained.max() ?? 0)
+    case .trap(let code):
+      throw .fault(
+        pc: pc, instruction: Disassembler.text(instruction),
+        message: "the program trapped: \(Instruction.trapMeanings[code] ?? "code \(code)")")
     default:
       let unit = instruction.unit
       let u = Int(unit.rawValue)

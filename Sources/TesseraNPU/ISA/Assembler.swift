@@ -141,6 +141,9 @@ private struct StatementParser {
       let rs = try register(comma: true)
       let imm = try immediate(comma: true)
       return mnemonic == "addi" ? .addi(rd: rd, rs: rs, imm: imm) : .loadGlobal(rd: rd, rs: rs, imm: imm)
+    case "trap":
+      try plain()
+      return .trap(code: try immediate(comma: false))
     case "jmp":
       try plain()
       return .jump(target: try target(comma: false))

@@ -12,6 +12,7 @@ public enum Disassembler {
     case .branch(let condition, let ra, let rb, let target): return "\(condition) \(x(ra, rb)), \(target)"
     case .jump(let target): return "jmp \(target)"
     case .halt: return "halt"
+    case .trap(let code): return "trap \(code)"
     case .setFlag(let from, let to, let id): return "set_flag \(from), \(to), \(id)"
     case .waitFlag(let from, let to, let id): return "wait_flag \(from), \(to), \(id)"
     case .barrier: return "barrier"

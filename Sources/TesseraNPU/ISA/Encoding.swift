@@ -7,7 +7,7 @@
 public enum Encoding {
   enum Opcode: UInt8 {
     case li = 0x01, addi = 0x02, add = 0x03, sub = 0x04, mul = 0x05, ldg = 0x06
-    case blt = 0x08, bge = 0x09, beq = 0x0A, bne = 0x0B, jmp = 0x0C, halt = 0x0F
+    case blt = 0x08, bge = 0x09, beq = 0x0A, bne = 0x0B, jmp = 0x0C, trap = 0x0E, halt = 0x0F
     case setFlag = 0x10, waitFlag = 0x11, barrier = 0x12
     case dma = 0x20, mmad = 0x30
     case vbinary = 0x40, vunary = 0x41, vdup = 0x42, vreduce = 0x43, vdequant = 0x44, vcompare = 0x45, vselect = 0x46
@@ -30,6 +30,7 @@ public enum Encoding {
       return word([Opcode.blt, .bge, .beq, .bne][Int(condition.rawValue)], 0, [ra, rb], imm: target)
     case .jump(let target): return word(.jmp, imm: target)
     case .halt: return word(.halt)
+    case .trap(let code): return word(.trap, imm: code)
     case .setFlag(let from, let to, let id): return word(.setFlag, from.rawValue << 4 | to.rawValue, imm: Int32(id))
     case .waitFlag(let from, let to, let id): return word(.waitFlag, from.rawValue << 4 | to.rawValue, imm: Int32(id))
     case .barrier: return word(.barrier)
@@ -73,6 +74,7 @@ public enum Encoding {
         BranchCondition(rawValue: opcode.rawValue - Opcode.blt.rawValue)!, ra: r(0), rb: r(1), target: imm)
     case .jmp: instruction = .jump(target: imm)
     case .halt: instruction = .halt
+    case .trap: instruction = .trap(code: imm)
     case .barrier: instruction = .barrier
     case .setFlag, .waitFlag:
       guard (0..<16).contains(imm) else { throw fail("flag id \(imm) is outside 0…15") }

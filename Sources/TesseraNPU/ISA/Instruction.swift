@@ -169,6 +169,8 @@ public enum Instruction: Hashable, Sendable {
   case jump(target: Int32)
   /// `halt`: the program ends once every unit is idle.
   case halt
+  /// `trap code`: stops the program with a fault naming `code` (``Instruction/trapMeanings``).
+  case trap(code: Int32)
   /// `set_flag from, to, id`: queued on `from`; when every earlier `from` instruction has
   /// completed, flag (from, to, id) is raised (flags count).
   case setFlag(from: NPUUnit, to: NPUUnit, id: UInt8)
@@ -198,10 +200,13 @@ public enum Instruction: Hashable, Sendable {
   /// `vdeq.FORMAT xd, xa, xblocks`: `xblocks` GGUF blocks of FORMAT (`q4_0` … `q6_k`) at xa to f32 at xd.
   case vdequant(QuantFormat, d: Register, a: Register, blocks: Register)
 
+  /// What each `trap` code the lowering emits means, for the fault message.
+  public static let trapMeanings: [Int32: String] = [1: "a run-time index or start is outside its tensor"]
+
   /// The unit that executes it.
   public var unit: NPUUnit {
     switch self {
-    case .li, .loadGlobal, .addi, .alu, .branch, .jump, .halt, .barrier: .scalar
+    case .li, .loadGlobal, .addi, .alu, .branch, .jump, .halt, .trap, .barrier: .scalar
     case .setFlag(let from, _, _): from
     case .waitFlag(_, let to, _): to
     case .dma(let route, _, _, _): route.unit
