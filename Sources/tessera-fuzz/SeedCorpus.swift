@@ -122,6 +122,7 @@ enum SeedCorpus {
       vsel x1, x2, x3, x4, x5
       vredargmax x1, x2, x3, x4
       trap 1
+      viota x1, x2
     done: halt // end
     """
 }

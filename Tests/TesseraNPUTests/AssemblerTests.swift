@@ -6,7 +6,7 @@ let everyInstruction: [Instruction] =
   [
     .li(rd: 1, imm: -7), .li(rd: 31, imm: Int32.max), .addi(rd: 2, rs: 3, imm: 4096), .jump(target: 3), .halt,
     .barrier, .setFlag(from: .mte2, to: .vector, id: 15), .waitFlag(from: .cube, to: .fixp, id: 0),
-    .vdup(d: 4, bits: 5, n: 6), .loadGlobal(rd: 3, rs: 4, imm: -64), .trap(code: 1),
+    .vdup(d: 4, bits: 5, n: 6), .loadGlobal(rd: 3, rs: 4, imm: -64), .trap(code: 1), .viota(d: 5, n: 6),
     .vselect(d: 26, mask: 27, a: 28, b: 29, n: 30),
   ]
   + ScalarOp.allCases.map { .alu($0, rd: 7, ra: 8, rb: 9) }

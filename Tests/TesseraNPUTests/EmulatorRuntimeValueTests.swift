@@ -33,6 +33,11 @@ struct EmulatorRuntimeValueTests {
     #expect(Array(memory[12...]) == [10, 21, 12, 23])
   }
 
+  @Test func iotaNumbersTheLanes() throws {
+    let memory = try runFloats(vectorProgram("viota x3, x4\n", count: 5), [Float](repeating: 7, count: 13))
+    #expect(Array(memory[8..<13]) == [0, 1, 2, 3, 4])
+  }
+
   @Test func argmaxTakesTheFirstMaximumOrTheFirstNaN() throws {
     let program =
       dmaText("dma.gm2ub.f32.f32", destination: 0, source: 0, dims: [(12, 1)])

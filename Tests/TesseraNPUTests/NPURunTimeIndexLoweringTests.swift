@@ -130,6 +130,25 @@ struct NPURunTimeIndexLoweringTests {
     #expect(expected.doubles[0] == Double(shape.columns / 3))
   }
 
+  /// (shape, positions) × mode: decode's one position over 9 heads, a prompt's several, a 2-D
+  /// and a 4-D input.
+  @Test(
+    "rope at run-time positions",
+    arguments: [
+      ([1, 9, 64], [37]), ([4, 3, 16], [0, 1, 2, 3]), ([6, 64], [5, 0, 9, 2, 120, 7]), ([2, 3, 2, 16], [4, 8, 15]),
+    ],
+    ["", ", mode = neox"])
+  func rope(case: (shape: [Int], positions: [Int]), mode: String) throws {
+    let type = Self.type(`case`.shape)
+    let (actual, expected) = try run(
+      "func @f(%x: \(type), %p: i32[\(`case`.positions.count)]) -> \(type) {\n"
+        + "  %y = rope %x, %p {theta = 10000.0\(mode)} : \(type)\n  return %y\n}", [1: Self.ids(`case`.positions)])
+    // Angles in f32 (the reference's are Double): the frequency and the product each round
+    // once, so an angle is off by at most |position| · 2^-23 (1.4e-5 at 120), and a rotated
+    // member by (|x| + |y|) times that, |x|, |y| ≤ 1, plus the f32 rounding of the products.
+    #expect(TestSupport.toleranceRatio(actual, expected, atol: 4e-5, rtol: 2e-4) <= 1)
+  }
+
   @Test func argmaxAlongTheFirstAxisWithKeepdims() throws {
     let (actual, expected) = try run(
       "func @f(%x: f32[6,5]) -> i32[1,5] {\n  %y = argmax %x {axis = 0, keepdims = true} : i32[1,5]\n  return %y\n}")

@@ -225,6 +225,7 @@ private struct Scheduler {
     case .vdequant(_, let d, let a, let blocks): fields = [d, a, blocks]
     case .vcompare(_, let d, let a, let b, let n): fields = [d, a, b, n]
     case .vselect(let d, let mask, let a, let b, let n): fields = [d, mask, a, b, n]
+    case .viota(let d, let n): fields = [d, n]
     default: fields = []
     }
     return fields.map { registers[Int($0)] }

@@ -85,6 +85,14 @@ struct Machine {
       for index in 0..<3 { try region(.ub, values[index], n * 4, aligned: true) }
       if functional { Kernels.compare(kind, base: memory.base(.ub), values, n) }
       return vectorCost(bytes: n * 4, passes: 1)
+    case .viota:
+      let n = try positive(values[1], "n")
+      try region(.ub, values[0], n * 4, aligned: true)
+      if functional {
+        let lanes = (memory.base(.ub) + Int(values[0])).assumingMemoryBound(to: Float.self)
+        for i in 0..<n { lanes[i] = Float(i) }
+      }
+      return vectorCost(bytes: n * 4, passes: 1)
     case .vselect:
       let n = try positive(values[4], "n")
       for index in 0..<4 { try region(.ub, values[index], n * 4, aligned: true) }

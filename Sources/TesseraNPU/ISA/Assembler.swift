@@ -189,6 +189,10 @@ private struct StatementParser {
       }
       let registers = try registerList(4)
       return .vcompare(kind, d: registers[0], a: registers[1], b: registers[2], n: registers[3])
+    case "viota":
+      try plain()
+      let registers = try registerList(2)
+      return .viota(d: registers[0], n: registers[1])
     case "vsel":
       try plain()
       let registers = try registerList(5)

@@ -26,6 +26,7 @@ public enum Disassembler {
     case .vdequant(let format, let d, let a, let blocks): return "vdeq.\(format) \(x(d, a, blocks))"
     case .vcompare(let kind, let d, let a, let b, let n): return "vcmp.\(kind) \(x(d, a, b, n))"
     case .vselect(let d, let mask, let a, let b, let n): return "vsel \(x(d, mask, a, b, n))"
+    case .viota(let d, let n): return "viota \(x(d, n))"
     }
   }
 

@@ -10,7 +10,8 @@ public enum Encoding {
     case blt = 0x08, bge = 0x09, beq = 0x0A, bne = 0x0B, jmp = 0x0C, trap = 0x0E, halt = 0x0F
     case setFlag = 0x10, waitFlag = 0x11, barrier = 0x12
     case dma = 0x20, mmad = 0x30
-    case vbinary = 0x40, vunary = 0x41, vdup = 0x42, vreduce = 0x43, vdequant = 0x44, vcompare = 0x45, vselect = 0x46
+    case vbinary = 0x40, vunary = 0x41, vdup = 0x42, vreduce = 0x43, vdequant = 0x44, vcompare = 0x45, vselect = 0x46,
+      viota = 0x47
   }
 
   /// The word for `instruction`.
@@ -46,6 +47,7 @@ public enum Encoding {
     case .vdequant(let format, let d, let a, let blocks): return word(.vdequant, format.rawValue, [d, a, blocks])
     case .vcompare(let kind, let d, let a, let b, let n): return word(.vcompare, kind.rawValue, [d, a, b, n])
     case .vselect(let d, let mask, let a, let b, let n): return word(.vselect, 0, [d, mask, a, b, n])
+    case .viota(let d, let n): return word(.viota, 0, [d, n])
     }
   }
 
@@ -106,6 +108,7 @@ public enum Encoding {
       guard let kind = VectorComparison(rawValue: sub) else { throw fail("comparison \(sub) does not exist") }
       instruction = .vcompare(kind, d: r(0), a: r(1), b: r(2), n: r(3))
     case .vselect: instruction = .vselect(d: r(0), mask: r(1), a: r(2), b: r(3), n: r(4))
+    case .viota: instruction = .viota(d: r(0), n: r(1))
     }
     guard encode(instruction) == word else { throw fail("reserved bits are set") }
     return instruction

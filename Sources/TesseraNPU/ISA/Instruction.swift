@@ -197,6 +197,8 @@ public enum Instruction: Hashable, Sendable {
   case vcompare(VectorComparison, d: Register, a: Register, b: Register, n: Register)
   /// `vsel xd, xm, xa, xb, xn`: n lanes of a[i] where m[i] is not 0.0, else b[i].
   case vselect(d: Register, mask: Register, a: Register, b: Register, n: Register)
+  /// `viota xd, xn`: n lanes of their own index, 0.0, 1.0, … (exact below 2^24).
+  case viota(d: Register, n: Register)
   /// `vdeq.FORMAT xd, xa, xblocks`: `xblocks` GGUF blocks of FORMAT (`q4_0` … `q6_k`) at xa to f32 at xd.
   case vdequant(QuantFormat, d: Register, a: Register, blocks: Register)
 
@@ -211,7 +213,7 @@ public enum Instruction: Hashable, Sendable {
     case .waitFlag(_, let to, _): to
     case .dma(let route, _, _, _): route.unit
     case .mmad: .cube
-    case .vbinary, .vunary, .vdup, .vreduce, .vdequant, .vcompare, .vselect: .vector
+    case .vbinary, .vunary, .vdup, .vreduce, .vdequant, .vcompare, .vselect, .viota: .vector
     }
   }
 }

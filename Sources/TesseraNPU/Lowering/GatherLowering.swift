@@ -11,6 +11,7 @@ struct GatherLowering {
   let config: NPUConfig
   let address: (ValueID) throws(NPUError) -> Int
 
+  /// Emits the program writing the result at global `output`.
   func emit(output: Int) throws(NPUError) {
     let (table, indices) = (graph.type(of: node.operands[0]), graph.type(of: node.operands[1]))
     guard (node.attributes.int("axis") ?? 0) == 0 || table.shape.rank == 1 else {

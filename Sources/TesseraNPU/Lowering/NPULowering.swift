@@ -32,7 +32,8 @@ public struct GlobalLayout: Sendable {
 /// Compiled plan steps → NPU programs: matmul groups on the cube with their epilogue on the
 /// vector unit, elementwise groups (dequantization, comparisons and selection included) and
 /// reduction groups (with their prologue and epilogue, argmax too) on the vector unit; a lone
-/// `gather` of rows and an `update_slice` as copies at run-time rows. Each program ends with
+/// `gather` of rows and an `update_slice` as copies at run-time rows, a lone `rope` at run-time
+/// positions. Each program ends with
 /// `barrier; halt`.
 public enum NPULowering {
   /// The program for one step placed on the npu with its values at `layout`'s addresses;
@@ -68,6 +69,10 @@ public enum NPULowering {
         .emit(output: output)
     case .elementwise where step.group.nodes.count == 1 && graph.nodes[step.group.nodes[0]].kind == .gather:
       try GatherLowering(
+        node: graph.nodes[step.group.nodes[0]], graph: graph, builder: builder, config: config, address: address
+      ).emit(output: output.address)
+    case .elementwise where step.group.nodes.count == 1 && graph.nodes[step.group.nodes[0]].kind == .rope:
+      try RopeLowering(
         node: graph.nodes[step.group.nodes[0]], graph: graph, builder: builder, config: config, address: address
       ).emit(output: output.address)
     case .library where step.group.nodes.count == 1 && graph.nodes[step.group.nodes[0]].kind == .updateSlice:

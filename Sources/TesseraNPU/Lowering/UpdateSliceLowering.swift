@@ -12,6 +12,7 @@ struct UpdateSliceLowering {
   let config: NPUConfig
   let address: (ValueID) throws(NPUError) -> Int
 
+  /// Emits the program writing the result at global `output`.
   func emit(output: Int) throws(NPUError) {
     let (base, update) = (graph.type(of: node.operands[0]), graph.type(of: node.operands[1]))
     guard let width = base.dtype.byteWidth, graph.type(of: node.operands[2]).dtype == .i32 else {
