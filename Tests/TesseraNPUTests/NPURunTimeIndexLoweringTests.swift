@@ -43,6 +43,20 @@ struct NPURunTimeIndexLoweringTests {
     #expect(actual.doubles == expected.doubles)
   }
 
+  /// The embedding lookup of the Llama graphs: the rows' blocks are dequantized on the way.
+  @Test("gather rows of a dequantized table", arguments: ["q4_0", "q4_1", "q8_0", "q4_k"])
+  func gatherDequantized(format: String) throws {
+    let (actual, expected) = try run(
+      """
+      func @f(%w: \(format)[10,512], %i: i32[3]) -> f32[3,512] {
+        %d = dequantize %w : f32[10,512]
+        %y = gather %d, %i {axis = 0} : f32[3,512]
+        return %y
+      }
+      """, [1: Self.ids([7, -1, 0])])
+    #expect(actual.doubles == expected.doubles)
+  }
+
   @Test func gatherOfAnIdOutsideTheTableTraps() throws {
     let graph = try TestSupport.parseOne(
       "func @f(%t: f32[10,7], %i: i32[1]) -> f32[1,7] {\n  %y = gather %t, %i {axis = 0} : f32[1,7]\n  return %y\n}")

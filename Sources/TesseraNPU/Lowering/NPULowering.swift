@@ -67,10 +67,9 @@ public enum NPULowering {
     case .reduction:
       try ReductionLowering(group: step.group, graph: graph, builder: builder, config: config, address: address)
         .emit(output: output)
-    case .elementwise where step.group.nodes.count == 1 && graph.nodes[step.group.nodes[0]].kind == .gather:
-      try GatherLowering(
-        node: graph.nodes[step.group.nodes[0]], graph: graph, builder: builder, config: config, address: address
-      ).emit(output: output.address)
+    case .elementwise where GatherLowering.matches(step.group, in: graph):
+      try GatherLowering(group: step.group, graph: graph, builder: builder, config: config, address: address)
+        .emit(output: output.address)
     case .elementwise where step.group.nodes.count == 1 && graph.nodes[step.group.nodes[0]].kind == .rope:
       try RopeLowering(
         node: graph.nodes[step.group.nodes[0]], graph: graph, builder: builder, config: config, address: address
