@@ -117,6 +117,12 @@ enum SeedCorpus {
       vdup x1, x2, x3
       vredsum x1, x2, x3, x4
       vdeq.q4_0 x1, x2, x3
+      ldg x1, x2, 8
+      vcmp.le x1, x2, x3, x4
+      vsel x1, x2, x3, x4, x5
+      vredargmax x1, x2, x3, x4
+      trap 1
+      viota x1, x2
     done: halt // end
     """
 }

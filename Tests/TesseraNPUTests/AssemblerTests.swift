@@ -6,7 +6,8 @@ let everyInstruction: [Instruction] =
   [
     .li(rd: 1, imm: -7), .li(rd: 31, imm: Int32.max), .addi(rd: 2, rs: 3, imm: 4096), .jump(target: 3), .halt,
     .barrier, .setFlag(from: .mte2, to: .vector, id: 15), .waitFlag(from: .cube, to: .fixp, id: 0),
-    .vdup(d: 4, bits: 5, n: 6),
+    .vdup(d: 4, bits: 5, n: 6), .loadGlobal(rd: 3, rs: 4, imm: -64), .trap(code: 1), .viota(d: 5, n: 6),
+    .vselect(d: 26, mask: 27, a: 28, b: 29, n: 30),
   ]
   + ScalarOp.allCases.map { .alu($0, rd: 7, ra: 8, rb: 9) }
   + BranchCondition.allCases.map { .branch($0, ra: 10, rb: 11, target: 2) }
@@ -23,6 +24,7 @@ let everyInstruction: [Instruction] =
   + VectorUnary.allCases.map { .vunary($0, d: 16, a: 17, n: 18) }
   + VectorReduction.allCases.map { .vreduce($0, d: 19, a: 20, rows: 21, cols: 22) }
   + QuantFormat.allCases.map { .vdequant($0, d: 23, a: 24, blocks: 25) }
+  + VectorComparison.allCases.map { .vcompare($0, d: 12, a: 13, b: 14, n: 15) }
 
 @Suite("NPU assembler, encoding and disassembler")
 struct AssemblerTests {

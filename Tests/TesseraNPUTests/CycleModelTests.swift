@@ -55,6 +55,23 @@ struct CycleModelTests {
     #expect(report.busy[.cube] == 6)
   }
 
+  @Test func globalLoadStallsTheScalarUnitForTheReadLatency() throws {
+    // li at cycle 0; ldg issues at 1 and waits 100 cycles of GM read latency for its word, so
+    // the scalar unit is free again at 102, where halt finds every unit idle.
+    let report = try cycles("li x1, 8\nldg x2, x1, 0\nhalt")
+    #expect(report.cycles == 102)
+  }
+
+  @Test func compareCostsOnePassAndArgmaxTwo() throws {
+    // vcmp over 256 lanes (issued 2, starts 3): 1024 bytes / 256 = 4 cycles + 8 latency, done
+    // at 15. vredargmax over 4 rows of 64 (issued 3, starts after vcmp at 15): 4 cycles x 2
+    // passes + 8 latency = 16, done at 31.
+    let report = try cycles(
+      "li x1, 0\nli x2, 256\nvcmp.lt x1, x1, x1, x2\nli x3, 4\nli x4, 64\nvredargmax x1, x1, x3, x4\nhalt")
+    #expect(report.cycles == 31)
+    #expect(report.busy[.vector] == 12 + 16)
+  }
+
   @Test func traceIsChromeJSON() throws {
     let report = try cycles(load + "halt")
     let trace = report.chromeTrace

@@ -164,6 +164,10 @@ private struct Scheduler {
     switch instruction {
     case .li(let rd, let imm): set(rd, Int64(imm))
     case .addi(let rd, let rs, let imm): set(rd, registers[Int(rs)] &+ Int64(imm))
+    case .loadGlobal(let rd, let rs, let imm):
+      // The word arrives after the global-memory read latency; the scalar unit waits for it.
+      set(rd, try machine.loadWord(at: registers[Int(rs)] &+ Int64(imm), instruction, pc: pc))
+      time += machine.config.gmRead.latency
     case .alu(let op, let rd, let ra, let rb):
       let (a, b) = (registers[Int(ra)], registers[Int(rb)])
       set(rd, op == .add ? a &+ b : op == .sub ? a &- b : a &* b)
@@ -183,6 +187,10 @@ private struct Scheduler {
       time = Swift.max(time, drained.max() ?? 0)
       return
     case .barrier: time = Swift.max(time, drained.max() ?? 0)
+    case .trap(let code):
+      throw .fault(
+        pc: pc, instruction: Disassembler.text(instruction),
+        message: "the program trapped: \(Instruction.trapMeanings[code] ?? "code \(code)")")
     default:
       let unit = instruction.unit
       let u = Int(unit.rawValue)
@@ -215,6 +223,9 @@ private struct Scheduler {
     case .vdup(let d, let bits, let n): fields = [d, bits, n]
     case .vreduce(_, let d, let a, let rows, let cols): fields = [d, a, rows, cols]
     case .vdequant(_, let d, let a, let blocks): fields = [d, a, blocks]
+    case .vcompare(_, let d, let a, let b, let n): fields = [d, a, b, n]
+    case .vselect(let d, let mask, let a, let b, let n): fields = [d, mask, a, b, n]
+    case .viota(let d, let n): fields = [d, n]
     default: fields = []
     }
     return fields.map { registers[Int($0)] }

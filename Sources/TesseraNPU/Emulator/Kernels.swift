@@ -45,6 +45,10 @@ enum Kernels {
       destination.copyMemory(from: source, byteCount: count * from.bytes)
       return
     }
+    if from == .i8 || from == .i32 || to == .i8 || to == .i32 {
+      for i in 0..<count { convert(source + i * from.bytes, from, destination + i * to.bytes, to) }
+      return
+    }
     if from == .f32 {
       for i in 0..<count {
         let value = Float16(source.loadUnaligned(fromByteOffset: 4 * i, as: Float.self))
@@ -71,10 +75,36 @@ enum Kernels {
       case 1: destination.storeBytes(of: source.load(as: UInt8.self), as: UInt8.self)
       default: destination.copyMemory(from: source, byteCount: from.bytes)
       }
-    } else if from == .f32 {
+    } else if from == .f32 && to == .f16 {
       destination.storeBytes(of: Float16(source.loadUnaligned(as: Float.self)), as: Float16.self)
-    } else {
+    } else if from == .f16 && to == .f32 {
       destination.storeBytes(of: Float(source.loadUnaligned(as: Float16.self)), as: Float.self)
+    } else {
+      store(value(source, from), destination, to)
+    }
+  }
+
+  /// The element at `source` as a Double (exact for every element type).
+  private static func value(_ source: UnsafeMutableRawPointer, _ type: NPUElement) -> Double {
+    switch type {
+    case .f32: Double(source.loadUnaligned(as: Float.self))
+    case .f16: Double(source.loadUnaligned(as: Float16.self))
+    case .i8: Double(source.load(as: Int8.self))
+    case .i32: Double(source.loadUnaligned(as: Int32.self))
+    }
+  }
+
+  /// Stores `value` as `type`: floats round to nearest even; integers take the value rounded
+  /// toward zero, saturated to the type's range, NaN as 0.
+  private static func store(_ value: Double, _ destination: UnsafeMutableRawPointer, _ type: NPUElement) {
+    let integer = value.isNaN ? 0 : value.rounded(.towardZero)
+    switch type {
+    case .f32: destination.storeBytes(of: Float(value), as: Float.self)
+    case .f16: destination.storeBytes(of: Float16(value), as: Float16.self)
+    case .i8: destination.storeBytes(of: Int8(Swift.min(Swift.max(integer, -128), 127)), as: Int8.self)
+    case .i32:
+      destination.storeBytes(
+        of: Int32(Swift.min(Swift.max(integer, Double(Int32.min)), Double(Int32.max))), as: Int32.self)
     }
   }
 
@@ -167,23 +197,64 @@ enum Kernels {
     }
   }
 
+  /// d[i] = 1.0 where a[i] kind b[i] holds, else 0.0, for n f32 lanes; `values` are d, a, b, n.
+  static func compare(_ kind: VectorComparison, base: UnsafeMutableRawPointer, _ values: [Int64], _ n: Int) {
+    let (d, a, b) = (lanes(base, values[0]), lanes(base, values[1]), lanes(base, values[2]))
+    for i in 0..<n {
+      let (x, y) = (a[i], b[i])
+      let holds =
+        switch kind {
+        case .lt: x < y
+        case .le: x <= y
+        case .gt: x > y
+        case .ge: x >= y
+        case .eq: x == y
+        case .ne: x != y
+        }
+      d[i] = holds ? 1 : 0
+    }
+  }
+
+  /// d[i] = m[i] != 0 ? a[i] : b[i] for n f32 lanes; `values` are d, m, a, b, n.
+  static func select(base: UnsafeMutableRawPointer, _ values: [Int64], _ n: Int) {
+    let (d, m, a, b) = (lanes(base, values[0]), lanes(base, values[1]), lanes(base, values[2]), lanes(base, values[3]))
+    for i in 0..<n { d[i] = m[i] != 0 ? a[i] : b[i] }
+  }
+
   /// d[r] = reduce(a[r, 0..<cols]) for each row; `values` are d, a, rows, cols.
   static func reduce(
     _ function: VectorReduction, base: UnsafeMutableRawPointer, _ values: [Int64], _ rows: Int, _ cols: Int
   ) {
     let (d, a) = (lanes(base, values[0]), lanes(base, values[1]))
+    switch function {
+    case .sum: fold(d, a, rows, cols) { $0 + $1 }
+    case .max: fold(d, a, rows, cols) { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }
+    case .min: fold(d, a, rows, cols) { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }
+    case .argmax: for r in 0..<rows { d[r] = Float(firstMaximum(a + r * cols, cols)) }
+    }
+  }
+
+  /// d[r] = the row's lanes combined left to right.
+  @inline(__always)
+  private static func fold(
+    _ d: UnsafeMutablePointer<Float>, _ a: UnsafeMutablePointer<Float>, _ rows: Int, _ cols: Int,
+    _ combine: (Float, Float) -> Float
+  ) {
     for r in 0..<rows {
       var acc = a[r * cols]
-      for c in 1..<Swift.max(cols, 1) {
-        let x = a[r * cols + c]
-        switch function {
-        case .sum: acc += x
-        case .max: acc = acc.isNaN || x.isNaN ? .nan : Swift.max(acc, x)
-        case .min: acc = acc.isNaN || x.isNaN ? .nan : Swift.min(acc, x)
-        }
-      }
+      for c in 1..<Swift.max(cols, 1) { acc = combine(acc, a[r * cols + c]) }
       d[r] = acc
     }
+  }
+
+  /// The index of the first maximal of `count` lanes, or of the first NaN.
+  private static func firstMaximum(_ row: UnsafeMutablePointer<Float>, _ count: Int) -> Int {
+    var best = 0
+    for c in 0..<count {
+      if row[c].isNaN { return c }
+      if row[c] > row[best] { best = c }
+    }
+    return best
   }
 
   /// GGUF blocks at a (bytes) to f32 lanes at d; `values` are d, a, blocks.

@@ -79,7 +79,25 @@ struct Machine {
       try region(.ub, values[1], rows * cols * 4, aligned: true)
       try region(.ub, values[0], rows * 4, aligned: true)
       if functional { Kernels.reduce(function, base: memory.base(.ub), values, rows, cols) }
-      return vectorCost(bytes: rows * cols * 4, passes: 1)
+      return vectorCost(bytes: rows * cols * 4, passes: function.passes)
+    case .vcompare(let kind, _, _, _, _):
+      let n = try positive(values[3], "n")
+      for index in 0..<3 { try region(.ub, values[index], n * 4, aligned: true) }
+      if functional { Kernels.compare(kind, base: memory.base(.ub), values, n) }
+      return vectorCost(bytes: n * 4, passes: 1)
+    case .viota:
+      let n = try positive(values[1], "n")
+      try region(.ub, values[0], n * 4, aligned: true)
+      if functional {
+        let lanes = (memory.base(.ub) + Int(values[0])).assumingMemoryBound(to: Float.self)
+        for i in 0..<n { lanes[i] = Float(i) }
+      }
+      return vectorCost(bytes: n * 4, passes: 1)
+    case .vselect:
+      let n = try positive(values[4], "n")
+      for index in 0..<4 { try region(.ub, values[index], n * 4, aligned: true) }
+      if functional { Kernels.select(base: memory.base(.ub), values, n) }
+      return vectorCost(bytes: n * 4, passes: 1)
     case .vdequant(let format, _, _, _):
       let blocks = try positive(values[2], "blocks")
       try region(.ub, values[1], blocks * format.blockBytes)
@@ -89,6 +107,14 @@ struct Machine {
     default:
       preconditionFailure("\(instruction) is not a unit instruction")
     }
+  }
+
+  /// The sign-extended little-endian i32 at global-memory byte `address` (`ldg`).
+  func loadWord(at address: Int64, _ instruction: Instruction, pc: Int) throws(NPUError) -> Int64 {
+    if let reason = memory.check(.gm, address, 4) {
+      throw .fault(pc: pc, instruction: Disassembler.text(instruction), message: reason)
+    }
+    return Int64(Int32(littleEndian: memory.base(.gm).loadUnaligned(fromByteOffset: Int(address), as: Int32.self)))
   }
 
   private func vectorCost(bytes: Int, passes: Int) -> Cost {
@@ -102,9 +128,6 @@ struct Machine {
     region: (NPUMemory, Int64, Int, Bool) throws(NPUError) -> Void,
     positive: (Int64, String) throws(NPUError) -> Int, fault: (String) -> NPUError
   ) throws(NPUError) -> Cost {
-    guard from == to || (from != .i8 && from != .i32 && to != .i8 && to != .i32) else {
-      throw fault("a DMA converts only between f32 and f16, not \(from) to \(to)")
-    }
     var counts: [Int] = []
     for dim in 0..<4 { counts.append(try positive(values[2 + 2 * dim], "count \(dim)")) }
     let strides = (0..<4).map { Int(values[3 + 2 * $0]) }

@@ -135,11 +135,15 @@ private struct StatementParser {
       try plain()
       let rd = try register()
       return .li(rd: rd, imm: try immediate(comma: true))
-    case "addi":
+    case "addi", "ldg":
       try plain()
       let rd = try register()
       let rs = try register(comma: true)
-      return .addi(rd: rd, rs: rs, imm: try immediate(comma: true))
+      let imm = try immediate(comma: true)
+      return mnemonic == "addi" ? .addi(rd: rd, rs: rs, imm: imm) : .loadGlobal(rd: rd, rs: rs, imm: imm)
+    case "trap":
+      try plain()
+      return .trap(code: try immediate(comma: false))
     case "jmp":
       try plain()
       return .jump(target: try target(comma: false))
@@ -179,6 +183,20 @@ private struct StatementParser {
       try plain()
       let registers = try registerList(3)
       return .vdup(d: registers[0], bits: registers[1], n: registers[2])
+    case "vcmp":
+      guard parts.count == 2, let kind = VectorComparison.allCases.first(where: { "\($0)" == parts[1] }) else {
+        throw error("expected vcmp.KIND with KIND one of \(VectorComparison.allCases.map { "\($0)" })", at: head)
+      }
+      let registers = try registerList(4)
+      return .vcompare(kind, d: registers[0], a: registers[1], b: registers[2], n: registers[3])
+    case "viota":
+      try plain()
+      let registers = try registerList(2)
+      return .viota(d: registers[0], n: registers[1])
+    case "vsel":
+      try plain()
+      let registers = try registerList(5)
+      return .vselect(d: registers[0], mask: registers[1], a: registers[2], b: registers[3], n: registers[4])
     case "vdeq":
       guard parts.count == 2, let format = QuantFormat.allCases.first(where: { "\($0)" == parts[1] }) else {
         throw error("expected vdeq.FORMAT with FORMAT one of \(QuantFormat.allCases.map(\.description))", at: head)

@@ -7,10 +7,12 @@ public enum Disassembler {
     switch instruction {
     case .li(let rd, let imm): return "li \(x(rd)), \(imm)"
     case .addi(let rd, let rs, let imm): return "addi \(x(rd, rs)), \(imm)"
+    case .loadGlobal(let rd, let rs, let imm): return "ldg \(x(rd, rs)), \(imm)"
     case .alu(let op, let rd, let ra, let rb): return "\(op) \(x(rd, ra, rb))"
     case .branch(let condition, let ra, let rb, let target): return "\(condition) \(x(ra, rb)), \(target)"
     case .jump(let target): return "jmp \(target)"
     case .halt: return "halt"
+    case .trap(let code): return "trap \(code)"
     case .setFlag(let from, let to, let id): return "set_flag \(from), \(to), \(id)"
     case .waitFlag(let from, let to, let id): return "wait_flag \(from), \(to), \(id)"
     case .barrier: return "barrier"
@@ -22,6 +24,9 @@ public enum Disassembler {
     case .vdup(let d, let bits, let n): return "vdup \(x(d, bits, n))"
     case .vreduce(let function, let d, let a, let rows, let cols): return "vred\(function) \(x(d, a, rows, cols))"
     case .vdequant(let format, let d, let a, let blocks): return "vdeq.\(format) \(x(d, a, blocks))"
+    case .vcompare(let kind, let d, let a, let b, let n): return "vcmp.\(kind) \(x(d, a, b, n))"
+    case .vselect(let d, let mask, let a, let b, let n): return "vsel \(x(d, mask, a, b, n))"
+    case .viota(let d, let n): return "viota \(x(d, n))"
     }
   }
 

@@ -6,11 +6,12 @@
 /// word with a reserved bit set does not decode.
 public enum Encoding {
   enum Opcode: UInt8 {
-    case li = 0x01, addi = 0x02, add = 0x03, sub = 0x04, mul = 0x05
-    case blt = 0x08, bge = 0x09, beq = 0x0A, bne = 0x0B, jmp = 0x0C, halt = 0x0F
+    case li = 0x01, addi = 0x02, add = 0x03, sub = 0x04, mul = 0x05, ldg = 0x06
+    case blt = 0x08, bge = 0x09, beq = 0x0A, bne = 0x0B, jmp = 0x0C, trap = 0x0E, halt = 0x0F
     case setFlag = 0x10, waitFlag = 0x11, barrier = 0x12
     case dma = 0x20, mmad = 0x30
-    case vbinary = 0x40, vunary = 0x41, vdup = 0x42, vreduce = 0x43, vdequant = 0x44
+    case vbinary = 0x40, vunary = 0x41, vdup = 0x42, vreduce = 0x43, vdequant = 0x44, vcompare = 0x45, vselect = 0x46,
+      viota = 0x47
   }
 
   /// The word for `instruction`.
@@ -23,12 +24,14 @@ public enum Encoding {
     switch instruction {
     case .li(let rd, let imm): return word(.li, 0, [rd], imm: imm)
     case .addi(let rd, let rs, let imm): return word(.addi, 0, [rd, rs], imm: imm)
+    case .loadGlobal(let rd, let rs, let imm): return word(.ldg, 0, [rd, rs], imm: imm)
     case .alu(let op, let rd, let ra, let rb):
       return word([Opcode.add, .sub, .mul][Int(op.rawValue)], 0, [rd, ra, rb])
     case .branch(let condition, let ra, let rb, let target):
       return word([Opcode.blt, .bge, .beq, .bne][Int(condition.rawValue)], 0, [ra, rb], imm: target)
     case .jump(let target): return word(.jmp, imm: target)
     case .halt: return word(.halt)
+    case .trap(let code): return word(.trap, imm: code)
     case .setFlag(let from, let to, let id): return word(.setFlag, from.rawValue << 4 | to.rawValue, imm: Int32(id))
     case .waitFlag(let from, let to, let id): return word(.waitFlag, from.rawValue << 4 | to.rawValue, imm: Int32(id))
     case .barrier: return word(.barrier)
@@ -42,6 +45,9 @@ public enum Encoding {
     case .vreduce(let function, let d, let a, let rows, let cols):
       return word(.vreduce, function.rawValue, [d, a, rows, cols])
     case .vdequant(let format, let d, let a, let blocks): return word(.vdequant, format.rawValue, [d, a, blocks])
+    case .vcompare(let kind, let d, let a, let b, let n): return word(.vcompare, kind.rawValue, [d, a, b, n])
+    case .vselect(let d, let mask, let a, let b, let n): return word(.vselect, 0, [d, mask, a, b, n])
+    case .viota(let d, let n): return word(.viota, 0, [d, n])
     }
   }
 
@@ -62,6 +68,7 @@ public enum Encoding {
     switch opcode {
     case .li: instruction = .li(rd: r(0), imm: imm)
     case .addi: instruction = .addi(rd: r(0), rs: r(1), imm: imm)
+    case .ldg: instruction = .loadGlobal(rd: r(0), rs: r(1), imm: imm)
     case .add, .sub, .mul:
       instruction = .alu(ScalarOp(rawValue: opcode.rawValue - Opcode.add.rawValue)!, rd: r(0), ra: r(1), rb: r(2))
     case .blt, .bge, .beq, .bne:
@@ -69,6 +76,7 @@ public enum Encoding {
         BranchCondition(rawValue: opcode.rawValue - Opcode.blt.rawValue)!, ra: r(0), rb: r(1), target: imm)
     case .jmp: instruction = .jump(target: imm)
     case .halt: instruction = .halt
+    case .trap: instruction = .trap(code: imm)
     case .barrier: instruction = .barrier
     case .setFlag, .waitFlag:
       guard (0..<16).contains(imm) else { throw fail("flag id \(imm) is outside 0…15") }
@@ -96,6 +104,11 @@ public enum Encoding {
     case .vdequant:
       guard let format = QuantFormat(rawValue: sub) else { throw fail("quant format \(sub) does not exist") }
       instruction = .vdequant(format, d: r(0), a: r(1), blocks: r(2))
+    case .vcompare:
+      guard let kind = VectorComparison(rawValue: sub) else { throw fail("comparison \(sub) does not exist") }
+      instruction = .vcompare(kind, d: r(0), a: r(1), b: r(2), n: r(3))
+    case .vselect: instruction = .vselect(d: r(0), mask: r(1), a: r(2), b: r(3), n: r(4))
+    case .viota: instruction = .viota(d: r(0), n: r(1))
     }
     guard encode(instruction) == word else { throw fail("reserved bits are set") }
     return instruction

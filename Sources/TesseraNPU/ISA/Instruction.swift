@@ -108,9 +108,19 @@ public enum VectorUnary: UInt8, CaseIterable, Sendable, Hashable {
   }
 }
 
-/// Row reductions (f32 lanes).
+/// Row reductions (f32 lanes). `argmax` leaves the index of the row's first maximal lane (the
+/// first NaN if there is one) as an f32, exact below 2^24.
 public enum VectorReduction: UInt8, CaseIterable, Sendable, Hashable {
-  case sum, max, min
+  case sum, max, min, argmax
+
+  /// Issue passes over the row: `argmax` tracks the value and its index.
+  var passes: Int { self == .argmax ? 2 : 1 }
+}
+
+/// Lane comparisons (IEEE: false for NaN operands except `ne`); a lane is 1.0 where the
+/// comparison holds and 0.0 elsewhere.
+public enum VectorComparison: UInt8, CaseIterable, Sendable, Hashable {
+  case lt, le, gt, ge, eq, ne
 }
 
 /// The GGUF block formats the vector unit dequantizes: every ``BlockFormat`` (the first three
@@ -146,6 +156,9 @@ public typealias Register = UInt8
 public enum Instruction: Hashable, Sendable {
   /// `li rd, imm`: rd = imm (sign-extended 32 bits).
   case li(rd: Register, imm: Int32)
+  /// `ldg rd, rs, imm`: rd = the little-endian i32 at global-memory byte address rs + imm,
+  /// sign-extended (a run-time row index or start); the scalar unit waits for the word.
+  case loadGlobal(rd: Register, rs: Register, imm: Int32)
   /// `addi rd, rs, imm`: rd = rs + imm.
   case addi(rd: Register, rs: Register, imm: Int32)
   /// `add|sub|mul rd, ra, rb`.
@@ -156,6 +169,8 @@ public enum Instruction: Hashable, Sendable {
   case jump(target: Int32)
   /// `halt`: the program ends once every unit is idle.
   case halt
+  /// `trap code`: stops the program with a fault naming `code` (``Instruction/trapMeanings``).
+  case trap(code: Int32)
   /// `set_flag from, to, id`: queued on `from`; when every earlier `from` instruction has
   /// completed, flag (from, to, id) is raised (flags count).
   case setFlag(from: NPUUnit, to: NPUUnit, id: UInt8)
@@ -176,20 +191,29 @@ public enum Instruction: Hashable, Sendable {
   case vunary(VectorUnary, d: Register, a: Register, n: Register)
   /// `vdup xd, xbits, xn`: n lanes of the f32 whose bit pattern is in xbits.
   case vdup(d: Register, bits: Register, n: Register)
-  /// `vredsum|vredmax|vredmin xd, xa, xrows, xcols`: one result per row.
+  /// `vredsum|vredmax|vredmin|vredargmax xd, xa, xrows, xcols`: one result per row.
   case vreduce(VectorReduction, d: Register, a: Register, rows: Register, cols: Register)
+  /// `vcmp.lt|le|gt|ge|eq|ne xd, xa, xb, xn`: n lanes of 1.0 where a[i] op b[i] holds, else 0.0.
+  case vcompare(VectorComparison, d: Register, a: Register, b: Register, n: Register)
+  /// `vsel xd, xm, xa, xb, xn`: n lanes of a[i] where m[i] is not 0.0, else b[i].
+  case vselect(d: Register, mask: Register, a: Register, b: Register, n: Register)
+  /// `viota xd, xn`: n lanes of their own index, 0.0, 1.0, … (exact below 2^24).
+  case viota(d: Register, n: Register)
   /// `vdeq.FORMAT xd, xa, xblocks`: `xblocks` GGUF blocks of FORMAT (`q4_0` … `q6_k`) at xa to f32 at xd.
   case vdequant(QuantFormat, d: Register, a: Register, blocks: Register)
+
+  /// What each `trap` code the lowering emits means, for the fault message.
+  public static let trapMeanings: [Int32: String] = [1: "a run-time index or start is outside its tensor"]
 
   /// The unit that executes it.
   public var unit: NPUUnit {
     switch self {
-    case .li, .addi, .alu, .branch, .jump, .halt, .barrier: .scalar
+    case .li, .loadGlobal, .addi, .alu, .branch, .jump, .halt, .trap, .barrier: .scalar
     case .setFlag(let from, _, _): from
     case .waitFlag(_, let to, _): to
     case .dma(let route, _, _, _): route.unit
     case .mmad: .cube
-    case .vbinary, .vunary, .vdup, .vreduce, .vdequant: .vector
+    case .vbinary, .vunary, .vdup, .vreduce, .vdequant, .vcompare, .vselect, .viota: .vector
     }
   }
 }

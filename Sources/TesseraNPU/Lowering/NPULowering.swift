@@ -30,8 +30,11 @@ public struct GlobalLayout: Sendable {
 }
 
 /// Compiled plan steps → NPU programs: matmul groups on the cube with their epilogue on the
-/// vector unit, elementwise groups (dequantization included) and reduction groups (with their
-/// prologue and epilogue) on the vector unit. Each program ends with `barrier; halt`.
+/// vector unit, elementwise groups (dequantization, comparisons and selection included) and
+/// reduction groups (with their prologue and epilogue, argmax too) on the vector unit; a lone
+/// `gather` of rows and an `update_slice` as copies at run-time rows, a lone `rope` at run-time
+/// positions. Each program ends with
+/// `barrier; halt`.
 public enum NPULowering {
   /// The program for one step placed on the npu with its values at `layout`'s addresses;
   /// `unsupported` when the step has no NPU form.
@@ -64,7 +67,21 @@ public enum NPULowering {
     case .reduction:
       try ReductionLowering(group: step.group, graph: graph, builder: builder, config: config, address: address)
         .emit(output: output)
+    case .elementwise where GatherLowering.matches(step.group, in: graph):
+      try GatherLowering(group: step.group, graph: graph, builder: builder, config: config, address: address)
+        .emit(output: output.address)
+    case .elementwise where step.group.nodes.count == 1 && graph.nodes[step.group.nodes[0]].kind == .rope:
+      try RopeLowering(
+        node: graph.nodes[step.group.nodes[0]], graph: graph, builder: builder, config: config, address: address
+      ).emit(output: output.address)
+    case .library where step.group.nodes.count == 1 && graph.nodes[step.group.nodes[0]].kind == .updateSlice:
+      try UpdateSliceLowering(
+        node: graph.nodes[step.group.nodes[0]], graph: graph, builder: builder, config: config, address: address
+      ).emit(output: output.address)
     case .elementwise:
+      guard output.dtype != .i32 else {
+        throw .unsupported(step: name, reason: "an i32 result would pass through f32 lanes, exact only below 2^24")
+      }
       let space = ElementwiseSpace(step.group, in: graph)
       let expression = try TileExpression(
         step.group, value: space.value, at: space.coordinates, in: graph, step: name)

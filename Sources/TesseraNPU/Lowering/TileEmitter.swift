@@ -45,6 +45,15 @@ struct TileEmitter {
           builder.emit(.vunary(VectorLowering.unary[kind]!, d: d, a: a, n: try builder.register(count)))
         }
         if roundToHalf && kind != .cast { try round(slot(index), count: count) }
+      case .comparison(let kind, let a, let b):
+        let (d, x, y) = (
+          try builder.register(slot(index)), try builder.register(slot(a)), try builder.register(slot(b))
+        )
+        builder.emit(.vcompare(kind, d: d, a: x, b: y, n: try builder.register(count)))
+      case .selection(let mask, let a, let b):
+        let d = try builder.register(slot(index))
+        let (m, x, y) = (try builder.register(slot(mask)), try builder.register(slot(a)), try builder.register(slot(b)))
+        builder.emit(.vselect(d: d, mask: m, a: x, b: y, n: try builder.register(count)))
       case .leaf, .core: continue
       }
     }
@@ -104,10 +113,18 @@ struct TileEmitter {
   }
 
   func element(_ dtype: DType) throws(NPUError) -> NPUElement {
+    try Self.element(dtype, step: builder.step)
+  }
+
+  /// The DMA element type that carries `dtype` by value to and from f32 lanes (`bool` as 0/1
+  /// bytes; integers exact below 2^24).
+  static func element(_ dtype: DType, step: String) throws(NPUError) -> NPUElement {
     switch dtype {
     case .f32: return .f32
     case .f16: return .f16
-    default: throw .unsupported(step: builder.step, reason: "DMA does not carry \(dtype)")
+    case .i32: return .i32
+    case .i8, .bool: return .i8
+    default: throw .unsupported(step: step, reason: "DMA does not carry \(dtype)")
     }
   }
 }

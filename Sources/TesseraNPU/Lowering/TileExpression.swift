@@ -27,6 +27,10 @@ struct TileExpression {
     case core
     /// A vector op over earlier instances.
     case op(OpKind, [Int], roundToHalf: Bool)
+    /// A comparison of two earlier instances: lanes of 1.0 where it holds, else 0.0.
+    case comparison(VectorComparison, Int, Int)
+    /// The second instance where the first is not 0.0, else the third.
+    case selection(Int, Int, Int)
   }
 
   private(set) var instances: [Source] = []
@@ -75,10 +79,10 @@ struct TileExpression {
 
   private mutating func make(_ value: ValueID, _ coordinates: [Affine]) throws(NPUError) -> Int {
     let type = graph.type(of: value)
-    guard type.dtype == .f32 || type.dtype == .f16 else {
-      throw .unsupported(step: step, reason: "the vector unit computes f32 and f16, not \(type.dtype)")
+    guard let index = defining[value], members.contains(value) else {
+      _ = try TileEmitter.element(type.dtype, step: step)
+      return add(.leaf(value, coordinates))
     }
-    guard let index = defining[value], members.contains(value) else { return add(.leaf(value, coordinates)) }
     let node = graph.nodes[index]
     let operandShapes = node.operands.map { graph.type(of: $0).shape }
     switch node.kind {
@@ -87,7 +91,7 @@ struct TileExpression {
       let values = literal.doubles
       guard let first = values.first, values.allSatisfy({ $0 == first }) else { return add(.leaf(value, coordinates)) }
       return add(.splat(Float(first)))
-    case .matmul, .reduceSum, .reduceMax, .reduceMin, .reduceMean:
+    case .matmul, .reduceSum, .reduceMax, .reduceMin, .reduceMean, .argmax:
       guard isIdentity(coordinates, type.shape) else {
         throw .unsupported(step: step, reason: "the \(node.kind) result is read through a movement op")
       }
@@ -117,10 +121,23 @@ struct TileExpression {
       return try instance(node.operands[0], source)
     case .cast where type.dtype == .f32:
       return try instance(node.operands[0], coordinates)
+    case .compare:
+      let kind = VectorComparison.allCases.first { "\($0)" == node.attributes.symbol("kind") }!
+      let (a, b) = (
+        try instance(node.operands[0], broadcast(coordinates, to: operandShapes[0])),
+        try instance(node.operands[1], broadcast(coordinates, to: operandShapes[1]))
+      )
+      return add(.comparison(kind, a, b))
+    case .select where type.dtype.isFloatingPoint:
+      var operands: [Int] = []
+      for (operand, shape) in zip(node.operands, operandShapes) {
+        operands.append(try instance(operand, broadcast(coordinates, to: shape)))
+      }
+      return add(.selection(operands[0], operands[1], operands[2]))
     default:
-      guard node.kind.isElementwise, node.kind != .compare, node.kind != .select,
+      guard node.kind.isElementwise, type.dtype == .f32 || type.dtype == .f16,
         VectorLowering.binary[node.kind] != nil || VectorLowering.unary[node.kind] != nil
-      else { throw .unsupported(step: step, reason: "no vector instruction computes \(node.kind)") }
+      else { throw .unsupported(step: step, reason: "no vector instruction computes \(node.kind) on \(type.dtype)") }
       var operands: [Int] = []
       for (operand, shape) in zip(node.operands, operandShapes) {
         operands.append(try instance(operand, broadcast(coordinates, to: shape)))
