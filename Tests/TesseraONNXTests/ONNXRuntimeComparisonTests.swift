@@ -6,7 +6,7 @@ import Testing
 /// Models built with `onnx.helper`, run by onnxruntime and by Tessera on `reference` and `cpu`.
 @Suite("ONNX models against onnxruntime", .enabled(if: PythonONNX.available, PythonONNX.skipReason))
 struct ONNXRuntimeComparisonTests {
-  @Test("MLP and transformer block match onnxruntime", arguments: ["mlp", "transformer_block"])
+  @Test("MLP, transformer block and small CNN match onnxruntime", arguments: ["mlp", "transformer_block", "small_cnn"])
   func matchesOnnxruntime(model: String) throws {
     let directory = try PythonONNX.generate(["models"], label: "onnx-models") + "/" + model
     defer { try? FileManager.default.removeItem(atPath: directory) }
