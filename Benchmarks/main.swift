@@ -30,6 +30,10 @@ let usage = """
                 pipeline creation cold vs cached; --size 1024
     llm         prefill/decode tok/s of a GGUF model on each device vs llama-bench; --model, --devices,
                 --prefill 128, --decode 64 (default model: the cached SmolLM2)
+    onnx        latency of an ONNX model (tessera-bench onnx MODEL.onnx) on cpu at each --threads count
+                vs onnxruntime (CPU provider, same thread count), then on --devices A,B; symbolic
+                dims fixed with --input-shape NAME=D0,D1,… (repeatable); scripts/onnx-resnet18.py
+                writes a ResNet-18-shaped model
 
   OPTIONS:
     --sizes A,B,…   square matmul sizes (reference; default 128,256,512)
@@ -126,6 +130,23 @@ case "llm":
     modelPath: option("--model", in: arguments),
     deviceNames: option("--devices", in: arguments).map { $0.split(separator: ",").map(String.init) },
     prefill: prefill, decode: decode, threads: threadCounts(arguments))
+case "onnx":
+  guard arguments.count >= 2, !arguments[1].hasPrefix("--") else {
+    fail("onnx expects a model: tessera-bench onnx MODEL.onnx")
+  }
+  var shapes: [String: [Int]] = [:]
+  for (index, argument) in arguments.enumerated() where argument == "--input-shape" && index + 1 < arguments.count {
+    let parts = arguments[index + 1].split(separator: "=", maxSplits: 1).map(String.init)
+    let dims = parts.count == 2 ? parts[1].split(separator: ",").map { Int($0) ?? -1 } : [-1]
+    guard parts.count == 2, dims.allSatisfy({ $0 >= 0 }) else {
+      fail("--input-shape expects NAME=D0,D1,…, found '\(arguments[index + 1])'")
+    }
+    shapes[parts[0]] = dims
+  }
+  try ONNXBenchmark.run(
+    modelPath: arguments[1], inputShapes: shapes,
+    deviceNames: option("--devices", in: arguments).map { $0.split(separator: ",").map(String.init) } ?? [],
+    threads: threadCounts(arguments), repeats: repeats)
 default:
   fail("unknown suite '\(arguments[0])'\n\n\(usage)")
 }

@@ -4,7 +4,7 @@
   onnx-test-data.py node OUT_DIR OP...   ONNX's own backend node tests (onnx.backend.test.case.node)
                                          whose models use only the given ops: OUT_DIR/<test>/model.onnx
                                          and test_data_set_N/{input,output}_K.pb, as ONNX ships them.
-  onnx-test-data.py models OUT_DIR       Models built with onnx.helper (an MLP, a transformer block) with
+  onnx-test-data.py models OUT_DIR       Models built with onnx.helper (an MLP, a transformer block, a small CNN) with
                                          seeded inputs and onnxruntime's outputs (CPU provider):
                                          OUT_DIR/<model>/model.onnx, input_K.npy, output_K.npy.
 
@@ -144,10 +144,50 @@ def transformer_block():
     return model, [rng.standard_normal((2, seq, dim)).astype(np.float32)]
 
 
+def small_cnn():
+    """conv-bn-relu-pool twice (the second a strided conv then a depthwise one), an average pool,
+    global average pooling and a Gemm classifier: the layers of a small image model."""
+    rng = np.random.default_rng(2)
+
+    def tensor(name, values):
+        return numpy_helper.from_array(values.astype(np.float32), name)
+
+    inits = [
+        tensor("w1", rng.standard_normal((8, 3, 3, 3)) * 0.3), tensor("b1", rng.standard_normal(8) * 0.1),
+        tensor("bn_scale", 1 + 0.1 * rng.standard_normal(8)), tensor("bn_bias", 0.1 * rng.standard_normal(8)),
+        tensor("bn_mean", 0.1 * rng.standard_normal(8)), tensor("bn_var", 1 + 0.2 * rng.random(8)),
+        tensor("w2", rng.standard_normal((16, 8, 3, 3)) * 0.2),
+        tensor("w3", rng.standard_normal((16, 1, 3, 3)) * 0.3), tensor("b3", rng.standard_normal(16) * 0.1),
+        tensor("w4", rng.standard_normal((10, 16)) * 0.3), tensor("b4", rng.standard_normal(10) * 0.1),
+    ]
+    n = helper.make_node
+    nodes = [
+        n("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+        n("BatchNormalization", ["c1", "bn_scale", "bn_bias", "bn_mean", "bn_var"], ["n1"], epsilon=1e-5),
+        n("Relu", ["n1"], ["r1"]),
+        n("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
+        n("Conv", ["p1", "w2"], ["c2"], strides=[2, 2], auto_pad="SAME_UPPER"),
+        n("Relu", ["c2"], ["r2"]),
+        n("Conv", ["r2", "w3", "b3"], ["c3"], group=16, pads=[1, 1, 1, 1]),
+        n("AveragePool", ["c3"], ["p3"], kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1]),
+        n("GlobalAveragePool", ["p3"], ["g"]),
+        n("Flatten", ["g"], ["f"]),
+        n("Gemm", ["f", "w4", "b4"], ["logits"], transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "small_cnn",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, 16, 16])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 10])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return model, [rng.standard_normal((2, 3, 16, 16)).astype(np.float32)]
+
+
 def models(out_dir):
     import onnxruntime
 
-    for name, build in (("mlp", mlp), ("transformer_block", transformer_block)):
+    for name, build in (("mlp", mlp), ("transformer_block", transformer_block), ("small_cnn", small_cnn)):
         model, inputs = build()
         onnx.checker.check_model(model)
         folder = os.path.join(out_dir, name)

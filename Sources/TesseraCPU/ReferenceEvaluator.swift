@@ -54,6 +54,7 @@ public enum ReferenceEvaluator {
     case .contraction: return MatrixMultiply.matmul(operands[0], operands[1], type)
     case .movement: return try Movement.apply(node.kind, operands, attributes, type)
     case .composite: return Composite.apply(node.kind, operands, attributes)
+    case .window: return Windows.apply(node.kind, operands, attributes, type)
     case .source:
       if let literal = node.literal { return RefArray(literal) }
       return RefArray(floats: operands[0].floats, dtype: type.dtype, shape: type.shape)

@@ -20,6 +20,8 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable, CustomStringConver
   case updateSlice = "update_slice"
   // Composite (decomposed by the compiler for targets that lack them).
   case softmax, rmsNorm = "rms_norm", layerNorm = "layer_norm", rope
+  // Sliding windows over NCHW tensors, and padding (rewritten into core ops for every target).
+  case conv2d, maxPool2d = "max_pool2d", avgPool2d = "avg_pool2d", pad
   // Quantization and literals.
   case dequantize, constant
 
@@ -38,6 +40,7 @@ public enum OpKind: String, CaseIterable, Sendable, Hashable, CustomStringConver
     case .matmul: .contraction
     case .transpose, .reshape, .broadcast, .slice, .concat, .gather, .updateSlice: .movement
     case .softmax, .rmsNorm, .layerNorm, .rope: .composite
+    case .conv2d, .maxPool2d, .avgPool2d, .pad: .window
     case .dequantize, .constant: .source
     }
   }
@@ -64,6 +67,9 @@ public enum OpFamily: Sendable, Hashable {
   case movement
   /// Ops with a decomposition into simpler ops.
   case composite
+  /// `conv2d`, `max_pool2d`, `avg_pool2d` (sliding windows, ``WindowGeometry``) and `pad`: the
+  /// compiler rewrites them into core ops for every target.
+  case window
   /// `dequantize` and `constant`.
   case source
 }

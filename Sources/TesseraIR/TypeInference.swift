@@ -24,6 +24,7 @@ public enum TypeInference {
     case .contraction: return try matmul(operandTypes[0], operandTypes[1])
     case .movement: return try movement(kind, operandTypes, reader)
     case .composite: return try composite(kind, operandTypes, reader)
+    case .window: return try window(kind, operandTypes, reader)
     case .source: return try source(kind, operandTypes, reader, literal)
     }
   }
@@ -42,6 +43,10 @@ public enum TypeInference {
     case .rmsNorm, .layerNorm: ["axis", "epsilon"]
     case .rope: ["theta", "mode"]
     case .gelu: ["approximate"]
+    case .conv2d: ["strides", "pads", "dilations", "groups"]
+    case .maxPool2d: ["kernel", "strides", "pads", "dilations", "ceil_mode"]
+    case .avgPool2d: ["kernel", "strides", "pads", "dilations", "ceil_mode", "count_include_pad"]
+    case .pad: ["pads", "mode", "value"]
     default: []
     }
   }
@@ -55,6 +60,7 @@ public enum TypeInference {
     case .elementwiseOther: kind == .select ? 3...3 : kind == .compare ? 2...2 : 1...1
     case .movement: kind == .concat ? 1...Int.max : kind == .gather ? 2...2 : kind == .updateSlice ? 3...3 : 1...1
     case .composite: kind == .layerNorm ? 1...3 : kind == .softmax ? 1...1 : 2...2
+    case .window: kind == .conv2d ? 2...2 : 1...1
     }
   }
 
@@ -325,17 +331,17 @@ public enum TypeInference {
     return shape
   }
 
-  private static func requireSameDType(_ a: TensorType, _ b: TensorType) throws(InferenceFailure) {
+  static func requireSameDType(_ a: TensorType, _ b: TensorType) throws(InferenceFailure) {
     guard a.dtype == b.dtype else { throw InferenceFailure("operand dtypes differ: \(a) and \(b)") }
   }
 
-  private static func requireFloat(_ a: TensorType) throws(InferenceFailure) {
+  static func requireFloat(_ a: TensorType) throws(InferenceFailure) {
     guard a.dtype.isFloatingPoint else {
       throw InferenceFailure("expected a float operand (f32, f16, bf16), found \(a)")
     }
   }
 
-  private static func requirePlain(_ a: TensorType) throws(InferenceFailure) {
+  static func requirePlain(_ a: TensorType) throws(InferenceFailure) {
     guard !a.dtype.isQuantized else { throw InferenceFailure("\(a.dtype) is storage only; dequantize it first") }
   }
 

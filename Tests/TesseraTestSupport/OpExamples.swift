@@ -34,9 +34,9 @@ public struct OpExample: Sendable, CustomStringConvertible {
 extension OpExample {
   /// Every example; together they cover every ``OpKind``.
   public static let all: [OpExample] =
-    binary + unary + other + reductions + contraction + movement + composite + sources
+    binary + unary + other + reductions + contraction + movement + composite + windows + sources
 
-  private static func function(_ signature: String, _ result: String, _ body: String) -> String {
+  static func function(_ signature: String, _ result: String, _ body: String) -> String {
     "func @f(\(signature)) -> \(result) {\n\(body)\n}\n"
   }
 

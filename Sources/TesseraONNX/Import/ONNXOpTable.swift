@@ -10,7 +10,7 @@ enum ONNXOpTable {
     var table: [String: OpHandler] = [:]
     let groups = [
       ElementwiseOps.handlers, ReductionOps.handlers, NormalizationOps.handlers, ShapeOps.handlers,
-      SliceOps.handlers, GeneratorOps.handlers,
+      SliceOps.handlers, GeneratorOps.handlers, VisionOps.handlers,
     ]
     for group in groups {
       table.merge(group) { _, _ in preconditionFailure("an ONNX op is claimed by two groups") }
