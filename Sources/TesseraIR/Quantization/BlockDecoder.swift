@@ -1,11 +1,15 @@
 /// Runs a ``BlockProgram`` over whole blocks: each instruction once per block over all of the
 /// block's elements, so the interpretation cost is shared by the block's 32 or 256 elements.
+/// Instructions whose value is the same for every element of a block (a block scale, a
+/// super-block minimum) are computed once per block and copied to every element.
 ///
 /// This is the reference decode of every GGUF block format. Not thread-safe (it owns scratch
 /// space); make one per thread.
 public struct BlockDecoder {
   private let program: [BlockProgram.Instruction]
   private let elements: Int
+  /// Per instruction: true when its value does not depend on the element index.
+  private let uniform: [Bool]
   private var integers: [Int32]
   private var floats: [Float]
 
@@ -13,6 +17,17 @@ public struct BlockDecoder {
   public init(_ format: BlockFormat) {
     program = format.program.instructions
     elements = format.elements
+    var uniform: [Bool] = []
+    for instruction in program {
+      switch instruction {
+      case .element: uniform.append(false)
+      case .constant: uniform.append(true)
+      case .byte(let a), .half(let a), .toFloat(let a): uniform.append(uniform[a])
+      case .integer(_, let a, let b), .float(_, let a, let b): uniform.append(uniform[a] && uniform[b])
+      case .selectLess(let a, let b, let x, let y): uniform.append(uniform[a] && uniform[b] && uniform[x] && uniform[y])
+      }
+    }
+    self.uniform = uniform
     integers = [Int32](repeating: 0, count: program.count * elements)
     floats = [Float](repeating: 0, count: program.count * elements)
     // Element indices and constants do not depend on the block: fill them once.
@@ -35,27 +50,73 @@ public struct BlockDecoder {
       floats.withUnsafeMutableBufferPointer { reals in
         let ints = ints.baseAddress!, reals = reals.baseAddress!
         for (slot, instruction) in program.enumerated() {
+          // A uniform instruction computes lane 0 and copies it; its operands are uniform too.
+          let count = uniform[slot] ? 1 : n
           let out = slot * n
           switch instruction {
-          case .element, .constant: break
+          case .element, .constant: continue
           case .byte(let a):
-            for e in 0..<n { ints[out + e] = Int32(block.load(fromByteOffset: Int(ints[a * n + e]), as: UInt8.self)) }
+            for e in 0..<count {
+              ints[out + e] = Int32(block.load(fromByteOffset: Int(ints[a * n + e]), as: UInt8.self))
+            }
           case .half(let a):
-            for e in 0..<n {
+            for e in 0..<count {
               reals[out + e] = Float(block.loadUnaligned(fromByteOffset: Int(ints[a * n + e]), as: Float16.self))
             }
           case .integer(let op, let a, let b):
-            for e in 0..<n { ints[out + e] = BlockProgram.apply(op, ints[a * n + e], ints[b * n + e]) }
+            Self.lanes(op, ints + a * n, ints + b * n, into: ints + out, count: count)
           case .selectLess(let a, let b, let x, let y):
-            for e in 0..<n { ints[out + e] = ints[a * n + e] < ints[b * n + e] ? ints[x * n + e] : ints[y * n + e] }
+            for e in 0..<count { ints[out + e] = ints[a * n + e] < ints[b * n + e] ? ints[x * n + e] : ints[y * n + e] }
           case .toFloat(let a):
-            for e in 0..<n { reals[out + e] = Float(ints[a * n + e]) }
+            for e in 0..<count { reals[out + e] = Float(ints[a * n + e]) }
           case .float(let op, let a, let b):
-            for e in 0..<n { reals[out + e] = BlockProgram.apply(op, reals[a * n + e], reals[b * n + e]) }
+            Self.lanes(op, reals + a * n, reals + b * n, into: reals + out, count: count)
+          }
+          if count == 1 {
+            if instruction.isFloat {
+              (reals + out + 1).update(repeating: reals[out], count: n - 1)
+            } else {
+              (ints + out + 1).update(repeating: ints[out], count: n - 1)
+            }
           }
         }
         output.update(from: reals + (program.count - 1) * n, count: n)
       }
+    }
+  }
+
+  /// `op` over `count` lanes. Each case is a loop of its own with the operator fixed (which the
+  /// optimiser vectorises); `BlockProgram.apply` stays the one definition of what it computes.
+  private static func lanes(
+    _ op: BlockIntegerOperator, _ a: UnsafePointer<Int32>, _ b: UnsafePointer<Int32>,
+    into out: UnsafeMutablePointer<Int32>, count: Int
+  ) {
+    @inline(__always) func each(_ op: BlockIntegerOperator) {
+      for e in 0..<count { out[e] = BlockProgram.apply(op, a[e], b[e]) }
+    }
+    switch op {
+    case .add: each(.add)
+    case .subtract: each(.subtract)
+    case .multiply: each(.multiply)
+    case .shiftLeft: each(.shiftLeft)
+    case .shiftRight: each(.shiftRight)
+    case .and: each(.and)
+    case .or: each(.or)
+    }
+  }
+
+  /// `op` over `count` lanes, each result rounded once; one loop per operator, as for integers.
+  private static func lanes(
+    _ op: BlockFloatOperator, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    into out: UnsafeMutablePointer<Float>, count: Int
+  ) {
+    @inline(__always) func each(_ op: BlockFloatOperator) {
+      for e in 0..<count { out[e] = BlockProgram.apply(op, a[e], b[e]) }
+    }
+    switch op {
+    case .add: each(.add)
+    case .subtract: each(.subtract)
+    case .multiply: each(.multiply)
     }
   }
 
