@@ -24,12 +24,16 @@ extension NativeMatmul {
     var gateActivation = GEMMActivation.identity
     var residual: ValueID?
     var residualBeforeActivation = false
+    /// A bias per row of ``residual`` (an off-chain `add` of `[m, 1]` to it inside the group: a
+    /// downsampling convolution's bias), or nil.
+    var residualRowBias: ValueID?
 
     /// Recognises `nodes` (the group without its matmul, in order) after `product`, or returns nil.
     init?(_ nodes: [Node], after product: ValueID, in graph: Graph, _ layout: MatmulLayout) {
       let resultType = graph.type(of: product)
       var current = product
       var pendingGate: (result: ValueID, input: ValueID, activation: GEMMActivation)?
+      var pendingResidual: (result: ValueID, input: ValueID, rowBias: ValueID)?
       let literals = Dictionary(nodes.compactMap { node in node.literal.map { (node.result, $0) } }) { a, _ in a }
       for node in nodes where node.literal == nil {
         if node.kind == .mul, current == product, let other = node.operands.first(where: { $0 != product }),
@@ -41,6 +45,14 @@ extension NativeMatmul {
         }
         guard graph.type(of: node.result) == resultType, !node.operands.contains(where: { literals[$0] != nil }) else {
           return nil
+        }
+        if !node.operands.contains(current), node.kind == .add, pendingResidual == nil,
+          let input = node.operands.first(where: { graph.type(of: $0) == resultType }),
+          let other = node.operands.first(where: { $0 != input }),
+          Self.isRowVector(graph.type(of: other).shape, rows: layout.m, resultRank: resultType.shape.rank)
+        {
+          pendingResidual = (node.result, input, other)
+          continue
         }
         guard node.operands.contains(current) else {
           // A node off the chain: only an activation whose result gates the chain later.
@@ -54,7 +66,10 @@ extension NativeMatmul {
         switch node.kind {
         case .add where residual == nil:
           guard let other, graph.type(of: other).dtype == .f32 else { return nil }
-          if graph.type(of: other).shape == [layout.n] && bias == nil && activation == .identity && gate == nil
+          if let pending = pendingResidual, pending.result == other {
+            (residual, residualRowBias) = (pending.input, pending.rowBias)
+            pendingResidual = nil
+          } else if graph.type(of: other).shape == [layout.n] && bias == nil && activation == .identity && gate == nil
             && !layout.bIsVector
           {
             bias = other
@@ -89,8 +104,11 @@ extension NativeMatmul {
       }
       let inside = Set(nodes.map(\.result))
       let read =
-        [bias, rowBias, gate, residual] + [scale.flatMap { if case .value(let value) = $0 { value } else { nil } }]
-      guard pendingGate == nil, !read.contains(where: { $0.map(inside.contains) ?? false }) else { return nil }
+        [bias, rowBias, gate, residual, residualRowBias] + [
+          scale.flatMap { if case .value(let value) = $0 { value } else { nil } }
+        ]
+      guard pendingGate == nil, pendingResidual == nil, !read.contains(where: { $0.map(inside.contains) ?? false })
+      else { return nil }
     }
 
     /// Whether `shape` is `[rows, 1]` after leading 1s, no longer than the result: one value per
@@ -127,7 +145,8 @@ extension NativeMatmul {
           }
         },
         bias: vector(bias), rowBias: vector(rowBias), activation: activation, residual: matrix(residual),
-        residualStride: n, residualBeforeActivation: residualBeforeActivation, gate: matrix(gate),
+        residualStride: n, residualBeforeActivation: residualBeforeActivation, residualRowBias: vector(residualRowBias),
+        gate: matrix(gate),
         gateActivation: gateActivation, gateStride: n)
     }
   }

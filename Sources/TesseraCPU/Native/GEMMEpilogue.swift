@@ -46,6 +46,9 @@ public struct GEMMEpilogue: @unchecked Sendable {
   public var residual: UnsafePointer<Float>?
   /// Row stride of ``residual``.
   public var residualStride: Int
+  /// `m` floats, `residualRowBias[i]` added with row `i` of ``residual`` (a downsampling
+  /// convolution's bias), or nil.
+  public var residualRowBias: UnsafePointer<Float>?
   /// Whether ``residual`` is added before the activation (then there is no gate) instead of last.
   public var residualBeforeActivation: Bool
   /// A row-major `m × n` matrix (row stride ``gateStride``) that multiplies the result after
@@ -64,7 +67,8 @@ public struct GEMMEpilogue: @unchecked Sendable {
   public init(
     scale: Float? = nil, bias: UnsafePointer<Float>? = nil, rowBias: UnsafePointer<Float>? = nil,
     activation: GEMMActivation = .identity, residual: UnsafePointer<Float>? = nil,
-    residualStride: Int = 0, residualBeforeActivation: Bool = false, gate: UnsafePointer<Float>? = nil,
+    residualStride: Int = 0, residualBeforeActivation: Bool = false, residualRowBias: UnsafePointer<Float>? = nil,
+    gate: UnsafePointer<Float>? = nil,
     gateActivation: GEMMActivation = .identity, gateStride: Int = 0
   ) {
     self.scale = scale
@@ -74,6 +78,7 @@ public struct GEMMEpilogue: @unchecked Sendable {
     self.residual = residual
     self.residualStride = residualStride
     self.residualBeforeActivation = residualBeforeActivation
+    self.residualRowBias = residualRowBias
     self.gate = gate
     self.gateActivation = gateActivation
     self.gateStride = gateStride
@@ -108,6 +113,7 @@ public struct GEMMEpilogue: @unchecked Sendable {
   private func addResidual(row: Int, columns: Range<Int>, to out: UnsafeMutablePointer<Float>) {
     guard let residual else { return }
     let add = residual + row * residualStride
-    for j in columns { out[j] += add[j] }
+    let extra = residualRowBias?[row] ?? 0
+    for j in columns { out[j] += add[j] + extra }
   }
 }
