@@ -61,4 +61,31 @@ struct SGEMMTests {
     #expect(worst.fused <= tolerance, "\(m)x\(n)x\(k) fused")
     #expect(worst.half <= tolerance, "\(m)x\(n)x\(k) f16")
   }
+
+  @Test("a bias per row and a residual added before the relu", arguments: gemmShapes.indices, threadCounts)
+  func rowBiasResidualRelu(shape: Int, threads: Int) {
+    let (m, n, k) = gemmShapes[shape]
+    let a = Self.random(m * k, seed: 5), b = Self.random(k * n, seed: 6)
+    let rowBias = Self.random(m, seed: 7), residual = Self.random(m * n, seed: 8)
+    var fused = [Float](repeating: .nan, count: m * n)
+    rowBias.withUnsafeBufferPointer { biasPointer in
+      residual.withUnsafeBufferPointer { residualPointer in
+        let epilogue = GEMMEpilogue(
+          rowBias: biasPointer.baseAddress, activation: .relu, residual: residualPointer.baseAddress,
+          residualStride: n, residualBeforeActivation: true)
+        SGEMM.multiply(
+          m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &fused, ldc: n, epilogue: epilogue,
+          pool: CPUThreadPool(threads: threads))
+      }
+    }
+    let product = Self.reference(a, b, m: m, n: n, k: k)
+    var worst = 0.0
+    for i in 0..<m {
+      for j in 0..<n {
+        let expected = max(product[i * n + j] + Double(rowBias[i]) + Double(residual[i * n + j]), 0)
+        worst = max(worst, abs(Double(fused[i * n + j]) - expected))
+      }
+    }
+    #expect(worst <= 1e-5 * Double(k) + 1e-5, "\(m)x\(n)x\(k)")
+  }
 }

@@ -2,9 +2,11 @@ import TesseraIR
 
 extension NativeMatmul {
   /// The elementwise chain a matmul group applies to the product, as graph values:
-  /// `activation(scale * product + bias) * gateActivation(gate) + residual`, each part optional
-  /// and in that order. `scale` is one f32 (`[]` or `[1]`: a value, or a constant fused into the
-  /// group), `bias` is `[n]`; `gate` and `residual` have the result's shape; `gateActivation`
+  /// `activation(scale * product + bias + rowBias) * gateActivation(gate) + residual`, each part
+  /// optional and in that order, or `activation(scale * product + bias + rowBias + residual)`
+  /// (a convolution's residual block). `scale` is one f32 (`[]` or `[1]`: a value, or a constant
+  /// fused into the group), `bias` is `[n]`, `rowBias` is `[m, 1]` (leading 1s allowed: a
+  /// convolution's bias per output channel); `gate` and `residual` have the result's shape; `gateActivation`
   /// comes from a relu/silu/gelu node inside the group whose input is outside it (the SwiGLU
   /// `silu(x·Wg) * (x·Wu)`). Any other group shape is not native.
   struct Epilogue: Sendable {
@@ -16,16 +18,22 @@ extension NativeMatmul {
 
     var scale: Scale?
     var bias: ValueID?
+    var rowBias: ValueID?
     var activation = GEMMActivation.identity
     var gate: ValueID?
     var gateActivation = GEMMActivation.identity
     var residual: ValueID?
+    var residualBeforeActivation = false
+    /// A bias per row of ``residual`` (an off-chain `add` of `[m, 1]` to it inside the group: a
+    /// downsampling convolution's bias), or nil.
+    var residualRowBias: ValueID?
 
     /// Recognises `nodes` (the group without its matmul, in order) after `product`, or returns nil.
     init?(_ nodes: [Node], after product: ValueID, in graph: Graph, _ layout: MatmulLayout) {
       let resultType = graph.type(of: product)
       var current = product
       var pendingGate: (result: ValueID, input: ValueID, activation: GEMMActivation)?
+      var pendingResidual: (result: ValueID, input: ValueID, rowBias: ValueID)?
       let literals = Dictionary(nodes.compactMap { node in node.literal.map { (node.result, $0) } }) { a, _ in a }
       for node in nodes where node.literal == nil {
         if node.kind == .mul, current == product, let other = node.operands.first(where: { $0 != product }),
@@ -37,6 +45,14 @@ extension NativeMatmul {
         }
         guard graph.type(of: node.result) == resultType, !node.operands.contains(where: { literals[$0] != nil }) else {
           return nil
+        }
+        if !node.operands.contains(current), node.kind == .add, pendingResidual == nil,
+          let input = node.operands.first(where: { graph.type(of: $0) == resultType }),
+          let other = node.operands.first(where: { $0 != input }),
+          Self.isRowVector(graph.type(of: other).shape, rows: layout.m, resultRank: resultType.shape.rank)
+        {
+          pendingResidual = (node.result, input, other)
+          continue
         }
         guard node.operands.contains(current) else {
           // A node off the chain: only an activation whose result gates the chain later.
@@ -50,10 +66,18 @@ extension NativeMatmul {
         switch node.kind {
         case .add where residual == nil:
           guard let other, graph.type(of: other).dtype == .f32 else { return nil }
-          if graph.type(of: other).shape == [layout.n] && bias == nil && activation == .identity && gate == nil
+          if let pending = pendingResidual, pending.result == other {
+            (residual, residualRowBias) = (pending.input, pending.rowBias)
+            pendingResidual = nil
+          } else if graph.type(of: other).shape == [layout.n] && bias == nil && activation == .identity && gate == nil
             && !layout.bIsVector
           {
             bias = other
+          } else if rowBias == nil && activation == .identity && gate == nil
+            && Self.isRowVector(graph.type(of: other).shape, rows: layout.m, resultRank: resultType.shape.rank)
+            && !layout.aIsVector && !layout.bIsVector
+          {
+            rowBias = other
           } else if graph.type(of: other).shape == resultType.shape {
             residual = other
           } else {
@@ -70,16 +94,29 @@ extension NativeMatmul {
             return nil
           }
         case .relu, .silu, .gelu:
-          guard activation == .identity, gate == nil, residual == nil else { return nil }
+          guard activation == .identity, gate == nil else { return nil }
           activation = Self.activation(of: node)!
+          residualBeforeActivation = residual != nil
         default:
           return nil
         }
         current = node.result
       }
       let inside = Set(nodes.map(\.result))
-      let read = [bias, gate, residual] + [scale.flatMap { if case .value(let value) = $0 { value } else { nil } }]
-      guard pendingGate == nil, !read.contains(where: { $0.map(inside.contains) ?? false }) else { return nil }
+      let read =
+        [bias, rowBias, gate, residual, residualRowBias] + [
+          scale.flatMap { if case .value(let value) = $0 { value } else { nil } }
+        ]
+      guard pendingGate == nil, pendingResidual == nil, !read.contains(where: { $0.map(inside.contains) ?? false })
+      else { return nil }
+    }
+
+    /// Whether `shape` is `[rows, 1]` after leading 1s, no longer than the result: one value per
+    /// row of the product.
+    private static func isRowVector(_ shape: Shape, rows: Int, resultRank: Int) -> Bool {
+      let dims = shape.dims
+      return dims.count >= 2 && dims.count <= resultRank && dims.suffix(2) == [rows, 1]
+        && dims.dropLast(2).allSatisfy { $0 == 1 }
     }
 
     /// The activation a relu/silu/gelu node computes, or nil for any other node.
@@ -97,6 +134,9 @@ extension NativeMatmul {
       func matrix(_ value: ValueID?) -> UnsafePointer<Float>? {
         value.map { UnsafePointer(pointer($0).assumingMemoryBound(to: Float.self) + batch * m * n) }
       }
+      func vector(_ value: ValueID?) -> UnsafePointer<Float>? {
+        value.map { UnsafePointer(pointer($0).assumingMemoryBound(to: Float.self)) }
+      }
       return GEMMEpilogue(
         scale: scale.map {
           switch $0 {
@@ -104,9 +144,10 @@ extension NativeMatmul {
           case .value(let value): pointer(value).assumingMemoryBound(to: Float.self).pointee
           }
         },
-        bias: bias.map { UnsafePointer(pointer($0).assumingMemoryBound(to: Float.self)) }, activation: activation,
-        residual: matrix(residual), residualStride: n, gate: matrix(gate), gateActivation: gateActivation,
-        gateStride: n)
+        bias: vector(bias), rowBias: vector(rowBias), activation: activation, residual: matrix(residual),
+        residualStride: n, residualBeforeActivation: residualBeforeActivation, residualRowBias: vector(residualRowBias),
+        gate: matrix(gate),
+        gateActivation: gateActivation, gateStride: n)
     }
   }
 }

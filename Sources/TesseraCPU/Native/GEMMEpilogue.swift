@@ -28,19 +28,29 @@ public enum GEMMActivation: Sendable, Hashable {
 }
 
 /// What a GEMM does to each finished row of C:
-/// `C = activation(scale·A·B + bias) * gateActivation(gate) + residual` (a SwiGLU feed-forward's
-/// `silu(x·Wg) * (x·Wu)` is the `x·Wu` GEMM gated by `silu` of the other GEMM's result).
+/// `C = activation(scale·A·B + bias + rowBias) * gateActivation(gate) + residual` (a SwiGLU
+/// feed-forward's `silu(x·Wg) * (x·Wu)` is the `x·Wu` GEMM gated by `silu` of the other GEMM's
+/// result), or with ``residualBeforeActivation`` `activation(scale·A·B + bias + rowBias + residual)`
+/// (a convolution's residual block).
 public struct GEMMEpilogue: @unchecked Sendable {
   /// Multiplies the product first (attention's `1/√d`), or nil.
   public var scale: Float?
   /// `n` floats added to every row, or nil.
   public var bias: UnsafePointer<Float>?
+  /// `m` floats, `rowBias[i]` added to every element of row `i` (a convolution's bias per output
+  /// channel), or nil.
+  public var rowBias: UnsafePointer<Float>?
   /// Applied after the bias.
   public var activation: GEMMActivation
   /// A row-major `m × n` matrix (row stride ``residualStride``) added last, or nil.
   public var residual: UnsafePointer<Float>?
   /// Row stride of ``residual``.
   public var residualStride: Int
+  /// `m` floats, `residualRowBias[i]` added with row `i` of ``residual`` (a downsampling
+  /// convolution's bias), or nil.
+  public var residualRowBias: UnsafePointer<Float>?
+  /// Whether ``residual`` is added before the activation (then there is no gate) instead of last.
+  public var residualBeforeActivation: Bool
   /// A row-major `m × n` matrix (row stride ``gateStride``) that multiplies the result after
   /// ``gateActivation``, or nil.
   public var gate: UnsafePointer<Float>?
@@ -55,16 +65,20 @@ public struct GEMMEpilogue: @unchecked Sendable {
   /// Creates an epilogue. `@unchecked Sendable`: it only carries read-only pointers that the
   /// caller keeps alive for the GEMM call.
   public init(
-    scale: Float? = nil, bias: UnsafePointer<Float>? = nil, activation: GEMMActivation = .identity,
-    residual: UnsafePointer<Float>? = nil,
-    residualStride: Int = 0, gate: UnsafePointer<Float>? = nil, gateActivation: GEMMActivation = .identity,
-    gateStride: Int = 0
+    scale: Float? = nil, bias: UnsafePointer<Float>? = nil, rowBias: UnsafePointer<Float>? = nil,
+    activation: GEMMActivation = .identity, residual: UnsafePointer<Float>? = nil,
+    residualStride: Int = 0, residualBeforeActivation: Bool = false, residualRowBias: UnsafePointer<Float>? = nil,
+    gate: UnsafePointer<Float>? = nil,
+    gateActivation: GEMMActivation = .identity, gateStride: Int = 0
   ) {
     self.scale = scale
     self.bias = bias
+    self.rowBias = rowBias
     self.activation = activation
     self.residual = residual
     self.residualStride = residualStride
+    self.residualBeforeActivation = residualBeforeActivation
+    self.residualRowBias = residualRowBias
     self.gate = gate
     self.gateActivation = gateActivation
     self.gateStride = gateStride
@@ -72,7 +86,7 @@ public struct GEMMEpilogue: @unchecked Sendable {
 
   /// Whether it changes anything.
   var isIdentity: Bool {
-    scale == nil && bias == nil && activation == .identity && residual == nil && gate == nil
+    scale == nil && bias == nil && rowBias == nil && activation == .identity && residual == nil && gate == nil
   }
 
   /// Applies to `C[row, columns]` (C's row stride `ldc`).
@@ -81,14 +95,25 @@ public struct GEMMEpilogue: @unchecked Sendable {
     let out = c + row * ldc
     if let scale { for j in columns { out[j] *= scale } }
     if let bias { for j in columns { out[j] += bias[j] } }
+    if let rowBias {
+      let add = rowBias[row]
+      for j in columns { out[j] += add }
+    }
+    if residualBeforeActivation { addResidual(row: row, columns: columns, to: out) }
     if activation != .identity { for j in columns { out[j] = activation.apply(out[j]) } }
     if let gate {
       let factor = gate + row * gateStride
       for j in columns { out[j] *= gateActivation.apply(factor[j]) }
     }
-    if let residual {
-      let add = residual + row * residualStride
-      for j in columns { out[j] += add[j] }
-    }
+    if !residualBeforeActivation { addResidual(row: row, columns: columns, to: out) }
+  }
+
+  /// Adds row `row` of ``residual`` (if any) to `out[columns]`.
+  @inline(__always)
+  private func addResidual(row: Int, columns: Range<Int>, to out: UnsafeMutablePointer<Float>) {
+    guard let residual else { return }
+    let add = residual + row * residualStride
+    let extra = residualRowBias?[row] ?? 0
+    for j in columns { out[j] += add[j] + extra }
   }
 }

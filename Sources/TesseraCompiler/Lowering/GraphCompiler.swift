@@ -39,7 +39,8 @@ public enum GraphCompiler {
     // Without a kernel library, composites that need a hand-written kernel become core ops.
     let needsLibrary: Set<OpKind> = options.library == nil ? [.softmax, .rmsNorm, .layerNorm] : []
     let decompose = target.decompose.union(needsLibrary).intersection(DecomposeComposites.decomposable)
-    let windows: [any GraphPass] = DecomposeWindows.applies(to: graph) ? [DecomposeWindows()] : []
+    let windows: [any GraphPass] =
+      DecomposeWindows.applies(to: graph) ? [DecomposeWindows(), HoistEpilogueAboveReshape()] : []
     let passes = windows + (decompose.isEmpty ? [] : [DecomposeComposites(kinds: decompose)]) + options.passes
     var optimised = try PassManager(passes).run(graph, afterEach: afterEachPass)
     var libraryCalls = options.library.map(LibraryCalls.init(library:))
