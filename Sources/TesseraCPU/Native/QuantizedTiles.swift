@@ -321,27 +321,21 @@ enum Q5_0Tile: QuantizedTileFormat {
   static let storedCodeBias: Float = 16
   @inline(__always)
   static func scalesAndOffsets(_ p: UnsafeRawPointer) -> (SIMD4<Float>, SIMD4<Float>) { (halves(p), SIMD4()) }
-  /// `q - 16`: each nibble byte with 16 added where its fifth bit is set, less 16, in bytes.
+  /// `q - 16` is the nibble less 16 where the fifth bit is clear.
   @inline(__always)
   static func codes(_ p: UnsafeRawPointer, lane: Int) -> (SIMD16<Float>, SIMD16<Float>) {
-    let nibbles = (p + codesOffset + lane * 16).loadUnaligned(as: SIMD16<UInt8>.self)
+    let wide = SIMDConversions.widen((p + codesOffset + lane * 16).loadUnaligned(as: SIMD16<UInt8>.self))
     let bits = p + fifthBitsOffset! + 2 * lane
-    let low = (nibbles & 0x0F) | sixteens(bits.loadUnaligned(as: UInt16.self))
-    let high = (nibbles &>> 4) | sixteens(bits.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
-    return (signedFloats(low), signedFloats(high))
+    let low = bits.loadUnaligned(as: UInt16.self), high = bits.loadUnaligned(fromByteOffset: 8, as: UInt16.self)
+    return (
+      SIMDConversions.float(wide & 0x0F &- sixteens(~low)), SIMDConversions.float(wide &>> 4 &- sixteens(~high))
+    )
   }
-  /// 16 in byte `i` where bit `i` of `bits` is set, else 0.
+  /// 16 in lane `i` where bit `i` of `bits` is set, else 0.
   @inline(__always)
-  private static func sixteens(_ bits: UInt16) -> SIMD16<UInt8> {
-    let spread = SIMD16<UInt8>(
-      lowHalf: SIMD8(repeating: UInt8(truncatingIfNeeded: bits)), highHalf: SIMD8(repeating: UInt8(bits >> 8)))
-    let powers = SIMD16<UInt8>(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128)
-    return SIMD16<UInt8>(repeating: 0).replacing(with: 16, where: spread & powers .!= 0)
-  }
-  /// The codes `q` (0…31) as floats `q - 16`.
-  @inline(__always)
-  private static func signedFloats(_ codes: SIMD16<UInt8>) -> SIMD16<Float> {
-    SIMDConversions.float(SIMDConversions.widen(SIMD16<Int8>(truncatingIfNeeded: codes &- 16)))
+  private static func sixteens(_ bits: UInt16) -> SIMD16<Int32> {
+    let elements = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+    return ((SIMD16<Int32>(repeating: Int32(bits)) &>> elements) &<< 4) & 16
   }
 }
 
