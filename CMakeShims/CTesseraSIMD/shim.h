@@ -1,8 +1,7 @@
 // CTesseraSIMD: the integer dot-product instructions Swift's SIMD types cannot reach (AVX-512
-// VNNI's vpdpbusd; AVX2's vpmaddubsw, vpmaddwd and vpsignb; the byte shuffles and masks that
-// spread q5_0's fifth bits over bytes), through the compiler's own intrinsics header. Swift has
-// no way to call an LLVM intrinsic, and LLVM forms AVX-512 VNNI's vpdpbusd only from an
-// add-reduction, which costs a horizontal sum per block (measured: slower
+// VNNI's vpdpbusd; AVX2's vpmaddubsw, vpmaddwd and vpsignb), through the compiler's own
+// intrinsics header. Swift has no way to call an LLVM intrinsic, and LLVM forms AVX-512 VNNI's
+// vpdpbusd only from an add-reduction, which costs a horizontal sum per block (measured: slower
 // than the f32 kernel). Each wrapper carries its own target attribute, so it compiles without a
 // CPU flag; callers ask tessera_has_avx512_vnni() or tessera_has_avx2() at run time first. With
 // the Makefile's native flags the calls inline to the instructions.
@@ -87,31 +86,6 @@ static inline void tessera_dot_s8s8_avx2(void *acc, const void *w, const void *x
   }
 }
 
-/// Sets bit 4 of byte i of the 64 bytes at codes where bit i of bits is set (q5_0's fifth bits
-/// over its nibbles), with AVX2: each 32-bit half of bits broadcast, byte i picking byte i / 8
-/// (vpshufb), then compared against its own bit. Only call when tessera_has_avx2().
-__attribute__((target("avx2")))
-static inline void tessera_fifth_bits_avx2(void *codes, uint64_t bits) {
-  const __m256i byteOfBit = _mm256_setr_epi8(
-    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-  const __m256i allButBit = _mm256_set1_epi64x((long long)0x7FBFDFEFF7FBFDFEULL);
-  for (int half = 0; half < 2; half++) {
-    __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)(uint32_t)(bits >> (32 * half))), byteOfBit);
-    __m256i set = _mm256_cmpeq_epi8(_mm256_or_si256(spread, allButBit), _mm256_set1_epi8(-1));
-    __m256i *target = (__m256i *)codes + half;
-    __m256i sixteens = _mm256_and_si256(set, _mm256_set1_epi8(16));
-    _mm256_storeu_si256(target, _mm256_or_si256(_mm256_loadu_si256(target), sixteens));
-  }
-}
-
-/// tessera_fifth_bits_avx2 with AVX-512 BW: bits is the byte mask. Only call when
-/// tessera_has_avx512_vnni().
-__attribute__((target("avx512f,avx512bw,evex512")))
-static inline void tessera_fifth_bits_512(void *codes, uint64_t bits) {
-  __m512i values = _mm512_loadu_si512(codes);
-  _mm512_storeu_si512(codes, _mm512_or_si512(values, _mm512_maskz_set1_epi8((__mmask64)bits, 16)));
-}
-
 /// acc[i] += Σ_j u8[4i + j] · s8[4i + j] over j < 4, for i < 16: 64 unsigned bytes times 64
 /// signed bytes into 16 int32 lanes (vpdpbusd). Only call when tessera_has_avx512_vnni().
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,evex512")))
@@ -137,13 +111,6 @@ static inline void tessera_dot_s8s8_avx2(void *acc, const void *w, const void *x
   const int8_t *b = (const int8_t *)x;
   for (int i = 0; i < 64; i++) sum[i / 4] += (int32_t)a[i] * (int32_t)b[i];
 }
-
-static inline void tessera_fifth_bits_avx2(void *codes, uint64_t bits) {
-  uint8_t *bytes = (uint8_t *)codes;
-  for (int i = 0; i < 64; i++) bytes[i] |= (uint8_t)((bits >> i & 1) << 4);
-}
-
-static inline void tessera_fifth_bits_512(void *codes, uint64_t bits) { tessera_fifth_bits_avx2(codes, bits); }
 
 static inline void tessera_dpbusd_512(void *acc, const void *u8, const void *s8) {
   int32_t *sum = (int32_t *)acc;

@@ -85,41 +85,10 @@ struct QuantizedTileTests {
     }
   }
 
-  @Test("q5_0 tiles keep GGUF's 22 bytes per row block and decode to the reference's weights bit for bit")
-  func q5_0Tiles() {
-    let (n, k) = (7, 96)
-    var generator = SeededRandom(seed: 13)
-    let weights = Tensor.random(TensorType(.q5_0, [n, k]), using: &generator)
-    #expect(QuantizedTiles.byteCount(n: n, k: k, dtype: .q5_0) == 8 * (k / 32) * 22, "n rounded up to 8 rows")
-    var tiles = [UInt8](repeating: 0, count: QuantizedTiles.byteCount(n: n, k: k, dtype: .q5_0))
-    var decoded = [Float](repeating: .nan, count: 8 * k)
-    weights.bytes.withUnsafeBytes { w in
-      tiles.withUnsafeMutableBytes {
-        QuantizedTiles.repack(w.baseAddress!, n: n, k: k, dtype: .q5_0, into: $0.baseAddress!)
-      }
-    }
-    tiles.withUnsafeBytes { t in
-      decoded.withUnsafeMutableBufferPointer { out in
-        for tile in 0..<2 {
-          QuantizedTiles.decodeTile(
-            t.baseAddress!, tile: tile, k: k, dtype: .q5_0, into: out.baseAddress! + tile * 4 * k)
-        }
-      }
-    }
-    let reference = Quantization.dequantize(weights.bytes, dtype: .q5_0, count: n * k)
-    for row in 0..<8 {
-      for column in 0..<k {
-        let expected = reference[min(row, n - 1) * k + column]
-        #expect(decoded[row * k + column].bitPattern == expected.bitPattern, "row \(row) column \(column)")
-      }
-    }
-  }
-
   static let cases: [(dtype: DType, m: Int, n: Int, k: Int)] = [
     (.q4_0, 1, 1, 32), (.q4_1, 1, 7, 64), (.q4_0, 2, 33, 96), (.q4_1, 3, 130, 576), (.q4_0, 5, 9, 64),
     (.q4_1, 17, 12, 160), (.q8_0, 1, 5, 64), (.q8_0, 6, 9, 96), (.q8_0, 2, 130, 576),
-    (.q5_0, 1, 7, 64), (.q5_0, 3, 130, 576), (.q5_0, 6, 9, 96), (.q5_0, 1, 1, 32), (.q5_0, 1, 131, 576),
-    (.q5_0, 17, 13, 160), (.q4_k, 1, 5, 256), (.q4_k, 2, 33, 512),
+    (.q5_0, 1, 7, 64), (.q5_0, 3, 130, 576), (.q5_0, 6, 9, 96), (.q4_k, 1, 5, 256), (.q4_k, 2, 33, 512),
     (.q4_k, 5, 9, 256), (.q5_k, 1, 7, 256), (.q5_k, 6, 9, 512), (.q6_k, 1, 5, 256), (.q6_k, 3, 130, 512),
     (.q6_k, 5, 9, 256),
   ]

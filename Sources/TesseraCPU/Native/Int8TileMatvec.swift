@@ -11,15 +11,12 @@ import TesseraIR
 /// signed codes go in as two registers of two rows each: made unsigned by adding 128 for VNNI
 /// (`Σ (w + 128)·x = Σ w·x + 128 Σ x`), multiplied sign-for-sign with AVX2. The lanes are scaled
 /// by `d · dx` in f32 and the offsets (q4_0's `-8d`, q4_1's `m`, q4_k's `-dmin · m`, q8_0's
-/// `-128d` with VNNI) apply through the block's `dx · Σ codes`. q5_0 (``Q5_0Tile``) runs as q4
-/// does, 16 added to each nibble byte whose fifth bit is set (vpshufb and a compare, or an
-/// AVX-512 byte mask) before the dot products and `16d · dx · Σ codes` taken off after: bytes up
-/// to 31 keep vpmaddubsw's pair sums within int16. q5_k and q6_k (``Q8ScaledTile``) run as q8_0 does, each
-/// row's eight lanes a half scaled by that half's scale — the arithmetic of
-/// ``Int8ActivationMatmul`` (exact integer block sums, then the two scales) summed in another
-/// order. About twice the bytes per second of the f32-activation tile kernel (whose int-to-float
-/// conversions and FMAs bound it) on the out-of-cache SmolLM2 decode matrices with VNNI
-/// (docs/cpu-quantized-matvec.md).
+/// `-128d` with VNNI) apply
+/// through the block's `dx · Σ codes`. q5_k and q6_k (``Q8ScaledTile``) run as q8_0 does, each row's
+/// eight lanes a half scaled by that half's scale — the arithmetic of ``Int8ActivationMatmul`` (exact integer
+/// block sums, then the two scales) summed in another order. About twice the bytes per second of
+/// the f32-activation tile kernel (whose int-to-float conversions and FMAs bound it) on the
+/// out-of-cache SmolLM2 decode matrices with VNNI (docs/cpu-quantized-matvec.md).
 enum Int8TileMatvec {
   /// The instruction sets the kernel runs on, fastest first.
   enum Instructions: CaseIterable, Sendable, CustomStringConvertible {
@@ -149,7 +146,6 @@ enum Int8TileMatvec {
     case .q4_0: multiply(Dot.self, Q4_0Tile.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
     case .q4_1: multiply(Dot.self, Q4_1Tile.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
     case .q8_0: multiplyQ8(Dot.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
-    case .q5_0: multiply(Dot.self, Q5_0Tile.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
     case .q4Scaled: multiply(Dot.self, Q4ScaledTile.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
     case .q8Scaled: multiplyScaled(Dot.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
     }
@@ -169,15 +165,8 @@ enum Int8TileMatvec {
       for block in 0..<blocks {
         let (scales, offset) = Format.scalesAndOffsets(p)
         offsets = offsets.addingProduct(offset, scaledSums[block])
-        if Format.storedCodeBias != 0 {
-          offsets = offsets.addingProduct(-Format.storedCodeBias * scales, scaledSums[block])
-        }
         let codes = (p + Format.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self)
         var low = codes & nibble, high = codes &>> 4 & nibble
-        if let bits = Format.fifthBitsOffset {
-          Dot.fifthBits(&low, p.loadUnaligned(fromByteOffset: bits, as: UInt64.self))
-          Dot.fifthBits(&high, p.loadUnaligned(fromByteOffset: bits + 8, as: UInt64.self))
-        }
         var integer = SIMD16<Int32>()
         let activations = spread + block * 128
         Dot.nibbles(&integer, &low, activations)
@@ -294,8 +283,6 @@ private protocol Int8DotProduct {
   static func signed(_ acc: inout SIMD16<Int32>, _ codes: inout SIMD8<UInt64>, _ activations: UnsafeRawPointer)
   /// What ``signed(_:_:_:)`` adds to every weight code before multiplying.
   static var signedBias: Float { get }
-  /// Adds 16 to byte `i` of `codes` (nibbles) where bit `i` of `bits` is set: q5_0's fifth bits.
-  static func fifthBits(_ codes: inout SIMD8<UInt64>, _ bits: UInt64)
 }
 
 /// `vpdpbusd` (unsigned × signed): signed weights are made unsigned by adding 128.
@@ -312,9 +299,6 @@ private enum VNNI512: Int8DotProduct {
     var unsigned = codes ^ SIMD8(repeating: 0x8080_8080_8080_8080)  // w + 128 for every signed byte w
     tessera_dpbusd_512(&acc, &unsigned, activations)
   }
-
-  @inline(__always)
-  static func fifthBits(_ codes: inout SIMD8<UInt64>, _ bits: UInt64) { tessera_fifth_bits_512(&codes, bits) }
 }
 
 /// `vpmaddubsw` + `vpmaddwd`, with `vpsignb` for signed weights: exact, no bias.
@@ -330,7 +314,4 @@ private enum AVX2: Int8DotProduct {
   static func signed(_ acc: inout SIMD16<Int32>, _ codes: inout SIMD8<UInt64>, _ activations: UnsafeRawPointer) {
     tessera_dot_s8s8_avx2(&acc, &codes, activations)
   }
-
-  @inline(__always)
-  static func fifthBits(_ codes: inout SIMD8<UInt64>, _ bits: UInt64) { tessera_fifth_bits_avx2(&codes, bits) }
 }

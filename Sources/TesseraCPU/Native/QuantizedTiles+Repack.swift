@@ -28,16 +28,16 @@ extension QuantizedTiles {
     (target + scales * 2 * rows + lane * codeBytes).copyMemory(from: source + scales * 2, byteCount: codeBytes)
   }
 
-  /// q5_0 as a ``Q5_0Tile`` lane: its f16 `d` and nibble bytes as GGUF stores them, the fifth
-  /// bits of elements 0–15 and 16–31 as the lane's two 16-bit words, so every weight
-  /// `(q - 16) · d` is the reference's.
+  /// q5_0 in q8_0's layout: its f16 `d` as it is and each code `q - 16` as a signed byte, so
+  /// every weight `(q - 16) · d` is the reference's.
   private static func writeQ5_0(_ source: UnsafeRawPointer, lane: Int, into target: UnsafeMutableRawPointer) {
     target.storeBytes(of: source.loadUnaligned(as: UInt16.self), toByteOffset: lane * 2, as: UInt16.self)
     let fifthBits = UInt32(littleEndian: source.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
-    let bits = target + Q5_0Tile.fifthBitsOffset!
-    bits.storeBytes(of: UInt16(truncatingIfNeeded: fifthBits), toByteOffset: lane * 2, as: UInt16.self)
-    bits.storeBytes(of: UInt16(truncatingIfNeeded: fifthBits >> 16), toByteOffset: 8 + lane * 2, as: UInt16.self)
-    (target + Q5_0Tile.codesOffset + lane * 16).copyMemory(from: source + 6, byteCount: 16)
+    for element in 0..<32 {
+      let nibble = (source.load(fromByteOffset: 6 + (element & 15), as: UInt8.self) >> ((element >> 4) * 4)) & 15
+      let code = Int(nibble) | Int((fifthBits >> element) & 1) << 4
+      target.storeBytes(of: Int8(code - 16), toByteOffset: Q8_0Tile.codesOffset + lane * 32 + element, as: Int8.self)
+    }
   }
 
   /// Sub-block `j` (32 weights) of the q4_k super-block at `source` as a ``Q4ScaledTile`` lane:

@@ -9,10 +9,9 @@ import TesseraIR
 /// weights along `k` it stores the four rows' scales, then their offsets where the layout has
 /// them, then their codes in row order (``Layout``). q4_0, q4_1 and q8_0 keep GGUF's values, only
 /// their order changes, so results equal the GGUF-layout kernels' up to summation order. q5_0,
-/// q4_k, q5_k and q6_k have no GGUF-layout kernel: only tiles are read, repacked into the
-/// ``Q5_0Tile``, ``Q4ScaledTile`` and ``Q8ScaledTile`` layouts with every weight's value unchanged
-/// (the K formats' f32 scales `d · sc` and offsets `-dmin · m` rounded as the reference rounds
-/// them).
+/// q4_k, q5_k and q6_k have no GGUF-layout kernel: only tiles are read, repacked into the q8_0,
+/// ``Q4ScaledTile`` and ``Q8ScaledTile`` layouts with every weight's value unchanged (the K
+/// formats' f32 scales `d · sc` and offsets `-dmin · m` rounded as the reference rounds them).
 public enum QuantizedTiles {
   /// Weight rows per tile.
   public static let rows = 4
@@ -23,10 +22,9 @@ public enum QuantizedTiles {
     case q4_0
     /// q4_1's: four f16 `d`, four f16 `m`, four rows of 16 nibble bytes.
     case q4_1
-    /// q8_0's: four f16 `d`, four rows of 32 signed code bytes.
+    /// q8_0's: four f16 `d`, four rows of 32 signed code bytes. q5_0 takes it too: its code
+    /// `q - 16` (−16…15) is a signed byte with the same `d`.
     case q8_0
-    /// ``Q5_0Tile``: four f16 `d`, the four rows' fifth bits, four rows of 16 nibble bytes.
-    case q5_0
     /// ``Q4ScaledTile``: q4_k's 32-weight sub-blocks, each with an f32 scale and offset.
     case q4Scaled
     /// ``Q8ScaledTile``: q5_k's and q6_k's codes as signed bytes, an f32 scale per 16 weights
@@ -38,8 +36,7 @@ public enum QuantizedTiles {
       switch dtype {
       case .q4_0: self = .q4_0
       case .q4_1: self = .q4_1
-      case .q8_0: self = .q8_0
-      case .q5_0: self = .q5_0
+      case .q8_0, .q5_0: self = .q8_0
       case .q4_k: self = .q4Scaled
       case .q5_k, .q6_k: self = .q8Scaled
       default: return nil
@@ -52,7 +49,6 @@ public enum QuantizedTiles {
       case .q4_0: Q4_0Tile.bytes
       case .q4_1: Q4_1Tile.bytes
       case .q8_0: Q8_0Tile.bytes
-      case .q5_0: Q5_0Tile.bytes
       case .q4Scaled: Q4ScaledTile.bytes
       case .q8Scaled: Q8ScaledTile.bytes
       }
@@ -110,7 +106,6 @@ public enum QuantizedTiles {
     case .q4_0: multiply(Q4_0Tile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
     case .q4_1: multiply(Q4_1Tile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
     case .q8_0: multiply(Q8_0Tile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
-    case .q5_0: multiply(Q5_0Tile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
     case .q4Scaled: multiply(Q4ScaledTile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
     case .q8Scaled: multiply(Q8ScaledTile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
     }
@@ -178,7 +173,6 @@ public enum QuantizedTiles {
     case .q4_0: decodeTile(Q4_0Tile.self, tiles, tile: tile, k: k, into: out)
     case .q4_1: decodeTile(Q4_1Tile.self, tiles, tile: tile, k: k, into: out)
     case .q8_0: decodeTile(Q8_0Tile.self, tiles, tile: tile, k: k, into: out)
-    case .q5_0: decodeTile(Q5_0Tile.self, tiles, tile: tile, k: k, into: out)
     case .q4Scaled: decodeTile(Q4ScaledTile.self, tiles, tile: tile, k: k, into: out)
     case .q8Scaled: decodeTile(Q8ScaledTile.self, tiles, tile: tile, k: k, into: out)
     }
@@ -197,13 +191,12 @@ public enum QuantizedTiles {
       for lane in 0..<rows {
         let (low, high) = Format.codes(p, lane: lane)
         let offset = SIMD16<Float>(repeating: offsets[lane])
-        // Without an offset, a product alone: a zero code times a negative scale stays −0.
-        @inline(__always) func weights(_ codes: SIMD16<Float>, _ scale: Float) -> SIMD16<Float> {
-          Format.hasOffset ? offset.addingProduct(codes, SIMD16(repeating: scale)) : codes * scale
-        }
         let row = lane * k * 4 + block * 128
-        raw.storeBytes(of: weights(low, lowScales[lane]), toByteOffset: row, as: SIMD16<Float>.self)
-        raw.storeBytes(of: weights(high, highScales[lane]), toByteOffset: row + 64, as: SIMD16<Float>.self)
+        raw.storeBytes(
+          of: offset.addingProduct(low, SIMD16(repeating: lowScales[lane])), toByteOffset: row, as: SIMD16<Float>.self)
+        raw.storeBytes(
+          of: offset.addingProduct(high, SIMD16(repeating: highScales[lane])), toByteOffset: row + 64,
+          as: SIMD16<Float>.self)
       }
       p += bytes
     }
@@ -235,19 +228,11 @@ protocol QuantizedTileFormat {
   static var splitsScales: Bool { get }
   /// The four rows' scales of elements 0–15 and of 16–31 in the tile block at `p`.
   static func halfScales(_ p: UnsafeRawPointer) -> (SIMD4<Float>, SIMD4<Float>)
-  /// Where a block's fifth code bits start (``Q5_0Tile``), or nil where codes are whole bytes
-  /// or nibbles.
-  static var fifthBitsOffset: Int? { get }
-  /// What the stored unsigned bits add to each code (q5_0's 16: code `q - 16` stored as `q`);
-  /// the int8 loop, which multiplies the stored bits, takes it off through the block's sum.
-  static var storedCodeBias: Float { get }
 }
 
 /// One scale per row and block, unless a format says otherwise.
 extension QuantizedTileFormat {
   static var splitsScales: Bool { false }
-  static var fifthBitsOffset: Int? { nil }
-  static var storedCodeBias: Float { 0 }
   @inline(__always)
   static func halfScales(_ p: UnsafeRawPointer) -> (SIMD4<Float>, SIMD4<Float>) {
     let scales = scalesAndOffsets(p).0
@@ -304,38 +289,6 @@ enum Q8_0Tile: QuantizedTileFormat {
       SIMDConversions.float(SIMDConversions.widen(codes.loadUnaligned(as: SIMD16<Int8>.self))),
       SIMDConversions.float(SIMDConversions.widen((codes + 16).loadUnaligned(as: SIMD16<Int8>.self)))
     )
-  }
-}
-
-/// q5_0 tile block: four f16 `d`, the fifth bits, four rows of 16 code bytes holding the low four
-/// bits as q4_0 pairs them (low nibbles elements 0–15, high nibbles 16–31): 88 bytes, GGUF's
-/// 22 a row. The fifth bits lie in the order of the nibbles the int8 loop splits the codes into:
-/// bit `16r + i` of the 64 bits at byte 8 is row `r`'s element `i`, of the 64 at byte 16 its
-/// element `16 + i`. A weight is `(q - 16) · d`: code `q - 16` (−16…15, stored as `q`), scale
-/// `d`, no offset, as the reference computes it.
-enum Q5_0Tile: QuantizedTileFormat {
-  static let bytes = 88
-  static let codesOffset = 24
-  static let hasOffset = false
-  static let fifthBitsOffset: Int? = 8
-  static let storedCodeBias: Float = 16
-  @inline(__always)
-  static func scalesAndOffsets(_ p: UnsafeRawPointer) -> (SIMD4<Float>, SIMD4<Float>) { (halves(p), SIMD4()) }
-  /// `q - 16` is the nibble less 16 where the fifth bit is clear.
-  @inline(__always)
-  static func codes(_ p: UnsafeRawPointer, lane: Int) -> (SIMD16<Float>, SIMD16<Float>) {
-    let wide = SIMDConversions.widen((p + codesOffset + lane * 16).loadUnaligned(as: SIMD16<UInt8>.self))
-    let bits = p + fifthBitsOffset! + 2 * lane
-    let low = bits.loadUnaligned(as: UInt16.self), high = bits.loadUnaligned(fromByteOffset: 8, as: UInt16.self)
-    return (
-      SIMDConversions.float(wide & 0x0F &- sixteens(~low)), SIMDConversions.float(wide &>> 4 &- sixteens(~high))
-    )
-  }
-  /// 16 in lane `i` where bit `i` of `bits` is set, else 0.
-  @inline(__always)
-  private static func sixteens(_ bits: UInt16) -> SIMD16<Int32> {
-    let elements = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-    return ((SIMD16<Int32>(repeating: Int32(bits)) &>> elements) &<< 4) & 16
   }
 }
 
