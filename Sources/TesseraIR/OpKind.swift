@@ -79,6 +79,7 @@ public enum CompareKind: String, CaseIterable, Sendable, Hashable {
   case lt, le, gt, ge, eq, ne
 
   /// Whether `x kind y` holds (false for NaN operands except `ne`, as in IEEE and numpy).
+  @inlinable
   public func holds<T: Comparable>(_ x: T, _ y: T) -> Bool {
     switch self {
     case .lt: x < y

@@ -203,12 +203,12 @@ struct VectorCompiler {
       if isFloat(type(a)) {
         return { context, _ in
           let (x, y, z) = (context.floats + ra, context.floats + rb, context.integers + out)
-          for e in 0..<context.lanes { z[e] = VectorNumerics.compare(kind, x[e], y[e]) ? 1 : 0 }
+          for e in 0..<context.lanes { z[e] = kind.holds(x[e], y[e]) ? 1 : 0 }
         }
       }
       return { context, _ in
         let (x, y, z) = (context.integers + ra, context.integers + rb, context.integers + out)
-        for e in 0..<context.lanes { z[e] = VectorNumerics.compare(kind, x[e], y[e]) ? 1 : 0 }
+        for e in 0..<context.lanes { z[e] = kind.holds(x[e], y[e]) ? 1 : 0 }
       }
     }
     let readA = reader(a, resultLanes: resultLanes), readB = reader(b, resultLanes: resultLanes)

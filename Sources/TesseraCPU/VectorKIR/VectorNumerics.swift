@@ -31,17 +31,4 @@ enum VectorNumerics {
     if dtype == .bool { return value != 0 ? 1 : 0 }
     return wrapInteger(Double(value), dtype)
   }
-
-  /// A comparison (false for NaN except `ne`).
-  @inline(__always)
-  static func compare<T: Comparable>(_ kind: CompareKind, _ x: T, _ y: T) -> Bool {
-    switch kind {
-    case .lt: x < y
-    case .le: x <= y
-    case .gt: x > y
-    case .ge: x >= y
-    case .eq: x == y
-    case .ne: x != y
-    }
-  }
 }

@@ -200,19 +200,8 @@ enum Kernels {
   /// d[i] = 1.0 where a[i] kind b[i] holds, else 0.0, for n f32 lanes; `values` are d, a, b, n.
   static func compare(_ kind: VectorComparison, base: UnsafeMutableRawPointer, _ values: [Int64], _ n: Int) {
     let (d, a, b) = (lanes(base, values[0]), lanes(base, values[1]), lanes(base, values[2]))
-    for i in 0..<n {
-      let (x, y) = (a[i], b[i])
-      let holds =
-        switch kind {
-        case .lt: x < y
-        case .le: x <= y
-        case .gt: x > y
-        case .ge: x >= y
-        case .eq: x == y
-        case .ne: x != y
-        }
-      d[i] = holds ? 1 : 0
-    }
+    let relation = kind.relation
+    for i in 0..<n { d[i] = relation.holds(a[i], b[i]) ? 1 : 0 }
   }
 
   /// d[i] = m[i] != 0 ? a[i] : b[i] for n f32 lanes; `values` are d, m, a, b, n.

@@ -121,6 +121,9 @@ public enum VectorReduction: UInt8, CaseIterable, Sendable, Hashable {
 /// comparison holds and 0.0 elsewhere.
 public enum VectorComparison: UInt8, CaseIterable, Sendable, Hashable {
   case lt, le, gt, ge, eq, ne
+
+  /// The IR comparison this instruction computes (same name, same IEEE semantics).
+  public var relation: CompareKind { CompareKind(rawValue: "\(self)")! }
 }
 
 /// The GGUF block formats the vector unit dequantizes: every ``BlockFormat`` (the first three
