@@ -3,19 +3,6 @@ import Testing
 
 @Suite("Shape and dtype inference")
 struct TypeInferenceTests {
-  private func infer(_ kind: OpKind, _ operands: [TensorType], _ attributes: Attributes = [:]) throws -> TensorType {
-    try TypeInference.resultType(of: kind, operands: operands, attributes: attributes)
-  }
-
-  private func failure(_ kind: OpKind, _ operands: [TensorType], _ attributes: Attributes = [:]) -> String? {
-    do {
-      _ = try TypeInference.resultType(of: kind, operands: operands, attributes: attributes)
-      return nil
-    } catch {
-      return error.message
-    }
-  }
-
   private let f32x4x8 = TensorType(.f32, [4, 8])
 
   @Test func matmulFollowsNumpy() throws {

@@ -5,19 +5,6 @@ import Testing
 /// `(input + pads - dilation·(kernel-1) - 1) / stride + 1`.
 @Suite("Shape inference of the window ops and pad")
 struct WindowTypeInferenceTests {
-  private func infer(_ kind: OpKind, _ operands: [TensorType], _ attributes: Attributes = [:]) throws -> TensorType {
-    try TypeInference.resultType(of: kind, operands: operands, attributes: attributes)
-  }
-
-  private func failure(_ kind: OpKind, _ operands: [TensorType], _ attributes: Attributes = [:]) -> String? {
-    do {
-      _ = try TypeInference.resultType(of: kind, operands: operands, attributes: attributes)
-      return nil
-    } catch {
-      return error.message
-    }
-  }
-
   private let image = TensorType(.f32, [1, 4, 224, 224])
 
   @Test func convolutionShapes() throws {
