@@ -14,6 +14,15 @@ struct RefArray {
   var storage: Storage
 
   var shape: Shape { type.shape }
+
+  /// Bytes of host memory the values take.
+  var byteCount: Int {
+    switch storage {
+    case .float(let values): values.count * MemoryLayout<Float>.stride
+    case .int(let values): values.count * MemoryLayout<Int64>.stride
+    case .blocks(let bytes): bytes.count
+    }
+  }
   var dtype: DType { type.dtype }
 
   init(type: TensorType, storage: Storage) {

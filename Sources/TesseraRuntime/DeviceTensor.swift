@@ -179,6 +179,10 @@ public final class HostTensorStore: TensorStore {
     HostMemory(count: bytes, counter: allocations)
   }
 
+  /// Counts `bytes` the device holds in memory of its own (the reference's kept weight-only
+  /// values) in ``allocatedBytes`` until the returned token deinitialises.
+  public func countHeld(_ bytes: Int) -> CountedAllocation { allocations.count(bytes) }
+
   /// Copies into the host bytes.
   public func write(_ bytes: UnsafeRawBufferPointer, to memory: any DeviceMemory, at offset: Int) throws(DeviceError) {
     try host(memory).write(bytes, at: offset)

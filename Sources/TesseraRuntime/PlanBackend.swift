@@ -79,7 +79,7 @@ public protocol PlanBackend: AnyObject, Sendable {
   /// Where the runner keeps the results of steps that depend only on unwritten device tensor
   /// arguments (``InvariantSteps``: a weight dequantised and transposed), computed once and
   /// shared by the device's graphs; `nil` to compute them on every run, in the arena.
-  var derivedValues: DerivedValueCache? { get }
+  var derivedValues: DeviceMemoryCache? { get }
   /// Memory reading `tensor`'s own bytes for one run (never written), or `nil` when the device
   /// cannot read host memory and the runner must copy the tensor in.
   func borrow(_ tensor: Tensor) -> (any DeviceMemory)?
@@ -100,5 +100,5 @@ extension PlanBackend {
   /// The arena comes with the first run.
   public var allocatesArenaAtCompile: Bool { false }
   /// Every step runs on every run.
-  public var derivedValues: DerivedValueCache? { nil }
+  public var derivedValues: DeviceMemoryCache? { nil }
 }

@@ -167,7 +167,7 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
       timings += try run(invariantSegments[index]!, locate: locate, profile: profile, trace: trace, traffic: &traffic)
       let sources = invariant.sources[index]!.map { tensors[$0]! }
       backend.derivedValues?.record(
-        resident.keys[index]!, memory: kept[plan.steps[index].group.root]!, sources: sources)
+        resident.keys[index]!, value: kept[plan.steps[index].group.root]!, sources: sources)
     }
     for (index, segment) in (keptSteps.isEmpty ? segments : resident.varying).enumerated() {
       timings += try run(segment, encodedAs: index, locate: locate, profile: profile, trace: trace, traffic: &traffic)

@@ -14,7 +14,7 @@ public final class NPUDevice: Device {
   /// The device's global memory: every device tensor and buffer of the npu is a range of it.
   public let global: NPUGlobalMemory
   /// The results of weight-only steps, computed once and shared by every graph compiled here.
-  public let derivedValues = DerivedValueCache()
+  public let derivedValues = DeviceMemoryCache()
   private let options: CompileOptions
   private let host: any HostKernelRunner
   /// The cycle reports of every program its graphs ran since the last ``takeCycleReport()``.

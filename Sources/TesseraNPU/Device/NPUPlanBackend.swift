@@ -22,7 +22,7 @@ final class NPUPlanBackend: PlanBackend, @unchecked Sendable {
   let hostRunner: (any HostKernelRunner)?
   let faults = FaultInjection()
   let timesKernels = true
-  let derivedValues: DerivedValueCache?
+  let derivedValues: DeviceMemoryCache?
   private let config: NPUConfig
   private let emulator: Emulator
   private let trace: Bool
@@ -35,7 +35,7 @@ final class NPUPlanBackend: PlanBackend, @unchecked Sendable {
   /// every run); with a `recorder`, appends the cycle report of every program it runs there,
   /// with every unit instruction's interval when `trace` is set.
   init(
-    global: NPUGlobalMemory, config: NPUConfig, host: any HostKernelRunner, derivedValues: DerivedValueCache?,
+    global: NPUGlobalMemory, config: NPUConfig, host: any HostKernelRunner, derivedValues: DeviceMemoryCache?,
     recorder: Locked<CycleReport>? = nil, trace: Bool = false
   ) {
     self.global = global
