@@ -39,7 +39,7 @@ enum NPUModelBenchmark {
     for _ in 0..<decode { token = try session.decodeGreedy(token) }
     row("decode (steady)", report(device), tokens: decode, wall: Date().timeIntervalSince(started), config: config)
     print(
-      "decode is memory-bound when MTE2 (the GM-read DMA) is busy most of the time; each plan step is its own program, so fill and drain latencies between programs are not hidden (whole-graph programs are not built yet). Host-fallback steps (gather, rope, update_slice, argmax) are not in the cycle counts."
+      "decode is memory-bound when MTE2 (the GM-read DMA) is busy most of the time; each plan step is its own program, so fill and drain latencies between programs are not hidden (whole-graph programs are not built yet). Steps left on the host (none on SmolLM2's decode path) are not in the cycle counts."
     )
   }
 
