@@ -3,24 +3,24 @@ import TesseraIR
 /// How one row's 32 weights enter a tile block, per GGUF format.
 extension QuantizedTiles {
   /// Writes block `block` (weights `32·block …`) of the GGUF row at `row` into lane `lane` of
-  /// the tile block at `target`.
+  /// the tile block at `target`; `blockBytes` is the size of `dtype`'s GGUF block.
   static func writeLane(
-    _ dtype: DType, row: UnsafeRawPointer, block: Int, lane: Int, into target: UnsafeMutableRawPointer
+    _ dtype: DType, blockBytes: Int, row: UnsafeRawPointer, block: Int, lane: Int, into target: UnsafeMutableRawPointer
   ) {
     switch dtype {
     case .q5_0: writeQ5_0(row + block * BlockFormat.q5_0.bytes, lane: lane, into: target)
     case .q4_k: writeQ4_K(row + block / 8 * BlockFormat.q4_k.bytes, subBlock: block % 8, lane: lane, into: target)
     case .q5_k: writeQ5_K(row + block / 8 * BlockFormat.q5_k.bytes, subBlock: block % 8, lane: lane, into: target)
     case .q6_k: writeQ6_K(row + block / 8 * BlockFormat.q6_k.bytes, subBlock: block % 8, lane: lane, into: target)
-    default: copyBlock(row + block * QuantizedBlocks.blockBytes(dtype), dtype: dtype, lane: lane, into: target)
+    default: copyBlock(row + block * blockBytes, blockBytes: blockBytes, dtype: dtype, lane: lane, into: target)
     }
   }
 
   /// q4_0, q4_1, q8_0: the block's f16 scale (and minimum) and its codes as GGUF stores them.
   private static func copyBlock(
-    _ source: UnsafeRawPointer, dtype: DType, lane: Int, into target: UnsafeMutableRawPointer
+    _ source: UnsafeRawPointer, blockBytes: Int, dtype: DType, lane: Int, into target: UnsafeMutableRawPointer
   ) {
-    let codeBytes = dtype == .q8_0 ? 32 : 16, scales = (QuantizedBlocks.blockBytes(dtype) - codeBytes) / 2
+    let codeBytes = dtype == .q8_0 ? 32 : 16, scales = (blockBytes - codeBytes) / 2
     for scale in 0..<scales {
       let value = source.loadUnaligned(fromByteOffset: scale * 2, as: UInt16.self)
       target.storeBytes(of: value, toByteOffset: (scale * rows + lane) * 2, as: UInt16.self)

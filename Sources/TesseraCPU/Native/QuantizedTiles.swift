@@ -83,6 +83,9 @@ public enum QuantizedTiles {
   ) {
     precondition(supports(dtype) && k % dtype.quantBlock!.elements == 0, "QuantizedTiles: \(dtype) with k = \(k)")
     let blocks = k / 32, tileBytes = Layout(dtype)!.bytes, rowBytes = QuantizedBlocks.rowBytes(k: k, dtype: dtype)
+    // Looked up once: a dtype's block size comes from its `BlockFormat`, a struct of arrays that
+    // every lookup copies (retains and releases were a quarter of a short SmolLM2 run).
+    let blockBytes = QuantizedBlocks.blockBytes(dtype)
     let buffers = RepackBuffers(weights: weights, tiles: tiles)
     pool.forEachChunk(of: (n + rows - 1) / rows) { range in
       for tile in range {
@@ -90,7 +93,7 @@ public enum QuantizedTiles {
           let target = buffers.tiles + (tile * blocks + block) * tileBytes
           for lane in 0..<rows {
             let row = buffers.weights + Swift.min(tile * rows + lane, n - 1) * rowBytes
-            writeLane(dtype, row: row, block: block, lane: lane, into: target)
+            writeLane(dtype, blockBytes: blockBytes, row: row, block: block, lane: lane, into: target)
           }
         }
       }
