@@ -8,15 +8,7 @@ import Testing
 @Suite("NPU: weight-only steps kept between runs")
 struct NPUKeptValueTests {
   static func graph(_ name: String, epilogue: String = "") throws -> Graph {
-    try TestSupport.parseOne(
-      """
-      func @\(name)(%x: f32[2,64], %w: q4_1[48,64]) -> f32[2,48] {
-        %d = dequantize %w : f32[48,64]
-        %t = transpose %d {perm = [1, 0]} : f32[64,48]
-        %y = matmul %x, %t : f32[2,48]
-        \(epilogue.isEmpty ? "return %y" : "%z = \(epilogue) %y : f32[2,48]\n  return %z")
-      }
-      """)
+    try TestSupport.weightMatmulGraph(name, epilogue: epilogue)
   }
 
   /// The reference's result for `x` and `w`, and a check that `actual` is within the cube's tolerance.

@@ -104,6 +104,20 @@ public enum TestSupport {
   public static func parseOne(_ text: String) throws -> Graph {
     try Parser.parse(text, file: "test.tir").functions[0]
   }
+
+  /// `@name(%x: f32[2,64], %w: q4_1[48,64])`: `x · transpose(dequantize(w))`, then `epilogue`
+  /// (a unary op) when given — a matmul whose weight-only operand devices may keep between runs.
+  public static func weightMatmulGraph(_ name: String, epilogue: String = "") throws -> Graph {
+    try parseOne(
+      """
+      func @\(name)(%x: f32[2,64], %w: q4_1[48,64]) -> f32[2,48] {
+        %d = dequantize %w : f32[48,64]
+        %t = transpose %d {perm = [1, 0]} : f32[64,48]
+        %y = matmul %x, %t : f32[2,48]
+        \(epilogue.isEmpty ? "return %y" : "%z = \(epilogue) %y : f32[2,48]\n  return %z")
+      }
+      """)
+  }
 }
 
 /// A numpy script failed; its standard error says why.
