@@ -6,7 +6,7 @@ public enum GroupKind: String, Hashable, Sendable {
   case elementwise
   /// One reduction with an elementwise prologue (on its input) and epilogue (on its result).
   case reduction
-  /// One matmul with an elementwise epilogue on its result.
+  /// One matmul (or `conv2d`) with an elementwise epilogue on its result.
   case matmul
   /// One op computed by a library kernel (softmax, norms, rope, concat…).
   case library
@@ -69,7 +69,7 @@ public enum Fusion {
         } else {
           members[target].append(index)
           if node.kind.family == .reduction { kinds[target] = .reduction }
-          if node.kind == .matmul { kinds[target] = .matmul }
+          if isProduct(node) { kinds[target] = .matmul }
           groupOf[index] = target
           continue
         }
@@ -105,6 +105,10 @@ public enum Fusion {
     return (groups.sorted { $0.nodes.last! < $1.nodes.last! }, refusals.reversed())
   }
 
+  /// Whether `node` is the core of a `matmul` group: a matmul, or a `conv2d` (on a target that
+  /// keeps it whole; the same epilogues follow it).
+  static func isProduct(_ node: Node) -> Bool { node.kind == .matmul || node.kind == .conv2d }
+
   /// Elementwise and movement ops that can be evaluated per element inside another kernel.
   static func isFusible(_ node: Node) -> Bool {
     node.kind.isElementwise || [.transpose, .broadcast, .slice, .gather, .dequantize, .rope].contains(node.kind)
@@ -113,7 +117,7 @@ public enum Fusion {
   private static func initialKind(_ node: Node) -> GroupKind {
     if node.kind == .constant { return .constant }
     if node.kind == .reshape { return .alias }
-    if node.kind == .matmul { return .matmul }
+    if isProduct(node) { return .matmul }
     if node.kind.family == .reduction { return .reduction }
     return isFusible(node) ? .elementwise : .library
   }
@@ -131,7 +135,7 @@ public enum Fusion {
     if node.kind == .constant {
       return isSplat(node.literal!) ? nil : "a non-splat constant is read from the weights"
     }
-    if node.kind == .matmul || node.kind.family == .reduction {
+    if isProduct(node) || node.kind.family == .reduction {
       guard kind == .elementwise else { return "the consumer kernel already has a \(kind.rawValue)" }
       let shape = graph.type(of: root.result).shape
       let epilogueKeepsShape = members.map { graph.nodes[$0] }.allSatisfy {
@@ -141,7 +145,7 @@ public enum Fusion {
     }
     guard isFusible(node) else { return "\(node.kind) is not fused into other kernels" }
     if graph.type(of: node.result).dtype.isQuantized { return "quantized values are materialised" }
-    if kind == .matmul, let matmul = members.first(where: { graph.nodes[$0].kind == .matmul }),
+    if kind == .matmul, let matmul = members.first(where: { isProduct(graph.nodes[$0]) }),
       users.of(node.result).contains(matmul)
     {
       return "a matmul reads materialised operands"
