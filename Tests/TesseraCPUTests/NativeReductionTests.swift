@@ -24,6 +24,36 @@ struct NativeReductionTests {
     "func @f(%x: \(input)) -> \(output) {\n  %y = \(op) %x {\(attributes)} : \(output)\n  return %y\n}"
   }
 
+  /// A global average pool after a convolution with its bias, residual and relu (a ResNet's end):
+  /// the chain stays in the convolution's epilogue and the pool is a native reduction.
+  @Test("a convolution's epilogue stays with it before a global pool", arguments: [1, 3])
+  func poolAfterConvolution(threads: Int) throws {
+    let text = """
+      func @f(%x: f32[1,8,7,7], %w: f32[16,8,3,3], %b: f32[16,1,1], %r: f32[1,16,7,7]) -> f32[1,16,1,1] {
+        %c = conv2d %x, %w {pads = [1, 1, 1, 1]} : f32[1,16,7,7]
+        %y = add %c, %b : f32[1,16,7,7]
+        %s = add %y, %r : f32[1,16,7,7]
+        %z = relu %s : f32[1,16,7,7]
+        %m = reduce_mean %z {axes = [2, 3], keepdims = true} : f32[1,16,1,1]
+        return %m
+      }
+      """
+    let graph = try TestSupport.parseOne(text)
+    let device = CPUDevice(library: StandardKernelLibrary(), pool: CPUThreadPool(threads: threads))
+    var generator = SeededRandom(seed: 11)
+    let inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 5, using: &generator) }
+    let expected = try TestSupport.evaluate(graph, inputs)[0]
+    let actual = try device.compile(graph).run(inputs: inputs)[0]
+    #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-4, rtol: 1e-5) <= 1)
+    let routes = try device.routes(for: graph)
+    #expect(routes.count == 2)
+    guard case .convolution(let convolution) = routes.first, case .reduction = routes.last else {
+      Issue.record("not a native convolution then a native reduction: \(routes)")
+      return
+    }
+    #expect(convolution.epilogue.activation == .relu && convolution.epilogue.residual != nil)
+  }
+
   @Test("trailing-axis reductions are native and match the reference", arguments: cases.indices, [1, 3])
   func matchesTheReference(index: Int, threads: Int) throws {
     let (text, native) = Self.cases[index]

@@ -144,6 +144,11 @@ public enum Fusion {
       return epilogueKeepsShape && graph.type(of: node.result).shape == shape ? nil : "its epilogue changes the shape"
     }
     guard isFusible(node) else { return "\(node.kind) is not fused into other kernels" }
+    if kind == .reduction, node.kind.isElementwise,
+      node.operands.contains(where: { continuesProductEpilogue($0, graph, users) })
+    {
+      return "it belongs to the epilogue of the matmul or convolution it reads"
+    }
     if graph.type(of: node.result).dtype.isQuantized { return "quantized values are materialised" }
     if kind == .matmul, let matmul = members.first(where: { isProduct(graph.nodes[$0]) }),
       users.of(node.result).contains(matmul)
@@ -153,6 +158,16 @@ public enum Fusion {
     return nil
   }
 
+  /// Whether `value` is a matmul's or `conv2d`'s result, or an elementwise chain over one, each
+  /// link read only once: an elementwise op reading it then joins the product's epilogue (free on
+  /// the native kernels) rather than a reduction's prologue (which would leave the product bare).
+  private static func continuesProductEpilogue(_ value: ValueID, _ graph: Graph, _ users: Users) -> Bool {
+    guard users.of(value).count == 1, let index = users.producer(of: value) else { return false }
+    let node = graph.nodes[index]
+    return isProduct(node)
+      || (node.kind.isElementwise && node.operands.contains { continuesProductEpilogue($0, graph, users) })
+  }
+
   static func isSplat(_ tensor: Tensor) -> Bool {
     guard !tensor.dtype.isQuantized else { return false }
     let values = tensor.doubles
@@ -160,15 +175,20 @@ public enum Fusion {
   }
 }
 
-/// The nodes that read each value.
+/// The nodes that read each value, and the node that defines it.
 struct Users {
   private var table: [ValueID: [Int]] = [:]
+  private var producers: [ValueID: Int] = [:]
 
   init(_ graph: Graph) {
     for (index, node) in graph.nodes.enumerated() {
       for operand in Set(node.operands) { table[operand, default: []].append(index) }
+      producers[node.result] = index
     }
   }
 
   func of(_ value: ValueID) -> [Int] { table[value] ?? [] }
+
+  /// The index of the node whose result `value` is (nil for arguments).
+  func producer(of value: ValueID) -> Int? { producers[value] }
 }
