@@ -50,6 +50,24 @@ struct CompiledPlanTests {
     #expect(plan.steps[0].group.kind == .reduction)
   }
 
+  /// A reduction of a matmul's elementwise chain leaves the chain to the matmul's epilogue
+  /// (where the native kernels apply it for free) instead of taking it as its prologue.
+  @Test func reductionLeavesAMatmulsEpilogueToTheMatmul() throws {
+    let plan = try plan(
+      """
+      func @f(%x: f32[2,3], %w: f32[3,4], %b: f32[4], %r: f32[2,4]) -> f32[2,1] {
+        %h = matmul %x, %w : f32[2,4]
+        %y = add %h, %b : f32[2,4]
+        %s = add %y, %r : f32[2,4]
+        %z = relu %s : f32[2,4]
+        %m = reduce_mean %z {axes = [1], keepdims = true} : f32[2,1]
+        return %m
+      }
+      """)
+    #expect(kernelOps(plan) == [["h", "y", "s", "z"], ["m"]])
+    #expect(plan.steps.map(\.group.kind) == [.matmul, .reduction])
+  }
+
   @Test func matmulTakesAnEpilogueButNotItsOperandProducers() throws {
     let plan = try plan(
       """

@@ -82,7 +82,7 @@ public final class CPUDevice: Device {
   private func planned(_ graph: Graph) throws(DeviceError) -> (CompiledPlan, CPUPlanBackend) {
     let plan: CompiledPlan
     do {
-      plan = try GraphCompiler.compile(graph, target: .everything("cpu"), options: options)
+      plan = try GraphCompiler.compile(graph, target: CPUDevice.capabilities, options: options)
     } catch {
       throw .compileFailed(device: info.name, message: error.description)
     }
@@ -91,8 +91,11 @@ public final class CPUDevice: Device {
 }
 
 extension CPUDevice {
+  /// Every op and dtype, with `conv2d` and pooling kept whole for the native kernels.
+  static let capabilities = TargetCapabilities.everything("cpu", windowKernels: [.conv2d, .maxPool2d, .avgPool2d])
+
   /// The `cpu` target of `tessera compile`: every op; no artifacts beyond the common ones.
-  public static let compileTarget = CompileTarget(capabilities: .everything("cpu"))
+  public static let compileTarget = CompileTarget(capabilities: CPUDevice.capabilities)
 }
 
 /// Runs kernel launches on the vectorised KIR executor: the host fallback other devices use for

@@ -3,7 +3,9 @@ import TesseraIR
 import TesseraRuntime
 
 /// How the `cpu` device runs a compiled plan's steps, for ``PlanRunner``: matmul groups on the
-/// native SGEMM or quantized matmul (with their epilogue), single softmax / rms_norm / rope
+/// native SGEMM or quantized matmul (with their epilogue), f32 `conv2d` groups on ``Convolution``
+/// (im2col packed straight into SGEMM's panels, with their epilogue), lone f32 pooling on
+/// ``Pooling``, lone f32 reductions over the trailing axes on ``NativeReduction``, single softmax / rms_norm / rope
 /// library groups on ``RowKernels``, movement / select / f32 arithmetic groups through strided
 /// views (``NativeStridedKernel``), lone `update_slice` and f32 `argmax` groups natively
 /// (``NativeSliceUpdate``, ``NativeArgmax``), `dequantize` (and its transpose) of block-quantized
@@ -19,6 +21,9 @@ final class CPUPlanBackend: PlanBackend {
   /// How one step runs.
   enum Action: @unchecked Sendable {
     case native(NativeMatmul)
+    case convolution(NativeConvolution)
+    case pooling(NativePooling)
+    case reduction(NativeReduction)
     case rows(NativeRowKernel)
     case strided(NativeStridedKernel)
     case sliceUpdate(NativeSliceUpdate)
@@ -68,6 +73,12 @@ final class CPUPlanBackend: PlanBackend {
       guard let call = step.call else { continue }
       if step.group.kind == .matmul, let native = NativeMatmul(step.group, in: graph, producers: producers) {
         actions[index] = .native(native)
+      } else if step.group.kind == .matmul, let convolution = NativeConvolution(step.group, in: graph) {
+        actions[index] = .convolution(convolution)
+      } else if let pooling = NativePooling(step.group, in: graph) {
+        actions[index] = .pooling(pooling)
+      } else if let reduction = NativeReduction(step.group, in: graph) {
+        actions[index] = .reduction(reduction)
       } else if let gather = NativeEmbeddingGather(step.group, in: graph, producers: producers) {
         actions[index] = .gather(gather)
       } else if let rows = NativeRowKernel(step.group, in: graph) {
@@ -155,6 +166,12 @@ final class CPUPlanBackend: PlanBackend {
         matmul.run(
           output: pointer(root), pointer: pointer, tiles: encoded.tiles[matmul.b], precision: precision, pool: pool,
           deterministic: device.deterministic)
+      case .convolution(let kernel):
+        kernel.run(output: pointer(root), pointer: pointer, pool: pool)
+      case .pooling(let kernel):
+        kernel.run(output: pointer(root), pointer: pointer, pool: pool)
+      case .reduction(let kernel):
+        kernel.run(output: pointer(root), pointer: pointer, pool: pool)
       case .rows(let kernel):
         kernel.run(output: pointer(root), pointer: pointer, pool: pool)
       case .strided(let kernel):
@@ -191,6 +208,10 @@ final class CPUPlanBackend: PlanBackend {
   private func name(of action: Action, root: ValueID) -> String {
     switch action {
     case .native(let matmul): "native matmul (\(matmul.weights)) → %\(graph[root].name)"
+    case .convolution(let kernel):
+      "native conv2d \(kernel.shape.geometry.height.kernel)x\(kernel.shape.geometry.width.kernel) → %\(graph[root].name)"
+    case .pooling(let kernel): "native \(kernel.reduction == .maximum ? "max" : "avg") pool → %\(graph[root].name)"
+    case .reduction(let kernel): "native \(kernel.kind) → %\(graph[root].name)"
     case .rows(let kernel): "native \(kernel.operation) → %\(graph[root].name)"
     case .strided(let kernel): "native strided \(kernel.operation) → %\(graph[root].name)"
     case .sliceUpdate: "native update_slice → %\(graph[root].name)"

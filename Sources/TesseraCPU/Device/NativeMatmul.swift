@@ -74,7 +74,9 @@ struct NativeMatmul: Sendable {
         Self.broadcastIndex(index, from: batch, to: layout.batchB)
       )
     }
-    guard let epilogue = Epilogue(nodes.filter { $0.result != matmul.result }, after: matmul.result, in: graph, layout)
+    guard
+      let epilogue = Epilogue(
+        nodes.filter { $0.result != matmul.result }, after: matmul.result, in: graph, product: .init(layout))
     else { return nil }
     self.epilogue = epilogue
   }

@@ -5,8 +5,9 @@ extension NativeMatmul {
   /// `activation(scale * product + bias + rowBias) * gateActivation(gate) + residual`, each part
   /// optional and in that order, or `activation(scale * product + bias + rowBias + residual)`
   /// (a convolution's residual block). `scale` is one f32 (`[]` or `[1]`: a value, or a constant
-  /// fused into the group), `bias` is `[n]`, `rowBias` is `[m, 1]` (leading 1s allowed: a
-  /// convolution's bias per output channel); `gate` and `residual` have the result's shape; `gateActivation`
+  /// fused into the group), `bias` is `[n]`, `rowBias` is `[m, 1]` (leading 1s allowed; for a
+  /// native convolution `[O, 1, 1]`, a bias per output channel); `gate` and `residual` have the
+  /// result's shape; `gateActivation`
   /// comes from a relu/silu/gelu node inside the group whose input is outside it (the SwiGLU
   /// `silu(x·Wg) * (x·Wu)`). Any other group shape is not native.
   struct Epilogue: Sendable {
@@ -28,8 +29,36 @@ extension NativeMatmul {
     /// downsampling convolution's bias), or nil.
     var residualRowBias: ValueID?
 
-    /// Recognises `nodes` (the group without its matmul, in order) after `product`, or returns nil.
-    init?(_ nodes: [Node], after product: ValueID, in graph: Graph, _ layout: MatmulLayout) {
+    /// How the product's elements form the `rows × columns` matrix (per batch element) the
+    /// epilogue walks.
+    struct ProductShape {
+      /// Rows and columns of each batch element's product.
+      var rows: Int, columns: Int
+      /// Axes of the result after the rows' axis (1 for a matmul's `[…, m, n]`, 2 for a
+      /// convolution's `[N, O, OH, OW]`): a bias per row has this many trailing 1s.
+      var axesAfterRows: Int
+      /// Whether a bias `[columns]` may join (B is not a vector).
+      var takesColumnBias = false
+      /// Whether a bias per row may join (neither operand is a vector).
+      var takesRowBias = true
+
+      /// The product of a matmul of `layout`.
+      init(_ layout: MatmulLayout) {
+        (rows, columns, axesAfterRows) = (layout.m, layout.n, 1)
+        takesColumnBias = !layout.bIsVector
+        takesRowBias = !layout.aIsVector && !layout.bIsVector
+      }
+
+      /// A product of `rows × columns` per batch element laid out along the last
+      /// `1 + axesAfterRows` axes (a convolution's).
+      init(rows: Int, columns: Int, axesAfterRows: Int) {
+        (self.rows, self.columns, self.axesAfterRows) = (rows, columns, axesAfterRows)
+      }
+    }
+
+    /// Recognises `nodes` (the group without its core op, in order) after `product`, whose
+    /// elements form `shape`, or returns nil.
+    init?(_ nodes: [Node], after product: ValueID, in graph: Graph, product shape: ProductShape) {
       let resultType = graph.type(of: product)
       var current = product
       var pendingGate: (result: ValueID, input: ValueID, activation: GEMMActivation)?
@@ -49,7 +78,7 @@ extension NativeMatmul {
         if !node.operands.contains(current), node.kind == .add, pendingResidual == nil,
           let input = node.operands.first(where: { graph.type(of: $0) == resultType }),
           let other = node.operands.first(where: { $0 != input }),
-          Self.isRowVector(graph.type(of: other).shape, rows: layout.m, resultRank: resultType.shape.rank)
+          Self.isRowVector(graph.type(of: other).shape, shape, resultRank: resultType.shape.rank)
         {
           pendingResidual = (node.result, input, other)
           continue
@@ -69,13 +98,13 @@ extension NativeMatmul {
           if let pending = pendingResidual, pending.result == other {
             (residual, residualRowBias) = (pending.input, pending.rowBias)
             pendingResidual = nil
-          } else if graph.type(of: other).shape == [layout.n] && bias == nil && activation == .identity && gate == nil
-            && !layout.bIsVector
+          } else if graph.type(of: other).shape == [shape.columns] && bias == nil && activation == .identity
+            && gate == nil && shape.takesColumnBias
           {
             bias = other
           } else if rowBias == nil && activation == .identity && gate == nil
-            && Self.isRowVector(graph.type(of: other).shape, rows: layout.m, resultRank: resultType.shape.rank)
-            && !layout.aIsVector && !layout.bIsVector
+            && Self.isRowVector(graph.type(of: other).shape, shape, resultRank: resultType.shape.rank)
+            && shape.takesRowBias
           {
             rowBias = other
           } else if graph.type(of: other).shape == resultType.shape {
@@ -111,12 +140,13 @@ extension NativeMatmul {
       else { return nil }
     }
 
-    /// Whether `shape` is `[rows, 1]` after leading 1s, no longer than the result: one value per
-    /// row of the product.
-    private static func isRowVector(_ shape: Shape, rows: Int, resultRank: Int) -> Bool {
-      let dims = shape.dims
-      return dims.count >= 2 && dims.count <= resultRank && dims.suffix(2) == [rows, 1]
-        && dims.dropLast(2).allSatisfy { $0 == 1 }
+    /// Whether `shape` is `[rows, 1…]` (the product's axes after the rows as 1s) after leading
+    /// 1s, no longer than the result: one value per row of the product.
+    private static func isRowVector(_ shape: Shape, _ product: ProductShape, resultRank: Int) -> Bool {
+      let dims = shape.dims, tail = 1 + product.axesAfterRows
+      return dims.count >= tail && dims.count <= resultRank
+        && Array(dims.suffix(tail)) == [product.rows] + Array(repeating: 1, count: product.axesAfterRows)
+        && dims.dropLast(tail).allSatisfy { $0 == 1 }
     }
 
     /// The activation a relu/silu/gelu node computes, or nil for any other node.

@@ -89,6 +89,18 @@ public struct GEMMEpilogue: @unchecked Sendable {
     scale == nil && bias == nil && rowBias == nil && activation == .identity && residual == nil && gate == nil
   }
 
+  /// The epilogue of the product's rows from `row` on (a convolution group's output channels):
+  /// the per-row operands and the matrices start `row` rows later.
+  func startingAt(row: Int) -> GEMMEpilogue {
+    guard row != 0 else { return self }
+    var shifted = self
+    shifted.rowBias = rowBias.map { $0 + row }
+    shifted.residualRowBias = residualRowBias.map { $0 + row }
+    shifted.residual = residual.map { $0 + row * residualStride }
+    shifted.gate = gate.map { $0 + row * gateStride }
+    return shifted
+  }
+
   /// Applies to `C[row, columns]` (C's row stride `ldc`).
   @inline(__always)
   func apply(row: Int, columns: Range<Int>, c: UnsafeMutablePointer<Float>, ldc: Int) {

@@ -6,7 +6,9 @@ import CTesseraSIMD
 /// tiles go through a small scratch tile. The microkernel is chosen for the vector width the code
 /// was built for (``GEMMTile12x32`` with 512-bit vectors, ``GEMMTile6x16`` otherwise), and the
 /// block sizes come from the CPU's cache sizes (``Blocking``). Threads take disjoint blocks of C
-/// (columns when C is wide enough, rows otherwise), each with its own packing buffers.
+/// (columns when C is wide enough, rows otherwise), each with its own packing buffers. B is a
+/// stored matrix or any other ``GEMMPanelSource`` (a convolution's im2col matrix, packed from the
+/// image).
 public enum SGEMM {
   /// The microkernels ``multiply(m:n:k:a:lda:b:ldb:c:ldc:epilogue:pool:)`` can run.
   enum Microkernel: CaseIterable, Sendable {
@@ -63,27 +65,38 @@ public enum SGEMM {
     c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue, pool: CPUThreadPool, microkernel: Microkernel,
     caches: CacheSizes
   ) {
+    multiply(
+      m: m, n: n, k: k, a: a, lda: lda, source: GEMMMatrixSource(b: b, ldb: ldb), c: c, ldc: ldc, epilogue: epilogue,
+      pool: pool, microkernel: microkernel, caches: caches)
+  }
+
+  /// `C[m×n] = epilogue(A[m×k] · B[k×n])` with B packed from `source`, on the preferred
+  /// microkernel and the host's caches.
+  static func multiply<Source: GEMMPanelSource>(
+    m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, source: Source, c: UnsafeMutablePointer<Float>,
+    ldc: Int, epilogue: GEMMEpilogue, pool: CPUThreadPool, microkernel: Microkernel = .preferred,
+    caches: CacheSizes = .host
+  ) {
     switch microkernel {
     case .tile12x32:
       multiply(
-        GEMMTile12x32.self, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, epilogue: epilogue,
+        GEMMTile12x32.self, m: m, n: n, k: k, a: a, lda: lda, source: source, c: c, ldc: ldc, epilogue: epilogue,
         pool: pool, caches: caches)
     case .tile6x16:
       multiply(
-        GEMMTile6x16.self, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, epilogue: epilogue,
+        GEMMTile6x16.self, m: m, n: n, k: k, a: a, lda: lda, source: source, c: c, ldc: ldc, epilogue: epilogue,
         pool: pool, caches: caches)
     }
   }
 
-  private static func multiply<Kernel: GEMMMicrokernel, Element: GEMMElement>(
-    _ kernel: Kernel.Type, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Element>,
-    ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue, pool: CPUThreadPool,
-    caches: CacheSizes
+  private static func multiply<Kernel: GEMMMicrokernel, Source: GEMMPanelSource>(
+    _ kernel: Kernel.Type, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, source: Source,
+    c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue, pool: CPUThreadPool, caches: CacheSizes
   ) {
     guard m > 0 && n > 0 else { return }
     let work = m * n * Swift.max(k, 1)
     let threads = work < 32 * 1024 ? 1 : pool.threads
-    let shared = SharedPointers(a: a, b: b, c: c)
+    let shared = SharedPointers(a: a, source: source, c: c)
     let (mr, nr) = (Kernel.rows, Kernel.columns)
     let blocking = Blocking(mr: mr, nr: nr, caches: caches)
     // Split the dimension that gives every thread whole micro-tiles.
@@ -95,15 +108,15 @@ public enum SGEMM {
       let rows = splitColumns ? 0..<m : (lower * mr)..<Swift.min(m, upper * mr)
       let columns = splitColumns ? (lower * nr)..<Swift.min(n, upper * nr) : 0..<n
       block(
-        Kernel.self, rows: rows, columns: columns, k: k, shared, lda: lda, ldb: ldb, ldc: ldc, epilogue: epilogue,
+        Kernel.self, rows: rows, columns: columns, k: k, shared, lda: lda, ldc: ldc, epilogue: epilogue,
         blocking: blocking)
     }
   }
 
   /// One thread's block of C, computed with its own packing buffers.
-  private static func block<Kernel: GEMMMicrokernel, Element: GEMMElement>(
-    _ kernel: Kernel.Type, rows: Range<Int>, columns: Range<Int>, k: Int, _ shared: SharedPointers<Element>, lda: Int,
-    ldb: Int, ldc: Int, epilogue: GEMMEpilogue, blocking: Blocking
+  private static func block<Kernel: GEMMMicrokernel, Source: GEMMPanelSource>(
+    _ kernel: Kernel.Type, rows: Range<Int>, columns: Range<Int>, k: Int, _ shared: SharedPointers<Source>, lda: Int,
+    ldc: Int, epilogue: GEMMEpilogue, blocking: Blocking
   ) {
     let (mr, nr) = (Kernel.rows, Kernel.columns)
     let c = shared.c
@@ -132,7 +145,7 @@ public enum SGEMM {
       let width = Swift.min(nc, columns.upperBound - jc)
       for pc in stride(from: 0, to: k, by: kc) {
         let depth = Swift.min(kc, k - pc)
-        GEMMPacking.packB(shared.b + pc * ldb + jc, ldb: ldb, depth: depth, columns: width, nr: nr, into: bPanel)
+        shared.source.pack(row: pc, depth: depth, column: jc, columns: width, nr: nr, into: bPanel)
         for ic in stride(from: rows.lowerBound, to: rows.upperBound, by: mc) {
           let height = Swift.min(mc, rows.upperBound - ic)
           GEMMPacking.packA(shared.a + ic * lda + pc, lda: lda, rows: height, depth: depth, mr: mr, into: aBlock)
@@ -166,10 +179,10 @@ public enum SGEMM {
   private static func roundUp(_ value: Int, _ multiple: Int) -> Int { (value + multiple - 1) / multiple * multiple }
 }
 
-/// The operand pointers handed to worker threads. `@unchecked Sendable`: A and B are only read,
-/// and each thread writes a disjoint block of C.
-struct SharedPointers<Element: GEMMElement>: @unchecked Sendable {
+/// The operands handed to worker threads. `@unchecked Sendable`: A and B are only read, and each
+/// thread writes a disjoint block of C.
+struct SharedPointers<Source: GEMMPanelSource>: @unchecked Sendable {
   let a: UnsafePointer<Float>
-  let b: UnsafePointer<Element>
+  let source: Source
   let c: UnsafeMutablePointer<Float>
 }

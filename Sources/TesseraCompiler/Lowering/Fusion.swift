@@ -6,7 +6,7 @@ public enum GroupKind: String, Hashable, Sendable {
   case elementwise
   /// One reduction with an elementwise prologue (on its input) and epilogue (on its result).
   case reduction
-  /// One matmul with an elementwise epilogue on its result.
+  /// One matmul (or `conv2d`) with an elementwise epilogue on its result.
   case matmul
   /// One op computed by a library kernel (softmax, norms, rope, concat…).
   case library
@@ -69,7 +69,7 @@ public enum Fusion {
         } else {
           members[target].append(index)
           if node.kind.family == .reduction { kinds[target] = .reduction }
-          if node.kind == .matmul { kinds[target] = .matmul }
+          if isProduct(node) { kinds[target] = .matmul }
           groupOf[index] = target
           continue
         }
@@ -105,6 +105,10 @@ public enum Fusion {
     return (groups.sorted { $0.nodes.last! < $1.nodes.last! }, refusals.reversed())
   }
 
+  /// Whether `node` is the core of a `matmul` group: a matmul, or a `conv2d` (on a target that
+  /// keeps it whole; the same epilogues follow it).
+  static func isProduct(_ node: Node) -> Bool { node.kind == .matmul || node.kind == .conv2d }
+
   /// Elementwise and movement ops that can be evaluated per element inside another kernel.
   static func isFusible(_ node: Node) -> Bool {
     node.kind.isElementwise || [.transpose, .broadcast, .slice, .gather, .dequantize, .rope].contains(node.kind)
@@ -113,7 +117,7 @@ public enum Fusion {
   private static func initialKind(_ node: Node) -> GroupKind {
     if node.kind == .constant { return .constant }
     if node.kind == .reshape { return .alias }
-    if node.kind == .matmul { return .matmul }
+    if isProduct(node) { return .matmul }
     if node.kind.family == .reduction { return .reduction }
     return isFusible(node) ? .elementwise : .library
   }
@@ -131,7 +135,7 @@ public enum Fusion {
     if node.kind == .constant {
       return isSplat(node.literal!) ? nil : "a non-splat constant is read from the weights"
     }
-    if node.kind == .matmul || node.kind.family == .reduction {
+    if isProduct(node) || node.kind.family == .reduction {
       guard kind == .elementwise else { return "the consumer kernel already has a \(kind.rawValue)" }
       let shape = graph.type(of: root.result).shape
       let epilogueKeepsShape = members.map { graph.nodes[$0] }.allSatisfy {
@@ -140,13 +144,28 @@ public enum Fusion {
       return epilogueKeepsShape && graph.type(of: node.result).shape == shape ? nil : "its epilogue changes the shape"
     }
     guard isFusible(node) else { return "\(node.kind) is not fused into other kernels" }
+    if kind == .reduction, node.kind.isElementwise,
+      node.operands.contains(where: { continuesProductEpilogue($0, graph, users) })
+    {
+      return "it belongs to the epilogue of the matmul or convolution it reads"
+    }
     if graph.type(of: node.result).dtype.isQuantized { return "quantized values are materialised" }
-    if kind == .matmul, let matmul = members.first(where: { graph.nodes[$0].kind == .matmul }),
+    if kind == .matmul, let matmul = members.first(where: { isProduct(graph.nodes[$0]) }),
       users.of(node.result).contains(matmul)
     {
       return "a matmul reads materialised operands"
     }
     return nil
+  }
+
+  /// Whether `value` is a matmul's or `conv2d`'s result, or an elementwise chain over one, each
+  /// link read only once: an elementwise op reading it then joins the product's epilogue (free on
+  /// the native kernels) rather than a reduction's prologue (which would leave the product bare).
+  private static func continuesProductEpilogue(_ value: ValueID, _ graph: Graph, _ users: Users) -> Bool {
+    guard users.of(value).count == 1, let index = users.producer(of: value) else { return false }
+    let node = graph.nodes[index]
+    return isProduct(node)
+      || (node.kind.isElementwise && node.operands.contains { continuesProductEpilogue($0, graph, users) })
   }
 
   static func isSplat(_ tensor: Tensor) -> Bool {
@@ -156,15 +175,20 @@ public enum Fusion {
   }
 }
 
-/// The nodes that read each value.
+/// The nodes that read each value, and the node that defines it.
 struct Users {
   private var table: [ValueID: [Int]] = [:]
+  private var producers: [ValueID: Int] = [:]
 
   init(_ graph: Graph) {
     for (index, node) in graph.nodes.enumerated() {
       for operand in Set(node.operands) { table[operand, default: []].append(index) }
+      producers[node.result] = index
     }
   }
 
   func of(_ value: ValueID) -> [Int] { table[value] ?? [] }
+
+  /// The index of the node whose result `value` is (nil for arguments).
+  func producer(of value: ValueID) -> Int? { producers[value] }
 }

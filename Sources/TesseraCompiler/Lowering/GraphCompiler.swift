@@ -40,7 +40,8 @@ public enum GraphCompiler {
     let needsLibrary: Set<OpKind> = options.library == nil ? [.softmax, .rmsNorm, .layerNorm] : []
     let decompose = target.decompose.union(needsLibrary).intersection(DecomposeComposites.decomposable)
     let windows: [any GraphPass] =
-      DecomposeWindows.applies(to: graph) ? [DecomposeWindows(), HoistEpilogueAboveReshape()] : []
+      DecomposeWindows.applies(to: graph, keeping: target.windowKernels)
+      ? [DecomposeWindows(keeping: target.windowKernels), HoistEpilogueAboveReshape()] : []
     let passes = windows + (decompose.isEmpty ? [] : [DecomposeComposites(kinds: decompose)]) + options.passes
     var optimised = try PassManager(passes).run(graph, afterEach: afterEachPass)
     var libraryCalls = options.library.map(LibraryCalls.init(library:))

@@ -1,7 +1,8 @@
 import TesseraIR
 
 /// Generates the kernel of one fused group: per-element kernels for elementwise chains, workgroup
-/// tree reductions with prologue and epilogue, a per-element matmul with epilogue, and concat.
+/// tree reductions with prologue and epilogue, a per-element matmul or convolution with epilogue,
+/// pooling (``convolution(_:at:_:)``, ``pooling(_:at:_:)``) and concat.
 /// The root's buffer comes first in every generated kernel, then the inputs in first-use order.
 enum KernelGenerator {
   /// Work-items per workgroup for per-element kernels.
@@ -25,12 +26,16 @@ enum KernelGenerator {
       let core = graph.nodes[group.nodes.first { graph.nodes[$0].kind.family == .reduction }!]
       reduction(core, root: group.root, emitter, output)
     case .matmul:
-      let core = graph.nodes[group.nodes.first { graph.nodes[$0].kind == .matmul }!]
-      if let quantizedWeight {
+      let core = graph.nodes[group.nodes.first { Fusion.isProduct(graph.nodes[$0]) }!]
+      if core.kind == .conv2d {
+        perElement(group.root, emitter, output) { coordinates in convolution(core, at: coordinates, emitter) }
+      } else if let quantizedWeight {
         quantizedMatmul(core, weight: quantizedWeight, root: group.root, emitter, output)
       } else {
         perElement(group.root, emitter, output) { coordinates in matmul(core, at: coordinates, emitter) }
       }
+    case .library where root.kind == .maxPool2d || root.kind == .avgPool2d:
+      perElement(group.root, emitter, output) { coordinates in pooling(root, at: coordinates, emitter) }
     case .library where root.kind == .concat:
       perElement(group.root, emitter, output) { coordinates in concat(root, at: coordinates, emitter, output) }
     case .library where root.kind == .updateSlice && UpdateSlice.inPlaceBase(of: root, in: graph) != nil:

@@ -16,25 +16,33 @@ public struct TargetCapabilities: Hashable, Sendable {
   /// workgroup, lanes splitting K, a shared-memory tree), so that the dequantized copy is never
   /// materialised. Targets with native kernels of their own for the pattern (`cpu`) leave it off.
   public var matmulsReadQuantizedWeights: Bool
+  /// Window ops (`conv2d`, `max_pool2d`, `avg_pool2d`) the target runs with kernels of its own
+  /// (fusion gives a `conv2d` its epilogue as it gives a matmul one); `decompose-windows` rewrites
+  /// the others into core ops.
+  public var windowKernels: Set<OpKind>
 
   /// Creates a capability set.
   public init(
     name: String, ops: Set<OpKind>, dtypes: Set<DType>, decompose: Set<OpKind> = [],
-    matmulsReadQuantizedWeights: Bool = false
+    matmulsReadQuantizedWeights: Bool = false, windowKernels: Set<OpKind> = []
   ) {
     self.name = name
     self.ops = ops
     self.dtypes = dtypes
     self.decompose = decompose
     self.matmulsReadQuantizedWeights = matmulsReadQuantizedWeights
+    self.windowKernels = windowKernels
   }
 
   /// Every op and dtype: the CPU and the KIR interpreter; the GPU targets also read quantized
-  /// weights in place in matmuls (``matmulsReadQuantizedWeights``).
-  public static func everything(_ name: String, matmulsReadQuantizedWeights: Bool = false) -> TargetCapabilities {
+  /// weights in place in matmuls (``matmulsReadQuantizedWeights``), the CPU keeps window ops whole
+  /// (``windowKernels``).
+  public static func everything(
+    _ name: String, matmulsReadQuantizedWeights: Bool = false, windowKernels: Set<OpKind> = []
+  ) -> TargetCapabilities {
     TargetCapabilities(
       name: name, ops: Set(OpKind.allCases), dtypes: Set(DType.allCases),
-      matmulsReadQuantizedWeights: matmulsReadQuantizedWeights)
+      matmulsReadQuantizedWeights: matmulsReadQuantizedWeights, windowKernels: windowKernels)
   }
 }
 

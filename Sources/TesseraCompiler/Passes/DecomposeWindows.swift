@@ -1,7 +1,8 @@
 import TesseraIR
 
-/// Decomposition of the sliding-window ops and `pad` into core ops (`decompose-windows`). No
-/// target has kernels of its own for them, so the compiler runs this first for every target:
+/// Decomposition of the sliding-window ops and `pad` into core ops (`decompose-windows`). The
+/// compiler runs this first for every target, keeping whole the window ops the target has kernels
+/// of its own for (``TargetCapabilities/windowKernels``: `conv2d` and pooling on `cpu`):
 ///
 /// - `pad` concatenates `broadcast` scalars before and after the operand along each padded axis
 ///   (`constant`), or `gather`s clamped (`edge`) or mirrored (`reflect`) indices.
@@ -16,16 +17,24 @@ public struct DecomposeWindows: GraphPass {
   /// `decompose-windows`.
   public let name = "decompose-windows"
 
-  /// Creates the pass.
-  public init() {}
+  /// Window ops left as they are.
+  public let kept: Set<OpKind>
 
-  /// Whether `graph` has an op this pass rewrites.
-  public static func applies(to graph: Graph) -> Bool { graph.nodes.contains { $0.kind.family == .window } }
+  /// Creates the pass; it leaves the ops in `kept` whole.
+  public init(keeping kept: Set<OpKind> = []) {
+    self.kept = kept
+  }
 
-  /// Replaces every window op and `pad` by its expansion; the last op keeps the original result.
+  /// Whether `graph` has an op this pass rewrites when it keeps `kept`.
+  public static func applies(to graph: Graph, keeping kept: Set<OpKind> = []) -> Bool {
+    graph.nodes.contains { $0.kind.family == .window && !kept.contains($0.kind) }
+  }
+
+  /// Replaces every window op and `pad` not kept by its expansion; the last op keeps the original
+  /// result.
   public func run(_ graph: Graph) -> Graph {
     GraphRewriter.rewrite(graph) { rewriter, node in
-      guard node.kind.family == .window else { return .keep(node) }
+      guard node.kind.family == .window, !kept.contains(node.kind) else { return .keep(node) }
       var expansion = Expansion(rewriter: rewriter, hint: rewriter.graph[node.result].name)
       let last = expansion.lastOp(of: node)
       rewriter = expansion.rewriter

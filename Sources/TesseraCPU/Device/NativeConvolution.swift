@@ -1,0 +1,74 @@
+import TesseraCompiler
+import TesseraIR
+
+/// A `conv2d` group the native ``Convolution`` runs: f32 input, weights and result, and the rest
+/// of the group an epilogue over the `[O, OH·OW]` product of each image
+/// (``NativeMatmul/Epilogue``: a bias per output channel `[O, 1, 1]`, a relu, a residual of the
+/// result's shape, before or after the relu). Other groups run their generated kernel.
+struct NativeConvolution: Sendable {
+  let input: ValueID, weights: ValueID
+  let shape: Convolution.Sizes
+  let epilogue: NativeMatmul.Epilogue
+
+  /// Recognises `group`, or returns nil.
+  init?(_ group: FusedGroup, in graph: Graph) {
+    let nodes = group.nodes.map { graph.nodes[$0] }
+    let inside = Set(nodes.map(\.result))
+    guard let convolution = nodes.first(where: { $0.kind == .conv2d }),
+      !convolution.operands.contains(where: inside.contains),
+      ([convolution.result] + convolution.operands).allSatisfy({ graph.type(of: $0).dtype == .f32 })
+    else { return nil }
+    (input, weights) = (convolution.operands[0], convolution.operands[1])
+    let x = graph.type(of: input).shape.dims, w = graph.type(of: weights).shape.dims
+    shape = Convolution.Sizes(
+      batch: x[0], channels: x[1], outputs: w[0], groups: convolution.attributes.int("groups") ?? 1,
+      geometry: WindowGeometry(verified: convolution.attributes, input: Shape(x), kernel: [w[2], w[3]]))
+    guard
+      let epilogue = NativeMatmul.Epilogue(
+        nodes.filter { $0.result != convolution.result }, after: convolution.result, in: graph,
+        product: .init(rows: shape.outputs, columns: shape.positions, axesAfterRows: 2))
+    else { return nil }
+    self.epilogue = epilogue
+  }
+
+  /// Runs it: `pointer(value)` gives each operand's memory, `output` the root's.
+  func run(output: UnsafeMutableRawPointer, pointer: (ValueID) -> UnsafeMutableRawPointer, pool: CPUThreadPool) {
+    let (rows, columns) = (shape.outputs, shape.positions)
+    Convolution.run(
+      shape, input: pointer(input).assumingMemoryBound(to: Float.self),
+      weights: pointer(weights).assumingMemoryBound(to: Float.self),
+      output: output.assumingMemoryBound(to: Float.self),
+      epilogue: { epilogue.resolved(batch: $0, m: rows, n: columns, pointer: pointer) }, pool: pool)
+  }
+}
+
+/// A lone f32 `max_pool2d` or `avg_pool2d` group, run by ``Pooling``.
+struct NativePooling: Sendable {
+  let input: ValueID
+  let reduction: Pooling.Reduction
+  let planes: Int
+  let geometry: WindowGeometry
+
+  /// Recognises `group`, or returns nil.
+  init?(_ group: FusedGroup, in graph: Graph) {
+    guard group.nodes.count == 1 else { return nil }
+    let node = graph.nodes[group.nodes[0]]
+    guard node.kind == .maxPool2d || node.kind == .avgPool2d, graph.type(of: node.result).dtype == .f32 else {
+      return nil
+    }
+    input = node.operands[0]
+    reduction =
+      node.kind == .maxPool2d
+      ? .maximum : .mean(includingPadding: node.attributes.bool("count_include_pad") ?? false)
+    let x = graph.type(of: input).shape
+    planes = x.dims[0] * x.dims[1]
+    geometry = WindowGeometry(verified: node.attributes, input: x, kernel: node.attributes.ints("kernel") ?? [])
+  }
+
+  /// Pools `pointer(input)` into `output`.
+  func run(output: UnsafeMutableRawPointer, pointer: (ValueID) -> UnsafeMutableRawPointer, pool: CPUThreadPool) {
+    Pooling.run(
+      reduction, planes: planes, geometry: geometry, input: pointer(input).assumingMemoryBound(to: Float.self),
+      output: output.assumingMemoryBound(to: Float.self), pool: pool)
+  }
+}

@@ -1,0 +1,58 @@
+import TesseraIR
+
+/// 2-D convolution (NCHW input, OIHW weights, groups) on the packed SGEMM: for each image and
+/// channel group, `C[O/groups × OH·OW] = epilogue(W[O/groups × C/groups·kh·kw] · columns)`, where
+/// the im2col `columns` are packed from the image straight into SGEMM's B micro-panels
+/// (``ConvolutionColumns``), or, for a 1x1 kernel with unit strides and no padding, are the image
+/// itself. The threads split each product as SGEMM splits any other.
+enum Convolution {
+  /// The sizes of one convolution.
+  struct Sizes: Sendable, Hashable {
+    /// Images, input channels, output channels, channel groups.
+    var batch: Int, channels: Int, outputs: Int, groups: Int
+    /// The window along the height and the width (input sizes, kernel, strides, dilations, pads).
+    var geometry: WindowGeometry
+
+    /// Output positions per channel: `OH·OW`.
+    var positions: Int { geometry.height.output * geometry.width.output }
+    /// The contraction: `C/groups · kh · kw`.
+    var depth: Int { channels / groups * geometry.height.kernel * geometry.width.kernel }
+    /// Whether the im2col matrix is the image itself.
+    var columnsAreImage: Bool {
+      [geometry.height, geometry.width].allSatisfy {
+        $0.kernel == 1 && $0.stride == 1 && $0.padBegin == 0 && $0.padEnd == 0
+      }
+    }
+  }
+
+  /// `output[N, O, OH, OW] = epilogue(conv2d(input, weights))`; `epilogue(n)` is image `n`'s
+  /// epilogue over its `[O, OH·OW]` product (rows are output channels).
+  static func run(
+    _ shape: Sizes, input: UnsafePointer<Float>, weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+    epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool
+  ) {
+    let (height, width) = (shape.geometry.height.input, shape.geometry.width.input)
+    let groupOutputs = shape.outputs / shape.groups, groupChannels = shape.channels / shape.groups
+    let (positions, depth) = (shape.positions, shape.depth)
+    for image in 0..<shape.batch {
+      let imageEpilogue = epilogue(image)
+      for group in 0..<shape.groups {
+        let channels = input + (image * shape.channels + group * groupChannels) * height * width
+        let a = weights + group * groupOutputs * depth
+        let c = output + (image * shape.outputs + group * groupOutputs) * positions
+        let groupEpilogue = imageEpilogue.startingAt(row: group * groupOutputs)
+        if shape.columnsAreImage {
+          SGEMM.multiply(
+            m: groupOutputs, n: positions, k: depth, a: a, lda: depth,
+            source: GEMMMatrixSource(b: channels, ldb: height * width), c: c, ldc: positions,
+            epilogue: groupEpilogue, pool: pool)
+        } else {
+          SGEMM.multiply(
+            m: groupOutputs, n: positions, k: depth, a: a, lda: depth,
+            source: ConvolutionColumns(image: channels, rows: shape.geometry.height, columns: shape.geometry.width),
+            c: c, ldc: positions, epilogue: groupEpilogue, pool: pool)
+        }
+      }
+    }
+  }
+}

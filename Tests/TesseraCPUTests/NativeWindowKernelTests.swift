@@ -1,0 +1,178 @@
+import TesseraIR
+import TesseraKernels
+import TesseraRuntime
+import TesseraTestSupport
+import Testing
+
+@testable import TesseraCPU
+
+/// The cpu device's own `conv2d` (im2col packed into the SGEMM's panels, with the bias, relu and
+/// residual in its epilogue) and pooling kernels, against the reference evaluator on odd shapes,
+/// on 1 and 3 threads; other dtypes run the generated window kernels.
+@Suite("Native convolution and pooling on cpu")
+struct NativeWindowKernelTests {
+  /// One convolution: input `[batch, channels, height, width]`, `outputs` filters of
+  /// `kernel`, strides, dilations, pads `[top, left, bottom, right]` and groups.
+  struct ConvolutionCase: CustomStringConvertible, Sendable {
+    var batch: Int, channels: Int, height: Int, width: Int, outputs: Int
+    var kernel: (Int, Int), strides: (Int, Int) = (1, 1), dilations: (Int, Int) = (1, 1)
+    var pads: [Int] = [0, 0, 0, 0], groups = 1
+
+    /// Output rows and columns, derived by hand: `(input + pads − dilation·(kernel − 1) − 1) / stride + 1`.
+    var outputSize: (Int, Int) {
+      (
+        (height + pads[0] + pads[2] - dilations.0 * (kernel.0 - 1) - 1) / strides.0 + 1,
+        (width + pads[1] + pads[3] - dilations.1 * (kernel.1 - 1) - 1) / strides.1 + 1
+      )
+    }
+
+    var description: String {
+      "\(batch)x\(channels)x\(height)x\(width) → \(outputs), \(kernel.0)x\(kernel.1) s\(strides) d\(dilations) p\(pads) g\(groups)"
+    }
+  }
+
+  static let convolutions: [ConvolutionCase] = [
+    ConvolutionCase(batch: 1, channels: 3, height: 9, width: 11, outputs: 5, kernel: (3, 3), pads: [1, 1, 1, 1]),
+    ConvolutionCase(
+      batch: 2, channels: 6, height: 10, width: 7, outputs: 9, kernel: (3, 3), strides: (2, 2), pads: [0, 1, 2, 1],
+      groups: 3),
+    ConvolutionCase(
+      batch: 1, channels: 5, height: 12, width: 12, outputs: 7, kernel: (3, 3), strides: (1, 2), dilations: (2, 2),
+      pads: [2, 0, 1, 2]),
+    ConvolutionCase(
+      batch: 2, channels: 6, height: 8, width: 9, outputs: 6, kernel: (3, 3), pads: [1, 1, 1, 1], groups: 6),
+    ConvolutionCase(
+      batch: 1, channels: 3, height: 23, width: 21, outputs: 10, kernel: (7, 7), strides: (2, 2), pads: [3, 3, 3, 3]),
+    ConvolutionCase(batch: 2, channels: 12, height: 6, width: 5, outputs: 20, kernel: (1, 1)),
+    ConvolutionCase(batch: 1, channels: 10, height: 9, width: 9, outputs: 17, kernel: (1, 1), strides: (2, 2)),
+    ConvolutionCase(batch: 1, channels: 20, height: 40, width: 37, outputs: 33, kernel: (3, 3), pads: [1, 1, 1, 1]),
+    ConvolutionCase(batch: 1, channels: 50, height: 14, width: 14, outputs: 24, kernel: (3, 3), pads: [1, 1, 1, 1]),
+  ]
+
+  /// What follows the convolution: nothing, a bias per channel and a relu, or a bias, a residual
+  /// and a relu (a ResNet block's end).
+  enum Tail: CaseIterable, Sendable {
+    case none, biasRelu, biasResidualRelu
+  }
+
+  /// `.tir` text of `conv` followed by `tail`, in `dtype`.
+  static func text(_ conv: ConvolutionCase, tail: Tail, dtype: String = "f32") -> String {
+    let (rows, columns) = conv.outputSize
+    let result = "\(dtype)[\(conv.batch),\(conv.outputs),\(rows),\(columns)]"
+    var arguments = [
+      "%x: \(dtype)[\(conv.batch),\(conv.channels),\(conv.height),\(conv.width)]",
+      "%w: \(dtype)[\(conv.outputs),\(conv.channels / conv.groups),\(conv.kernel.0),\(conv.kernel.1)]",
+    ]
+    let attributes =
+      "{dilations = [\(conv.dilations.0), \(conv.dilations.1)], groups = \(conv.groups), "
+      + "pads = [\(conv.pads.map(String.init).joined(separator: ", "))], strides = [\(conv.strides.0), \(conv.strides.1)]}"
+    var body = ["%c = conv2d %x, %w \(attributes) : \(result)"]
+    var last = "%c"
+    if tail != .none {
+      arguments.append("%b: \(dtype)[\(conv.outputs),1,1]")
+      body.append("%y = add %c, %b : \(result)")
+      last = "%y"
+    }
+    if tail == .biasResidualRelu {
+      arguments.append("%r: \(result)")
+      body.append("%s = add %y, %r : \(result)")
+      last = "%s"
+    }
+    if tail != .none {
+      body.append("%z = relu \(last) : \(result)")
+      last = "%z"
+    }
+    return "func @f(\(arguments.joined(separator: ", "))) -> \(result) {\n  "
+      + (body + ["return \(last)"]).joined(separator: "\n  ") + "\n}"
+  }
+
+  /// Runs `text` on a cpu device of `threads` threads and on the reference evaluator; returns the
+  /// routes and the worst tolerance ratio.
+  static func compare(_ text: String, threads: Int, atol: Double, rtol: Double) throws -> (
+    routes: [CPUPlanBackend.Action], ratio: Double
+  ) {
+    let graph = try TestSupport.parseOne(text)
+    let device = CPUDevice(library: StandardKernelLibrary(), pool: CPUThreadPool(threads: threads))
+    var generator = SeededRandom(seed: 29)
+    let inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 5, using: &generator) }
+    let expected = try TestSupport.evaluate(graph, inputs)[0]
+    let actual = try device.compile(graph).run(inputs: inputs)[0]
+    return (try device.routes(for: graph), TestSupport.toleranceRatio(actual, expected, atol: atol, rtol: rtol))
+  }
+
+  @Test(
+    "conv2d runs natively with its epilogue and matches the reference",
+    arguments: convolutions.indices, [1, 3])
+  func convolution(index: Int, threads: Int) throws {
+    for tail in Tail.allCases {
+      let conv = Self.convolutions[index]
+      let (routes, ratio) = try Self.compare(Self.text(conv, tail: tail), threads: threads, atol: 1e-4, rtol: 1e-5)
+      #expect(ratio <= 1, "\(conv) \(tail)")
+      #expect(routes.count == 1, "one step: the convolution with its epilogue (\(conv) \(tail))")
+      guard case .convolution(let native) = routes.first else {
+        Issue.record("not a native convolution: \(conv) \(tail)")
+        continue
+      }
+      #expect((native.epilogue.rowBias != nil) == (tail != .none))
+      #expect(native.epilogue.activation == (tail == .none ? .identity : .relu))
+      #expect((native.epilogue.residual != nil) == (tail == .biasResidualRelu))
+    }
+  }
+
+  /// Pooling cases: `.tir` text (output shapes derived by hand).
+  static let pools: [String] = [
+    // ResNet's pool: (13 + 2 − 3) / 2 + 1 = 7, (12 + 2 − 3) / 2 + 1 = 6.
+    pool(
+      "max_pool2d", input: [1, 5, 13, 12], output: [1, 5, 7, 6],
+      "kernel = [3, 3], pads = [1, 1, 1, 1], strides = [2, 2]"),
+    // ceil((7 − 2) / 2) + 1 = 4, ceil((9 − 2) / 2) + 1 = 5.
+    pool(
+      "max_pool2d", input: [2, 3, 7, 9], output: [2, 3, 4, 5], "ceil_mode = true, kernel = [2, 2], strides = [2, 2]"),
+    // (10 + 2 − 4 − 1) + 1 = 8, (11 + 2 − 4 − 1) + 1 = 9.
+    pool(
+      "max_pool2d", input: [1, 4, 10, 11], output: [1, 4, 8, 9],
+      "dilations = [2, 2], kernel = [3, 3], pads = [2, 1, 0, 1]"),
+    // (9 + 2 − 3) / 2 + 1 = 5, (8 + 2 − 3) / 2 + 1 = 4.
+    pool(
+      "avg_pool2d", input: [2, 3, 9, 8], output: [2, 3, 5, 4],
+      "kernel = [3, 3], pads = [1, 1, 1, 1], strides = [2, 2]"),
+    // 7 + 2 − 3 + 1 = 7, 7 + 2 − 3 + 1 = 7.
+    pool(
+      "avg_pool2d", input: [1, 10, 7, 7], output: [1, 10, 7, 7],
+      "count_include_pad = true, kernel = [3, 3], pads = [1, 0, 1, 2]"),
+    // ceil((7 − 2) / 2) + 1 = 4 both ways.
+    pool(
+      "avg_pool2d", input: [1, 3, 7, 7], output: [1, 3, 4, 4],
+      "ceil_mode = true, count_include_pad = true, kernel = [2, 2], strides = [2, 2]"),
+  ]
+
+  static func pool(_ op: String, input: [Int], output: [Int], _ attributes: String, dtype: String = "f32") -> String {
+    let (x, y) = ("\(dtype)\(input)", "\(dtype)\(output)")
+    return "func @f(%x: \(x)) -> \(y) {\n  %y = \(op) %x {\(attributes)} : \(y)\n  return %y\n}"
+  }
+
+  @Test("pooling runs natively and matches the reference", arguments: pools.indices, [1, 3])
+  func pooling(index: Int, threads: Int) throws {
+    let (routes, ratio) = try Self.compare(Self.pools[index], threads: threads, atol: 1e-5, rtol: 1e-5)
+    #expect(ratio <= 1)
+    #expect(routes.count == 1)
+    guard case .pooling = routes.first else {
+      Issue.record("not native pooling: \(Self.pools[index])")
+      return
+    }
+  }
+
+  /// f16 convolutions and pools are not native: they run the generated window kernels, which
+  /// also match the reference.
+  @Test("f16 windows run the generated kernels", arguments: [0, 1, 3, 4])
+  func generatedKernels(index: Int) throws {
+    let text = Self.text(Self.convolutions[index], tail: .biasResidualRelu, dtype: "f16")
+    let (routes, ratio) = try Self.compare(text, threads: 3, atol: 5e-2, rtol: 5e-3)
+    #expect(ratio <= 1)
+    #expect(routes.allSatisfy { if case .vector = $0 { true } else { false } })
+    let pool = Self.pools[index].replacingOccurrences(of: "f32", with: "f16")
+    let (poolRoutes, poolRatio) = try Self.compare(pool, threads: 3, atol: 5e-2, rtol: 5e-3)
+    #expect(poolRatio <= 1)
+    #expect(poolRoutes.allSatisfy { if case .vector = $0 { true } else { false } })
+  }
+}
