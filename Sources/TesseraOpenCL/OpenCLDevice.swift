@@ -108,8 +108,8 @@ public final class OpenCLDevice: Device {
   }
 
   /// Compiles `graph`: the plan, a program per distinct kernel (``programs(for:owner:)``: built
-  /// or taken from the cache) and the kernel objects, run by a ``PlanRunner`` (buffers allocated and constants uploaded at the
-  /// first run).
+  /// or taken from the cache) and the kernel objects, run by a ``PlanRunner`` (buffers
+  /// allocated and constants uploaded at the first run).
   public func compile(_ graph: Graph) throws(DeviceError) -> CompiledGraph {
     let plan = try plan(graph)
     try info.checkMemory(for: plan)

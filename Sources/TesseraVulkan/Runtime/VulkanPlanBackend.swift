@@ -5,9 +5,9 @@ import TesseraRuntime
 
 /// A compiled plan's pipelines on one Vulkan device, for ``PlanRunner``: a compute pipeline per
 /// distinct SPIR-V module (the steps of identical kernels share one), created on a few threads
-/// through the on-disk pipeline cache, and
-/// each run of consecutive device steps recorded once into a command buffer (see
-/// ``VulkanRecorder``) that later runs submit again while their buffers stay the same.
+/// through the on-disk pipeline cache, and each run of consecutive device steps recorded once
+/// into a command buffer (see ``VulkanRecorder``) that later runs submit again while their
+/// buffers stay the same.
 ///
 /// Injected faults: `build` fails the pipeline of the kernel it hits.
 final class VulkanPlanBackend: PlanBackend {
