@@ -40,16 +40,6 @@ extension OpenCLDevice {
     return bytes
   }
 
-  /// The kernel object for `kernel` in a built program.
-  func makeKernel(_ kernel: Kernel, in program: OpenCLHandle) throws(OpenCLError) -> OpenCLHandle {
-    var status: Int32 = 0
-    let raw = api.createKernel(program.raw, OpenCLCodegen.identifier(kernel.name), &status)
-    guard let raw, status == 0 else {
-      throw .launch(kernel: kernel.name, buffer: nil, function: "clCreateKernel", code: status)
-    }
-    return OpenCLHandle(raw, api: api, release: \.releaseKernel)
-  }
-
   /// Sets the arguments of `call` (each buffer as its memory object and byte offset, then the
   /// scalars) and enqueues the launch. Returns the profiling event when `profile` is set;
   /// launches nothing for an empty global size.
@@ -118,10 +108,7 @@ extension OpenCLDevice: HostKernelRunner {
   /// Runs `call` with `buffers` in the kernel's buffer order; returns every buffer afterwards.
   public func run(_ call: KernelCall, buffers: [Tensor]) throws(DeviceError) -> [Tensor] {
     do {
-      let source = OpenCLCodegen.program([call.kernel], options: codegenOptions)
-      let program = try programs.program(
-        source: source, name: "kernel \(call.kernel.name)", kernels: [call.kernel.name])
-      let kernel = try makeKernel(call.kernel, in: program)
+      let kernel = try makeKernel(call.kernel, in: programs(for: [call.kernel], owner: nil))
       var memory: [OpenCLHandle] = []
       for (parameter, tensor) in zip(call.kernel.buffers, buffers) {
         let buffer = try makeBuffer(parameter.name, tensor.bytes.count)

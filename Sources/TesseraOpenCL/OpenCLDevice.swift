@@ -3,7 +3,7 @@ import TesseraIR
 import TesseraRuntime
 
 /// One OpenCL device as a Tessera target: a context and an in-order profiling queue, graphs
-/// compiled into one OpenCL C program per plan (built once and cached) and run by
+/// compiled into one OpenCL C program per distinct kernel (built once and cached) and run by
 /// ``PlanRunner`` (plan steps that fall back to the host run through the injected
 /// ``HostKernelRunner``). The device is its own ``TensorStore``: device tensors are its buffers.
 public final class OpenCLDevice: Device {
@@ -107,9 +107,9 @@ public final class OpenCLDevice: Device {
     OpenCLCodegen.program(deviceKernels(plan), options: codegenOptions)
   }
 
-  /// Compiles `graph`: the plan, its OpenCL C program (built or taken from the cache) and the
-  /// kernel objects, run by a ``PlanRunner`` (buffers allocated and constants uploaded at the
-  /// first run).
+  /// Compiles `graph`: the plan, a program per distinct kernel (``programs(for:owner:)``: built
+  /// or taken from the cache) and the kernel objects, run by a ``PlanRunner`` (buffers
+  /// allocated and constants uploaded at the first run).
   public func compile(_ graph: Graph) throws(DeviceError) -> CompiledGraph {
     let plan = try plan(graph)
     try info.checkMemory(for: plan)
@@ -120,14 +120,13 @@ public final class OpenCLDevice: Device {
           kernel: kernel.name, size: kernel.workgroupSize.reduce(1, *), limit: properties.maxWorkgroupSize
         ).description)
     }
-    let program: OpenCLHandle
+    let programs: [Kernel: OpenCLHandle]
     do {
-      program = try programs.program(
-        source: source(for: plan), name: "the program for @\(graph.name)", kernels: deviceKernels(plan).map(\.name))
+      programs = try self.programs(for: deviceKernels(plan), owner: "the program for @\(graph.name)")
     } catch {
       throw .compileFailed(device: info.name, message: error.description)
     }
-    let runner = try PlanRunner(plan: plan, backend: OpenCLPlanBackend(device: self, program: program))
+    let runner = try PlanRunner(plan: plan, backend: OpenCLPlanBackend(device: self, programs: programs))
     return CompiledGraph(graph: graph, deviceName: info.name, executable: runner)
   }
 

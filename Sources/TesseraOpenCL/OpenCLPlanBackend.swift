@@ -3,7 +3,7 @@ import TesseraIR
 import TesseraRuntime
 
 /// A compiled plan's kernels on one OpenCL device, for ``PlanRunner``: a kernel object per
-/// device step (from the plan's program), arguments set when a run of steps is encoded (kernel
+/// device step (from its kernel's program), arguments set when a run of steps is encoded (kernel
 /// objects are this graph's own, and the runner serialises runs), launches enqueued on the
 /// device's in-order queue and flushed once per submission.
 final class OpenCLPlanBackend: PlanBackend {
@@ -13,12 +13,13 @@ final class OpenCLPlanBackend: PlanBackend {
   }
 
   private let device: OpenCLDevice
-  private let program: OpenCLHandle
+  private let programs: [Kernel: OpenCLHandle]
 
-  /// Runs kernels of `program`, built for a plan on `device`.
-  init(device: OpenCLDevice, program: OpenCLHandle) {
+  /// Runs kernels of `programs` (``OpenCLDevice/programs(for:owner:)``), built for a plan on
+  /// `device`.
+  init(device: OpenCLDevice, programs: [Kernel: OpenCLHandle]) {
     self.device = device
-    self.program = program
+    self.programs = programs
   }
 
   var store: any TensorStore { device }
@@ -33,7 +34,7 @@ final class OpenCLPlanBackend: PlanBackend {
   func prepare(_ plan: CompiledPlan) throws(DeviceError) -> [StepPreparation] {
     try StepPreparation.each(of: plan) { call throws(DeviceError) in
       do throws(OpenCLError) {
-        return try device.makeKernel(call.kernel, in: program)
+        return try device.makeKernel(call.kernel, in: programs)
       } catch {
         throw .compileFailed(device: device.info.name, message: error.description)
       }

@@ -89,7 +89,7 @@ final class OpenCLProgramCache: Sendable {
     }
     guard let raw, status == 0 else { throw .call(function: "clCreateProgramWithSource", code: status) }
     let program = OpenCLHandle(raw, api: api, release: \.releaseProgram)
-    let result = ProgressLine.during("building \(name) (OpenCL)") { build(program) }
+    let result = build(program)
     guard result == 0 else {
       let log = buildLog(program)
       if result == -11 { throw .build(program: name, log: log, excerpt: Self.excerpt(of: source, near: log)) }

@@ -23,8 +23,8 @@ public struct ProgressOutput: Sendable {
     now: { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 })
 }
 
-/// One line of progress for long work (`building Vulkan pipelines 120/846`, or for one call that
-/// cannot count, `building the program for @prefill 12 s`), redrawn in place on a terminal and
+/// One line of progress for long work (`building 42 kernels for opencl:0 17/42`, or for one call
+/// that cannot count, `building the program for @prefill 12 s`), redrawn in place on a terminal and
 /// erased when the work ends. Quiet when the output is not a terminal, and for work that ends
 /// before ``delay`` seconds: short work draws nothing.
 ///
@@ -77,13 +77,16 @@ public final class ProgressLine: @unchecked Sendable {
     }
   }
 
-  /// Runs `body`, one call that cannot count its own progress (a driver's program build), with a
-  /// line showing the seconds it has taken, redrawn from a timer while it runs.
+  /// Runs `body`, long work with a line redrawn from a timer while it runs (so it appears after
+  /// ``delay`` even before anything is counted): work of `total` pieces that `body` counts on the
+  /// line it is given (``advance(by:)``, from any thread), or with no `total` one call that
+  /// cannot count its own progress, shown with the seconds it has taken.
   public static func during<Result, Failure: Error>(
-    _ label: String, output: ProgressOutput = .standardError, _ body: () throws(Failure) -> Result
+    _ label: String, total: Int? = nil, output: ProgressOutput = .standardError,
+    _ body: (ProgressLine) throws(Failure) -> Result
   ) throws(Failure) -> Result {
-    guard output.isTerminal else { return try body() }
-    let progress = ProgressLine(label, total: nil, output: output)
+    let progress = ProgressLine(label, total: total, output: output)
+    guard output.isTerminal else { return try body(progress) }
     let timer = DispatchSource.makeTimerSource(queue: .global())
     timer.schedule(deadline: .now() + delay, repeating: interval)
     timer.setEventHandler { progress.advance(by: 0) }
@@ -92,6 +95,6 @@ public final class ProgressLine: @unchecked Sendable {
       timer.cancel()
       progress.finish()
     }
-    return try body()
+    return try body(progress)
   }
 }

@@ -85,7 +85,28 @@ struct ProgressLineTests {
 
   @Test func duringRunsTheBodyQuietlyOffATerminal() {
     let fake = FakeOutput()
-    let result = ProgressLine.during("work", output: fake.output(isTerminal: false)) { 6 * 7 }
+    let result = ProgressLine.during("work", output: fake.output(isTerminal: false)) { _ in 6 * 7 }
     #expect(result == 42 && fake.written.isEmpty)
+  }
+
+  @Test func duringShowsTheCountOfWorkDoneOnAnyThread() {
+    let written = Locked<[String]>([]), time = Locked(0.0)
+    let output = ProgressOutput(
+      isTerminal: true, write: { text in written.withLock { $0.append(text) } }, now: { time.withLock { $0 } })
+    let result = ProgressLine.during("building 3 kernels for opencl:0", total: 3, output: output) { progress in
+      for step in 1...3 {
+        time.withLock { $0 = Double(step) }
+        progress.advance()
+      }
+      return 42
+    }
+    let clear = "\r\u{1B}[K"
+    let lines = written.withLock { $0 }
+    #expect(result == 42)
+    #expect(lines.dropLast().allSatisfy { $0.hasPrefix("\(clear)building 3 kernels for opencl:0 ") }, "\(lines)")
+    #expect(lines.last == clear, "erased at the end")
+    let counts = lines.dropLast().compactMap { $0.split(separator: " ").last.map(String.init) }
+    #expect(!counts.isEmpty && counts == counts.sorted(), "\(lines)")
+    #expect(counts.allSatisfy { ["0/3", "1/3", "2/3", "3/3"].contains($0) }, "\(lines)")
   }
 }

@@ -4,9 +4,10 @@ import TesseraIR
 import TesseraRuntime
 
 /// A compiled plan's pipelines on one Vulkan device, for ``PlanRunner``: a compute pipeline per
-/// device step (identical SPIR-V modules share one, through the on-disk pipeline cache), and
-/// each run of consecutive device steps recorded once into a command buffer (see
-/// ``VulkanRecorder``) that later runs submit again while their buffers stay the same.
+/// distinct SPIR-V module (the steps of identical kernels share one), created on a few threads
+/// through the on-disk pipeline cache, and each run of consecutive device steps recorded once
+/// into a command buffer (see ``VulkanRecorder``) that later runs submit again while their
+/// buffers stay the same.
 ///
 /// Injected faults: `build` fails the pipeline of the kernel it hits.
 final class VulkanPlanBackend: PlanBackend {
@@ -49,28 +50,67 @@ final class VulkanPlanBackend: PlanBackend {
   var allocatesArenaAtCompile: Bool { true }
   var timesKernels: Bool { context.timestampPeriod != nil }
 
-  /// A pipeline for each step placed on this device; the others run on the host.
+  /// A pipeline for each step placed on this device; the others run on the host. Every step's
+  /// SPIR-V module is generated first; then one pipeline is created per distinct module (the
+  /// kernels of repeated layers share one), on a few threads, through the pipeline cache.
   func prepare(_ plan: CompiledPlan) throws(DeviceError) -> [StepPreparation] {
-    var byModule: [SPIRVModule: VulkanPipeline] = [:]
-    let progress = ProgressLine(
-      "building Vulkan pipelines on \(device.info.name)",
-      total: plan.steps.filter { $0.device == plan.target.name }.count)
-    defer { progress.finish() }
-    let preparations = try StepPreparation.each(of: plan) { call throws(DeviceError) in
-      defer { progress.advance() }
-      do throws(VulkanError) {
-        return try pipeline(call, plan: plan, byModule: &byModule)
-      } catch {
-        throw .compileFailed(device: device.info.name, message: error.description)
-      }
+    let calls = plan.steps.compactMap { $0.device == plan.target.name ? $0.call : nil }
+    let pipelines: [VulkanPipeline]
+    do throws(VulkanError) {
+      pipelines = try self.pipelines(for: calls, plan: plan)
+    } catch {
+      throw .compileFailed(device: device.info.name, message: error.description)
     }
     cache.save()
-    return preparations
+    var next = 0
+    return try StepPreparation.each(of: plan) { _ in
+      defer { next += 1 }
+      return pipelines[next]
+    }
   }
 
-  private func pipeline(_ call: KernelCall, plan: CompiledPlan, byModule: inout [SPIRVModule: VulkanPipeline])
-    throws(VulkanError) -> VulkanPipeline
-  {
+  /// What one step's pipeline is made from: steps with equal sources share a pipeline.
+  private struct PipelineSource: Hashable, Sendable {
+    let module: SPIRVModule
+    let splitLaunch: Bool
+    /// The kernel an injected `build` fault fails: its pipeline is its own, and fails.
+    let faultedKernel: String?
+  }
+
+  /// The pipeline of each call, one created per distinct ``PipelineSource``.
+  private func pipelines(for calls: [KernelCall], plan: CompiledPlan) throws(VulkanError) -> [VulkanPipeline] {
+    let sources = try ParallelBuilds.map(count: calls.count) { index throws(VulkanError) in
+      try self.source(of: calls[index], plan: plan)
+    }
+    var slots: [PipelineSource: Int] = [:]
+    var firstCalls: [Int] = []
+    let slotOfCall = sources.indices.map { index in
+      if let slot = slots[sources[index]] { return slot }
+      slots[sources[index]] = firstCalls.count
+      firstCalls.append(index)
+      return firstCalls.count - 1
+    }
+    let distinct = firstCalls
+    let label = "building \(distinct.count) pipeline\(distinct.count == 1 ? "" : "s") for \(device.info.name)"
+    let built = try ProgressLine.during(label, total: distinct.count) { progress throws(VulkanError) in
+      try ParallelBuilds.map(count: distinct.count) { slot throws(VulkanError) in
+        defer { progress.advance() }
+        let call = calls[distinct[slot]], source = sources[distinct[slot]]
+        do throws(VulkanError) {
+          return try VulkanPipeline(
+            call.kernel, module: source.module, splitLaunch: source.splitLaunch, context: self.context,
+            cache: self.cache, injectFailure: source.faultedKernel != nil)
+        } catch {
+          throw .kernel(call.kernel.name, error)
+        }
+      }
+    }
+    return slotOfCall.map { built[$0] }
+  }
+
+  /// The SPIR-V module of `call` (split over several launches when its workgroup counts exceed
+  /// the device's limits).
+  private func source(of call: KernelCall, plan: CompiledPlan) throws(VulkanError) -> PipelineSource {
     let counts = call.kernel.groupCounts(call.scalars) + [1, 1]
     let split = (0..<3).contains { counts[$0] > context.workgroupLimit[$0] }
     let module: SPIRVModule
@@ -80,16 +120,8 @@ final class VulkanPlanBackend: PlanBackend {
     } catch {
       throw .codegen(error)
     }
-    let injected = faults.hit(.build, device: device.info.name, targets: [call.kernel.name]) != nil
-    if let known = byModule[module], !injected { return known }
-    do {
-      let pipeline = try VulkanPipeline(
-        call.kernel, module: module, splitLaunch: split, context: context, cache: cache, injectFailure: injected)
-      byModule[module] = pipeline
-      return pipeline
-    } catch {
-      throw .kernel(call.kernel.name, error)
-    }
+    let faulted = faults.hit(.build, device: device.info.name, targets: [call.kernel.name]) != nil
+    return PipelineSource(module: module, splitLaunch: split, faultedKernel: faulted ? call.kernel.name : nil)
   }
 
   /// Records the steps into one command buffer, with descriptor sets on the values' buffers.
