@@ -13,28 +13,37 @@ public struct TargetCapabilities: Hashable, Sendable {
   public var decompose: Set<OpKind>
   /// Whether a matmul whose right operand is `transpose(dequantize(w))` of a rank-2 quantized
   /// `w` becomes one kernel that reads `w`'s blocks in place (several of `w`'s rows per
-  /// workgroup, lanes splitting K, a shared-memory tree), so that the dequantized copy is never
-  /// materialised. Targets with native kernels of their own for the pattern (`cpu`) leave it off.
+  /// workgroup, lanes splitting K, a subgroup reduction or a shared-memory tree), so that the
+  /// dequantized copy is never materialised. Targets with native kernels of their own for the
+  /// pattern (`cpu`) leave it off.
   public var matmulsReadQuantizedWeights: Bool
+  /// The work-items of one subgroup when the target's kernels may sum across a subgroup
+  /// (``KInstruction/subgroupAdd(_:_:)``, in workgroups whose rows are that many work-items);
+  /// `nil` where reductions go through shared memory only. A power of two.
+  public var subgroupSize: Int?
 
   /// Creates a capability set.
   public init(
     name: String, ops: Set<OpKind>, dtypes: Set<DType>, decompose: Set<OpKind> = [],
-    matmulsReadQuantizedWeights: Bool = false
+    matmulsReadQuantizedWeights: Bool = false, subgroupSize: Int? = nil
   ) {
     self.name = name
     self.ops = ops
     self.dtypes = dtypes
     self.decompose = decompose
     self.matmulsReadQuantizedWeights = matmulsReadQuantizedWeights
+    self.subgroupSize = subgroupSize
   }
 
   /// Every op and dtype: the CPU and the KIR interpreter; the GPU targets also read quantized
-  /// weights in place in matmuls (``matmulsReadQuantizedWeights``).
-  public static func everything(_ name: String, matmulsReadQuantizedWeights: Bool = false) -> TargetCapabilities {
+  /// weights in place in matmuls (``matmulsReadQuantizedWeights``), with subgroup sums where the
+  /// device has them (``subgroupSize``).
+  public static func everything(
+    _ name: String, matmulsReadQuantizedWeights: Bool = false, subgroupSize: Int? = nil
+  ) -> TargetCapabilities {
     TargetCapabilities(
       name: name, ops: Set(OpKind.allCases), dtypes: Set(DType.allCases),
-      matmulsReadQuantizedWeights: matmulsReadQuantizedWeights)
+      matmulsReadQuantizedWeights: matmulsReadQuantizedWeights, subgroupSize: subgroupSize)
   }
 }
 
