@@ -1,4 +1,5 @@
 import Foundation
+import TesseraCPU
 import TesseraCompiler
 import TesseraIR
 import Testing
@@ -94,6 +95,24 @@ struct KIRTests {
       try rowSumKernel(width: width), buffers: [x, Tensor(repeating: 0, shape: [rows])], scalars: scalars)
     #expect(subgroup[1].doubles == laneTreeSums(values, rows: rows, cols: cols, width: width))
     #expect(subgroup[1].doubles == tree[1].doubles)
+  }
+
+  @Test(
+    "the CPU's vector executor sums subgroups as the interpreter does",
+    arguments: [(3, 7, 8, 2), (37, 33, 4, 4), (2, 1000, 32, 2)])
+  func vectorExecutorSubgroupRowSums(rows: Int, cols: Int, width: Int, rowsPerGroup: Int) throws {
+    let values = (0..<(rows * cols)).map { Float(cos(Double($0) * 0.3)) * 1.7 }
+    var x = values, y = [Float](repeating: 0, count: rows)
+    try x.withUnsafeMutableBytes { xBytes in
+      try y.withUnsafeMutableBytes { yBytes in
+        try VectorKernel(try subgroupRowSumKernel(width: width, rowsPerGroup: rowsPerGroup)).run(
+          buffers: [
+            KernelBufferBinding(pointer: xBytes.baseAddress!, count: rows * cols, dtype: .f32),
+            KernelBufferBinding(pointer: yBytes.baseAddress!, count: rows, dtype: .f32),
+          ], scalars: ["rows": Double(rows), "cols": Double(cols)])
+      }
+    }
+    #expect(y.map(Double.init) == laneTreeSums(values, rows: rows, cols: cols, width: width))
   }
 
   @Test func aSubgroupSumReachedByPartOfARowFaults() throws {
