@@ -16,11 +16,13 @@ public final class KIRDevice: Device {
   private let capabilities: TargetCapabilities
 
   /// Creates the device; `library` supplies hand-written kernels (without one, composites are
-  /// decomposed into core ops).
-  public init(library: (any KernelLibrary)? = nil) {
+  /// decomposed into core ops). `capabilities` (default: every op and dtype, nothing else) lets
+  /// the interpreter run the kernels a GPU target would get, such as in-place quantized matmuls
+  /// with or without subgroup sums.
+  public init(library: (any KernelLibrary)? = nil, capabilities: TargetCapabilities = .everything("kir")) {
     options = CompileOptions(
       passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), library: library, fallback: "kir")
-    capabilities = TargetCapabilities.everything("kir")
+    self.capabilities = capabilities
   }
 
   /// Compiles with the standard passes for a target that runs everything.

@@ -10,6 +10,8 @@ struct OpenCLKernelWriter {
   private let buffers: [String]
   private let scalars: [String: String]
   private let shared: [String]
+  /// Whether the body calls a sub-group function (the program then enables `cl_khr_subgroups`).
+  private var usesSubgroups = false
 
   init(kernel: Kernel, types: OpenCLTypes) {
     self.kernel = kernel
@@ -42,6 +44,7 @@ struct OpenCLKernelWriter {
       line("__local \(types.scalar(array.dtype)) \(name)[\(array.count)];")
     }
     emit(kernel.body)
+    if usesSubgroups { header.insert("#pragma OPENCL EXTENSION cl_khr_subgroups : enable", at: 0) }
     return (header + lines + ["}"]).joined(separator: "\n") + "\n"
   }
 
@@ -150,6 +153,9 @@ struct OpenCLKernelWriter {
       line("}")
     case .barrier:
       line("barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);")
+    case .subgroupAdd(let r, let a):
+      usesSubgroups = true
+      define(r, "sub_group_reduce_add(\(name(a)))")
     }
   }
 

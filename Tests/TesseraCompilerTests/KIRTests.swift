@@ -1,3 +1,5 @@
+import Foundation
+import TesseraCPU
 import TesseraCompiler
 import TesseraIR
 import Testing
@@ -39,6 +41,112 @@ struct KIRTests {
     if barrier { k.barrier() }
     k.if(lane.lt(k.i32(1))) { y[row] = partial[k.i32(0)] }
     return try k.finish()
+  }
+
+  /// Sums each row of an `rows x cols` matrix with one `subgroup_add` per row: `width` lanes per
+  /// row, `rowsPerGroup` rows per workgroup; with `divergent`, only the first half of each row's
+  /// lanes reach the sum.
+  private func subgroupRowSumKernel(width: Int, rowsPerGroup: Int, divergent: Bool = false) throws -> Kernel {
+    let k = KernelBuilder(name: "subgroup_row_sum")
+    let x = k.buffer("x", .f32, .read)
+    let y = k.buffer("y", .f32, .write)
+    let cols = k.scalar("cols"), rows = k.scalar("rows")
+    k.launch(global: [.constant(width), .scalar("rows")], workgroup: [width, rowsPerGroup])
+    let lane = k.localID(0), row = k.globalID(1)
+    let sum = k.variable(k.f32(0))
+    k.if(row.lt(rows)) {
+      k.loop(from: lane, to: cols, step: width) { j in sum.value = sum.value + x[row * cols + j] }
+    }
+    let store = { (total: KExpr) in k.if(lane.lt(k.i32(1)).and(row.lt(rows))) { y[row] = total } }
+    if divergent {
+      k.if(lane.lt(k.i32(width / 2))) { store(sum.value.subgroupAdd()) }
+    } else {
+      store(sum.value.subgroupAdd())
+    }
+    return try k.finish()
+  }
+
+  /// Row sums as `width` lanes and then a halving tree compute them, in f32.
+  private func laneTreeSums(_ values: [Float], rows: Int, cols: Int, width: Int) -> [Double] {
+    (0..<rows).map { r in
+      var partial = (0..<width).map { lane in
+        stride(from: lane, to: cols, by: width).reduce(Float(0)) { $0 + values[r * cols + $1] }
+      }
+      var half = width / 2
+      while half >= 1 {
+        for l in 0..<half { partial[l] += partial[l + half] }
+        half /= 2
+      }
+      return Double(partial[0])
+    }
+  }
+
+  @Test(
+    "subgroup_add sums each row as the shared-memory tree does",
+    arguments: [(1, 1, 8, 1), (3, 7, 8, 2), (5, 33, 8, 4), (2, 1000, 32, 2), (3, 5, 4, 3)])
+  func subgroupRowSums(rows: Int, cols: Int, width: Int, rowsPerGroup: Int) throws {
+    let values = (0..<(rows * cols)).map { Float(sin(Double($0) * 0.7)) * 3.1 }
+    let x = Tensor(floats: values, shape: [rows * cols])
+    let scalars = ["rows": Double(rows), "cols": Double(cols)]
+    let subgroup = try KIRInterpreter.run(
+      try subgroupRowSumKernel(width: width, rowsPerGroup: rowsPerGroup),
+      buffers: [x, Tensor(repeating: 0, shape: [rows])], scalars: scalars)
+    let tree = try KIRInterpreter.run(
+      try rowSumKernel(width: width), buffers: [x, Tensor(repeating: 0, shape: [rows])], scalars: scalars)
+    #expect(subgroup[1].doubles == laneTreeSums(values, rows: rows, cols: cols, width: width))
+    #expect(subgroup[1].doubles == tree[1].doubles)
+  }
+
+  @Test(
+    "the CPU's vector executor sums subgroups as the interpreter does",
+    arguments: [(3, 7, 8, 2), (37, 33, 4, 4), (2, 1000, 32, 2)])
+  func vectorExecutorSubgroupRowSums(rows: Int, cols: Int, width: Int, rowsPerGroup: Int) throws {
+    let values = (0..<(rows * cols)).map { Float(cos(Double($0) * 0.3)) * 1.7 }
+    var x = values, y = [Float](repeating: 0, count: rows)
+    try x.withUnsafeMutableBytes { xBytes in
+      try y.withUnsafeMutableBytes { yBytes in
+        try VectorKernel(try subgroupRowSumKernel(width: width, rowsPerGroup: rowsPerGroup)).run(
+          buffers: [
+            KernelBufferBinding(pointer: xBytes.baseAddress!, count: rows * cols, dtype: .f32),
+            KernelBufferBinding(pointer: yBytes.baseAddress!, count: rows, dtype: .f32),
+          ], scalars: ["rows": Double(rows), "cols": Double(cols)])
+      }
+    }
+    #expect(y.map(Double.init) == laneTreeSums(values, rows: rows, cols: cols, width: width))
+  }
+
+  @Test func aSubgroupSumReachedByPartOfARowFaults() throws {
+    let kernel = try subgroupRowSumKernel(width: 4, rowsPerGroup: 1, divergent: true)
+    #expect(
+      throws: KIRError.fault(
+        kernel: "subgroup_row_sum",
+        detail: "subgroup_add reached by 2 of the 4 work-items of a row (local item 0) in group [0, 0]")
+    ) {
+      try KIRInterpreter.run(
+        kernel, buffers: [Tensor(repeating: 1, shape: [8]), Tensor(repeating: 0, shape: [1])],
+        scalars: ["rows": 1, "cols": 8])
+    }
+  }
+
+  @Test func subgroupSumsNeedPowerOfTwoRowsAndF32() throws {
+    let k = KernelBuilder(name: "rows_of_six")
+    let y = k.buffer("y", .f32, .write)
+    k.launch(global: [.constant(6)], workgroup: [6])
+    y[k.localID(0)] = k.f32(1).subgroupAdd()
+    #expect(
+      throws: KIRError.invalid(
+        kernel: "rows_of_six", detail: "subgroup_add in a workgroup whose rows of 6 work-items are not a power of two")
+    ) { try k.finish() }
+    let i = KernelBuilder(name: "integer_sum")
+    let z = i.buffer("z", .i32, .write)
+    i.launch(global: [.constant(4)], workgroup: [4])
+    z[i.localID(0)] = i.localID(0).subgroupAdd()
+    #expect(throws: KIRError.self) { try i.finish() }
+  }
+
+  @Test func printedSubgroupSum() throws {
+    let text = KIRPrinter.print(try subgroupRowSumKernel(width: 8, rowsPerGroup: 2))
+    #expect(text.contains("= subgroup_add %"))
   }
 
   @Test func elementwiseKernelComputesEveryElementAndRespectsBounds() throws {

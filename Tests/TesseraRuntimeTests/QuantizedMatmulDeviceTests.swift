@@ -4,8 +4,10 @@ import Testing
 
 /// `matmul(x, transpose(dequantize(w)))` on OpenCL and Vulkan, whose kernels read `w`'s GGUF
 /// blocks in place, against the reference evaluator: every block type, decode (one row) and a
-/// few rows, odd K and N, a batch, and the Llama epilogues (residual add, SwiGLU). A device
-/// without a driver is skipped with its provider's reason.
+/// few rows, odd K and N (one block, outputs not a multiple of a workgroup's), a batch, and the
+/// Llama epilogues (residual add, SwiGLU); with subgroup sums where the device has them and with
+/// the shared-memory tree forced, and on the KIR interpreter with both. A device without a
+/// driver is skipped with its provider's reason.
 @Suite("Quantized matmuls on the GPU targets against the reference")
 struct QuantizedMatmulDeviceTests {
   private static let registry = DeviceRegistry.standard()
@@ -22,8 +24,20 @@ struct QuantizedMatmulDeviceTests {
   static let cases = [
     Case(rows: [1], k: 576, n: 130), Case(rows: [1], k: 96, n: 7), Case(rows: [3], k: 576, n: 7),
     Case(rows: [5], k: 96, n: 130, epilogue: .residual), Case(rows: [2, 3], k: 64, n: 9),
-    Case(rows: [1], k: 576, n: 130, epilogue: .swiglu),
+    Case(rows: [1], k: 576, n: 130, epilogue: .swiglu), Case(rows: [1], k: 32, n: 9),
+    Case(rows: [3], k: 32, n: 17, epilogue: .residual),
   ]
+
+  /// The first Vulkan device with every reduction in shared memory, though it may have
+  /// subgroup arithmetic.
+  static let treeOnlyVulkan: (any Device)? = VulkanProvider(subgroupSums: false).discover().lazy
+    .compactMap(\.device).first
+
+  /// The interpreter running the kernels a GPU target gets: without subgroups, or with
+  /// subgroups of 4 and 8 work-items.
+  static let interpreters = [nil, 4, 8].map { size in
+    KIRDevice(capabilities: .everything("kir", matmulsReadQuantizedWeights: true, subgroupSize: size))
+  }
 
   static func device(_ kind: String) -> (any Device)? {
     registry.availableDevices.first { $0.info.name.hasPrefix(kind) }
@@ -73,7 +87,11 @@ struct QuantizedMatmulDeviceTests {
   }
 
   static func check(_ kind: String, _ dtype: DType, _ c: Case) throws {
-    let device = try #require(Self.device(kind))
+    try check(try #require(Self.device(kind)), dtype, c)
+  }
+
+  static func check(_ device: any Device, _ dtype: DType, _ c: Case) throws {
+    let kind = device.info.name
     let graph = try TestSupport.parseOne(Self.text(dtype, c))
     var generator = SeededRandom(seed: 29)
     let inputs = graph.argumentTypes.map { Tensor.random($0, using: &generator) }
@@ -93,6 +111,33 @@ struct QuantizedMatmulDeviceTests {
     "Vulkan", .enabled(if: device("vulkan") != nil, skipReason("vulkan")),
     arguments: [DType.q4_0, .q4_1, .q8_0], cases)
   func vulkan(dtype: DType, shape: Case) throws { try Self.check("vulkan", dtype, shape) }
+
+  @Test(
+    "Vulkan, shared-memory tree forced", .enabled(if: treeOnlyVulkan != nil, skipReason("vulkan")),
+    arguments: [DType.q4_0, .q4_1, .q8_0], cases)
+  func vulkanWithoutSubgroups(dtype: DType, shape: Case) throws {
+    let device = try #require(Self.treeOnlyVulkan)
+    #expect((device as? VulkanDevice)?.capabilities.subgroupSize == nil)
+    try Self.check(device, dtype, shape)
+  }
+
+  @Test("KIR interpreter, with and without subgroups", arguments: [DType.q4_1, .q8_0], cases)
+  func interpreter(dtype: DType, shape: Case) throws {
+    for device in Self.interpreters { try Self.check(device, dtype, shape) }
+  }
+
+  @Test(
+    "the kernels sum with subgroup_add exactly where the target has subgroups",
+    arguments: [nil, 8, 32])
+  func subgroupSumsWhereTheTargetHasThem(subgroupSize: Int?) throws {
+    let graph = try TestSupport.parseOne(Self.text(.q4_1, Self.cases[0]))
+    let target = TargetCapabilities.everything("vulkan", matmulsReadQuantizedWeights: true, subgroupSize: subgroupSize)
+    let kernel = try #require(try GraphCompiler.compile(graph, target: target).steps.compactMap(\.call).first).kernel
+    let printed = KIRPrinter.print(kernel)
+    #expect(printed.contains("subgroup_add") == (subgroupSize != nil))
+    #expect(printed.contains("barrier") == (subgroupSize == nil))
+    #expect(kernel.workgroupSize[0] == subgroupSize ?? 32)
+  }
 
   @Test(
     "the compiled plans read w in place",

@@ -43,6 +43,28 @@ struct SPIRVValidationTests {
   }
 
   @Test(
+    "in-place quantized matmuls, with subgroup sums and with the shared-memory tree",
+    .enabled(if: SPIRVValidator.path != nil, Comment(rawValue: SPIRVValidator.skipReason)),
+    arguments: [nil, 8, 32])
+  func quantizedMatmuls(subgroupSize: Int?) throws {
+    let graph = try TestSupport.parseOne(
+      """
+      func @f(%x: f32[3,64], %w: q4_0[9,64], %r: f32[3,9]) -> f32[3,9] {
+        %d = dequantize %w : f32[9,64]
+        %t = transpose %d {perm = [1, 0]} : f32[64,9]
+        %m = matmul %x, %t : f32[3,9]
+        %y = add %m, %r : f32[3,9]
+        return %y
+      }
+      """)
+    let target = TargetCapabilities.everything("vulkan", matmulsReadQuantizedWeights: true, subgroupSize: subgroupSize)
+    for call in try GraphCompiler.compile(graph, target: target).steps.compactMap(\.call) {
+      let problems = try SPIRVValidator.problems(try SPIRVCodegen.generate(call.kernel))
+      #expect(problems == nil, "\(call.kernel.name): \(problems ?? "")")
+    }
+  }
+
+  @Test(
     "random graphs' kernels", .enabled(if: SPIRVValidator.path != nil, Comment(rawValue: SPIRVValidator.skipReason)))
   func randomGraphs() throws {
     for seed in 0..<25 {

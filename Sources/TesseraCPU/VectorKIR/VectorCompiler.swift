@@ -71,6 +71,8 @@ struct VectorCompiler {
       // Lanes run in lockstep, one instruction for the whole group at a time: every shared write
       // before the barrier is already done.
       return { _, _ in }
+    case .subgroupAdd(let r, let a):
+      return subgroupAdd(r, a)
     }
   }
 
@@ -283,6 +285,25 @@ struct VectorCompiler {
     return fill(r) { context, lane in
       (1..<width).reduce(read(context, lane * width)) {
         KIRMath.binary(op, $0, read(context, lane * width + $1), integer: false)
+      }
+    }
+  }
+
+  /// Each row of `workgroupSize[0]` consecutive lanes (a batch holds whole workgroups) sums `a`
+  /// in the interpreter's tree order (``KInstruction/subgroupAdd(_:_:)``).
+  func subgroupAdd(_ r: KValue, _ a: KValue) -> VectorStep {
+    let (ra, out, rowSize) = (offset(a), offset(r), kernel.workgroupSize[0])
+    return { context, _ in
+      let (x, z) = (context.floats + ra, context.floats + out)
+      var partial = [Float](repeating: 0, count: rowSize)
+      for first in stride(from: 0, to: context.lanes, by: rowSize) {
+        for l in 0..<rowSize { partial[l] = x[first + l] }
+        var half = rowSize / 2
+        while half >= 1 {
+          for l in 0..<half { partial[l] += partial[l + half] }
+          half /= 2
+        }
+        for l in 0..<rowSize { z[first + l] = partial[0] }
       }
     }
   }

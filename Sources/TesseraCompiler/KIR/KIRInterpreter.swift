@@ -230,6 +230,31 @@ private struct Machine {
           sharedWriter[array][element] = -2
         }
       }
+    case .subgroupAdd(let r, let a):
+      try subgroupAdd(r, a, mask)
+    }
+  }
+
+  /// Each row of the workgroup (``KInstruction/subgroupAdd(_:_:)``) sums `a` as a shared-memory
+  /// tree would: `v[l] += v[l + stride]` for strides halving from half the row, rounded to f32.
+  mutating func subgroupAdd(_ r: KValue, _ a: KValue, _ mask: [Bool]) throws(KIRError) {
+    let rowSize = kernel.workgroupSize[0]
+    for first in stride(from: 0, to: groupSize, by: rowSize) {
+      let row = first..<(first + rowSize)
+      let active = row.filter { mask[$0] }.count
+      guard active > 0 else { continue }
+      guard active == rowSize else {
+        throw fault(
+          "subgroup_add reached by \(active) of the \(rowSize) work-items of a row (local item \(first)) in group \(groupIndex)"
+        )
+      }
+      var partial = row.map { get(a, $0) }
+      var half = rowSize / 2
+      while half >= 1 {
+        for l in 0..<half { partial[l] = Double(Float(partial[l] + partial[l + half])) }
+        half /= 2
+      }
+      for lane in row { values[r.id][lane] = partial[0] }
     }
   }
 

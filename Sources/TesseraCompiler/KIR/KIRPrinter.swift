@@ -65,6 +65,7 @@ public enum KIRPrinter {
     case .read(let r, let variable): return typed(r, "read \(variable)")
     case .write(let variable, let v): return "write \(variable), \(v)"
     case .barrier: return "barrier"
+    case .subgroupAdd(let r, let a): return typed(r, "subgroup_add \(a)")
     case .loop, .conditional: preconditionFailure("structured instructions are printed by append")
     }
   }

@@ -254,6 +254,15 @@ public enum KIRVerifier {
         try block(otherwise)
       case .barrier:
         break
+      case .subgroupAdd(let r, let a):
+        try use(a)
+        try expect(a, .f32, "subgroup sum operand")
+        try expect(r, .f32, "subgroup sum")
+        let rowSize = kernel.workgroupSize[0]
+        guard rowSize & (rowSize - 1) == 0 else {
+          throw fail("subgroup_add in a workgroup whose rows of \(rowSize) work-items are not a power of two")
+        }
+        try define(r)
       }
     }
   }

@@ -192,6 +192,14 @@ public enum KInstruction: Hashable, Sendable {
   case conditional(KValue, then: [KInstruction], otherwise: [KInstruction])
   /// Workgroup barrier: shared-memory writes before it are visible to every work-item after it.
   case barrier
+  /// `%r = subgroup_add %a`: the f32 sum of `a` over the work-items of one row of the workgroup
+  /// (those with the same local ids along dimensions 1 and 2), given to each of them. Targets
+  /// run it as a subgroup reduction (SPIR-V `OpGroupNonUniformFAdd`, OpenCL
+  /// `sub_group_reduce_add`), so a kernel uses it only where the device's subgroups are exactly
+  /// those rows: `workgroupSize[0]` (a power of two) is the device's subgroup size. Every
+  /// work-item of a row reaches it together. The sum is the pairwise tree of a shared-memory
+  /// reduction (halving strides, f32 rounding at each step); a device may add in another order.
+  case subgroupAdd(KValue, KValue)
 }
 
 /// One compute kernel in Kernel IR: parameters, launch shape, shared memory and a body.

@@ -216,6 +216,10 @@ public struct KExpr {
   /// Combines the lanes of a vector with `op` (add, max, min).
   public func reduceLanes(_ op: KBinaryOp) -> KExpr { builder.emit(KType(type.scalar)) { .reduceLanes($0, op, value) } }
 
+  /// The f32 sum of this value over the work-items of this row of the workgroup
+  /// (``KInstruction/subgroupAdd(_:_:)``).
+  public func subgroupAdd() -> KExpr { builder.emit(type) { .subgroupAdd($0, value) } }
+
   /// The scalar repeated in every lane of a `lanes`-wide vector.
   public func splat(_ lanes: Int) -> KExpr { builder.emit(KType(type.scalar, lanes: lanes)) { .splat($0, value) } }
 

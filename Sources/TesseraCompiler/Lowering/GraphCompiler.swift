@@ -128,6 +128,7 @@ public enum GraphCompiler {
       return call
     }
     return try KernelGenerator.generate(
-      group, in: graph, name: name, definingNode: definingNode, quantizedWeight: quantizedWeight)
+      group, in: graph, name: name, definingNode: definingNode,
+      quantizedWeight: quantizedWeight.map { ($0, QuantizedMatmulShape(subgroupSize: target.subgroupSize)) })
   }
 }

@@ -9,9 +9,10 @@ import TesseraIR
 /// `w`) for `xRows` consecutive rows of the left operand: lane `l` takes chunks of
 /// ``QuantizedMatmulShape/chunk`` consecutive elements of `k` starting at `l · chunk`, strides
 /// by `lanes · chunk`, and keeps one f32 sum per row of x, so each dequantized element of `w` is
-/// loaded once per workgroup and multiplied by every row of x. The sums then meet in a
-/// shared-memory tree over the lanes, and lane 0 of each output evaluates the group's epilogue
-/// (a residual add, SwiGLU's `silu(g) * u`) and stores it.
+/// loaded once per workgroup and multiplied by every row of x. The lanes of an output then sum
+/// their partial sums: with one subgroup reduction each where the target has subgroups (the
+/// lanes of an output are one subgroup, no barrier), else in a shared-memory tree; lane 0 of each
+/// output evaluates the group's epilogue (a residual add, SwiGLU's `silu(g) * u`) and stores it.
 struct QuantizedMatmulShape: Hashable, Sendable {
   /// Work-items splitting `k` for one output (a power of two).
   var lanes = 32
@@ -22,6 +23,24 @@ struct QuantizedMatmulShape: Hashable, Sendable {
   /// Consecutive elements a lane takes at a time, read as one vector `load_dequant` (one scale
   /// read per chunk); divides the block size 32.
   var chunk = 8
+  /// Whether the lanes of an output sum with ``KInstruction/subgroupAdd(_:_:)`` (`lanes` is the
+  /// target's subgroup size) instead of a shared-memory tree.
+  var subgroupSums = false
+
+  /// Work-items of a workgroup the subgroup shape aims for (several subgroups, one per output):
+  /// 16 outputs of 8 lanes on lavapipe, whose 576 x 576 q4_1 matvec took 6.1–6.6 ms so against
+  /// 9.9 ms with 8 outputs (docs/gpu-quantized-matmul.md).
+  static let subgroupWorkgroupSize = 128
+
+  /// The shape for a target: one subgroup per output and as many outputs as make
+  /// ``subgroupWorkgroupSize`` work-items where the target sums across subgroups of
+  /// `subgroupSize` work-items; otherwise 32 lanes × 4 outputs and a shared-memory tree.
+  init(subgroupSize: Int?) {
+    guard let subgroupSize, subgroupSize >= 1, subgroupSize & (subgroupSize - 1) == 0 else { return }
+    lanes = subgroupSize
+    rows = Swift.max(1, Self.subgroupWorkgroupSize / subgroupSize)
+    subgroupSums = true
+  }
 }
 
 extension KernelGenerator {
@@ -43,7 +62,8 @@ extension KernelGenerator {
 
   /// Emits the kernel described at ``QuantizedMatmulShape`` for the matmul `core` reading `w`.
   static func quantizedMatmul(
-    _ core: Node, weight w: ValueID, root: ValueID, _ emitter: GroupEmitter, _ output: KBufferRef
+    _ core: Node, weight w: ValueID, shape: QuantizedMatmulShape, root: ValueID, _ emitter: GroupEmitter,
+    _ output: KBufferRef
   ) {
     let k = emitter.builder, graph = emitter.graph
     let layout = MatmulLayout(graph.type(of: core.operands[0]).shape, graph.type(of: core.operands[1]).shape)
@@ -51,7 +71,7 @@ extension KernelGenerator {
     let (n, depth) = (layout.n, layout.k)
     let outerShape = Shape(Array(resultShape.dims.dropLast()))
     let outer = outerShape.count
-    var shape = QuantizedMatmulShape()
+    var shape = shape
     shape.xRows = Swift.min(shape.xRows, outer)
     let (lanes, rows, xRows, chunk) = (shape.lanes, shape.rows, shape.xRows, shape.chunk)
     let columnGroups = (n + rows - 1) / rows, rowGroups = (outer + xRows - 1) / xRows
@@ -83,7 +103,27 @@ extension KernelGenerator {
         }
       }
     }
-    let partial = k.shared("partial", .f32, count: xRows * rows * lanes)
+    let totals = shape.subgroupSums ? sums.map { $0.value.subgroupAdd() } : treeSums(sums, shape, lane, slot, emitter)
+    let stores = lane.lt(emitter.index(1)).and(j.lt(emitter.index(n)))
+    for (r, total) in totals.enumerated() {
+      let row = firstRow + emitter.index(r)
+      k.if(stores.and(row.lt(emitter.index(outer)))) {
+        emitter.scoped {
+          let coordinates = emitter.coordinates(of: row, in: outerShape) + [j]
+          emitter.define(core.result, at: coordinates, as: total)
+          output[row * emitter.index(n) + j] = emitter.value(root, at: coordinates)
+        }
+      }
+    }
+  }
+
+  /// The lanes' `sums` (one per row of x) summed over the lanes of each output in a
+  /// shared-memory tree (log2(lanes) + 1 barriers); lane 0's values are the totals.
+  private static func treeSums(
+    _ sums: [KVariableRef], _ shape: QuantizedMatmulShape, _ lane: KExpr, _ slot: KExpr, _ emitter: GroupEmitter
+  ) -> [KExpr] {
+    let k = emitter.builder, (lanes, rows) = (shape.lanes, shape.rows)
+    let partial = k.shared("partial", .f32, count: sums.count * rows * lanes)
     let base = slot * emitter.index(lanes) + lane
     for (r, sum) in sums.enumerated() { partial[base + emitter.index(r * rows * lanes)] = sum.value }
     var stride = lanes / 2
@@ -91,7 +131,7 @@ extension KernelGenerator {
       k.barrier()
       k.if(lane.lt(emitter.index(stride))) {
         emitter.scoped {
-          for r in 0..<xRows {
+          for r in sums.indices {
             let mine = base + emitter.index(r * rows * lanes)
             partial[mine] = partial[mine] + partial[mine + emitter.index(stride)]
           }
@@ -100,18 +140,7 @@ extension KernelGenerator {
       stride /= 2
     }
     k.barrier()
-    let stores = lane.lt(emitter.index(1)).and(j.lt(emitter.index(n)))
-    for r in 0..<xRows {
-      let row = firstRow + emitter.index(r)
-      k.if(stores.and(row.lt(emitter.index(outer)))) {
-        emitter.scoped {
-          let coordinates = emitter.coordinates(of: row, in: outerShape) + [j]
-          let total = partial[slot * emitter.index(lanes) + emitter.index(r * rows * lanes)]
-          emitter.define(core.result, at: coordinates, as: total)
-          output[row * emitter.index(n) + j] = emitter.value(root, at: coordinates)
-        }
-      }
-    }
+    return sums.indices.map { r in partial[slot * emitter.index(lanes) + emitter.index(r * rows * lanes)] }
   }
 
   /// A's coordinates for element `p` of the contraction at the result's outer coordinates

@@ -13,18 +13,23 @@ public struct TargetCapabilities: Hashable, Sendable {
   public var decompose: Set<OpKind>
   /// Whether a matmul whose right operand is `transpose(dequantize(w))` of a rank-2 quantized
   /// `w` becomes one kernel that reads `w`'s blocks in place (several of `w`'s rows per
-  /// workgroup, lanes splitting K, a shared-memory tree), so that the dequantized copy is never
-  /// materialised. Targets with native kernels of their own for the pattern (`cpu`) leave it off.
+  /// workgroup, lanes splitting K, a subgroup reduction or a shared-memory tree), so that the
+  /// dequantized copy is never materialised. Targets with native kernels of their own for the
+  /// pattern (`cpu`) leave it off.
   public var matmulsReadQuantizedWeights: Bool
   /// Window ops (`conv2d`, `max_pool2d`, `avg_pool2d`) the target runs with kernels of its own
   /// (fusion gives a `conv2d` its epilogue as it gives a matmul one); `decompose-windows` rewrites
   /// the others into core ops.
   public var windowKernels: Set<OpKind>
+  /// The work-items of one subgroup when the target's kernels may sum across a subgroup
+  /// (``KInstruction/subgroupAdd(_:_:)``, in workgroups whose rows are that many work-items);
+  /// `nil` where reductions go through shared memory only. A power of two.
+  public var subgroupSize: Int?
 
   /// Creates a capability set.
   public init(
     name: String, ops: Set<OpKind>, dtypes: Set<DType>, decompose: Set<OpKind> = [],
-    matmulsReadQuantizedWeights: Bool = false, windowKernels: Set<OpKind> = []
+    matmulsReadQuantizedWeights: Bool = false, windowKernels: Set<OpKind> = [], subgroupSize: Int? = nil
   ) {
     self.name = name
     self.ops = ops
@@ -32,17 +37,20 @@ public struct TargetCapabilities: Hashable, Sendable {
     self.decompose = decompose
     self.matmulsReadQuantizedWeights = matmulsReadQuantizedWeights
     self.windowKernels = windowKernels
+    self.subgroupSize = subgroupSize
   }
 
   /// Every op and dtype: the CPU and the KIR interpreter; the GPU targets also read quantized
-  /// weights in place in matmuls (``matmulsReadQuantizedWeights``), the CPU keeps window ops whole
-  /// (``windowKernels``).
+  /// weights in place in matmuls (``matmulsReadQuantizedWeights``), with subgroup sums where the
+  /// device has them (``subgroupSize``); the CPU keeps window ops whole (``windowKernels``).
   public static func everything(
-    _ name: String, matmulsReadQuantizedWeights: Bool = false, windowKernels: Set<OpKind> = []
+    _ name: String, matmulsReadQuantizedWeights: Bool = false, windowKernels: Set<OpKind> = [],
+    subgroupSize: Int? = nil
   ) -> TargetCapabilities {
     TargetCapabilities(
       name: name, ops: Set(OpKind.allCases), dtypes: Set(DType.allCases),
-      matmulsReadQuantizedWeights: matmulsReadQuantizedWeights, windowKernels: windowKernels)
+      matmulsReadQuantizedWeights: matmulsReadQuantizedWeights, windowKernels: windowKernels,
+      subgroupSize: subgroupSize)
   }
 }
 

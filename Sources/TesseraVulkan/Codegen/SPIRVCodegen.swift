@@ -202,6 +202,14 @@ struct KernelTranslator {
       let workgroup = b.uint32(SPIRV.Scope.workgroup.rawValue)
       let semantics = b.uint32(SPIRV.MemorySemantics.acquireRelease | SPIRV.MemorySemantics.workgroupMemory)
       b.emit(.controlBarrier, [.id(workgroup), .id(workgroup), .id(semantics)])
+    case .subgroupAdd(let r, let a):
+      b.capability(.groupNonUniform)
+      b.capability(.groupNonUniformArithmetic)
+      let scope = b.uint32(SPIRV.Scope.subgroup.rawValue)
+      values[r.id] = [
+        b.emit(
+          .groupNonUniformFAdd, .f32, [.id(scope), .literal(SPIRV.GroupOperation.reduce.rawValue), .id(get(a))])
+      ]
     }
   }
 

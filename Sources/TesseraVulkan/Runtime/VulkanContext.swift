@@ -18,6 +18,9 @@ final class VulkanContext: @unchecked Sendable {
   let properties: VkPhysicalDeviceProperties
   /// Whether shaders may use 64-bit integers (`shaderInt64`).
   let supportsInt64: Bool
+  /// The subgroup size where compute shaders have subgroup arithmetic, else `nil`
+  /// (``VulkanInstance/computeSubgroupSize(_:)``).
+  let computeSubgroupSize: Int?
   /// Nanoseconds per timestamp tick, or `nil` when the compute queue writes no timestamps
   /// (its family's `timestampValidBits` is 0 — the per-queue answer that
   /// `timestampComputeAndGraphics` only promises for every queue at once — or the period is 0).
@@ -56,6 +59,7 @@ final class VulkanContext: @unchecked Sendable {
     var features = VkPhysicalDeviceFeatures()
     instance.functions.getFeatures(physical, &features)
     supportsInt64 = features.shaderInt64 != 0
+    computeSubgroupSize = instance.computeSubgroupSize(physical)
     var enabled = VkPhysicalDeviceFeatures()
     enabled.shaderInt64 = features.shaderInt64
     var priority: Float = 1

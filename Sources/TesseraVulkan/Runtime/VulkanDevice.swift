@@ -10,7 +10,9 @@ import TesseraRuntime
 public final class VulkanDevice: Device {
   /// Name (`vulkan:N`), driver and memory.
   public let info: DeviceInfo
-  /// What the device computes: every op not excluded by its provider; i64 only with `shaderInt64`.
+  /// What the device computes: every op not excluded by its provider; i64 only with `shaderInt64`;
+  /// subgroup sums where compute shaders have subgroup arithmetic, unless the provider turned
+  /// them off.
   public let capabilities: TargetCapabilities
   /// The device itself: its buffers hold device tensors.
   public var store: any TensorStore { self }
@@ -25,7 +27,7 @@ public final class VulkanDevice: Device {
 
   init(
     info: DeviceInfo, context: VulkanContext, options: CompileOptions, host: (any HostKernelRunner)?,
-    excludedOps: Set<OpKind>, faults: FaultInjection
+    excludedOps: Set<OpKind>, subgroupSums: Bool, faults: FaultInjection
   ) throws(VulkanError) {
     self.info = info
     self.context = context
@@ -36,6 +38,7 @@ public final class VulkanDevice: Device {
     transfers = try VulkanTransfers(context)
     var capabilities = TargetCapabilities.everything("vulkan", matmulsReadQuantizedWeights: true)
     if !context.supportsInt64 { capabilities.dtypes.remove(.i64) }
+    if subgroupSums { capabilities.subgroupSize = context.computeSubgroupSize }
     capabilities.ops.subtract(excludedOps)
     self.capabilities = capabilities
   }

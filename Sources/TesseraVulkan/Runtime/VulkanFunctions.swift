@@ -11,6 +11,7 @@ struct InstanceFunctions {
   let destroyInstance: PFN_vkDestroyInstance
   let enumeratePhysicalDevices: PFN_vkEnumeratePhysicalDevices
   let getProperties: PFN_vkGetPhysicalDeviceProperties
+  let getProperties2: PFN_vkGetPhysicalDeviceProperties2
   let getMemoryProperties: PFN_vkGetPhysicalDeviceMemoryProperties
   let getQueueFamilies: PFN_vkGetPhysicalDeviceQueueFamilyProperties
   let getFeatures: PFN_vkGetPhysicalDeviceFeatures
@@ -21,6 +22,7 @@ struct InstanceFunctions {
     destroyInstance = try resolve("vkDestroyInstance", lookup)
     enumeratePhysicalDevices = try resolve("vkEnumeratePhysicalDevices", lookup)
     getProperties = try resolve("vkGetPhysicalDeviceProperties", lookup)
+    getProperties2 = try resolve("vkGetPhysicalDeviceProperties2", lookup)
     getMemoryProperties = try resolve("vkGetPhysicalDeviceMemoryProperties", lookup)
     getQueueFamilies = try resolve("vkGetPhysicalDeviceQueueFamilyProperties", lookup)
     getFeatures = try resolve("vkGetPhysicalDeviceFeatures", lookup)

@@ -98,6 +98,23 @@ final class VulkanInstance: @unchecked Sendable {
     return properties
   }
 
+  /// The subgroup size of `device` when its compute shaders have subgroup arithmetic
+  /// (`VkPhysicalDeviceSubgroupProperties`: the compute stage supported, the arithmetic
+  /// operations among its features), else `nil`.
+  func computeSubgroupSize(_ device: VkPhysicalDevice) -> Int? {
+    var subgroup = VkPhysicalDeviceSubgroupProperties()
+    subgroup.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES
+    withUnsafeMutablePointer(to: &subgroup) { pointer in
+      var properties = VkPhysicalDeviceProperties2()
+      properties.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2
+      properties.pNext = UnsafeMutableRawPointer(pointer)
+      functions.getProperties2(device, &properties)
+    }
+    let compute = subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT.rawValue != 0
+    let arithmetic = subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT.rawValue != 0
+    return compute && arithmetic && subgroup.subgroupSize > 0 ? Int(subgroup.subgroupSize) : nil
+  }
+
   /// The index of a queue family with compute, or `nil`.
   func computeQueueFamily(_ device: VkPhysicalDevice) -> (index: UInt32, timestampBits: UInt32)? {
     var count: UInt32 = 0

@@ -16,6 +16,7 @@ public struct VulkanProvider: DeviceProvider {
   private let excludedOps: Set<OpKind>
   private let forceStaging: Bool
   private let maxWorkgroupCount: Int?
+  private let subgroupSums: Bool
   private let faults: FaultInjection
 
   /// Creates the provider; devices compile with `options` (passes, kernel library, fallback
@@ -24,18 +25,20 @@ public struct VulkanProvider: DeviceProvider {
   /// `forceStaging` keeps graph buffers in device-local memory reached through host-visible
   /// staging copies even where memory is unified, as discrete GPUs need (default: whether
   /// `TESSERA_VULKAN_STAGING=1`). `maxWorkgroupCount` caps the workgroups of one dispatch per
-  /// axis below the device's `maxComputeWorkGroupCount` (to exercise split launches). Devices
-  /// inject `faults` (none by default).
+  /// axis below the device's `maxComputeWorkGroupCount` (to exercise split launches).
+  /// `subgroupSums: false` keeps every reduction in shared memory even where the device has
+  /// subgroup arithmetic (to test that path). Devices inject `faults` (none by default).
   public init(
     options: CompileOptions = CompileOptions(), host: (any HostKernelRunner)? = nil, excludedOps: Set<OpKind> = [],
     forceStaging: Bool = ProcessInfo.processInfo.environment["TESSERA_VULKAN_STAGING"] == "1",
-    maxWorkgroupCount: Int? = nil, faults: FaultInjection = FaultInjection()
+    maxWorkgroupCount: Int? = nil, subgroupSums: Bool = true, faults: FaultInjection = FaultInjection()
   ) {
     self.options = options
     self.host = host
     self.excludedOps = excludedOps
     self.forceStaging = forceStaging
     self.maxWorkgroupCount = maxWorkgroupCount
+    self.subgroupSums = subgroupSums
     self.faults = faults
   }
 
@@ -74,7 +77,8 @@ public struct VulkanProvider: DeviceProvider {
         if context.staged { info.driver += ", device-local buffers with staging copies" }
         return DeviceEntry(
           device: try VulkanDevice(
-            info: info, context: context, options: options, host: host, excludedOps: excludedOps, faults: faults))
+            info: info, context: context, options: options, host: host, excludedOps: excludedOps,
+            subgroupSums: subgroupSums, faults: faults))
       } catch {
         info.availability = .unavailable(reason: error.description)
         return DeviceEntry(unavailable: info)

@@ -24,6 +24,7 @@ public enum SPIRVOp: UInt16, Sendable, CaseIterable {
   case controlBarrier = 224, atomicAnd = 240, atomicOr = 241
   case loopMerge = 246, selectionMerge = 247, label = 248, branch = 249, branchConditional = 250
   case return_ = 253
+  case groupNonUniformFAdd = 350
 
   /// The name in the specification, e.g. `OpIAdd`.
   public var mnemonic: String {
@@ -41,7 +42,7 @@ public enum SPIRV {
 
   /// Capabilities.
   public enum Capability: UInt32, Sendable {
-    case shader = 1, int64 = 11
+    case shader = 1, int64 = 11, groupNonUniform = 61, groupNonUniformArithmetic = 63
   }
 
   /// Storage classes.
@@ -62,7 +63,12 @@ public enum SPIRV {
 
   /// Memory scopes.
   public enum Scope: UInt32, Sendable {
-    case device = 1, workgroup = 2
+    case device = 1, workgroup = 2, subgroup = 3
+  }
+
+  /// Group operations of the `OpGroupNonUniform…` arithmetic instructions.
+  public enum GroupOperation: UInt32, Sendable {
+    case reduce = 0
   }
 
   /// Memory semantics bits.
