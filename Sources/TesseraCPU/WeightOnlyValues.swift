@@ -45,16 +45,10 @@ struct WeightOnlyValues {
     }
   }
 
-  /// A key naming what `value` computes, with each argument named by the identity of the device
-  /// tensor bound to it (`tensors` by argument position): equal keys compute equal bytes from
-  /// the same tensors, in this graph or another.
+  /// The key under which the device keeps `value`
+  /// (``Graph/derivedValueKey(of:tensors:argumentPositions:definingNode:)``).
   func key(of value: ValueID, tensors: [Int: DeviceTensor]) -> String {
-    if let position = argumentPositions[value] {
-      return "\(ObjectIdentifier(tensors[position]!)):\(graph.type(of: value))"
-    }
-    let node = graph.nodes[definingNode[value]!]
-    let attributes = node.attributes.map { "\($0)=\($1)" }.joined(separator: ",")
-    let operands = node.operands.map { key(of: $0, tensors: tensors) }.joined(separator: ", ")
-    return "\(node.kind){\(attributes)}(\(operands)):\(graph.type(of: value))"
+    graph.derivedValueKey(
+      of: value, tensors: tensors, argumentPositions: argumentPositions, definingNode: definingNode)
   }
 }

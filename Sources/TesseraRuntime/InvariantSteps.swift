@@ -60,20 +60,11 @@ struct InvariantSteps {
     self.sources = sources
   }
 
-  /// What step `index` computes, as text naming the device tensors it reads by identity: equal
-  /// keys (in any graph compiled for the device) mean equal bytes.
+  /// What step `index` computes, as text naming the device tensors it reads by identity
+  /// (``Graph/derivedValueKey(of:tensors:argumentPositions:definingNode:)``).
   func key(of index: Int, tensors: [Int: DeviceTensor]) -> String {
-    expression(plan.steps[index].group.root, tensors: tensors)
-  }
-
-  private func expression(_ value: ValueID, tensors: [Int: DeviceTensor]) -> String {
-    if let position = argumentPositions[value] {
-      return "\(ObjectIdentifier(tensors[position]!))"
-    }
-    let node = plan.graph.nodes[definingNode[value]!]
-    if let literal = node.literal { return "constant{\(literal.bytes)}:\(literal.type)" }
-    let attributes = node.attributes.map { "\($0)=\($1)" }.joined(separator: ",")
-    let operands = node.operands.map { expression($0, tensors: tensors) }.joined(separator: ", ")
-    return "\(node.kind){\(attributes)}(\(operands)):\(plan.graph.type(of: value))"
+    plan.graph.derivedValueKey(
+      of: plan.steps[index].group.root, tensors: tensors, argumentPositions: argumentPositions,
+      definingNode: definingNode)
   }
 }
