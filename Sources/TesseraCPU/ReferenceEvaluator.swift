@@ -130,14 +130,12 @@ struct KeptValue: Sendable {
   let counted: CountedAllocation
 }
 
-private struct ReferenceExecutable: HostGraphExecutable {
+/// Reads device inputs, runs the evaluator on the host with the kept values, writes in-place
+/// results back to their tensors (as a ``HostGraphExecutable`` does, plus the kept values).
+private struct ReferenceExecutable: GraphExecutable {
   let graph: Graph
   let kept: DerivedValueCache<KeptValue>
   let store: HostTensorStore
-
-  func execute(_ inputs: [Tensor]) throws(DeviceError) -> [Tensor] {
-    try ReferenceEvaluator.evaluate(graph, inputs: inputs)
-  }
 
   /// Runs on the host with the kept weight-only values of the device tensors among `inputs`,
   /// keeping those this run computes.

@@ -39,7 +39,7 @@ public protocol GraphExecutable: Sendable {
   func execute(_ inputs: [TensorValue], profile: Bool) throws(DeviceError) -> GraphRun
 }
 
-/// An executable that computes on host tensors (the reference evaluator, the emulated NPU):
+/// An executable that computes on host tensors (a device of one's own in plain Swift):
 /// device tensor inputs are read, and results that update an argument in place
 /// (``Graph/inPlaceUpdates``) are written back to it when it is a device tensor.
 public protocol HostGraphExecutable: GraphExecutable {
