@@ -38,14 +38,8 @@ struct NativeReductionTests {
         return %m
       }
       """
-    let graph = try TestSupport.parseOne(text)
-    let device = CPUDevice(library: StandardKernelLibrary(), pool: CPUThreadPool(threads: threads))
-    var generator = SeededRandom(seed: 11)
-    let inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 5, using: &generator) }
-    let expected = try TestSupport.evaluate(graph, inputs)[0]
-    let actual = try device.compile(graph).run(inputs: inputs)[0]
-    #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-4, rtol: 1e-5) <= 1)
-    let routes = try device.routes(for: graph)
+    let (routes, ratio) = try CPUVersusReference.compare(text, threads: threads, seed: 11, atol: 1e-4, rtol: 1e-5)
+    #expect(ratio <= 1)
     #expect(routes.count == 2)
     guard case .convolution(let convolution) = routes.first, case .reduction = routes.last else {
       Issue.record("not a native convolution then a native reduction: \(routes)")
@@ -57,14 +51,8 @@ struct NativeReductionTests {
   @Test("trailing-axis reductions are native and match the reference", arguments: cases.indices, [1, 3])
   func matchesTheReference(index: Int, threads: Int) throws {
     let (text, native) = Self.cases[index]
-    let graph = try TestSupport.parseOne(text)
-    let device = CPUDevice(library: StandardKernelLibrary(), pool: CPUThreadPool(threads: threads))
-    var generator = SeededRandom(seed: 5)
-    let inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 5, using: &generator) }
-    let expected = try TestSupport.evaluate(graph, inputs)[0]
-    let actual = try device.compile(graph).run(inputs: inputs)[0]
-    #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-5, rtol: 1e-5) <= 1)
-    let routes = try device.routes(for: graph)
+    let (routes, ratio) = try CPUVersusReference.compare(text, threads: threads, seed: 5, atol: 1e-5, rtol: 1e-5)
+    #expect(ratio <= 1)
     #expect(routes.count == 1)
     #expect(routes.contains { if case .reduction = $0 { true } else { false } } == native)
   }

@@ -86,18 +86,11 @@ struct NativeWindowKernelTests {
       + (body + ["return \(last)"]).joined(separator: "\n  ") + "\n}"
   }
 
-  /// Runs `text` on a cpu device of `threads` threads and on the reference evaluator; returns the
-  /// routes and the worst tolerance ratio.
+  /// `text` on cpu and on the reference evaluator (``CPUVersusReference``), inputs from seed 29.
   static func compare(_ text: String, threads: Int, atol: Double, rtol: Double) throws -> (
     routes: [CPUPlanBackend.Action], ratio: Double
   ) {
-    let graph = try TestSupport.parseOne(text)
-    let device = CPUDevice(library: StandardKernelLibrary(), pool: CPUThreadPool(threads: threads))
-    var generator = SeededRandom(seed: 29)
-    let inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 5, using: &generator) }
-    let expected = try TestSupport.evaluate(graph, inputs)[0]
-    let actual = try device.compile(graph).run(inputs: inputs)[0]
-    return (try device.routes(for: graph), TestSupport.toleranceRatio(actual, expected, atol: atol, rtol: rtol))
+    try CPUVersusReference.compare(text, threads: threads, seed: 29, atol: atol, rtol: rtol)
   }
 
   @Test(
