@@ -12,7 +12,7 @@ private final class MappedBytes: @unchecked Sendable {  // never written after i
   let buffer: UnsafeMutableRawBufferPointer
   init(_ bytes: [UInt8]) {
     buffer = .allocate(byteCount: bytes.count, alignment: 32)
-    buffer.copyMemory(from: UnsafeRawBufferPointer(start: bytes, count: bytes.count))
+    bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
   }
   deinit { buffer.deallocate() }
 

@@ -80,7 +80,7 @@ struct ShapeAndTensorTests {
       let buffer: UnsafeMutableRawBufferPointer
       init(_ bytes: [UInt8]) {
         buffer = .allocate(byteCount: bytes.count, alignment: 4)
-        buffer.copyMemory(from: UnsafeRawBufferPointer(start: bytes, count: bytes.count))
+        bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
       }
       deinit { buffer.deallocate() }
     }
