@@ -107,8 +107,8 @@ public final class OpenCLDevice: Device {
     OpenCLCodegen.program(deviceKernels(plan), options: codegenOptions)
   }
 
-  /// Compiles `graph`: the plan, a program per distinct kernel (``programs(for:owner:)``: built
-  /// or taken from the cache) and the kernel objects, run by a ``PlanRunner`` (buffers
+  /// Compiles `graph`: the plan, its distinct kernel bodies (``programs(for:owner:)``: taken from
+  /// the cache, the missing ones built as one program) and the kernel objects, run by a ``PlanRunner`` (buffers
   /// allocated and constants uploaded at the first run).
   public func compile(_ graph: Graph) throws(DeviceError) -> CompiledGraph {
     let plan = try plan(graph)
@@ -120,7 +120,7 @@ public final class OpenCLDevice: Device {
           kernel: kernel.name, size: kernel.workgroupSize.reduce(1, *), limit: properties.maxWorkgroupSize
         ).description)
     }
-    let programs: [Kernel: OpenCLHandle]
+    let programs: [Kernel: OpenCLEntry]
     do {
       programs = try self.programs(for: deviceKernels(plan), owner: "the program for @\(graph.name)")
     } catch {

@@ -13,11 +13,11 @@ final class OpenCLPlanBackend: PlanBackend {
   }
 
   private let device: OpenCLDevice
-  private let programs: [Kernel: OpenCLHandle]
+  private let programs: [Kernel: OpenCLEntry]
 
   /// Runs kernels of `programs` (``OpenCLDevice/programs(for:owner:)``), built for a plan on
   /// `device`.
-  init(device: OpenCLDevice, programs: [Kernel: OpenCLHandle]) {
+  init(device: OpenCLDevice, programs: [Kernel: OpenCLEntry]) {
     self.device = device
     self.programs = programs
   }

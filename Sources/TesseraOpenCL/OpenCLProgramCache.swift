@@ -1,19 +1,46 @@
 import Foundation
+import TesseraCompiler
 import TesseraRuntime
 
-/// How often programs came from each level of the cache (for tests and benchmarks).
+/// How often kernel bodies came from each level of the cache, and how many programs the driver
+/// compiled for them (for tests and benchmarks).
 public struct OpenCLCacheStatistics: Hashable, Sendable {
-  /// Programs compiled from source by the driver.
+  /// Kernel bodies compiled from source by the driver (alone or in a shared program).
   public var sourceBuilds = 0
-  /// Programs loaded from a binary in the disk cache.
+  /// Kernel bodies loaded from a binary in the disk cache (their own, or a shared program's).
   public var diskLoads = 0
-  /// Programs found already built in memory.
+  /// Kernel bodies found already built in memory.
   public var memoryHits = 0
+  /// Programs the driver compiled from source: one per kernel body built alone, one per
+  /// shared program.
+  public var driverBuilds = 0
+
+  /// Counts with the given numbers of kernel bodies; `driverBuilds` defaults to one program per
+  /// body built from source.
+  public init(sourceBuilds: Int = 0, diskLoads: Int = 0, memoryHits: Int = 0, driverBuilds: Int? = nil) {
+    self.sourceBuilds = sourceBuilds
+    self.diskLoads = diskLoads
+    self.memoryHits = memoryHits
+    self.driverBuilds = driverBuilds ?? sourceBuilds
+  }
+}
+
+/// A built program and the name of the kernel function that one kernel body has in it: the
+/// program's only kernel, or one of a shared program's.
+struct OpenCLEntry: Sendable {
+  /// The built program.
+  let program: OpenCLHandle
+  /// The kernel function's name in `program`, for `clCreateKernel`.
+  let function: String
 }
 
 /// Builds OpenCL programs once per (source, device, driver version, options): first in memory,
 /// then as program binaries under `${TESSERA_CACHE:-~/.cache/tessera}/opencl/<key>.bin`, keyed
 /// by a hash of all four. A binary the driver rejects is ignored and rebuilt from source.
+///
+/// Several kernel bodies can be built as one shared program (``buildShared(_:source:name:)``):
+/// its binary is saved once, as `<shared key>.bin`, and each body's key gets a `<key>.ref` file
+/// naming that binary and the body's function in it, so a later lookup of any one body finds it.
 ///
 /// An injected `build` fault that hits one of a program's kernels bypasses both caches and has
 /// the driver build the source with an `#error` line naming the kernel first: the build really
@@ -30,7 +57,10 @@ final class OpenCLProgramCache: Sendable {
   let directory: String?
   private let faults: FaultInjection
   private let deviceName: String
-  private let built = Locked<[String: OpenCLHandle]>([:])
+  /// Built kernel bodies by key.
+  private let built = Locked<[String: OpenCLEntry]>([:])
+  /// Shared programs loaded from disk by their key, so that their bodies load them once.
+  private let sharedLoads = Locked<[String: OpenCLHandle]>([:])
   private let counts = Locked(OpenCLCacheStatistics())
 
   /// `faults` and `deviceName` say which builds an injected `build` fault fails.
@@ -57,27 +87,102 @@ final class OpenCLProgramCache: Sendable {
   /// Counts so far.
   var statistics: OpenCLCacheStatistics { counts.withLock { $0 } }
 
-  /// The built program for `source`, which defines `kernels`; `name` labels it in errors.
-  func program(source: String, name: String, kernels: [String]) throws(OpenCLError) -> OpenCLHandle {
+  /// The built program for `source`, a program whose one kernel is `kernels`' body, named
+  /// ``OpenCLCodegen/entryFunction``; `name` labels it in errors.
+  func program(source: String, name: String, kernels: [String]) throws(OpenCLError) -> OpenCLEntry {
     if let hit = faults.hit(.build, device: deviceName, targets: kernels) {
-      return try compile("#error \(hit)\n" + source, name: name)
+      return OpenCLEntry(program: try compile("#error \(hit)\n" + source, name: name), function: Self.entryFunction)
     }
-    let key = Self.hash(source + "\u{0}" + deviceKey + "\u{0}" + Self.buildOptions)
-    if let program = built.withLock({ $0[key] }) {
-      counts.withLock { $0.memoryHits += 1 }
-      return program
-    }
-    let path = directory.map { "\($0)/\(key).bin" }
-    if let path, let binary = FileManager.default.contents(atPath: path), let program = try? load([UInt8](binary)) {
-      counts.withLock { $0.diskLoads += 1 }
-      built.withLock { $0[key] = program }
-      return program
-    }
+    if let entry = cached(source: source) { return entry }
     let program = try compile(source, name: name)
-    counts.withLock { $0.sourceBuilds += 1 }
-    if let path { save(program, to: path) }
-    built.withLock { $0[key] = program }
-    return program
+    counts.withLock {
+      $0.sourceBuilds += 1
+      $0.driverBuilds += 1
+    }
+    let key = key(of: source)
+    if let directory { save(program, to: "\(directory)/\(key).bin") }
+    let entry = OpenCLEntry(program: program, function: Self.entryFunction)
+    built.withLock { $0[key] = entry }
+    return entry
+  }
+
+  /// The kernel body of the one-kernel program `source` when it was built before: in memory, or
+  /// on disk as its own binary or as an entry of a shared program's. `nil` when it must be built,
+  /// or when an injected `build` fault names one of `kernels`.
+  func cached(source: String, kernels: [String] = []) -> OpenCLEntry? {
+    guard !buildFaultHits(kernels) else { return nil }
+    let key = key(of: source)
+    if let entry = built.withLock({ $0[key] }) {
+      counts.withLock { $0.memoryHits += 1 }
+      return entry
+    }
+    guard let directory, let entry = loadEntry(key: key, directory: directory) else { return nil }
+    counts.withLock { $0.diskLoads += 1 }
+    built.withLock { $0[key] = entry }
+    return entry
+  }
+
+  /// Builds several kernel bodies as one program. `bodies` are their one-kernel programs (each
+  /// keys its body in the cache, as ``program(source:name:kernels:)`` would), `source` the
+  /// shared program, which defines body `i` as the function `bodies[i].function`; `name` labels
+  /// it in errors. Returns the bodies' entries in order.
+  func buildShared(_ bodies: [(source: String, function: String)], source: String, name: String)
+    throws(OpenCLError) -> [OpenCLEntry]
+  {
+    let program = try compile(source, name: name)
+    counts.withLock {
+      $0.sourceBuilds += bodies.count
+      $0.driverBuilds += 1
+    }
+    let sharedKey = key(of: source)
+    if let directory { save(program, to: "\(directory)/\(sharedKey).bin") }
+    return bodies.map { body in
+      let key = key(of: body.source)
+      if let directory {
+        try? Data("\(sharedKey) \(body.function)".utf8).write(
+          to: URL(fileURLWithPath: "\(directory)/\(key).ref"), options: .atomic)
+      }
+      let entry = OpenCLEntry(program: program, function: body.function)
+      built.withLock { $0[key] = entry }
+      return entry
+    }
+  }
+
+  /// Whether an injected `build` fault names one of `kernels` (whose build must then really fail).
+  func buildFaultHits(_ kernels: [String]) -> Bool {
+    faults.hit(.build, device: deviceName, targets: kernels) != nil
+  }
+
+  /// The function name of a one-kernel program's kernel.
+  static let entryFunction = OpenCLCodegen.identifier(Kernel.unnamedName)
+
+  /// The cache key of `source` on this device, driver and build options.
+  private func key(of source: String) -> String {
+    Self.hash(source + "\u{0}" + deviceKey + "\u{0}" + Self.buildOptions)
+  }
+
+  /// The body keyed `key` from disk: its own binary `<key>.bin`, or the shared binary and
+  /// function its `<key>.ref` names. `nil` when neither is there or the driver rejects it.
+  private func loadEntry(key: String, directory: String) -> OpenCLEntry? {
+    if let binary = FileManager.default.contents(atPath: "\(directory)/\(key).bin") {
+      return (try? load([UInt8](binary))).map { OpenCLEntry(program: $0, function: Self.entryFunction) }
+    }
+    guard let data = FileManager.default.contents(atPath: "\(directory)/\(key).ref") else { return nil }
+    let fields = String(decoding: data, as: UTF8.self).split(separator: " ").map(String.init)
+    guard fields.count == 2, let program = loadShared(key: fields[0], directory: directory) else { return nil }
+    return OpenCLEntry(program: program, function: fields[1])
+  }
+
+  /// The shared program `<key>.bin`, loaded once per cache.
+  private func loadShared(key: String, directory: String) -> OpenCLHandle? {
+    sharedLoads.withLock { loaded in
+      if let program = loaded[key] { return program }
+      guard let binary = FileManager.default.contents(atPath: "\(directory)/\(key).bin"),
+        let program = try? load([UInt8](binary))
+      else { return nil }
+      loaded[key] = program
+      return program
+    }
   }
 
   private func compile(_ source: String, name: String) throws(OpenCLError) -> OpenCLHandle {

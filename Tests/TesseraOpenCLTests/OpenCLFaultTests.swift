@@ -32,7 +32,7 @@ struct OpenCLFaultTests {
 
   /// Handles alive beyond the programs the cache keeps: what a compile and run left behind.
   private func leftOver(_ device: OpenCLDevice, since before: Int) -> Int {
-    device.liveHandles - before - device.cacheStatistics.sourceBuilds
+    device.liveHandles - before - device.cacheStatistics.driverBuilds
   }
 
   /// What compiling the graph and running it once throws; `nil` when both succeed.

@@ -1,3 +1,4 @@
+import Foundation
 import TesseraCompiler
 import TesseraIR
 import TesseraRuntime
@@ -50,8 +51,9 @@ struct OpenCLKernelSharingTests {
     renamed.comment = "another comment"
     let programs = try device.programs(for: [first, renamed, other], owner: nil)
     #expect(programs.count == 2)
-    #expect(device.cacheStatistics.sourceBuilds == 2)
+    #expect(device.cacheStatistics == OpenCLCacheStatistics(sourceBuilds: 2, driverBuilds: 1), "one shared program")
     _ = try device.makeKernel(renamed, in: programs)
+    _ = try device.makeKernel(other, in: programs)
   }
 
   @Test func theDiskCacheServesOtherGraphsWithTheSameKernels() throws {
@@ -59,6 +61,9 @@ struct OpenCLKernelSharingTests {
     let first = try device(directory: directory)
     _ = try first.compile(RepeatedLayers.graph(layers: 2))
     let built = first.cacheStatistics.sourceBuilds
+    #expect(first.cacheStatistics.driverBuilds == 1, "the missing kernel bodies build as one program")
+    let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+    #expect(files.filter { $0.hasSuffix(".bin") }.count == 1 && files.filter { $0.hasSuffix(".ref") }.count == built)
     let second = try device(directory: directory)
     let graph = try RepeatedLayers.graph(layers: 5)
     let inputs = RepeatedLayers.inputs(graph)

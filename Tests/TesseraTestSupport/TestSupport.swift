@@ -4,11 +4,35 @@ import Tessera
 /// Helpers shared by every test target: temporary folders, numpy as an independent oracle,
 /// comparisons with tolerances, and the `tessera` binary for end-to-end tests.
 public enum TestSupport {
-  /// A fresh empty folder under the system temporary directory.
+  /// A fresh empty folder inside this test process's ``scratchRoot``, removed with it when the
+  /// process exits.
   public static func temporaryDirectory(_ label: String = "tessera-test") -> String {
-    let path = NSTemporaryDirectory() + "\(label)-\(UUID().uuidString)"
+    let path = scratchRoot + "/\(label)-\(UUID().uuidString)"
     try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
+  }
+
+  /// `tessera-tests-<pid>` under the system temporary directory: every folder of
+  /// ``temporaryDirectory(_:)`` lives here. Made on first use, after removing the roots of test
+  /// processes that are gone (a crashed run's); removed when this process exits normally.
+  public static let scratchRoot: String = {
+    let parent = NSTemporaryDirectory()
+    removeStaleScratchRoots(in: parent)
+    let root = parent + "/" + scratchPrefix + String(getpid())
+    try! FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(atPath: TestSupport.scratchRoot) }
+    return root
+  }()
+
+  private static let scratchPrefix = "tessera-tests-"
+
+  /// Removes `tessera-tests-<pid>` folders whose process no longer exists.
+  private static func removeStaleScratchRoots(in parent: String) {
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where name.hasPrefix(scratchPrefix)
+    {
+      guard let pid = Int32(name.dropFirst(scratchPrefix.count)), kill(pid, 0) != 0, errno == ESRCH else { continue }
+      try? FileManager.default.removeItem(atPath: parent + "/" + name)
+    }
   }
 
   /// Whether `python3 -c "import numpy"` works here; tests that need numpy skip when not.
