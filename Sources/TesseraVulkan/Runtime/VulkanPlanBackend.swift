@@ -50,9 +50,9 @@ final class VulkanPlanBackend: PlanBackend {
   var allocatesArenaAtCompile: Bool { true }
   var timesKernels: Bool { context.timestampPeriod != nil }
 
-  /// A pipeline for each step placed on this device; the others run on the host. Every step's
-  /// SPIR-V module is generated first; then one pipeline is created per distinct module (the
-  /// kernels of repeated layers share one), on a few threads, through the pipeline cache.
+  /// A pipeline for each step placed on this device; the others run on the host. One pipeline is
+  /// made per distinct ``PipelineKey`` (the kernels of repeated layers share one): its SPIR-V
+  /// module generated and the pipeline created on a few threads, through the pipeline cache.
   func prepare(_ plan: CompiledPlan) throws(DeviceError) -> [StepPreparation] {
     let calls = plan.steps.compactMap { $0.device == plan.target.name ? $0.call : nil }
     let pipelines: [VulkanPipeline]
@@ -69,25 +69,28 @@ final class VulkanPlanBackend: PlanBackend {
     }
   }
 
-  /// What one step's pipeline is made from: steps with equal sources share a pipeline.
-  private struct PipelineSource: Hashable, Sendable {
-    let module: SPIRVModule
+  /// What decides a step's pipeline, known before its SPIR-V is generated: steps with equal keys
+  /// get equal modules (the module names no step), so they share a pipeline.
+  private struct PipelineKey: Hashable, Sendable {
+    /// The kernel without its name (``Kernel/unnamed``).
+    let kernel: Kernel
+    /// Buffers that overlap another of the call's (``VulkanPlanBinding/aliasedBuffers(of:in:)``).
+    let aliased: Set<Int>
+    /// Whether the launch is split because its workgroup counts exceed the device's limits.
     let splitLaunch: Bool
     /// The kernel an injected `build` fault fails: its pipeline is its own, and fails.
     let faultedKernel: String?
   }
 
-  /// The pipeline of each call, one created per distinct ``PipelineSource``.
+  /// The pipeline of each call, one made per distinct ``PipelineKey`` from its first call.
   private func pipelines(for calls: [KernelCall], plan: CompiledPlan) throws(VulkanError) -> [VulkanPipeline] {
-    let sources = try ParallelBuilds.map(count: calls.count) { index throws(VulkanError) in
-      try self.source(of: calls[index], plan: plan)
-    }
-    var slots: [PipelineSource: Int] = [:]
-    var firstCalls: [Int] = []
-    let slotOfCall = sources.indices.map { index in
-      if let slot = slots[sources[index]] { return slot }
-      slots[sources[index]] = firstCalls.count
-      firstCalls.append(index)
+    var slots: [PipelineKey: Int] = [:]
+    var firstCalls: [(call: KernelCall, key: PipelineKey)] = []
+    let slotOfCall = calls.map { call in
+      let key = key(of: call, plan: plan)
+      if let slot = slots[key] { return slot }
+      slots[key] = firstCalls.count
+      firstCalls.append((call, key))
       return firstCalls.count - 1
     }
     let distinct = firstCalls
@@ -95,11 +98,17 @@ final class VulkanPlanBackend: PlanBackend {
     let built = try ProgressLine.during(label, total: distinct.count) { progress throws(VulkanError) in
       try ParallelBuilds.map(count: distinct.count) { slot throws(VulkanError) in
         defer { progress.advance() }
-        let call = calls[distinct[slot]], source = sources[distinct[slot]]
+        let (call, key) = distinct[slot]
+        let module: SPIRVModule
+        do throws(SPIRVCodegenError) {
+          module = try SPIRVCodegen.generate(call.kernel, aliased: key.aliased, splitLaunch: key.splitLaunch)
+        } catch {
+          throw .codegen(error)
+        }
         do throws(VulkanError) {
           return try VulkanPipeline(
-            call.kernel, module: source.module, splitLaunch: source.splitLaunch, context: self.context,
-            cache: self.cache, injectFailure: source.faultedKernel != nil)
+            call.kernel, module: module, splitLaunch: key.splitLaunch, context: self.context,
+            cache: self.cache, injectFailure: key.faultedKernel != nil)
         } catch {
           throw .kernel(call.kernel.name, error)
         }
@@ -108,20 +117,15 @@ final class VulkanPlanBackend: PlanBackend {
     return slotOfCall.map { built[$0] }
   }
 
-  /// The SPIR-V module of `call` (split over several launches when its workgroup counts exceed
-  /// the device's limits).
-  private func source(of call: KernelCall, plan: CompiledPlan) throws(VulkanError) -> PipelineSource {
+  /// The key of `call`'s pipeline (its launch split over several dispatches when its workgroup
+  /// counts exceed the device's limits).
+  private func key(of call: KernelCall, plan: CompiledPlan) -> PipelineKey {
     let counts = call.kernel.groupCounts(call.scalars) + [1, 1]
     let split = (0..<3).contains { counts[$0] > context.workgroupLimit[$0] }
-    let module: SPIRVModule
-    do {
-      module = try SPIRVCodegen.generate(
-        call.kernel, aliased: VulkanPlanBinding.aliasedBuffers(of: call, in: plan), splitLaunch: split)
-    } catch {
-      throw .codegen(error)
-    }
     let faulted = faults.hit(.build, device: device.info.name, targets: [call.kernel.name]) != nil
-    return PipelineSource(module: module, splitLaunch: split, faultedKernel: faulted ? call.kernel.name : nil)
+    return PipelineKey(
+      kernel: call.kernel.unnamed, aliased: VulkanPlanBinding.aliasedBuffers(of: call, in: plan), splitLaunch: split,
+      faultedKernel: faulted ? call.kernel.name : nil)
   }
 
   /// Records the steps into one command buffer, with descriptor sets on the values' buffers.
