@@ -44,6 +44,10 @@ enum LLMBenchmark {
     let prompt = (0..<prefill).map { _ in Int.random(in: 0..<model.config.vocabularySize, using: &random) }
     var runs: [(label: String, device: any Device, peer: LlamaBench.Speed?)] = []
     for device in devices {
+      if device.info.kind == .vulkan {
+        runs.append((device.info.name, device, vulkanPeer(for: device.info, path, prefill, decode, threads.max() ?? 1)))
+        continue
+      }
       guard device.info.kind == .cpu else {
         runs.append((device.info.name, device, nil))
         continue
@@ -75,39 +79,110 @@ enum LLMBenchmark {
     }
     print("process peak RSS (every device above, one process): " + ParityReport.memory(PeakMemory.residentBytes()))
   }
+
+  /// llama.cpp's Vulkan `llama-bench` on the same physical device as `device`, printed; `nil`
+  /// (with the reason printed) when it is not built or cannot find the device.
+  private static func vulkanPeer(for device: DeviceInfo, _ path: String, _ prefill: Int, _ decode: Int, _ threads: Int)
+    -> LlamaBench.Speed?
+  {
+    guard
+      let peer = LlamaBench.measure(
+        modelPath: path, prefill: prefill, decode: decode, threads: threads,
+        backend: .vulkan(deviceName: device.summary))
+    else {
+      print(
+        "peer absent for \(device.name): llama.cpp's Vulkan llama-bench not found or did not run on '\(device.summary)' (set LLAMA_BENCH_VULKAN, or build it with the peers script 04_vulkan_lavapipe.sh in shared/peers)"
+      )
+      return nil
+    }
+    print(
+      String(
+        format: "peer llama-bench Vulkan (%@, %@, -ngl 99): pp%d %.1f tok/s, tg%d %.1f tok/s", peer.binary,
+        device.name, prefill, peer.prefill, decode, peer.decode))
+    return peer
+  }
 }
 
 /// llama.cpp's `llama-bench`, found through `LLAMA_BENCH`, `PATH`, or where the peers scripts
-/// build it (`/tmp/build-cpu/bin`).
+/// build it (`/tmp/build-cpu/bin`); its Vulkan build through `LLAMA_BENCH_VULKAN` or
+/// `/tmp/build-vk/bin`.
 enum LlamaBench {
   /// One llama-bench measurement: the binary and its tok/s.
   typealias Speed = (binary: String, prefill: Double, decode: Double)
 
+  /// Which llama.cpp build runs.
+  enum Backend {
+    /// The CPU build.
+    case cpu
+    /// The Vulkan build, every layer offloaded, on the physical device called `deviceName`.
+    case vulkan(deviceName: String)
+  }
+
   /// Runs llama-bench once at `threads` threads; nil when it is absent or fails.
-  static func measure(modelPath: String, prefill: Int, decode: Int, threads: Int) -> Speed? {
+  static func measure(modelPath: String, prefill: Int, decode: Int, threads: Int, backend: Backend = .cpu) -> Speed? {
     let environment = ProcessInfo.processInfo.environment
-    let candidates =
-      [environment["LLAMA_BENCH"], "/tmp/build-cpu/bin/llama-bench"].compactMap { $0 }
-      + (environment["PATH"] ?? "").split(separator: ":").map { "\($0)/llama-bench" }
-    guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = [
+    let candidates: [String]
+    var arguments = [
       "-m", modelPath, "-t", String(threads), "-p", String(prefill), "-n", String(decode), "-r", "1", "-o", "json",
     ]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    guard (try? process.run()) != nil else { return nil }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0,
-      let runs = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]]
+    var deviceIndex: Int?
+    switch backend {
+    case .cpu:
+      candidates =
+        [environment["LLAMA_BENCH"], "/tmp/build-cpu/bin/llama-bench"].compactMap { $0 }
+        + (environment["PATH"] ?? "").split(separator: ":").map { "\($0)/llama-bench" }
+    case .vulkan:
+      candidates = [environment["LLAMA_BENCH_VULKAN"], "/tmp/build-vk/bin/llama-bench"].compactMap { $0 }
+      arguments += ["-ngl", "99"]
+    }
+    guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
+    if case .vulkan(let deviceName) = backend {
+      guard let index = vulkanIndex(of: deviceName, binary: binary) else { return nil }
+      deviceIndex = index
+    }
+    guard let output = run(binary, arguments, visibleVulkanDevice: deviceIndex),
+      let runs = try? JSONSerialization.jsonObject(with: output) as? [[String: Any]]
     else { return nil }
     func speed(_ key: String) -> Double? {
       runs.first { ($0[key] as? Int ?? 0) > 0 }?["avg_ts"] as? Double
     }
     guard let pp = speed("n_prompt"), let tg = speed("n_gen") else { return nil }
     return (binary, pp, tg)
+  }
+
+  /// The Vulkan loader's index of the physical device called `deviceName`, as
+  /// `GGML_VK_VISIBLE_DEVICES` takes it: ggml lists a CPU implementation such as lavapipe only
+  /// when it is named there, so each index is tried alone with `--list-devices`.
+  private static func vulkanIndex(of deviceName: String, binary: String) -> Int? {
+    for index in 0..<16 {
+      guard let listing = run(binary, ["--list-devices"], visibleVulkanDevice: index, withStandardError: true)
+      else { return nil }
+      let text = String(decoding: listing, as: UTF8.self)
+      guard text.contains("Vulkan0") else { return nil }
+      if text.contains(deviceName) { return index }
+    }
+    return nil
+  }
+
+  /// Standard output (and standard error, when asked) of `binary` run to completion, with
+  /// `GGML_VK_VISIBLE_DEVICES` set when given; nil when it cannot start or fails.
+  private static func run(
+    _ binary: String, _ arguments: [String], visibleVulkanDevice: Int?, withStandardError: Bool = false
+  ) -> Data? {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: binary)
+    process.arguments = arguments
+    if let visibleVulkanDevice {
+      var environment = ProcessInfo.processInfo.environment
+      environment["GGML_VK_VISIBLE_DEVICES"] = String(visibleVulkanDevice)
+      process.environment = environment
+    }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = withStandardError ? pipe : FileHandle.nullDevice
+    guard (try? process.run()) != nil else { return nil }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return process.terminationStatus == 0 ? data : nil
   }
 }
