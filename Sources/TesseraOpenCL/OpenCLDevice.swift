@@ -6,7 +6,7 @@ import TesseraRuntime
 /// compiled into one OpenCL C program per distinct kernel (built once and cached) and run by
 /// ``PlanRunner`` (plan steps that fall back to the host run through the injected
 /// ``HostKernelRunner``). The device is its own ``TensorStore``: device tensors are its buffers.
-public final class OpenCLDevice: Device {
+public final class OpenCLDevice: TunableDevice {
   /// Name (`opencl:N`), driver and availability.
   public let info: DeviceInfo
   /// The device itself: its buffers hold device tensors.
@@ -15,8 +15,11 @@ public final class OpenCLDevice: Device {
   public let properties: OpenCLDeviceProperties
   /// What the code generator uses on this device.
   public let codegenOptions: OpenCLCodegenOptions
-  /// The ops and dtypes it runs; the rest goes to the compile options' fallback.
+  /// The ops and dtypes it runs (the rest goes to the compile options' fallback), with the
+  /// launch shapes of its tuning file (``TunableDevice``).
   public let capabilities: TargetCapabilities
+  /// Why the tuning file was not used; `nil` when it was, or there was none.
+  public let tuningProblem: TuningFileError?
   let api: OpenCLAPI
   let device: OpenCLDeviceID
   let context: OpenCLHandle
@@ -30,7 +33,8 @@ public final class OpenCLDevice: Device {
   /// What the device's buffers hold: ``TensorStore/allocatedBytes``.
   let allocations = AllocationCounter()
 
-  /// Opens `device` (from discovery). `capabilities` defaults to every op and dtype;
+  /// Opens `device` (from discovery). `capabilities` defaults to every op and dtype, with the
+  /// tuning in the device's ``TuningFile``;
   /// `cacheDirectory` defaults to ``OpenCLProgramCache/defaultDirectory`` (`nil` there means
   /// memory only); `codegenOptions` defaults to what the device supports.
   init(
@@ -46,7 +50,17 @@ public final class OpenCLDevice: Device {
     self.options = options
     self.hostRunner = hostRunner
     self.faults = faults
-    self.capabilities = capabilities ?? .everything("opencl", matmulsReadQuantizedWeights: true)
+    let tuningKey = Self.tuningKey(properties)
+    if let capabilities {
+      self.capabilities = capabilities
+      tuningProblem = nil
+    } else {
+      var everything = TargetCapabilities.everything("opencl", matmulsReadQuantizedWeights: true)
+      (everything.tuning, tuningProblem) = Self.storedTuning(
+        kind: .opencl, deviceKey: tuningKey, subgroupSize: everything.subgroupSize,
+        maxWorkgroupSize: properties.maxWorkgroupSize)
+      self.capabilities = everything
+    }
     self.codegenOptions = codegenOptions ?? OpenCLCodegenOptions(nativeHalf: properties.fp16)
     var status: Int32 = 0
     var handle: OpaquePointer? = device
@@ -60,12 +74,13 @@ public final class OpenCLDevice: Device {
     self.queue = OpenCLHandle(queue, api: api, release: \.releaseCommandQueue)
     programs = OpenCLProgramCache(
       api: api, context: self.context, device: self.device,
-      deviceKey: "\(properties.name)|\(properties.vendor)|\(properties.driverVersion)|\(properties.platform)",
+      deviceKey: tuningKey,
       directory: cacheDirectory ?? OpenCLProgramCache.defaultDirectory, faults: faults, deviceName: name)
     info = DeviceInfo(
       name: name, kind: .opencl, summary: properties.summary,
-      driver: properties.platform + ", driver " + properties.driverVersion, memoryBytes: properties.globalMemoryBytes,
-      availability: .available)
+      driver: properties.platform + ", driver " + properties.driverVersion
+        + TuningFile.note(self.capabilities.tuning, problem: tuningProblem),
+      memoryBytes: properties.globalMemoryBytes, availability: .available)
   }
 
   /// A copy of this device with other settings: a different capability set (steps outside it
@@ -80,6 +95,28 @@ public final class OpenCLDevice: Device {
       hostRunner: hostRunner, capabilities: capabilities ?? self.capabilities,
       codegenOptions: codegenOptions ?? self.codegenOptions,
       cacheDirectory: cacheDirectory ?? programs.directory, faults: faults ?? self.faults)
+  }
+
+  /// The device's name and vendor, its driver version and platform: keys its tuning and its
+  /// programs in the cache.
+  public var tuningKey: String { Self.tuningKey(properties) }
+
+  private static func tuningKey(_ properties: OpenCLDeviceProperties) -> String {
+    "\(properties.name)|\(properties.vendor)|\(properties.driverVersion)|\(properties.platform)"
+  }
+
+  /// The most work-items a workgroup may have (`CL_DEVICE_MAX_WORK_GROUP_SIZE`).
+  public var maxWorkgroupSize: Int { properties.maxWorkgroupSize }
+
+  /// A copy that compiles with `tuning` (``configured(capabilities:codegenOptions:cacheDirectory:options:faults:)``).
+  public func tuned(_ tuning: KernelTuning) throws(DeviceError) -> any TunableDevice {
+    var capabilities = self.capabilities
+    capabilities.tuning = tuning
+    do {
+      return try configured(capabilities: capabilities)
+    } catch {
+      throw .compileFailed(device: info.name, message: error.description)
+    }
   }
 
   /// Every kind: allocations, program builds and submissions can be made to fail.

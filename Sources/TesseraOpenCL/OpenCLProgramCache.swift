@@ -158,7 +158,7 @@ final class OpenCLProgramCache: Sendable {
 
   /// The cache key of `source` on this device, driver and build options.
   private func key(of source: String) -> String {
-    Self.hash(source + "\u{0}" + deviceKey + "\u{0}" + Self.buildOptions)
+    StableHash.hex(source + "\u{0}" + deviceKey + "\u{0}" + Self.buildOptions)
   }
 
   /// The body keyed `key` from disk: its own binary `<key>.bin`, or the shared binary and
@@ -271,16 +271,6 @@ final class OpenCLProgramCache: Sendable {
       }
     }
     return nil
-  }
-
-  /// A 128-bit FNV-1a hash (two 64-bit lanes) as 32 hex digits.
-  static func hash(_ text: String) -> String {
-    var a: UInt64 = 0xcbf2_9ce4_8422_2325, b: UInt64 = 0x6c62_272e_07bb_0142
-    for byte in text.utf8 {
-      a = (a ^ UInt64(byte)) &* 0x100_0000_01b3
-      b = (b ^ UInt64(byte)) &* 0x100_0000_01b3 &+ 0x9e37_79b9
-    }
-    return [a, b].map { String($0, radix: 16).leftPadded(to: 16, with: "0") }.joined()
   }
 }
 

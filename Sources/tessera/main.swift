@@ -10,7 +10,7 @@ protocol Command {
 let commands: [any Command.Type] = [
   DevicesCommand.self, VerifyCommand.self, PrintCommand.self, RunCommand.self, CompileCommand.self,
   GenerateCommand.self,
-  ParityCommand.self, ImportCommand.self,
+  ParityCommand.self, ImportCommand.self, TuneCommand.self,
 ]
 
 let topLevelHelp = """

@@ -69,9 +69,9 @@ struct OpenCLCodegenTests {
   }
 
   @Test func cacheKeysDependOnEveryByte() {
-    #expect(OpenCLProgramCache.hash("a") != OpenCLProgramCache.hash("b"))
-    #expect(OpenCLProgramCache.hash("kernel") == OpenCLProgramCache.hash("kernel"))
-    #expect(OpenCLProgramCache.hash("").count == 32)
+    #expect(StableHash.hex("a") != StableHash.hex("b"))
+    #expect(StableHash.hex("kernel") == StableHash.hex("kernel"))
+    #expect(StableHash.hex("").count == 32)
   }
 }
 

@@ -129,6 +129,8 @@ public enum GraphCompiler {
     }
     return try KernelGenerator.generate(
       group, in: graph, name: name, definingNode: definingNode,
-      quantizedWeight: quantizedWeight.map { ($0, QuantizedMatmulShape(subgroupSize: target.subgroupSize)) })
+      quantizedWeight: quantizedWeight.map {
+        ($0, QuantizedMatmulShape(subgroupSize: target.subgroupSize, tuning: target.tuning.quantizedMatmul))
+      })
   }
 }

@@ -25,6 +25,9 @@ public struct TargetCapabilities: Hashable, Sendable {
   /// (``KInstruction/subgroupAdd(_:_:)``, in workgroups whose rows are that many work-items);
   /// `nil` where reductions go through shared memory only. A power of two.
   public var subgroupSize: Int?
+  /// Launch shapes measured on the device in place of the defaults (`tessera tune`); empty by
+  /// default.
+  public var tuning = KernelTuning()
 
   /// Creates a capability set.
   public init(

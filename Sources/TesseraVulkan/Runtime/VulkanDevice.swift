@@ -7,13 +7,19 @@ import TesseraRuntime
 /// kernels through ``SPIRVCodegen`` into compute pipelines, and runs are prerecorded command
 /// buffers submitted by ``PlanRunner`` (see ``VulkanPlanBackend``). The device is its own
 /// ``TensorStore``: device tensors are its buffers.
-public final class VulkanDevice: Device {
+public final class VulkanDevice: TunableDevice {
   /// Name (`vulkan:N`), driver and memory.
   public let info: DeviceInfo
   /// What the device computes: every op not excluded by its provider; i64 only with `shaderInt64`;
   /// subgroup sums where compute shaders have subgroup arithmetic, unless the provider turned
-  /// them off.
+  /// them off; the launch shapes of its tuning file (``TunableDevice``).
   public let capabilities: TargetCapabilities
+  /// Why the tuning file was not used; `nil` when it was, or there was none.
+  public let tuningProblem: TuningFileError?
+  private let excludedOps: Set<OpKind>
+  private let subgroupSums: Bool
+  /// ``info`` as discovery gave it, before the note on the tuning.
+  private let discoveredInfo: DeviceInfo
   /// The device itself: its buffers hold device tensors.
   public var store: any TensorStore { self }
   let context: VulkanContext
@@ -25,22 +31,61 @@ public final class VulkanDevice: Device {
   /// What the device's buffers and their twins hold: ``TensorStore/allocatedBytes``.
   let allocations = AllocationCounter()
 
+  /// Opens the device on `context`; `tuning` defaults to the one in the device's ``TuningFile``.
   init(
     info: DeviceInfo, context: VulkanContext, options: CompileOptions, host: (any HostKernelRunner)?,
-    excludedOps: Set<OpKind>, subgroupSums: Bool, faults: FaultInjection
+    excludedOps: Set<OpKind>, subgroupSums: Bool, faults: FaultInjection, tuning: KernelTuning? = nil
   ) throws(VulkanError) {
-    self.info = info
     self.context = context
     self.options = options
     self.host = host
     self.faults = faults
+    self.excludedOps = excludedOps
+    self.subgroupSums = subgroupSums
+    discoveredInfo = info
     cache = try VulkanPipelineCache(context)
     transfers = try VulkanTransfers(context)
     var capabilities = TargetCapabilities.everything("vulkan", matmulsReadQuantizedWeights: true)
     if !context.supportsInt64 { capabilities.dtypes.remove(.i64) }
     if subgroupSums { capabilities.subgroupSize = context.computeSubgroupSize }
     capabilities.ops.subtract(excludedOps)
+    if let tuning {
+      capabilities.tuning = tuning
+      tuningProblem = nil
+    } else {
+      (capabilities.tuning, tuningProblem) = Self.storedTuning(
+        kind: .vulkan, deviceKey: Self.tuningKey(context.properties), subgroupSize: capabilities.subgroupSize,
+        maxWorkgroupSize: Int(context.properties.limits.maxComputeWorkGroupInvocations))
+    }
     self.capabilities = capabilities
+    var info = info
+    info.driver += TuningFile.note(capabilities.tuning, problem: tuningProblem)
+    self.info = info
+  }
+
+  /// The device's name, vendor and device ids and driver version: keys its tuning.
+  public var tuningKey: String { Self.tuningKey(context.properties) }
+
+  private static func tuningKey(_ properties: VkPhysicalDeviceProperties) -> String {
+    let name = withUnsafeBytes(of: properties.deviceName) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    return [
+      name, String(properties.vendorID, radix: 16), String(properties.deviceID, radix: 16),
+      String(properties.driverVersion, radix: 16),
+    ].joined(separator: "|")
+  }
+
+  /// `maxComputeWorkGroupInvocations`.
+  public var maxWorkgroupSize: Int { Int(context.properties.limits.maxComputeWorkGroupInvocations) }
+
+  /// A copy on the same context that compiles with `tuning`.
+  public func tuned(_ tuning: KernelTuning) throws(DeviceError) -> any TunableDevice {
+    do {
+      return try VulkanDevice(
+        info: discoveredInfo, context: context, options: options, host: host, excludedOps: excludedOps,
+        subgroupSums: subgroupSums, faults: faults, tuning: tuning)
+    } catch {
+      throw .compileFailed(device: info.name, message: error.description)
+    }
   }
 
   /// Every kind: buffer allocations, pipeline builds and submissions can be made to fail.

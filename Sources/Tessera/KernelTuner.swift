@@ -1,0 +1,163 @@
+import Foundation
+
+/// Measures a device's kernel launch shapes on the device itself and picks the fastest, as
+/// tinygrad's BEAM search does for its kernels (`tessera tune`). Today the family it tunes is
+/// the quantized matmul (``QuantizedMatmulTuning``): every candidate shape multiplies the same
+/// decode-sized matrices, is checked against the reference evaluator (a shape whose results
+/// leave the numerics contract's tolerance is rejected, never chosen), and is timed by the
+/// device's own kernel timers where it has them, else by the wall clock.
+public struct KernelTuner: Sendable {
+  /// One weight matrix the search multiplies by: `rows × columns` of a block type, times a
+  /// vector (decode) of `columns`.
+  public struct Matrix: Hashable, Sendable, CustomStringConvertible {
+    /// Rows of the weight (outputs).
+    public var rows: Int
+    /// Columns of the weight (the vector's length): a multiple of the block size.
+    public var columns: Int
+    /// The block type.
+    public var dtype: DType
+
+    /// A matrix.
+    public init(rows: Int, columns: Int, dtype: DType) {
+      self.rows = rows
+      self.columns = columns
+      self.dtype = dtype
+    }
+
+    /// `q4_1[1536,576]`.
+    public var description: String { "\(dtype)[\(rows),\(columns)]" }
+  }
+
+  /// A shape's time: seconds per run of all the matrices (the fastest of the timed runs, the
+  /// figure least disturbed by other work on the machine).
+  public struct Measurement: Sendable {
+    /// The shape (`nil`: the device's untuned default).
+    public var shape: QuantizedMatmulTuning?
+    /// Seconds per run of every matrix; `nil` when the shape was rejected.
+    public var seconds: Double?
+    /// Why the shape was rejected (results outside the tolerance, or a failed compile or run).
+    public var rejection: String?
+  }
+
+  /// What a search found: every measurement (the default first) and the tuning to keep.
+  public struct Outcome: Sendable {
+    /// The default shape's measurement, then each candidate's in the order tried.
+    public var measurements: [Measurement]
+    /// The fastest shape when it beats the default; otherwise the empty tuning (the default).
+    public var tuning: KernelTuning
+
+    /// The default's seconds divided by the chosen shape's (1 when the default is kept).
+    public var speedup: Double {
+      guard let base = measurements.first?.seconds,
+        let best = measurements.first(where: { $0.shape == tuning.quantizedMatmul })?.seconds, best > 0
+      else { return 1 }
+      return base / best
+    }
+  }
+
+  /// SmolLM2-135M's decode matrices: attention (576 × 576) and the feed-forward pair
+  /// (1536 × 576, 576 × 1536), as Q4_1.
+  public static let decodeMatrices = [
+    Matrix(rows: 576, columns: 576, dtype: .q4_1), Matrix(rows: 1536, columns: 576, dtype: .q4_1),
+    Matrix(rows: 576, columns: 1536, dtype: .q4_1),
+  ]
+
+  /// The matrices each shape multiplies by.
+  public var matrices: [Matrix]
+  /// Timed runs per matrix and shape (after one untimed run that is checked).
+  public var repeats: Int
+
+  /// A search over `matrices`, timing each shape `repeats` times.
+  public init(matrices: [Matrix] = KernelTuner.decodeMatrices, repeats: Int = 5) {
+    self.matrices = matrices
+    self.repeats = max(1, repeats)
+  }
+
+  /// Measures the default shape and every ``QuantizedMatmulTuning/candidates(subgroupSize:maxWorkgroupSize:)``
+  /// on `device`, calling `progress(done, total)` after each; the outcome's tuning is the
+  /// fastest accepted shape if it is faster than the default.
+  public func tuneQuantizedMatmul(
+    on device: any TunableDevice, progress: (Int, Int) -> Void = { _, _ in }
+  ) throws -> Outcome {
+    let problems = try matrices.map(Problem.init)
+    let candidates = QuantizedMatmulTuning.candidates(
+      subgroupSize: device.capabilities.subgroupSize, maxWorkgroupSize: device.maxWorkgroupSize)
+    let shapes: [QuantizedMatmulTuning?] = [nil] + candidates
+    var measurements: [Measurement] = []
+    for (index, shape) in shapes.enumerated() {
+      measurements.append(measure(shape, on: device, problems))
+      progress(index + 1, shapes.count)
+    }
+    guard let base = measurements[0].seconds else {
+      throw DeviceError.kernelFailed(
+        kernel: "quantized matmul", message: "the default shape failed: \(measurements[0].rejection ?? "")")
+    }
+    let best = measurements.dropFirst().filter { $0.seconds != nil }.min { $0.seconds! < $1.seconds! }
+    guard let best, best.seconds! < base else { return Outcome(measurements: measurements, tuning: KernelTuning()) }
+    return Outcome(measurements: measurements, tuning: KernelTuning(quantizedMatmul: best.shape))
+  }
+
+  /// One matrix's graph, inputs and the reference's result.
+  private struct Problem {
+    var graph: Graph
+    var inputs: [Tensor]
+    var expected: Tensor
+
+    init(_ matrix: Matrix) throws {
+      let (n, k) = (matrix.rows, matrix.columns)
+      let text = """
+        func @tune(%x: f32[1,\(k)], %w: \(matrix.dtype)[\(n),\(k)]) -> f32[1,\(n)] {
+          %d = dequantize %w : f32[\(n),\(k)]
+          %t = transpose %d {perm = [1, 0]} : f32[\(k),\(n)]
+          %y = matmul %x, %t : f32[1,\(n)]
+          return %y
+        }
+        """
+      graph = try Parser.parse(text, file: "tune.tir").functions[0]
+      var generator = SeededRandom(seed: 41)
+      inputs = graph.argumentTypes.map { Tensor.random($0, using: &generator) }
+      expected = try ReferenceEvaluator.evaluate(graph, inputs: inputs)[0]
+    }
+  }
+
+  /// The shape's seconds per run of every problem (each the fastest of its timed runs), or why
+  /// it was rejected.
+  private func measure(_ shape: QuantizedMatmulTuning?, on device: any TunableDevice, _ problems: [Problem])
+    -> Measurement
+  {
+    do {
+      let tuned = try device.tuned(KernelTuning(quantizedMatmul: shape))
+      var total = 0.0
+      for problem in problems {
+        let compiled = try tuned.compile(problem.graph)
+        let result = try compiled.run(inputs: problem.inputs)[0]
+        if let difference = Self.outsideTolerance(result, problem.expected) {
+          return Measurement(shape: shape, seconds: nil, rejection: difference)
+        }
+        var times: [Double] = []
+        for _ in 0..<repeats {
+          let start = DispatchTime.now().uptimeNanoseconds
+          let kernels = try compiled.profile(inputs: problem.inputs)
+          let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+          times.append(kernels.map { $0.reduce(0) { $0 + $1.seconds } } ?? wall)
+        }
+        total += times.min()!
+      }
+      return Measurement(shape: shape, seconds: total, rejection: nil)
+    } catch {
+      return Measurement(shape: shape, seconds: nil, rejection: "\(error)")
+    }
+  }
+
+  /// A description of the worst element when `actual` leaves the quantized matmul's tolerance
+  /// around `expected` (2e-4 absolute plus 2e-4 relative, as the device tests check); `nil`
+  /// when every element is within it.
+  static func outsideTolerance(_ actual: Tensor, _ expected: Tensor) -> String? {
+    guard actual.type == expected.type else { return "the result is \(actual.type), not \(expected.type)" }
+    for (index, (a, b)) in zip(actual.floats, expected.floats).enumerated()
+    where !(abs(Double(a) - Double(b)) <= 2e-4 + 2e-4 * abs(Double(b))) {
+      return "element \(index) is \(a), the reference's \(b)"
+    }
+    return nil
+  }
+}
