@@ -39,14 +39,14 @@ enum TuneCommand: Command {
     print(
       "tuning the quantized matmul on \(device.info.name) (\(device.info.summary)) with \(matrices.map(\.description).joined(separator: ", ")), \(repeats) timed runs each"
     )
-    let shapes = QuantizedMatmulTuning.candidates(
-      subgroupSize: tunable.capabilities.subgroupSize, maxWorkgroupSize: tunable.maxWorkgroupSize)
-    let outcome = try ProgressLine.during("measuring shapes on \(device.info.name)", total: shapes.count + 1) {
+    let total = tuner.shapes(on: tunable).count * KernelTuner.passes
+    let outcome = try ProgressLine.during("measuring shapes on \(device.info.name)", total: total) {
       progress in try tuner.tuneQuantizedMatmul(on: tunable) { _, _ in progress.advance() }
     }
     let rows = outcome.measurements.map { measurement in
       [
-        measurement.shape.map(\.description) ?? "default (untuned)",
+        measurement.shape.map(\.description)
+          ?? "default: \(QuantizedMatmulTuning.untuned(subgroupSize: tunable.capabilities.subgroupSize))",
         measurement.seconds.map { String(format: "%.3f ms", $0 * 1e3) } ?? "rejected: " + (measurement.rejection ?? ""),
         measurement.shape != nil && measurement.shape == outcome.tuning.quantizedMatmul ? "<- chosen" : "",
       ]

@@ -50,6 +50,12 @@ public struct QuantizedMatmulTuning: Hashable, Sendable, Codable, CustomStringCo
     return nil
   }
 
+  /// The shape a target with `subgroupSize` uses untuned (``QuantizedMatmulShape/init(subgroupSize:)``).
+  public static func untuned(subgroupSize: Int?) -> QuantizedMatmulTuning {
+    let shape = QuantizedMatmulShape(subgroupSize: subgroupSize)
+    return QuantizedMatmulTuning(lanes: shape.lanes, rows: shape.rows, subgroupSums: shape.subgroupSums)
+  }
+
   /// The shapes `tessera tune` measures: one subgroup per output with 1 to 32 outputs where the
   /// target has subgroups, shared-memory trees of 8 to 64 lanes, and one work-item per output
   /// (no reduction); every one usable within `maxWorkgroupSize`.
