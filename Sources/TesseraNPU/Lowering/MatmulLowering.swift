@@ -64,12 +64,14 @@ struct MatmulLowering {
             let p = kStep % 2
             let (l1A, l1B) = (p * l1Set, p * l1Set + tm * tk * 2)
             if kStep >= 2 { builder.waitFlag(.mte1, .mte2, p) }
-            try builder.dma(
-              .gm2l1, aElement, .f16, destination: l1A,
-              source: aBase + ((aBatch * m + m0) * k + k0) * aType.dtype.byteWidth!, dims: [(rows, k), (depth, 1)])
+            // B first: in a linked program a step's weights load while the previous step,
+            // which wrote its A operand, drains.
             try builder.dma(
               .gm2l1, bElement, .f16, destination: l1B,
               source: bBase + ((bBatch * k + k0) * n + n0) * bType.dtype.byteWidth!, dims: [(depth, n), (columns, 1)])
+            try builder.dma(
+              .gm2l1, aElement, .f16, destination: l1A,
+              source: aBase + ((aBatch * m + m0) * k + k0) * aType.dtype.byteWidth!, dims: [(rows, k), (depth, 1)])
             builder.setFlag(.mte2, .mte1, p)
             builder.waitFlag(.mte2, .mte1, p)
             if kStep >= 2 { builder.waitFlag(.cube, .mte1, p) }
