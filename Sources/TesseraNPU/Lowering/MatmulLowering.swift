@@ -3,7 +3,8 @@ import TesseraIR
 
 /// A matmul group on the cube: output tiles of up to 128x256 in L0C (two, so FIXP drains one
 /// while the cube fills the other), K in steps of 64 staged GM → L1 in groups of
-/// ``kStepsPerLoad`` (two L1 groups: the loads of one group overlap the mmads of the other) and
+/// ``kStepsPerLoad`` after a first k-step alone (two L1 groups: the loads of one group overlap
+/// the mmads of the other) and
 /// L1 → L0A/L0B through two buffers each, then the elementwise epilogue on the vector unit as
 /// the tile leaves L0C.
 struct MatmulLowering {
@@ -58,18 +59,23 @@ struct MatmulLowering {
       strides: (aType.dtype.byteWidth!, bType.dtype.byteWidth!))
     let kSteps = tiles.flatMap { tile in tile.kSteps.map { (tile, $0) } }
     let perLoad = Self.kStepsPerLoad
-    // K-step j's blocks sit in L1 slot (j / perLoad % 2) · perLoad + j % perLoad.
-    let l1 = { (j: Int) in (j / perLoad % 2 * perLoad + j % perLoad) * l1Set }
+    // The first k-step loads alone (the cube starts after one block), then groups of `perLoad`:
+    // k-step j is member j - 1 mod perLoad of group (j - 1) / perLoad + 1, in L1 slot
+    // (group % 2) · perLoad + member.
+    let position = { (j: Int) -> (group: Int, member: Int) in
+      j == 0 ? (0, 0) : ((j - 1) / perLoad + 1, (j - 1) % perLoad)
+    }
+    let l1 = { (j: Int) in (position(j).group % 2 * perLoad + position(j).member) * l1Set }
     var kStep = 0
     for (tile, output) in tiles.enumerated() {
       let c = tile % 2 * tm * tn * 4
       for step in output.kSteps {
-        let (p, q) = (kStep % 2, kStep / perLoad % 2)
-        if kStep % perLoad == 0 {
-          if kStep >= 2 * perLoad { builder.waitFlag(.mte1, .mte2, q) }
+        let (p, q) = (kStep % 2, position(kStep).group % 2)
+        if position(kStep).member == 0 {
+          if position(kStep).group >= 2 { builder.waitFlag(.mte1, .mte2, q) }
           // B first: in a linked program a step's weights load while the previous step, which
           // wrote its A operand, drains.
-          for j in kStep..<Swift.min(kStep + perLoad, kSteps.count) {
+          for j in kStep..<Swift.min(kStep + (kStep == 0 ? 1 : perLoad), kSteps.count) {
             let (owner, block) = kSteps[j]
             try builder.dma(
               .gm2l1, bElement, .f16, destination: l1(j) + tm * tk * 2, source: block.bSource,
@@ -86,7 +92,9 @@ struct MatmulLowering {
         let (l1A, l1B) = (l1(kStep), l1(kStep) + tm * tk * 2)
         try builder.dma(.l12l0a, .f16, .f16, destination: l0a, source: l1A, dims: [(output.rows * step.depth, 1)])
         try builder.dma(.l12l0b, .f16, .f16, destination: l0b, source: l1B, dims: [(step.depth * output.columns, 1)])
-        if kStep % perLoad == perLoad - 1 || kStep == kSteps.count - 1 { builder.setFlag(.mte1, .mte2, q) }
+        if kStep == 0 || position(kStep).member == perLoad - 1 || kStep == kSteps.count - 1 {
+          builder.setFlag(.mte1, .mte2, q)
+        }
         builder.setFlag(.mte1, .cube, p)
         builder.waitFlag(.mte1, .cube, p)
         if step.k0 == 0 && tile >= 2 { builder.waitFlag(.fixp, .cube, tile % 2) }
