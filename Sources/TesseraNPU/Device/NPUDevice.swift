@@ -19,14 +19,19 @@ public final class NPUDevice: Device {
   private let host: any HostKernelRunner
   /// The cycle reports of every program its graphs ran since the last ``takeCycleReport()``.
   private let cycles: Locked<CycleReport>?
+  /// Whether a segment of npu steps runs as one linked program or one program per step.
+  public let granularity: NPUProgramGranularity
 
   /// Creates the device. `options` supplies the passes and the fallback device name; its kernel
   /// library is not used (the npu runs decomposed composites). `host` runs fallback steps. With
   /// `recordsCycles`, the cycle model's counts of every program its compiled graphs run are
   /// summed for ``takeCycleReport()`` (the modelled cost of a model's prefill or decode step).
+  /// `granularity` chooses linked whole-segment programs (the default) or one program per step.
   public init(
-    config: NPUConfig = NPUConfig(), options: CompileOptions, host: any HostKernelRunner, recordsCycles: Bool = false
+    config: NPUConfig = NPUConfig(), options: CompileOptions, host: any HostKernelRunner, recordsCycles: Bool = false,
+    granularity: NPUProgramGranularity = .linked
   ) {
+    self.granularity = granularity
     info = DeviceInfo(
       name: "npu", kind: .npu, summary: "emulated Ascend-class NPU (16x16x16 fp16 cube, vector unit, cycle model)",
       driver: "built in", memoryBytes: config.globalMemoryBytes, availability: .available)
@@ -58,7 +63,8 @@ public final class NPUDevice: Device {
     let plan = try plan(graph)
     try info.checkMemory(for: plan)
     let backend = NPUPlanBackend(
-      global: global, config: config, host: host, derivedValues: derivedValues, recorder: cycles)
+      global: global, config: config, host: host, derivedValues: derivedValues, recorder: cycles,
+      granularity: granularity)
     return CompiledGraph(graph: graph, deviceName: info.name, executable: try PlanRunner(plan: plan, backend: backend))
   }
 
@@ -86,7 +92,7 @@ extension NPUDevice: DetailedProfiling {
   ) {
     let backend = NPUPlanBackend(
       global: global, config: config, host: host, derivedValues: nil, recorder: Locked(CycleReport(config: config)),
-      trace: trace)
+      trace: trace, granularity: granularity)
     _ = try PlanRunner(plan: try plan(graph), backend: backend).execute(inputs.map { .host($0) }, profile: false)
     let report = backend.recorder!.withLock { $0 }
     let hostSteps = backend.hostSteps.sorted { $0.key < $1.key }.map { "step \($0.key) ran on the host: \($0.value)\n" }

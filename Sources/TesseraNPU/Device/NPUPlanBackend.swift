@@ -2,10 +2,22 @@ import TesseraCompiler
 import TesseraIR
 import TesseraRuntime
 
+/// How the `npu` device turns the steps of a segment (consecutive npu steps of a plan) into
+/// programs.
+public enum NPUProgramGranularity: Sendable {
+  /// One program per step, each run to its end before the next starts: the oracle the linked
+  /// programs are tested against.
+  case perStep
+  /// One program per segment (``ProgramLinker``): the units' queues run on from step to step,
+  /// synchronised only where the steps' memory accesses conflict.
+  case linked
+}
+
 /// The `npu` device's side of a ``PlanRunner``: every buffer is a range of the device's
-/// ``NPUGlobalMemory``; a step with an NPU form runs as an NPU program on the emulator, lowered
-/// for the global addresses of its values when the runner encodes it, and the others on the
-/// host runner. A profiled run returns each program's modelled time (cycles at the configured
+/// ``NPUGlobalMemory``; a step with an NPU form runs on the emulator, lowered for the global
+/// addresses of its values when the runner encodes it (and, with ``NPUProgramGranularity/linked``,
+/// linked with the other steps of its segment into one program), and the others on the host
+/// runner. A profiled run returns each program's modelled time (cycles at the configured
 /// clock); a recording backend also appends the cycle report of every program it ran to its
 /// ``recorder``. Steps that depend only on the weights (each `transpose(dequantize(W))`)
 /// run once per weight into the device's ``DerivedValueCache``, shared by its graphs.
@@ -13,9 +25,10 @@ import TesseraRuntime
 /// Thread safety: `@unchecked Sendable`; the host-step reasons are written once, in
 /// ``prepare(_:)`` (which ``PlanRunner`` calls from its initialiser), and the recorder is locked.
 final class NPUPlanBackend: PlanBackend, @unchecked Sendable {
-  /// A segment's programs, in order, with their kernels' names.
+  /// A segment's programs, in order, each with the kernel names of its steps (a program of one
+  /// step is linked from that step alone).
   private struct Encoded: Sendable {
-    var programs: [(kernel: String, program: [Instruction])]
+    var programs: [(kernels: [String], linked: ProgramLinker.Linked)]
   }
 
   let global: NPUGlobalMemory
@@ -26,6 +39,7 @@ final class NPUPlanBackend: PlanBackend, @unchecked Sendable {
   private let config: NPUConfig
   private let emulator: Emulator
   private let trace: Bool
+  private let granularity: NPUProgramGranularity
   /// Where the cycle reports of the programs run are appended, when recording.
   let recorder: Locked<CycleReport>?
   /// Why an npu step runs on the host, by step index (set by ``prepare(_:)``).
@@ -33,11 +47,13 @@ final class NPUPlanBackend: PlanBackend, @unchecked Sendable {
 
   /// A backend over `global` keeping weight-only results in `derivedValues` (`nil`: computed on
   /// every run); with a `recorder`, appends the cycle report of every program it runs there,
-  /// with every unit instruction's interval when `trace` is set.
+  /// with every unit instruction's interval when `trace` is set; `granularity` says whether a
+  /// segment's steps run as one linked program or one program each.
   init(
     global: NPUGlobalMemory, config: NPUConfig, host: any HostKernelRunner, derivedValues: DeviceMemoryCache?,
-    recorder: Locked<CycleReport>? = nil, trace: Bool = false
+    recorder: Locked<CycleReport>? = nil, trace: Bool = false, granularity: NPUProgramGranularity = .linked
   ) {
+    self.granularity = granularity
     self.global = global
     self.derivedValues = derivedValues
     self.config = config
@@ -79,26 +95,40 @@ final class NPUPlanBackend: PlanBackend, @unchecked Sendable {
           throw .kernelFailed(kernel: step.call.kernel.name, message: error.description)
         }
       }
-      return Encoded(programs: programs)
+      guard granularity == .linked, programs.count > 1 else {
+        return Encoded(
+          programs: programs.map { ([$0.kernel], ProgramLinker.Linked(program: $0.program, stepStarts: [0])) })
+      }
+      do throws(NPUError) {
+        let linked = try ProgramLinker.link(programs.map(\.program), config: config)
+        return Encoded(programs: [(programs.map(\.kernel), linked)])
+      } catch {
+        throw .kernelFailed(kernel: programs.map(\.kernel).joined(separator: "+"), message: error.description)
+      }
     }
   }
 
-  /// Runs the programs one after another; with a ``TraceRecorder`` current, records every unit
-  /// instruction's modelled interval on the unit's thread of the `npu` track.
+  /// Runs the programs one after another (a linked program's timing is named after its steps);
+  /// with a ``TraceRecorder`` current, records every unit instruction's modelled interval on the
+  /// unit's thread of the `npu` track. A fault names the step whose code raised it.
   func submit(_ encoded: any Sendable, profile: Bool) throws(DeviceError) -> [KernelTiming] {
     let tracer = TraceRecorder.current
     let anchor = tracer?.now() ?? 0
     var timings: [KernelTiming] = []
     var units: [DeviceInterval] = []
     var elapsed = 0
-    for (kernel, program) in (encoded as! Encoded).programs {
+    for (kernels, linked) in (encoded as! Encoded).programs {
       let cycles = try global.withBytes { bytes throws(DeviceError) in
         do throws(NPUError) {
-          return try emulator.run(program, global: bytes, trace: (trace && recorder != nil) || tracer != nil)
+          return try emulator.run(linked.program, global: bytes, trace: (trace && recorder != nil) || tracer != nil)
         } catch {
-          throw .kernelFailed(kernel: kernel, message: error.description)
+          guard case .fault(let pc, _, _) = error else {
+            throw .kernelFailed(kernel: kernels[0], message: error.description)
+          }
+          throw .kernelFailed(kernel: kernels[linked.step(containing: pc)], message: error.description)
         }
       }
+      let kernel = kernels.count == 1 ? kernels[0] : "\(kernels.count) linked steps (\(kernels[0]) … \(kernels.last!))"
       recorder?.withLock { $0 = $0.followed(by: cycles) }
       if profile {
         timings.append(KernelTiming(kernel: kernel, seconds: seconds(cycles.cycles)))

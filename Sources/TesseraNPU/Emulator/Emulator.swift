@@ -208,27 +208,12 @@ private struct Scheduler {
 
   /// The register values a unit instruction reads, captured at dispatch.
   func operandValues(_ instruction: Instruction) throws(NPUError) -> [Int64] {
-    let fields: [Register]
-    switch instruction {
-    case .dma(_, _, _, let descriptor):
-      guard descriptor <= 22 else {
-        throw .fault(
-          pc: pc, instruction: Disassembler.text(instruction),
-          message: "the descriptor x\(descriptor)…x\(Int(descriptor) + 9) runs past x31")
-      }
-      fields = (0..<10).map { descriptor + $0 }
-    case .mmad(_, _, let c, let a, let b, let m, let k, let n): fields = [c, a, b, m, k, n]
-    case .vbinary(_, let d, let a, let b, let n): fields = [d, a, b, n]
-    case .vunary(_, let d, let a, let n): fields = [d, a, n]
-    case .vdup(let d, let bits, let n): fields = [d, bits, n]
-    case .vreduce(_, let d, let a, let rows, let cols): fields = [d, a, rows, cols]
-    case .vdequant(_, let d, let a, let blocks): fields = [d, a, blocks]
-    case .vcompare(_, let d, let a, let b, let n): fields = [d, a, b, n]
-    case .vselect(let d, let mask, let a, let b, let n): fields = [d, mask, a, b, n]
-    case .viota(let d, let n): fields = [d, n]
-    default: fields = []
+    if case .dma(_, _, _, let descriptor) = instruction, descriptor > 22 {
+      throw .fault(
+        pc: pc, instruction: Disassembler.text(instruction),
+        message: "the descriptor x\(descriptor)…x\(Int(descriptor) + 9) runs past x31")
     }
-    return fields.map { registers[Int($0)] }
+    return instruction.operandRegisters.map { registers[Int($0)] }
   }
 
   /// Starts the head instruction of `unit` at `start`.
