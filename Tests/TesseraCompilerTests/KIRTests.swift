@@ -190,6 +190,20 @@ struct KIRTests {
     }
   }
 
+  @Test func aVectorLoadDequantOffAMultipleOfItsLanesFaults() throws {
+    let k = KernelBuilder(name: "misaligned")
+    let w = k.buffer("w", .q8_0, .read), out = k.buffer("out", .f32, .write)
+    k.launch(global: [.constant(1)], workgroup: [1])
+    out[k.i32(0)] = w.load(k.i32(4), lanes: 8).lane(0)
+    let kernel = try k.finish()
+    let blocks = try #require(Tensor(type: TensorType(.q8_0, Shape([32])), bytes: [UInt8](repeating: 0, count: 34)))
+    #expect(
+      throws: KIRError.fault(kernel: "misaligned", detail: "load_dequant of 8 lanes from w[4]: not a multiple of 8")
+    ) {
+      try KIRInterpreter.run(kernel, buffers: [blocks, Tensor(repeating: 0, shape: [1])], scalars: [:])
+    }
+  }
+
   @Test func aBarrierInDivergentCodeFaults() throws {
     let k = KernelBuilder(name: "divergent")
     let y = k.buffer("y", .f32, .write)

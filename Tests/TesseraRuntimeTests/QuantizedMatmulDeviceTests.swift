@@ -14,11 +14,14 @@ struct QuantizedMatmulDeviceTests {
 
   /// x's leading dims, K, N, and an optional epilogue line defining `%y` from `%mm` and `%r`
   /// (an f32 tensor of the result's shape), or SwiGLU's two matmuls.
+  /// With `constantX`, x is a splat constant, which the kernel evaluates element by element
+  /// instead of loading it a chunk at a time.
   struct Case: Sendable, CustomStringConvertible {
     var rows: [Int], k: Int, n: Int
     var epilogue: Epilogue = .none
+    var constantX = false
     enum Epilogue: String, Sendable { case none, residual, swiglu }
-    var description: String { "x \(rows + [k]) w [\(n), \(k)] \(epilogue)" }
+    var description: String { "x \(rows + [k])\(constantX ? " constant" : "") w [\(n), \(k)] \(epilogue)" }
   }
 
   static let cases = [
@@ -26,6 +29,10 @@ struct QuantizedMatmulDeviceTests {
     Case(rows: [5], k: 96, n: 130, epilogue: .residual), Case(rows: [2, 3], k: 64, n: 9),
     Case(rows: [1], k: 576, n: 130, epilogue: .swiglu), Case(rows: [1], k: 32, n: 9),
     Case(rows: [3], k: 32, n: 17, epilogue: .residual),
+    // Tails of the word-wide decode: K of 5 and 7 blocks (lanes take unequal numbers of
+    // chunks; blocks start on both 2-byte alignments), a full and a partial group of x rows.
+    Case(rows: [1], k: 160, n: 33), Case(rows: [4], k: 224, n: 19, epilogue: .residual),
+    Case(rows: [6], k: 160, n: 3), Case(rows: [1], k: 96, n: 5, constantX: true),
   ]
 
   /// The first Vulkan device with every reduction in shared memory, though it may have
@@ -61,6 +68,9 @@ struct QuantizedMatmulDeviceTests {
         %t\(w) = transpose %d\(w) {perm = [1, 0]} : \(transposed)
         %\(result) = matmul %x, %t\(w) : \(y)
       """
+    }
+    if c.constantX {
+      return "func @f(%w: \(weight)) -> \(y) {\n  %x = constant 0.375 : \(x)\n\(matmul("w", "y"))\n  return %y\n}"
     }
     switch c.epilogue {
     case .none:
@@ -137,6 +147,21 @@ struct QuantizedMatmulDeviceTests {
     #expect(printed.contains("subgroup_add") == (subgroupSize != nil))
     #expect(printed.contains("barrier") == (subgroupSize == nil))
     #expect(kernel.workgroupSize[0] == subgroupSize ?? 32)
+  }
+
+  @Test(
+    "x is loaded a chunk at a time where it is a buffer, element by element where it is a constant",
+    arguments: [false, true])
+  func xIsReadInChunks(constantX: Bool) throws {
+    var c = Self.cases[0]
+    c.constantX = constantX
+    let graph = try TestSupport.parseOne(Self.text(.q4_1, c))
+    let target = TargetCapabilities.everything("vulkan", matmulsReadQuantizedWeights: true, subgroupSize: 8)
+    let kernel = try #require(try GraphCompiler.compile(graph, target: target).steps.compactMap(\.call).first).kernel
+    let vectorLoads = KIRPrinter.print(kernel).split(separator: "\n").filter {
+      $0.contains("= load in") && $0.hasSuffix(": f32x8")
+    }
+    #expect(vectorLoads.count == (constantX ? 0 : 1), "\(vectorLoads)")
   }
 
   @Test(

@@ -186,9 +186,13 @@ private struct Machine {
     case .load(let r, let buffer, let i):
       try load(r, buffer, i, mask)
     case .loadDequantized(let r, let buffer, let i):
-      let elements = quantized[buffer]!
+      let elements = quantized[buffer]!, lanes = type(r).lanes
       values[r.id] = try computed(r, mask) { lane, k throws(KIRError) in
-        let index = Int(get(i, lane)) + k
+        let first = Int(get(i, lane)), index = first + k
+        guard first % lanes == 0 else {
+          throw fault(
+            "load_dequant of \(lanes) lanes from \(kernel.buffers[buffer].name)[\(first)]: not a multiple of \(lanes)")
+        }
         guard elements.indices.contains(index) else {
           throw outOfBounds("load_dequant", buffer, index, elements.count, lane)
         }

@@ -172,7 +172,8 @@ public enum KInstruction: Hashable, Sendable {
   /// `%r = load buffer[%index]`: a vector result reads consecutive elements.
   case load(KValue, buffer: Int, index: KValue)
   /// `%r = load_dequant buffer[%index]`: element `index` of a block-quantized buffer as f32, or
-  /// (an f32 vector result) that many consecutive elements from `index`, inside one block.
+  /// (an f32 vector result) that many consecutive elements from `index`, a multiple of the lane
+  /// count (which divides the block size), so inside one block.
   case loadDequantized(KValue, buffer: Int, index: KValue)
   /// `store buffer[%index], %value`.
   case store(buffer: Int, index: KValue, value: KValue)

@@ -105,12 +105,23 @@ final class GroupEmitter {
     .value(id.index, coordinates.map(\.value.id))
   }
 
+  /// Whether `id` is read from its buffer as it is (neither computed in the group nor a splat
+  /// constant), so that a kernel may load it directly, several consecutive elements at a time.
+  func isLoadedFromBuffer(_ id: ValueID) -> Bool {
+    splatValue(of: id) == nil && !(members.contains(id) && definingNode[id] != nil)
+  }
+
+  /// The value of every element of `id` where it is a splat constant.
+  private func splatValue(of id: ValueID) -> Double? {
+    guard let nodeIndex = definingNode[id], let literal = graph.nodes[nodeIndex].literal, Fusion.isSplat(literal)
+    else { return nil }
+    return literal.doubles.first ?? 0
+  }
+
   private func compute(_ id: ValueID, _ coordinates: [KExpr]) -> KExpr {
     let type = graph.type(of: id)
-    if let nodeIndex = definingNode[id], let literal = graph.nodes[nodeIndex].literal, Fusion.isSplat(literal) {
-      return builder.constant(literal.doubles.first ?? 0, KType(type.dtype))
-    }
-    guard members.contains(id), let nodeIndex = definingNode[id] else {
+    if let splat = splatValue(of: id) { return builder.constant(splat, KType(type.dtype)) }
+    guard !isLoadedFromBuffer(id), let nodeIndex = definingNode[id] else {
       return buffer(for: id)[linear(coordinates, in: type.shape)]
     }
     let node = graph.nodes[nodeIndex]

@@ -81,6 +81,10 @@ extension KernelGenerator {
     let j = k.groupID(1) * emitter.index(rows) + slot
     let firstRow = k.groupID(2) * emitter.index(xRows)
     let weights = emitter.buffer(for: w)
+    // x is read a chunk at a time (one vector load) where it is a buffer as it is; a value the
+    // group computes (or a constant) is evaluated element by element.
+    let xShape = graph.type(of: core.operands[0]).shape
+    let xBuffer = emitter.isLoadedFromBuffer(core.operands[0]) ? emitter.buffer(for: core.operands[0]) : nil
     // Rows of x past the end read the last row (and are not stored); columns past n sum nothing.
     let outerIndices = (0..<xRows).map { r in k.min(firstRow + emitter.index(r), emitter.index(outer - 1)) }
     let outerCoordinates = outerIndices.map { emitter.coordinates(of: $0, in: outerShape) }
@@ -91,11 +95,19 @@ extension KernelGenerator {
         k.loop(from: lane * emitter.index(chunk), to: emitter.index(depth), step: lanes * chunk) { start in
           emitter.scoped {
             let chunkWeights = weights.load(weightRow + start, lanes: chunk)
+            let xChunks = xBuffer.map { buffer in
+              outerCoordinates.map { outer in
+                buffer.load(emitter.linear(aCoordinates(outer, start, layout, emitter), in: xShape), lanes: chunk)
+              }
+            }
             for e in 0..<chunk {
-              let p = e == 0 ? start : start + emitter.index(e)
               let weight = chunk == 1 ? chunkWeights : chunkWeights.lane(e)
               for (r, sum) in sums.enumerated() {
-                let x = emitter.value(core.operands[0], at: aCoordinates(outerCoordinates[r], p, layout, emitter))
+                let x =
+                  xChunks.map { chunk == 1 ? $0[r] : $0[r].lane(e) }
+                  ?? emitter.value(
+                    core.operands[0],
+                    at: aCoordinates(outerCoordinates[r], e == 0 ? start : start + emitter.index(e), layout, emitter))
                 sum.value = sum.value + x * weight
               }
             }

@@ -90,33 +90,25 @@ extension KernelTranslator {
   }
 
   /// Elements `index ..< index + lanes` of a block-quantized buffer (inside one block: KIR's
-  /// vector `load_dequant`), decoded exactly as `Quantization.dequantize` does. For q4_0, q4_1 and
-  /// q8_0: block `index / 32`
-  /// starts with its f16 scale (and f16 minimum for q4_1), read once for every lane; q4 element
-  /// `j` is the low nibble of quant byte `j` for `j < 16` and the high nibble of byte `j - 16`.
+  /// vector `load_dequant`), decoded exactly as `Quantization.dequantize` does. Vectors of 4 lanes
+  /// or more of q4_0, q4_1 and q8_0 read whole words (``loadDequantizedWords(_:_:_:lanes:)``);
+  /// shorter ones byte by byte: block `index / 32` starts with its f16 scale (and f16 minimum for
+  /// q4_1), read once for every lane; q4 element `j` is the low nibble of quant byte `j` for
+  /// `j < 16` and the high nibble of byte `j - 16`.
   func loadDequantized(_ buffer: Int, _ index: UInt32, _ dtype: DType, lanes: Int) throws(SPIRVCodegenError)
     -> [UInt32]
   {
     guard let format = dtype.blockFormat else { throw fail("load_dequant from a \(dtype) buffer") }
-    // The hand-written decode below covers the 32-element formats it was tuned for (tested
-    // against their BlockFormat); every other format is emitted from its description.
+    // The hand-written decodes cover the 32-element formats they were tuned for (tested against
+    // their BlockFormat); every other format is emitted from its description.
     guard [.q4_0, .q4_1, .q8_0].contains(dtype) else { return loadDequantized(buffer, index, format, lanes: lanes) }
-    let block = (elements: format.elements, bytes: format.bytes)
+    if Self.readsWords(dtype, lanes: lanes) { return loadDequantizedWords(buffer, index, dtype, lanes: lanes) }
     let blockIndex = op(.shiftRightArithmetic, .i32, index, b.int32(5))
     let first = op(.bitwiseAnd, .i32, index, b.int32(31))
-    let base = op(.iMul, .i32, blockIndex, b.int32(Int32(block.bytes)))
+    let base = op(.iMul, .i32, blockIndex, b.int32(Int32(format.bytes)))
     let scale = loadHalf(buffer, base)
     let minimum = dtype == .q4_1 ? loadHalf(buffer, op(.iAdd, .i32, base, b.int32(2))) : nil
     let quants = op(.iAdd, .i32, base, b.int32(dtype == .q4_1 ? 4 : 2))
-    // q4_1's quants start on a word boundary (20-byte blocks, 4-byte header), and so does every
-    // run of 4 lanes: one word load gives four lanes' bytes.
-    let wordAligned = dtype == .q4_1 && lanes % 4 == 0
-    let firstWord =
-      wordAligned
-      ? op(.shiftRightArithmetic, .i32, op(.iAdd, .i32, quants, op(.bitwiseAnd, .i32, first, b.int32(15))), b.int32(2))
-      : 0
-    let words =
-      wordAligned ? (0..<lanes / 4).map { loadWord(buffer, op(.iAdd, .i32, firstWord, b.int32(Int32($0)))) } : []
     return (0..<lanes).map { k in
       let j = k == 0 ? first : op(.iAdd, .i32, first, b.int32(Int32(k)))
       if dtype == .q8_0 {
@@ -124,10 +116,7 @@ extension KernelTranslator {
         let signed = op(.bitFieldSExtract, .i32, op(.bitcast, .i32, byte), b.int32(0), b.int32(8))
         return op(.fMul, .f32, op(.convertSToF, .f32, signed), scale)
       }
-      let byte =
-        wordAligned
-        ? op(.bitwiseAnd, .u32, op(.shiftRightLogical, .u32, words[k / 4], b.uint32(UInt32(k % 4 * 8))), b.uint32(0xFF))
-        : loadByte(buffer, op(.iAdd, .i32, quants, op(.bitwiseAnd, .i32, j, b.int32(15))))
+      let byte = loadByte(buffer, op(.iAdd, .i32, quants, op(.bitwiseAnd, .i32, j, b.int32(15))))
       let nibbleShift = op(
         .bitcast, .u32, op(.shiftLeftLogical, .i32, op(.shiftRightArithmetic, .i32, j, b.int32(4)), b.int32(2)))
       let nibble = op(.bitwiseAnd, .u32, op(.shiftRightLogical, .u32, byte, nibbleShift), b.uint32(15))
