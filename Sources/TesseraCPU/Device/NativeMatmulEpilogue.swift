@@ -64,7 +64,18 @@ extension NativeMatmul {
       var pendingGate: (result: ValueID, input: ValueID, activation: GEMMActivation)?
       var pendingResidual: (result: ValueID, input: ValueID, rowBias: ValueID)?
       let literals = Dictionary(nodes.compactMap { node in node.literal.map { (node.result, $0) } }) { a, _ in a }
-      for node in nodes where node.literal == nil {
+      let chain = nodes.filter { $0.literal == nil }
+      var index = 0
+      while index < chain.count {
+        let node = chain[index]
+        index += 1
+        if activation == .identity, gate == nil,
+          let hard = Self.hardActivation(chain[(index - 1)...], after: current, literals: literals, in: graph)
+        {
+          (activation, residualBeforeActivation, current) = (hard.activation, residual != nil, hard.result)
+          index += hard.length - 1
+          continue
+        }
         if node.kind == .mul, current == product, let other = node.operands.first(where: { $0 != product }),
           graph.type(of: other).dtype == .f32, graph.type(of: other).shape.count == 1, node.operands.contains(product)
         {
@@ -157,6 +168,35 @@ extension NativeMatmul {
       case .gelu: node.attributes.symbol("approximate") == "tanh" ? .geluTanh : .gelu
       default: nil
       }
+    }
+
+    /// The hard activations as the ONNX importer writes them over `input` at the start of `chain`:
+    /// `max(min(input · 1/6 + 1/2, 1), 0)` (HardSigmoid with PyTorch's constants), times `input`
+    /// (HardSwish); the activation, the value it ends at and how many nodes it spans, or nil. The
+    /// scalar constants are `literals` of the group or constants of `graph` the group reads.
+    private static func hardActivation(
+      _ chain: ArraySlice<Node>, after input: ValueID, literals: [ValueID: Tensor], in graph: Graph
+    ) -> (activation: GEMMActivation, result: ValueID, length: Int)? {
+      let steps: [(kind: OpKind, constant: Float)] = [(.mul, Float(1.0 / 6)), (.add, 0.5), (.min, 1), (.max, 0)]
+      guard chain.count >= steps.count, chain.first?.kind == .mul else { return nil }
+      let producers = graph.definingNode
+      func scalar(_ value: ValueID) -> Float? {
+        guard let literal = literals[value] ?? producers[value].flatMap({ graph.nodes[$0].literal }),
+          literal.shape.count == 1
+        else { return nil }
+        return Float(literal.element(at: 0))
+      }
+      var current = input
+      for (node, step) in zip(chain, steps) {
+        guard node.kind == step.kind, node.operands.count == 2, node.operands.contains(current),
+          let other = node.operands.first(where: { $0 != current }), scalar(other) == step.constant
+        else { return nil }
+        current = node.result
+      }
+      if let next = chain.dropFirst(steps.count).first, next.kind == .mul, Set(next.operands) == [input, current] {
+        return (.hardSwish, next.result, steps.count + 1)
+      }
+      return (.hardSigmoid, current, steps.count)
     }
 
     /// The epilogue of batch element `batch` (each `m × n`), with `pointer` giving each value's memory.
