@@ -177,8 +177,9 @@ struct NativeRouteTests {
   }
 
   /// Matmul groups whose epilogue is a SwiGLU gate (`silu(other) * product`), a gate without an
-  /// activation, or attention's scalar scale; each must take the native route and agree with the
-  /// reference evaluator.
+  /// activation, attention's scalar scale, a bias and GELU written out as `torch.onnx` writes it
+  /// (`x · (erf(x / √2) + 1) · 0.5`), or attention's division by a power of two and a mask
+  /// `[1, 1, 1, n]`; each must take the native route and agree with the reference evaluator.
   static let epilogueCases: [(text: String, quantized: Int)] = [
     (
       """
@@ -214,6 +215,34 @@ struct NativeRouteTests {
         %y = mul %s, %c : f32[3,3,7]
         %z = mul %y, %g : f32[3,3,7]
         return %z
+      }
+      """, 0
+    ),
+    (
+      """
+      func @f(%x: f32[5,32], %w: f32[32,24], %b: f32[24]) -> f32[5,24] {
+        %a = matmul %x, %w : f32[5,24]
+        %h = add %a, %b : f32[5,24]
+        %r = constant 1.4142135 : f32[]
+        %d = div %h, %r : f32[5,24]
+        %e = erf %d : f32[5,24]
+        %one = constant 1.0 : f32[]
+        %p = add %e, %one : f32[5,24]
+        %m = mul %h, %p : f32[5,24]
+        %half = constant 0.5 : f32[]
+        %y = mul %m, %half : f32[5,24]
+        return %y
+      }
+      """, 0
+    ),
+    (
+      """
+      func @f(%q: f32[2,3,5,16], %k: f32[2,3,16,5], %mask: f32[1,1,1,5]) -> f32[2,3,5,5] {
+        %s = matmul %q, %k : f32[2,3,5,5]
+        %c = constant 4.0 : f32[]
+        %d = div %s, %c : f32[2,3,5,5]
+        %y = add %d, %mask : f32[2,3,5,5]
+        return %y
       }
       """, 0
     ),
