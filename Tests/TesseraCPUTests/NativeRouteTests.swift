@@ -56,9 +56,13 @@ struct NativeRouteTests {
     "%x: f32[5,6], %p: i32[5] | f32[5,6] | rope %x, %p {theta = 10000.0}",
     "%x: f32[7,3,10], %p: i32[7] | f32[7,3,10] | rope %x, %p {mode = neox, theta = 500.0}",
     "%x: f32[2,3,2,8], %p: i32[3] | f32[2,3,2,8] | rope %x, %p",
+    "%x: f32[3,17], %g: f32[17], %b: f32[17] | f32[3,17] | layer_norm %x, %g, %b {axis = -1, epsilon = 1.0e-12}",
+    "%x: f32[2,4,33] | f32[2,4,33] | layer_norm %x {axis = -1}",
+    "%x: f32[2,5,40], %g: f32[40] | f32[2,5,40] | layer_norm %x, %g {axis = 2, epsilon = 0.001}",
   ]
 
-  @Test("softmax, rms_norm and rope library groups run on the row kernels", arguments: rowCases, threadCounts)
+  @Test(
+    "softmax, rms_norm, layer_norm and rope library groups run on the row kernels", arguments: rowCases, threadCounts)
   func rowKernels(spec: String, threads: Int) throws {
     let parts = spec.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
     let text = "func @f(\(parts[0])) -> \(parts[1]) {\n  %y = \(parts[2]) : \(parts[1])\n  return %y\n}"
