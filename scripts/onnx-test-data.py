@@ -4,9 +4,10 @@
   onnx-test-data.py node OUT_DIR OP...   ONNX's own backend node tests (onnx.backend.test.case.node)
                                          whose models use only the given ops: OUT_DIR/<test>/model.onnx
                                          and test_data_set_N/{input,output}_K.pb, as ONNX ships them.
-  onnx-test-data.py models OUT_DIR       Models built with onnx.helper (an MLP, a transformer block, a small CNN) with
-                                         seeded inputs and onnxruntime's outputs (CPU provider):
-                                         OUT_DIR/<model>/model.onnx, input_K.npy, output_K.npy.
+  onnx-test-data.py models OUT_DIR       Models built with onnx.helper (an MLP, a transformer block, a small CNN, and
+                                         small versions of the MobileNetV3 and BERT benchmark models from
+                                         onnx-mobilenetv3.py and onnx-bert.py) with seeded inputs and onnxruntime's
+                                         outputs (CPU provider): OUT_DIR/<model>/model.onnx, input_K.npy, output_K.npy.
 
 Exits 3 when onnx or onnxruntime is missing, so callers can say why they skip.
 """
@@ -184,10 +185,43 @@ def small_cnn():
     return model, [rng.standard_normal((2, 3, 16, 16)).astype(np.float32)]
 
 
+def benchmark_script(name):
+    """The module of scripts/NAME.py (a benchmark model's writer), whose build() makes the model."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".py")
+    spec = importlib.util.spec_from_file_location(name.replace("-", "_"), path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def mobilenetv3_small():
+    """Every MobileNetV3-Small block (depthwise 3x3 and 5x5 convolutions with strides 1 and 2,
+    squeeze-and-excitation, HardSwish) on a 32x32 image, the classifier narrowed to 64 and 10."""
+    model = benchmark_script("onnx-mobilenetv3").build(size=32, classes=10, seed=3, hidden=64)
+    return model, [np.random.default_rng(3).standard_normal((1, 3, 32, 32)).astype(np.float32)]
+
+
+def bert_small(decomposed_layer_norm):
+    """Two BERT encoder layers (hidden 32, 4 heads, 8 tokens, 50 words) with a padding mask."""
+    model = benchmark_script("onnx-bert").build(
+        layers=2, hidden=32, heads=4, seq=8, vocab=50, decomposed_layer_norm=decomposed_layer_norm, seed=4)
+    rng = np.random.default_rng(4)
+    ids = rng.integers(0, 50, (2, 8), dtype=np.int64)
+    mask = np.ones((2, 8), np.int64)
+    mask[1, 5:] = 0
+    return model, [ids, mask]
+
+
 def models(out_dir):
     import onnxruntime
 
-    for name, build in (("mlp", mlp), ("transformer_block", transformer_block), ("small_cnn", small_cnn)):
+    for name, build in (
+        ("mlp", mlp), ("transformer_block", transformer_block), ("small_cnn", small_cnn),
+        ("mobilenetv3_small", mobilenetv3_small), ("bert_small", lambda: bert_small(False)),
+        ("bert_small_decomposed", lambda: bert_small(True)),
+    ):
         model, inputs = build()
         onnx.checker.check_model(model)
         folder = os.path.join(out_dir, name)

@@ -56,9 +56,13 @@ struct NativeRouteTests {
     "%x: f32[5,6], %p: i32[5] | f32[5,6] | rope %x, %p {theta = 10000.0}",
     "%x: f32[7,3,10], %p: i32[7] | f32[7,3,10] | rope %x, %p {mode = neox, theta = 500.0}",
     "%x: f32[2,3,2,8], %p: i32[3] | f32[2,3,2,8] | rope %x, %p",
+    "%x: f32[3,17], %g: f32[17], %b: f32[17] | f32[3,17] | layer_norm %x, %g, %b {axis = -1, epsilon = 1.0e-12}",
+    "%x: f32[2,4,33] | f32[2,4,33] | layer_norm %x {axis = -1}",
+    "%x: f32[2,5,40], %g: f32[40] | f32[2,5,40] | layer_norm %x, %g {axis = 2, epsilon = 0.001}",
   ]
 
-  @Test("softmax, rms_norm and rope library groups run on the row kernels", arguments: rowCases, threadCounts)
+  @Test(
+    "softmax, rms_norm, layer_norm and rope library groups run on the row kernels", arguments: rowCases, threadCounts)
   func rowKernels(spec: String, threads: Int) throws {
     let parts = spec.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
     let text = "func @f(\(parts[0])) -> \(parts[1]) {\n  %y = \(parts[2]) : \(parts[1])\n  return %y\n}"
@@ -177,8 +181,9 @@ struct NativeRouteTests {
   }
 
   /// Matmul groups whose epilogue is a SwiGLU gate (`silu(other) * product`), a gate without an
-  /// activation, or attention's scalar scale; each must take the native route and agree with the
-  /// reference evaluator.
+  /// activation, attention's scalar scale, a bias and GELU written out as `torch.onnx` writes it
+  /// (`x · (erf(x / √2) + 1) · 0.5`), or attention's division by a power of two and a mask
+  /// `[1, 1, 1, n]`; each must take the native route and agree with the reference evaluator.
   static let epilogueCases: [(text: String, quantized: Int)] = [
     (
       """
@@ -214,6 +219,34 @@ struct NativeRouteTests {
         %y = mul %s, %c : f32[3,3,7]
         %z = mul %y, %g : f32[3,3,7]
         return %z
+      }
+      """, 0
+    ),
+    (
+      """
+      func @f(%x: f32[5,32], %w: f32[32,24], %b: f32[24]) -> f32[5,24] {
+        %a = matmul %x, %w : f32[5,24]
+        %h = add %a, %b : f32[5,24]
+        %r = constant 1.4142135 : f32[]
+        %d = div %h, %r : f32[5,24]
+        %e = erf %d : f32[5,24]
+        %one = constant 1.0 : f32[]
+        %p = add %e, %one : f32[5,24]
+        %m = mul %h, %p : f32[5,24]
+        %half = constant 0.5 : f32[]
+        %y = mul %m, %half : f32[5,24]
+        return %y
+      }
+      """, 0
+    ),
+    (
+      """
+      func @f(%q: f32[2,3,5,16], %k: f32[2,3,16,5], %mask: f32[1,1,1,5]) -> f32[2,3,5,5] {
+        %s = matmul %q, %k : f32[2,3,5,5]
+        %c = constant 4.0 : f32[]
+        %d = div %s, %c : f32[2,3,5,5]
+        %y = add %d, %mask : f32[2,3,5,5]
+        return %y
       }
       """, 0
     ),

@@ -47,6 +47,18 @@ struct NativeWindowKernelTests {
     ConvolutionCase(batch: 1, channels: 10, height: 9, width: 9, outputs: 17, kernel: (1, 1), strides: (2, 2)),
     ConvolutionCase(batch: 1, channels: 20, height: 40, width: 37, outputs: 33, kernel: (3, 3), pads: [1, 1, 1, 1]),
     ConvolutionCase(batch: 1, channels: 50, height: 14, width: 14, outputs: 24, kernel: (3, 3), pads: [1, 1, 1, 1]),
+    // Depthwise (`DepthwiseConvolution`): MobileNet's 5x5 with stride 2, odd strides, dilations
+    // and uneven pads, rows wider than one SIMD8 step, a 1x1 image under a 5x5 window.
+    ConvolutionCase(
+      batch: 1, channels: 7, height: 13, width: 17, outputs: 7, kernel: (5, 5), strides: (2, 2), pads: [2, 2, 2, 2],
+      groups: 7),
+    ConvolutionCase(
+      batch: 2, channels: 9, height: 11, width: 10, outputs: 9, kernel: (3, 3), strides: (1, 2), dilations: (2, 1),
+      pads: [2, 0, 1, 3], groups: 9),
+    ConvolutionCase(
+      batch: 1, channels: 4, height: 21, width: 29, outputs: 4, kernel: (3, 5), pads: [1, 2, 0, 1], groups: 4),
+    ConvolutionCase(
+      batch: 1, channels: 3, height: 1, width: 1, outputs: 3, kernel: (5, 5), pads: [2, 2, 2, 2], groups: 3),
   ]
 
   /// What follows the convolution: nothing, a bias per channel and a relu, or a bias, a residual
@@ -110,6 +122,39 @@ struct NativeWindowKernelTests {
       #expect(native.epilogue.activation == (tail == .none ? .identity : .relu))
       #expect((native.epilogue.residual != nil) == (tail == .biasResidualRelu))
     }
+  }
+
+  /// A depthwise 5x5 convolution with its bias, then HardSigmoid as the ONNX importer writes it
+  /// (`max(min(x · 1/6 + 1/2, 1), 0)`), times `x` for HardSwish.
+  static func hardActivationText(swish: Bool) -> String {
+    let type = "f32[1,6,9,11]"
+    return """
+      func @f(%x: \(type), %w: f32[6,1,5,5], %b: f32[6,1,1]) -> \(type) {
+        %c = conv2d %x, %w {dilations = [1, 1], groups = 6, pads = [2, 2, 2, 2], strides = [1, 1]} : \(type)
+        %y = add %c, %b : \(type)
+        %sixth = constant 0.16666667 : f32[]
+        %half = constant 0.5 : f32[]
+        %one = constant 1.0 : f32[]
+        %zero = constant 0.0 : f32[]
+        %s = mul %y, %sixth : \(type)
+        %t = add %s, %half : \(type)
+        %u = min %t, %one : \(type)
+        %v = max %u, %zero : \(type)
+      """ + (swish ? "\n  %h = mul %y, %v : \(type)\n  return %h\n}" : "\n  return %v\n}")
+  }
+
+  @Test("HardSwish and HardSigmoid after a convolution run in its epilogue", arguments: [true, false], [1, 3])
+  func hardActivation(swish: Bool, threads: Int) throws {
+    let (routes, ratio) = try Self.compare(
+      Self.hardActivationText(swish: swish), threads: threads, atol: 1e-5, rtol: 1e-5)
+    #expect(ratio <= 1)
+    #expect(routes.count == 1, "one step: the convolution with its epilogue")
+    guard case .convolution(let native) = routes.first else {
+      Issue.record("not a native convolution")
+      return
+    }
+    #expect(native.epilogue.activation == (swish ? .hardSwish : .hardSigmoid))
+    #expect(native.epilogue.rowBias != nil)
   }
 
   /// Pooling cases: `.tir` text (output shapes derived by hand).

@@ -209,7 +209,8 @@ final class CPUPlanBackend: PlanBackend {
     switch action {
     case .native(let matmul): "native matmul (\(matmul.weights)) → %\(graph[root].name)"
     case .convolution(let kernel):
-      "native conv2d \(kernel.shape.geometry.height.kernel)x\(kernel.shape.geometry.width.kernel) → %\(graph[root].name)"
+      "native \(DepthwiseConvolution.applies(to: kernel.shape) ? "depthwise " : "")conv2d "
+        + "\(kernel.shape.geometry.height.kernel)x\(kernel.shape.geometry.width.kernel) → %\(graph[root].name)"
     case .pooling(let kernel): "native \(kernel.reduction == .maximum ? "max" : "avg") pool → %\(graph[root].name)"
     case .reduction(let kernel): "native \(kernel.kind) → %\(graph[root].name)"
     case .rows(let kernel): "native \(kernel.operation) → %\(graph[root].name)"

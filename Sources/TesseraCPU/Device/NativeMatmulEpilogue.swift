@@ -64,7 +64,33 @@ extension NativeMatmul {
       var pendingGate: (result: ValueID, input: ValueID, activation: GEMMActivation)?
       var pendingResidual: (result: ValueID, input: ValueID, rowBias: ValueID)?
       let literals = Dictionary(nodes.compactMap { node in node.literal.map { (node.result, $0) } }) { a, _ in a }
-      for node in nodes where node.literal == nil {
+      let producers = graph.definingNode
+      /// The value of a one-element constant, inside the group or read by it, or nil.
+      func scalar(_ value: ValueID) -> Float? {
+        guard let literal = literals[value] ?? producers[value].flatMap({ graph.nodes[$0].literal }),
+          literal.shape.count == 1
+        else { return nil }
+        return Float(literal.element(at: 0))
+      }
+      let chain = nodes.filter { $0.literal == nil }
+      var index = 0
+      while index < chain.count {
+        let node = chain[index]
+        index += 1
+        if activation == .identity, gate == nil,
+          let written = Self.writtenOutActivation(chain[(index - 1)...], after: current, scalar: scalar)
+        {
+          (activation, residualBeforeActivation, current) = (written.activation, residual != nil, written.result)
+          index += written.length - 1
+          continue
+        }
+        if node.kind == .div, current == product, node.operands[0] == product, let divisor = scalar(node.operands[1]),
+          divisor.isNormal, divisor.significandBitPattern == 0
+        {
+          scale = .constant(1 / divisor)  // exact: the divisor is a power of two (attention's √d)
+          current = node.result
+          continue
+        }
         if node.kind == .mul, current == product, let other = node.operands.first(where: { $0 != product }),
           graph.type(of: other).dtype == .f32, graph.type(of: other).shape.count == 1, node.operands.contains(product)
         {
@@ -98,7 +124,8 @@ extension NativeMatmul {
           if let pending = pendingResidual, pending.result == other {
             (residual, residualRowBias) = (pending.input, pending.rowBias)
             pendingResidual = nil
-          } else if graph.type(of: other).shape == [shape.columns] && bias == nil && activation == .identity
+          } else if Self.isColumnVector(graph.type(of: other).shape, columns: shape.columns) && bias == nil
+            && activation == .identity
             && gate == nil && shape.takesColumnBias
           {
             bias = other
@@ -140,6 +167,12 @@ extension NativeMatmul {
       else { return nil }
     }
 
+    /// Whether `shape` is `[columns]` after leading 1s: one value per column of the product (an
+    /// attention mask `[1, 1, 1, n]`).
+    private static func isColumnVector(_ shape: Shape, columns: Int) -> Bool {
+      shape.dims.last == columns && shape.dims.dropLast().allSatisfy { $0 == 1 }
+    }
+
     /// Whether `shape` is `[rows, 1…]` (the product's axes after the rows as 1s) after leading
     /// 1s, no longer than the result: one value per row of the product.
     private static func isRowVector(_ shape: Shape, _ product: ProductShape, resultRank: Int) -> Bool {
@@ -157,6 +190,67 @@ extension NativeMatmul {
       case .gelu: node.attributes.symbol("approximate") == "tanh" ? .geluTanh : .gelu
       default: nil
       }
+    }
+
+    /// What the other operand of one node of a written-out activation is.
+    private enum StepOperand {
+      /// A one-element constant of this value.
+      case constant(Float)
+      /// The activation's input.
+      case input
+      /// None: a unary op.
+      case none
+    }
+
+    /// Activations as exporters write them in core ops, longest first, each node reading the one
+    /// before: PyTorch's `HardSwish` and `Hardsigmoid` (ONNX `HardSwish`, `HardSigmoid` with alpha
+    /// 1/6 and beta 1/2, as the importer writes them) and `torch.onnx`'s exact GELU before opset 20
+    /// (`x · (erf(x / √2) + 1) · 0.5`).
+    private static let writtenOutActivations: [(GEMMActivation, [(OpKind, StepOperand)])] = [
+      (
+        .hardSwish,
+        [
+          (.mul, .constant(Float(1.0 / 6))), (.add, .constant(0.5)), (.min, .constant(1)), (.max, .constant(0)),
+          (.mul, .input),
+        ]
+      ),
+      (
+        .hardSigmoid,
+        [(.mul, .constant(Float(1.0 / 6))), (.add, .constant(0.5)), (.min, .constant(1)), (.max, .constant(0))]
+      ),
+      (
+        .gelu,
+        [
+          (.div, .constant(Float(2).squareRoot())), (.erf, .none), (.add, .constant(1)), (.mul, .input),
+          (.mul, .constant(0.5)),
+        ]
+      ),
+    ]
+
+    /// The written-out activation over `input` at the start of `chain`: which, the value it ends at
+    /// and how many nodes it spans, or nil. `scalar` gives a one-element constant's value.
+    private static func writtenOutActivation(
+      _ chain: ArraySlice<Node>, after input: ValueID, scalar: (ValueID) -> Float?
+    ) -> (activation: GEMMActivation, result: ValueID, length: Int)? {
+      patterns: for (activation, steps) in writtenOutActivations where chain.count >= steps.count {
+        var current = input
+        for (node, (kind, operand)) in zip(chain, steps) {
+          guard node.kind == kind, node.operands.first == current || node.operands.last == current else {
+            continue patterns
+          }
+          let others =
+            node.operands.count == 2 ? [node.operands[0] == current ? node.operands[1] : node.operands[0]] : []
+          switch operand {
+          case .constant(let value) where others.count == 1 && scalar(others[0]) == value: break
+          case .input where others == [input]: break
+          case .none where others.isEmpty: break
+          default: continue patterns
+          }
+          current = node.result
+        }
+        return (activation, current, steps.count)
+      }
+      return nil
     }
 
     /// The epilogue of batch element `batch` (each `m × n`), with `pointer` giving each value's memory.

@@ -2,7 +2,8 @@ import TesseraCompiler
 import TesseraIR
 
 /// A single-node group that ``RowKernels`` runs natively: softmax over the last axis, rms_norm
-/// over the last axis with a `[size]` weight (both `library` groups), or a lone rope (fusible, so
+/// over the last axis with a `[size]` weight, layer_norm over the last axis with an optional
+/// `[size]` weight and bias (all `library` groups), or a lone rope (fusible, so
 /// an `elementwise` group of one node), all on f32. Other groups (other axes, layouts or dtypes,
 /// a rope fused with its neighbours) run their kernel on the vectorised KIR executor.
 struct NativeRowKernel: Sendable {
@@ -10,6 +11,7 @@ struct NativeRowKernel: Sendable {
   enum Operation: Sendable {
     case softmax
     case rmsNorm(epsilon: Float)
+    case layerNorm(epsilon: Double)
     /// Rope over `outer` independent `[sequence, heads, dim]` blocks.
     case rope(outer: Int, sequence: Int, heads: Int, theta: Double, neox: Bool)
   }
@@ -35,6 +37,8 @@ struct NativeRowKernel: Sendable {
       operation = .softmax
     case .rmsNorm where lastAxis && types.count == 2 && types[1].dtype == .f32 && types[1].shape == [width]:
       operation = .rmsNorm(epsilon: Float(node.attributes.double("epsilon") ?? 1e-6))
+    case .layerNorm where lastAxis && types.dropFirst().allSatisfy({ $0.dtype == .f32 && $0.shape == [width] }):
+      operation = .layerNorm(epsilon: node.attributes.double("epsilon") ?? 1e-5)
     case .rope where x.rank >= 2 && types[1].dtype == .i32:
       let sequence = x.dims[TypeInference.ropeSequenceAxis(rank: x.rank)]
       let heads = x.rank >= 3 ? x.dims[x.rank - 2] : 1
@@ -59,6 +63,9 @@ struct NativeRowKernel: Sendable {
     case .rmsNorm(let epsilon):
       let weight = UnsafePointer(pointer(operands[1]).assumingMemoryBound(to: Float.self))
       RowKernels.rmsNorm(x, weight: weight, out, rows: rows, width: width, epsilon: epsilon, pool: pool)
+    case .layerNorm(let epsilon):
+      let (weight, bias) = (operand(1, pointer), operand(2, pointer))
+      RowKernels.layerNorm(x, weight: weight, bias: bias, out, rows: rows, width: width, epsilon: epsilon, pool: pool)
     case .rope(let outer, let sequence, let heads, let theta, let neox):
       if UnsafePointer(out) != x { out.update(from: x, count: rows * width) }
       let positions = UnsafePointer(pointer(operands[1]).assumingMemoryBound(to: Int32.self))
@@ -69,5 +76,10 @@ struct NativeRowKernel: Sendable {
           neox: neox)
       }
     }
+  }
+
+  /// Operand `index` as f32 memory, or nil when the node has fewer operands.
+  private func operand(_ index: Int, _ pointer: (ValueID) -> UnsafeMutableRawPointer) -> UnsafePointer<Float>? {
+    index < operands.count ? UnsafePointer(pointer(operands[index]).assumingMemoryBound(to: Float.self)) : nil
   }
 }

@@ -4,7 +4,8 @@ import TesseraIR
 /// channel group, `C[O/groups × OH·OW] = epilogue(W[O/groups × C/groups·kh·kw] · columns)`, where
 /// the im2col `columns` are packed from the image straight into SGEMM's B micro-panels
 /// (``ConvolutionColumns``), or, for a 1x1 kernel with unit strides and no padding, are the image
-/// itself. The threads split each product as SGEMM splits any other.
+/// itself. The threads split each product as SGEMM splits any other. A depthwise convolution
+/// (one channel per group) runs ``DepthwiseConvolution`` instead.
 enum Convolution {
   /// The sizes of one convolution.
   struct Sizes: Sendable, Hashable {
@@ -31,6 +32,10 @@ enum Convolution {
     _ shape: Sizes, input: UnsafePointer<Float>, weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
     epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool
   ) {
+    if DepthwiseConvolution.applies(to: shape) {
+      DepthwiseConvolution.run(shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
+      return
+    }
     let (height, width) = (shape.geometry.height.input, shape.geometry.width.input)
     let groupOutputs = shape.outputs / shape.groups, groupChannels = shape.channels / shape.groups
     let (positions, depth) = (shape.positions, shape.depth)

@@ -12,6 +12,11 @@ public enum GEMMActivation: Sendable, Hashable {
   case gelu
   /// The tanh approximation of GELU.
   case geluTanh
+  /// `max(0, min(1, x/6 + 1/2))`, PyTorch's `Hardsigmoid` (ONNX `HardSigmoid` with its export's
+  /// alpha 1/6 and beta 1/2).
+  case hardSigmoid
+  /// `x · hardSigmoid(x)`, ONNX `HardSwish` (PyTorch's `Hardswish`).
+  case hardSwish
 
   /// The activation of one value, with the reference evaluator's formulas.
   @inline(__always)
@@ -23,7 +28,15 @@ public enum GEMMActivation: Sendable, Hashable {
     case .gelu: 0.5 * x * (1 + Foundation.erf(x / Float(2).squareRoot()))
     case .geluTanh:
       0.5 * x * (1 + Foundation.tanh((2 / Float.pi).squareRoot() * (x + 0.044715 * x * x * x)))
+    case .hardSigmoid: Self.hardSigmoid(x)
+    case .hardSwish: x * Self.hardSigmoid(x)
     }
+  }
+
+  /// `max(0, min(1, x · (1/6) + 1/2))`, rounded as the importer's `mul`, `add`, `min`, `max` are.
+  @inline(__always)
+  private static func hardSigmoid(_ x: Float) -> Float {
+    Swift.max(0, Swift.min(1, x * Float(1.0 / 6) + 0.5))
   }
 }
 

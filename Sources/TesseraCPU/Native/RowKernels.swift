@@ -1,7 +1,7 @@
 import Foundation
 
-/// Native row kernels of the LLM's hot path over contiguous rows: softmax and rms_norm along the
-/// last axis (f32 accumulation; the reference accumulates in Double, so results agree to f32
+/// Native row kernels of the LLM's hot path over contiguous rows: softmax, rms_norm and layer_norm
+/// along the last axis (f32 accumulation; the reference accumulates in Double, so results agree to f32
 /// rounding), parallel over rows.
 public enum RowKernels {
   /// `out[r, :] = softmax(x[r, :])` for `rows` rows of `width`; `out` may equal `x`.
@@ -54,6 +54,34 @@ public enum RowKernels {
     }
   }
 
+  /// `out[r, :] = (x[r, :] − mean) / sqrt(variance + epsilon) · weight + bias` for `rows` rows of
+  /// `width` (mean and variance over the row, accumulated in Double as the reference does; no
+  /// weight or bias means 1 or 0).
+  public static func layerNorm(
+    _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
+    _ out: UnsafeMutablePointer<Float>, rows: Int, width: Int, epsilon: Double, pool: CPUThreadPool = .shared
+  ) {
+    let shared = RowOperands(x: x, weight: weight, out: out, bias: bias)
+    (rows * width < 16 * 1024 ? CPUThreadPool.single : pool).forEachChunk(of: rows) { range in
+      for row in range {
+        let input = shared.x + row * width, output = shared.out + row * width
+        var total = 0.0
+        for j in 0..<width { total += Double(input[j]) }
+        let mean = total / Double(width)
+        var squares = 0.0
+        for j in 0..<width {
+          let centred = Double(input[j]) - mean
+          squares += centred * centred
+        }
+        let scale = 1 / (squares / Double(width) + epsilon).squareRoot()
+        for j in 0..<width {
+          let normalized = Float((Double(input[j]) - mean) * scale)
+          output[j] = normalized * (shared.weight?[j] ?? 1) + (shared.bias?[j] ?? 0)
+        }
+      }
+    }
+  }
+
   /// Rotary embedding in place over `x` laid out `[sequence, heads, dim]`: the pairs of each head
   /// (adjacent, or half a head apart in `neox` mode) rotate by `positions[s] · theta^(-2i/dim)`.
   public static func rope(
@@ -83,4 +111,6 @@ struct RowOperands: @unchecked Sendable {
   let x: UnsafePointer<Float>
   let weight: UnsafePointer<Float>?
   let out: UnsafeMutablePointer<Float>
+  /// What layer_norm adds, or nil.
+  var bias: UnsafePointer<Float>? = nil
 }
