@@ -150,6 +150,12 @@ public enum Fusion {
       return "it belongs to the epilogue of the matmul or convolution it reads"
     }
     if graph.type(of: node.result).dtype.isQuantized { return "quantized values are materialised" }
+    if kind == .elementwise, node.kind.isElementwise {
+      let count = graph.type(of: node.result).shape.count, rootCount = graph.type(of: root.result).shape.count
+      if count * broadcastRecomputeLimit <= rootCount {
+        return "its \(count) elements are broadcast to \(rootCount): computed once, not per element"
+      }
+    }
     if kind == .matmul, let matmul = members.first(where: { isProduct(graph.nodes[$0]) }),
       users.of(node.result).contains(matmul)
     {
@@ -157,6 +163,11 @@ public enum Fusion {
     }
     return nil
   }
+
+  /// How many times smaller than an elementwise kernel's output a computed value must be for
+  /// it to stay its own (small) kernel: fused, it would be computed again for every element it
+  /// is broadcast to (a squeeze-and-excitation gate, a norm's per-row scale).
+  static let broadcastRecomputeLimit = 8
 
   /// Whether `value` is a matmul's or `conv2d`'s result, or an elementwise chain over one, each
   /// link read only once: an elementwise op reading it then joins the product's epilogue (free on
