@@ -74,81 +74,86 @@ if arguments.isEmpty || arguments.contains("--help") {
 guard let repeats = Int(option("--repeat", in: arguments) ?? "3"), repeats > 0 else {
   fail("--repeat expects a positive integer")
 }
-switch arguments[0] {
-case "reference":
-  let sizesText = option("--sizes", in: arguments) ?? "128,256,512"
-  let sizes = sizesText.split(separator: ",").map { Int($0) ?? 0 }
-  guard sizes.allSatisfy({ $0 > 0 }) else { fail("--sizes expects positive integers, found '\(sizesText)'") }
-  try ReferenceBenchmark.run(sizes: sizes, repeats: repeats)
-case "compile":
-  guard let layers = Int(option("--layers", in: arguments) ?? "30"), layers > 0 else {
-    fail("--layers expects a positive integer")
-  }
-  try CompileBenchmark.run(layers: layers, repeats: repeats)
-case "gemm", "quant", "ops":
-  let threads = threadCounts(arguments)
-  let rows: [CPUBenchmark.Row]
+// A failure (a bad model, an unusable device) is an error line and exit code 2, as in `tessera`.
+do {
   switch arguments[0] {
-  case "gemm":
-    let sizes = (option("--sizes", in: arguments) ?? "256,512,1024,2048").split(separator: ",").map { Int($0) ?? 0 }
-    guard sizes.allSatisfy({ $0 > 0 }) else { fail("--sizes expects positive integers") }
-    rows = CPUBenchmark.gemm(sizes: sizes, threads: threads, repeats: repeats)
-  case "quant": rows = CPUBenchmark.quant(threads: threads, repeats: repeats)
-  default: rows = try CPUBenchmark.ops(threads: threads, repeats: repeats)
-  }
-  if let path = option("--json", in: arguments) { try CPUBenchmark.write(rows, to: path) }
-  if let path = option("--html", in: arguments) {
-    try HTMLReport.write(rows, title: "tessera-bench \(arguments[0])", to: path)
-    print("wrote \(path)")
-  }
-case "opencl":
-  guard let size = Int(option("--size", in: arguments) ?? "1024"), size > 0 else {
-    fail("--size expects a positive integer")
-  }
-  try OpenCLBenchmark.run(size: size, repeats: repeats)
-case "npu":
-  try NPUBenchmark.run(svgPath: option("--svg", in: arguments) ?? "npu-roofline.svg", repeats: repeats)
-  guard let prefill = Int(option("--prefill", in: arguments) ?? "16"), prefill > 0,
-    let decode = Int(option("--decode", in: arguments) ?? "4"), decode > 0
-  else { fail("--prefill and --decode expect positive integers") }
-  if arguments.contains("--no-model") { break }
-  if let path = option("--model", in: arguments) ?? ModelCache.defaultModelIfPresent {
-    try NPUModelBenchmark.run(modelPath: path, prefill: prefill, decode: decode)
-  } else {
-    print("model skipped: no model at \(ModelCache.defaultModelPath) (run 'make model' or pass --model GGUF)")
-  }
-case "vulkan":
-  guard let size = Int(option("--size", in: arguments) ?? "1024"), size > 0 else {
-    fail("--size expects a positive integer")
-  }
-  try VulkanBenchmark.run(size: size, repeats: repeats)
-case "llm":
-  guard let prefill = Int(option("--prefill", in: arguments) ?? "128"), prefill > 0,
-    let decode = Int(option("--decode", in: arguments) ?? "64"), decode > 0
-  else { fail("--prefill and --decode expect positive integers") }
-  try LLMBenchmark.run(
-    modelPath: option("--model", in: arguments),
-    deviceNames: option("--devices", in: arguments).map { $0.split(separator: ",").map(String.init) },
-    prefill: prefill, decode: decode, threads: threadCounts(arguments))
-case "onnx":
-  guard arguments.count >= 2, !arguments[1].hasPrefix("--") else {
-    fail("onnx expects a model: tessera-bench onnx MODEL.onnx")
-  }
-  var shapes: [String: [Int]] = [:]
-  for (index, argument) in arguments.enumerated() where argument == "--input-shape" && index + 1 < arguments.count {
-    let parts = arguments[index + 1].split(separator: "=", maxSplits: 1).map(String.init)
-    let dims = parts.count == 2 ? parts[1].split(separator: ",").map { Int($0) ?? -1 } : [-1]
-    guard parts.count == 2, dims.allSatisfy({ $0 >= 0 }) else {
-      fail("--input-shape expects NAME=D0,D1,…, found '\(arguments[index + 1])'")
+  case "reference":
+    let sizesText = option("--sizes", in: arguments) ?? "128,256,512"
+    let sizes = sizesText.split(separator: ",").map { Int($0) ?? 0 }
+    guard sizes.allSatisfy({ $0 > 0 }) else { fail("--sizes expects positive integers, found '\(sizesText)'") }
+    try ReferenceBenchmark.run(sizes: sizes, repeats: repeats)
+  case "compile":
+    guard let layers = Int(option("--layers", in: arguments) ?? "30"), layers > 0 else {
+      fail("--layers expects a positive integer")
     }
-    shapes[parts[0]] = dims
+    try CompileBenchmark.run(layers: layers, repeats: repeats)
+  case "gemm", "quant", "ops":
+    let threads = threadCounts(arguments)
+    let rows: [CPUBenchmark.Row]
+    switch arguments[0] {
+    case "gemm":
+      let sizes = (option("--sizes", in: arguments) ?? "256,512,1024,2048").split(separator: ",").map { Int($0) ?? 0 }
+      guard sizes.allSatisfy({ $0 > 0 }) else { fail("--sizes expects positive integers") }
+      rows = CPUBenchmark.gemm(sizes: sizes, threads: threads, repeats: repeats)
+    case "quant": rows = CPUBenchmark.quant(threads: threads, repeats: repeats)
+    default: rows = try CPUBenchmark.ops(threads: threads, repeats: repeats)
+    }
+    if let path = option("--json", in: arguments) { try CPUBenchmark.write(rows, to: path) }
+    if let path = option("--html", in: arguments) {
+      try HTMLReport.write(rows, title: "tessera-bench \(arguments[0])", to: path)
+      print("wrote \(path)")
+    }
+  case "opencl":
+    guard let size = Int(option("--size", in: arguments) ?? "1024"), size > 0 else {
+      fail("--size expects a positive integer")
+    }
+    try OpenCLBenchmark.run(size: size, repeats: repeats)
+  case "npu":
+    try NPUBenchmark.run(svgPath: option("--svg", in: arguments) ?? "npu-roofline.svg", repeats: repeats)
+    guard let prefill = Int(option("--prefill", in: arguments) ?? "16"), prefill > 0,
+      let decode = Int(option("--decode", in: arguments) ?? "4"), decode > 0
+    else { fail("--prefill and --decode expect positive integers") }
+    if arguments.contains("--no-model") { break }
+    if let path = option("--model", in: arguments) ?? ModelCache.defaultModelIfPresent {
+      try NPUModelBenchmark.run(modelPath: path, prefill: prefill, decode: decode)
+    } else {
+      print("model skipped: no model at \(ModelCache.defaultModelPath) (run 'make model' or pass --model GGUF)")
+    }
+  case "vulkan":
+    guard let size = Int(option("--size", in: arguments) ?? "1024"), size > 0 else {
+      fail("--size expects a positive integer")
+    }
+    try VulkanBenchmark.run(size: size, repeats: repeats)
+  case "llm":
+    guard let prefill = Int(option("--prefill", in: arguments) ?? "128"), prefill > 0,
+      let decode = Int(option("--decode", in: arguments) ?? "64"), decode > 0
+    else { fail("--prefill and --decode expect positive integers") }
+    try LLMBenchmark.run(
+      modelPath: option("--model", in: arguments),
+      deviceNames: option("--devices", in: arguments).map { $0.split(separator: ",").map(String.init) },
+      prefill: prefill, decode: decode, threads: threadCounts(arguments))
+  case "onnx":
+    guard arguments.count >= 2, !arguments[1].hasPrefix("--") else {
+      fail("onnx expects a model: tessera-bench onnx MODEL.onnx")
+    }
+    var shapes: [String: [Int]] = [:]
+    for (index, argument) in arguments.enumerated() where argument == "--input-shape" && index + 1 < arguments.count {
+      let parts = arguments[index + 1].split(separator: "=", maxSplits: 1).map(String.init)
+      let dims = parts.count == 2 ? parts[1].split(separator: ",").map { Int($0) ?? -1 } : [-1]
+      guard parts.count == 2, dims.allSatisfy({ $0 >= 0 }) else {
+        fail("--input-shape expects NAME=D0,D1,…, found '\(arguments[index + 1])'")
+      }
+      shapes[parts[0]] = dims
+    }
+    try ONNXBenchmark.run(
+      modelPath: arguments[1], inputShapes: shapes,
+      deviceNames: option("--devices", in: arguments).map { $0.split(separator: ",").map(String.init) } ?? [],
+      threads: threadCounts(arguments), repeats: repeats)
+  default:
+    fail("unknown suite '\(arguments[0])'\n\n\(usage)")
   }
-  try ONNXBenchmark.run(
-    modelPath: arguments[1], inputShapes: shapes,
-    deviceNames: option("--devices", in: arguments).map { $0.split(separator: ",").map(String.init) } ?? [],
-    threads: threadCounts(arguments), repeats: repeats)
-default:
-  fail("unknown suite '\(arguments[0])'\n\n\(usage)")
+} catch {
+  fail("\(error)")
 }
 
 /// The `--threads A,B` option (default 1,2).
