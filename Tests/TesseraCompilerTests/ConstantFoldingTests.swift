@@ -73,6 +73,34 @@ struct ConstantFoldingTests {
     #expect(try PassTesting.run(small, on: text) == PassTesting.canonical(text))
   }
 
+  @Test func aLargeTransposeOfAConstantReadOnlyThereFoldsInItsPlace() throws {
+    let text = """
+      func @f(%x: f32[2,3], %z: f32[3,2]) -> (f32[2,2], f32[3,3], f32[3,2]) {
+        %w = constant [1.0, 2.0, 3.0, 4.0, 5.0, 6.0] : f32[2,3]
+        %t = transpose %w {perm = [1, 0]} : f32[3,2]
+        %y = matmul %x, %t : f32[2,2]
+        %v = constant [1.0, 2.0, 3.0, 4.0, 5.0, 6.0] : f32[3,2]
+        %u = transpose %v {perm = [1, 0]} : f32[2,3]
+        %e = matmul %z, %u : f32[3,3]
+        return %y, %e, %v
+      }
+      """
+    // %w is read only by its transpose, so the transpose folds although it is larger than the
+    // limit; %v is also returned, so folding would add a second copy: it is kept.
+    let expected = """
+      func @f(%x: f32[2,3], %z: f32[3,2]) -> (f32[2,2], f32[3,3], f32[3,2]) {
+        %t = constant [1.0, 4.0, 2.0, 5.0, 3.0, 6.0] : f32[3,2]
+        %y = matmul %x, %t : f32[2,2]
+        %v = constant [1.0, 2.0, 3.0, 4.0, 5.0, 6.0] : f32[3,2]
+        %u = transpose %v {perm = [1, 0]} : f32[2,3]
+        %e = matmul %z, %u : f32[3,3]
+        return %y, %e, %v
+      }
+      """
+    let small = ConstantFolding(evaluator: ReferenceConstantEvaluator(), maxElements: 4)
+    #expect(try PassTesting.run(small, on: text) == PassTesting.canonical(expected))
+  }
+
   /// An evaluator that refuses everything: nothing may fold.
   private struct Refusing: ConstantEvaluator {
     func evaluate(_ graph: Graph, inputs: [Tensor]) -> [Tensor]? { nil }

@@ -14,7 +14,9 @@ public protocol ConstantEvaluator: Sendable {
 /// so chains of constant ops fold completely; operands left dead are dropped.
 ///
 /// Results with more than ``maxElements`` elements are not folded, so that a broadcast or a
-/// dequantized weight does not bloat the graph with a large literal.
+/// dequantized weight does not bloat the graph with a large literal; the exception is a
+/// `transpose` of a constant that nothing else reads (an imported `Gemm`'s `transB` weight),
+/// whose folded value takes the place of that constant, so the graph does not grow.
 public struct ConstantFolding: GraphPass {
   /// `constant-fold`.
   public let name = "constant-fold"
@@ -31,16 +33,23 @@ public struct ConstantFolding: GraphPass {
 
   /// Replaces every foldable node by a constant with the same result value.
   public func run(_ graph: Graph) -> Graph {
-    GraphRewriter.rewrite(graph) { rewriter, node in
-      guard let literal = folded(node, rewriter) else { return .keep(node) }
+    var uses: [ValueID: Int] = [:]
+    for node in graph.nodes {
+      for operand in Set(node.operands) { uses[operand, default: 0] += 1 }
+    }
+    for result in graph.results { uses[result, default: 0] += 1 }
+    return GraphRewriter.rewrite(graph) { rewriter, node in
+      let replacesItsOperand = node.kind == .transpose && node.operands.count == 1 && uses[node.operands[0]] == 1
+      guard let literal = folded(node, rewriter, anySize: replacesItsOperand) else { return .keep(node) }
       return .keep(Node(kind: .constant, operands: [], result: node.result, literal: literal))
     }
   }
 
-  /// The value of `node` when all its operands are constants and the result is small enough.
-  private func folded(_ node: Node, _ rewriter: GraphRewriter) -> Tensor? {
+  /// The value of `node` when all its operands are constants and the result is small enough
+  /// (or `anySize`).
+  private func folded(_ node: Node, _ rewriter: GraphRewriter, anySize: Bool) -> Tensor? {
     let type = rewriter.type(of: node.result)
-    guard node.kind != .constant, type.shape.count <= maxElements else { return nil }
+    guard node.kind != .constant, anySize || type.shape.count <= maxElements else { return nil }
     var arguments: [ValueID] = []
     for operand in node.operands where !arguments.contains(operand) { arguments.append(operand) }
     let inputs = arguments.compactMap(rewriter.literal(of:))
