@@ -67,9 +67,8 @@ public final class VulkanDevice: TunableDevice {
   public var tuningKey: String { Self.tuningKey(context.properties) }
 
   private static func tuningKey(_ properties: VkPhysicalDeviceProperties) -> String {
-    let name = withUnsafeBytes(of: properties.deviceName) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-    return [
-      name, String(properties.vendorID, radix: 16), String(properties.deviceID, radix: 16),
+    [
+      cString(properties.deviceName), String(properties.vendorID, radix: 16), String(properties.deviceID, radix: 16),
       String(properties.driverVersion, radix: 16),
     ].joined(separator: "|")
   }
