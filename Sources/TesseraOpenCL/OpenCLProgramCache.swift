@@ -78,11 +78,7 @@ final class OpenCLProgramCache: Sendable {
   }
 
   /// The default folder: `$TESSERA_CACHE/opencl`, else `~/.cache/tessera/opencl`.
-  static var defaultDirectory: String {
-    let environment = ProcessInfo.processInfo.environment
-    let root = environment["TESSERA_CACHE"] ?? (NSHomeDirectory() + "/.cache/tessera")
-    return root + "/opencl"
-  }
+  static var defaultDirectory: String { CacheFolder.root + "/opencl" }
 
   /// Counts so far.
   var statistics: OpenCLCacheStatistics { counts.withLock { $0 } }

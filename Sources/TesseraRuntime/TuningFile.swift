@@ -9,8 +9,7 @@ public enum TuningFile {
   /// Where the tuning of the device of `kind` with `deviceKey` lives; `root` is the cache
   /// folder (default: `TESSERA_CACHE`, else `~/.cache/tessera`).
   public static func path(kind: DeviceKind, deviceKey: String, root: String? = nil) -> String {
-    let environment = ProcessInfo.processInfo.environment
-    let folder = root ?? environment["TESSERA_CACHE"] ?? (NSHomeDirectory() + "/.cache/tessera")
+    let folder = root ?? CacheFolder.root
     return folder + "/tuning/\(kind.rawValue)-\(StableHash.hex(deviceKey)).json"
   }
 

@@ -1,5 +1,6 @@
 import CVulkan
 import Foundation
+import TesseraRuntime
 
 /// The driver's pipeline cache, loaded from and saved to
 /// `${TESSERA_CACHE:-~/.cache/tessera}/vulkan/<vendor>-<device>-<cache uuid>.bin`, so a second
@@ -13,8 +14,7 @@ final class VulkanPipelineCache: @unchecked Sendable {
   let path: String
 
   init(_ context: VulkanContext) throws(VulkanError) {
-    let environment = ProcessInfo.processInfo.environment
-    let root = environment["TESSERA_CACHE"] ?? (NSHomeDirectory() + "/.cache/tessera")
+    let root = CacheFolder.root
     let uuid = withUnsafeBytes(of: context.properties.pipelineCacheUUID) {
       $0.map { String(format: "%02x", $0) }.joined()
     }
