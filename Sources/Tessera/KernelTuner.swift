@@ -85,15 +85,19 @@ public struct KernelTuner: Sendable {
     let problems = try matrices.map(Problem.init)
     let shapes = shapes(on: device)
     var measurements = shapes.map { Measurement(shape: $0, seconds: nil, rejection: nil) }
+    // Each shape is compiled and checked once, in the first pass; every pass times it.
+    var compiled: [[CompiledGraph]] = Array(repeating: [], count: shapes.count)
     for pass in 0..<Self.passes {
       for (index, shape) in shapes.enumerated() {
         defer { progress(pass * shapes.count + index + 1, Self.passes * shapes.count) }
         guard measurements[index].rejection == nil else { continue }
-        let measured = measure(shape, on: device, problems)
-        if let seconds = measured.seconds {
+        do {
+          if pass == 0 { compiled[index] = try prepare(shape, on: device, problems) }
+          let seconds = try time(compiled[index], problems)
           measurements[index].seconds = min(seconds, measurements[index].seconds ?? .infinity)
-        } else {
-          measurements[index] = measured
+        } catch {
+          measurements[index].seconds = nil
+          measurements[index].rejection = (error as? Rejection)?.reason ?? "\(error)"
         }
       }
     }
@@ -142,32 +146,36 @@ public struct KernelTuner: Sendable {
     }
   }
 
-  /// The shape's seconds per run of every problem (each the fastest of its timed runs), or why
-  /// it was rejected.
-  private func measure(_ shape: QuantizedMatmulTuning?, on device: any TunableDevice, _ problems: [Problem])
-    -> Measurement
+  /// Why a shape's results were rejected.
+  private struct Rejection: Error {
+    var reason: String
+  }
+
+  /// `problems` compiled for `device` with `shape` (`nil`: its default), each run once and
+  /// checked against the reference; throws a ``Rejection`` when a result leaves the tolerance.
+  private func prepare(_ shape: QuantizedMatmulTuning?, on device: any TunableDevice, _ problems: [Problem]) throws
+    -> [CompiledGraph]
   {
-    do {
-      let tuned = try device.tuned(KernelTuning(quantizedMatmul: shape))
-      var total = 0.0
-      for problem in problems {
-        let compiled = try tuned.compile(problem.graph)
-        let result = try compiled.run(inputs: problem.inputs)[0]
-        if let difference = Self.outsideTolerance(result, problem.expected) {
-          return Measurement(shape: shape, seconds: nil, rejection: difference)
-        }
-        var times: [Double] = []
-        for _ in 0..<repeats {
-          let start = DispatchTime.now().uptimeNanoseconds
-          let kernels = try compiled.profile(inputs: problem.inputs)
-          let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-          times.append(kernels.map { $0.reduce(0) { $0 + $1.seconds } } ?? wall)
-        }
-        total += times.min()!
+    let tuned = try device.tuned(KernelTuning(quantizedMatmul: shape))
+    return try problems.map { problem in
+      let compiled = try tuned.compile(problem.graph)
+      let result = try compiled.run(inputs: problem.inputs)[0]
+      if let difference = Self.outsideTolerance(result, problem.expected) { throw Rejection(reason: difference) }
+      return compiled
+    }
+  }
+
+  /// Seconds per run of every problem, each the fastest of ``repeats`` timed runs.
+  private func time(_ compiled: [CompiledGraph], _ problems: [Problem]) throws -> Double {
+    try zip(compiled, problems).reduce(0) { total, pair in
+      var times: [Double] = []
+      for _ in 0..<repeats {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let kernels = try pair.0.profile(inputs: pair.1.inputs)
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        times.append(kernels.map { $0.reduce(0) { $0 + $1.seconds } } ?? wall)
       }
-      return Measurement(shape: shape, seconds: total, rejection: nil)
-    } catch {
-      return Measurement(shape: shape, seconds: nil, rejection: "\(error)")
+      return total + times.min()!
     }
   }
 
