@@ -57,12 +57,14 @@ public final class TraceRecorder: CompilePhaseObserver {
     return try body()
   }
 
-  /// Runs `body`, recorded as a host span called `name` when a recorder is current.
+  /// Runs `body`, recorded as a host span called `name` when a recorder is current. The name and
+  /// arguments are built only then: a run's spans cost nothing but the task-local read without one.
   public static func span<Result, Failure: Error>(
-    _ name: String, arguments: [String: String] = [:], _ body: () throws(Failure) -> Result
+    _ name: @autoclosure () -> String, arguments: @autoclosure () -> [String: String] = [:],
+    _ body: () throws(Failure) -> Result
   ) throws(Failure) -> Result {
     guard let current else { return try body() }
-    return try current.span(name, arguments: arguments, body)
+    return try current.span(name(), arguments: arguments(), body)
   }
 
   /// A compile phase, as a host span.
