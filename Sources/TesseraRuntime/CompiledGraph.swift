@@ -16,6 +16,11 @@ public final class CompiledGraph: Sendable {
   private let executable: any GraphExecutable
   /// The `update_slice` nodes whose start is an argument, with that argument's position.
   private let argumentStarts: [(node: Node, position: Int)]
+  /// The arguments a run takes, in order: every argument not bound to a parameter.
+  public let inputArguments: [ValueID]
+  /// Every argument's value for a run, by position: its bound tensor, `nil` where the run gives
+  /// it. Made once, so that a run looks nothing up.
+  private let boundValues: [TensorValue?]
 
   /// Wraps a device's executable; called by ``Device`` implementations.
   public convenience init(graph: Graph, deviceName: String, executable: any GraphExecutable) {
@@ -27,17 +32,14 @@ public final class CompiledGraph: Sendable {
     self.deviceName = deviceName
     self.executable = executable
     self.bound = bound
+    inputArguments = graph.arguments.indices.filter { bound[$0] == nil }.map { graph.arguments[$0] }
+    boundValues = graph.arguments.indices.map { bound[$0].map(TensorValue.device) }
     argumentStarts = graph.nodes.compactMap { node in
       guard node.kind == .updateSlice, let position = graph.arguments.firstIndex(of: node.operands[2]) else {
         return nil
       }
       return (node, position)
     }
-  }
-
-  /// The arguments a run takes, in order: every argument not bound to a parameter.
-  public var inputArguments: [ValueID] {
-    graph.arguments.indices.filter { bound[$0] == nil }.map { graph.arguments[$0] }
   }
 
   /// The same compiled graph with every argument named in `parameters` bound to its tensor
@@ -77,10 +79,11 @@ public final class CompiledGraph: Sendable {
       throw .inputCount(expected: arguments.count, found: inputs.count)
     }
     var all: [TensorValue] = []
+    all.reserveCapacity(boundValues.count)
     var given = zip(arguments, inputs).makeIterator()
-    for position in graph.arguments.indices {
-      if let tensor = bound[position] {
-        all.append(.device(tensor))
+    for value in boundValues {
+      if let value {
+        all.append(value)
       } else {
         let (argument, input) = given.next()!
         try check(input.type, for: argument)

@@ -133,15 +133,18 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
         memories.append(try memory(for: input, at: position, traffic: &traffic))
       }
     }
+    // Only invariant steps need the device tensors by position (none on a device without a cache).
     var tensors: [Int: DeviceTensor] = [:]
-    for (position, input) in inputs.enumerated() {
-      if case .device(let tensor) = input { tensors[position] = tensor }
+    if !invariant.steps.isEmpty {
+      for (position, input) in inputs.enumerated() {
+        if case .device(let tensor) = input { tensors[position] = tensor }
+      }
     }
     let keptSteps = invariant.steps.filter { invariant.sources[$0]!.allSatisfy { tensors[$0] != nil } }
     if keptSteps != resident.kept { try keep(keptSteps) }
     try allocateArena()
     let (kept, stale) = try keptValues(of: keptSteps, tensors)
-    let encodedWith = memories + keptSteps.map { kept[plan.steps[$0].group.root]! }
+    let encodedWith = keptSteps.isEmpty ? memories : memories + keptSteps.map { kept[plan.steps[$0].group.root]! }
     let same =
       encodedWith.count == resident.encodedWith.count && zip(encodedWith, resident.encodedWith).allSatisfy { $0 === $1 }
     if !same {
@@ -172,7 +175,9 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
     for (index, segment) in (keptSteps.isEmpty ? segments : resident.varying).enumerated() {
       timings += try run(segment, encodedAs: index, locate: locate, profile: profile, trace: trace, traffic: &traffic)
     }
-    for position in writtenArguments { tensors[position]?.markWritten() }
+    for position in writtenArguments {
+      if case .device(let tensor) = inputs[position] { tensor.markWritten() }
+    }
     let results = try TraceRecorder.span("read back") { () throws(DeviceError) in
       try readResults(inputs, locate: locate, traffic: &traffic)
     }
@@ -339,11 +344,12 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
   private func memory(for input: TensorValue, at position: Int, traffic: inout Traffic) throws(DeviceError)
     -> any DeviceMemory
   {
-    let name = "%" + plan.graph[plan.graph.arguments[position]].name
+    // The argument's name only where it is needed: building it for every input of every run costs.
+    func name() -> String { plan.graph[plan.graph.arguments[position]].name }
     switch input {
     case .device(let tensor):
       guard tensor.store === store else {
-        throw .wrongDevice(name: String(name.dropFirst()), expected: store.deviceName, found: tensor.deviceName)
+        throw .wrongDevice(name: name(), expected: store.deviceName, found: tensor.deviceName)
       }
       return tensor.memory
     case .host(let tensor):
@@ -356,7 +362,7 @@ public final class PlanRunner: GraphExecutable, @unchecked Sendable {
       if let kept = resident.inputs[position] {
         buffer = kept
       } else {
-        buffer = try store.allocate(bytes: tensor.type.storageBytes ?? 0, name: name)
+        buffer = try store.allocate(bytes: tensor.type.storageBytes ?? 0, name: "%" + name())
         resident.inputs[position] = buffer
       }
       try tensor.withUnsafeBytes { bytes throws(DeviceError) in try store.write(bytes, to: buffer, at: 0) }
