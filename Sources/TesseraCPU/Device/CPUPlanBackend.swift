@@ -33,18 +33,25 @@ final class CPUPlanBackend: PlanBackend {
     case vector(VectorKernel, KernelCall)
   }
 
-  /// Steps with every pointer they use resolved.
-  private struct Encoded: @unchecked Sendable {
-    var steps: [(root: ValueID, action: Action)]
-    /// The address of each value with a home, by value index.
-    var pointers: [UnsafeMutableRawPointer?]
-    var tiles: [ValueID: UnsafeRawPointer]
+  /// Steps with every pointer they use resolved, each bound to its memory once
+  /// (``bound(_:root:pointer:tiles:)``), so that a run only calls them. A class: the runner
+  /// hands it back as `any Sendable`, and casting it back copies nothing.
+  private final class Encoded: @unchecked Sendable {
+    /// Each step's root and action, for the names of profiled steps.
+    let steps: [(root: ValueID, action: Action)]
+    /// Each step's kernel, ready to run.
+    let runs: [StepRun]
+
+    init(steps: [(root: ValueID, action: Action)], runs: [StepRun]) {
+      self.steps = steps
+      self.runs = runs
+    }
   }
 
-  private let device: CPUDevice
-  private let pool: CPUThreadPool
-  private let precision: QuantizedPrecision
-  private let graph: Graph
+  let device: CPUDevice
+  let pool: CPUThreadPool
+  let precision: QuantizedPrecision
+  let graph: Graph
 
   init(device: CPUDevice, pool: CPUThreadPool, precision: QuantizedPrecision, graph: Graph) {
     self.device = device
@@ -138,64 +145,43 @@ final class CPUPlanBackend: PlanBackend {
       let base = written.contains(plan.memory.storage(of: value)) ? try memory.writablePointer() : memory.pointer
       pointers[value.index] = base + location.offset
     }
+    let resolved = pointers
+    let pointer: (ValueID) -> UnsafeMutableRawPointer = { resolved[$0.index]! }
     var tiles: [ValueID: UnsafeRawPointer] = [:]
     var actions: [(root: ValueID, action: Action)] = []
+    var runs: [StepRun] = []
     for step in steps {
       let action = step.kernel as! Action
-      actions.append((plan.steps[step.index].group.root, action))
-      guard case .native(let matmul) = action, case .quantized(let dtype, transposed: true) = matmul.weights,
+      let root = plan.steps[step.index].group.root
+      actions.append((root, action))
+      if case .native(let matmul) = action, case .quantized(let dtype, transposed: true) = matmul.weights,
         QuantizedTiles.supports(dtype, precision: precision), tiles[matmul.b] == nil
-      else { continue }
-      let memory = locate(matmul.b).memory as! CPUMemory
-      tiles[matmul.b] = memory.tiles(n: matmul.layout.n, k: matmul.layout.k, dtype: dtype, pool: pool)
+      {
+        let memory = locate(matmul.b).memory as! CPUMemory
+        tiles[matmul.b] = memory.tiles(n: matmul.layout.n, k: matmul.layout.k, dtype: dtype, pool: pool)
+      }
+      let weightTiles: UnsafeRawPointer? = if case .native(let matmul) = action { tiles[matmul.b] } else { nil }
+      runs.append(bound(action, root: root, pointer: pointer, tiles: weightTiles))
     }
-    return Encoded(steps: actions, pointers: pointers, tiles: tiles)
+    return Encoded(steps: actions, runs: runs)
   }
 
   /// Runs the steps in order on the thread pool, timing each on the host clock when profiling.
   func submit(_ encoded: any Sendable, profile: Bool) throws(DeviceError) -> [KernelTiming] {
     let encoded = encoded as! Encoded
-    let pointers = encoded.pointers
-    let pointer: (ValueID) -> UnsafeMutableRawPointer = { pointers[$0.index]! }
+    guard profile else {
+      for run in encoded.runs { try run() }
+      return []
+    }
     var timings: [KernelTiming] = []
     let origin = ContinuousClock.now
-    for (root, action) in encoded.steps {
-      let start = profile ? ContinuousClock.now : nil
-      switch action {
-      case .native(let matmul):
-        matmul.run(
-          output: pointer(root), pointer: pointer, tiles: encoded.tiles[matmul.b], precision: precision, pool: pool,
-          deterministic: device.deterministic)
-      case .convolution(let kernel):
-        kernel.run(output: pointer(root), pointer: pointer, pool: pool)
-      case .pooling(let kernel):
-        kernel.run(output: pointer(root), pointer: pointer, pool: pool)
-      case .reduction(let kernel):
-        kernel.run(output: pointer(root), pointer: pointer, pool: pool)
-      case .rows(let kernel):
-        kernel.run(output: pointer(root), pointer: pointer, pool: pool)
-      case .strided(let kernel):
-        kernel.run(output: pointer(root), pointer: pointer, pool: pool)
-      case .sliceUpdate(let update):
-        update.run(output: pointer(root), pointer: pointer)
-      case .argmax(let argmax):
-        argmax.run(output: pointer(root), pointer: pointer)
-      case .dequantize(let kernel):
-        kernel.run(output: pointer(root), pointer: pointer, pool: pool)
-      case .gather(let kernel):
-        kernel.run(output: pointer(root), pointer: pointer, pool: pool)
-      case .vector(let kernel, let call):
-        let bindings = zip(call.buffers, call.kernel.buffers).map { value, parameter in
-          KernelBufferBinding(pointer: pointer(value), count: graph.type(of: value).shape.count, dtype: parameter.dtype)
-        }
-        try kernel.run(buffers: bindings, scalars: call.scalars, pool: pool)
-      }
-      if let start {
-        timings.append(
-          KernelTiming(
-            kernel: name(of: action, root: root), seconds: Self.seconds(ContinuousClock.now - start),
-            start: Self.seconds(start - origin)))
-      }
+    for (run, (root, action)) in zip(encoded.runs, encoded.steps) {
+      let start = ContinuousClock.now
+      try run()
+      timings.append(
+        KernelTiming(
+          kernel: name(of: action, root: root), seconds: Self.seconds(ContinuousClock.now - start),
+          start: Self.seconds(start - origin)))
     }
     return timings
   }

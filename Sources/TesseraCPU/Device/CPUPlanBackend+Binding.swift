@@ -1,0 +1,43 @@
+import TesseraIR
+import TesseraRuntime
+
+/// One encoded step of the `cpu` device: its kernel with the memory it reads and writes bound.
+typealias StepRun = () throws(DeviceError) -> Void
+
+extension CPUPlanBackend {
+  /// `action` bound to its memory: `pointer` gives each value's address (resolved when the steps
+  /// are encoded), `tiles` the ``QuantizedTiles`` copy of a native matmul's weight, if any. The
+  /// step's output address, its vector kernel's buffer bindings and the device's settings are
+  /// resolved now, once per encoding; running the result copies nothing.
+  func bound(
+    _ action: Action, root: ValueID, pointer: @escaping (ValueID) -> UnsafeMutableRawPointer,
+    tiles: UnsafeRawPointer?
+  ) -> StepRun {
+    let output = pointer(root)
+    let pool = pool
+    switch action {
+    case .native(let matmul):
+      let (precision, deterministic) = (precision, device.deterministic)
+      return {
+        matmul.run(
+          output: output, pointer: pointer, tiles: tiles, precision: precision, pool: pool,
+          deterministic: deterministic)
+      }
+    case .convolution(let kernel): return { kernel.run(output: output, pointer: pointer, pool: pool) }
+    case .pooling(let kernel): return { kernel.run(output: output, pointer: pointer, pool: pool) }
+    case .reduction(let kernel): return { kernel.run(output: output, pointer: pointer, pool: pool) }
+    case .rows(let kernel): return { kernel.run(output: output, pointer: pointer, pool: pool) }
+    case .strided(let kernel): return { kernel.run(output: output, pointer: pointer, pool: pool) }
+    case .sliceUpdate(let update): return { update.run(output: output, pointer: pointer) }
+    case .argmax(let argmax): return { argmax.run(output: output, pointer: pointer) }
+    case .dequantize(let kernel): return { kernel.run(output: output, pointer: pointer, pool: pool) }
+    case .gather(let kernel): return { kernel.run(output: output, pointer: pointer, pool: pool) }
+    case .vector(let kernel, let call):
+      let bindings = zip(call.buffers, call.kernel.buffers).map { value, parameter in
+        KernelBufferBinding(pointer: pointer(value), count: graph.type(of: value).shape.count, dtype: parameter.dtype)
+      }
+      let scalars = call.scalars
+      return { () throws(DeviceError) in try kernel.run(buffers: bindings, scalars: scalars, pool: pool) }
+    }
+  }
+}
