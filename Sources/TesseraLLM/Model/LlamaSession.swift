@@ -22,6 +22,8 @@ public final class LlamaSession {
   public let parameters: ParameterSet
   /// Each layer's keys then values on the device.
   public let cache: [DeviceTensor]
+  /// The cache as the graphs' inputs, made once rather than every step.
+  private let cacheValues: [TensorValue]
   private var prefillGraphs: [Int: CompiledGraph] = [:]
   private var decodeGraph: CompiledGraph?
   private var greedyGraph: CompiledGraph?
@@ -40,6 +42,7 @@ public final class LlamaSession {
     cache = try (0..<model.config.blockCount).flatMap { layer in
       try ["k", "v"].map { try device.allocate(type, name: "%cache_\($0)_\(layer)") }
     }
+    cacheValues = cache.map { .device($0) }
   }
 
   /// What the device holds now for the model and this session, as its store counts it: the
@@ -129,8 +132,6 @@ public final class LlamaSession {
   private func stepInputs(_ token: Int) -> [TensorValue] {
     [.host(Self.int32s([token])), .host(Self.int32s([position]))] + cacheValues
   }
-
-  private var cacheValues: [TensorValue] { cache.map { .device($0) } }
 
   private func checkRange(_ tokens: [Int]) throws(ModelError) {
     if let bad = tokens.first(where: { !(0..<model.config.vocabularySize).contains($0) }) {
