@@ -24,8 +24,7 @@ public struct Sampler: Sendable {
       }
     }
     if options.greedy || options.temperature <= 0 { return Self.argmax(scores) }
-    var candidates = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
-    if options.topK > 0 { candidates = Array(candidates.prefix(options.topK)) }
+    let candidates = Self.mostLikely(scores, count: options.topK > 0 ? options.topK : scores.count)
     let peak = scores[candidates[0]]
     var probabilities = candidates.map { Foundation.exp((scores[$0] - peak) / options.temperature) }
     let total = probabilities.reduce(0, +)
@@ -42,6 +41,26 @@ public struct Sampler: Sendable {
       if draw < cumulative { return candidates[index] }
     }
     return candidates[kept - 1]
+  }
+
+  /// The indices of the `count` highest scores, highest first (the lower index first on ties):
+  /// a full sort when every score is kept, else one pass that keeps the best `count` in order,
+  /// which for top-k over a vocabulary compares most scores once instead of sorting them all.
+  public static func mostLikely(_ scores: [Double], count: Int) -> [Int] {
+    func before(_ a: Int, _ b: Int) -> Bool { scores[a] > scores[b] || (scores[a] == scores[b] && a < b) }
+    guard count < scores.count else { return scores.indices.sorted(by: before) }
+    var best: [Int] = []
+    best.reserveCapacity(count + 1)
+    for index in scores.indices where best.count < count || before(index, best[best.count - 1]) {
+      var low = 0, high = best.count
+      while low < high {
+        let middle = (low + high) / 2
+        if before(best[middle], index) { low = middle + 1 } else { high = middle }
+      }
+      best.insert(index, at: low)
+      if best.count > count { best.removeLast() }
+    }
+    return best
   }
 
   /// The index of the first maximum.
