@@ -15,11 +15,25 @@ public enum UpdateSlice {
 
   /// Why `start` is out of range for `node`, or `nil` when the update fits.
   public static func rangeProblem(_ node: Node, in graph: Graph, start: Int) -> String? {
-    let axis = axis(of: node, in: graph)
-    let size = graph.type(of: node.operands[0]).shape.dims[axis]
-    let length = graph.type(of: node.operands[1]).shape.dims[axis]
+    let (axis, size, length) = extent(of: node, in: graph)
     guard start < 0 || start + length > size else { return nil }
     return "start \(start) puts \(length) row\(length == 1 ? "" : "s") outside 0..<\(size) along axis \(axis)"
+  }
+
+  /// The starts at which `node` fits (``rangeProblem(_:in:start:)`` is `nil` for exactly these):
+  /// `0...base.dims[a] - update.dims[a]`, empty when the update is longer than its base. A caller
+  /// checking many starts against one node works it out once.
+  public static func validStarts(of node: Node, in graph: Graph) -> Range<Int> {
+    let (_, size, length) = extent(of: node, in: graph)
+    return 0..<Swift.max(0, size - length + 1)
+  }
+
+  /// The axis of `node`, and the lengths of its base and its update along it.
+  private static func extent(of node: Node, in graph: Graph) -> (axis: Int, size: Int, length: Int) {
+    let axis = axis(of: node, in: graph)
+    return (
+      axis, graph.type(of: node.operands[0]).shape.dims[axis], graph.type(of: node.operands[1]).shape.dims[axis]
+    )
   }
 
   /// The argument `node` (an `update_slice`) overwrites in place, or `nil` when it computes a new

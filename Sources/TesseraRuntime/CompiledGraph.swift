@@ -14,8 +14,9 @@ public final class CompiledGraph: Sendable {
   /// Arguments bound to device tensors, by argument position.
   public let bound: [Int: DeviceTensor]
   private let executable: any GraphExecutable
-  /// The `update_slice` nodes whose start is an argument, with that argument's position.
-  private let argumentStarts: [(node: Node, position: Int)]
+  /// The `update_slice` nodes whose start is an argument, with that argument's position and the
+  /// starts at which the node fits (``UpdateSlice/validStarts(of:in:)``).
+  private let argumentStarts: [(node: Node, position: Int, valid: Range<Int>)]
   /// The arguments a run takes, in order: every argument not bound to a parameter.
   public let inputArguments: [ValueID]
   /// Every argument's value for a run, by position: its bound tensor, `nil` where the run gives
@@ -38,7 +39,7 @@ public final class CompiledGraph: Sendable {
       guard node.kind == .updateSlice, let position = graph.arguments.firstIndex(of: node.operands[2]) else {
         return nil
       }
-      return (node, position)
+      return (node, position, UpdateSlice.validStarts(of: node, in: graph))
     }
   }
 
@@ -129,9 +130,10 @@ public final class CompiledGraph: Sendable {
   /// Fails when an `update_slice` whose start is an argument given on the host would write
   /// outside its base (kernels then write nothing, but the caller must hear of it).
   private func checkUpdateStarts(_ inputs: [TensorValue]) throws(DeviceError) {
-    for (node, position) in argumentStarts {
+    for (node, position, valid) in argumentStarts {
       guard case .host(let start) = inputs[position], start.shape.count == 1 else { continue }
-      if let problem = UpdateSlice.rangeProblem(node, in: graph, start: Int(start.element(at: 0))) {
+      let first = Int(start.element(at: 0))
+      if !valid.contains(first), let problem = UpdateSlice.rangeProblem(node, in: graph, start: first) {
         throw .execution(op: .updateSlice, value: graph[node.result].name, message: problem)
       }
     }

@@ -46,4 +46,22 @@ import Testing
     #expect(UpdateSlice.rangeProblem(node, in: graph, start: 5) == "start 5 puts 2 rows outside 0..<6 along axis 0")
     #expect(UpdateSlice.rangeProblem(node, in: graph, start: -1) != nil)
   }
+
+  @Test func validStartsAreTheStartsWithoutAProblem() throws {
+    let graph = try TestSupport.parseOne(
+      """
+      func @f(%c: f32[3,6,4], %u: f32[3,2,4], %p: i32[1]) -> f32[3,6,4] {
+        %r = update_slice %c, %u, %p {axis = 1} : f32[3,6,4]
+        return %r
+      }
+      """)
+    let node = graph.nodes[0]
+    // Two rows fit in six at starts 0 through 4.
+    #expect(UpdateSlice.validStarts(of: node, in: graph) == 0..<5)
+    for start in -2...8 {
+      #expect(
+        UpdateSlice.validStarts(of: node, in: graph).contains(start)
+          == (UpdateSlice.rangeProblem(node, in: graph, start: start) == nil), "start \(start)")
+    }
+  }
 }
