@@ -6,18 +6,18 @@ typealias StepRun = () throws(DeviceError) -> Void
 
 extension CPUPlanBackend {
   /// `action` bound to its memory: `pointer` gives each value's address (resolved when the steps
-  /// are encoded), `tiles` the ``QuantizedTiles`` copy of a native matmul's weight, if any. The
-  /// step's output address, its vector kernel's buffer bindings and the device's settings are
-  /// resolved now, once per encoding; running the result copies nothing.
+  /// are encoded), `tiles` the ``QuantizedTiles`` copy of each tiled weight. The step's output
+  /// address, its weight's tiles, its vector kernel's buffer bindings and the device's settings
+  /// are resolved now, once per encoding; running the result looks nothing up and copies nothing.
   func bound(
     _ action: Action, root: ValueID, pointer: @escaping (ValueID) -> UnsafeMutableRawPointer,
-    tiles: UnsafeRawPointer?
+    tiles: [ValueID: UnsafeRawPointer]
   ) -> StepRun {
     let output = pointer(root)
     let pool = pool
     switch action {
     case .native(let matmul):
-      let (precision, deterministic) = (precision, device.deterministic)
+      let (tiles, precision, deterministic) = (tiles[matmul.b], precision, device.deterministic)
       return {
         matmul.run(
           output: output, pointer: pointer, tiles: tiles, precision: precision, pool: pool,

@@ -145,25 +145,21 @@ final class CPUPlanBackend: PlanBackend {
       let base = written.contains(plan.memory.storage(of: value)) ? try memory.writablePointer() : memory.pointer
       pointers[value.index] = base + location.offset
     }
-    let resolved = pointers
-    let pointer: (ValueID) -> UnsafeMutableRawPointer = { resolved[$0.index]! }
     var tiles: [ValueID: UnsafeRawPointer] = [:]
     var actions: [(root: ValueID, action: Action)] = []
-    var runs: [StepRun] = []
     for step in steps {
       let action = step.kernel as! Action
-      let root = plan.steps[step.index].group.root
-      actions.append((root, action))
-      if case .native(let matmul) = action, case .quantized(let dtype, transposed: true) = matmul.weights,
+      actions.append((plan.steps[step.index].group.root, action))
+      guard case .native(let matmul) = action, case .quantized(let dtype, transposed: true) = matmul.weights,
         QuantizedTiles.supports(dtype, precision: precision), tiles[matmul.b] == nil
-      {
-        let memory = locate(matmul.b).memory as! CPUMemory
-        tiles[matmul.b] = memory.tiles(n: matmul.layout.n, k: matmul.layout.k, dtype: dtype, pool: pool)
-      }
-      let weightTiles: UnsafeRawPointer? = if case .native(let matmul) = action { tiles[matmul.b] } else { nil }
-      runs.append(bound(action, root: root, pointer: pointer, tiles: weightTiles))
+      else { continue }
+      let memory = locate(matmul.b).memory as! CPUMemory
+      tiles[matmul.b] = memory.tiles(n: matmul.layout.n, k: matmul.layout.k, dtype: dtype, pool: pool)
     }
-    return Encoded(steps: actions, runs: runs)
+    let resolved = pointers
+    let pointer: (ValueID) -> UnsafeMutableRawPointer = { resolved[$0.index]! }
+    return Encoded(
+      steps: actions, runs: actions.map { bound($0.action, root: $0.root, pointer: pointer, tiles: tiles) })
   }
 
   /// Runs the steps in order on the thread pool, timing each on the host clock when profiling.
