@@ -14,9 +14,10 @@ public final class CompiledGraph: Sendable {
   /// Arguments bound to device tensors, by argument position.
   public let bound: [Int: DeviceTensor]
   private let executable: any GraphExecutable
-  /// The `update_slice` nodes whose start is an argument, with that argument's position and the
-  /// starts at which the node fits (``UpdateSlice/validStarts(of:in:)``).
-  private let argumentStarts: [(node: Node, position: Int, valid: Range<Int>)]
+  /// The `update_slice` nodes whose start is an argument (by index in the graph's nodes: a run
+  /// copies no node), with that argument's position and the starts at which the node fits
+  /// (``UpdateSlice/validStarts(of:in:)``).
+  private let argumentStarts: [(node: Int, position: Int, valid: Range<Int>)]
   /// The arguments a run takes, in order: every argument not bound to a parameter.
   public let inputArguments: [ValueID]
   /// Every argument's value for a run, by position: its bound tensor, `nil` where the run gives
@@ -35,11 +36,12 @@ public final class CompiledGraph: Sendable {
     self.bound = bound
     inputArguments = graph.arguments.indices.filter { bound[$0] == nil }.map { graph.arguments[$0] }
     boundValues = graph.arguments.indices.map { bound[$0].map(TensorValue.device) }
-    argumentStarts = graph.nodes.compactMap { node in
+    argumentStarts = graph.nodes.indices.compactMap { index in
+      let node = graph.nodes[index]
       guard node.kind == .updateSlice, let position = graph.arguments.firstIndex(of: node.operands[2]) else {
         return nil
       }
-      return (node, position, UpdateSlice.validStarts(of: node, in: graph))
+      return (index, position, UpdateSlice.validStarts(of: node, in: graph))
     }
   }
 
@@ -130,10 +132,12 @@ public final class CompiledGraph: Sendable {
   /// Fails when an `update_slice` whose start is an argument given on the host would write
   /// outside its base (kernels then write nothing, but the caller must hear of it).
   private func checkUpdateStarts(_ inputs: [TensorValue]) throws(DeviceError) {
-    for (node, position, valid) in argumentStarts {
+    for (index, position, valid) in argumentStarts {
       guard case .host(let start) = inputs[position], start.shape.count == 1 else { continue }
       let first = Int(start.element(at: 0))
-      if !valid.contains(first), let problem = UpdateSlice.rangeProblem(node, in: graph, start: first) {
+      guard !valid.contains(first) else { continue }
+      let node = graph.nodes[index]
+      if let problem = UpdateSlice.rangeProblem(node, in: graph, start: first) {
         throw .execution(op: .updateSlice, value: graph[node.result].name, message: problem)
       }
     }
