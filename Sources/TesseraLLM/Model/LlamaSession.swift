@@ -143,11 +143,18 @@ public final class LlamaSession {
     Tensor(values.map(Double.init), shape: [values.count], dtype: .i32)
   }
 
-  /// An f32 tensor's elements, read straight from its little-endian bytes.
+  /// An f32 tensor's elements, read straight from its little-endian bytes into the array's own
+  /// storage in one pass (a map appending them one by one took about 150 µs of CPU a decode step
+  /// for SmolLM2's 49,152 logits on Zen 1).
   static func floats(_ tensor: Tensor) -> [Float] {
-    tensor.bytes.withUnsafeBytes { raw in
-      (0..<tensor.shape.count).map {
-        Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))
+    let count = tensor.shape.count
+    return tensor.withUnsafeBytes { raw in
+      [Float](unsafeUninitializedCapacity: count) { floats, initialized in
+        for index in 0..<count {
+          floats[index] = Float(
+            bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self)))
+        }
+        initialized = count
       }
     }
   }
