@@ -168,9 +168,7 @@ enum Int8TileMatvec {
         let codes = (p + Format.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self)
         var low = codes & nibble, high = codes &>> 4 & nibble
         var integer = SIMD16<Int32>()
-        let activations = spread + block * 128
-        Dot.nibbles(&integer, &low, activations)
-        Dot.nibbles(&integer, &high, activations + 64)
+        Dot.nibbles(&integer, &low, &high, spread + block * 128)
         lanes = lanes.addingProduct(SIMDConversions.float(integer), fourLanesEach(scales * activationScales[block]))
         p += Format.bytes
       }
@@ -277,8 +275,11 @@ enum Int8TileMatvec {
 /// A 64-byte integer dot product into 16 int32 lanes, four bytes a lane: the instructions an
 /// ``Int8TileMatvec`` kernel is specialised for.
 private protocol Int8DotProduct {
-  /// `acc[i] += Σ_j u[4i + j] · x[4i + j]` for unsigned four-bit codes `u` and signed codes `x`.
-  static func nibbles(_ acc: inout SIMD16<Int32>, _ codes: inout SIMD8<UInt64>, _ activations: UnsafeRawPointer)
+  /// `acc[i] += Σ_j (l[4i + j] · x[4i + j] + h[4i + j] · x[64 + 4i + j])` for unsigned four-bit
+  /// codes `l` (`low`) and `h` (`high`) and the signed codes `x` at `activations`.
+  static func nibbles(
+    _ acc: inout SIMD16<Int32>, _ low: inout SIMD8<UInt64>, _ high: inout SIMD8<UInt64>,
+    _ activations: UnsafeRawPointer)
   /// `acc[i] += Σ_j (w[4i + j] + signedBias) · x[4i + j]` for signed codes `w` and `x`.
   static func signed(_ acc: inout SIMD16<Int32>, _ codes: inout SIMD8<UInt64>, _ activations: UnsafeRawPointer)
   /// What ``signed(_:_:_:)`` adds to every weight code before multiplying.
@@ -290,8 +291,12 @@ private enum VNNI512: Int8DotProduct {
   static let signedBias: Float = 128
 
   @inline(__always)
-  static func nibbles(_ acc: inout SIMD16<Int32>, _ codes: inout SIMD8<UInt64>, _ activations: UnsafeRawPointer) {
-    tessera_dpbusd_512(&acc, &codes, activations)
+  static func nibbles(
+    _ acc: inout SIMD16<Int32>, _ low: inout SIMD8<UInt64>, _ high: inout SIMD8<UInt64>,
+    _ activations: UnsafeRawPointer
+  ) {
+    tessera_dpbusd_512(&acc, &low, activations)
+    tessera_dpbusd_512(&acc, &high, activations + 64)
   }
 
   @inline(__always)
@@ -301,13 +306,17 @@ private enum VNNI512: Int8DotProduct {
   }
 }
 
-/// `vpmaddubsw` + `vpmaddwd`, with `vpsignb` for signed weights: exact, no bias.
+/// `vpmaddubsw` + `vpmaddwd` (a four-bit block's two halves summed as int16 before the one
+/// `vpmaddwd`), with `vpsignb` for signed weights: exact, no bias.
 private enum AVX2: Int8DotProduct {
   static let signedBias: Float = 0
 
   @inline(__always)
-  static func nibbles(_ acc: inout SIMD16<Int32>, _ codes: inout SIMD8<UInt64>, _ activations: UnsafeRawPointer) {
-    tessera_dot_u7s8_avx2(&acc, &codes, activations)
+  static func nibbles(
+    _ acc: inout SIMD16<Int32>, _ low: inout SIMD8<UInt64>, _ high: inout SIMD8<UInt64>,
+    _ activations: UnsafeRawPointer
+  ) {
+    tessera_dot_u4s8_pair_avx2(&acc, &low, activations, &high, activations + 64)
   }
 
   @inline(__always)
