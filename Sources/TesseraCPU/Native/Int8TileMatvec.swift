@@ -110,30 +110,20 @@ enum Int8TileMatvec {
     x: UnsafePointer<Float>, m: Int, k: Int, tiles: UnsafeRawPointer, dtype: DType, n: Int,
     y: UnsafeMutablePointer<Float>, pool: CPUThreadPool, instructions: Instructions = Instructions.available[0]
   ) {
-    switch instructions {
-    case .vnni512:
-      multiply(VNNI512.self, x: x, m: m, k: k, tiles: tiles, dtype: dtype, n: n, y: y, pool: pool)
-    case .avx2:
-      multiply(AVX2.self, x: x, m: m, k: k, tiles: tiles, dtype: dtype, n: n, y: y, pool: pool)
-    }
+    SharedActivationMatvec.multiply(
+      x: x, m: m, k: k, matrices: [.init(tiles: tiles, dtype: dtype, n: n, y: y)], precision: .int8Activations,
+      pool: pool, instructions: instructions)
   }
 
-  private static func multiply<Dot: Int8DotProduct>(
-    _ dot: Dot.Type, x: UnsafePointer<Float>, m: Int, k: Int, tiles: UnsafeRawPointer, dtype: DType, n: Int,
-    y: UnsafeMutablePointer<Float>, pool: CPUThreadPool
+  /// `y[r] = W[r] · row` for the rows `rows` of the tiled matrix (`rows.lowerBound` a multiple of
+  /// 4), with `instructions`.
+  static func multiply(
+    row: Row, k: Int, tiles: UnsafeRawPointer, dtype: DType, rows: Range<Int>, y: UnsafeMutablePointer<Float>,
+    instructions: Instructions
   ) {
-    let rowBytes = Row.byteCount(k: k, dtype: dtype)
-    withUnsafeTemporaryAllocation(byteCount: m * rowBytes, alignment: 64) { memory in
-      for i in 0..<m { Row.quantize(x + i * k, k: k, dtype: dtype, into: memory.baseAddress! + i * rowBytes) }
-      let firstRow = Row(at: memory.baseAddress!, k: k, dtype: dtype)
-      let shared = QuantizedOperands(x: x, weights: tiles, y: y)
-      let threads = m * n * k < 64 * 1024 ? CPUThreadPool.single : pool
-      threads.forEachChunk(of: n, grain: QuantizedTiles.rows) { columns in
-        for i in 0..<m {
-          let row = Row(at: firstRow.spread + i * rowBytes, k: k, dtype: dtype)
-          multiply(Dot.self, row: row, k: k, tiles: shared.weights, dtype: dtype, rows: columns, y: shared.y + i * n)
-        }
-      }
+    switch instructions {
+    case .vnni512: multiply(VNNI512.self, row: row, k: k, tiles: tiles, dtype: dtype, rows: rows, y: y)
+    case .avx2: multiply(AVX2.self, row: row, k: k, tiles: tiles, dtype: dtype, rows: rows, y: y)
     }
   }
 
