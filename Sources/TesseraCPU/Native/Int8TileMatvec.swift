@@ -110,40 +110,41 @@ enum Int8TileMatvec {
     x: UnsafePointer<Float>, m: Int, k: Int, tiles: UnsafeRawPointer, dtype: DType, n: Int,
     y: UnsafeMutablePointer<Float>, pool: CPUThreadPool, instructions: Instructions = Instructions.available[0]
   ) {
+    SharedActivationMatvec.multiply(
+      x: x, m: m, k: k, matrices: [.init(tiles: tiles, dtype: dtype, n: n, y: y)], precision: .int8Activations,
+      pool: pool, instructions: instructions)
+  }
+
+  /// `y[i · ldy + r] = W[r] · row(i)` for `m` activation rows and the rows `rows` of the tiled
+  /// matrix (`rows.lowerBound` a multiple of 4), with `instructions`. With several activation
+  /// rows (prefill), panels of weight rows that fill half the L1 (``panelRows(k:dtype:caches:)``)
+  /// are multiplied by every activation row in turn, two at a time for the q4 formats, where the
+  /// whole matrix was read once per activation row.
+  static func multiply(
+    m: Int, row: (Int) -> Row, k: Int, tiles: UnsafeRawPointer, dtype: DType, rows: Range<Int>,
+    y: UnsafeMutablePointer<Float>, ldy: Int, instructions: Instructions
+  ) {
     switch instructions {
     case .vnni512:
-      multiply(VNNI512.self, x: x, m: m, k: k, tiles: tiles, dtype: dtype, n: n, y: y, pool: pool)
-    case .avx2:
-      multiply(AVX2.self, x: x, m: m, k: k, tiles: tiles, dtype: dtype, n: n, y: y, pool: pool)
+      multiply(VNNI512.self, m: m, row: row, k: k, tiles: tiles, dtype: dtype, rows: rows, y: y, ldy: ldy)
+    case .avx2: multiply(AVX2.self, m: m, row: row, k: k, tiles: tiles, dtype: dtype, rows: rows, y: y, ldy: ldy)
     }
   }
 
   private static func multiply<Dot: Int8DotProduct>(
-    _ dot: Dot.Type, x: UnsafePointer<Float>, m: Int, k: Int, tiles: UnsafeRawPointer, dtype: DType, n: Int,
-    y: UnsafeMutablePointer<Float>, pool: CPUThreadPool
+    _ dot: Dot.Type, m: Int, row: (Int) -> Row, k: Int, tiles: UnsafeRawPointer, dtype: DType, rows: Range<Int>,
+    y: UnsafeMutablePointer<Float>, ldy: Int
   ) {
-    let rowBytes = Row.byteCount(k: k, dtype: dtype)
-    withUnsafeTemporaryAllocation(byteCount: m * rowBytes, alignment: 64) { memory in
-      for i in 0..<m { Row.quantize(x + i * k, k: k, dtype: dtype, into: memory.baseAddress! + i * rowBytes) }
-      let firstRow = Row(at: memory.baseAddress!, k: k, dtype: dtype)
-      let shared = QuantizedOperands(x: x, weights: tiles, y: y)
-      let threads = m * n * k < 64 * 1024 ? CPUThreadPool.single : pool
-      let panel = m == 1 ? n : panelRows(k: k, dtype: dtype)
-      threads.forEachChunk(of: n, grain: QuantizedTiles.rows) { columns in
-        for start in stride(from: columns.lowerBound, to: columns.upperBound, by: panel) {
-          let rows = start..<Swift.min(start + panel, columns.upperBound)
-          func row(_ i: Int) -> Row { Row(at: firstRow.spread + i * rowBytes, k: k, dtype: dtype) }
-          for i in stride(from: 0, to: m - 1, by: 2) {
-            multiplyPair(
-              Dot.self, rows: (row(i), row(i + 1)), k: k, tiles: shared.weights, dtype: dtype, rows: rows,
-              y: (shared.y + i * n, shared.y + (i + 1) * n))
-          }
-          if m % 2 == 1 {
-            multiply(
-              Dot.self, row: row(m - 1), k: k, tiles: shared.weights, dtype: dtype, rows: rows,
-              y: shared.y + (m - 1) * n)
-          }
-        }
+    let panel = m == 1 ? Swift.max(rows.count, 1) : panelRows(k: k, dtype: dtype)
+    for start in stride(from: rows.lowerBound, to: rows.upperBound, by: panel) {
+      let part = start..<Swift.min(start + panel, rows.upperBound)
+      for i in stride(from: 0, to: m - 1, by: 2) {
+        multiplyPair(
+          Dot.self, rows: (row(i), row(i + 1)), k: k, tiles: tiles, dtype: dtype, rows: part,
+          y: (y + i * ldy, y + (i + 1) * ldy))
+      }
+      if m % 2 == 1 {
+        multiply(Dot.self, row: row(m - 1), k: k, tiles: tiles, dtype: dtype, rows: part, y: y + (m - 1) * ldy)
       }
     }
   }
