@@ -18,6 +18,8 @@ let usage = """
     quant       cpu Q4_0/Q4_1/Q8_0 matvec GB/s at LLM shapes (GGUF layout and q4 tiles) and over the
                 SmolLM2-135M decode matrices (out of cache) vs numpy streaming the same bytes on as
                 many threads
+    shared      SmolLM2-135M's decode matrices as one cpu graph, q/k/v and gate/up sharing their
+                activation (one step each) vs each matmul reading its own copy, same run
     ops         a fused kernel on the cpu device vs the KIR interpreter
     opencl      SGEMM on the first OpenCL device vs CLBlast and the reference; dispatch overhead;
                 program build time cold and from the disk cache; --size 1024
@@ -41,8 +43,8 @@ let usage = """
     --size N        square SGEMM size (opencl, vulkan; default 1024)
     --repeat N      timed runs, best kept (default 3)
     --threads A,B   thread counts (gemm, quant, ops, llm's cpu device and llama-bench; default 1,2)
-    --json FILE     also write the rows as JSON (gemm, quant, ops)
-    --html FILE     also write an HTML report with SVG charts (gemm, quant, ops)
+    --json FILE     also write the rows as JSON (gemm, quant, shared, ops)
+    --html FILE     also write an HTML report with SVG charts (gemm, quant, shared, ops)
     --help          show this help
   """
 
@@ -87,7 +89,7 @@ do {
       fail("--layers expects a positive integer")
     }
     try CompileBenchmark.run(layers: layers, repeats: repeats)
-  case "gemm", "quant", "ops":
+  case "gemm", "quant", "shared", "ops":
     let threads = threadCounts(arguments)
     let rows: [CPUBenchmark.Row]
     switch arguments[0] {
@@ -96,6 +98,7 @@ do {
       guard sizes.allSatisfy({ $0 > 0 }) else { fail("--sizes expects positive integers") }
       rows = CPUBenchmark.gemm(sizes: sizes, threads: threads, repeats: repeats)
     case "quant": rows = CPUBenchmark.quant(threads: threads, repeats: repeats)
+    case "shared": rows = try SharedActivationBenchmark.run(threads: threads, repeats: repeats)
     default: rows = try CPUBenchmark.ops(threads: threads, repeats: repeats)
     }
     if let path = option("--json", in: arguments) { try CPUBenchmark.write(rows, to: path) }

@@ -31,6 +31,11 @@ static inline void tessera_spin_pause(void) {
 #endif
 }
 
+/// Asks the CPU to bring the cache line at `address` into the caches ahead of use (a hint: it
+/// never faults, even past the end of a buffer). Streaming kernels call it a fixed distance
+/// ahead of their loads where the hardware prefetcher alone leaves them waiting on memory.
+static inline void tessera_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
+
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <immintrin.h>
@@ -56,17 +61,24 @@ static inline int tessera_has_avx2(void) {
   return (low & 0x6) == 0x6;  // SSE and AVX state
 }
 
-/// tessera_dpbusd_512's sums with AVX2, for unsigned bytes below 128 (four-bit codes): in each
-/// 32-byte half, vpmaddubsw multiplies byte pairs into int16 sums (at most 2 · 127 · 128, so
-/// never saturated) and vpmaddwd adds those pairs into int32 lanes. Only call when
+/// acc[i] += Σ_j (low[4i + j] · lowX[4i + j] + high[4i + j] · highX[4i + j]) over j < 4, for
+/// i < 16: two 64-byte products of unsigned bytes below 16 (four-bit codes) by signed bytes,
+/// with AVX2. In each 32-byte half, vpmaddubsw multiplies byte pairs into int16 sums (at most
+/// 2 · 15 · 128 each), the two products' sums are added as int16 (at most 7680, never
+/// saturated), and one vpmaddwd adds those pairs into int32 lanes: one vpmaddwd where a
+/// product each took two (Zen 1 runs both multiplies on one pipe). Only call when
 /// tessera_has_avx2().
 __attribute__((target("avx2")))
-static inline void tessera_dot_u7s8_avx2(void *acc, const void *u8, const void *s8) {
+static inline void tessera_dot_u4s8_pair_avx2(
+  void *acc, const void *low, const void *lowX, const void *high, const void *highX) {
   const __m256i ones = _mm256_set1_epi16(1);
   for (int half = 0; half < 2; half++) {
-    __m256i pairs = _mm256_maddubs_epi16(
-      _mm256_loadu_si256((const __m256i *)u8 + half), _mm256_loadu_si256((const __m256i *)s8 + half));
+    __m256i lowPairs = _mm256_maddubs_epi16(
+      _mm256_loadu_si256((const __m256i *)low + half), _mm256_loadu_si256((const __m256i *)lowX + half));
+    __m256i highPairs = _mm256_maddubs_epi16(
+      _mm256_loadu_si256((const __m256i *)high + half), _mm256_loadu_si256((const __m256i *)highX + half));
     __m256i *sum = (__m256i *)acc + half;
+    __m256i pairs = _mm256_add_epi16(lowPairs, highPairs);
     _mm256_storeu_si256(sum, _mm256_add_epi32(_mm256_loadu_si256(sum), _mm256_madd_epi16(pairs, ones)));
   }
 }
@@ -98,11 +110,12 @@ static inline void tessera_dpbusd_512(void *acc, const void *u8, const void *s8)
 static inline int tessera_has_avx512_vnni(void) { return 0; }
 static inline int tessera_has_avx2(void) { return 0; }
 
-static inline void tessera_dot_u7s8_avx2(void *acc, const void *u8, const void *s8) {
+static inline void tessera_dot_u4s8_pair_avx2(
+  void *acc, const void *low, const void *lowX, const void *high, const void *highX) {
   int32_t *sum = (int32_t *)acc;
-  const uint8_t *a = (const uint8_t *)u8;
-  const int8_t *b = (const int8_t *)s8;
-  for (int i = 0; i < 64; i++) sum[i / 4] += (int32_t)a[i] * (int32_t)b[i];
+  const uint8_t *a = (const uint8_t *)low, *c = (const uint8_t *)high;
+  const int8_t *b = (const int8_t *)lowX, *d = (const int8_t *)highX;
+  for (int i = 0; i < 64; i++) sum[i / 4] += (int32_t)a[i] * (int32_t)b[i] + (int32_t)c[i] * (int32_t)d[i];
 }
 
 static inline void tessera_dot_s8s8_avx2(void *acc, const void *w, const void *x) {

@@ -182,8 +182,8 @@ struct NativeRouteTests {
 
   /// Matmul groups whose epilogue is a SwiGLU gate (`silu(other) * product`), a gate without an
   /// activation, attention's scalar scale, a bias and GELU written out as `torch.onnx` writes it
-  /// (`x · (erf(x / √2) + 1) · 0.5`), or attention's division by a power of two and a mask
-  /// `[1, 1, 1, n]`; each must take the native route and agree with the reference evaluator.
+  /// (`x · (erf(x / √2) + 1) · 0.5`), attention's division by a power of two and a mask
+  /// `[1, 1, 1, n]`, or a bias and tanh (BERT's pooler) or sigmoid; each must take the native route and agree with the reference evaluator.
   static let epilogueCases: [(text: String, quantized: Int)] = [
     (
       """
@@ -246,6 +246,25 @@ struct NativeRouteTests {
         %c = constant 4.0 : f32[]
         %d = div %s, %c : f32[2,3,5,5]
         %y = add %d, %mask : f32[2,3,5,5]
+        return %y
+      }
+      """, 0
+    ),
+    (
+      """
+      func @f(%x: f32[1,40], %w: f32[40,24], %b: f32[24]) -> f32[1,24] {
+        %a = matmul %x, %w : f32[1,24]
+        %h = add %a, %b : f32[1,24]
+        %y = tanh %h : f32[1,24]
+        return %y
+      }
+      """, 0
+    ),
+    (
+      """
+      func @f(%x: f32[4,40], %w: f32[40,24]) -> f32[4,24] {
+        %a = matmul %x, %w : f32[4,24]
+        %y = sigmoid %a : f32[4,24]
         return %y
       }
       """, 0

@@ -113,16 +113,57 @@ struct QuantizedTileTests {
     return y
   }
 
-  @Test("matmuls on tiles equal dequantize-then-multiply", arguments: cases.indices, threadCounts)
-  func multiply(index: Int, threads: Int) {
-    let (dtype, m, n, k) = Self.cases[index]
-    var generator = SeededRandom(seed: UInt64(100 + index))
+  /// Case `index`'s random weights and activations (from `seed + index`) and the f64 products
+  /// of the dequantized weights with their magnitudes.
+  static func problem(_ index: Int, seed: UInt64) -> (
+    weights: Tensor, x: [Float], expected: [Double], magnitude: [Double]
+  ) {
+    let (dtype, m, n, k) = cases[index]
+    var generator = SeededRandom(seed: seed + UInt64(index))
     let weights = Tensor.random(TensorType(dtype, [n, k]), using: &generator)
     let x = (0..<(m * k)).map { _ in Float.random(in: -1..<1, using: &generator) }
     let (expected, magnitude) = QuantizedMatmulTests.expected(x, weights, m: m, n: n, k: k)
+    return (weights, x, expected, magnitude)
+  }
+
+  @Test("matmuls on tiles equal dequantize-then-multiply", arguments: cases.indices, threadCounts)
+  func multiply(index: Int, threads: Int) {
+    let (dtype, m, n, k) = Self.cases[index]
+    let (weights, x, expected, magnitude) = Self.problem(index, seed: 100)
     let y = Self.onTiles(x, weights, m: m, n: n, k: k, precision: .f32Activations, threads: threads)
     for e in 0..<(m * n) {
       #expect(abs(Double(y[e]) - expected[e]) <= 1e-5 * magnitude[e] + 1e-5, "\(dtype) \(m)x\(n)x\(k) element \(e)")
+    }
+  }
+
+  @Test(
+    "the f32 tile kernel's sixteen- and eight-lane sums both equal dequantize-then-multiply",
+    arguments: [true, false], cases.indices)
+  func accumulatorWidths(sixteenLanes: Bool, index: Int) {
+    let (dtype, m, n, k) = Self.cases[index]
+    let (weights, x, expected, magnitude) = Self.problem(index, seed: 400)
+    var tiles = [UInt8](repeating: 0, count: QuantizedTiles.byteCount(n: n, k: k, dtype: dtype))
+    weights.bytes.withUnsafeBytes { w in
+      tiles.withUnsafeMutableBytes {
+        QuantizedTiles.repack(w.baseAddress!, n: n, k: k, dtype: dtype, into: $0.baseAddress!)
+      }
+    }
+    var y = [Float](repeating: .nan, count: m * n)
+    tiles.withUnsafeBytes { t in
+      x.withUnsafeBufferPointer { rows in
+        y.withUnsafeMutableBufferPointer { out in
+          for i in 0..<m {
+            QuantizedTiles.multiply(
+              x: rows.baseAddress! + i * k, k: k, tiles: t.baseAddress!, dtype: dtype, rows: 0..<n,
+              y: out.baseAddress! + i * n, sixteenLanes: sixteenLanes)
+          }
+        }
+      }
+    }
+    for e in 0..<(m * n) {
+      #expect(
+        abs(Double(y[e]) - expected[e]) <= 1e-5 * magnitude[e] + 1e-5,
+        "\(sixteenLanes ? 16 : 8) lanes \(dtype) \(m)x\(n)x\(k) element \(e)")
     }
   }
 

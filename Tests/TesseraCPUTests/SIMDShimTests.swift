@@ -22,4 +22,31 @@ struct SIMDShimTests {
       #expect(lanes[lane] == expected, "lane \(lane)")
     }
   }
+
+  @Test(
+    "tessera_dot_u4s8_pair_avx2 adds two four-bit-by-signed products' four-byte sums to each of 16 lanes",
+    .enabled(if: tessera_has_avx2() != 0, "this CPU has no AVX2"))
+  func nibblePairProducts() {
+    var generator = SeededRandom(seed: 6)
+    var low = (0..<64).map { _ in UInt8.random(in: 0...15, using: &generator) }
+    var high = (0..<64).map { _ in UInt8.random(in: 0...15, using: &generator) }
+    var lowX = (0..<64).map { _ in Int8.random(in: -127...127, using: &generator) }
+    var highX = (0..<64).map { _ in Int8.random(in: -127...127, using: &generator) }
+    // The extremes in lanes 0 and 1: the int16 pair sums of both products reach ±2 · 2 · 15 · 128.
+    (low[0...7], high[0...7]) = (ArraySlice(repeating: 15, count: 8), ArraySlice(repeating: 15, count: 8))
+    lowX[0...3] = [-128, -128, -128, -128]
+    highX[0...3] = [-128, -128, -128, -128]
+    lowX[4...7] = [127, 127, 127, 127]
+    highX[4...7] = [127, 127, 127, 127]
+    let start = (0..<16).map { Int32($0) * 1000 - 7000 }
+    var lanes = start
+    tessera_dot_u4s8_pair_avx2(&lanes, low, lowX, high, highX)
+    for lane in 0..<16 {
+      var expected = start[lane]
+      for j in 4 * lane..<4 * lane + 4 {
+        expected += Int32(low[j]) * Int32(lowX[j]) + Int32(high[j]) * Int32(highX[j])
+      }
+      #expect(lanes[lane] == expected, "lane \(lane)")
+    }
+  }
 }

@@ -23,6 +23,9 @@ extension CPUPlanBackend {
           output: output, pointer: pointer, tiles: tiles, precision: precision, pool: pool,
           deterministic: deterministic)
       }
+    case .sharedActivation(let matmuls):
+      let precision = precision
+      return { matmuls.run(pointer: pointer, precision: precision, pool: pool) }
     case .convolution(let kernel): return { kernel.run(output: output, pointer: pointer, pool: pool) }
     case .pooling(let kernel): return { kernel.run(output: output, pointer: pointer, pool: pool) }
     case .reduction(let kernel): return { kernel.run(output: output, pointer: pointer, pool: pool) }

@@ -16,11 +16,14 @@ import TesseraRuntime
 /// through a strided view. Quantized weights of matmuls are read as ``QuantizedTiles`` wherever
 /// the precision mode has a tiled kernel for them (``QuantizedTiles/supports(_:precision:)``):
 /// the tiles belong to the weight's ``CPUMemory`` (a bound parameter's, a constant's), made at
-/// its first use and shared by every graph that reads it.
+/// its first use and shared by every graph that reads it. Consecutive matmuls of a segment that
+/// read the same activation with such tiles run as one step (``NativeSharedActivationMatmuls``).
 final class CPUPlanBackend: PlanBackend {
   /// How one step runs.
   enum Action: @unchecked Sendable {
     case native(NativeMatmul)
+    /// Consecutive native matmuls sharing their activation, made when a segment is encoded.
+    case sharedActivation(NativeSharedActivationMatmuls)
     case convolution(NativeConvolution)
     case pooling(NativePooling)
     case reduction(NativeReduction)
@@ -158,8 +161,11 @@ final class CPUPlanBackend: PlanBackend {
     }
     let resolved = pointers
     let pointer: (ValueID) -> UnsafeMutableRawPointer = { resolved[$0.index]! }
+    let grouped = NativeSharedActivationMatmuls.grouped(
+      actions, reads: steps.map(\.call.reads), tiles: tiles, precision: precision, graph: plan.graph,
+      pointer: { resolved[$0.index] })
     return Encoded(
-      steps: actions, runs: actions.map { bound($0.action, root: $0.root, pointer: pointer, tiles: tiles) })
+      steps: grouped, runs: grouped.map { bound($0.action, root: $0.root, pointer: pointer, tiles: tiles) })
   }
 
   /// Runs the steps in order on the thread pool, timing each on the host clock when profiling.
@@ -190,6 +196,10 @@ final class CPUPlanBackend: PlanBackend {
   private func name(of action: Action, root: ValueID) -> String {
     switch action {
     case .native(let matmul): "native matmul (\(matmul.weights)) → %\(graph[root].name)"
+    case .sharedActivation(let matmuls):
+      "native matmuls sharing %\(graph[matmuls.members[0].matmul.a].name) ("
+        + matmuls.matrices.map { "\($0.dtype)" }.joined(separator: ", ") + ") → "
+        + matmuls.members.map { "%" + graph[$0.root].name }.joined(separator: ", ")
     case .convolution(let kernel):
       "native \(DepthwiseConvolution.applies(to: kernel.shape) ? "depthwise " : "")conv2d "
         + "\(kernel.shape.geometry.height.kernel)x\(kernel.shape.geometry.width.kernel) → %\(graph[root].name)"

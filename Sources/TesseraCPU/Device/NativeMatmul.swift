@@ -190,12 +190,7 @@ struct NativeMatmul: Sendable {
           SmallMatmul.columnMajorB(batch, columns: $0, m: m, n: n, k: k, ldb: columnStride)
         }
       }
-      for index in batches.indices {
-        let epilogue = self.epilogue.resolved(batch: index, m: m, n: n, pointer: pointer)
-        for i in 0..<m where !epilogue.isIdentity {
-          epilogue.apply(row: i, columns: 0..<n, c: c + index * m * n, ldc: n)
-        }
-      }
+      for index in batches.indices { applyEpilogue(batch: index, to: c + index * m * n, pointer: pointer) }
       return
     }
     for (index, (batchA, batchB)) in batches.enumerated() {
@@ -221,10 +216,21 @@ struct NativeMatmul: Sendable {
         } else {
           QuantizedMatmul.multiply(x: rows, m: m, k: k, weightsByColumn: w, dtype: dtype, n: n, y: target, pool: pool)
         }
-        if !epilogue.isIdentity {
-          for i in 0..<m { epilogue.apply(row: i, columns: 0..<n, c: target, ldc: n) }
-        }
+        applyEpilogue(epilogue, to: target)
       }
     }
+  }
+
+  /// Applies the epilogue of batch element `batch` to its `m × n` product at `target`, row by
+  /// row on the caller: what a quantized matmul does after its product.
+  func applyEpilogue(
+    batch: Int = 0, to target: UnsafeMutablePointer<Float>, pointer: (ValueID) -> UnsafeMutableRawPointer
+  ) {
+    applyEpilogue(epilogue.resolved(batch: batch, m: layout.m, n: layout.n, pointer: pointer), to: target)
+  }
+
+  private func applyEpilogue(_ epilogue: GEMMEpilogue, to target: UnsafeMutablePointer<Float>) {
+    guard !epilogue.isIdentity else { return }
+    for i in 0..<layout.m { epilogue.apply(row: i, columns: 0..<layout.n, c: target, ldc: layout.n) }
   }
 }

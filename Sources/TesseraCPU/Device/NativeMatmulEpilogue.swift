@@ -149,7 +149,7 @@ extension NativeMatmul {
           } else {
             return nil
           }
-        case .relu, .silu, .gelu:
+        case .relu, .silu, .gelu, .tanh, .sigmoid:
           guard activation == .identity, gate == nil else { return nil }
           activation = Self.activation(of: node)!
           residualBeforeActivation = residual != nil
@@ -182,11 +182,13 @@ extension NativeMatmul {
         && dims.dropLast(tail).allSatisfy { $0 == 1 }
     }
 
-    /// The activation a relu/silu/gelu node computes, or nil for any other node.
+    /// The activation a relu/silu/gelu/tanh/sigmoid node computes, or nil for any other node.
     private static func activation(of node: Node) -> GEMMActivation? {
       switch node.kind {
       case .relu: .relu
       case .silu: .silu
+      case .tanh: .tanh
+      case .sigmoid: .sigmoid
       case .gelu: node.attributes.symbol("approximate") == "tanh" ? .geluTanh : .gelu
       default: nil
       }

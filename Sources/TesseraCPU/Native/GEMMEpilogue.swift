@@ -17,6 +17,10 @@ public enum GEMMActivation: Sendable, Hashable {
   case hardSigmoid
   /// `x · hardSigmoid(x)`, ONNX `HardSwish` (PyTorch's `Hardswish`).
   case hardSwish
+  /// `tanh(x)` (BERT's pooler).
+  case tanh
+  /// `1 / (1 + e^-x)`.
+  case sigmoid
 
   /// The activation of one value, with the reference evaluator's formulas.
   @inline(__always)
@@ -30,6 +34,8 @@ public enum GEMMActivation: Sendable, Hashable {
       0.5 * x * (1 + Foundation.tanh((2 / Float.pi).squareRoot() * (x + 0.044715 * x * x * x)))
     case .hardSigmoid: Self.hardSigmoid(x)
     case .hardSwish: x * Self.hardSigmoid(x)
+    case .tanh: Foundation.tanh(x)
+    case .sigmoid: 1 / (1 + Foundation.exp(-x))
     }
   }
 

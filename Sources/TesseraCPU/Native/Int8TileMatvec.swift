@@ -110,30 +110,71 @@ enum Int8TileMatvec {
     x: UnsafePointer<Float>, m: Int, k: Int, tiles: UnsafeRawPointer, dtype: DType, n: Int,
     y: UnsafeMutablePointer<Float>, pool: CPUThreadPool, instructions: Instructions = Instructions.available[0]
   ) {
+    SharedActivationMatvec.multiply(
+      x: x, m: m, k: k, matrices: [.init(tiles: tiles, dtype: dtype, n: n, y: y)], precision: .int8Activations,
+      pool: pool, instructions: instructions)
+  }
+
+  /// `y[i · ldy + r] = W[r] · row(i)` for `m` activation rows and the rows `rows` of the tiled
+  /// matrix (`rows.lowerBound` a multiple of 4), with `instructions`. With several activation
+  /// rows (prefill), panels of weight rows that fill half the L1 (``panelRows(k:dtype:caches:)``)
+  /// are multiplied by every activation row in turn, two at a time for the q4 formats, where the
+  /// whole matrix was read once per activation row.
+  static func multiply(
+    m: Int, row: (Int) -> Row, k: Int, tiles: UnsafeRawPointer, dtype: DType, rows: Range<Int>,
+    y: UnsafeMutablePointer<Float>, ldy: Int, instructions: Instructions
+  ) {
     switch instructions {
     case .vnni512:
-      multiply(VNNI512.self, x: x, m: m, k: k, tiles: tiles, dtype: dtype, n: n, y: y, pool: pool)
-    case .avx2:
-      multiply(AVX2.self, x: x, m: m, k: k, tiles: tiles, dtype: dtype, n: n, y: y, pool: pool)
+      multiply(VNNI512.self, m: m, row: row, k: k, tiles: tiles, dtype: dtype, rows: rows, y: y, ldy: ldy)
+    case .avx2: multiply(AVX2.self, m: m, row: row, k: k, tiles: tiles, dtype: dtype, rows: rows, y: y, ldy: ldy)
     }
   }
 
   private static func multiply<Dot: Int8DotProduct>(
-    _ dot: Dot.Type, x: UnsafePointer<Float>, m: Int, k: Int, tiles: UnsafeRawPointer, dtype: DType, n: Int,
-    y: UnsafeMutablePointer<Float>, pool: CPUThreadPool
+    _ dot: Dot.Type, m: Int, row: (Int) -> Row, k: Int, tiles: UnsafeRawPointer, dtype: DType, rows: Range<Int>,
+    y: UnsafeMutablePointer<Float>, ldy: Int
   ) {
-    let rowBytes = Row.byteCount(k: k, dtype: dtype)
-    withUnsafeTemporaryAllocation(byteCount: m * rowBytes, alignment: 64) { memory in
-      for i in 0..<m { Row.quantize(x + i * k, k: k, dtype: dtype, into: memory.baseAddress! + i * rowBytes) }
-      let firstRow = Row(at: memory.baseAddress!, k: k, dtype: dtype)
-      let shared = QuantizedOperands(x: x, weights: tiles, y: y)
-      let threads = m * n * k < 64 * 1024 ? CPUThreadPool.single : pool
-      threads.forEachChunk(of: n, grain: QuantizedTiles.rows) { columns in
-        for i in 0..<m {
-          let row = Row(at: firstRow.spread + i * rowBytes, k: k, dtype: dtype)
-          multiply(Dot.self, row: row, k: k, tiles: shared.weights, dtype: dtype, rows: columns, y: shared.y + i * n)
-        }
+    let panel = m == 1 ? Swift.max(rows.count, 1) : panelRows(k: k, dtype: dtype)
+    for start in stride(from: rows.lowerBound, to: rows.upperBound, by: panel) {
+      let part = start..<Swift.min(start + panel, rows.upperBound)
+      for i in stride(from: 0, to: m - 1, by: 2) {
+        multiplyPair(
+          Dot.self, rows: (row(i), row(i + 1)), k: k, tiles: tiles, dtype: dtype, rows: part,
+          y: (y + i * ldy, y + (i + 1) * ldy))
       }
+      if m % 2 == 1 {
+        multiply(Dot.self, row: row(m - 1), k: k, tiles: tiles, dtype: dtype, rows: part, y: y + (m - 1) * ldy)
+      }
+    }
+  }
+
+  /// Bytes ahead of the current tile block that the one-row kernels prefetch: on Zen 1 the
+  /// out-of-cache decode stack waited on the weights' first load (a third of the q4 kernel's
+  /// samples) with the hardware prefetcher alone.
+  static let prefetchDistance = 1024
+
+  /// Weight rows (a multiple of 4) whose tiles fill about half the level-1 cache: with several
+  /// activation rows (prefill), each such panel is read from memory once and multiplied by every
+  /// row from there, where the whole matrix was read once per activation row.
+  static func panelRows(k: Int, dtype: DType, caches: CacheSizes = .host) -> Int {
+    let tileBytes = k / 32 * QuantizedTiles.Layout(dtype)!.bytes
+    return Swift.max(1, caches.level1 / 2 / tileBytes) * QuantizedTiles.rows
+  }
+
+  /// `y.0[r] = W[r] · pair.0` and `y.1[r] = W[r] · pair.1` for the rows `rows` of the tiled
+  /// matrix: q4 formats in one pass (``multiplyPair(_:_:rows:k:tiles:rows:y:)``), others row by row.
+  private static func multiplyPair<Dot: Int8DotProduct>(
+    _ dot: Dot.Type, rows pair: (Row, Row), k: Int, tiles: UnsafeRawPointer, dtype: DType, rows: Range<Int>,
+    y: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
+  ) {
+    switch QuantizedTiles.Layout(dtype)! {
+    case .q4_0: multiplyPair(Dot.self, Q4_0Tile.self, rows: pair, k: k, tiles: tiles, rows: rows, y: y)
+    case .q4_1: multiplyPair(Dot.self, Q4_1Tile.self, rows: pair, k: k, tiles: tiles, rows: rows, y: y)
+    case .q4Scaled: multiplyPair(Dot.self, Q4ScaledTile.self, rows: pair, k: k, tiles: tiles, rows: rows, y: y)
+    case .q8_0, .q8Scaled:
+      multiply(Dot.self, row: pair.0, k: k, tiles: tiles, dtype: dtype, rows: rows, y: y.0)
+      multiply(Dot.self, row: pair.1, k: k, tiles: tiles, dtype: dtype, rows: rows, y: y.1)
     }
   }
 
@@ -151,34 +192,45 @@ enum Int8TileMatvec {
     }
   }
 
+  /// The loop over tiles for a q4 format (q4_0, q4_1, q4_k) and one activation row.
   private static func multiply<Dot: Int8DotProduct, Format: QuantizedTileFormat>(
     _ dot: Dot.Type, _ format: Format.Type, row: Row, k: Int, tiles: UnsafeRawPointer, rows: Range<Int>,
     y: UnsafeMutablePointer<Float>
   ) {
     precondition(rows.lowerBound % QuantizedTiles.rows == 0, "Int8TileMatvec: rows start at \(rows.lowerBound)")
     let blocks = k / 32, tileBytes = blocks * Format.bytes
-    let nibble = SIMD8<UInt64>(repeating: 0x0F0F_0F0F_0F0F_0F0F)
-    let spread = row.spread, activationScales = row.scales, scaledSums = row.scaledSums
     for first in stride(from: rows.lowerBound, to: rows.upperBound, by: QuantizedTiles.rows) {
       var p = tiles + first / QuantizedTiles.rows * tileBytes
-      var lanes = SIMD16<Float>(), offsets = SIMD4<Float>()
+      var sums = NibbleSums()
       for block in 0..<blocks {
-        let (scales, offset) = Format.scalesAndOffsets(p)
-        offsets = offsets.addingProduct(offset, scaledSums[block])
-        let codes = (p + Format.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self)
-        var low = codes & nibble, high = codes &>> 4 & nibble
-        var integer = SIMD16<Int32>()
-        let activations = spread + block * 128
-        Dot.nibbles(&integer, &low, activations)
-        Dot.nibbles(&integer, &high, activations + 64)
-        lanes = lanes.addingProduct(SIMDConversions.float(integer), fourLanesEach(scales * activationScales[block]))
+        tessera_prefetch(p + prefetchDistance)
+        let tile = NibbleTileBlock(Format.self, at: p)
+        sums.add(Dot.self, tile, row: row, block: block)
         p += Format.bytes
       }
-      var result = offsets
-      for lane in 0..<4 {
-        result[lane] += lanes[4 * lane] + lanes[4 * lane + 1] + lanes[4 * lane + 2] + lanes[4 * lane + 3]
+      sums.store(to: y, first: first, rows: rows)
+    }
+  }
+
+  /// ``multiply(_:_:row:k:tiles:rows:y:)`` for two activation rows at once (prefill): each tile
+  /// block's codes are loaded and split into nibbles, and its scales widened, once for both.
+  private static func multiplyPair<Dot: Int8DotProduct, Format: QuantizedTileFormat>(
+    _ dot: Dot.Type, _ format: Format.Type, rows pair: (Row, Row), k: Int, tiles: UnsafeRawPointer,
+    rows: Range<Int>, y: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
+  ) {
+    precondition(rows.lowerBound % QuantizedTiles.rows == 0, "Int8TileMatvec: rows start at \(rows.lowerBound)")
+    let blocks = k / 32, tileBytes = blocks * Format.bytes
+    for first in stride(from: rows.lowerBound, to: rows.upperBound, by: QuantizedTiles.rows) {
+      var p = tiles + first / QuantizedTiles.rows * tileBytes
+      var sums = (NibbleSums(), NibbleSums())
+      for block in 0..<blocks {
+        let tile = NibbleTileBlock(Format.self, at: p)
+        sums.0.add(Dot.self, tile, row: pair.0, block: block)
+        sums.1.add(Dot.self, tile, row: pair.1, block: block)
+        p += Format.bytes
       }
-      for lane in 0..<Swift.min(QuantizedTiles.rows, rows.upperBound - first) { y[first + lane] = result[lane] }
+      sums.0.store(to: y.0, first: first, rows: rows)
+      sums.1.store(to: y.1, first: first, rows: rows)
     }
   }
 
@@ -193,6 +245,7 @@ enum Int8TileMatvec {
       var p = tiles + first / QuantizedTiles.rows * tileBytes
       var front = SIMD16<Float>(), back = SIMD16<Float>(), offsets = SIMD4<Float>()
       for block in 0..<blocks {
+        tessera_prefetch(p + prefetchDistance)
         let (scales, _) = Q8_0Tile.scalesAndOffsets(p)
         if Dot.signedBias != 0 { offsets = offsets.addingProduct(-Dot.signedBias * scales, scaledSums[block]) }
         var rows01 = (p + Q8_0Tile.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self)
@@ -264,21 +317,66 @@ enum Int8TileMatvec {
   private static func eightLanesEach(_ a: Float, _ b: Float) -> SIMD16<Float> {
     SIMD16(lowHalf: SIMD8(repeating: a), highHalf: SIMD8(repeating: b))
   }
+}
 
-  /// `[s0, s0, s0, s0, s1, …, s3]`: each row's scale over its four lanes (one `vpermps`).
+/// One q4 tile block (four rows of 32 four-bit codes) as the int8 kernels read it: the rows'
+/// low and high nibbles (elements 0–15 and 16–31), their scales spread over each row's four
+/// lanes, and their offsets.
+private struct NibbleTileBlock {
+  var low: SIMD8<UInt64>
+  var high: SIMD8<UInt64>
+  let laneScales: SIMD16<Float>
+  let offsets: SIMD4<Float>
+
+  /// The tile block of `format` at `p`.
   @inline(__always)
-  private static func fourLanesEach(_ scales: SIMD4<Float>) -> SIMD16<Float> {
-    var result = SIMD16<Float>()
-    for lane in 0..<16 { result[lane] = scales[lane / 4] }
-    return result
+  init<Format: QuantizedTileFormat>(_ format: Format.Type, at p: UnsafeRawPointer) {
+    let nibble = SIMD8<UInt64>(repeating: 0x0F0F_0F0F_0F0F_0F0F)
+    let codes = (p + Format.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self)
+    let (scales, offsets) = Format.scalesAndOffsets(p)
+    (low, high, self.offsets) = (codes & nibble, codes &>> 4 & nibble, offsets)
+    var spread = SIMD16<Float>()
+    for lane in 0..<16 { spread[lane] = scales[lane / 4] }  // one `vpermps`
+    laneScales = spread
+  }
+}
+
+/// One activation row's running sums against a tile of four weight rows: four lanes a row of
+/// block products scaled by both block scales, and the offsets through the blocks' scaled sums.
+private struct NibbleSums {
+  var lanes = SIMD16<Float>()
+  var offsets = SIMD4<Float>()
+
+  /// Adds block `block` of `row` times `tile`.
+  @inline(__always)
+  mutating func add<Dot: Int8DotProduct>(_ dot: Dot.Type, _ tile: NibbleTileBlock, row: Int8TileMatvec.Row, block: Int)
+  {
+    var tile = tile
+    offsets = offsets.addingProduct(tile.offsets, row.scaledSums[block])
+    var integer = SIMD16<Int32>()
+    Dot.nibbles(&integer, &tile.low, &tile.high, row.spread + block * 128)
+    lanes = lanes.addingProduct(SIMDConversions.float(integer), tile.laneScales * row.scales[block])
+  }
+
+  /// Writes the four rows' results (those below `rows.upperBound`) to `y[first …]`.
+  @inline(__always)
+  func store(to y: UnsafeMutablePointer<Float>, first: Int, rows: Range<Int>) {
+    var result = offsets
+    for lane in 0..<4 {
+      result[lane] += lanes[4 * lane] + lanes[4 * lane + 1] + lanes[4 * lane + 2] + lanes[4 * lane + 3]
+    }
+    for lane in 0..<Swift.min(QuantizedTiles.rows, rows.upperBound - first) { y[first + lane] = result[lane] }
   }
 }
 
 /// A 64-byte integer dot product into 16 int32 lanes, four bytes a lane: the instructions an
 /// ``Int8TileMatvec`` kernel is specialised for.
 private protocol Int8DotProduct {
-  /// `acc[i] += Σ_j u[4i + j] · x[4i + j]` for unsigned four-bit codes `u` and signed codes `x`.
-  static func nibbles(_ acc: inout SIMD16<Int32>, _ codes: inout SIMD8<UInt64>, _ activations: UnsafeRawPointer)
+  /// `acc[i] += Σ_j (l[4i + j] · x[4i + j] + h[4i + j] · x[64 + 4i + j])` for unsigned four-bit
+  /// codes `l` (`low`) and `h` (`high`) and the signed codes `x` at `activations`.
+  static func nibbles(
+    _ acc: inout SIMD16<Int32>, _ low: inout SIMD8<UInt64>, _ high: inout SIMD8<UInt64>,
+    _ activations: UnsafeRawPointer)
   /// `acc[i] += Σ_j (w[4i + j] + signedBias) · x[4i + j]` for signed codes `w` and `x`.
   static func signed(_ acc: inout SIMD16<Int32>, _ codes: inout SIMD8<UInt64>, _ activations: UnsafeRawPointer)
   /// What ``signed(_:_:_:)`` adds to every weight code before multiplying.
@@ -290,8 +388,12 @@ private enum VNNI512: Int8DotProduct {
   static let signedBias: Float = 128
 
   @inline(__always)
-  static func nibbles(_ acc: inout SIMD16<Int32>, _ codes: inout SIMD8<UInt64>, _ activations: UnsafeRawPointer) {
-    tessera_dpbusd_512(&acc, &codes, activations)
+  static func nibbles(
+    _ acc: inout SIMD16<Int32>, _ low: inout SIMD8<UInt64>, _ high: inout SIMD8<UInt64>,
+    _ activations: UnsafeRawPointer
+  ) {
+    tessera_dpbusd_512(&acc, &low, activations)
+    tessera_dpbusd_512(&acc, &high, activations + 64)
   }
 
   @inline(__always)
@@ -301,13 +403,17 @@ private enum VNNI512: Int8DotProduct {
   }
 }
 
-/// `vpmaddubsw` + `vpmaddwd`, with `vpsignb` for signed weights: exact, no bias.
+/// `vpmaddubsw` + `vpmaddwd` (a four-bit block's two halves summed as int16 before the one
+/// `vpmaddwd`), with `vpsignb` for signed weights: exact, no bias.
 private enum AVX2: Int8DotProduct {
   static let signedBias: Float = 0
 
   @inline(__always)
-  static func nibbles(_ acc: inout SIMD16<Int32>, _ codes: inout SIMD8<UInt64>, _ activations: UnsafeRawPointer) {
-    tessera_dot_u7s8_avx2(&acc, &codes, activations)
+  static func nibbles(
+    _ acc: inout SIMD16<Int32>, _ low: inout SIMD8<UInt64>, _ high: inout SIMD8<UInt64>,
+    _ activations: UnsafeRawPointer
+  ) {
+    tessera_dot_u4s8_pair_avx2(&acc, &low, activations, &high, activations + 64)
   }
 
   @inline(__always)

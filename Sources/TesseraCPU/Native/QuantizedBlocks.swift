@@ -92,8 +92,12 @@ enum QuantizedBlocks {
   /// (elements 16–31), as floats.
   @inline(__always)
   static func nibbles(_ pointer: UnsafeRawPointer) -> (low: SIMD16<Float>, high: SIMD16<Float>) {
-    let wide = SIMDConversions.widen(pointer.loadUnaligned(as: SIMD16<UInt8>.self))
-    return (SIMDConversions.float(wide & 0x0F), SIMDConversions.float(wide &>> 4))
+    // Split on the bytes (one 128-bit register), then widen: fewer wide integer operations.
+    let bytes = pointer.loadUnaligned(as: SIMD16<UInt8>.self)
+    return (
+      SIMDConversions.float(SIMDConversions.widen(bytes & 0x0F)),
+      SIMDConversions.float(SIMDConversions.widen(bytes &>> 4))
+    )
   }
 
   /// Block `block` of a row starting at `row`, as 32 floats (`low` is elements 0–15), each

@@ -59,16 +59,17 @@ public enum QuantizedMatmul {
     let tiled = tiles != nil && QuantizedTiles.supports(dtype)
     let shared = QuantizedOperands(x: x, weights: tiled ? tiles! : weights, y: y)
     let threads = m * n * k < 64 * 1024 ? CPUThreadPool.single : pool
+    if m <= streamingRows, tiled {
+      SharedActivationMatvec.multiply(
+        x: x, m: m, k: k, matrices: [.init(tiles: tiles!, dtype: dtype, n: n, y: y)], precision: .f32Activations,
+        pool: pool)
+      return
+    }
     if m <= streamingRows {
       threads.forEachChunk(of: n, grain: QuantizedTiles.rows) { columns in
         for i in 0..<m {
-          if tiled {
-            QuantizedTiles.multiply(
-              x: shared.x + i * k, k: k, tiles: shared.weights, dtype: dtype, rows: columns, y: shared.y + i * n)
-          } else {
-            QuantizedMatvec.multiply(
-              x: shared.x + i * k, k: k, weights: shared.weights, dtype: dtype, rows: columns, y: shared.y + i * n)
-          }
+          QuantizedMatvec.multiply(
+            x: shared.x + i * k, k: k, weights: shared.weights, dtype: dtype, rows: columns, y: shared.y + i * n)
         }
       }
       return

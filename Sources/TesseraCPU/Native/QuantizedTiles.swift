@@ -1,3 +1,4 @@
+import CTesseraSIMD
 import TesseraIR
 
 /// Block-quantized weights repacked into tiles of four rows, so a matrix-vector product reads
@@ -100,27 +101,40 @@ public enum QuantizedTiles {
     }
   }
 
-  /// `y[r] = W[r]·x` for the rows `rows` of the tiled matrix (`rows.lowerBound` a multiple of 4).
+  /// `y[r] = W[r]·x` for the rows `rows` of the tiled matrix (`rows.lowerBound` a multiple of 4),
+  /// with sixteen-lane sums where the code is built for 512-bit vectors, else eight-lane ones
+  /// (``TileAccumulator``; tests run both).
   static func multiply(
     x: UnsafePointer<Float>, k: Int, tiles: UnsafeRawPointer, dtype: DType, rows: Range<Int>,
-    y: UnsafeMutablePointer<Float>
+    y: UnsafeMutablePointer<Float>, sixteenLanes: Bool = tessera_vectors_are_512_bit() != 0
   ) {
-    switch Layout(dtype)! {
-    case .q4_0: multiply(Q4_0Tile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
-    case .q4_1: multiply(Q4_1Tile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
-    case .q8_0: multiply(Q8_0Tile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
-    case .q4Scaled: multiply(Q4ScaledTile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
-    case .q8Scaled: multiply(Q8ScaledTile.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
+    if sixteenLanes {
+      multiply(SIMD16<Float>.self, x: x, k: k, tiles: tiles, dtype: dtype, rows: rows, y: y)
+    } else {
+      multiply(SIMD8<Float>.self, x: x, k: k, tiles: tiles, dtype: dtype, rows: rows, y: y)
     }
   }
 
-  /// The loop over tiles for one format: per block, each row's codes times `x` scaled by its `d`
-  /// (one FMA per 16 lanes; two, one per half, where the format ``QuantizedTileFormat/splitsScales``),
-  /// and the four offsets applied through the block's precomputed sum of `x` — the arithmetic of
-  /// ``QuantizedMatvec``.
-  private static func multiply<Format: QuantizedTileFormat>(
-    _ format: Format.Type, x: UnsafePointer<Float>, k: Int, tiles: UnsafeRawPointer, rows: Range<Int>,
-    y: UnsafeMutablePointer<Float>
+  /// ``multiply(x:k:tiles:dtype:rows:y:sixteenLanes:)`` with sums of `Accumulator`.
+  private static func multiply<Accumulator: TileAccumulator>(
+    _ accumulator: Accumulator.Type, x: UnsafePointer<Float>, k: Int, tiles: UnsafeRawPointer, dtype: DType,
+    rows: Range<Int>, y: UnsafeMutablePointer<Float>
+  ) {
+    switch Layout(dtype)! {
+    case .q4_0: multiply(Q4_0Tile.self, Accumulator.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
+    case .q4_1: multiply(Q4_1Tile.self, Accumulator.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
+    case .q8_0: multiply(Q8_0Tile.self, Accumulator.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
+    case .q4Scaled: multiply(Q4ScaledTile.self, Accumulator.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
+    case .q8Scaled: multiply(Q8ScaledTile.self, Accumulator.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
+    }
+  }
+
+  /// The loop over tiles: per block, each row's codes times `x`, scaled by its `d` (by each
+  /// half's scale where the format ``QuantizedTileFormat/splitsScales``), and the four offsets
+  /// applied through the block's precomputed sum of `x` — the arithmetic of ``QuantizedMatvec``.
+  private static func multiply<Format: QuantizedTileFormat, Accumulator: TileAccumulator>(
+    _ format: Format.Type, _ accumulator: Accumulator.Type, x: UnsafePointer<Float>, k: Int,
+    tiles: UnsafeRawPointer, rows: Range<Int>, y: UnsafeMutablePointer<Float>
   ) {
     precondition(rows.lowerBound % Self.rows == 0, "QuantizedTiles: rows start at \(rows.lowerBound)")
     let blocks = k / 32, tileBytes = blocks * Format.bytes
@@ -132,30 +146,25 @@ public enum QuantizedTiles {
       }
       for first in stride(from: rows.lowerBound, to: rows.upperBound, by: Self.rows) {
         var p = tiles + first / Self.rows * tileBytes, xp = raw
-        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+        var a0 = Accumulator(), a1 = Accumulator(), a2 = Accumulator(), a3 = Accumulator()
         var offsets = SIMD4<Float>()
         for block in 0..<blocks {
-          let low = xp.loadUnaligned(as: SIMD16<Float>.self)
-          let high = xp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+          let x = (
+            xp.loadUnaligned(as: SIMD16<Float>.self), xp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+          )
           let (scales, offset) = Format.scalesAndOffsets(p)
           if Format.hasOffset { offsets = offsets.addingProduct(offset, sums[block]) }
-          @inline(__always) func product(_ lane: Int) -> SIMD16<Float> {
-            let (lowCodes, highCodes) = Format.codes(p, lane: lane)
-            return (lowCodes * low).addingProduct(highCodes, high)
-          }
           if Format.splitsScales {
             let (lowScales, highScales) = Format.halfScales(p)
-            @inline(__always) func scaled(_ lane: Int, _ sum: SIMD16<Float>) -> SIMD16<Float> {
-              let (lowCodes, highCodes) = Format.codes(p, lane: lane)
-              return sum.addingProduct(lowCodes * low, SIMD16(repeating: lowScales[lane]))
-                .addingProduct(highCodes * high, SIMD16(repeating: highScales[lane]))
-            }
-            (a0, a1, a2, a3) = (scaled(0, a0), scaled(1, a1), scaled(2, a2), scaled(3, a3))
+            a0.add(Format.codes(p, lane: 0), times: x, scales: (lowScales[0], highScales[0]))
+            a1.add(Format.codes(p, lane: 1), times: x, scales: (lowScales[1], highScales[1]))
+            a2.add(Format.codes(p, lane: 2), times: x, scales: (lowScales[2], highScales[2]))
+            a3.add(Format.codes(p, lane: 3), times: x, scales: (lowScales[3], highScales[3]))
           } else {
-            a0 = a0.addingProduct(product(0), SIMD16(repeating: scales[0]))
-            a1 = a1.addingProduct(product(1), SIMD16(repeating: scales[1]))
-            a2 = a2.addingProduct(product(2), SIMD16(repeating: scales[2]))
-            a3 = a3.addingProduct(product(3), SIMD16(repeating: scales[3]))
+            a0.add(Format.codes(p, lane: 0), times: x, scale: scales[0])
+            a1.add(Format.codes(p, lane: 1), times: x, scale: scales[1])
+            a2.add(Format.codes(p, lane: 2), times: x, scale: scales[2])
+            a3.add(Format.codes(p, lane: 3), times: x, scale: scales[3])
           }
           p += Format.bytes
           xp += 128

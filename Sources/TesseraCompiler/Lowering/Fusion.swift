@@ -145,7 +145,8 @@ public enum Fusion {
     }
     guard isFusible(node) else { return "\(node.kind) is not fused into other kernels" }
     if kind == .reduction, node.kind.isElementwise,
-      node.operands.contains(where: { continuesProductEpilogue($0, graph, users) })
+      case let chain = elementwiseChain(ending: node, graph, users),
+      node.operands.contains(where: { continuesProductEpilogue($0, within: chain, graph, users) })
     {
       return "it belongs to the epilogue of the matmul or convolution it reads"
     }
@@ -169,14 +170,35 @@ public enum Fusion {
   /// is broadcast to (a squeeze-and-excitation gate, a norm's per-row scale).
   static let broadcastRecomputeLimit = 8
 
-  /// Whether `value` is a matmul's or `conv2d`'s result, or an elementwise chain over one, each
-  /// link read only once: an elementwise op reading it then joins the product's epilogue (free on
-  /// the native kernels) rather than a reduction's prologue (which would leave the product bare).
-  private static func continuesProductEpilogue(_ value: ValueID, _ graph: Graph, _ users: Users) -> Bool {
-    guard users.of(value).count == 1, let index = users.producer(of: value) else { return false }
+  /// Whether `value` is a matmul's or `conv2d`'s result, or an elementwise chain over one, every
+  /// link read only inside `chain` (the elementwise ops that lead to the op asking; a decomposed
+  /// `HardSwish`, `x · clamp(x/6 + 1/2)`, reads its `x` twice): an elementwise op reading it then
+  /// joins the product's epilogue (free on the native kernels) rather than a reduction's
+  /// prologue (which would leave the product bare and the reduction generated).
+  private static func continuesProductEpilogue(
+    _ value: ValueID, within chain: Set<Int>, _ graph: Graph, _ users: Users
+  ) -> Bool {
+    guard users.of(value).allSatisfy(chain.contains), let index = users.producer(of: value) else { return false }
     let node = graph.nodes[index]
     return isProduct(node)
-      || (node.kind.isElementwise && node.operands.contains { continuesProductEpilogue($0, graph, users) })
+      || (node.kind.isElementwise
+        && node.operands.contains { continuesProductEpilogue($0, within: chain, graph, users) })
+  }
+
+  /// The elementwise op `node` and the elementwise ops before it that its operands come from,
+  /// transitively (node indices).
+  private static func elementwiseChain(ending node: Node, _ graph: Graph, _ users: Users) -> Set<Int> {
+    var chain = Set<Int>(), pending = [node]
+    if let index = users.producer(of: node.result) { chain.insert(index) }
+    while let next = pending.popLast() {
+      for operand in next.operands {
+        guard let index = users.producer(of: operand), graph.nodes[index].kind.isElementwise,
+          chain.insert(index).inserted
+        else { continue }
+        pending.append(graph.nodes[index])
+      }
+    }
+    return chain
   }
 
   static func isSplat(_ tensor: Tensor) -> Bool {

@@ -53,6 +53,7 @@ public enum GraphCompiler {
     var (groups, refusals) = CompileInstrumentation.phase("fusion") {
       Fusion.groups(optimised) { Partitioner.supports(target, $0, optimised) == nil }
     }
+    groups = SiblingMatmulOrder.ordered(groups, in: optimised)
     var calls: [KernelCall?] = []
     var reads: [[ValueID]] = []
     try CompileInstrumentation.phase("kernels") { () throws(CompileError) in

@@ -1,0 +1,45 @@
+import TesseraRuntime
+import Testing
+
+@testable import TesseraCPU
+
+@Suite("Small batched matmuls (decode attention) against a plain loop")
+struct SmallMatmulTests {
+  /// (rows of A, columns n, depth k, products, B's row stride beyond n): columns in whole and
+  /// partial 16-lane groups, a padded B (a KV cache row holding several heads).
+  static let cases: [(m: Int, n: Int, k: Int, products: Int, padding: Int)] = [
+    (1, 64, 200, 9, 128), (3, 100, 70, 2, 0), (4, 17, 5, 3, 7), (2, 144, 129, 1, 16), (1, 15, 64, 4, 1),
+  ]
+
+  @Test(
+    "row-major B: every element equals one FMA per row of B in order, as a plain loop computes it",
+    arguments: cases.indices)
+  func rowMajorB(index: Int) {
+    let (m, n, k, products, padding) = Self.cases[index]
+    let ldb = n + padding
+    var generator = SeededRandom(seed: UInt64(50 + index))
+    let a = (0..<(products * m * k)).map { _ in Float.random(in: -1..<1, using: &generator) }
+    let b = (0..<(products * k * ldb)).map { _ in Float.random(in: -1..<1, using: &generator) }
+    var c = [Float](repeating: .nan, count: products * m * n)
+    a.withUnsafeBufferPointer { a in
+      b.withUnsafeBufferPointer { b in
+        c.withUnsafeMutableBufferPointer { c in
+          let batch = SmallMatmul.Batch(
+            a: (0..<products).map { a.baseAddress! + $0 * m * k },
+            b: (0..<products).map { b.baseAddress! + $0 * k * ldb },
+            c: (0..<products).map { c.baseAddress! + $0 * m * n })
+          SmallMatmul.rowMajorB(batch, products: 0..<products, m: m, n: n, k: k, ldb: ldb)
+        }
+      }
+    }
+    for t in 0..<products {
+      for i in 0..<m {
+        for j in 0..<n {
+          var expected: Float = 0
+          for p in 0..<k { expected = expected.addingProduct(a[t * m * k + i * k + p], b[t * k * ldb + p * ldb + j]) }
+          #expect(c[t * m * n + i * n + j] == expected, "product \(t) row \(i) column \(j)")
+        }
+      }
+    }
+  }
+}
