@@ -57,6 +57,23 @@ func fail(_ message: String) -> Never {
   exit(2)
 }
 
+/// The positive integer option `name` (`fallback` when absent); a bad value is an error line.
+func positiveInteger(_ name: String, default fallback: Int, in arguments: [String]) -> Int {
+  let text = option(name, in: arguments) ?? String(fallback)
+  guard let value = Int(text), value > 0 else { fail("\(name) expects a positive integer, found '\(text)'") }
+  return value
+}
+
+/// The comma-separated positive integers of option `name` (`fallback` when absent).
+func positiveIntegers(_ name: String, default fallback: String, in arguments: [String]) -> [Int] {
+  let text = option(name, in: arguments) ?? fallback
+  let values = text.split(separator: ",").map { Int($0) ?? 0 }
+  guard !values.isEmpty, values.allSatisfy({ $0 > 0 }) else {
+    fail("\(name) expects positive integers, found '\(text)'")
+  }
+  return values
+}
+
 /// The best wall time of `repeats` runs of `body`, in seconds.
 func bestTime(_ repeats: Int, _ body: () throws -> Void) rethrows -> Double {
   var best = Double.infinity
@@ -73,29 +90,21 @@ if arguments.isEmpty || arguments.contains("--help") {
   print(usage)
   exit(arguments.isEmpty ? 2 : 0)
 }
-guard let repeats = Int(option("--repeat", in: arguments) ?? "3"), repeats > 0 else {
-  fail("--repeat expects a positive integer")
-}
+let repeats = positiveInteger("--repeat", default: 3, in: arguments)
 // A failure (a bad model, an unusable device) is an error line and exit code 2, as in `tessera`.
 do {
   switch arguments[0] {
   case "reference":
-    let sizesText = option("--sizes", in: arguments) ?? "128,256,512"
-    let sizes = sizesText.split(separator: ",").map { Int($0) ?? 0 }
-    guard sizes.allSatisfy({ $0 > 0 }) else { fail("--sizes expects positive integers, found '\(sizesText)'") }
+    let sizes = positiveIntegers("--sizes", default: "128,256,512", in: arguments)
     try ReferenceBenchmark.run(sizes: sizes, repeats: repeats)
   case "compile":
-    guard let layers = Int(option("--layers", in: arguments) ?? "30"), layers > 0 else {
-      fail("--layers expects a positive integer")
-    }
-    try CompileBenchmark.run(layers: layers, repeats: repeats)
+    try CompileBenchmark.run(layers: positiveInteger("--layers", default: 30, in: arguments), repeats: repeats)
   case "gemm", "quant", "shared", "ops":
     let threads = threadCounts(arguments)
     let rows: [CPUBenchmark.Row]
     switch arguments[0] {
     case "gemm":
-      let sizes = (option("--sizes", in: arguments) ?? "256,512,1024,2048").split(separator: ",").map { Int($0) ?? 0 }
-      guard sizes.allSatisfy({ $0 > 0 }) else { fail("--sizes expects positive integers") }
+      let sizes = positiveIntegers("--sizes", default: "256,512,1024,2048", in: arguments)
       rows = CPUBenchmark.gemm(sizes: sizes, threads: threads, repeats: repeats)
     case "quant": rows = CPUBenchmark.quant(threads: threads, repeats: repeats)
     case "shared": rows = try SharedActivationBenchmark.run(threads: threads, repeats: repeats)
@@ -107,15 +116,11 @@ do {
       print("wrote \(path)")
     }
   case "opencl":
-    guard let size = Int(option("--size", in: arguments) ?? "1024"), size > 0 else {
-      fail("--size expects a positive integer")
-    }
-    try OpenCLBenchmark.run(size: size, repeats: repeats)
+    try OpenCLBenchmark.run(size: positiveInteger("--size", default: 1024, in: arguments), repeats: repeats)
   case "npu":
     try NPUBenchmark.run(svgPath: option("--svg", in: arguments) ?? "npu-roofline.svg", repeats: repeats)
-    guard let prefill = Int(option("--prefill", in: arguments) ?? "16"), prefill > 0,
-      let decode = Int(option("--decode", in: arguments) ?? "4"), decode > 0
-    else { fail("--prefill and --decode expect positive integers") }
+    let prefill = positiveInteger("--prefill", default: 16, in: arguments)
+    let decode = positiveInteger("--decode", default: 4, in: arguments)
     if arguments.contains("--no-model") { break }
     if let path = option("--model", in: arguments) ?? ModelCache.defaultModelIfPresent {
       try NPUModelBenchmark.run(modelPath: path, prefill: prefill, decode: decode)
@@ -123,14 +128,10 @@ do {
       print("model skipped: no model at \(ModelCache.defaultModelPath) (run 'make model' or pass --model GGUF)")
     }
   case "vulkan":
-    guard let size = Int(option("--size", in: arguments) ?? "1024"), size > 0 else {
-      fail("--size expects a positive integer")
-    }
-    try VulkanBenchmark.run(size: size, repeats: repeats)
+    try VulkanBenchmark.run(size: positiveInteger("--size", default: 1024, in: arguments), repeats: repeats)
   case "llm":
-    guard let prefill = Int(option("--prefill", in: arguments) ?? "128"), prefill > 0,
-      let decode = Int(option("--decode", in: arguments) ?? "64"), decode > 0
-    else { fail("--prefill and --decode expect positive integers") }
+    let prefill = positiveInteger("--prefill", default: 128, in: arguments)
+    let decode = positiveInteger("--decode", default: 64, in: arguments)
     try LLMBenchmark.run(
       modelPath: option("--model", in: arguments),
       deviceNames: option("--devices", in: arguments).map { $0.split(separator: ",").map(String.init) },
@@ -160,11 +161,4 @@ do {
 }
 
 /// The `--threads A,B` option (default 1,2).
-func threadCounts(_ arguments: [String]) -> [Int] {
-  let text = option("--threads", in: arguments) ?? "1,2"
-  let threads = text.split(separator: ",").map { Int($0) ?? 0 }
-  guard !threads.isEmpty, threads.allSatisfy({ $0 > 0 }) else {
-    fail("--threads expects positive integers, found '\(text)'")
-  }
-  return threads
-}
+func threadCounts(_ arguments: [String]) -> [Int] { positiveIntegers("--threads", default: "1,2", in: arguments) }
