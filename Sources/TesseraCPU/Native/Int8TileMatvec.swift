@@ -149,11 +149,6 @@ enum Int8TileMatvec {
     }
   }
 
-  /// Bytes ahead of the current tile block that the one-row kernels prefetch: on Zen 1 the
-  /// out-of-cache decode stack waited on the weights' first load (a third of the q4 kernel's
-  /// samples) with the hardware prefetcher alone.
-  static let prefetchDistance = 1024
-
   /// Weight rows (a multiple of 4) whose tiles fill about half the level-1 cache: with several
   /// activation rows (prefill), each such panel is read from memory once and multiplied by every
   /// row from there, where the whole matrix was read once per activation row.
@@ -203,7 +198,7 @@ enum Int8TileMatvec {
       var p = tiles + first / QuantizedTiles.rows * tileBytes
       var sums = NibbleSums()
       for block in 0..<blocks {
-        tessera_prefetch(p + prefetchDistance)
+        QuantizedTiles.prefetchAhead(of: p, bytes: Format.bytes)
         let tile = NibbleTileBlock(Format.self, at: p)
         sums.add(Dot.self, tile, row: row, block: block)
         p += Format.bytes
@@ -245,7 +240,7 @@ enum Int8TileMatvec {
       var p = tiles + first / QuantizedTiles.rows * tileBytes
       var front = SIMD16<Float>(), back = SIMD16<Float>(), offsets = SIMD4<Float>()
       for block in 0..<blocks {
-        tessera_prefetch(p + prefetchDistance)
+        QuantizedTiles.prefetchAhead(of: p, bytes: Q8_0Tile.bytes)
         let (scales, _) = Q8_0Tile.scalesAndOffsets(p)
         if Dot.signedBias != 0 { offsets = offsets.addingProduct(-Dot.signedBias * scales, scaledSums[block]) }
         var rows01 = (p + Q8_0Tile.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self)
@@ -279,6 +274,7 @@ enum Int8TileMatvec {
       var p = tiles + first / QuantizedTiles.rows * tileBytes
       var front = SIMD16<Float>(), back = SIMD16<Float>(), offsets = SIMD4<Float>()
       for block in 0..<blocks {
+        QuantizedTiles.prefetchAhead(of: p, bytes: Q8ScaledTile.bytes)
         let (_, offset) = Q8ScaledTile.scalesAndOffsets(p)
         let (lowScales, highScales) = Q8ScaledTile.halfScales(p)
         offsets = offsets.addingProduct(offset, scaledSums[block])
