@@ -22,20 +22,37 @@ public enum GEMMActivation: Sendable, Hashable {
   /// `1 / (1 + e^-x)`.
   case sigmoid
 
-  /// The activation of one value, with the reference evaluator's formulas.
+  /// `out[j] = activation(out[j])` for `j` in `columns`, or with `gate`,
+  /// `out[j] *= activation(gate[j])`, with the reference evaluator's formulas. The switch is outside the loops, so each loop is one activation's straight-line code and
+  /// the piecewise-linear ones vectorise (a switch per element cost MobileNetV3 about a quarter
+  /// of its run on cpu).
   @inline(__always)
-  func apply(_ x: Float) -> Float {
+  func apply(to out: UnsafeMutablePointer<Float>, columns: Range<Int>, gate: UnsafePointer<Float>? = nil) {
     switch self {
-    case .identity: x
-    case .relu: Swift.max(x, 0)
-    case .silu: x / (1 + Foundation.exp(-x))
-    case .gelu: 0.5 * x * (1 + Foundation.erf(x / Float(2).squareRoot()))
+    case .identity: map(out, columns, gate) { $0 }
+    case .relu: map(out, columns, gate) { Swift.max($0, 0) }
+    case .silu: map(out, columns, gate) { $0 / (1 + Foundation.exp(-$0)) }
+    case .gelu: map(out, columns, gate) { 0.5 * $0 * (1 + Foundation.erf($0 / Float(2).squareRoot())) }
     case .geluTanh:
-      0.5 * x * (1 + Foundation.tanh((2 / Float.pi).squareRoot() * (x + 0.044715 * x * x * x)))
-    case .hardSigmoid: Self.hardSigmoid(x)
-    case .hardSwish: x * Self.hardSigmoid(x)
-    case .tanh: Foundation.tanh(x)
-    case .sigmoid: 1 / (1 + Foundation.exp(-x))
+      map(out, columns, gate) { x in
+        0.5 * x * (1 + Foundation.tanh((2 / Float.pi).squareRoot() * (x + 0.044715 * x * x * x)))
+      }
+    case .hardSigmoid: map(out, columns, gate) { Self.hardSigmoid($0) }
+    case .hardSwish: map(out, columns, gate) { $0 * Self.hardSigmoid($0) }
+    case .tanh: map(out, columns, gate) { Foundation.tanh($0) }
+    case .sigmoid: map(out, columns, gate) { 1 / (1 + Foundation.exp(-$0)) }
+    }
+  }
+
+  /// `out[j] = f(out[j])`, or with `gate`, `out[j] *= f(gate[j])`, over `columns`.
+  @inline(__always)
+  private func map(
+    _ out: UnsafeMutablePointer<Float>, _ columns: Range<Int>, _ gate: UnsafePointer<Float>?, _ f: (Float) -> Float
+  ) {
+    if let gate {
+      for j in columns { out[j] *= f(gate[j]) }
+    } else {
+      for j in columns { out[j] = f(out[j]) }
     }
   }
 
@@ -131,11 +148,8 @@ public struct GEMMEpilogue: @unchecked Sendable {
       for j in columns { out[j] += add }
     }
     if residualBeforeActivation { addResidual(row: row, columns: columns, to: out) }
-    if activation != .identity { for j in columns { out[j] = activation.apply(out[j]) } }
-    if let gate {
-      let factor = gate + row * gateStride
-      for j in columns { out[j] *= gateActivation.apply(factor[j]) }
-    }
+    if activation != .identity { activation.apply(to: out, columns: columns) }
+    if let gate { gateActivation.apply(to: out, columns: columns, gate: gate + row * gateStride) }
     if !residualBeforeActivation { addResidual(row: row, columns: columns, to: out) }
   }
 
