@@ -3,10 +3,11 @@ import TesseraIR
 /// Depthwise 2-D convolution (`groups == channels == outputs`: output channel `c` reads input
 /// channel `c` alone), run directly instead of as one-row SGEMM products. Each input plane is
 /// first copied into rows padded with zeros on both sides (``PaddedPlane``), so every tap of a
-/// row reads whole vectors: the output row is computed eight positions at a time, up to four
-/// such vectors held in registers across all taps (stride 2 takes the even lanes of sixteen;
-/// other strides gather lanes), then the epilogue (bias per channel, activation, residual) runs
-/// over the finished row. Each output element adds its taps' products in the order (ky, kx),
+/// row reads whole vectors: the output row is computed eight positions at a time, four such
+/// vectors held in registers across all taps (the loads specialised for stride 1; stride 2
+/// takes the even lanes of sixteen; other strides gather lanes), stored whole into a scratch
+/// row and copied out, then the epilogue (bias per channel, activation, residual) runs over the
+/// finished row. Each output element adds its taps' products in the order (ky, kx),
 /// skipping rows outside the image, as an unpadded loop does; the padding adds `w · 0`. Threads
 /// take whole planes.
 enum DepthwiseConvolution {
@@ -21,6 +22,19 @@ enum DepthwiseConvolution {
     _ shape: Convolution.Sizes, input: UnsafePointer<Float>, weights: UnsafePointer<Float>,
     output: UnsafeMutablePointer<Float>, epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool
   ) {
+    switch shape.geometry.width.stride {
+    case 1: run(UnitStride.self, shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
+    case 2: run(EvenLanes.self, shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
+    default:
+      run(GatheredLanes.self, shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
+    }
+  }
+
+  /// ``run(_:input:weights:output:epilogue:pool:)`` with the row loads of `Loads`.
+  private static func run<Loads: StridedLoads>(
+    _ loads: Loads.Type, _ shape: Convolution.Sizes, input: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+    output: UnsafeMutablePointer<Float>, epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool
+  ) {
     let (rows, columns) = (shape.geometry.height, shape.geometry.width)
     let taps = rows.kernel * columns.kernel
     let shared = DepthwisePointers(
@@ -29,59 +43,145 @@ enum DepthwiseConvolution {
     let vectors = (columns.output + 7) / 8
     pool.forEachChunk(of: shape.batch * channels) { chunk in
       let padded = PaddedPlane(columns, rows: rows.input, vectors: vectors)
-      defer { padded.rows.deallocate() }
+      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: vectors * 8)
+      defer {
+        padded.rows.deallocate()
+        scratch.deallocate()
+      }
       for plane in chunk {
         let (image, channel) = plane.quotientAndRemainder(dividingBy: channels)
         padded.fill(from: shared.input + plane * planeIn, columns)
         let kernel = shared.weights + channel * taps
         let imageOutput = shared.output + image * channels * positions
+        let epilogue = shared.epilogues[image]
         for row in 0..<rows.output {
-          let line = imageOutput + channel * positions + row * columns.output
-          for first in stride(from: 0, to: vectors, by: 4) {
-            var sums = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
-            let count = Swift.min(4, vectors - first)
-            for ky in 0..<rows.kernel {
-              let y = rows.position(window: row, tap: ky)
-              guard (0..<rows.input).contains(y) else { continue }
-              for kx in 0..<columns.kernel {
-                let weight = SIMD8(repeating: kernel[ky * columns.kernel + kx])
-                let start = padded.rows + y * padded.width + kx * columns.dilation + first * 8 * columns.stride
-                @inline(__always) func tap(_ vector: Int) -> SIMD8<Float> {
-                  load(start + vector * 8 * columns.stride, stride: columns.stride)
-                }
-                sums.0 = sums.0.addingProduct(weight, tap(0))
-                if count > 1 { sums.1 = sums.1.addingProduct(weight, tap(1)) }
-                if count > 2 { sums.2 = sums.2.addingProduct(weight, tap(2)) }
-                if count > 3 { sums.3 = sums.3.addingProduct(weight, tap(3)) }
-              }
-            }
-            for vector in 0..<count {
-              let value = vector == 0 ? sums.0 : vector == 1 ? sums.1 : vector == 2 ? sums.2 : sums.3
-              let x = (first + vector) * 8
-              for lane in 0..<Swift.min(8, columns.output - x) { line[x + lane] = value[lane] }
-            }
+          let window = OutputRow(row, padded: padded, kernel: kernel, rows: rows, columns: columns)
+          var first = 0
+          while first + 4 <= vectors {
+            window.fourVectors(Loads.self, from: first, into: scratch)
+            first += 4
           }
+          for vector in first..<vectors { window.oneVector(Loads.self, vector, into: scratch) }
           let firstPosition = row * columns.output
-          shared.epilogues[image].apply(
+          (imageOutput + channel * positions + firstPosition).update(from: scratch, count: columns.output)
+          epilogue.apply(
             row: channel, columns: firstPosition..<(firstPosition + columns.output), c: imageOutput, ldc: positions)
         }
       }
     }
   }
+}
 
-  /// Eight elements of a padded row from `start`, `stride` apart: one load with unit stride, the
-  /// even lanes of sixteen with stride 2, lane by lane otherwise.
+/// One output row of one plane: the taps of the kernel rows `taps` (those inside the image,
+/// which are consecutive) over the padded input rows they read.
+private struct OutputRow {
+  /// The padded input row that the first tap inside the image reads, at output position 0.
+  let firstRow: UnsafePointer<Float>
+  /// The weights of that tap's kernel row.
+  let firstWeights: UnsafePointer<Float>
+  /// Kernel rows inside the image.
+  let kernelRows: Int
+  /// Floats from one kernel row's input row to the next (dilation × padded width).
+  let rowStep: Int
+  let columns: WindowGeometry.Axis
+
+  /// Output row `window` of the plane in `padded` with weights `kernel`.
+  init(
+    _ window: Int, padded: PaddedPlane, kernel: UnsafePointer<Float>, rows: WindowGeometry.Axis,
+    columns: WindowGeometry.Axis
+  ) {
+    let taps = Self.tapsInside(rows, window: window)
+    firstRow = UnsafePointer(padded.rows) + rows.position(window: window, tap: taps.lowerBound) * padded.width
+    firstWeights = kernel + taps.lowerBound * columns.kernel
+    kernelRows = taps.count
+    rowStep = rows.dilation * padded.width
+    self.columns = columns
+  }
+
+  /// The kernel rows of output row `window` that lie inside the image (consecutive: positions
+  /// grow with the tap); their products are added in order, the others skipped.
+  static func tapsInside(_ rows: WindowGeometry.Axis, window: Int) -> Range<Int> {
+    var (lower, upper) = (0, rows.kernel)
+    while lower < upper && rows.position(window: window, tap: lower) < 0 { lower += 1 }
+    while upper > lower && rows.position(window: window, tap: upper - 1) >= rows.input { upper -= 1 }
+    return lower..<upper
+  }
+
+  /// Calls `body(weight, start)` for every tap inside the image in order (ky, kx), `start`
+  /// where the tap's row of output vector `vector` begins; pointers advance by adding steps.
   @inline(__always)
-  private static func load(_ start: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
-    let raw = UnsafeRawPointer(start)
-    switch stride {
-    case 1: return raw.loadUnaligned(as: SIMD8<Float>.self)
-    case 2: return raw.loadUnaligned(as: SIMD16<Float>.self).evenHalf
-    default:
-      var lanes = SIMD8<Float>()
-      for lane in 0..<8 { lanes[lane] = start[lane * stride] }
-      return lanes
+  func forEachTap(vector: Int, _ body: (SIMD8<Float>, UnsafePointer<Float>) -> Void) {
+    var row = firstRow + vector &* 8 &* columns.stride, weights = firstWeights
+    for _ in 0..<kernelRows {
+      var p = row
+      for kx in 0..<columns.kernel {
+        body(SIMD8(repeating: weights[kx]), p)
+        p += columns.dilation
+      }
+      row += rowStep
+      weights += columns.kernel
     }
+  }
+
+  /// Output vectors `first ..< first + 4` into `scratch[8·first …]`, the four sums held in
+  /// registers across every tap.
+  @inline(__always)
+  func fourVectors<Loads: StridedLoads>(_ loads: Loads.Type, from first: Int, into scratch: UnsafeMutablePointer<Float>)
+  {
+    var sums = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+    let stride = columns.stride, step = 8 &* columns.stride
+    forEachTap(vector: first) { weight, p in
+      sums.0 = sums.0.addingProduct(weight, Loads.load(p, stride: stride))
+      sums.1 = sums.1.addingProduct(weight, Loads.load(p + step, stride: stride))
+      sums.2 = sums.2.addingProduct(weight, Loads.load(p + 2 &* step, stride: stride))
+      sums.3 = sums.3.addingProduct(weight, Loads.load(p + 3 &* step, stride: stride))
+    }
+    let out = UnsafeMutableRawPointer(scratch + 8 * first)
+    out.storeBytes(of: sums.0, as: SIMD8<Float>.self)
+    out.storeBytes(of: sums.1, toByteOffset: 32, as: SIMD8<Float>.self)
+    out.storeBytes(of: sums.2, toByteOffset: 64, as: SIMD8<Float>.self)
+    out.storeBytes(of: sums.3, toByteOffset: 96, as: SIMD8<Float>.self)
+  }
+
+  /// Output vector `vector` into `scratch[8·vector …]`.
+  @inline(__always)
+  func oneVector<Loads: StridedLoads>(_ loads: Loads.Type, _ vector: Int, into scratch: UnsafeMutablePointer<Float>) {
+    var sum = SIMD8<Float>()
+    let stride = columns.stride
+    forEachTap(vector: vector) { weight, p in sum = sum.addingProduct(weight, Loads.load(p, stride: stride)) }
+    UnsafeMutableRawPointer(scratch + 8 * vector).storeBytes(of: sum, as: SIMD8<Float>.self)
+  }
+}
+
+/// Eight elements of a padded row, `stride` apart, loaded the way that stride allows.
+private protocol StridedLoads {
+  /// The elements at `start`, `start + stride`, … `start + 7·stride`.
+  static func load(_ start: UnsafePointer<Float>, stride: Int) -> SIMD8<Float>
+}
+
+/// Stride 1: one load.
+private enum UnitStride: StridedLoads {
+  @inline(__always)
+  static func load(_ start: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
+    UnsafeRawPointer(start).loadUnaligned(as: SIMD8<Float>.self)
+  }
+}
+
+/// Stride 2: the even lanes of sixteen.
+private enum EvenLanes: StridedLoads {
+  @inline(__always)
+  static func load(_ start: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
+    UnsafeRawPointer(start).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+  }
+}
+
+/// Any other stride: lane by lane.
+private enum GatheredLanes: StridedLoads {
+  @inline(__always)
+  static func load(_ start: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
+    var lanes = SIMD8<Float>()
+    for lane in 0..<8 { lanes[lane] = start[lane * stride] }
+    return lanes
   }
 }
 
