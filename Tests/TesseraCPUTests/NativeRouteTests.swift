@@ -366,6 +366,34 @@ struct NativeRouteTests {
       }
       """, true
     ),
+    // A squeeze-and-excitation multiply: its axes coalesce into 6 rows of 99, the gate a
+    // broadcast scalar per row.
+    (
+      """
+      func @f(%x: f32[1,6,9,11], %g: f32[1,6,1,1]) -> f32[1,6,9,11] {
+        %y = mul %x, %g : f32[1,6,9,11]
+        return %y
+      }
+      """, true
+    ),
+    // A scalar on the left of a subtraction.
+    (
+      """
+      func @f(%s: f32[1,1,1], %x: f32[2,3,5]) -> f32[2,3,5] {
+        %y = sub %s, %x : f32[2,3,5]
+        return %y
+      }
+      """, true
+    ),
+    // Contiguous operands coalesce into one row of 12 300, cut into pieces across the threads.
+    (
+      """
+      func @f(%a: f32[3,4100], %b: f32[3,4100]) -> f32[3,4100] {
+        %y = add %a, %b : f32[3,4100]
+        return %y
+      }
+      """, true
+    ),
     (
       """
       func @f(%a: i32[2,3,4], %b: i32[2,1,4]) -> i32[2,4,4] {

@@ -69,9 +69,35 @@ struct NativeStridedKernel: Sendable {
     guard reached + (visit[root.result] == nil ? 1 : 0) + literals.count == group.nodes.count else { return nil }
     self.operation = operation
     self.operands = operands
-    self.views = views
-    dims = type.shape.dims
+    if case .concat = operation {
+      (dims, self.views) = (type.shape.dims, views)
+    } else {
+      (dims, self.views) = Self.coalesced(dims: type.shape.dims, views: views)
+    }
     self.elementBytes = elementBytes
+  }
+
+  /// `dims` and `views` (each broadcast to `dims`) with neighbouring axes merged wherever every
+  /// view steps through the pair as through one axis (`stride[a] == stride[a + 1] · dims[a + 1]`):
+  /// the same elements in the same order, in longer rows. A squeeze-and-excitation multiply of
+  /// `[1, C, H, W]` by `[1, C, 1, 1]` becomes `C` rows of `H·W`, where it was `C·H` rows of `W`,
+  /// each paying for its offset.
+  static func coalesced(dims: [Int], views: [StridedView]) -> ([Int], [StridedView]) {
+    var dims = dims, views = views
+    var axis = dims.count - 2
+    while axis >= 0 {
+      let merges = dims[axis] == 1 || views.allSatisfy { $0.strides[axis] == $0.strides[axis + 1] * dims[axis + 1] }
+      if merges {
+        dims[axis] *= dims[axis + 1]
+        dims.remove(at: axis + 1)
+        for i in views.indices {
+          views[i].strides.remove(at: axis)
+          views[i].dims = dims
+        }
+      }
+      axis -= 1
+    }
+    return (dims, views)
   }
 
   /// How many nodes of `inside` the values in `values` are computed through.
@@ -93,10 +119,15 @@ struct NativeStridedKernel: Sendable {
       }
     }
     let width = dims[dims.count - 1], rows = dims.dropLast().reduce(1, *)
-    let grain = Swift.max(1, 65536 / Swift.max(width, 1))
+    // Long rows (coalesced axes) are cut into pieces of at least `minimumPiece` elements, so a
+    // few rows still spread over the pool's threads (a concat's rows stay whole).
+    var cuts = Swift.min(Swift.max(1, width / Self.minimumPiece), Swift.max(1, 4 * pool.threads / Swift.max(rows, 1)))
+    if case .concat = operation { cuts = 1 }
+    let pieces = cuts
+    let grain = Swift.max(1, 65536 / Swift.max(width / pieces, 1))
     let (views, dims, operation, elementBytes) = (views, dims, operation, elementBytes)
     let out = UncheckedPointers(output: output, sources: sources)
-    pool.forEachChunk(of: rows, grain: grain) { range in
+    pool.forEachChunk(of: rows * pieces, grain: grain) { range in
       var starts = [Int](repeating: 0, count: views.count)
       if case .concat(let axis, let bounds) = operation {
         for row in range {
@@ -104,24 +135,31 @@ struct NativeStridedKernel: Sendable {
         }
         return
       }
-      for row in range {
-        for (slot, view) in views.enumerated() { starts[slot] = view.offset + Self.rowOffset(row, dims, view.strides) }
-        let target = out.output + row * width * elementBytes
+      for unit in range {
+        let (row, piece) = unit.quotientAndRemainder(dividingBy: pieces)
+        let first = width * piece / pieces, count = width * (piece + 1) / pieces - first
+        for (slot, view) in views.enumerated() {
+          starts[slot] = view.offset + Self.rowOffset(row, dims, view.strides) + first * view.strides[dims.count - 1]
+        }
+        let target = out.output + (row * width + first) * elementBytes
         switch (operation, elementBytes) {
         case (.binary(let kind), _):
-          Self.binary(kind, target, out.sources, starts, views, width)
-        case (.copy, 1): Self.move(UInt8.self, target, out.sources, starts, views, width, select: false)
-        case (.copy, 2): Self.move(UInt16.self, target, out.sources, starts, views, width, select: false)
-        case (.copy, 4): Self.move(UInt32.self, target, out.sources, starts, views, width, select: false)
-        case (.copy, _), (.concat, _): Self.move(UInt64.self, target, out.sources, starts, views, width, select: false)
-        case (.select, 1): Self.move(UInt8.self, target, out.sources, starts, views, width, select: true)
-        case (.select, 2): Self.move(UInt16.self, target, out.sources, starts, views, width, select: true)
-        case (.select, 4): Self.move(UInt32.self, target, out.sources, starts, views, width, select: true)
-        case (.select, _): Self.move(UInt64.self, target, out.sources, starts, views, width, select: true)
+          Self.binary(kind, target, out.sources, starts, views, count)
+        case (.copy, 1): Self.move(UInt8.self, target, out.sources, starts, views, count, select: false)
+        case (.copy, 2): Self.move(UInt16.self, target, out.sources, starts, views, count, select: false)
+        case (.copy, 4): Self.move(UInt32.self, target, out.sources, starts, views, count, select: false)
+        case (.copy, _), (.concat, _): Self.move(UInt64.self, target, out.sources, starts, views, count, select: false)
+        case (.select, 1): Self.move(UInt8.self, target, out.sources, starts, views, count, select: true)
+        case (.select, 2): Self.move(UInt16.self, target, out.sources, starts, views, count, select: true)
+        case (.select, 4): Self.move(UInt32.self, target, out.sources, starts, views, count, select: true)
+        case (.select, _): Self.move(UInt64.self, target, out.sources, starts, views, count, select: true)
         }
       }
     }
   }
+
+  /// The fewest elements of a row that a part of a parallel run takes.
+  static let minimumPiece = 4096
 
   /// The element offset of output row `row` (all axes but the last) under `strides`.
   private static func rowOffset(_ row: Int, _ dims: [Int], _ strides: [Int]) -> Int {
@@ -201,10 +239,29 @@ struct NativeStridedKernel: Sendable {
     )
     let (sa, sb) = (views[0].strides.last!, views[1].strides.last!)
     switch kind {
-    case .add: for j in 0..<width { out[j] = a[j * sa] + b[j * sb] }
-    case .sub: for j in 0..<width { out[j] = a[j * sa] - b[j * sb] }
-    case .mul: for j in 0..<width { out[j] = a[j * sa] * b[j * sb] }
-    default: for j in 0..<width { out[j] = a[j * sa] / b[j * sb] }
+    case .add: combine(out, a, sa, b, sb, width, +)
+    case .sub: combine(out, a, sa, b, sb, width, -)
+    case .mul: combine(out, a, sa, b, sb, width, *)
+    default: combine(out, a, sa, b, sb, width, /)
+    }
+  }
+
+  /// `out[j] = op(a[j · sa], b[j · sb])` for `j < width`, with the common strides (both
+  /// contiguous, or one operand a broadcast scalar) as loops the compiler vectorises.
+  @inline(__always)
+  private static func combine(
+    _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ sb: Int,
+    _ width: Int, _ op: (Float, Float) -> Float
+  ) {
+    switch (sa, sb) {
+    case (1, 1): for j in 0..<width { out[j] = op(a[j], b[j]) }
+    case (1, 0):
+      let y = b[0]
+      for j in 0..<width { out[j] = op(a[j], y) }
+    case (0, 1):
+      let x = a[0]
+      for j in 0..<width { out[j] = op(x, b[j]) }
+    default: for j in 0..<width { out[j] = op(a[j * sa], b[j * sb]) }
     }
   }
 }
