@@ -54,7 +54,7 @@ enum CPUBenchmark {
     print("peer: \(Peer.streamName), over the same bytes, same run")
     print(quantHeader)
     for dtype in [DType.q4_0, .q4_1, .q8_0] {
-      for (k, n) in [(576, 1536), (1536, 576), (576, 49152)] {
+      for (k, n) in [(576, 192), (576, 1536), (1536, 576), (576, 49152)] {
         var generator = SeededRandom(seed: 2)
         let weights = QuantWeights(dtype: dtype, shapes: [(n, k)], using: &generator)
         rows += quant([weights], shape: "\(n)x\(k)", threads: threads, repeats: repeats)
