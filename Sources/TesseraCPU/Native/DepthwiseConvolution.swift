@@ -6,9 +6,10 @@ import TesseraIR
 /// row reads whole vectors: the output row is computed eight positions at a time, four such
 /// vectors held in registers across all taps (the loads specialised for stride 1; stride 2
 /// takes the even lanes of sixteen; other strides gather lanes), stored whole into a scratch
-/// row and copied out, then the epilogue (bias per channel, activation, residual) runs over the
-/// finished row. Each output element adds its taps' products in the order (ky, kx),
-/// skipping rows outside the image, as an unpadded loop does; the padding adds `w · 0`. Threads
+/// row and copied out; the epilogue (bias per channel, activation, residual) runs over each
+/// finished plane. Each output element adds its taps' products in the order (ky, kx), skipping
+/// rows outside the image, as an unpadded loop does (rows of fewer than four vectors in four
+/// interleaved sums, ``OutputRow/oneVector(_:_:into:)``); the padding adds `w · 0`. Threads
 /// take whole planes.
 enum DepthwiseConvolution {
   /// Whether `shape` is depthwise.
@@ -41,6 +42,7 @@ enum DepthwiseConvolution {
       input: input, weights: weights, output: output, epilogues: (0..<shape.batch).map(epilogue))
     let (planeIn, positions, channels) = (rows.input * columns.input, shape.positions, shape.channels)
     let vectors = (columns.output + 7) / 8
+    let rowTaps = (0..<rows.output).map { OutputRow.tapsInside(rows, window: $0) }
     pool.forEachChunk(of: shape.batch * channels) { chunk in
       let padded = PaddedPlane(columns, rows: rows.input, vectors: vectors)
       let scratch = UnsafeMutablePointer<Float>.allocate(capacity: vectors * 8)
@@ -55,18 +57,16 @@ enum DepthwiseConvolution {
         let imageOutput = shared.output + image * channels * positions
         let epilogue = shared.epilogues[image]
         for row in 0..<rows.output {
-          let window = OutputRow(row, padded: padded, kernel: kernel, rows: rows, columns: columns)
+          let window = OutputRow(row, taps: rowTaps[row], padded: padded, kernel: kernel, rows: rows, columns: columns)
           var first = 0
           while first + 4 <= vectors {
             window.fourVectors(Loads.self, from: first, into: scratch)
             first += 4
           }
           for vector in first..<vectors { window.oneVector(Loads.self, vector, into: scratch) }
-          let firstPosition = row * columns.output
-          (imageOutput + channel * positions + firstPosition).update(from: scratch, count: columns.output)
-          epilogue.apply(
-            row: channel, columns: firstPosition..<(firstPosition + columns.output), c: imageOutput, ldc: positions)
+          (imageOutput + channel * positions + row * columns.output).update(from: scratch, count: columns.output)
         }
+        epilogue.apply(row: channel, columns: 0..<positions, c: imageOutput, ldc: positions)
       }
     }
   }
@@ -85,12 +85,12 @@ private struct OutputRow {
   let rowStep: Int
   let columns: WindowGeometry.Axis
 
-  /// Output row `window` of the plane in `padded` with weights `kernel`.
+  /// Output row `window` of the plane in `padded` with weights `kernel`, `taps` its kernel rows
+  /// inside the image (``tapsInside(_:window:)``).
   init(
-    _ window: Int, padded: PaddedPlane, kernel: UnsafePointer<Float>, rows: WindowGeometry.Axis,
+    _ window: Int, taps: Range<Int>, padded: PaddedPlane, kernel: UnsafePointer<Float>, rows: WindowGeometry.Axis,
     columns: WindowGeometry.Axis
   ) {
-    let taps = Self.tapsInside(rows, window: window)
     firstRow = UnsafePointer(padded.rows) + rows.position(window: window, tap: taps.lowerBound) * padded.width
     firstWeights = kernel + taps.lowerBound * columns.kernel
     kernelRows = taps.count
@@ -143,12 +143,17 @@ private struct OutputRow {
     out.storeBytes(of: sums.3, toByteOffset: 96, as: SIMD8<Float>.self)
   }
 
-  /// Output vector `vector` into `scratch[8·vector …]`.
+  /// Output vector `vector` into `scratch[8·vector …]`. Tap `t` adds into the `t mod 4`th of
+  /// four sums (summed pairwise at the end), so four chains of adds overlap where one would wait
+  /// out every add's latency: rows of one or two vectors (7 × 7 and 14 × 14 planes) go this way.
   @inline(__always)
   func oneVector<Loads: StridedLoads>(_ loads: Loads.Type, _ vector: Int, into scratch: UnsafeMutablePointer<Float>) {
-    var sum = SIMD8<Float>()
+    var sums = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
     let stride = columns.stride
-    forEachTap(vector: vector) { weight, p in sum = sum.addingProduct(weight, Loads.load(p, stride: stride)) }
+    forEachTap(vector: vector) { weight, p in
+      sums = (sums.1, sums.2, sums.3, sums.0.addingProduct(weight, Loads.load(p, stride: stride)))
+    }
+    let sum = (sums.0 + sums.1) + (sums.2 + sums.3)
     UnsafeMutableRawPointer(scratch + 8 * vector).storeBytes(of: sum, as: SIMD8<Float>.self)
   }
 }
