@@ -48,7 +48,8 @@ enum Windows {
     return RefArray(floats: out, dtype: x.dtype, shape: type.shape)
   }
 
-  /// The maximum of the taps inside the input, or their mean (divided by the taps inside the
+  /// The maximum of the taps inside the input (NaN when one is, as numpy's `max` and this
+  /// evaluator's `reduce_max` give), or their mean (divided by the taps inside the
   /// input, or inside the input and its padding with `count_include_pad`).
   private static func pool(_ kind: OpKind, _ x: RefArray, _ attributes: Attributes, _ type: TensorType) -> RefArray {
     let (planes, height, width) = (x.shape.dims[0] * x.shape.dims[1], x.shape.dims[2], x.shape.dims[3])
@@ -72,7 +73,7 @@ enum Windows {
             }
           }
           if kind == .maxPool2d {
-            out[index] = Float(taps.max() ?? -.infinity)
+            out[index] = Float(taps.contains(where: \.isNaN) ? .nan : taps.max() ?? -.infinity)
           } else {
             let count =
               rows.count(window: oy, includingPadding: includePadding)

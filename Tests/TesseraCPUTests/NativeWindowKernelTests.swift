@@ -182,6 +182,14 @@ struct NativeWindowKernelTests {
     pool(
       "avg_pool2d", input: [1, 3, 7, 7], output: [1, 3, 4, 4],
       "ceil_mode = true, count_include_pad = true, kernel = [2, 2], strides = [2, 2]"),
+    // Rows of several vectors: 37 outputs a row (four whole vectors and five lanes).
+    pool("max_pool2d", input: [1, 2, 9, 37], output: [1, 2, 9, 37], "kernel = [3, 3], pads = [1, 1, 1, 1]"),
+    // Stride 3 gathers its lanes: (29 − 3) / 3 + 1 = 9, (8 − 3) / 3 + 1 = 2.
+    pool("max_pool2d", input: [1, 2, 8, 29], output: [1, 2, 2, 9], "kernel = [3, 3], strides = [3, 3]"),
+    // (21 + 2 − 3) / 2 + 1 = 11 both ways, two vectors a row.
+    pool(
+      "avg_pool2d", input: [1, 3, 21, 21], output: [1, 3, 11, 11],
+      "kernel = [3, 3], pads = [1, 1, 1, 1], strides = [2, 2]"),
   ]
 
   static func pool(_ op: String, input: [Int], output: [Int], _ attributes: String, dtype: String = "f32") -> String {
@@ -198,6 +206,25 @@ struct NativeWindowKernelTests {
       Issue.record("not native pooling: \(Self.pools[index])")
       return
     }
+  }
+
+  /// A maximum over a window holding NaN is NaN, as the reference's is; the −∞ padding and the
+  /// other windows are unaffected. (6 + 2 − 3) / 2 + 1 = 3, (19 + 2 − 3) / 2 + 1 = 10.
+  @Test("a max pool takes NaN where a window holds one", arguments: [1, 3])
+  func maxPoolKeepsNaN(threads: Int) throws {
+    let text = Self.pool(
+      "max_pool2d", input: [1, 2, 6, 19], output: [1, 2, 3, 10],
+      "kernel = [3, 3], pads = [1, 1, 1, 1], strides = [2, 2]")
+    var values = (0..<228).map { Double($0 % 7) - 3 }
+    (values[40], values[150]) = (.nan, .nan)
+    let input = Tensor(values, shape: Shape([1, 2, 6, 19]))
+    let graph = try TestSupport.parseOne(text)
+    let device = CPUDevice(library: StandardKernelLibrary(), pool: CPUThreadPool(threads: threads))
+    let expected = try TestSupport.evaluate(graph, [input])[0].floats
+    let actual = try device.compile(graph).run(inputs: [input])[0].floats
+    #expect(expected.count { $0.isNaN } >= 2)
+    #expect(actual.map(\.isNaN) == expected.map(\.isNaN))
+    #expect(zip(actual, expected).allSatisfy { $0.isNaN || $0 == $1 })
   }
 
   /// f16 convolutions and pools are not native: they run the generated window kernels, which
