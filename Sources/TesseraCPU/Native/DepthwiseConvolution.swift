@@ -42,7 +42,7 @@ enum DepthwiseConvolution {
       input: input, weights: weights, output: output, epilogues: (0..<shape.batch).map(epilogue))
     let (planeIn, positions, channels) = (rows.input * columns.input, shape.positions, shape.channels)
     let vectors = (columns.output + 7) / 8
-    let rowTaps = (0..<rows.output).map { OutputRow.tapsInside(rows, window: $0) }
+    let rowTaps = (0..<rows.output).map { rows.tapsInside(window: $0) }
     pool.forEachChunk(of: shape.batch * channels) { chunk in
       let padded = PaddedPlane(columns, rows: rows.input, vectors: vectors)
       let scratch = UnsafeMutablePointer<Float>.allocate(capacity: vectors * 8)
@@ -86,7 +86,7 @@ private struct OutputRow {
   let columns: WindowGeometry.Axis
 
   /// Output row `window` of the plane in `padded` with weights `kernel`, `taps` its kernel rows
-  /// inside the image (``tapsInside(_:window:)``).
+  /// inside the image (``WindowGeometry/Axis/tapsInside(window:)``).
   init(
     _ window: Int, taps: Range<Int>, padded: PaddedPlane, kernel: UnsafePointer<Float>, rows: WindowGeometry.Axis,
     columns: WindowGeometry.Axis
@@ -96,15 +96,6 @@ private struct OutputRow {
     kernelRows = taps.count
     rowStep = rows.dilation * padded.width
     self.columns = columns
-  }
-
-  /// The kernel rows of output row `window` that lie inside the image (consecutive: positions
-  /// grow with the tap); their products are added in order, the others skipped.
-  static func tapsInside(_ rows: WindowGeometry.Axis, window: Int) -> Range<Int> {
-    var (lower, upper) = (0, rows.kernel)
-    while lower < upper && rows.position(window: window, tap: lower) < 0 { lower += 1 }
-    while upper > lower && rows.position(window: window, tap: upper - 1) >= rows.input { upper -= 1 }
-    return lower..<upper
   }
 
   /// Calls `body(weight, start)` for every tap inside the image in order (ky, kx), `start`
@@ -155,63 +146,6 @@ private struct OutputRow {
     }
     let sum = (sums.0 + sums.1) + (sums.2 + sums.3)
     UnsafeMutableRawPointer(scratch + 8 * vector).storeBytes(of: sum, as: SIMD8<Float>.self)
-  }
-}
-
-/// Eight elements of a padded row, `stride` apart, loaded the way that stride allows.
-private protocol StridedLoads {
-  /// The elements at `start`, `start + stride`, … `start + 7·stride`.
-  static func load(_ start: UnsafePointer<Float>, stride: Int) -> SIMD8<Float>
-}
-
-/// Stride 1: one load.
-private enum UnitStride: StridedLoads {
-  @inline(__always)
-  static func load(_ start: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
-    UnsafeRawPointer(start).loadUnaligned(as: SIMD8<Float>.self)
-  }
-}
-
-/// Stride 2: the even lanes of sixteen.
-private enum EvenLanes: StridedLoads {
-  @inline(__always)
-  static func load(_ start: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
-    UnsafeRawPointer(start).loadUnaligned(as: SIMD16<Float>.self).evenHalf
-  }
-}
-
-/// Any other stride: lane by lane.
-private enum GatheredLanes: StridedLoads {
-  @inline(__always)
-  static func load(_ start: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
-    var lanes = SIMD8<Float>()
-    for lane in 0..<8 { lanes[lane] = start[lane * stride] }
-    return lanes
-  }
-}
-
-/// One input plane with each row copied between zeros: `padBegin` zeros before it, and after it
-/// as many as the last output vector's taps reach (whole vectors of eight outputs, and sixteen
-/// elements per stride-2 load).
-private struct PaddedPlane {
-  let rows: UnsafeMutablePointer<Float>
-  let width: Int
-  let count: Int
-
-  /// Room for `count` rows of `axis`'s input, for `vectors` vectors of eight outputs.
-  init(_ axis: WindowGeometry.Axis, rows count: Int, vectors: Int) {
-    width = axis.padBegin + Swift.max(axis.input, vectors * 8 * axis.stride + (axis.kernel - 1) * axis.dilation + 16)
-    self.count = count
-    rows = .allocate(capacity: count * width)
-    rows.initialize(repeating: 0, count: count * width)
-  }
-
-  /// Copies the plane at `source` (rows of `axis.input` floats) in, each row after `padBegin`
-  /// zeros; the rest of each row stays zero.
-  func fill(from source: UnsafePointer<Float>, _ axis: WindowGeometry.Axis) {
-    for row in 0..<count {
-      (rows + row * width + axis.padBegin).update(from: source + row * axis.input, count: axis.input)
-    }
   }
 }
 

@@ -1,10 +1,11 @@
 import TesseraIR
 
-/// `max_pool2d` and `avg_pool2d` over NCHW f32 planes: each output element visits the taps of
-/// its window that lie inside the input (a span per window row and column, found once, not a test
-/// per tap); the mean divides
-/// by the count ``WindowGeometry/Axis/count(window:includingPadding:)`` gives. Threads take
-/// whole planes.
+/// `max_pool2d` and `avg_pool2d` over NCHW f32 planes, eight outputs of a row at a time: each
+/// plane is copied into rows padded with −∞ (maximum) or zeros (mean) on both sides
+/// (``PaddedPlane``), so every tap reads a whole vector (the loads specialised per stride, as
+/// the depthwise convolution's are); window rows outside the input are skipped. A maximum takes
+/// NaN wherever a tap is NaN; a mean adds its window's taps in order and divides by the count
+/// ``WindowGeometry/Axis/count(window:includingPadding:)`` gives. Threads take whole planes.
 enum Pooling {
   /// What a window reduces to.
   enum Reduction: Sendable, Hashable {
@@ -19,9 +20,23 @@ enum Pooling {
     _ reduction: Reduction, planes: Int, geometry: WindowGeometry, input: UnsafePointer<Float>,
     output: UnsafeMutablePointer<Float>, pool: CPUThreadPool
   ) {
+    switch geometry.width.stride {
+    case 1:
+      run(UnitStride.self, reduction, planes: planes, geometry: geometry, input: input, output: output, pool: pool)
+    case 2: run(EvenLanes.self, reduction, planes: planes, geometry: geometry, input: input, output: output, pool: pool)
+    default:
+      run(GatheredLanes.self, reduction, planes: planes, geometry: geometry, input: input, output: output, pool: pool)
+    }
+  }
+
+  /// ``run(_:planes:geometry:input:output:pool:)`` with the row loads of `Loads`.
+  private static func run<Loads: StridedLoads>(
+    _ loads: Loads.Type, _ reduction: Reduction, planes: Int, geometry: WindowGeometry, input: UnsafePointer<Float>,
+    output: UnsafeMutablePointer<Float>, pool: CPUThreadPool
+  ) {
     let (rows, columns) = (geometry.height, geometry.width)
-    let rowSpans = (0..<rows.output).map { span(rows, window: $0) }
-    let columnSpans = (0..<columns.output).map { span(columns, window: $0) }
+    let rowTaps = (0..<rows.output).map { rows.tapsInside(window: $0) }
+    let isMaximum = reduction == .maximum
     let divisors: [Float]
     if case .mean(let includingPadding) = reduction {
       divisors = (0..<rows.output).flatMap { oy in
@@ -34,42 +49,52 @@ enum Pooling {
     } else {
       divisors = []
     }
-    let (rowStep, columnStep, inputWidth) = (rows.dilation * columns.input, columns.dilation, columns.input)
     let planeIn = rows.input * columns.input, planeOut = rows.output * columns.output
+    let vectors = (columns.output + 7) / 8
     let shared = PoolingPointers(input: input, output: output)
-    let isMaximum = reduction == .maximum
     pool.forEachChunk(of: planes) { chunk in
+      let padded = PaddedPlane(columns, rows: rows.input, vectors: vectors, padding: isMaximum ? -.infinity : 0)
+      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: vectors * 8)
+      defer {
+        padded.rows.deallocate()
+        scratch.deallocate()
+      }
       for plane in chunk {
-        let source = shared.input + plane * planeIn
-        var target = shared.output + plane * planeOut
-        for (oy, (top, height)) in rowSpans.enumerated() {
-          let corner = source + top * inputWidth
-          for (ox, (left, width)) in columnSpans.enumerated() {
-            var line = corner + left
-            var best = -Float.infinity, sum: Float = 0
-            for _ in 0..<height {
-              for tap in 0..<width {
-                let value = line[tap * columnStep]
-                best = value > best || value.isNaN ? value : best
-                sum += value
+        padded.fill(from: shared.input + plane * planeIn, columns)
+        let target = shared.output + plane * planeOut
+        for (oy, taps) in rowTaps.enumerated() {
+          for vector in 0..<vectors {
+            var line =
+              UnsafePointer(padded.rows) + rows.position(window: oy, tap: taps.lowerBound) * padded.width
+              + vector * 8 * columns.stride
+            var best = SIMD8<Float>(repeating: -.infinity), sum = SIMD8<Float>()
+            var sawNaN = SIMDMask<SIMD8<Int32>>(repeating: false)
+            for _ in taps {
+              for kx in 0..<columns.kernel {
+                let value = Loads.load(line + kx * columns.dilation, stride: columns.stride)
+                if isMaximum {
+                  // A lane loop of `?:` is one `vmaxps`; NaNs are remembered apart and put back.
+                  for lane in 0..<8 { best[lane] = value[lane] > best[lane] ? value[lane] : best[lane] }
+                  sawNaN .|= value .!= value
+                } else {
+                  sum += value
+                }
               }
-              line += rowStep
+              line += rows.dilation * padded.width
             }
-            target.pointee = isMaximum ? best : sum / divisors[oy * columns.output + ox]
-            target += 1
+            if any(sawNaN) { best.replace(with: .nan, where: sawNaN) }
+            UnsafeMutableRawPointer(scratch + 8 * vector).storeBytes(of: isMaximum ? best : sum, as: SIMD8<Float>.self)
+          }
+          let row = target + oy * columns.output
+          if isMaximum {
+            row.update(from: scratch, count: columns.output)
+          } else {
+            let divisorRow = oy * columns.output
+            for ox in 0..<columns.output { row[ox] = scratch[ox] / divisors[divisorRow + ox] }
           }
         }
       }
     }
-  }
-
-  /// The taps of window `window` that lie inside the input: the first one's input position and
-  /// how many follow it, `dilation` apart.
-  private static func span(_ axis: WindowGeometry.Axis, window: Int) -> (first: Int, count: Int) {
-    let inside = (0..<axis.kernel).map { axis.position(window: window, tap: $0) }.filter {
-      (0..<axis.input).contains($0)
-    }
-    return (inside.first ?? 0, inside.count)
   }
 }
 
