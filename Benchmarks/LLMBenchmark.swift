@@ -22,7 +22,7 @@ enum LLMBenchmark {
       for note in selection.notes { print("note: " + note) }
     }
     print(
-      "\(path): prefill \(prefill) tokens, decode \(decode) tokens (greedy): one timed prefill after a warm-up prefill, and \(decode) timed decode steps after the first (llama-bench also warms up; the warm-up compiles, and on cpu repacks the q4 weights into tiles)"
+      "\(path): prefill \(prefill) tokens, decode \(decode) tokens (greedy): one timed prefill after a warm-up prefill; then, as llama-bench's tg test does, \(decode) timed decode steps from a one-token prompt, after the first (llama-bench also warms up; the warm-up compiles, and on cpu repacks the q4 weights into tiles)"
     )
     let peers = threads.map { LlamaBench.measure(modelPath: path, prefill: prefill, decode: decode, threads: $0) }
     for (count, peer) in zip(threads, peers) {
@@ -60,13 +60,16 @@ enum LLMBenchmark {
       }
     }
     for (label, device, peer) in runs {
-      // The first generated token comes from the prefill, the first decode step is first use:
-      // decode + 2 tokens leave `decode` steady-state steps.
+      // Prefill: the prompt, one token after it. Decode: from a one-token prompt, so the KV
+      // cache grows from empty as in llama-bench's tg test; the first generated token comes from
+      // that prompt and the first decode step is first use: decode + 2 tokens leave `decode`
+      // steady-state steps.
       let session = try LlamaSession(model: model, device: device, context: prefill + decode + 2)
       var generator = Generator(session: session)
       generator.stopTokens = []
-      let result = try generator.generate(prompt: prompt, maxTokens: decode + 2, warmup: true)
-      let pp = result.timings.prefillTokensPerSecond ?? 0, tg = result.timings.decodeTokensPerSecond ?? 0
+      let pp = try generator.generate(prompt: prompt, maxTokens: 1, warmup: true).timings.prefillTokensPerSecond ?? 0
+      let result = try generator.generate(prompt: Array(prompt.prefix(1)), maxTokens: decode + 2, warmup: true)
+      let tg = result.timings.decodeTokensPerSecond ?? 0
       let ratios =
         peer.map { String(format: "%8.4f×  %8.4f×", pp / $0.prefill, tg / $0.decode) } ?? "       -          -"
       let moved = try session.profileDecode(result.generatedTokens.last ?? 0, greedy: true).traffic
