@@ -41,11 +41,7 @@ struct ConvolutionColumns: GEMMPanelSource, @unchecked Sendable {
           let start = Swift.min(Swift.max(ox, first), ox + run)
           let inside = start..<Swift.max(start, Swift.min(ox + run, end))
           writer.zeros(inside.lowerBound - ox)
-          if columns.stride == 1 {
-            writer.copy(line + inside.lowerBound, count: inside.count)
-          } else {
-            for x in inside { writer.put(line[x * columns.stride]) }
-          }
+          writer.copy(line + inside.lowerBound * columns.stride, count: inside.count, stride: columns.stride)
           writer.zeros(ox + run - inside.upperBound)
         }
         remaining -= run
@@ -65,30 +61,37 @@ private struct PanelWriter {
   /// The next float's place in the current panel's row.
   var lane = 0
 
+  /// Writes `count` zeros.
   @inline(__always)
-  mutating func put(_ value: Float) {
-    target[lane] = value
-    lane += 1
-    if lane == nr {
-      lane = 0
-      target += panelStride
+  mutating func zeros(_ count: Int) {
+    panelShares(count) { to, _, chunk in to.update(repeating: 0, count: chunk) }
+  }
+
+  /// Copies `count` floats that lie `stride` apart from `source`.
+  @inline(__always)
+  mutating func copy(_ source: UnsafePointer<Float>, count: Int, stride: Int) {
+    panelShares(count) { to, offset, chunk in
+      let from = source + offset * stride
+      if stride == 1 {
+        to.update(from: from, count: chunk)
+      } else {
+        for i in 0..<chunk { to[i] = from[i * stride] }
+      }
     }
   }
 
+  /// Splits `count` floats into the shares that fit the current panel's row and each following
+  /// one: `body(to, offset, chunk)` writes `chunk` floats at `to`, the `offset`-th of the
+  /// `count` onwards, then the writer moves past them.
   @inline(__always)
-  mutating func zeros(_ count: Int) {
-    for _ in 0..<count { put(0) }
-  }
-
-  /// Copies `count` consecutive floats, a panel's share at a time.
-  @inline(__always)
-  mutating func copy(_ source: UnsafePointer<Float>, count: Int) {
-    var (from, left) = (source, count)
-    while left > 0 {
-      let chunk = Swift.min(left, nr - lane)
-      (target + lane).update(from: from, count: chunk)
-      from += chunk
-      left -= chunk
+  private mutating func panelShares(
+    _ count: Int, _ body: (_ to: UnsafeMutablePointer<Float>, _ offset: Int, _ chunk: Int) -> Void
+  ) {
+    var done = 0
+    while done < count {
+      let chunk = Swift.min(count - done, nr - lane)
+      body(target + lane, done, chunk)
+      done += chunk
       lane += chunk
       if lane == nr {
         lane = 0
