@@ -105,7 +105,7 @@ struct NativeStridedKernel: Sendable {
         return
       }
       for row in range {
-        for (slot, view) in views.enumerated() { starts[slot] = view.offset + Self.rowOffset(row, dims, view.strides) }
+        for (slot, view) in views.enumerated() { starts[slot] = view.start(ofRow: row) }
         let target = out.output + row * width * elementBytes
         switch (operation, elementBytes) {
         case (.binary(let kind), _):
@@ -121,16 +121,6 @@ struct NativeStridedKernel: Sendable {
         }
       }
     }
-  }
-
-  /// The element offset of output row `row` (all axes but the last) under `strides`.
-  private static func rowOffset(_ row: Int, _ dims: [Int], _ strides: [Int]) -> Int {
-    var rest = row, offset = 0
-    for axis in stride(from: dims.count - 2, through: 0, by: -1) {
-      offset += rest % dims[axis] * strides[axis]
-      rest /= dims[axis]
-    }
-    return offset
   }
 
   /// Output row `row` of a concat along `axis`: along the last axis, every operand's segment of
