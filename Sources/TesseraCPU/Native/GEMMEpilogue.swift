@@ -39,6 +39,24 @@ public enum GEMMActivation: Sendable, Hashable {
     }
   }
 
+  /// The activation of `count` values at `values`, in place: the exact GELU eight lanes at a time
+  /// with ``VectorErf`` (glibc's `erff` per element was about a tenth of BERT's time on `cpu`),
+  /// the others one by one.
+  @inline(__always)
+  func apply(_ values: UnsafeMutablePointer<Float>, count: Int) {
+    guard self == .gelu else {
+      for j in 0..<count { values[j] = apply(values[j]) }
+      return
+    }
+    for start in stride(from: 0, to: count, by: 8) {
+      let lanes = Swift.min(8, count - start)
+      var x = SIMD8<Float>()
+      for lane in 0..<lanes { x[lane] = values[start + lane] }
+      let y = 0.5 * x * (1 + VectorErf.erf(x * Float(0.5).squareRoot()))
+      for lane in 0..<lanes { values[start + lane] = y[lane] }
+    }
+  }
+
   /// `max(0, min(1, x · (1/6) + 1/2))`, rounded as the importer's `mul`, `add`, `min`, `max` are.
   @inline(__always)
   private static func hardSigmoid(_ x: Float) -> Float {
@@ -131,7 +149,7 @@ public struct GEMMEpilogue: @unchecked Sendable {
       for j in columns { out[j] += add }
     }
     if residualBeforeActivation { addResidual(row: row, columns: columns, to: out) }
-    if activation != .identity { for j in columns { out[j] = activation.apply(out[j]) } }
+    if activation != .identity { activation.apply(out + columns.lowerBound, count: columns.count) }
     if let gate {
       let factor = gate + row * gateStride
       for j in columns { out[j] *= gateActivation.apply(factor[j]) }
