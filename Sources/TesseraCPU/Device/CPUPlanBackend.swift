@@ -212,7 +212,7 @@ final class CPUPlanBackend: PlanBackend {
     case .dequantize(let kernel):
       "native dequantize \(kernel.format)\(kernel.transposed ? " transposed" : "") → %\(graph[root].name)"
     case .gather(let kernel):
-      "native gather of \(kernel.rowFormat) rows\(kernel.epilogue.isEmpty ? "" : " with its epilogue") → %\(graph[root].name)"
+      "native gather (\(kernel.rowFormat) rows\(kernel.epilogue.isEmpty ? "" : ", epilogue")) → %\(graph[root].name)"
     case .vector(_, let call): "kernel \(call.kernel.name) → %\(graph[root].name)"
     }
   }
