@@ -48,13 +48,20 @@ public enum GEMMActivation: Sendable, Hashable {
       for j in 0..<count { values[j] = apply(values[j]) }
       return
     }
-    for start in stride(from: 0, to: count, by: 8) {
-      let lanes = Swift.min(8, count - start)
-      var x = SIMD8<Float>()
-      for lane in 0..<lanes { x[lane] = values[start + lane] }
-      let y = 0.5 * x * (1 + VectorErf.erf(x * Float(0.5).squareRoot()))
-      for lane in 0..<lanes { values[start + lane] = y[lane] }
+    let gelu = { (x: SIMD8<Float>) in 0.5 * x * (1 + VectorErf.erf(x * Float(0.5).squareRoot())) }
+    let raw = UnsafeMutableRawPointer(values)
+    var start = 0
+    while start + 8 <= count {
+      raw.storeBytes(
+        of: gelu(raw.loadUnaligned(fromByteOffset: start * 4, as: SIMD8<Float>.self)), toByteOffset: start * 4,
+        as: SIMD8<Float>.self)
+      start += 8
     }
+    guard start < count else { return }
+    var x = SIMD8<Float>()
+    for lane in 0..<(count - start) { x[lane] = values[start + lane] }
+    let y = gelu(x)
+    for lane in 0..<(count - start) { values[start + lane] = y[lane] }
   }
 
   /// `max(0, min(1, x · (1/6) + 1/2))`, rounded as the importer's `mul`, `add`, `min`, `max` are.

@@ -19,12 +19,14 @@ public enum RowKernels {
         var totals = SIMD8<Float>()
         for start in stride(from: 0, to: width, by: 8) {
           let lanes = Swift.min(8, width - start)
-          var values = SIMD8<Float>(repeating: -.infinity)
           if lanes == 8 {
-            values = UnsafeRawPointer(input + start).loadUnaligned(as: SIMD8<Float>.self)
-          } else {
-            for lane in 0..<lanes { values[lane] = input[start + lane] }
+            let e = VectorExp.exp(UnsafeRawPointer(input + start).loadUnaligned(as: SIMD8<Float>.self) - peak)
+            UnsafeMutableRawPointer(output + start).storeBytes(of: e, as: SIMD8<Float>.self)
+            totals += e
+            continue
           }
+          var values = SIMD8<Float>(repeating: -.infinity)
+          for lane in 0..<lanes { values[lane] = input[start + lane] }
           let e = VectorExp.exp(values - peak)
           totals += e
           for lane in 0..<lanes { output[start + lane] = e[lane] }

@@ -3,8 +3,10 @@
 /// by its Taylor series to `r⁷/7!` (the first term left out is below 2⁻²⁷ of the sum), and `2ⁿ`
 /// written into the exponent bits. Below -87.33 (where `e^x` leaves the normal floats) the
 /// result is 0, above 88.37 (where `2ⁿ` would need 2¹²⁸; `e^x` is within 30% of the largest
-/// float there) it is +∞, and NaN stays NaN. glibc's `expf` takes a slow path that
-/// sets `errno` for every underflowing lane (a masked attention score), which this does not.
+/// float there) it is +∞, and NaN stays NaN. glibc's `expf` takes a slow path that sets `errno`
+/// for every underflowing lane (a masked attention score), which this does not. Lane choices are
+/// `replacing(with:where:)` with a scalar, and clamps `a > b ? a : b` lane loops of two vectors
+/// (`vmaxps`/`vminps`): a lane loop choosing a scalar constant compiles to a scalar loop.
 enum VectorExp {
   /// Where the result is no longer a normal float: 0 below, +∞ above.
   static let lowest: Float = -87.33, highest: Float = 88.37
@@ -12,8 +14,7 @@ enum VectorExp {
   /// `e^x` lane by lane.
   @inline(__always)
   static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    var clamped = SIMD8<Float>()
-    for lane in 0..<8 { clamped[lane] = x[lane] < lowest ? lowest : (x[lane] > highest ? highest : x[lane]) }
+    let clamped = VectorLanes.clamp(x, SIMD8(repeating: lowest), SIMD8(repeating: highest))
     // 1.5 · 2²³ has an ulp of 1: adding it rounds to the nearest integer (ties to even), which
     // then sits in the low bits of the sum.
     let magic: Float = 12_582_912
@@ -32,11 +33,6 @@ enum VectorExp {
     p = SIMD8(repeating: 1).addingProduct(p, r)
     let exponent = (unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- Int32(bitPattern: magic.bitPattern) &+ 127) &<< 23
     let scaled = p * unsafeBitCast(exponent, to: SIMD8<Float>.self)
-    var result = SIMD8<Float>()
-    for lane in 0..<8 {
-      let value = x[lane]
-      result[lane] = value < lowest ? 0 : (value > highest ? .infinity : (value != value ? value : scaled[lane]))
-    }
-    return result
+    return scaled.replacing(with: 0, where: x .< lowest).replacing(with: .infinity, where: x .> highest)
   }
 }
