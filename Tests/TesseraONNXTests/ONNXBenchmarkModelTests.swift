@@ -7,7 +7,8 @@ import Testing
 /// and `scripts/onnx-bert.py`, through `scripts/onnx-test-data.py models`) on every device the issue
 /// names, against onnxruntime's outputs. Errors are measured against the largest expected value
 /// (MobileNetV3's random-weight logits are small); the npu multiplies f16 operands on its cube,
-/// hence its wider tolerance (docs/npu-isa.md).
+/// hence its wider tolerance (docs/npu-isa.md). On `cpu`, BERT's embedding sum must run as the
+/// native lookup with its epilogue.
 @Suite("ONNX benchmark models on every device", .enabled(if: PythonONNX.available, PythonONNX.skipReason))
 struct ONNXBenchmarkModelTests {
   private static let registry = DeviceRegistry.standard()
@@ -37,7 +38,14 @@ struct ONNXBenchmarkModelTests {
     let shapes = Dictionary(uniqueKeysWithValues: zip(names, inputs.map(\.shape.dims)))
     let options = ONNXImportOptions(evaluator: ReferenceConstantEvaluator(), inputShapes: shapes)
     let graph = try ONNXImporter.importFile(directory + "/model.onnx", options: options)
-    let results = try device.compile(graph).run(inputs: inputs)
+    let compiled = try device.compile(graph)
+    let results = try compiled.run(inputs: inputs)
+    if name == "cpu", model.hasPrefix("bert") {
+      let steps = try compiled.profile(inputs: inputs) ?? []
+      #expect(
+        steps.contains { $0.kernel.hasPrefix("native gather (f32 rows, epilogue)") },
+        "BERT's embeddings (word lookup + position + token type) are one native step: \(steps.map(\.kernel))")
+    }
     let tolerance = name == "npu" ? 1e-2 : 1e-4
     for (index, result) in results.enumerated() {
       let expected = try NPY.read(path: directory + "/output_\(index).npy")

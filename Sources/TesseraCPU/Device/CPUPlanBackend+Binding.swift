@@ -34,7 +34,8 @@ extension CPUPlanBackend {
     case .sliceUpdate(let update): return { update.run(output: output, pointer: pointer) }
     case .argmax(let argmax): return { argmax.run(output: output, pointer: pointer) }
     case .dequantize(let kernel): return { kernel.run(output: output, pointer: pointer, pool: pool) }
-    case .gather(let kernel): return { kernel.run(output: output, pointer: pointer, pool: pool) }
+    case .gather(let kernel):
+      return { () throws(DeviceError) in try kernel.run(output: output, pointer: pointer, pool: pool) }
     case .vector(let kernel, let call):
       let bindings = zip(call.buffers, call.kernel.buffers).map { value, parameter in
         KernelBufferBinding(pointer: pointer(value), count: graph.type(of: value).shape.count, dtype: parameter.dtype)

@@ -9,8 +9,8 @@ import TesseraRuntime
 /// library groups on ``RowKernels``, movement / select / f32 arithmetic groups through strided
 /// views (``NativeStridedKernel``), lone `update_slice` and f32 `argmax` groups natively
 /// (``NativeSliceUpdate``, ``NativeArgmax``), `dequantize` (and its transpose) of block-quantized
-/// weights a block at a time (``NativeDequantize``), embedding lookups in a block-quantized table
-/// row by row (``NativeEmbeddingGather``), every other kernel on its ``VectorKernel`` program,
+/// weights a block at a time (``NativeDequantize``), embedding lookups in an f32 or block-quantized
+/// table row by row with their elementwise epilogue (``NativeEmbeddingGather``), every other kernel on its ``VectorKernel`` program,
 /// built once here. A `dequantize` group read only by quantized native matmuls and embedding lookups
 /// is skipped (they read the quantized weight directly); so is a movement group read only by matmuls that read its input
 /// through a strided view. Quantized weights of matmuls are read as ``QuantizedTiles`` wherever
@@ -122,7 +122,7 @@ final class CPUPlanBackend: PlanBackend {
       case .native(let matmul) where matmul.readsBAtSource && matmul.a != matmul.bValue:
         sourceReaders[matmul.bValue, default: 0] += 1
       case .gather(let gather):
-        sourceReaders[gather.table, default: 0] += 1
+        if case .quantized(_, let dequantized, _) = gather.table { sourceReaders[dequantized, default: 0] += 1 }
       default: break
       }
     }
@@ -211,7 +211,8 @@ final class CPUPlanBackend: PlanBackend {
     case .argmax: "native argmax → %\(graph[root].name)"
     case .dequantize(let kernel):
       "native dequantize \(kernel.format)\(kernel.transposed ? " transposed" : "") → %\(graph[root].name)"
-    case .gather(let kernel): "native gather of \(kernel.format) rows → %\(graph[root].name)"
+    case .gather(let kernel):
+      "native gather (\(kernel.rowFormat) rows\(kernel.epilogue.isEmpty ? "" : ", epilogue")) → %\(graph[root].name)"
     case .vector(_, let call): "kernel \(call.kernel.name) → %\(graph[root].name)"
     }
   }

@@ -1,94 +1,161 @@
 import TesseraCompiler
 import TesseraIR
+import TesseraRuntime
 
-/// A group that looks rows up in a block-quantized table: `gather(dequantize(w), indices)` along
-/// axis 0 of a rank-2 `w` whose rows are whole blocks, optionally times a splat constant (Gemma's
-/// `√d` embedding scale). Only the gathered rows are decoded, by the format's ``BlockDecoder``, so
-/// an embedding lookup costs its rows, not the whole table (a 262144-row table was decoded whole
-/// every step before). The `dequantize` may be in the group or in a group of its own; that group
-/// is then needed only if something else reads the dequantized table.
+/// A group that looks rows up in a table (an embedding lookup): `gather(table, indices)` along
+/// axis 0 with i32 or i64 indices, followed by the elementwise chain of a
+/// ``NativeGatherEpilogue`` (BERT's `+ position + token type`, Gemma's `· √d`), each row finished
+/// while it is in cache. The table is f32 (rows are copied), or `dequantize(w)` of a rank-2
+/// block-quantized `w` whose rows are whole blocks: then only the gathered rows are decoded, by
+/// the format's ``BlockDecoder``, so a lookup costs its rows, not the whole table (a 262144-row
+/// table was decoded whole every step before). The `dequantize` may be in the group or in a
+/// group of its own; that group is then needed only if something else reads the dequantized
+/// table.
 struct NativeEmbeddingGather: Sendable {
-  let weight: ValueID
+  /// Where the rows come from.
+  enum Table: Sendable {
+    /// An f32 value: rows are copied.
+    case f32(ValueID)
+    /// `dequantized = dequantize(weight)` of a block-quantized weight: rows are decoded.
+    case quantized(weight: ValueID, dequantized: ValueID, format: BlockFormat)
+  }
+
+  let table: Table
   let indices: ValueID
-  /// The dequantized table the gather reads (the `dequantize`'s result).
-  let table: ValueID
   let indexDType: DType
-  let format: BlockFormat
-  /// The table's rows and columns, and how many indices are looked up.
+  /// The table's rows, the elements of each row, and how many indices are looked up.
   let rows: Int, columns: Int, count: Int
-  /// The splat constant the rows are multiplied by, if any.
-  let scale: Float?
+  /// The result's last axis: the epilogue walks rows of this length (`columns` is a multiple).
+  let width: Int
+  let epilogue: NativeGatherEpilogue
+  /// The gather's result, named in the error an index out of range raises.
+  let resultName: String
 
   /// Recognises `group`, or returns nil; `producers` maps each value to its defining node.
   init?(_ group: FusedGroup, in graph: Graph, producers: [ValueID: Int]) {
     let nodes = group.nodes.map { graph.nodes[$0] }
-    guard let gather = nodes.first(where: { $0.kind == .gather }),
-      let dequantizeIndex = producers[gather.operands[0]], graph.nodes[dequantizeIndex].kind == .dequantize
-    else { return nil }
-    let dequantize = graph.nodes[dequantizeIndex]
-    let weightType = graph.type(of: dequantize.operands[0])
-    let resultType = graph.type(of: gather.result)
-    guard let format = weightType.dtype.blockFormat, weightType.shape.rank == 2,
-      graph.type(of: dequantize.result).dtype == .f32, resultType.dtype == .f32,
-      weightType.shape.dims[1] % format.elements == 0,
-      weightType.shape.normalizedAxis(gather.attributes.int("axis") ?? 0) == 0
-    else { return nil }
-    indexDType = graph.type(of: gather.operands[1]).dtype
-    guard indexDType == .i32 || indexDType == .i64 else { return nil }
-    let literals = Dictionary(nodes.compactMap { node in node.literal.map { (node.result, $0) } }) { a, _ in a }
-    let rest = nodes.filter { $0.result != gather.result && $0.result != dequantize.result && $0.literal == nil }
-    switch rest.count {
-    case 0 where group.root == gather.result:
-      scale = nil
-    case 1:
-      let mul = rest[0]
-      guard mul.kind == .mul, group.root == mul.result, graph.type(of: mul.result) == resultType,
-        let other = mul.operands.first(where: { $0 != gather.result }), mul.operands.contains(gather.result),
-        let literal = literals[other] ?? producers[other].flatMap({ graph.nodes[$0].literal }),
-        !literal.dtype.isQuantized, Set(literal.doubles).count == 1
-      else { return nil }
-      scale = Float(literal.doubles[0])
-    default:
+    let inside = Set(nodes.map(\.result))
+    guard let gather = nodes.first(where: { $0.kind == .gather }), !inside.contains(gather.operands[1]) else {
       return nil
     }
-    (weight, indices, table, self.format) = (dequantize.operands[0], gather.operands[1], dequantize.result, format)
-    (rows, columns) = (weightType.shape.dims[0], weightType.shape.dims[1])
-    count = graph.type(of: gather.operands[1]).shape.count
+    let tableType = graph.type(of: gather.operands[0]), resultType = graph.type(of: gather.result)
+    indexDType = graph.type(of: gather.operands[1]).dtype
+    guard resultType.dtype == .f32, tableType.shape.rank >= 2, tableType.shape.count > 0,
+      tableType.shape.normalizedAxis(gather.attributes.int("axis") ?? 0) == 0, indexDType == .i32 || indexDType == .i64
+    else { return nil }
+    var rest = nodes.filter { $0.result != gather.result }
+    if let dequantizeIndex = producers[gather.operands[0]], graph.nodes[dequantizeIndex].kind == .dequantize {
+      let dequantize = graph.nodes[dequantizeIndex]
+      let weightType = graph.type(of: dequantize.operands[0])
+      guard let format = weightType.dtype.blockFormat, weightType.shape.rank == 2,
+        weightType.shape.dims[1] % format.elements == 0
+      else { return nil }
+      table = .quantized(weight: dequantize.operands[0], dequantized: dequantize.result, format: format)
+      rest.removeAll { $0.result == dequantize.result }
+    } else {
+      guard tableType.dtype == .f32, !inside.contains(gather.operands[0]) else { return nil }
+      table = .f32(gather.operands[0])
+    }
+    guard let epilogue = NativeGatherEpilogue(rest, after: gather.result, root: group.root, in: graph) else {
+      return nil
+    }
+    self.epilogue = epilogue
+    indices = gather.operands[1]
+    rows = tableType.shape.dims[0]
+    columns = tableType.shape.count / rows
+    count = graph.type(of: indices).shape.count
+    width = tableType.shape.dims.last!
+    resultName = graph[gather.result].name
   }
 
-  /// Decodes the rows `pointer(indices)` names into `output` (`count × columns` f32), scaled.
-  /// Negative indices count from the end and others out of range are clamped, as the generated
-  /// kernel does.
-  func run(output: UnsafeMutableRawPointer, pointer: (ValueID) -> UnsafeMutableRawPointer, pool: CPUThreadPool) {
-    let (format, rows, columns, scale, indexDType) = (format, rows, columns, scale, indexDType)
-    let blocks = columns / format.elements
+  /// What its rows are stored as (`f32`, `q4_0`…), for profiles.
+  var rowFormat: String {
+    switch table {
+    case .f32: "f32"
+    case .quantized(_, _, let format): "\(format)"
+    }
+  }
+
+  /// Copies or decodes the rows `pointer(indices)` names into `output` (`count × columns` f32)
+  /// and applies the epilogue. Negative indices count from the end; an index still outside the
+  /// table fails the run before anything is written, with the reference evaluator's error.
+  func run(output: UnsafeMutableRawPointer, pointer: (ValueID) -> UnsafeMutableRawPointer, pool: CPUThreadPool)
+    throws(DeviceError)
+  {
     let memory = GatherPointers(
-      source: UnsafeRawPointer(pointer(weight)), indices: UnsafeRawPointer(pointer(indices)),
-      output: output.assumingMemoryBound(to: Float.self))
+      indices: UnsafeRawPointer(pointer(indices)), output: output.assumingMemoryBound(to: Float.self),
+      sources: epilogue.sources(pointer))
+    for position in 0..<count {
+      let index = memory.index(at: position, indexDType)
+      guard (-rows..<rows).contains(index) else {
+        throw .execution(
+          op: .gather, value: resultName, message: "index \(index) is out of range for axis 0 of size \(rows)")
+      }
+    }
+    let (rows, columns, width, epilogue, indexDType) = (rows, columns, width, epilogue, indexDType)
+    let widthRows = columns / width
+    let copy = RowSource(table, pointer: pointer, columns: columns)
     pool.forEachChunk(of: count, grain: Swift.max(1, 16384 / columns)) { range in
-      var decoder = BlockDecoder(format)
+      var decoder = copy.decoder
       for position in range {
-        let index =
-          indexDType == .i64
-          ? Int(memory.indices.loadUnaligned(fromByteOffset: position * 8, as: Int64.self))
-          : Int(memory.indices.loadUnaligned(fromByteOffset: position * 4, as: Int32.self))
-        let row = Swift.min(Swift.max(index < 0 ? index + rows : index, 0), rows - 1)
-        let source = memory.source + row * blocks * format.bytes
+        let index = memory.index(at: position, indexDType)
         let target = memory.output + position * columns
-        for block in 0..<blocks {
-          decoder.decode(source + block * format.bytes, into: target + block * format.elements)
-        }
-        if let scale {
-          for column in 0..<columns { target[column] *= scale }
+        copy.row(index < 0 ? index + rows : index, into: target, decoder: &decoder)
+        guard !epilogue.isEmpty else { continue }
+        for part in 0..<widthRows {
+          let row = position * widthRows + part
+          epilogue.apply(row: row, width: width, out: target + part * width, sources: memory.sources)
         }
       }
     }
   }
 }
 
-/// The table, indices and result a parallel lookup shares (each chunk writes its own rows).
+/// Where a lookup's rows come from, resolved to memory: the f32 table or the quantized weight.
+/// `@unchecked Sendable`: the table is only read.
+private struct RowSource: @unchecked Sendable {
+  let base: UnsafeRawPointer
+  let format: BlockFormat?
+  let columns: Int
+
+  init(_ table: NativeEmbeddingGather.Table, pointer: (ValueID) -> UnsafeMutableRawPointer, columns: Int) {
+    switch table {
+    case .f32(let value): (base, format) = (UnsafeRawPointer(pointer(value)), nil)
+    case .quantized(let weight, _, let format): (base, self.format) = (UnsafeRawPointer(pointer(weight)), format)
+    }
+    self.columns = columns
+  }
+
+  /// A decoder of the blocks, for a quantized table.
+  var decoder: BlockDecoder? { format.map(BlockDecoder.init) }
+
+  /// Writes row `row` (in range) as f32 to `target`.
+  @inline(__always)
+  func row(_ row: Int, into target: UnsafeMutablePointer<Float>, decoder: inout BlockDecoder?) {
+    guard let format else {
+      target.update(from: base.assumingMemoryBound(to: Float.self) + row * columns, count: columns)
+      return
+    }
+    let blocks = columns / format.elements
+    let source = base + row * blocks * format.bytes
+    for block in 0..<blocks {
+      decoder!.decode(source + block * format.bytes, into: target + block * format.elements)
+    }
+  }
+}
+
+/// The indices, result and epilogue operands a parallel lookup shares (each chunk writes its own
+/// rows; the rest is only read).
 private struct GatherPointers: @unchecked Sendable {
-  let source: UnsafeRawPointer
   let indices: UnsafeRawPointer
   let output: UnsafeMutablePointer<Float>
+  let sources: [UnsafePointer<Float>?]
+
+  /// Index `position`, read as `dtype` (i32 or i64).
+  @inline(__always)
+  func index(at position: Int, _ dtype: DType) -> Int {
+    dtype == .i64
+      ? Int(indices.loadUnaligned(fromByteOffset: position * 8, as: Int64.self))
+      : Int(indices.loadUnaligned(fromByteOffset: position * 4, as: Int32.self))
+  }
 }

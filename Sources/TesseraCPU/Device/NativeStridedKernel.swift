@@ -139,7 +139,7 @@ struct NativeStridedKernel: Sendable {
         let (row, piece) = unit.quotientAndRemainder(dividingBy: pieces)
         let first = width * piece / pieces, count = width * (piece + 1) / pieces - first
         for (slot, view) in views.enumerated() {
-          starts[slot] = view.offset + Self.rowOffset(row, dims, view.strides) + first * view.strides[dims.count - 1]
+          starts[slot] = view.start(ofRow: row) + first * view.strides[dims.count - 1]
         }
         let target = out.output + (row * width + first) * elementBytes
         switch (operation, elementBytes) {
@@ -160,16 +160,6 @@ struct NativeStridedKernel: Sendable {
 
   /// The fewest elements of a row that a part of a parallel run takes.
   static let minimumPiece = 4096
-
-  /// The element offset of output row `row` (all axes but the last) under `strides`.
-  private static func rowOffset(_ row: Int, _ dims: [Int], _ strides: [Int]) -> Int {
-    var rest = row, offset = 0
-    for axis in stride(from: dims.count - 2, through: 0, by: -1) {
-      offset += rest % dims[axis] * strides[axis]
-      rest /= dims[axis]
-    }
-    return offset
-  }
 
   /// Output row `row` of a concat along `axis`: along the last axis, every operand's segment of
   /// the row; otherwise the one operand whose slab holds the row.

@@ -48,6 +48,16 @@ struct StridedView: Sendable, Hashable {
     return (source, view)
   }
 
+  /// The element offset of row `row` (counting over every axis but the last, in C order).
+  func start(ofRow row: Int) -> Int {
+    var rest = row, start = offset
+    for axis in stride(from: dims.count - 2, through: 0, by: -1) {
+      start += rest % dims[axis] * strides[axis]
+      rest /= dims[axis]
+    }
+    return start
+  }
+
   /// The view broadcast (numpy rules, right-aligned) to `target`: size-1 or missing axes read
   /// the same element again (stride 0).
   func broadcast(to target: [Int]) -> StridedView {

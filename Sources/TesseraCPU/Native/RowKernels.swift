@@ -4,7 +4,9 @@ import Foundation
 /// along the last axis (f32 accumulation; the reference accumulates in Double, so results agree to f32
 /// rounding), parallel over rows.
 public enum RowKernels {
-  /// `out[r, :] = softmax(x[r, :])` for `rows` rows of `width`; `out` may equal `x`.
+  /// `out[r, :] = softmax(x[r, :])` for `rows` rows of `width`; `out` may equal `x`. The
+  /// exponentials are ``VectorExp``'s, eight at a time (a row's last few padded with -∞, whose
+  /// exponential is 0).
   public static func softmax(
     _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, width: Int,
     pool: CPUThreadPool = .shared
@@ -13,18 +15,45 @@ public enum RowKernels {
     (rows * width < 16 * 1024 ? CPUThreadPool.single : pool).forEachChunk(of: rows) { range in
       for row in range {
         let input = shared.x + row * width, output = shared.out + row * width
-        var peak = -Float.infinity
-        for j in 0..<width { peak = Swift.max(peak, input[j]) }
-        var total: Float = 0
-        for j in 0..<width {
-          let e = Foundation.exp(input[j] - peak)
-          output[j] = e
-          total += e
+        let peak = SIMD8(repeating: largest(input, width))
+        var totals = SIMD8<Float>()
+        for start in stride(from: 0, to: width, by: 8) {
+          let lanes = Swift.min(8, width - start)
+          if lanes == 8 {
+            let e = VectorExp.exp(UnsafeRawPointer(input + start).loadUnaligned(as: SIMD8<Float>.self) - peak)
+            UnsafeMutableRawPointer(output + start).storeBytes(of: e, as: SIMD8<Float>.self)
+            totals += e
+            continue
+          }
+          var values = SIMD8<Float>(repeating: -.infinity)
+          for lane in 0..<lanes { values[lane] = input[start + lane] }
+          let e = VectorExp.exp(values - peak)
+          totals += e
+          for lane in 0..<lanes { output[start + lane] = e[lane] }
         }
-        let scale = 1 / total
+        let scale = 1 / totals.sum()
         for j in 0..<width { output[j] *= scale }
       }
     }
+  }
+
+  /// The largest of `width` floats at `x` (eight lanes of `a > b ? a : b` at a time, which
+  /// compiles to `vmaxps`).
+  @inline(__always)
+  private static func largest(_ x: UnsafePointer<Float>, _ width: Int) -> Float {
+    var peaks = SIMD8<Float>(repeating: -.infinity)
+    var j = 0
+    while j + 8 <= width {
+      let values = UnsafeRawPointer(x + j).loadUnaligned(as: SIMD8<Float>.self)
+      for lane in 0..<8 { peaks[lane] = values[lane] > peaks[lane] ? values[lane] : peaks[lane] }
+      j += 8
+    }
+    var peak = peaks.max()
+    while j < width {
+      peak = Swift.max(peak, x[j])
+      j += 1
+    }
+    return peak
   }
 
   /// `out[r, :] = x[r, :] / sqrt(mean(x[r, :]²) + epsilon) * weight` for `rows` rows of `width`.
@@ -55,8 +84,8 @@ public enum RowKernels {
   }
 
   /// `out[r, :] = (x[r, :] − mean) / sqrt(variance + epsilon) · weight + bias` for `rows` rows of
-  /// `width` (mean and variance over the row, accumulated in Double as the reference does; no
-  /// weight or bias means 1 or 0).
+  /// `width` (mean, variance and the normalised value computed in Double as the reference does,
+  /// four lanes at a time; no weight or bias means 1 or 0).
   public static func layerNorm(
     _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
     _ out: UnsafeMutablePointer<Float>, rows: Int, width: Int, epsilon: Double, pool: CPUThreadPool = .shared
@@ -65,19 +94,12 @@ public enum RowKernels {
     (rows * width < 16 * 1024 ? CPUThreadPool.single : pool).forEachChunk(of: rows) { range in
       for row in range {
         let input = shared.x + row * width, output = shared.out + row * width
-        var total = 0.0
-        for j in 0..<width { total += Double(input[j]) }
-        let mean = total / Double(width)
-        var squares = 0.0
-        for j in 0..<width {
-          let centred = Double(input[j]) - mean
-          squares += centred * centred
-        }
+        let mean = DoubleLanes.sum(input, width) { $0 } / Double(width)
+        let squares = DoubleLanes.sum(input, width) { ($0 - mean) * ($0 - mean) }
         let scale = 1 / (squares / Double(width) + epsilon).squareRoot()
-        for j in 0..<width {
-          let normalized = Float((Double(input[j]) - mean) * scale)
-          output[j] = normalized * (shared.weight?[j] ?? 1) + (shared.bias?[j] ?? 0)
-        }
+        DoubleLanes.map(input, output, width) { ($0 - mean) * scale }
+        if let weight = shared.weight { for j in 0..<width { output[j] *= weight[j] } }
+        if let bias = shared.bias { for j in 0..<width { output[j] += bias[j] } }
       }
     }
   }
