@@ -52,7 +52,7 @@ public struct QuantizedMatmulTuning: Hashable, Sendable, Codable, CustomStringCo
 
   /// One work-item per output, 32 outputs per workgroup: the untuned shape where the target
   /// ``TargetCapabilities/streamsQuantizedRows``. On PoCL (Zen 1, 2 cores) a 576×576 q4_1 matvec
-  /// took about 0.1 ms so against 0.65 ms with 32 lanes × 4 outputs (docs/gpu-quantized-matmul.md).
+  /// took 0.08–0.16 ms against 0.54 ms with 32 lanes × 4 outputs (docs/gpu-quantized-matmul.md).
   public static let streamed = QuantizedMatmulTuning(lanes: 1, rows: 32, subgroupSums: false)
 
   /// The shape `target` uses untuned: ``streamed`` where it streams rows, else

@@ -28,10 +28,6 @@ struct QuantizedMatmulShape: Hashable, Sendable {
   /// Consecutive elements a lane takes at a time, read as one vector `load_dequant` (one scale
   /// read per chunk); divides the block size 32.
   var chunk = 8
-
-  /// The chunk of the shape with one lane per output: half a 32-element block, so a q4 chunk's
-  /// codes are 16 consecutive bytes at one nibble position.
-  static let streamedChunk = 16
   /// Whether the lanes of an output sum with ``KInstruction/subgroupAdd(_:_:)`` (`lanes` is the
   /// target's subgroup size) instead of a shared-memory tree.
   var subgroupSums = false
@@ -40,6 +36,10 @@ struct QuantizedMatmulShape: Hashable, Sendable {
   /// 16 outputs of 8 lanes on lavapipe, whose 576 x 576 q4_1 matvec took 6.1–6.6 ms so against
   /// 9.9 ms with 8 outputs (docs/gpu-quantized-matmul.md).
   static let subgroupWorkgroupSize = 128
+
+  /// The chunk of the shape with one lane per output: half a 32-element block, so a q4 chunk's
+  /// codes are 16 consecutive bytes at one nibble position.
+  static let streamedChunk = 16
 
   /// The shape for a target: one subgroup per output and as many outputs as make
   /// ``subgroupWorkgroupSize`` work-items where the target sums across subgroups of
@@ -142,6 +142,7 @@ extension KernelGenerator {
     _ weights: KBufferRef, _ xBuffer: KBufferRef, j: KExpr, rowCount: Int, depth: Int, outerCoordinates: [[KExpr]],
     _ layout: MatmulLayout, _ xShape: Shape, _ chunk: Int, _ emitter: GroupEmitter
   ) -> [KExpr] {
+    // `depth` is whole blocks (32 or 256 elements), so a multiple of the step.
     let k = emitter.builder, stepElements = 32
     let sums = outerCoordinates.map { _ in k.variable(k.f32(0).splat(chunk)) }
     k.if(j.lt(emitter.index(rowCount))) {
