@@ -117,7 +117,7 @@ public struct KernelTuner: Sendable {
   /// but the default's own shape.
   public func shapes(on device: any TunableDevice) -> [QuantizedMatmulTuning?] {
     let subgroupSize = device.capabilities.subgroupSize
-    let untuned = QuantizedMatmulTuning.untuned(subgroupSize: subgroupSize)
+    let untuned = QuantizedMatmulTuning.untuned(for: device.capabilities)
     let candidates = QuantizedMatmulTuning.candidates(
       subgroupSize: subgroupSize, maxWorkgroupSize: device.maxWorkgroupSize)
     return [nil] + candidates.filter { $0 != untuned }

@@ -37,9 +37,40 @@ enum OpenCLBlockDecoders {
     """,
   ]
 
+  /// The sixteen-lane decoders written by hand (sixteen elements from a multiple of 16: one
+  /// half of a block, so the codes are one `vload16` and one nibble position).
+  static let handWrittenSixteens: [DType: String] = [
+    .q4_0: """
+    float16 tessera_dequant16_q4_0(__global const uchar* blocks, int index) {
+      __global const uchar* block = blocks + (index / 32) * 18;
+      float d = tessera_half_bits((ushort)(block[0] | (block[1] << 8)));
+      uchar16 bytes = vload16(0, block + 2);
+      uchar16 codes = (index & 16) ? (bytes >> (uchar16)4) : (bytes & (uchar16)15);
+      return convert_float16(convert_int16(codes) - 8) * d;
+    }
+    """,
+    .q4_1: """
+    float16 tessera_dequant16_q4_1(__global const uchar* blocks, int index) {
+      __global const uchar* block = blocks + (index / 32) * 20;
+      float d = tessera_half_bits((ushort)(block[0] | (block[1] << 8)));
+      float m = tessera_half_bits((ushort)(block[2] | (block[3] << 8)));
+      uchar16 bytes = vload16(0, block + 4);
+      uchar16 codes = (index & 16) ? (bytes >> (uchar16)4) : (bytes & (uchar16)15);
+      return convert_float16(codes) * d + m;
+    }
+    """,
+    .q8_0: """
+    float16 tessera_dequant16_q8_0(__global const uchar* blocks, int index) {
+      __global const uchar* block = blocks + (index / 32) * 34;
+      float d = tessera_half_bits((ushort)(block[0] | (block[1] << 8)));
+      return convert_float16(as_char16(vload16(0, block + 2 + index % 32))) * d;
+    }
+    """,
+  ]
+
   /// The decoders of the formats in `dtypes`, as preamble text.
   static func text(for dtypes: Set<DType>) -> String {
-    BlockFormat.all.filter { dtypes.contains($0.dtype) }.map { scalar($0) + vector($0) }.joined()
+    BlockFormat.all.filter { dtypes.contains($0.dtype) }.map { scalar($0) + vector($0) + sixteen($0) }.joined()
   }
 
   /// Element `index` of a buffer of `format` blocks: one local per program instruction.
@@ -75,6 +106,15 @@ enum OpenCLBlockDecoders {
     let calls = (0..<8).map { "\(name)(blocks, index + \($0))" }.joined(separator: ", ")
     return "float8 tessera_dequant8_\(format.dtype)(__global const uchar* blocks, int index) {\n"
       + "  return (float8)(\(calls));\n}\n\n"
+  }
+
+  /// Sixteen consecutive elements from sixteen scalar decodes, unless written by hand.
+  static func sixteen(_ format: BlockFormat) -> String {
+    if let text = handWrittenSixteens[format.dtype] { return text + "\n" }
+    let name = "tessera_dequant_\(format.dtype)"
+    let calls = (0..<16).map { "\(name)(blocks, index + \($0))" }.joined(separator: ", ")
+    return "float16 tessera_dequant16_\(format.dtype)(__global const uchar* blocks, int index) {\n"
+      + "  return (float16)(\(calls));\n}\n\n"
   }
 
   private static func symbol(_ op: BlockIntegerOperator) -> String {

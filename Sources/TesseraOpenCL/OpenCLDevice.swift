@@ -56,6 +56,7 @@ public final class OpenCLDevice: TunableDevice {
       tuningProblem = nil
     } else {
       var everything = TargetCapabilities.everything("opencl", matmulsReadQuantizedWeights: true)
+      everything.streamsQuantizedRows = properties.typeName == "CPU"
       (everything.tuning, tuningProblem) = Self.storedTuning(
         kind: .opencl, deviceKey: tuningKey, subgroupSize: everything.subgroupSize,
         maxWorkgroupSize: properties.maxWorkgroupSize)

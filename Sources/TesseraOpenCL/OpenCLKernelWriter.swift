@@ -120,7 +120,7 @@ struct OpenCLKernelWriter {
       let dtype = kernel.buffers[buffer].dtype.rawValue, lanes = type(r).lanes
       switch lanes {
       case 1: define(r, "tessera_dequant_\(dtype)(\(buffers[buffer]), \(name(index)))")
-      case 8: define(r, "tessera_dequant8_\(dtype)(\(buffers[buffer]), \(name(index)))")
+      case 8, 16: define(r, "tessera_dequant\(lanes)_\(dtype)(\(buffers[buffer]), \(name(index)))")
       default:
         let elements = (0..<lanes).map { "tessera_dequant_\(dtype)(\(buffers[buffer]), \(name(index)) + \($0))" }
         define(r, "((\(types.value(type(r))))(\(elements.joined(separator: ", "))))")

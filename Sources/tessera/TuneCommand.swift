@@ -46,7 +46,7 @@ enum TuneCommand: Command {
     let rows = outcome.measurements.map { measurement in
       [
         measurement.shape.map(\.description)
-          ?? "default: \(QuantizedMatmulTuning.untuned(subgroupSize: tunable.capabilities.subgroupSize))",
+          ?? "default: \(QuantizedMatmulTuning.untuned(for: tunable.capabilities))",
         measurement.seconds.map { String(format: "%.3f ms", $0 * 1e3) } ?? "rejected: " + (measurement.rejection ?? ""),
         measurement.shape != nil && measurement.shape == outcome.tuning.quantizedMatmul ? "<- chosen" : "",
       ]

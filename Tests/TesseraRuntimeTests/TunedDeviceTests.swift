@@ -78,7 +78,7 @@ struct TunedDeviceTests {
     #expect(calls == outcome.measurements.count * KernelTuner.passes)
     #expect(
       !outcome.measurements.dropFirst().contains {
-        $0.shape == QuantizedMatmulTuning.untuned(subgroupSize: device.capabilities.subgroupSize)
+        $0.shape == QuantizedMatmulTuning.untuned(for: device.capabilities)
       }, "the default's own shape is measured once, as the default")
     #expect(outcome.measurements.first?.shape == nil, "the default is measured first")
     let accepted = outcome.measurements.filter { $0.seconds != nil }

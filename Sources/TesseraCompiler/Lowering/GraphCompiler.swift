@@ -131,7 +131,7 @@ public enum GraphCompiler {
     return try KernelGenerator.generate(
       group, in: graph, name: name, definingNode: definingNode,
       quantizedWeight: quantizedWeight.map {
-        ($0, QuantizedMatmulShape(subgroupSize: target.subgroupSize, tuning: target.tuning.quantizedMatmul))
+        ($0, QuantizedMatmulShape(target: target))
       })
   }
 }

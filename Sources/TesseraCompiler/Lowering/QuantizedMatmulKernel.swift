@@ -13,6 +13,11 @@ import TesseraIR
 /// their partial sums: with one subgroup reduction each where the target has subgroups (the
 /// lanes of an output are one subgroup, no barrier), else in a shared-memory tree; lane 0 of each
 /// output evaluates the group's epilogue (a residual add, SwiGLU's `silu(g) * u`) and stores it.
+///
+/// With one lane per output and x a buffer, the work-item instead streams its row of `w` 32
+/// elements at a time (``QuantizedMatmulShape/streamedChunk``-lane vector loads of `w` and x, one
+/// vector sum per row of x, summed across its lanes at the end): on drivers that run a workgroup
+/// as a loop over its work-items on a CPU (PoCL), that is plain SIMD code with no reduction.
 struct QuantizedMatmulShape: Hashable, Sendable {
   /// Work-items splitting `k` for one output (a power of two).
   var lanes = 32
@@ -31,6 +36,10 @@ struct QuantizedMatmulShape: Hashable, Sendable {
   /// 16 outputs of 8 lanes on lavapipe, whose 576 x 576 q4_1 matvec took 6.1–6.6 ms so against
   /// 9.9 ms with 8 outputs (docs/gpu-quantized-matmul.md).
   static let subgroupWorkgroupSize = 128
+
+  /// The chunk of the shape with one lane per output: half a 32-element block, so a q4 chunk's
+  /// codes are 16 consecutive bytes at one nibble position.
+  static let streamedChunk = 16
 
   /// The shape for a target: one subgroup per output and as many outputs as make
   /// ``subgroupWorkgroupSize`` work-items where the target sums across subgroups of
@@ -88,6 +97,13 @@ extension KernelGenerator {
     // Rows of x past the end read the last row (and are not stored); columns past n sum nothing.
     let outerIndices = (0..<xRows).map { r in k.min(firstRow + emitter.index(r), emitter.index(outer - 1)) }
     let outerCoordinates = outerIndices.map { emitter.coordinates(of: $0, in: outerShape) }
+    if lanes == 1, let xBuffer {
+      let totals = streamedSums(
+        weights, xBuffer, j: j, rowCount: n, depth: depth, outerCoordinates: outerCoordinates, layout, xShape, chunk,
+        emitter)
+      store(totals, core, root, j: j, n: n, firstRow: firstRow, outer: outer, lane: lane, outerShape, emitter, output)
+      return
+    }
     let sums = (0..<xRows).map { _ in k.variable(k.f32(0)) }
     k.if(j.lt(emitter.index(n))) {
       emitter.scoped {
@@ -116,6 +132,46 @@ extension KernelGenerator {
       }
     }
     let totals = shape.subgroupSums ? sums.map { $0.value.subgroupAdd() } : treeSums(sums, shape, lane, slot, emitter)
+    store(totals, core, root, j: j, n: n, firstRow: firstRow, outer: outer, lane: lane, outerShape, emitter, output)
+  }
+
+  /// One work-item's sums of output `j` for each row of x (the shape with one lane per output):
+  /// `chunk`-lane vector sums, each iteration reading 32 elements of `k` (the smallest block, so
+  /// the chunks of one block are decoded together), summed across their lanes at the end.
+  private static func streamedSums(
+    _ weights: KBufferRef, _ xBuffer: KBufferRef, j: KExpr, rowCount: Int, depth: Int, outerCoordinates: [[KExpr]],
+    _ layout: MatmulLayout, _ xShape: Shape, _ chunk: Int, _ emitter: GroupEmitter
+  ) -> [KExpr] {
+    // `depth` is whole blocks (32 or 256 elements), so a multiple of the step.
+    let k = emitter.builder, stepElements = 32
+    let sums = outerCoordinates.map { _ in k.variable(k.f32(0).splat(chunk)) }
+    k.if(j.lt(emitter.index(rowCount))) {
+      emitter.scoped {
+        let weightRow = j * emitter.index(depth)
+        k.loop(from: emitter.index(0), to: emitter.index(depth), step: stepElements) { start in
+          emitter.scoped {
+            for offset in stride(from: 0, to: stepElements, by: chunk) {
+              let at = offset == 0 ? start : start + emitter.index(offset)
+              let chunkWeights = weights.load(weightRow + at, lanes: chunk)
+              for (outer, sum) in zip(outerCoordinates, sums) {
+                let x = xBuffer.load(emitter.linear(aCoordinates(outer, at, layout, emitter), in: xShape), lanes: chunk)
+                sum.value = sum.value + x * chunkWeights
+              }
+            }
+          }
+        }
+      }
+    }
+    return sums.map { $0.value.reduceLanes(.add) }
+  }
+
+  /// Lane 0 of each output `j < n` stores `totals` (one per row of x) through the group's
+  /// epilogue.
+  private static func store(
+    _ totals: [KExpr], _ core: Node, _ root: ValueID, j: KExpr, n: Int, firstRow: KExpr, outer: Int, lane: KExpr,
+    _ outerShape: Shape, _ emitter: GroupEmitter, _ output: KBufferRef
+  ) {
+    let k = emitter.builder
     let stores = lane.lt(emitter.index(1)).and(j.lt(emitter.index(n)))
     for (r, total) in totals.enumerated() {
       let row = firstRow + emitter.index(r)

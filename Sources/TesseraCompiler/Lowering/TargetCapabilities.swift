@@ -25,6 +25,11 @@ public struct TargetCapabilities: Hashable, Sendable {
   /// (``KInstruction/subgroupAdd(_:_:)``, in workgroups whose rows are that many work-items);
   /// `nil` where reductions go through shared memory only. A power of two.
   public var subgroupSize: Int?
+  /// Whether the quantized matmul's untuned shape is one work-item per output streaming whole
+  /// blocks with vector sums (``QuantizedMatmulTuning/streamed``): for drivers that run a
+  /// workgroup as a loop over its work-items on CPU cores (PoCL's CPU device), where lanes
+  /// splitting K only add a reduction. Off by default.
+  public var streamsQuantizedRows = false
   /// Launch shapes measured on the device in place of the defaults (`tessera tune`); empty by
   /// default.
   public var tuning = KernelTuning()
