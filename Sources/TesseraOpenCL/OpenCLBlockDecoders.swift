@@ -101,20 +101,20 @@ enum OpenCLBlockDecoders {
 
   /// Eight consecutive elements from eight scalar decodes, unless written by hand.
   static func vector(_ format: BlockFormat) -> String {
-    if let text = handWrittenVectors[format.dtype] { return text + "\n" }
-    let name = "tessera_dequant_\(format.dtype)"
-    let calls = (0..<8).map { "\(name)(blocks, index + \($0))" }.joined(separator: ", ")
-    return "float8 tessera_dequant8_\(format.dtype)(__global const uchar* blocks, int index) {\n"
-      + "  return (float8)(\(calls));\n}\n\n"
+    handWrittenVectors[format.dtype].map { $0 + "\n" } ?? scalarBuilt(format, lanes: 8)
   }
 
   /// Sixteen consecutive elements from sixteen scalar decodes, unless written by hand.
   static func sixteen(_ format: BlockFormat) -> String {
-    if let text = handWrittenSixteens[format.dtype] { return text + "\n" }
+    handWrittenSixteens[format.dtype].map { $0 + "\n" } ?? scalarBuilt(format, lanes: 16)
+  }
+
+  /// `tessera_dequant<lanes>_<type>`: `lanes` consecutive elements, each from the scalar decode.
+  private static func scalarBuilt(_ format: BlockFormat, lanes: Int) -> String {
     let name = "tessera_dequant_\(format.dtype)"
-    let calls = (0..<16).map { "\(name)(blocks, index + \($0))" }.joined(separator: ", ")
-    return "float16 tessera_dequant16_\(format.dtype)(__global const uchar* blocks, int index) {\n"
-      + "  return (float16)(\(calls));\n}\n\n"
+    let calls = (0..<lanes).map { "\(name)(blocks, index + \($0))" }.joined(separator: ", ")
+    return "float\(lanes) tessera_dequant\(lanes)_\(format.dtype)(__global const uchar* blocks, int index) {\n"
+      + "  return (float\(lanes))(\(calls));\n}\n\n"
   }
 
   private static func symbol(_ op: BlockIntegerOperator) -> String {
