@@ -79,32 +79,20 @@ struct NativeGatherEpilogue: Sendable {
     }
   }
 
-  /// `out[j] = kind(out[j], operand[j · stride])` (operands swapped when the operand comes first).
+  /// `out[j] = kind(out[j], operand[j · stride])` (operands swapped when the operand comes
+  /// first), through ``StridedBinaryLoop``.
   @inline(__always)
   private static func combine(
     _ step: Step, _ out: UnsafeMutablePointer<Float>, _ operand: UnsafePointer<Float>, stride: Int, _ width: Int
   ) {
+    let current = UnsafePointer(out)
     switch (step.kind, step.operandFirst) {
-    case (.add, _): each(out, operand, stride, width) { $0 + $1 }
-    case (.mul, _): each(out, operand, stride, width) { $0 * $1 }
-    case (.sub, false): each(out, operand, stride, width) { $0 - $1 }
-    case (.sub, true): each(out, operand, stride, width) { $1 - $0 }
-    case (.div, false): each(out, operand, stride, width) { $0 / $1 }
-    default: each(out, operand, stride, width) { $1 / $0 }
-    }
-  }
-
-  /// `out[j] = operation(out[j], operand[j · stride])` for every `j` below `width`, with a
-  /// contiguous operand's loop kept apart so that it vectorises.
-  @inline(__always)
-  private static func each(
-    _ out: UnsafeMutablePointer<Float>, _ operand: UnsafePointer<Float>, _ stride: Int, _ width: Int,
-    _ operation: (Float, Float) -> Float
-  ) {
-    if stride == 1 {
-      for j in 0..<width { out[j] = operation(out[j], operand[j]) }
-    } else {
-      for j in 0..<width { out[j] = operation(out[j], operand[j * stride]) }
+    case (.add, _): StridedBinaryLoop.run(out, current, 1, operand, stride, width, +)
+    case (.mul, _): StridedBinaryLoop.run(out, current, 1, operand, stride, width, *)
+    case (.sub, false): StridedBinaryLoop.run(out, current, 1, operand, stride, width, -)
+    case (.sub, true): StridedBinaryLoop.run(out, operand, stride, current, 1, width, -)
+    case (.div, false): StridedBinaryLoop.run(out, current, 1, operand, stride, width, /)
+    default: StridedBinaryLoop.run(out, operand, stride, current, 1, width, /)
     }
   }
 }

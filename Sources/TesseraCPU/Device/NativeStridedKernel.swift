@@ -121,9 +121,12 @@ struct NativeStridedKernel: Sendable {
     let width = dims[dims.count - 1], rows = dims.dropLast().reduce(1, *)
     // Long rows (coalesced axes) are cut into pieces of at least `minimumPiece` elements, so a
     // few rows still spread over the pool's threads (a concat's rows stay whole).
-    var cuts = Swift.min(Swift.max(1, width / Self.minimumPiece), Swift.max(1, 4 * pool.threads / Swift.max(rows, 1)))
-    if case .concat = operation { cuts = 1 }
-    let pieces = cuts
+    let pieces: Int
+    if case .concat = operation {
+      pieces = 1
+    } else {
+      pieces = Swift.min(Swift.max(1, width / Self.minimumPiece), Swift.max(1, 4 * pool.threads / Swift.max(rows, 1)))
+    }
     let grain = Swift.max(1, 65536 / Swift.max(width / pieces, 1))
     let (views, dims, operation, elementBytes) = (views, dims, operation, elementBytes)
     let out = UncheckedPointers(output: output, sources: sources)
@@ -229,29 +232,10 @@ struct NativeStridedKernel: Sendable {
     )
     let (sa, sb) = (views[0].strides.last!, views[1].strides.last!)
     switch kind {
-    case .add: combine(out, a, sa, b, sb, width, +)
-    case .sub: combine(out, a, sa, b, sb, width, -)
-    case .mul: combine(out, a, sa, b, sb, width, *)
-    default: combine(out, a, sa, b, sb, width, /)
-    }
-  }
-
-  /// `out[j] = op(a[j · sa], b[j · sb])` for `j < width`, with the common strides (both
-  /// contiguous, or one operand a broadcast scalar) as loops the compiler vectorises.
-  @inline(__always)
-  private static func combine(
-    _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ sb: Int,
-    _ width: Int, _ op: (Float, Float) -> Float
-  ) {
-    switch (sa, sb) {
-    case (1, 1): for j in 0..<width { out[j] = op(a[j], b[j]) }
-    case (1, 0):
-      let y = b[0]
-      for j in 0..<width { out[j] = op(a[j], y) }
-    case (0, 1):
-      let x = a[0]
-      for j in 0..<width { out[j] = op(x, b[j]) }
-    default: for j in 0..<width { out[j] = op(a[j * sa], b[j * sb]) }
+    case .add: StridedBinaryLoop.run(out, a, sa, b, sb, width, +)
+    case .sub: StridedBinaryLoop.run(out, a, sa, b, sb, width, -)
+    case .mul: StridedBinaryLoop.run(out, a, sa, b, sb, width, *)
+    default: StridedBinaryLoop.run(out, a, sa, b, sb, width, /)
     }
   }
 }

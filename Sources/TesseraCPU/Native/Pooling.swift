@@ -73,8 +73,8 @@ enum Pooling {
               for kx in 0..<columns.kernel {
                 let value = Loads.load(line + kx * columns.dilation, stride: columns.stride)
                 if isMaximum {
-                  // A lane loop of `?:` is one `vmaxps`; NaNs are remembered apart and put back.
-                  for lane in 0..<8 { best[lane] = value[lane] > best[lane] ? value[lane] : best[lane] }
+                  // One `vmaxps`; NaNs are remembered apart and put back.
+                  best = VectorLanes.larger(value, best)
                   sawNaN .|= value .!= value
                 } else {
                   sum += value

@@ -37,15 +37,14 @@ public enum RowKernels {
     }
   }
 
-  /// The largest of `width` floats at `x` (eight lanes of `a > b ? a : b` at a time, which
-  /// compiles to `vmaxps`).
+  /// The largest of `width` floats at `x` (eight lanes at a time, ``VectorLanes/larger(_:_:)``).
   @inline(__always)
   private static func largest(_ x: UnsafePointer<Float>, _ width: Int) -> Float {
     var peaks = SIMD8<Float>(repeating: -.infinity)
     var j = 0
     while j + 8 <= width {
       let values = UnsafeRawPointer(x + j).loadUnaligned(as: SIMD8<Float>.self)
-      for lane in 0..<8 { peaks[lane] = values[lane] > peaks[lane] ? values[lane] : peaks[lane] }
+      peaks = VectorLanes.larger(values, peaks)
       j += 8
     }
     var peak = peaks.max()

@@ -33,24 +33,18 @@ enum SIMDConversions {
     return unsafeBitCast(truncated + magic, to: SIMD16<Int32>.self) &- Int32(bitPattern: magic.bitPattern)
   }
 
-  /// The largest |x| over the lanes of `a` and `b` (for finite lanes). Each step is a lane loop
-  /// of `x > y ? x : y`, which compiles to `vmaxps`: `pointwiseMax` and `max()` follow IEEE's
-  /// NaN rules lane by lane in scalar code, and `replacing(with:where:)` built its mask lane by
-  /// lane through the stack without AVX-512 (a tenth of an int8-activation decode on AVX2).
+  /// The largest |x| over the lanes of `a` and `b` (for finite lanes), each step one
+  /// ``VectorLanes/larger(_:_:)`` (`vmaxps`; `replacing(with:where:)` here was a tenth of an
+  /// int8-activation decode on AVX2).
   @inline(__always)
   static func largestMagnitude(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> Float {
     @inline(__always) func magnitude(_ v: SIMD16<Float>) -> SIMD16<Float> {
       unsafeBitCast(unsafeBitCast(v, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: SIMD16<Float>.self)
     }
-    @inline(__always) func larger<V: SIMD>(_ x: V, _ y: V) -> V where V.Scalar == Float {
-      var result = V()
-      for lane in 0..<V.scalarCount { result[lane] = x[lane] > y[lane] ? x[lane] : y[lane] }
-      return result
-    }
-    let sixteen = larger(magnitude(a), magnitude(b))
-    let eight = larger(sixteen.lowHalf, sixteen.highHalf)
-    let four = larger(eight.lowHalf, eight.highHalf)
-    let two = larger(four.lowHalf, four.highHalf)
+    let sixteen = VectorLanes.larger(magnitude(a), magnitude(b))
+    let eight = VectorLanes.larger(sixteen.lowHalf, sixteen.highHalf)
+    let four = VectorLanes.larger(eight.lowHalf, eight.highHalf)
+    let two = VectorLanes.larger(four.lowHalf, four.highHalf)
     return two[0] > two[1] ? two[0] : two[1]
   }
 
