@@ -77,6 +77,46 @@ enum CPUBenchmark {
     return rows
   }
 
+  /// The quantized matmuls of a prefill: one SmolLM2-135M layer's matrices (q4_1 and q8_0) times
+  /// `rows` activation rows in each ``QuantMode``, GFLOP/s, vs numpy/OpenBLAS multiplying the same
+  /// shapes with f32 weights on as many threads (what the prefill would cost with the weights
+  /// dequantized ahead of time).
+  static func prefill(rows m: Int, threads: [Int], repeats: Int) -> [Row] {
+    let layer = [(576, 576), (192, 576), (192, 576), (576, 576), (1536, 576), (1536, 576), (576, 1536)]
+    let flops = 2 * Double(m) * Double(layer.reduce(0) { $0 + $1.0 * $1.1 })
+    print(
+      "quantized matmuls y = x·Wᵀ of one SmolLM2-135M layer (n×k: \(layer.map { "\($0.0)x\($0.1)" }.joined(separator: ", "))),"
+    )
+    print("x \(m) rows; GFLOP/s, best of \(repeats); peer: numpy/OpenBLAS x @ W.T on the same shapes in f32, same run")
+    print("TYPE   THREADS  MODE        TESSERA GFLOP/s  NUMPY GFLOP/s  RATIO")
+    var rows: [Row] = []
+    var generator = SeededRandom(seed: 5)
+    let x = (0..<(m * 1536)).map { _ in Float.random(in: -1..<1, using: &generator) }
+    var y = [Float](repeating: 0, count: m * 1536)
+    for count in threads {
+      let pool = CPUThreadPool(threads: count)
+      let peer = Peer.numpyMatmuls(rows: m, shapes: layer, threads: count, repeats: repeats)
+      for dtype in [DType.q4_1, .q8_0] {
+        let weights = QuantWeights(dtype: dtype, shapes: layer, using: &generator)
+        for mode in QuantMode.modes(for: dtype) {
+          let seconds = y.withUnsafeMutableBufferPointer { y in
+            bestTime(repeats) { weights.multiplyAll(x: x, m: m, y: y.baseAddress!, mode: mode, pool: pool) }
+          }
+          let ours = flops / seconds / 1e9
+          let row = Row(
+            suite: "prefill", name: "\(dtype) \(mode.label)", threads: count, value: ours, unit: "GFLOP/s",
+            peer: peer, peerName: "numpy/OpenBLAS f32", ratio: peer.map { ours / $0 })
+          rows.append(row)
+          print(
+            padded("\(dtype)", 6) + String(format: " %7d  ", count) + padded(mode.label, 10)
+              + String(format: "  %15.1f  ", ours) + padded(Peer.text(peer), 13, right: true) + "  "
+              + padded(Peer.ratioText(row.ratio), 6, right: true))
+        }
+      }
+    }
+    return rows
+  }
+
   /// The column heads of the `quant` suite's tables.
   private static let quantHeader = "TYPE   N×K            THREADS  MODE        TESSERA GB/s  NUMPY GB/s  RATIO"
 
@@ -173,6 +213,22 @@ enum Peer {
       a @ b
       best = min((lambda t: (a @ b, time.perf_counter() - t)[1])(time.perf_counter()) for _ in range(\(repeats)))
       print(2 * \(size) ** 3 / best / 1e9)
+      """, threads: threads)
+  }
+
+  /// GFLOP/s of `x @ W.T` for each `(n, k)` of `shapes` in turn, x `rows × k` and W `n × k` in f32,
+  /// best of `repeats` passes over all of them.
+  static func numpyMatmuls(rows: Int, shapes: [(Int, Int)], threads: Int, repeats: Int) -> Double? {
+    let list = shapes.map { "(\($0.0), \($0.1))" }.joined(separator: ", ")
+    return python(
+      """
+      import time, numpy as np
+      shapes = [\(list)]
+      pairs = [(np.random.rand(\(rows), k).astype(np.float32), np.random.rand(n, k).astype(np.float32)) for n, k in shapes]
+      run = lambda: [x @ w.T for x, w in pairs]
+      run()
+      best = min((lambda t: (run(), time.perf_counter() - t)[1])(time.perf_counter()) for _ in range(\(repeats)))
+      print(sum(2 * \(rows) * n * k for n, k in shapes) / best / 1e9)
       """, threads: threads)
   }
 

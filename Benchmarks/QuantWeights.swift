@@ -69,12 +69,14 @@ final class QuantWeights {
   /// `x` and `y`.
   var largest: (n: Int, k: Int) { (shapes.map(\.n).max() ?? 0, shapes.map(\.k).max() ?? 0) }
 
-  /// `y = W·x` for each matrix in order, all reading the same `x` and writing the same `y` (at least
-  /// ``largest`` long), in `mode` on `pool`.
-  func multiplyAll(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, mode: QuantMode, pool: CPUThreadPool) {
+  /// `y = x·Wᵀ` for each matrix in order, all reading the same `m` rows of `x` and writing the same
+  /// `y` (at least `m` times ``largest`` long), in `mode` on `pool`.
+  func multiplyAll(
+    x: UnsafePointer<Float>, m: Int = 1, y: UnsafeMutablePointer<Float>, mode: QuantMode, pool: CPUThreadPool
+  ) {
     for ((n, k), offset) in zip(shapes, offsets) {
       QuantizedMatmul.multiply(
-        x: x, m: 1, k: k, weights: gguf + offset.gguf, dtype: dtype, n: n, y: y, precision: mode.precision,
+        x: x, m: m, k: k, weights: gguf + offset.gguf, dtype: dtype, n: n, y: y, precision: mode.precision,
         pool: pool, tiles: mode.tiled ? tiles.map { UnsafeRawPointer($0 + offset.tiles) } : nil)
     }
   }

@@ -18,6 +18,8 @@ let usage = """
     quant       cpu Q4_0/Q4_1/Q8_0 matvec GB/s at LLM shapes (GGUF layout and q4 tiles) and over the
                 SmolLM2-135M decode matrices (out of cache) vs numpy streaming the same bytes on as
                 many threads
+    prefill     cpu quantized matmuls of one SmolLM2-135M layer at prefill shape (--rows 128
+                activation rows), GFLOP/s in each mode vs numpy/OpenBLAS on the same f32 shapes
     shared      SmolLM2-135M's decode matrices as one cpu graph, q/k/v and gate/up sharing their
                 activation (one step each) vs each matmul reading its own copy, same run
     ops         a fused kernel on the cpu device vs the KIR interpreter
@@ -42,9 +44,9 @@ let usage = """
     --layers N      transformer blocks (compile; default 30)
     --size N        square SGEMM size (opencl, vulkan; default 1024)
     --repeat N      timed runs, best kept (default 3)
-    --threads A,B   thread counts (gemm, quant, ops, llm's cpu device and llama-bench; default 1,2)
-    --json FILE     also write the rows as JSON (gemm, quant, shared, ops)
-    --html FILE     also write an HTML report with SVG charts (gemm, quant, shared, ops)
+    --threads A,B   thread counts (gemm, quant, prefill, ops, llm's cpu device and llama-bench; default 1,2)
+    --json FILE     also write the rows as JSON (gemm, quant, prefill, shared, ops)
+    --html FILE     also write an HTML report with SVG charts (gemm, quant, prefill, shared, ops)
     --help          show this help
   """
 
@@ -99,7 +101,7 @@ do {
     try ReferenceBenchmark.run(sizes: sizes, repeats: repeats)
   case "compile":
     try CompileBenchmark.run(layers: positiveInteger("--layers", default: 30, in: arguments), repeats: repeats)
-  case "gemm", "quant", "shared", "ops":
+  case "gemm", "quant", "prefill", "shared", "ops":
     let threads = threadCounts(arguments)
     let rows: [CPUBenchmark.Row]
     switch arguments[0] {
@@ -107,6 +109,9 @@ do {
       let sizes = positiveIntegers("--sizes", default: "256,512,1024,2048", in: arguments)
       rows = CPUBenchmark.gemm(sizes: sizes, threads: threads, repeats: repeats)
     case "quant": rows = CPUBenchmark.quant(threads: threads, repeats: repeats)
+    case "prefill":
+      let rowCount = positiveInteger("--rows", default: 128, in: arguments)
+      rows = CPUBenchmark.prefill(rows: rowCount, threads: threads, repeats: repeats)
     case "shared": rows = try SharedActivationBenchmark.run(threads: threads, repeats: repeats)
     default: rows = try CPUBenchmark.ops(threads: threads, repeats: repeats)
     }

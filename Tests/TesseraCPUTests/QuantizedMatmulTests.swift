@@ -1,13 +1,14 @@
-import TesseraCPU
 import TesseraIR
 import TesseraRuntime
 import Testing
+
+@testable import TesseraCPU
 
 @Suite("Quantized matmuls vs dequantize-then-multiply")
 struct QuantizedMatmulTests {
   static let cases: [(dtype: DType, m: Int, n: Int, k: Int)] = [
     (.q4_0, 1, 1, 32), (.q4_1, 1, 7, 64), (.q8_0, 1, 33, 96), (.q4_0, 7, 33, 64), (.q4_1, 33, 5, 32),
-    (.q8_0, 3, 70, 160), (.q4_1, 1, 130, 576), (.q8_0, 9, 9, 32),
+    (.q8_0, 3, 70, 160), (.q4_1, 1, 130, 576), (.q8_0, 9, 9, 32), (.q4_k, 6, 13, 256), (.q5_0, 5, 10, 64),
   ]
 
   /// `x · Wᵀ` from the reference dequantization, in Double, and `Σ|x||w|` per output.
@@ -32,19 +33,32 @@ struct QuantizedMatmulTests {
     let weights = Tensor.random(TensorType(dtype, [n, k]), using: &generator)
     let x = (0..<(m * k)).map { _ in Float.random(in: -1..<1, using: &generator) }
     let (expected, magnitude) = Self.expected(x, weights, m: m, n: n, k: k)
+    // Both sum widths of the f32 prefill (``DotProducts``) on any CPU, on the GGUF rows and on tiles.
+    let tilings = QuantizedTiles.supports(dtype) ? [false, true] : [false]
     for precision in QuantizedPrecision.allCases {
-      var y = [Float](repeating: .nan, count: m * n)
-      weights.bytes.withUnsafeBytes { w in
-        QuantizedMatmul.multiply(
-          x: x, m: m, k: k, weights: w.baseAddress!, dtype: dtype, n: n, y: &y, precision: precision,
-          pool: CPUThreadPool(threads: threads))
-      }
-      // f32 activations: f32 rounding only. int8 activations: each activation moves by at most
-      // half a quantization step, 1/254 of its block's largest magnitude.
-      let relative = precision == .f32Activations ? 1e-5 : 1.0 / 127
-      for e in 0..<(m * n) {
-        let allowed = relative * magnitude[e] + 1e-5
-        #expect(abs(Double(y[e]) - expected[e]) <= allowed, "\(dtype) \(m)x\(n)x\(k) \(precision) element \(e)")
+      for sixteenLanes in [false, true] {
+        for tiled in tilings {
+          var y = [Float](repeating: .nan, count: m * n)
+          weights.bytes.withUnsafeBytes { w in
+            let tiles = UnsafeMutableRawPointer.allocate(
+              byteCount: QuantizedTiles.byteCount(n: n, k: k, dtype: dtype), alignment: 64)
+            defer { tiles.deallocate() }
+            if tiled { QuantizedTiles.repack(w.baseAddress!, n: n, k: k, dtype: dtype, into: tiles) }
+            QuantizedMatmul.multiply(
+              x: x, m: m, k: k, weights: w.baseAddress!, dtype: dtype, n: n, y: &y, precision: precision,
+              pool: CPUThreadPool(threads: threads), tiles: tiled ? UnsafeRawPointer(tiles) : nil,
+              sixteenLanes: sixteenLanes)
+          }
+          // f32 activations: f32 rounding only. int8 activations: each activation moves by at most
+          // half a quantization step, 1/254 of its block's largest magnitude.
+          let relative = precision == .f32Activations ? 1e-5 : 1.0 / 127
+          for e in 0..<(m * n) {
+            let allowed = relative * magnitude[e] + 1e-5
+            #expect(
+              abs(Double(y[e]) - expected[e]) <= allowed,
+              "\(dtype) \(m)x\(n)x\(k) \(precision) \(sixteenLanes ? 16 : 8) lanes tiled \(tiled) element \(e)")
+          }
+        }
       }
     }
   }

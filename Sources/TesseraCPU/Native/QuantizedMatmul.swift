@@ -1,3 +1,4 @@
+import CTesseraSIMD
 import TesseraIR
 
 /// How a quantized matmul treats its activations (DESIGN.md, numerics contract).
@@ -34,6 +35,18 @@ public enum QuantizedMatmul {
     y: UnsafeMutablePointer<Float>, precision: QuantizedPrecision = .f32Activations, pool: CPUThreadPool = .shared,
     tiles: UnsafeRawPointer? = nil
   ) {
+    multiply(
+      x: x, m: m, k: k, weights: weights, dtype: dtype, n: n, y: y, precision: precision, pool: pool, tiles: tiles,
+      sixteenLanes: tessera_vectors_are_512_bit() != 0)
+  }
+
+  /// ``multiply(x:m:k:weights:dtype:n:y:precision:pool:tiles:)`` with the f32 prefill's dot
+  /// products in `SIMD16` or `SIMD8` sums (``DotProducts``; tests run both on any CPU).
+  static func multiply(
+    x: UnsafePointer<Float>, m: Int, k: Int, weights: UnsafeRawPointer, dtype: DType, n: Int,
+    y: UnsafeMutablePointer<Float>, precision: QuantizedPrecision, pool: CPUThreadPool, tiles: UnsafeRawPointer?,
+    sixteenLanes: Bool
+  ) {
     precondition(dtype.isQuantized && k % 32 == 0, "QuantizedMatmul: \(dtype) with k = \(k)")
     guard m > 0 && n > 0 else { return }
     if tiles == nil && QuantizedTiles.onlyTiled(dtype) {
@@ -43,7 +56,7 @@ public enum QuantizedMatmul {
       QuantizedTiles.repack(weights, n: n, k: k, dtype: dtype, into: scratch, pool: pool)
       multiply(
         x: x, m: m, k: k, weights: weights, dtype: dtype, n: n, y: y, precision: precision, pool: pool,
-        tiles: UnsafeRawPointer(scratch))
+        tiles: UnsafeRawPointer(scratch), sixteenLanes: sixteenLanes)
       return
     }
     if precision == .int8Activations {
@@ -91,32 +104,77 @@ public enum QuantizedMatmul {
           }
         }
         for r in count..<4 { (scratch + r * k).update(from: scratch, count: k) }
-        for i in 0..<m {
-          let sums = DotProducts.fourRows(shared.x + i * k, scratch, k: k)
-          for r in 0..<count { shared.y[i * n + column + r] = sums[r] }
-        }
+        DotProducts.rowsByFour(
+          shared.x, m: m, scratch, k: k, y: shared.y + column, ldy: n, columns: count, sixteenLanes: sixteenLanes)
         column += count
       }
     }
   }
 }
 
-/// Dot products of one f32 row with four decoded weight rows, SIMD16 with FMA.
+/// Dot products of f32 activation rows with four decoded weight rows (the f32-activation
+/// prefill). Two activation rows at a time: eight independent sums, enough to keep both FMA
+/// pipes busy through the FMA latency (one row's four sums waited on it), and six loads per
+/// eight FMAs instead of five per four. Sums are `SIMD16` where the code is built for 512-bit
+/// vectors and `SIMD8` otherwise (sixteen ymm sums would not fit AVX2's registers).
 enum DotProducts {
-  /// `[x·w0, x·w1, x·w2, x·w3]` where the rows `w0…w3` lie `k` floats apart from `w`; `k` is a
-  /// multiple of 16.
-  @inline(__always)
-  static func fourRows(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, k: Int) -> SIMD4<Float> {
-    let xv = UnsafeRawPointer(x), wv = UnsafeRawPointer(w), rowBytes = k * 4
-    var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
-    for offset in stride(from: 0, to: rowBytes, by: 64) {
-      let v = xv.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
-      a0 = a0.addingProduct(v, wv.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self))
-      a1 = a1.addingProduct(v, wv.loadUnaligned(fromByteOffset: offset + rowBytes, as: SIMD16<Float>.self))
-      a2 = a2.addingProduct(v, wv.loadUnaligned(fromByteOffset: offset + 2 * rowBytes, as: SIMD16<Float>.self))
-      a3 = a3.addingProduct(v, wv.loadUnaligned(fromByteOffset: offset + 3 * rowBytes, as: SIMD16<Float>.self))
+  /// `y[i * ldy + r] = x[i] · w[r]` for the `m` rows of `x` (`k` floats apart) and the first
+  /// `columns` of the four rows of `w` (`k` floats apart); `k` is a multiple of 16.
+  static func rowsByFour(
+    _ x: UnsafePointer<Float>, m: Int, _ w: UnsafePointer<Float>, k: Int, y: UnsafeMutablePointer<Float>, ldy: Int,
+    columns: Int, sixteenLanes: Bool
+  ) {
+    if sixteenLanes {
+      rowsByFour(SIMD16<Float>.self, x, m: m, w, k: k, y: y, ldy: ldy, columns: columns)
+    } else {
+      rowsByFour(SIMD8<Float>.self, x, m: m, w, k: k, y: y, ldy: ldy, columns: columns)
     }
-    return SIMD4(a0.sum(), a1.sum(), a2.sum(), a3.sum())
+  }
+
+  /// ``rowsByFour(_:m:_:k:y:ldy:columns:sixteenLanes:)`` with sums of `Lanes`.
+  private static func rowsByFour<Lanes: SIMD>(
+    _ lanes: Lanes.Type, _ x: UnsafePointer<Float>, m: Int, _ w: UnsafePointer<Float>, k: Int,
+    y: UnsafeMutablePointer<Float>, ldy: Int, columns: Int
+  ) where Lanes.Scalar == Float {
+    var i = 0
+    while i < m {
+      // An odd last row is paired with itself.
+      let second = Swift.min(i + 1, m - 1)
+      let (first, other) = twoByFour(Lanes.self, x + i * k, x + second * k, w, k: k)
+      for r in 0..<columns {
+        y[i * ldy + r] = first[r]
+        y[second * ldy + r] = other[r]
+      }
+      i += 2
+    }
+  }
+
+  /// `([x0·w0 … x0·w3], [x1·w0 … x1·w3])`.
+  @inline(__always)
+  private static func twoByFour<Lanes: SIMD>(
+    _ lanes: Lanes.Type, _ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, k: Int
+  ) -> (SIMD4<Float>, SIMD4<Float>) where Lanes.Scalar == Float {
+    let step = MemoryLayout<Lanes>.size, rowBytes = k * 4
+    let (u, v, wv) = (UnsafeRawPointer(x0), UnsafeRawPointer(x1), UnsafeRawPointer(w))
+    var a0 = Lanes(), a1 = Lanes(), a2 = Lanes(), a3 = Lanes()
+    var b0 = Lanes(), b1 = Lanes(), b2 = Lanes(), b3 = Lanes()
+    for offset in stride(from: 0, to: rowBytes, by: step) {
+      let p = u.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+      let q = v.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+      let w0 = wv.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+      let w1 = wv.loadUnaligned(fromByteOffset: offset + rowBytes, as: Lanes.self)
+      let w2 = wv.loadUnaligned(fromByteOffset: offset + 2 * rowBytes, as: Lanes.self)
+      let w3 = wv.loadUnaligned(fromByteOffset: offset + 3 * rowBytes, as: Lanes.self)
+      a0 = a0.addingProduct(p, w0)
+      a1 = a1.addingProduct(p, w1)
+      a2 = a2.addingProduct(p, w2)
+      a3 = a3.addingProduct(p, w3)
+      b0 = b0.addingProduct(q, w0)
+      b1 = b1.addingProduct(q, w1)
+      b2 = b2.addingProduct(q, w2)
+      b3 = b3.addingProduct(q, w3)
+    }
+    return (SIMD4(a0.sum(), a1.sum(), a2.sum(), a3.sum()), SIMD4(b0.sum(), b1.sum(), b2.sum(), b3.sum()))
   }
 }
 
