@@ -31,7 +31,10 @@ final class MappedFile: FileBackedMemory, @unchecked Sendable {
   }
 
   /// Drops the whole pages inside `range` (`MADV_DONTNEED`: a private, never-written file
-  /// mapping reads them from the file again when next touched).
+  /// mapping reads them from the file again when next touched) and marks them for random access
+  /// (`MADV_RANDOM`), so that a later touch, such as an embedding row gathered from a matrix
+  /// that was also repacked into tiles, brings back its own page and no read-ahead around it
+  /// (SmolLM2's `generate` held about 5 MiB of such pages).
   func releasePages(in range: UnsafeRawBufferPointer) {
     guard let start = range.baseAddress, let base = bytes.baseAddress else { return }
     let page = Int(sysconf(Int32(_SC_PAGESIZE)))
@@ -39,6 +42,7 @@ final class MappedFile: FileBackedMemory, @unchecked Sendable {
     let end = (Int(bitPattern: start) + range.count) / page * page
     guard first < end, first >= Int(bitPattern: base), end <= Int(bitPattern: base) + bytes.count else { return }
     madvise(UnsafeMutableRawPointer(bitPattern: first), end - first, MADV_DONTNEED)
+    madvise(UnsafeMutableRawPointer(bitPattern: first), end - first, MADV_RANDOM)
   }
 
   deinit {
