@@ -2,7 +2,12 @@ import TesseraIR
 import TesseraRuntime
 
 /// One encoded step of the `cpu` device: its kernel with the memory it reads and writes bound.
-typealias StepRun = () throws(DeviceError) -> Void
+/// A struct around the closure, not the closure alone: an array of bare closures stores them at
+/// the most general abstraction, and each call went through a reabstraction thunk.
+struct StepRun {
+  /// Runs the step.
+  let run: () throws(DeviceError) -> Void
+}
 
 extension CPUPlanBackend {
   /// `action` bound to its memory: `pointer` gives each value's address (resolved when the steps
@@ -18,30 +23,30 @@ extension CPUPlanBackend {
     switch action {
     case .native(let matmul):
       let (tiles, precision, deterministic) = (tiles[matmul.b], precision, device.deterministic)
-      return {
+      return StepRun {
         matmul.run(
           output: output, pointer: pointer, tiles: tiles, precision: precision, pool: pool,
           deterministic: deterministic)
       }
     case .sharedActivation(let matmuls):
       let precision = precision
-      return { matmuls.run(pointer: pointer, precision: precision, pool: pool) }
-    case .convolution(let kernel): return { kernel.run(output: output, pointer: pointer, pool: pool) }
-    case .pooling(let kernel): return { kernel.run(output: output, pointer: pointer, pool: pool) }
-    case .reduction(let kernel): return { kernel.run(output: output, pointer: pointer, pool: pool) }
-    case .rows(let kernel): return { kernel.run(output: output, pointer: pointer, pool: pool) }
-    case .strided(let kernel): return { kernel.run(output: output, pointer: pointer, pool: pool) }
-    case .sliceUpdate(let update): return { update.run(output: output, pointer: pointer) }
-    case .argmax(let argmax): return { argmax.run(output: output, pointer: pointer) }
-    case .dequantize(let kernel): return { kernel.run(output: output, pointer: pointer, pool: pool) }
+      return StepRun { matmuls.run(pointer: pointer, precision: precision, pool: pool) }
+    case .convolution(let kernel): return StepRun { kernel.run(output: output, pointer: pointer, pool: pool) }
+    case .pooling(let kernel): return StepRun { kernel.run(output: output, pointer: pointer, pool: pool) }
+    case .reduction(let kernel): return StepRun { kernel.run(output: output, pointer: pointer, pool: pool) }
+    case .rows(let kernel): return StepRun { kernel.run(output: output, pointer: pointer, pool: pool) }
+    case .strided(let kernel): return StepRun { kernel.run(output: output, pointer: pointer, pool: pool) }
+    case .sliceUpdate(let update): return StepRun { update.run(output: output, pointer: pointer) }
+    case .argmax(let argmax): return StepRun { argmax.run(output: output, pointer: pointer) }
+    case .dequantize(let kernel): return StepRun { kernel.run(output: output, pointer: pointer, pool: pool) }
     case .gather(let kernel):
-      return { () throws(DeviceError) in try kernel.run(output: output, pointer: pointer, pool: pool) }
+      return StepRun { () throws(DeviceError) in try kernel.run(output: output, pointer: pointer, pool: pool) }
     case .vector(let kernel, let call):
       let bindings = zip(call.buffers, call.kernel.buffers).map { value, parameter in
         KernelBufferBinding(pointer: pointer(value), count: graph.type(of: value).shape.count, dtype: parameter.dtype)
       }
       let scalars = call.scalars
-      return { () throws(DeviceError) in try kernel.run(buffers: bindings, scalars: scalars, pool: pool) }
+      return StepRun { () throws(DeviceError) in try kernel.run(buffers: bindings, scalars: scalars, pool: pool) }
     }
   }
 }

@@ -172,14 +172,14 @@ final class CPUPlanBackend: PlanBackend {
   func submit(_ encoded: any Sendable, profile: Bool) throws(DeviceError) -> [KernelTiming] {
     let encoded = encoded as! Encoded
     guard profile else {
-      for run in encoded.runs { try run() }
+      for step in encoded.runs { try step.run() }
       return []
     }
     var timings: [KernelTiming] = []
     let origin = ContinuousClock.now
     for (run, (root, action)) in zip(encoded.runs, encoded.steps) {
       let start = ContinuousClock.now
-      try run()
+      try run.run()
       timings.append(
         KernelTiming(
           kernel: name(of: action, root: root), seconds: Self.seconds(ContinuousClock.now - start),
