@@ -158,7 +158,8 @@ enum Int8TileMatvec {
   }
 
   /// `y.0[r] = W[r] · pair.0` and `y.1[r] = W[r] · pair.1` for the rows `rows` of the tiled
-  /// matrix: q4 formats in one pass (``multiplyPair(_:_:rows:k:tiles:rows:y:)``), others row by row.
+  /// matrix: q4 and q8_0 formats in one pass (``multiplyPair(_:_:rows:k:tiles:rows:y:)``,
+  /// ``multiplyQ8Pair(_:rows:k:tiles:rows:y:)``), q5_k and q6_k row by row.
   private static func multiplyPair<Dot: Int8DotProduct>(
     _ dot: Dot.Type, rows pair: (Row, Row), k: Int, tiles: UnsafeRawPointer, dtype: DType, rows: Range<Int>,
     y: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
@@ -167,7 +168,8 @@ enum Int8TileMatvec {
     case .q4_0: multiplyPair(Dot.self, Q4_0Tile.self, rows: pair, k: k, tiles: tiles, rows: rows, y: y)
     case .q4_1: multiplyPair(Dot.self, Q4_1Tile.self, rows: pair, k: k, tiles: tiles, rows: rows, y: y)
     case .q4Scaled: multiplyPair(Dot.self, Q4ScaledTile.self, rows: pair, k: k, tiles: tiles, rows: rows, y: y)
-    case .q8_0, .q8Scaled:
+    case .q8_0: multiplyQ8Pair(Dot.self, rows: pair, k: k, tiles: tiles, rows: rows, y: y)
+    case .q8Scaled:
       multiply(Dot.self, row: pair.0, k: k, tiles: tiles, dtype: dtype, rows: rows, y: y.0)
       multiply(Dot.self, row: pair.1, k: k, tiles: tiles, dtype: dtype, rows: rows, y: y.1)
     }
@@ -235,29 +237,37 @@ enum Int8TileMatvec {
   ) {
     precondition(rows.lowerBound % QuantizedTiles.rows == 0, "Int8TileMatvec: rows start at \(rows.lowerBound)")
     let blocks = k / 32, tileBytes = blocks * Q8_0Tile.bytes
-    let spread = row.spread, activationScales = row.scales, scaledSums = row.scaledSums
     for first in stride(from: rows.lowerBound, to: rows.upperBound, by: QuantizedTiles.rows) {
       var p = tiles + first / QuantizedTiles.rows * tileBytes
-      var front = SIMD16<Float>(), back = SIMD16<Float>(), offsets = SIMD4<Float>()
+      var sums = ByteSums()
       for block in 0..<blocks {
         QuantizedTiles.prefetchAhead(of: p, bytes: Q8_0Tile.bytes)
-        let (scales, _) = Q8_0Tile.scalesAndOffsets(p)
-        if Dot.signedBias != 0 { offsets = offsets.addingProduct(-Dot.signedBias * scales, scaledSums[block]) }
-        var rows01 = (p + Q8_0Tile.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self)
-        var rows23 = (p + Q8_0Tile.codesOffset + 64).loadUnaligned(as: SIMD8<UInt64>.self)
-        var integer01 = SIMD16<Int32>(), integer23 = SIMD16<Int32>()
-        let activations = spread + block * 64
-        Dot.signed(&integer01, &rows01, activations)
-        Dot.signed(&integer23, &rows23, activations)
-        let scaled = scales * activationScales[block]
-        front = front.addingProduct(SIMDConversions.float(integer01), eightLanesEach(scaled[0], scaled[1]))
-        back = back.addingProduct(SIMDConversions.float(integer23), eightLanesEach(scaled[2], scaled[3]))
+        sums.add(Dot.self, ByteTileBlock(at: p), row: row, block: block)
         p += Q8_0Tile.bytes
       }
-      let result =
-        offsets
-        + SIMD4(front.lowHalf.sum(), front.highHalf.sum(), back.lowHalf.sum(), back.highHalf.sum())
-      for lane in 0..<Swift.min(QuantizedTiles.rows, rows.upperBound - first) { y[first + lane] = result[lane] }
+      sums.store(to: y, first: first, rows: rows)
+    }
+  }
+
+  /// ``multiplyQ8(_:row:k:tiles:rows:y:)`` for two activation rows at once (prefill): each tile
+  /// block's codes and scales are loaded once for both.
+  private static func multiplyQ8Pair<Dot: Int8DotProduct>(
+    _ dot: Dot.Type, rows pair: (Row, Row), k: Int, tiles: UnsafeRawPointer, rows: Range<Int>,
+    y: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
+  ) {
+    precondition(rows.lowerBound % QuantizedTiles.rows == 0, "Int8TileMatvec: rows start at \(rows.lowerBound)")
+    let blocks = k / 32, tileBytes = blocks * Q8_0Tile.bytes
+    for first in stride(from: rows.lowerBound, to: rows.upperBound, by: QuantizedTiles.rows) {
+      var p = tiles + first / QuantizedTiles.rows * tileBytes
+      var sums = (ByteSums(), ByteSums())
+      for block in 0..<blocks {
+        let tile = ByteTileBlock(at: p)
+        sums.0.add(Dot.self, tile, row: pair.0, block: block)
+        sums.1.add(Dot.self, tile, row: pair.1, block: block)
+        p += Q8_0Tile.bytes
+      }
+      sums.0.store(to: y.0, first: first, rows: rows)
+      sums.1.store(to: y.1, first: first, rows: rows)
     }
   }
 
@@ -310,7 +320,7 @@ enum Int8TileMatvec {
 
   /// `[a × 8, b × 8]`.
   @inline(__always)
-  private static func eightLanesEach(_ a: Float, _ b: Float) -> SIMD16<Float> {
+  fileprivate static func eightLanesEach(_ a: Float, _ b: Float) -> SIMD16<Float> {
     SIMD16(lowHalf: SIMD8(repeating: a), highHalf: SIMD8(repeating: b))
   }
 }
@@ -334,6 +344,54 @@ private struct NibbleTileBlock {
     var spread = SIMD16<Float>()
     for lane in 0..<16 { spread[lane] = scales[lane / 4] }  // one `vpermps`
     laneScales = spread
+  }
+}
+
+/// One q8_0 tile block (four rows of 32 signed codes) as the int8 kernels read it: rows 0–1 and
+/// rows 2–3 in one register each, and the rows' scales.
+private struct ByteTileBlock {
+  var rows01: SIMD8<UInt64>
+  var rows23: SIMD8<UInt64>
+  let scales: SIMD4<Float>
+
+  /// The tile block at `p`.
+  @inline(__always)
+  init(at p: UnsafeRawPointer) {
+    rows01 = (p + Q8_0Tile.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self)
+    rows23 = (p + Q8_0Tile.codesOffset + 64).loadUnaligned(as: SIMD8<UInt64>.self)
+    scales = Q8_0Tile.scalesAndOffsets(p).0
+  }
+}
+
+/// One activation row's running sums against a q8_0 tile: eight lanes a row of block products
+/// scaled by both block scales, and the instructions' code bias taken off through the blocks'
+/// scaled sums.
+private struct ByteSums {
+  var front = SIMD16<Float>()
+  var back = SIMD16<Float>()
+  var offsets = SIMD4<Float>()
+
+  /// Adds block `block` of `row` times `tile`.
+  @inline(__always)
+  mutating func add<Dot: Int8DotProduct>(_ dot: Dot.Type, _ tile: ByteTileBlock, row: Int8TileMatvec.Row, block: Int) {
+    var tile = tile
+    if Dot.signedBias != 0 { offsets = offsets.addingProduct(-Dot.signedBias * tile.scales, row.scaledSums[block]) }
+    var integer01 = SIMD16<Int32>(), integer23 = SIMD16<Int32>()
+    let activations = row.spread + block * 64
+    Dot.signed(&integer01, &tile.rows01, activations)
+    Dot.signed(&integer23, &tile.rows23, activations)
+    let scaled = tile.scales * row.scales[block]
+    front = front.addingProduct(
+      SIMDConversions.float(integer01), Int8TileMatvec.eightLanesEach(scaled[0], scaled[1]))
+    back = back.addingProduct(SIMDConversions.float(integer23), Int8TileMatvec.eightLanesEach(scaled[2], scaled[3]))
+  }
+
+  /// Writes the four rows' results (those below `rows.upperBound`) to `y[first …]`.
+  @inline(__always)
+  func store(to y: UnsafeMutablePointer<Float>, first: Int, rows: Range<Int>) {
+    let result =
+      offsets + SIMD4(front.lowHalf.sum(), front.highHalf.sum(), back.lowHalf.sum(), back.highHalf.sum())
+    for lane in 0..<Swift.min(QuantizedTiles.rows, rows.upperBound - first) { y[first + lane] = result[lane] }
   }
 }
 
