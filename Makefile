@@ -69,6 +69,7 @@ bench:
 	$(BIN)/tessera-bench compile
 	$(BIN)/tessera-bench gemm
 	$(BIN)/tessera-bench quant
+	$(BIN)/tessera-bench prefill
 	$(BIN)/tessera-bench ops
 	$(BIN)/tessera-bench llm
 
