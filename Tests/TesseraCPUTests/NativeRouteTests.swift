@@ -181,7 +181,7 @@ struct NativeRouteTests {
   }
 
   /// Matmul groups whose epilogue is a SwiGLU gate (`silu(other) * product`), a gate without an
-  /// activation, attention's scalar scale, a bias and GELU written out as `torch.onnx` writes it
+  /// activation, an exact and a tanh GELU gate (Gemma's GeGLU), attention's scalar scale, a bias and GELU written out as `torch.onnx` writes it
   /// (`x · (erf(x / √2) + 1) · 0.5`), attention's division by a power of two and a mask
   /// `[1, 1, 1, n]`, or a bias and tanh (BERT's pooler) or sigmoid; each must take the native route and agree with the reference evaluator.
   static let epilogueCases: [(text: String, quantized: Int)] = [
@@ -205,6 +205,17 @@ struct NativeRouteTests {
       func @f(%x: f32[5,32], %w: f32[32,24], %v: f32[32,24]) -> f32[5,24] {
         %a = matmul %x, %v : f32[5,24]
         %s = gelu %a : f32[5,24]
+        %b = matmul %x, %w : f32[5,24]
+        %y = mul %b, %s : f32[5,24]
+        return %y
+      }
+      """, 0
+    ),
+    (
+      """
+      func @f(%x: f32[5,32], %w: f32[32,24], %v: f32[32,24]) -> f32[5,24] {
+        %a = matmul %x, %v : f32[5,24]
+        %s = gelu %a {approximate = tanh} : f32[5,24]
         %b = matmul %x, %w : f32[5,24]
         %y = mul %b, %s : f32[5,24]
         return %y
