@@ -40,7 +40,8 @@ public struct StandardKernelLibrary: KernelLibrary {
       let seq = dims[TypeInference.ropeSequenceAxis(rank: dims.count)]
       guard let kernel = try? TesseraKernels.rope(neox: node.attributes.symbol("mode") == "neox") else { return nil }
       let scalars: [String: Double] = [
-        "rows": Double(operands[0].shape.count / dim), "heads": Double(heads), "seq": Double(seq), "dim": Double(dim),
+        "tokens": Double(operands[0].shape.count / dim / heads), "heads": Double(heads), "seq": Double(seq),
+        "dim": Double(dim),
         "theta": node.attributes.double("theta") ?? 10000,
       ]
       return KernelCall(kernel: kernel, buffers: buffers, scalars: scalars)
