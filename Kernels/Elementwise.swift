@@ -13,13 +13,15 @@ public struct ElementwiseConfig: Hashable, Sendable {
 extension TesseraKernels {
   /// Rotary position embedding, matching the graph op `rope`.
   ///
-  /// - Buffers: `x` f32 [rows][dim] read, `positions` i32 [seq] read, `y` f32 [rows][dim] write.
-  ///   Row `r` is at sequence position `positions[(r / heads) % seq]`, which covers x of shape
-  ///   `[seq, dim]` (heads = 1), `[seq, heads, dim]` and `[batch, seq, heads, dim]`.
-  /// - Scalars: `rows`, `heads`, `seq`, `dim` (i32), `theta` (f32).
-  /// - Launch: global `[rows * dim]`, workgroup `[config.workgroupSize]`; one work-item per element.
-  /// - Semantics: pair `i` (elements `(2i, 2i+1)`, or `(i, i + dim/2)` when `neox`) rotates by
-  ///   `position * theta^(-2i/dim)`; an odd `dim`'s last element is copied. Angles are computed in
+  /// - Buffers: `x` f32 [tokens][heads][dim] read, `positions` i32 [seq] read, `y` f32
+  ///   [tokens][heads][dim] write. Token `t` is at sequence position `positions[t % seq]`, which
+  ///   covers x of shape `[seq, dim]` (heads = 1), `[seq, heads, dim]` and `[batch, seq, heads, dim]`.
+  /// - Scalars: `tokens`, `heads`, `seq`, `dim` (i32), `theta` (f32).
+  /// - Launch: global `[tokens * dim / 2]`, workgroup `[config.workgroupSize]`; one work-item per
+  ///   token and pair, which computes the pair's angle (a `pow`, a `cos` and a `sin`) once and
+  ///   rotates that pair in each of the token's heads.
+  /// - Semantics: `dim` is even (the op's rule); pair `i` (elements `(2i, 2i+1)`, or
+  ///   `(i, i + dim/2)` when `neox`) rotates by `position * theta^(-2i/dim)`. Angles are computed in
   ///   f32, so their error grows with the position (about `position * ln(theta) * 2^-24` radians).
   public static func rope(neox: Bool = false, config: ElementwiseConfig = ElementwiseConfig()) throws(KIRError)
     -> Kernel
@@ -28,27 +30,25 @@ extension TesseraKernels {
       name: neox ? "rope_neox" : "rope", comment: "rotary embedding, \(neox ? "halves" : "adjacent pairs")")
     let x = builder.buffer("x", .f32, .read), positions = builder.buffer("positions", .i32, .read)
     let y = builder.buffer("y", .f32, .write)
-    let rows = builder.scalar("rows"), heads = builder.scalar("heads"), seq = builder.scalar("seq")
+    let tokens = builder.scalar("tokens"), heads = builder.scalar("heads"), seq = builder.scalar("seq")
     let dim = builder.scalar("dim"), theta = builder.scalar("theta", .f32)
-    builder.launch(global: [.product(.scalar("rows"), .scalar("dim"))], workgroup: [config.workgroupSize])
-    let g = builder.globalID(0)
-    builder.if(g.lt(rows * dim)) {
-      let row = g / dim, e = g % dim, half = dim / 2.0
-      builder.if(
-        e.lt(half * 2.0),
-        then: {
-          let pair = neox ? e % half : e / 2.0
-          let first = neox ? e.lt(half) : (e % 2.0).compare(.eq, builder.i32(0))
-          let distance = neox ? half : builder.i32(1)
-          let partner = builder.select(first, g + distance, g - distance)
-          let position = positions[(row / heads) % seq].cast(to: KType.f32)
-          let exponent = (pair * -2.0).cast(to: KType.f32) / dim.cast(to: KType.f32)
-          let angle = position * theta.binary(.pow, exponent)
-          let (cos, sin) = (builder.unary(.cos, angle), builder.unary(.sin, angle))
-          let sign = builder.select(first, builder.f32(-1), builder.f32(1))
-          y[g] = x[g] * cos + sign * x[partner] * sin
-        },
-        else: { y[g] = x[g] })
+    builder.launch(
+      global: [.product(.scalar("tokens"), .ceilDiv(.scalar("dim"), 2))], workgroup: [config.workgroupSize])
+    let g = builder.globalID(0), half = dim / 2.0
+    builder.if(g.lt(tokens * half)) {
+      let token = g / half, pair = g % half
+      let row = token * heads * dim
+      let position = positions[token % seq].cast(to: KType.f32)
+      let exponent = (pair * -2.0).cast(to: KType.f32) / dim.cast(to: KType.f32)
+      let angle = position * theta.binary(.pow, exponent)
+      let (cos, sin) = (builder.unary(.cos, angle), builder.unary(.sin, angle))
+      let (first, second) = neox ? (pair, pair + half) : (pair * 2.0, pair * 2.0 + 1.0)
+      builder.loop(from: builder.i32(0), to: heads) { head in
+        let at = row + head * dim
+        let (a, b) = (x[at + first], x[at + second])
+        y[at + first] = a * cos + builder.f32(-1) * b * sin
+        y[at + second] = b * cos + builder.f32(1) * a * sin
+      }
     }
     return try builder.finish()
   }

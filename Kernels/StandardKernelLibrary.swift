@@ -9,10 +9,22 @@ public struct StandardKernelLibrary: KernelLibrary {
   /// The register blocking of f32/f16 matmuls, fitted to each result's size
   /// (``MatmulBlocking/fitted(m:n:)``).
   public var matmulBlocking: MatmulBlocking
+  /// The lanes of the line reductions (reductions, argmax, softmax, rms_norm, layer_norm).
+  public var reductions: ReductionConfig
 
-  /// Creates the library with the kernels' default configurations, or another matmul blocking.
-  public init(matmulBlocking: MatmulBlocking = MatmulBlocking()) {
+  /// Creates the library with the kernels' default configurations, or another matmul blocking
+  /// or reduction width.
+  public init(matmulBlocking: MatmulBlocking = MatmulBlocking(), reductions: ReductionConfig = ReductionConfig()) {
     self.matmulBlocking = matmulBlocking
+    self.reductions = reductions
+  }
+
+  /// The library with `target`'s ``TargetCapabilities/reductionLanes`` where it sets them.
+  public func adapted(to target: TargetCapabilities) -> any KernelLibrary {
+    guard let lanes = target.reductionLanes else { return self }
+    var library = self
+    library.reductions = ReductionConfig(workgroupSize: lanes)
+    return library
   }
 
   /// A call computing `node`, or `nil`.
@@ -26,9 +38,9 @@ public struct StandardKernelLibrary: KernelLibrary {
       guard operands[0].dtype == .f32, let line = lineLayout(node, operands[0].shape) else { return nil }
       let kernel: Kernel?
       switch node.kind {
-      case .argmax: kernel = try? TesseraKernels.argmax()
-      case .softmax: kernel = try? TesseraKernels.softmax()
-      default: kernel = try? TesseraKernels.reduce(ReductionOp(node.kind)!)
+      case .argmax: kernel = try? TesseraKernels.argmax(config: reductions)
+      case .softmax: kernel = try? TesseraKernels.softmax(config: reductions)
+      default: kernel = try? TesseraKernels.reduce(ReductionOp(node.kind)!, config: reductions)
       }
       return kernel.map { KernelCall(kernel: $0, buffers: buffers, scalars: line) }
     case .rmsNorm, .layerNorm:
@@ -40,7 +52,8 @@ public struct StandardKernelLibrary: KernelLibrary {
       let seq = dims[TypeInference.ropeSequenceAxis(rank: dims.count)]
       guard let kernel = try? TesseraKernels.rope(neox: node.attributes.symbol("mode") == "neox") else { return nil }
       let scalars: [String: Double] = [
-        "rows": Double(operands[0].shape.count / dim), "heads": Double(heads), "seq": Double(seq), "dim": Double(dim),
+        "tokens": Double(operands[0].shape.count / dim / heads), "heads": Double(heads), "seq": Double(seq),
+        "dim": Double(dim),
         "theta": node.attributes.double("theta") ?? 10000,
       ]
       return KernelCall(kernel: kernel, buffers: buffers, scalars: scalars)
@@ -92,8 +105,8 @@ public struct StandardKernelLibrary: KernelLibrary {
     else { return nil }
     let kernel =
       node.kind == .rmsNorm
-      ? try? TesseraKernels.rmsNorm()
-      : try? TesseraKernels.layerNorm(hasWeight: operands.count > 1, hasBias: operands.count > 2)
+      ? try? TesseraKernels.rmsNorm(config: reductions)
+      : try? TesseraKernels.layerNorm(hasWeight: operands.count > 1, hasBias: operands.count > 2, config: reductions)
     guard let kernel else { return nil }
     let epsilon = node.attributes.double("epsilon") ?? (node.kind == .rmsNorm ? 1e-6 : 1e-5)
     return KernelCall(

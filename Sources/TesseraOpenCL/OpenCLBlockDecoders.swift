@@ -10,8 +10,8 @@ enum OpenCLBlockDecoders {
   static let handWrittenVectors: [DType: String] = [
     .q4_0: """
     float8 tessera_dequant8_q4_0(__global const uchar* blocks, int index) {
-      __global const uchar* block = blocks + (index / 32) * 18;
-      int j = index % 32;
+      __global const uchar* block = blocks + (index >> 5) * 18;
+      int j = index & 31;
       float d = tessera_half_bits((ushort)(block[0] | (block[1] << 8)));
       uchar8 bytes = vload8(0, block + 2 + (j & 15));
       int8 q = convert_int8((bytes >> (uchar8)((j >> 4) * 4)) & (uchar8)15);
@@ -20,8 +20,8 @@ enum OpenCLBlockDecoders {
     """,
     .q4_1: """
     float8 tessera_dequant8_q4_1(__global const uchar* blocks, int index) {
-      __global const uchar* block = blocks + (index / 32) * 20;
-      int j = index % 32;
+      __global const uchar* block = blocks + (index >> 5) * 20;
+      int j = index & 31;
       float d = tessera_half_bits((ushort)(block[0] | (block[1] << 8)));
       float m = tessera_half_bits((ushort)(block[2] | (block[3] << 8)));
       uchar8 bytes = vload8(0, block + 4 + (j & 15));
@@ -30,9 +30,9 @@ enum OpenCLBlockDecoders {
     """,
     .q8_0: """
     float8 tessera_dequant8_q8_0(__global const uchar* blocks, int index) {
-      __global const uchar* block = blocks + (index / 32) * 34;
+      __global const uchar* block = blocks + (index >> 5) * 34;
       float d = tessera_half_bits((ushort)(block[0] | (block[1] << 8)));
-      return convert_float8(as_char8(vload8(0, block + 2 + index % 32))) * d;
+      return convert_float8(as_char8(vload8(0, block + 2 + (index & 31)))) * d;
     }
     """,
   ]
@@ -42,7 +42,7 @@ enum OpenCLBlockDecoders {
   static let handWrittenSixteens: [DType: String] = [
     .q4_0: """
     float16 tessera_dequant16_q4_0(__global const uchar* blocks, int index) {
-      __global const uchar* block = blocks + (index / 32) * 18;
+      __global const uchar* block = blocks + (index >> 5) * 18;
       float d = tessera_half_bits((ushort)(block[0] | (block[1] << 8)));
       uchar16 bytes = vload16(0, block + 2);
       uchar16 codes = (index & 16) ? (bytes >> (uchar16)4) : (bytes & (uchar16)15);
@@ -51,7 +51,7 @@ enum OpenCLBlockDecoders {
     """,
     .q4_1: """
     float16 tessera_dequant16_q4_1(__global const uchar* blocks, int index) {
-      __global const uchar* block = blocks + (index / 32) * 20;
+      __global const uchar* block = blocks + (index >> 5) * 20;
       float d = tessera_half_bits((ushort)(block[0] | (block[1] << 8)));
       float m = tessera_half_bits((ushort)(block[2] | (block[3] << 8)));
       uchar16 bytes = vload16(0, block + 4);
@@ -61,9 +61,9 @@ enum OpenCLBlockDecoders {
     """,
     .q8_0: """
     float16 tessera_dequant16_q8_0(__global const uchar* blocks, int index) {
-      __global const uchar* block = blocks + (index / 32) * 34;
+      __global const uchar* block = blocks + (index >> 5) * 34;
       float d = tessera_half_bits((ushort)(block[0] | (block[1] << 8)));
-      return convert_float16(as_char16(vload16(0, block + 2 + index % 32))) * d;
+      return convert_float16(as_char16(vload16(0, block + 2 + (index & 31)))) * d;
     }
     """,
   ]

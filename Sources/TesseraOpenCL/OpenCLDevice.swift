@@ -57,6 +57,7 @@ public final class OpenCLDevice: TunableDevice {
     } else {
       var everything = TargetCapabilities.everything("opencl", matmulsReadQuantizedWeights: true)
       everything.streamsQuantizedRows = properties.typeName == "CPU"
+      everything.reductionLanes = properties.typeName == "CPU" ? 4 : nil
       (everything.tuning, tuningProblem) = Self.storedTuning(
         kind: .opencl, deviceKey: tuningKey, subgroupSize: everything.subgroupSize,
         maxWorkgroupSize: properties.maxWorkgroupSize)

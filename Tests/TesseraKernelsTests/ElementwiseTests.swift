@@ -7,8 +7,11 @@ import Testing
 struct ElementwiseTests {
   static let configs = [ElementwiseConfig(), ElementwiseConfig(workgroupSize: 7)]
 
-  /// x shapes `[seq, dim]`, `[seq, heads, dim]` and `[batch, seq, heads, dim]`.
-  static let ropeShapes: [Shape] = [[1, 2], [7, 8], [3, 2, 16], [2, 3, 4, 8], [1, 1000], [33, 1, 2]]
+  /// x shapes `[seq, dim]`, `[seq, heads, dim]` and `[batch, seq, heads, dim]`; SmolLM2's decode
+  /// query (`[1, 9, 64]`) and an odd number of pairs in five heads.
+  static let ropeShapes: [Shape] = [
+    [1, 2], [7, 8], [3, 2, 16], [2, 3, 4, 8], [1, 1000], [33, 1, 2], [1, 9, 64], [2, 5, 6],
+  ]
 
   /// Angles are computed in f32, so `theta^(-2i/dim)` carries a relative error of about
   /// `ln(theta) * 2^-24` that the position multiplies; positions below 64 keep the rotated values
@@ -25,7 +28,7 @@ struct ElementwiseTests {
       let y = try KernelCheck.run(
         kernel, [x, positions, KernelCheck.output(shape.count)],
         [
-          "rows": Double(shape.count / dim), "heads": Double(heads), "seq": Double(seq), "dim": Double(dim),
+          "tokens": Double(shape.count / dim / heads), "heads": Double(heads), "seq": Double(seq), "dim": Double(dim),
           "theta": 10000,
         ], result: 2)
       let expected = try KernelCheck.reference([x, positions]) { g, v in g.rope(v[0], positions: v[1], neox: neox) }

@@ -40,6 +40,34 @@ struct LibraryLoweringTests {
       !plan.graph.nodes.contains { $0.kind == .reduceMax }, "softmax must not be decomposed when the library has it")
   }
 
+  /// A target's ``TargetCapabilities/reductionLanes`` (4 on OpenCL CPU devices) narrow every
+  /// line reduction the library gives it, and the narrow kernels still agree with the reference
+  /// on the interpreter (the OpenCL parity tests run them on PoCL).
+  @Test("the target's reduction lanes shape the library's line reductions", arguments: [nil, 4, 1] as [Int?])
+  func reductionLanes(lanes: Int?) throws {
+    let graph = try TestSupport.parseOne(
+      """
+      func @f(%x: f32[3,37], %g: f32[37]) -> (f32[3,37], i32[3], f32[3,37], f32[3]) {
+        %n = rms_norm %x, %g {epsilon = 1.0e-05} : f32[3,37]
+        %s = softmax %n {axis = -1} : f32[3,37]
+        %a = argmax %s {axis = 1} : i32[3]
+        %l = layer_norm %x {epsilon = 1.0e-05} : f32[3,37]
+        %r = reduce_sum %x {axes = [1]} : f32[3]
+        return %s, %a, %l, %r
+      }
+      """)
+    var target = TargetCapabilities.everything("kir")
+    target.reductionLanes = lanes
+    let plan = try GraphCompiler.compile(
+      graph, target: target, options: CompileOptions(library: StandardKernelLibrary()))
+    #expect(plan.kernels.count == 5)
+    #expect(plan.kernels.allSatisfy { $0.workgroupSize[0] == lanes ?? ReductionConfig().workgroupSize })
+    let device = KIRDevice(library: StandardKernelLibrary(), capabilities: target)
+    for check in try TestSupport.parity(device, graph, TestSupport.exampleInputs(graph, seed: 12)) {
+      #expect(check.passes, "\(check.detail)")
+    }
+  }
+
   @Test func transformerStackWithTheLibrary() throws {
     let graph = try TransformerGraph.make(layers: 2, sequence: 5, width: 16, heads: 2, hidden: 24)
     let inputs = TransformerGraph.inputs(for: graph, sequence: 5, seed: 22)

@@ -38,7 +38,7 @@ struct SignatureTests {
     Signature(make: { try TesseraKernels.layerNorm(hasWeight: false, hasBias: false) }, parameters: ["x", "y"] + norm),
     Signature(
       make: { try TesseraKernels.rope(neox: true) },
-      parameters: ["x", "positions", "y", "$rows", "$heads", "$seq", "$dim", "$theta"]),
+      parameters: ["x", "positions", "y", "$tokens", "$heads", "$seq", "$dim", "$theta"]),
     Signature(make: { try TesseraKernels.attentionDecode() }, parameters: attention + ["$kv_len", "$scale"]),
     Signature(make: { try TesseraKernels.attentionPrefill() }, parameters: attention + ["$seq", "$past", "$scale"]),
     Signature(

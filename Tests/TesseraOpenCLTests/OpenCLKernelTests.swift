@@ -129,6 +129,29 @@ struct OpenCLKernelTests {
     #expect(actual[1].floats == expected)
   }
 
+  /// Every one of the 65,536 f16 bit patterns as a q8_0 block scale `d` widens to Swift's own
+  /// `Float(Float16)` (element 0 of each block has code 1, so it is `d`): zeros, subnormals,
+  /// normals and infinities bit for bit, NaNs as NaNs (the preamble's `tessera_half_bits`, one
+  /// `vcvtph2ps` where the driver compiles for x86 with F16C).
+  @Test func everyHalfBitPatternWidensExactlyAsABlockScale() throws {
+    let k = KernelBuilder(name: "block_scales", comment: "out[b] = element 0 of q8_0 block b")
+    let weights = k.buffer("w", .q8_0, .read), out = k.buffer("out", .f32, .write)
+    k.launch(global: [.constant(65536)], workgroup: [64])
+    let b = k.globalID(0)
+    out[b] = weights[b * k.i32(32)]
+    let patterns = (0..<65536).map { UInt16($0) }
+    let bytes = patterns.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8), 1] + [UInt8](repeating: 0, count: 31) }
+    let blocks = Tensor(type: TensorType(.q8_0, Shape([65536 * 32])), bytes: bytes)!
+    let device = try #require(OpenCLTestDevice.device)
+    let actual = try device.run(
+      KernelCall(kernel: try k.finish(), buffers: [], scalars: [:]), buffers: [blocks, random(65536)])[1].floats
+    let mismatches = zip(patterns, actual).filter { bits, value in
+      let expected = Float(Float16(bitPattern: bits))
+      return expected.isNaN ? !value.isNaN : expected.bitPattern != value.bitPattern
+    }
+    #expect(mismatches.isEmpty, "\(mismatches.prefix(8).map { String($0.0, radix: 16) + " -> \($0.1)" })")
+  }
+
   @Test func aWorkgroupLargerThanTheDeviceAllowsIsAnErrorNamingTheKernel() throws {
     let device = try #require(OpenCLTestDevice.device)
     let k = KernelBuilder(name: "too_wide")

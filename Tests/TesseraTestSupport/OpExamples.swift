@@ -281,6 +281,12 @@ extension OpExample {
         "%x: f32[4,6], %pos: i32[4]", "f32[4,6]",
         "  %y = rope %x, %pos {mode = neox, theta = 500.0} : f32[4,6]\n  return %y"),
       numpy: ropeNumpy(neox: true, theta: 500), atol: 1e-5),
+    OpExample(
+      .rope, "neox mode, three heads, odd number of pairs",
+      function(
+        "%x: f32[2,3,6], %pos: i32[2]", "f32[2,3,6]",
+        "  %y = rope %x, %pos {mode = neox, theta = 10000.0} : f32[2,3,6]\n  return %y"),
+      numpy: ropeNumpy(neox: true), atol: 1e-5),
   ]
 
   private static func ropeNumpy(neox: Bool, theta: Double = 10000) -> String {

@@ -42,11 +42,18 @@ public protocol KernelLibrary: Sendable {
   /// Whether ``call(for:in:)`` depends only on the node's signature and binds only the node's
   /// operands and result, so that one call can serve every node with the same signature.
   var callsDependOnlyOnSignature: Bool { get }
+
+  /// The library as it serves `target` (its kernels shaped for the target's preferences, such as
+  /// ``TargetCapabilities/reductionLanes``); the compiler asks once per compilation.
+  func adapted(to target: TargetCapabilities) -> any KernelLibrary
 }
 
 extension KernelLibrary {
   /// `true`: calls depend on the node's op, attributes, literal and types only.
   public var callsDependOnlyOnSignature: Bool { true }
+
+  /// The library unchanged.
+  public func adapted(to target: TargetCapabilities) -> any KernelLibrary { self }
 }
 
 /// The library calls of one compilation, asked once per node signature when the library allows

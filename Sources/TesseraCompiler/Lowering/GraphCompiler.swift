@@ -44,7 +44,7 @@ public enum GraphCompiler {
       ? [DecomposeWindows(keeping: target.windowKernels), HoistEpilogueAboveReshape()] : []
     let passes = windows + (decompose.isEmpty ? [] : [DecomposeComposites(kinds: decompose)]) + options.passes
     var optimised = try PassManager(passes).run(graph, afterEach: afterEachPass)
-    var libraryCalls = options.library.map(LibraryCalls.init(library:))
+    var libraryCalls = options.library.map { LibraryCalls(library: $0.adapted(to: target)) }
     let declined = declinedComposites(optimised, library: &libraryCalls)
     if !declined.isEmpty {
       optimised = try PassManager([DecomposeComposites(kinds: declined)] + options.passes).run(

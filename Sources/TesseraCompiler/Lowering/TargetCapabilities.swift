@@ -30,6 +30,11 @@ public struct TargetCapabilities: Hashable, Sendable {
   /// workgroup as a loop over its work-items on CPU cores (PoCL's CPU device), where lanes
   /// splitting K only add a reduction. Off by default.
   public var streamsQuantizedRows = false
+  /// Work-items per line of the kernel library's line reductions (softmax, rms_norm, layer_norm,
+  /// reductions, argmax) where the target wants other than the library's default (256, a
+  /// shared-memory tree); `nil`: the default. OpenCL CPU devices (PoCL, which runs a workgroup
+  /// as a loop over its work-items and a tree's barriers as more loops) take 4.
+  public var reductionLanes: Int?
   /// Launch shapes measured on the device in place of the defaults (`tessera tune`); empty by
   /// default.
   public var tuning = KernelTuning()
