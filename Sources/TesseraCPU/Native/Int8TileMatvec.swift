@@ -158,20 +158,19 @@ enum Int8TileMatvec {
   }
 
   /// `y.0[r] = W[r] · pair.0` and `y.1[r] = W[r] · pair.1` for the rows `rows` of the tiled
-  /// matrix: q4 and q8_0 formats in one pass (``multiplyPair(_:_:rows:k:tiles:rows:y:)``,
-  /// ``multiplyQ8Pair(_:rows:k:tiles:rows:y:)``), q5_k and q6_k row by row.
+  /// matrix in one pass (``multiplyPair(_:_:_:rows:k:tiles:rows:y:)``).
   private static func multiplyPair<Dot: Int8DotProduct>(
     _ dot: Dot.Type, rows pair: (Row, Row), k: Int, tiles: UnsafeRawPointer, dtype: DType, rows: Range<Int>,
     y: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
   ) {
     switch QuantizedTiles.Layout(dtype)! {
-    case .q4_0: multiplyPair(Dot.self, Q4_0Tile.self, rows: pair, k: k, tiles: tiles, rows: rows, y: y)
-    case .q4_1: multiplyPair(Dot.self, Q4_1Tile.self, rows: pair, k: k, tiles: tiles, rows: rows, y: y)
-    case .q4Scaled: multiplyPair(Dot.self, Q4ScaledTile.self, rows: pair, k: k, tiles: tiles, rows: rows, y: y)
-    case .q8_0: multiplyQ8Pair(Dot.self, rows: pair, k: k, tiles: tiles, rows: rows, y: y)
+    case .q4_0: multiplyPair(Dot.self, Q4_0Tile.self, NibbleSums.self, rows: pair, k: k, tiles: tiles, rows: rows, y: y)
+    case .q4_1: multiplyPair(Dot.self, Q4_1Tile.self, NibbleSums.self, rows: pair, k: k, tiles: tiles, rows: rows, y: y)
+    case .q8_0: multiplyPair(Dot.self, Q8_0Tile.self, ByteSums.self, rows: pair, k: k, tiles: tiles, rows: rows, y: y)
+    case .q4Scaled:
+      multiplyPair(Dot.self, Q4ScaledTile.self, NibbleSums.self, rows: pair, k: k, tiles: tiles, rows: rows, y: y)
     case .q8Scaled:
-      multiply(Dot.self, row: pair.0, k: k, tiles: tiles, dtype: dtype, rows: rows, y: y.0)
-      multiply(Dot.self, row: pair.1, k: k, tiles: tiles, dtype: dtype, rows: rows, y: y.1)
+      multiplyPair(Dot.self, Q8ScaledTile.self, ByteSums.self, rows: pair, k: k, tiles: tiles, rows: rows, y: y)
     }
   }
 
@@ -181,138 +180,61 @@ enum Int8TileMatvec {
     y: UnsafeMutablePointer<Float>
   ) {
     switch QuantizedTiles.Layout(dtype)! {
-    case .q4_0: multiply(Dot.self, Q4_0Tile.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
-    case .q4_1: multiply(Dot.self, Q4_1Tile.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
-    case .q8_0: multiplyQ8(Dot.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
-    case .q4Scaled: multiply(Dot.self, Q4ScaledTile.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
-    case .q8Scaled: multiplyScaled(Dot.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
+    case .q4_0: multiply(Dot.self, Q4_0Tile.self, NibbleSums.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
+    case .q4_1: multiply(Dot.self, Q4_1Tile.self, NibbleSums.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
+    case .q8_0: multiply(Dot.self, Q8_0Tile.self, ByteSums.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
+    case .q4Scaled:
+      multiply(Dot.self, Q4ScaledTile.self, NibbleSums.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
+    case .q8Scaled: multiply(Dot.self, Q8ScaledTile.self, ByteSums.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
     }
   }
 
-  /// The loop over tiles for a q4 format (q4_0, q4_1, q4_k) and one activation row.
-  private static func multiply<Dot: Int8DotProduct, Format: QuantizedTileFormat>(
-    _ dot: Dot.Type, _ format: Format.Type, row: Row, k: Int, tiles: UnsafeRawPointer, rows: Range<Int>,
-    y: UnsafeMutablePointer<Float>
+  /// The loop over a matrix's tiles for one activation row, block by block: `Sums` says how a
+  /// format's codes are read (``NibbleSums`` for q4_0, q4_1 and q4_k, ``ByteSums`` for q8_0's
+  /// and ``Q8ScaledTile``'s signed bytes).
+  private static func multiply<Dot: Int8DotProduct, Format: QuantizedTileFormat, Sums: TileSums>(
+    _ dot: Dot.Type, _ format: Format.Type, _ sums: Sums.Type, row: Row, k: Int, tiles: UnsafeRawPointer,
+    rows: Range<Int>, y: UnsafeMutablePointer<Float>
   ) {
     precondition(rows.lowerBound % QuantizedTiles.rows == 0, "Int8TileMatvec: rows start at \(rows.lowerBound)")
     let blocks = k / 32, tileBytes = blocks * Format.bytes
     for first in stride(from: rows.lowerBound, to: rows.upperBound, by: QuantizedTiles.rows) {
       var p = tiles + first / QuantizedTiles.rows * tileBytes
-      var sums = NibbleSums()
+      var sums = Sums()
       for block in 0..<blocks {
         QuantizedTiles.prefetchAhead(of: p, bytes: Format.bytes)
-        let tile = NibbleTileBlock(Format.self, at: p)
-        sums.add(Dot.self, tile, row: row, block: block)
+        sums.add(Dot.self, Sums.Block(Format.self, at: p), row: row, block: block)
         p += Format.bytes
       }
       sums.store(to: y, first: first, rows: rows)
     }
   }
 
-  /// ``multiply(_:_:row:k:tiles:rows:y:)`` for two activation rows at once (prefill): each tile
-  /// block's codes are loaded and split into nibbles, and its scales widened, once for both.
-  private static func multiplyPair<Dot: Int8DotProduct, Format: QuantizedTileFormat>(
-    _ dot: Dot.Type, _ format: Format.Type, rows pair: (Row, Row), k: Int, tiles: UnsafeRawPointer,
-    rows: Range<Int>, y: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
+  /// ``multiply(_:_:_:row:k:tiles:rows:y:)`` for two activation rows at once (prefill): each tile
+  /// block is loaded (its codes split into nibbles, its scales widened) once for both.
+  private static func multiplyPair<Dot: Int8DotProduct, Format: QuantizedTileFormat, Sums: TileSums>(
+    _ dot: Dot.Type, _ format: Format.Type, _ sums: Sums.Type, rows pair: (Row, Row), k: Int,
+    tiles: UnsafeRawPointer, rows: Range<Int>, y: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
   ) {
     precondition(rows.lowerBound % QuantizedTiles.rows == 0, "Int8TileMatvec: rows start at \(rows.lowerBound)")
     let blocks = k / 32, tileBytes = blocks * Format.bytes
     for first in stride(from: rows.lowerBound, to: rows.upperBound, by: QuantizedTiles.rows) {
       var p = tiles + first / QuantizedTiles.rows * tileBytes
-      var sums = (NibbleSums(), NibbleSums())
+      var sums = (Sums(), Sums())
       for block in 0..<blocks {
-        let tile = NibbleTileBlock(Format.self, at: p)
+        let tile = Sums.Block(Format.self, at: p)
         sums.0.add(Dot.self, tile, row: pair.0, block: block)
         sums.1.add(Dot.self, tile, row: pair.1, block: block)
         p += Format.bytes
       }
       sums.0.store(to: y.0, first: first, rows: rows)
       sums.1.store(to: y.1, first: first, rows: rows)
-    }
-  }
-
-  /// The q8_0 loop: rows 0–1 and rows 2–3 of a block in one register each, eight lanes a row.
-  private static func multiplyQ8<Dot: Int8DotProduct>(
-    _ dot: Dot.Type, row: Row, k: Int, tiles: UnsafeRawPointer, rows: Range<Int>, y: UnsafeMutablePointer<Float>
-  ) {
-    precondition(rows.lowerBound % QuantizedTiles.rows == 0, "Int8TileMatvec: rows start at \(rows.lowerBound)")
-    let blocks = k / 32, tileBytes = blocks * Q8_0Tile.bytes
-    for first in stride(from: rows.lowerBound, to: rows.upperBound, by: QuantizedTiles.rows) {
-      var p = tiles + first / QuantizedTiles.rows * tileBytes
-      var sums = ByteSums()
-      for block in 0..<blocks {
-        QuantizedTiles.prefetchAhead(of: p, bytes: Q8_0Tile.bytes)
-        sums.add(Dot.self, ByteTileBlock(at: p), row: row, block: block)
-        p += Q8_0Tile.bytes
-      }
-      sums.store(to: y, first: first, rows: rows)
-    }
-  }
-
-  /// ``multiplyQ8(_:row:k:tiles:rows:y:)`` for two activation rows at once (prefill): each tile
-  /// block's codes and scales are loaded once for both.
-  private static func multiplyQ8Pair<Dot: Int8DotProduct>(
-    _ dot: Dot.Type, rows pair: (Row, Row), k: Int, tiles: UnsafeRawPointer, rows: Range<Int>,
-    y: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
-  ) {
-    precondition(rows.lowerBound % QuantizedTiles.rows == 0, "Int8TileMatvec: rows start at \(rows.lowerBound)")
-    let blocks = k / 32, tileBytes = blocks * Q8_0Tile.bytes
-    for first in stride(from: rows.lowerBound, to: rows.upperBound, by: QuantizedTiles.rows) {
-      var p = tiles + first / QuantizedTiles.rows * tileBytes
-      var sums = (ByteSums(), ByteSums())
-      for block in 0..<blocks {
-        let tile = ByteTileBlock(at: p)
-        sums.0.add(Dot.self, tile, row: pair.0, block: block)
-        sums.1.add(Dot.self, tile, row: pair.1, block: block)
-        p += Q8_0Tile.bytes
-      }
-      sums.0.store(to: y.0, first: first, rows: rows)
-      sums.1.store(to: y.1, first: first, rows: rows)
-    }
-  }
-
-  /// The ``Q8ScaledTile`` loop: q8_0's, with each row's lanes 0–3 (elements 0–15) and 4–7
-  /// (16–31) scaled by their half's scale, and the offsets (and the VNNI bias, per half) applied
-  /// through the block's scaled sums.
-  private static func multiplyScaled<Dot: Int8DotProduct>(
-    _ dot: Dot.Type, row: Row, k: Int, tiles: UnsafeRawPointer, rows: Range<Int>, y: UnsafeMutablePointer<Float>
-  ) {
-    precondition(rows.lowerBound % QuantizedTiles.rows == 0, "Int8TileMatvec: rows start at \(rows.lowerBound)")
-    let blocks = k / 32, tileBytes = blocks * Q8ScaledTile.bytes
-    let spread = row.spread, activationScales = row.scales, scaledSums = row.scaledSums, lowSums = row.lowSums
-    for first in stride(from: rows.lowerBound, to: rows.upperBound, by: QuantizedTiles.rows) {
-      var p = tiles + first / QuantizedTiles.rows * tileBytes
-      var front = SIMD16<Float>(), back = SIMD16<Float>(), offsets = SIMD4<Float>()
-      for block in 0..<blocks {
-        QuantizedTiles.prefetchAhead(of: p, bytes: Q8ScaledTile.bytes)
-        let (_, offset) = Q8ScaledTile.scalesAndOffsets(p)
-        let (lowScales, highScales) = Q8ScaledTile.halfScales(p)
-        offsets = offsets.addingProduct(offset, scaledSums[block])
-        if Dot.signedBias != 0 {
-          offsets = offsets.addingProduct(-Dot.signedBias * lowScales, lowSums[block])
-            .addingProduct(-Dot.signedBias * highScales, scaledSums[block] - lowSums[block])
-        }
-        var rows01 = (p + Q8ScaledTile.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self)
-        var rows23 = (p + Q8ScaledTile.codesOffset + 64).loadUnaligned(as: SIMD8<UInt64>.self)
-        var integer01 = SIMD16<Int32>(), integer23 = SIMD16<Int32>()
-        let activations = spread + block * 64
-        Dot.signed(&integer01, &rows01, activations)
-        Dot.signed(&integer23, &rows23, activations)
-        let low = lowScales * activationScales[block], high = highScales * activationScales[block]
-        front = front.addingProduct(SIMDConversions.float(integer01), halvesEach(low[0], high[0], low[1], high[1]))
-        back = back.addingProduct(SIMDConversions.float(integer23), halvesEach(low[2], high[2], low[3], high[3]))
-        p += Q8ScaledTile.bytes
-      }
-      let result =
-        offsets
-        + SIMD4(front.lowHalf.sum(), front.highHalf.sum(), back.lowHalf.sum(), back.highHalf.sum())
-      for lane in 0..<Swift.min(QuantizedTiles.rows, rows.upperBound - first) { y[first + lane] = result[lane] }
     }
   }
 
   /// `[a × 4, b × 4, c × 4, d × 4]`.
   @inline(__always)
-  private static func halvesEach(_ a: Float, _ b: Float, _ c: Float, _ d: Float) -> SIMD16<Float> {
+  fileprivate static func halvesEach(_ a: Float, _ b: Float, _ c: Float, _ d: Float) -> SIMD16<Float> {
     SIMD16(
       lowHalf: SIMD8(lowHalf: SIMD4(repeating: a), highHalf: SIMD4(repeating: b)),
       highHalf: SIMD8(lowHalf: SIMD4(repeating: c), highHalf: SIMD4(repeating: d)))
@@ -328,7 +250,7 @@ enum Int8TileMatvec {
 /// One q4 tile block (four rows of 32 four-bit codes) as the int8 kernels read it: the rows'
 /// low and high nibbles (elements 0–15 and 16–31), their scales spread over each row's four
 /// lanes, and their offsets.
-private struct NibbleTileBlock {
+private struct NibbleTileBlock: TileBlock {
   var low: SIMD8<UInt64>
   var high: SIMD8<UInt64>
   let laneScales: SIMD16<Float>
@@ -347,26 +269,54 @@ private struct NibbleTileBlock {
   }
 }
 
-/// One q8_0 tile block (four rows of 32 signed codes) as the int8 kernels read it: rows 0–1 and
-/// rows 2–3 in one register each, and the rows' scales.
-private struct ByteTileBlock {
+/// One activation row's running sums against a tile of four weight rows, for one way of storing
+/// codes: the tile block it reads (``Block``), how a block adds in, and the four results.
+private protocol TileSums {
+  /// A tile block as these sums read it.
+  associatedtype Block: TileBlock
+  /// Zero.
+  init()
+  /// Adds block `block` of `row` times `tile`.
+  mutating func add<Dot: Int8DotProduct>(_ dot: Dot.Type, _ tile: Block, row: Int8TileMatvec.Row, block: Int)
+  /// Writes the four rows' results (those below `rows.upperBound`) to `y[first …]`.
+  func store(to y: UnsafeMutablePointer<Float>, first: Int, rows: Range<Int>)
+}
+
+/// A tile block loaded for the int8 kernels.
+private protocol TileBlock {
+  /// The tile block of `format` at `p`.
+  init<Format: QuantizedTileFormat>(_ format: Format.Type, at p: UnsafeRawPointer)
+}
+
+/// One tile block of signed byte codes (``Q8_0Tile``, or ``Q8ScaledTile`` with a scale per 16
+/// weights and an offset) as the int8 kernels read it: rows 0–1 and rows 2–3 in one register
+/// each, the rows' scales of elements 0–15 and 16–31 (equal for q8_0), and their offsets.
+private struct ByteTileBlock: TileBlock {
   var rows01: SIMD8<UInt64>
   var rows23: SIMD8<UInt64>
-  let scales: SIMD4<Float>
+  let lowScales: SIMD4<Float>
+  let highScales: SIMD4<Float>
+  let offsets: SIMD4<Float>
+  /// Whether the halves' scales differ (``QuantizedTileFormat/splitsScales``).
+  let splitsScales: Bool
+  /// Whether ``offsets`` are used (``QuantizedTileFormat/hasOffset``).
+  let hasOffset: Bool
 
-  /// The tile block at `p`.
+  /// The tile block of `format` at `p`.
   @inline(__always)
-  init(at p: UnsafeRawPointer) {
-    rows01 = (p + Q8_0Tile.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self)
-    rows23 = (p + Q8_0Tile.codesOffset + 64).loadUnaligned(as: SIMD8<UInt64>.self)
-    scales = Q8_0Tile.scalesAndOffsets(p).0
+  init<Format: QuantizedTileFormat>(_ format: Format.Type, at p: UnsafeRawPointer) {
+    rows01 = (p + Format.codesOffset).loadUnaligned(as: SIMD8<UInt64>.self)
+    rows23 = (p + Format.codesOffset + 64).loadUnaligned(as: SIMD8<UInt64>.self)
+    (lowScales, highScales) = Format.halfScales(p)
+    offsets = Format.hasOffset ? Format.scalesAndOffsets(p).1 : SIMD4()
+    (splitsScales, hasOffset) = (Format.splitsScales, Format.hasOffset)
   }
 }
 
-/// One activation row's running sums against a q8_0 tile: eight lanes a row of block products
-/// scaled by both block scales, and the instructions' code bias taken off through the blocks'
-/// scaled sums.
-private struct ByteSums {
+/// One activation row's running sums against a tile of byte codes: eight lanes a row of block
+/// products scaled by both block scales (four lanes a half where the halves' scales differ), and
+/// the offsets and the instructions' code bias taken off through the blocks' scaled sums.
+private struct ByteSums: TileSums {
   var front = SIMD16<Float>()
   var back = SIMD16<Float>()
   var offsets = SIMD4<Float>()
@@ -375,15 +325,32 @@ private struct ByteSums {
   @inline(__always)
   mutating func add<Dot: Int8DotProduct>(_ dot: Dot.Type, _ tile: ByteTileBlock, row: Int8TileMatvec.Row, block: Int) {
     var tile = tile
-    if Dot.signedBias != 0 { offsets = offsets.addingProduct(-Dot.signedBias * tile.scales, row.scaledSums[block]) }
+    let (low, high) = (tile.lowScales, tile.highScales)
+    if tile.hasOffset { offsets = offsets.addingProduct(tile.offsets, row.scaledSums[block]) }
+    if Dot.signedBias != 0 {
+      if tile.splitsScales {
+        let lowSum = row.lowSums[block]
+        offsets = offsets.addingProduct(-Dot.signedBias * low, lowSum)
+          .addingProduct(-Dot.signedBias * high, row.scaledSums[block] - lowSum)
+      } else {
+        offsets = offsets.addingProduct(-Dot.signedBias * low, row.scaledSums[block])
+      }
+    }
     var integer01 = SIMD16<Int32>(), integer23 = SIMD16<Int32>()
     let activations = row.spread + block * 64
     Dot.signed(&integer01, &tile.rows01, activations)
     Dot.signed(&integer23, &tile.rows23, activations)
-    let scaled = tile.scales * row.scales[block]
-    front = front.addingProduct(
-      SIMDConversions.float(integer01), Int8TileMatvec.eightLanesEach(scaled[0], scaled[1]))
-    back = back.addingProduct(SIMDConversions.float(integer23), Int8TileMatvec.eightLanesEach(scaled[2], scaled[3]))
+    let scale = row.scales[block]
+    let (lows, highs) = (low * scale, high * scale)
+    let (frontScales, backScales) =
+      tile.splitsScales
+      ? (
+        Int8TileMatvec.halvesEach(lows[0], highs[0], lows[1], highs[1]),
+        Int8TileMatvec.halvesEach(lows[2], highs[2], lows[3], highs[3])
+      )
+      : (Int8TileMatvec.eightLanesEach(lows[0], lows[1]), Int8TileMatvec.eightLanesEach(lows[2], lows[3]))
+    front = front.addingProduct(SIMDConversions.float(integer01), frontScales)
+    back = back.addingProduct(SIMDConversions.float(integer23), backScales)
   }
 
   /// Writes the four rows' results (those below `rows.upperBound`) to `y[first …]`.
@@ -397,7 +364,7 @@ private struct ByteSums {
 
 /// One activation row's running sums against a tile of four weight rows: four lanes a row of
 /// block products scaled by both block scales, and the offsets through the blocks' scaled sums.
-private struct NibbleSums {
+private struct NibbleSums: TileSums {
   var lanes = SIMD16<Float>()
   var offsets = SIMD4<Float>()
 
