@@ -37,7 +37,16 @@ enum GEMMPacking {
       if height == mr {
         // k outer: `mr` sequential read streams, contiguous writes.
         var source = a + panel * lda, target = out
-        for _ in 0..<depth {
+        var remaining = depth
+        if mr == 12 {
+          while remaining >= 16 {
+            GEMMTwelveRowPacking.pack(source, lda: lda, into: target)
+            source += 16
+            target += 16 * 12
+            remaining -= 16
+          }
+        }
+        for _ in 0..<remaining {
           for r in 0..<mr { target[r] = source[r * lda] }
           source += 1
           target += mr
