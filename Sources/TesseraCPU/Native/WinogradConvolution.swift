@@ -21,8 +21,9 @@ import TesseraIR
 enum WinogradConvolution {
   /// Whether `shape` is a convolution this kernel runs, and worth running here: a 3×3 kernel,
   /// unit strides and dilations, not depthwise, and at least `minimumPositions` outputs per
-  /// channel (on a 7×7 output, 16 tiles do 64 outputs' work for 49 and the SGEMM's 32-column
-  /// tiles are half empty, so the direct path is as fast).
+  /// channel. On a 7×7 output 16 tiles do 64 outputs' work for 49 and the SGEMM's 32-column
+  /// tiles are half empty: ResNet-18's three 512-channel 7×7 convolutions took 8–10 ms this way
+  /// against 6.5 ms on im2col (Zen 5, one thread).
   static func applies(to shape: Convolution.Sizes) -> Bool {
     [shape.geometry.height, shape.geometry.width].allSatisfy { $0.kernel == 3 && $0.stride == 1 && $0.dilation == 1 }
       && !DepthwiseConvolution.applies(to: shape) && shape.positions >= minimumPositions
