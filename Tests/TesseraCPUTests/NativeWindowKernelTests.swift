@@ -51,6 +51,9 @@ struct NativeWindowKernelTests {
     ConvolutionCase(
       batch: 1, channels: 3, height: 23, width: 21, outputs: 10, kernel: (7, 7), strides: (2, 2), pads: [3, 3, 3, 3]),
     ConvolutionCase(batch: 2, channels: 12, height: 6, width: 5, outputs: 20, kernel: (1, 1)),
+    // Stride 2 on rows of 23 outputs: the im2col packing's eight-lane loads and their tail.
+    ConvolutionCase(
+      batch: 1, channels: 3, height: 9, width: 45, outputs: 16, kernel: (3, 3), strides: (2, 2), pads: [1, 1, 1, 1]),
     ConvolutionCase(batch: 1, channels: 10, height: 9, width: 9, outputs: 17, kernel: (1, 1), strides: (2, 2)),
     ConvolutionCase(batch: 1, channels: 20, height: 40, width: 37, outputs: 33, kernel: (3, 3), pads: [1, 1, 1, 1]),
     ConvolutionCase(batch: 1, channels: 50, height: 14, width: 14, outputs: 24, kernel: (3, 3), pads: [1, 1, 1, 1]),
