@@ -160,9 +160,13 @@ public enum SGEMM {
                 Kernel.tile(depth: depth, a: aMicro, b: bMicro, c: target, ldc: ldc, accumulate: pc > 0)
               } else {
                 Kernel.tile(depth: depth, a: aMicro, b: bMicro, c: tile, ldc: nr, accumulate: false)
+                // One loop per case, so each vectorises (a test per element kept it scalar).
                 for r in 0..<tileHeight {
-                  for j in 0..<tileWidth {
-                    target[r * ldc + j] = (pc > 0 ? target[r * ldc + j] : 0) + tile[r * nr + j]
+                  let (row, source) = (target + r * ldc, UnsafePointer(tile + r * nr))
+                  if pc > 0 {
+                    for j in 0..<tileWidth { row[j] += source[j] }
+                  } else {
+                    row.update(from: source, count: tileWidth)
                   }
                 }
               }
