@@ -57,12 +57,12 @@ enum Convolution {
           SGEMM.multiply(
             m: groupOutputs, n: positions, k: depth, a: a, lda: depth,
             source: GEMMMatrixSource(b: channels, ldb: height * width), c: c, ldc: positions,
-            epilogue: groupEpilogue, pool: pool)
+            epilogue: groupEpilogue, pool: pool, transposingA: true)
         } else {
           SGEMM.multiply(
             m: groupOutputs, n: positions, k: depth, a: a, lda: depth,
             source: ConvolutionColumns(image: channels, rows: shape.geometry.height, columns: shape.geometry.width),
-            c: c, ldc: positions, epilogue: groupEpilogue, pool: pool)
+            c: c, ldc: positions, epilogue: groupEpilogue, pool: pool, transposingA: true)
         }
       }
     }

@@ -7,8 +7,11 @@ typealias Rows16 = (
 
 /// Packs twelve rows of A, sixteen depths at a time, for ``GEMMTile12x32``'s micro-panels: the
 /// rows are loaded as vectors and transposed in registers. The plain packing loop (a row's
-/// element to every twelfth float) compiled to `vscatterdps` with AVX-512, which is slow on AMD:
-/// packing A was a quarter of the SGEMM's samples in ResNet-18's convolutions on Zen 5.
+/// element to every twelfth float) compiles to `vscatterdps` with AVX-512; in ResNet-18's
+/// convolutions on Zen 5 its lines held a quarter of the SGEMM's samples, and this packing made
+/// the model 5–10% faster at one thread (BERT's matmuls 2–3%). For square products (`tessera-bench
+/// gemm`, 500 to 1024) it was 7–8% slower than the scatter loop, so only the convolutions'
+/// products take it (`SGEMM.multiply(…, transposingA:)`).
 enum GEMMTwelveRowPacking {
   /// `target[12·p + r] = source[r·lda + p]` for rows `r < 12` and depths `p < 16`.
   @inline(__always)

@@ -184,7 +184,7 @@ private struct TileBand: @unchecked Sendable {
       SGEMM.multiply(
         m: outputs, n: count, k: channels, a: kernels + xi * outputs * channels, lda: channels,
         source: GEMMMatrixSource(b: UnsafePointer(v + xi * channels * stride), ldb: stride),
-        c: m + xi * outputs * stride, ldc: stride, epilogue: .none, pool: .single)
+        c: m + xi * outputs * stride, ldc: stride, epilogue: .none, pool: .single, transposingA: true)
     }
     let outputHeight = tiles.geometry.height.output, outputWidth = tiles.geometry.width.output
     let positions = outputHeight * outputWidth
