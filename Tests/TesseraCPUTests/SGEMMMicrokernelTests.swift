@@ -27,6 +27,31 @@ struct SGEMMMicrokernelTests {
     }
   }
 
+  @Test(
+    "A packed by the register transpose (the convolutions' products), against a Double reference",
+    arguments: SGEMM.Microkernel.allCases, [0, 1])
+  func transposedPacking(kernel: SGEMM.Microkernel, caches: Int) {
+    for (m, n, k) in gemmShapes {
+      for threads in [1, 3] {
+        let a = SGEMMTests.random(m * k, seed: 7), b = SGEMMTests.random(k * n, seed: 8)
+        var c = [Float](repeating: .nan, count: m * n)
+        a.withUnsafeBufferPointer { a in
+          b.withUnsafeBufferPointer { b in
+            c.withUnsafeMutableBufferPointer { c in
+              SGEMM.multiply(
+                m: m, n: n, k: k, a: a.baseAddress!, lda: k, source: GEMMMatrixSource(b: b.baseAddress!, ldb: n),
+                c: c.baseAddress!, ldc: n, epilogue: .none, pool: CPUThreadPool(threads: threads),
+                microkernel: kernel, caches: Self.caches[caches], transposingA: true)
+            }
+          }
+        }
+        let expected = SGEMMTests.reference(a, b, m: m, n: n, k: k)
+        let worst = zip(c, expected).map { abs(Double($0) - $1) }.max() ?? 0
+        #expect(worst <= 1e-5 * Double(k) + 1e-5, "\(kernel) \(m)x\(n)x\(k) on \(threads) threads")
+      }
+    }
+  }
+
   @Test("block sizes follow the caches: A micro-panel in half of L1, B panel and A block in 3/4 of L2")
   func blocking() {
     // Emerald Rapids: 48 KiB L1d, 2 MiB L2; 12×32 tile. 24576 / 48 = 512 → capped at 384;
