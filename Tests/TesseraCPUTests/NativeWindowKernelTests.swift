@@ -26,6 +26,13 @@ struct NativeWindowKernelTests {
       )
     }
 
+    /// Whether the cpu runs it with Winograd's F(2x2, 3x3): a 3x3 kernel with unit strides and
+    /// dilations, not depthwise, at least 100 outputs per channel.
+    var takesWinograd: Bool {
+      kernel == (3, 3) && strides == (1, 1) && dilations == (1, 1) && groups < channels
+        && outputSize.0 * outputSize.1 >= 100
+    }
+
     var description: String {
       "\(batch)x\(channels)x\(height)x\(width) → \(outputs), \(kernel.0)x\(kernel.1) s\(strides) d\(dilations) p\(pads) g\(groups)"
     }
@@ -44,9 +51,19 @@ struct NativeWindowKernelTests {
     ConvolutionCase(
       batch: 1, channels: 3, height: 23, width: 21, outputs: 10, kernel: (7, 7), strides: (2, 2), pads: [3, 3, 3, 3]),
     ConvolutionCase(batch: 2, channels: 12, height: 6, width: 5, outputs: 20, kernel: (1, 1)),
+    // Stride 2 on rows of 23 outputs: the im2col packing's eight-lane loads and their tail.
+    ConvolutionCase(
+      batch: 1, channels: 3, height: 9, width: 45, outputs: 16, kernel: (3, 3), strides: (2, 2), pads: [1, 1, 1, 1]),
     ConvolutionCase(batch: 1, channels: 10, height: 9, width: 9, outputs: 17, kernel: (1, 1), strides: (2, 2)),
     ConvolutionCase(batch: 1, channels: 20, height: 40, width: 37, outputs: 33, kernel: (3, 3), pads: [1, 1, 1, 1]),
     ConvolutionCase(batch: 1, channels: 50, height: 14, width: 14, outputs: 24, kernel: (3, 3), pads: [1, 1, 1, 1]),
+    // Winograd F(2x2, 3x3) (`WinogradConvolution`: 3x3, unit strides, at least 100 outputs per
+    // channel): two groups with uneven pads (12x17 outputs), no padding and odd output rows and
+    // columns (13x11), an odd channel count over several tile rows per thread (27x29).
+    ConvolutionCase(
+      batch: 2, channels: 6, height: 13, width: 17, outputs: 10, kernel: (3, 3), pads: [0, 2, 1, 0], groups: 2),
+    ConvolutionCase(batch: 1, channels: 9, height: 15, width: 13, outputs: 13, kernel: (3, 3)),
+    ConvolutionCase(batch: 1, channels: 11, height: 27, width: 29, outputs: 19, kernel: (3, 3), pads: [1, 1, 1, 1]),
     // Depthwise (`DepthwiseConvolution`): MobileNet's 5x5 with stride 2, odd strides, dilations
     // and uneven pads, rows wider than one SIMD8 step, a 1x1 image under a 5x5 window.
     ConvolutionCase(
@@ -118,9 +135,48 @@ struct NativeWindowKernelTests {
         Issue.record("not a native convolution: \(conv) \(tail)")
         continue
       }
+      #expect(WinogradConvolution.applies(to: native.shape) == conv.takesWinograd, "\(conv)")
       #expect((native.epilogue.rowBias != nil) == (tail != .none))
       #expect(native.epilogue.activation == (tail == .none ? .identity : .relu))
       #expect((native.epilogue.residual != nil) == (tail == .biasResidualRelu))
+    }
+  }
+
+  /// A Winograd convolution whose weights are a constant (as imported ONNX models have them),
+  /// with a bias and relu: its kernels' transform is kept after the first run, so the second
+  /// run, with other inputs, reads the kept one.
+  @Test("a Winograd convolution of constant weights matches the reference on every run", arguments: [1, 3])
+  func winogradConstantWeights(threads: Int) throws {
+    // Halves from −2 to 2.
+    var values: [Double] = []
+    for index in 0..<(5 * 4 * 9) {
+      let step = (index * 7) % 9
+      values.append(Double(step) / 2 - 2)
+    }
+    let weights = values.map { "\($0)" }.joined(separator: ", ")
+    let graph = try TestSupport.parseOne(
+      """
+      func @f(%x: f32[1,4,12,11], %b: f32[5,1,1]) -> f32[1,5,12,11] {
+        %w = constant [\(weights)] : f32[5,4,3,3]
+        %c = conv2d %x, %w {dilations = [1, 1], groups = 1, pads = [1, 1, 1, 1], strides = [1, 1]} : f32[1,5,12,11]
+        %y = add %c, %b : f32[1,5,12,11]
+        %z = relu %y : f32[1,5,12,11]
+        return %z
+      }
+      """)
+    let device = CPUDevice(library: StandardKernelLibrary(), pool: CPUThreadPool(threads: threads))
+    let compiled = try device.compile(graph)
+    guard case .convolution(let native) = try device.routes(for: graph).first else {
+      Issue.record("not a native convolution")
+      return
+    }
+    #expect(native.winogradKernels != nil)
+    var generator = SeededRandom(seed: 31)
+    for _ in 0..<2 {
+      let inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 5, using: &generator) }
+      let expected = try TestSupport.evaluate(graph, inputs)[0]
+      let actual = try compiled.run(inputs: inputs)[0]
+      #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-4, rtol: 1e-5) <= 1)
     }
   }
 

@@ -10,16 +10,25 @@ struct SGEMMMicrokernelTests {
   static let caches = [CacheSizes.host, CacheSizes(level1: 4096, level2: 32768)]
 
   @Test(
-    "each microkernel, on the host's caches and on tiny ones, against a Double reference",
-    arguments: SGEMM.Microkernel.allCases, [0, 1])
-  func microkernel(kernel: SGEMM.Microkernel, caches: Int) {
+    "each microkernel, on the host's caches and on tiny ones, A packed by the plain loop or by the register transpose (the convolutions'), against a Double reference",
+    arguments: SGEMM.Microkernel.allCases, 0..<4)
+  func microkernel(kernel: SGEMM.Microkernel, variant: Int) {
+    // Variants 0 and 1: the host's and the tiny caches; 2 and 3 the same with the transpose.
+    let (caches, transposingA) = (variant % 2, variant >= 2)
     for (m, n, k) in gemmShapes {
       for threads in [1, 3] {
         let a = SGEMMTests.random(m * k, seed: 5), b = SGEMMTests.random(k * n, seed: 6)
         var c = [Float](repeating: .nan, count: m * n)
-        SGEMM.multiply(
-          m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &c, ldc: n, epilogue: .none,
-          pool: CPUThreadPool(threads: threads), microkernel: kernel, caches: Self.caches[caches])
+        a.withUnsafeBufferPointer { a in
+          b.withUnsafeBufferPointer { b in
+            c.withUnsafeMutableBufferPointer { c in
+              SGEMM.multiply(
+                m: m, n: n, k: k, a: a.baseAddress!, lda: k, source: GEMMMatrixSource(b: b.baseAddress!, ldb: n),
+                c: c.baseAddress!, ldc: n, epilogue: .none, pool: CPUThreadPool(threads: threads),
+                microkernel: kernel, caches: Self.caches[caches], transposingA: transposingA)
+            }
+          }
+        }
         let expected = SGEMMTests.reference(a, b, m: m, n: n, k: k)
         let worst = zip(c, expected).map { abs(Double($0) - $1) }.max() ?? 0
         #expect(worst <= 1e-5 * Double(k) + 1e-5, "\(kernel) \(m)x\(n)x\(k) on \(threads) threads")

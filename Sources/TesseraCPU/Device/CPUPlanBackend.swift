@@ -201,7 +201,7 @@ final class CPUPlanBackend: PlanBackend {
         + matmuls.matrices.map { "\($0.dtype)" }.joined(separator: ", ") + ") → "
         + matmuls.members.map { "%" + graph[$0.root].name }.joined(separator: ", ")
     case .convolution(let kernel):
-      "native \(DepthwiseConvolution.applies(to: kernel.shape) ? "depthwise " : "")conv2d "
+      "native \(DepthwiseConvolution.applies(to: kernel.shape) ? "depthwise " : WinogradConvolution.applies(to: kernel.shape) ? "winograd " : "")conv2d "
         + "\(kernel.shape.geometry.height.kernel)x\(kernel.shape.geometry.width.kernel) → %\(graph[root].name)"
     case .pooling(let kernel): "native \(kernel.reduction == .maximum ? "max" : "avg") pool → %\(graph[root].name)"
     case .reduction(let kernel): "native \(kernel.kind) → %\(graph[root].name)"

@@ -9,6 +9,8 @@ struct NativeConvolution: Sendable {
   let input: ValueID, weights: ValueID
   let shape: Convolution.Sizes
   let epilogue: NativeMatmul.Epilogue
+  /// Where a Winograd convolution of constant weights keeps their transform between runs.
+  let winogradKernels: WinogradConvolution.KernelCache?
 
   /// Recognises `group`, or returns nil.
   init?(_ group: FusedGroup, in graph: Graph) {
@@ -29,6 +31,9 @@ struct NativeConvolution: Sendable {
         product: .init(rows: shape.outputs, columns: shape.positions, axesAfterRows: 2))
     else { return nil }
     self.epilogue = epilogue
+    let weights = self.weights
+    let constantWeights = graph.nodes.contains { $0.result == weights && $0.kind == .constant }
+    winogradKernels = constantWeights && WinogradConvolution.applies(to: shape) ? .init() : nil
   }
 
   /// Runs it: `pointer(value)` gives each operand's memory, `output` the root's.
@@ -38,7 +43,8 @@ struct NativeConvolution: Sendable {
       shape, input: pointer(input).assumingMemoryBound(to: Float.self),
       weights: pointer(weights).assumingMemoryBound(to: Float.self),
       output: output.assumingMemoryBound(to: Float.self),
-      epilogue: { epilogue.resolved(batch: $0, m: rows, n: columns, pointer: pointer) }, pool: pool)
+      epilogue: { epilogue.resolved(batch: $0, m: rows, n: columns, pointer: pointer) }, pool: pool,
+      winogradKernels: winogradKernels)
   }
 }
 

@@ -5,7 +5,8 @@ import TesseraIR
 /// the im2col `columns` are packed from the image straight into SGEMM's B micro-panels
 /// (``ConvolutionColumns``), or, for a 1x1 kernel with unit strides and no padding, are the image
 /// itself. The threads split each product as SGEMM splits any other. A depthwise convolution
-/// (one channel per group) runs ``DepthwiseConvolution`` instead.
+/// (one channel per group) runs ``DepthwiseConvolution`` instead, and a 3×3 one with unit
+/// strides and dilations on a large enough image ``WinogradConvolution``.
 enum Convolution {
   /// The sizes of one convolution.
   struct Sizes: Sendable, Hashable {
@@ -27,13 +28,19 @@ enum Convolution {
   }
 
   /// `output[N, O, OH, OW] = epilogue(conv2d(input, weights))`; `epilogue(n)` is image `n`'s
-  /// epilogue over its `[O, OH·OW]` product (rows are output channels).
+  /// epilogue over its `[O, OH·OW]` product (rows are output channels). `winogradKernels`, for
+  /// constant weights, keeps ``WinogradConvolution``'s transform of them from run to run.
   static func run(
     _ shape: Sizes, input: UnsafePointer<Float>, weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-    epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool
+    epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool, winogradKernels: WinogradConvolution.KernelCache? = nil
   ) {
     if DepthwiseConvolution.applies(to: shape) {
       DepthwiseConvolution.run(shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
+      return
+    }
+    if WinogradConvolution.applies(to: shape) {
+      WinogradConvolution.run(
+        shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool, cache: winogradKernels)
       return
     }
     let (height, width) = (shape.geometry.height.input, shape.geometry.width.input)
@@ -50,12 +57,12 @@ enum Convolution {
           SGEMM.multiply(
             m: groupOutputs, n: positions, k: depth, a: a, lda: depth,
             source: GEMMMatrixSource(b: channels, ldb: height * width), c: c, ldc: positions,
-            epilogue: groupEpilogue, pool: pool)
+            epilogue: groupEpilogue, pool: pool, transposingA: true)
         } else {
           SGEMM.multiply(
             m: groupOutputs, n: positions, k: depth, a: a, lda: depth,
             source: ConvolutionColumns(image: channels, rows: shape.geometry.height, columns: shape.geometry.width),
-            c: c, ldc: positions, epilogue: groupEpilogue, pool: pool)
+            c: c, ldc: positions, epilogue: groupEpilogue, pool: pool, transposingA: true)
         }
       }
     }

@@ -99,9 +99,12 @@ private struct OutputRow {
   }
 
   /// Calls `body(weight, start)` for every tap inside the image in order (ky, kx), `start`
-  /// where the tap's row of output vector `vector` begins; pointers advance by adding steps.
+  /// where the tap's row of output vector `vector` begins, and `afterRow()` after each kernel
+  /// row; pointers advance by adding steps.
   @inline(__always)
-  func forEachTap(vector: Int, _ body: (SIMD8<Float>, UnsafePointer<Float>) -> Void) {
+  func forEachTap(
+    vector: Int, _ body: (SIMD8<Float>, UnsafePointer<Float>) -> Void, afterRow: () -> Void = {}
+  ) {
     var row = firstRow + vector &* 8 &* columns.stride, weights = firstWeights
     for _ in 0..<kernelRows {
       var p = row
@@ -109,6 +112,7 @@ private struct OutputRow {
         body(SIMD8(repeating: weights[kx]), p)
         p += columns.dilation
       }
+      afterRow()
       row += rowStep
       weights += columns.kernel
     }
@@ -134,16 +138,19 @@ private struct OutputRow {
     out.storeBytes(of: sums.3, toByteOffset: 96, as: SIMD8<Float>.self)
   }
 
-  /// Output vector `vector` into `scratch[8·vector …]`. Tap `t` adds into the `t mod 4`th of
-  /// four sums (summed pairwise at the end), so four chains of adds overlap where one would wait
-  /// out every add's latency: rows of one or two vectors (7 × 7 and 14 × 14 planes) go this way.
+  /// Output vector `vector` into `scratch[8·vector …]`. Kernel row `r` adds its taps into the
+  /// `r mod 4`th of four sums (summed pairwise at the end), so the rows' chains of adds overlap
+  /// where one would wait out every add's latency: rows of one or two vectors (7 × 7 and 14 × 14
+  /// planes) go this way. (Rotating the sums per tap instead made the compiler move all four
+  /// registers around every tap of a 5-tap row: half of this kernel's samples on Zen 5.)
   @inline(__always)
   func oneVector<Loads: StridedLoads>(_ loads: Loads.Type, _ vector: Int, into scratch: UnsafeMutablePointer<Float>) {
     var sums = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
     let stride = columns.stride
-    forEachTap(vector: vector) { weight, p in
-      sums = (sums.1, sums.2, sums.3, sums.0.addingProduct(weight, Loads.load(p, stride: stride)))
-    }
+    forEachTap(
+      vector: vector,
+      { weight, p in sums.0 = sums.0.addingProduct(weight, Loads.load(p, stride: stride)) },
+      afterRow: { sums = (sums.1, sums.2, sums.3, sums.0) })
     let sum = (sums.0 + sums.1) + (sums.2 + sums.3)
     UnsafeMutableRawPointer(scratch + 8 * vector).storeBytes(of: sum, as: SIMD8<Float>.self)
   }

@@ -26,10 +26,14 @@ extension Float16: GEMMElement {
 /// Copies blocks of A and B into the contiguous, zero-padded micro-panels the microkernel reads.
 enum GEMMPacking {
   /// Packs `rows × depth` of row-major A (row stride `lda`) into micro-panels of `mr` rows (the
-  /// microkernel's): for each panel, each k, `mr` consecutive floats (zero past `rows`).
+  /// microkernel's): for each panel, each k, `mr` consecutive floats (zero past `rows`). With
+  /// `transposing`, whole twelve-row panels go through ``GEMMTwelveRowPacking`` sixteen depths at
+  /// a time (faster for the convolutions' products on Zen 5, slower than the compiler's loop for
+  /// square ones: see that type).
   @inline(__always)
   static func packA(
-    _ a: UnsafePointer<Float>, lda: Int, rows: Int, depth: Int, mr: Int, into packed: UnsafeMutablePointer<Float>
+    _ a: UnsafePointer<Float>, lda: Int, rows: Int, depth: Int, mr: Int, into packed: UnsafeMutablePointer<Float>,
+    transposing: Bool = false
   ) {
     for panel in stride(from: 0, to: rows, by: mr) {
       let height = Swift.min(mr, rows - panel)
@@ -37,7 +41,16 @@ enum GEMMPacking {
       if height == mr {
         // k outer: `mr` sequential read streams, contiguous writes.
         var source = a + panel * lda, target = out
-        for _ in 0..<depth {
+        var remaining = depth
+        if mr == 12 && transposing {
+          while remaining >= 16 {
+            GEMMTwelveRowPacking.pack(source, lda: lda, into: target)
+            source += 16
+            target += 16 * 12
+            remaining -= 16
+          }
+        }
+        for _ in 0..<remaining {
           for r in 0..<mr { target[r] = source[r * lda] }
           source += 1
           target += mr

@@ -71,27 +71,29 @@ public enum SGEMM {
   }
 
   /// `C[m×n] = epilogue(A[m×k] · B[k×n])` with B packed from `source`, on the preferred
-  /// microkernel and the host's caches.
+  /// microkernel and the host's caches. With `transposingA` (the convolutions), twelve-row panels
+  /// of A are packed by ``GEMMTwelveRowPacking``'s register transpose.
   static func multiply<Source: GEMMPanelSource>(
     m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, source: Source, c: UnsafeMutablePointer<Float>,
     ldc: Int, epilogue: GEMMEpilogue, pool: CPUThreadPool, microkernel: Microkernel = .preferred,
-    caches: CacheSizes = .host
+    caches: CacheSizes = .host, transposingA: Bool = false
   ) {
     switch microkernel {
     case .tile12x32:
       multiply(
         GEMMTile12x32.self, m: m, n: n, k: k, a: a, lda: lda, source: source, c: c, ldc: ldc, epilogue: epilogue,
-        pool: pool, caches: caches)
+        pool: pool, caches: caches, transposingA: transposingA)
     case .tile6x16:
       multiply(
         GEMMTile6x16.self, m: m, n: n, k: k, a: a, lda: lda, source: source, c: c, ldc: ldc, epilogue: epilogue,
-        pool: pool, caches: caches)
+        pool: pool, caches: caches, transposingA: transposingA)
     }
   }
 
   private static func multiply<Kernel: GEMMMicrokernel, Source: GEMMPanelSource>(
     _ kernel: Kernel.Type, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, source: Source,
-    c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue, pool: CPUThreadPool, caches: CacheSizes
+    c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue, pool: CPUThreadPool, caches: CacheSizes,
+    transposingA: Bool
   ) {
     guard m > 0 && n > 0 else { return }
     let work = m * n * Swift.max(k, 1)
@@ -109,14 +111,14 @@ public enum SGEMM {
       let columns = splitColumns ? (lower * nr)..<Swift.min(n, upper * nr) : 0..<n
       block(
         Kernel.self, rows: rows, columns: columns, k: k, shared, lda: lda, ldc: ldc, epilogue: epilogue,
-        blocking: blocking)
+        blocking: blocking, transposingA: transposingA)
     }
   }
 
   /// One thread's block of C, computed with its own packing buffers.
   private static func block<Kernel: GEMMMicrokernel, Source: GEMMPanelSource>(
     _ kernel: Kernel.Type, rows: Range<Int>, columns: Range<Int>, k: Int, _ shared: SharedPointers<Source>, lda: Int,
-    ldc: Int, epilogue: GEMMEpilogue, blocking: Blocking
+    ldc: Int, epilogue: GEMMEpilogue, blocking: Blocking, transposingA: Bool
   ) {
     let (mr, nr) = (Kernel.rows, Kernel.columns)
     let c = shared.c
@@ -148,7 +150,9 @@ public enum SGEMM {
         shared.source.pack(row: pc, depth: depth, column: jc, columns: width, nr: nr, into: bPanel)
         for ic in stride(from: rows.lowerBound, to: rows.upperBound, by: mc) {
           let height = Swift.min(mc, rows.upperBound - ic)
-          GEMMPacking.packA(shared.a + ic * lda + pc, lda: lda, rows: height, depth: depth, mr: mr, into: aBlock)
+          GEMMPacking.packA(
+            shared.a + ic * lda + pc, lda: lda, rows: height, depth: depth, mr: mr, into: aBlock,
+            transposing: transposingA)
           for ir in stride(from: 0, to: height, by: mr) {
             let aMicro = aBlock + ir * depth
             let tileHeight = Swift.min(mr, height - ir)
@@ -160,9 +164,13 @@ public enum SGEMM {
                 Kernel.tile(depth: depth, a: aMicro, b: bMicro, c: target, ldc: ldc, accumulate: pc > 0)
               } else {
                 Kernel.tile(depth: depth, a: aMicro, b: bMicro, c: tile, ldc: nr, accumulate: false)
+                // One loop per case, so each vectorises (a test per element kept it scalar).
                 for r in 0..<tileHeight {
-                  for j in 0..<tileWidth {
-                    target[r * ldc + j] = (pc > 0 ? target[r * ldc + j] : 0) + tile[r * nr + j]
+                  let (row, source) = (target + r * ldc, UnsafePointer(tile + r * nr))
+                  if pc > 0 {
+                    for j in 0..<tileWidth { row[j] += source[j] }
+                  } else {
+                    row.update(from: source, count: tileWidth)
                   }
                 }
               }
