@@ -30,6 +30,8 @@ struct NativeMatmul: Sendable {
   let batches: [(Int, Int)]
   let epilogue: Epilogue
   let weights: Weights
+  /// B packed once for the SGEMM when it is an f32 constant of one batch (``GEMMPackedB``).
+  let packedConstant: GEMMPackedB.Cache?
 
   /// Whether B is read at its source (the quantized weight, the viewed input), so the step that
   /// materialises B is needed only if something else reads it.
@@ -79,6 +81,9 @@ struct NativeMatmul: Sendable {
         nodes.filter { $0.result != matmul.result }, after: matmul.result, in: graph, product: .init(layout))
     else { return nil }
     self.epilogue = epilogue
+    let bValue = bValue
+    let constantB = graph.nodes.contains { $0.result == bValue && $0.kind == .constant }
+    packedConstant = weights == .f32 && constantB && layout.batchB.count == 1 ? .init() : nil
   }
 
   /// `w`, its dtype and whether B is its transpose, when `value` is `transpose(dequantize(w))` or
@@ -205,8 +210,14 @@ struct NativeMatmul: Sendable {
       case .f32, .f32View:
         let (rowStride, _, offsets) = f32Strides!
         let w = UnsafePointer(pointer(b).assumingMemoryBound(to: Float.self)) + offsets(batchB)
-        SGEMM.multiply(
-          m: m, n: n, k: k, a: rows, lda: k, b: w, ldb: rowStride, c: target, ldc: n, epilogue: epilogue, pool: pool)
+        if let packed = packedConstant?.packed(w, ldb: rowStride, k: k, n: n, nr: SGEMM.Microkernel.preferred.columns) {
+          SGEMM.multiply(
+            m: m, n: n, k: k, a: rows, lda: k, source: GEMMPackedSource(packed: packed), c: target, ldc: n,
+            epilogue: epilogue, pool: pool)
+        } else {
+          SGEMM.multiply(
+            m: m, n: n, k: k, a: rows, lda: k, b: w, ldb: rowStride, c: target, ldc: n, epilogue: epilogue, pool: pool)
+        }
       case .quantized(let dtype, let transposed):
         let w = UnsafeRawPointer(pointer(b))
         if transposed {

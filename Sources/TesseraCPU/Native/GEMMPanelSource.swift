@@ -7,6 +7,15 @@ protocol GEMMPanelSource: Sendable {
   /// Packs rows `row..<row + depth` and columns `column..<column + columns` of B into micro-panels
   /// of `nr` columns: for each panel, each k, `nr` consecutive floats (zero past `columns`).
   func pack(row: Int, depth: Int, column: Int, columns: Int, nr: Int, into packed: UnsafeMutablePointer<Float>)
+  /// Micro-panels of `nr` columns already packed, from column `column` (a multiple of `nr`) and
+  /// row `row` on, and the distance between consecutive ones; nil when the source must be
+  /// packed (``GEMMPackedSource`` is the one that is not).
+  func packedPanels(row: Int, column: Int, nr: Int) -> (start: UnsafePointer<Float>, panelStride: Int)?
+}
+
+extension GEMMPanelSource {
+  /// None: the block is packed.
+  func packedPanels(row: Int, column: Int, nr: Int) -> (start: UnsafePointer<Float>, panelStride: Int)? { nil }
 }
 
 /// A stored row-major B (row stride `ldb`), f32 or f16. `@unchecked Sendable`: it is only read.

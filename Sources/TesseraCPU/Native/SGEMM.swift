@@ -19,6 +19,14 @@ public enum SGEMM {
 
     /// The one for the vector width this code was compiled for.
     static let preferred: Microkernel = tessera_vectors_are_512_bit() != 0 ? .tile12x32 : .tile6x16
+
+    /// Columns of C per tile: the width B's micro-panels are packed to.
+    var columns: Int {
+      switch self {
+      case .tile12x32: GEMMTile12x32.columns
+      case .tile6x16: GEMMTile6x16.columns
+      }
+    }
   }
 
   /// Block sizes for a microkernel of `mr × nr` on caches of `caches`' sizes.
@@ -147,7 +155,12 @@ public enum SGEMM {
       let width = Swift.min(nc, columns.upperBound - jc)
       for pc in stride(from: 0, to: k, by: kc) {
         let depth = Swift.min(kc, k - pc)
-        shared.source.pack(row: pc, depth: depth, column: jc, columns: width, nr: nr, into: bPanel)
+        let (panel, panelStride) =
+          shared.source.packedPanels(row: pc, column: jc, nr: nr)
+          ?? {
+            shared.source.pack(row: pc, depth: depth, column: jc, columns: width, nr: nr, into: bPanel)
+            return (UnsafePointer(bPanel), depth * nr)
+          }()
         for ic in stride(from: rows.lowerBound, to: rows.upperBound, by: mc) {
           let height = Swift.min(mc, rows.upperBound - ic)
           GEMMPacking.packA(
@@ -157,7 +170,7 @@ public enum SGEMM {
             let aMicro = aBlock + ir * depth
             let tileHeight = Swift.min(mr, height - ir)
             for jr in stride(from: 0, to: width, by: nr) {
-              let bMicro = UnsafeRawPointer(bPanel + jr * depth).assumingMemoryBound(to: SIMD16<Float>.self)
+              let bMicro = UnsafeRawPointer(panel + jr / nr * panelStride).assumingMemoryBound(to: SIMD16<Float>.self)
               let tileWidth = Swift.min(nr, width - jr)
               let target = c + (ic + ir) * ldc + jc + jr
               if tileWidth == nr && tileHeight == mr {
