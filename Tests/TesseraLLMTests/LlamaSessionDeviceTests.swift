@@ -62,7 +62,8 @@ struct LlamaSessionDeviceTests {
     let session = try LlamaSession(model: model, device: try Self.registry.device(named: name), context: 8)
     _ = try session.prefill([3, 17])
     let traffic = try session.profileDecode(5).traffic
-    let inputs = 8  // the token and the position, copied into kept buffers (even on cpu: see PlanRunner.smallestBorrowed)
+    // The token and the position, copied into kept buffers (even on cpu: see PlanRunner.smallestBorrowed).
+    let inputs = 8
     #expect(traffic == Traffic(toDevice: inputs, toHost: 4 * tiny.vocabulary), "\(name): \(traffic)")
     let greedy = try session.profileDecode(5, greedy: true).traffic
     #expect(greedy == Traffic(toDevice: inputs, toHost: 4), "\(name): only the chosen token comes back: \(greedy)")
