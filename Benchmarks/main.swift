@@ -33,7 +33,8 @@ let usage = """
     vulkan      SGEMM on the first Vulkan device vs the reference evaluator, dispatch overhead,
                 pipeline creation cold vs cached; --size 1024
     llm         prefill/decode tok/s of a GGUF model on each device vs llama-bench; --model, --devices,
-                --prefill 128, --decode 64 (default model: the cached SmolLM2)
+                --prefill 128, --decode 64 (default model: the cached SmolLM2), --rounds N (peer and
+                devices measured N times over, each round's ratios and their medians at the end)
     onnx        latency of an ONNX model (tessera-bench onnx MODEL.onnx) on cpu at each --threads count
                 vs onnxruntime (CPU provider, same thread count), then on --devices A,B; symbolic
                 dims fixed with --input-shape NAME=D0,D1,… (repeatable); scripts/onnx-resnet18.py
@@ -140,7 +141,8 @@ do {
     try LLMBenchmark.run(
       modelPath: option("--model", in: arguments),
       deviceNames: option("--devices", in: arguments).map { $0.split(separator: ",").map(String.init) },
-      prefill: prefill, decode: decode, threads: threadCounts(arguments))
+      prefill: prefill, decode: decode, threads: threadCounts(arguments),
+      rounds: positiveInteger("--rounds", default: 1, in: arguments))
   case "onnx":
     guard arguments.count >= 2, !arguments[1].hasPrefix("--") else {
       fail("onnx expects a model: tessera-bench onnx MODEL.onnx")
