@@ -51,7 +51,7 @@ struct GEMMPackedBTests {
     let b = SGEMMTests.random(8 * 40, seed: 11), other = SGEMMTests.random(8 * 40, seed: 12)
     b.withUnsafeBufferPointer { b in
       other.withUnsafeBufferPointer { other in
-        let cache = GEMMPackedB.Cache()
+        let cache = ConstantCache<GEMMPackedB>()
         let first = cache.packed(b.baseAddress!, ldb: 40, k: 8, n: 40, nr: 32)
         #expect(first != nil)
         #expect(cache.packed(b.baseAddress!, ldb: 40, k: 8, n: 40, nr: 32) === first)

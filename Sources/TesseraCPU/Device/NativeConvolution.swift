@@ -10,10 +10,10 @@ struct NativeConvolution: Sendable {
   let shape: Convolution.Sizes
   let epilogue: NativeMatmul.Epilogue
   /// Where a Winograd convolution of constant weights keeps their transform between runs.
-  let winogradKernels: WinogradConvolution.KernelCache?
+  let winogradKernels: ConstantCache<WinogradConvolution.TransformedKernels>?
 
-  /// Recognises `group`, or returns nil.
-  init?(_ group: FusedGroup, in graph: Graph) {
+  /// Recognises `group`, or returns nil; `producers` maps each value to its defining node.
+  init?(_ group: FusedGroup, in graph: Graph, producers: [ValueID: Int]) {
     let nodes = group.nodes.map { graph.nodes[$0] }
     let inside = Set(nodes.map(\.result))
     guard let convolution = nodes.first(where: { $0.kind == .conv2d }),
@@ -31,8 +31,7 @@ struct NativeConvolution: Sendable {
         product: .init(rows: shape.outputs, columns: shape.positions, axesAfterRows: 2))
     else { return nil }
     self.epilogue = epilogue
-    let weights = self.weights
-    let constantWeights = graph.nodes.contains { $0.result == weights && $0.kind == .constant }
+    let constantWeights = NativeMatmul.isConstant(weights, in: graph, producers: producers)
     winogradKernels = constantWeights && WinogradConvolution.applies(to: shape) ? .init() : nil
   }
 

@@ -31,7 +31,7 @@ struct NativeMatmul: Sendable {
   let epilogue: Epilogue
   let weights: Weights
   /// B packed once for the SGEMM when it is an f32 constant of one batch (``GEMMPackedB``).
-  let packedConstant: GEMMPackedB.Cache?
+  let packedConstant: ConstantCache<GEMMPackedB>?
 
   /// Whether B is read at its source (the quantized weight, the viewed input), so the step that
   /// materialises B is needed only if something else reads it.
@@ -81,9 +81,14 @@ struct NativeMatmul: Sendable {
         nodes.filter { $0.result != matmul.result }, after: matmul.result, in: graph, product: .init(layout))
     else { return nil }
     self.epilogue = epilogue
-    let bValue = bValue
-    let constantB = graph.nodes.contains { $0.result == bValue && $0.kind == .constant }
+    let constantB = Self.isConstant(bValue, in: graph, producers: producers)
     packedConstant = weights == .f32 && constantB && layout.batchB.count == 1 ? .init() : nil
+  }
+
+  /// Whether `value` is the result of a `constant` node (`producers` maps each value to its
+  /// defining node).
+  static func isConstant(_ value: ValueID, in graph: Graph, producers: [ValueID: Int]) -> Bool {
+    producers[value].map { graph.nodes[$0].kind == .constant } ?? false
   }
 
   /// `w`, its dtype and whether B is its transpose, when `value` is `transpose(dequantize(w))` or

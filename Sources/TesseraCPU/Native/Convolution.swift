@@ -32,7 +32,8 @@ enum Convolution {
   /// constant weights, keeps ``WinogradConvolution``'s transform of them from run to run.
   static func run(
     _ shape: Sizes, input: UnsafePointer<Float>, weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-    epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool, winogradKernels: WinogradConvolution.KernelCache? = nil
+    epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool,
+    winogradKernels: ConstantCache<WinogradConvolution.TransformedKernels>? = nil
   ) {
     if DepthwiseConvolution.applies(to: shape) {
       DepthwiseConvolution.run(shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A constant B packed once, whole, into the microkernel's column micro-panels: for each panel
 /// of `nr` columns, each of the `k` rows, `nr` consecutive floats (zero past `n`). ``SGEMM``
 /// reads its blocks in place (``GEMMPackedSource``) instead of packing B on every run: a
@@ -33,28 +31,14 @@ final class GEMMPackedB: @unchecked Sendable {
   }
 
   deinit { storage.deallocate() }
+}
 
-  /// The packed copy of one constant B, made at the first run and kept for the next ones (a
-  /// constant never changes; its memory stays where it was for the plan's life).
-  final class Cache: Sendable {
-    private let entry = Mutex<(address: UInt, packed: GEMMPackedB)?>(nil)
-
-    /// An empty cache.
-    init() {}
-
-    /// The kept packing of `b`, made now when there is none; nil when the cache holds another
-    /// address's or another shape's (the caller then packs for this run alone, as before).
-    func packed(_ b: UnsafePointer<Float>, ldb: Int, k: Int, n: Int, nr: Int) -> GEMMPackedB? {
-      let address = UInt(bitPattern: b)
-      return entry.withLock { entry in
-        if let entry {
-          let packed = entry.packed
-          return entry.address == address && packed.k == k && packed.n == n && packed.nr == nr ? packed : nil
-        }
-        let packed = GEMMPackedB(b: b, ldb: ldb, k: k, n: n, nr: nr)
-        entry = (address, packed)
-        return packed
-      }
+extension ConstantCache where Value == GEMMPackedB {
+  /// The kept packing of the constant `b`, packed now when there is none; nil when the cache
+  /// holds another address's or another shape's (the caller then packs for this run alone).
+  func packed(_ b: UnsafePointer<Float>, ldb: Int, k: Int, n: Int, nr: Int) -> GEMMPackedB? {
+    value(for: b, fits: { $0.k == k && $0.n == n && $0.nr == nr }) {
+      GEMMPackedB(b: b, ldb: ldb, k: k, n: n, nr: nr)
     }
   }
 }

@@ -1,4 +1,3 @@
-import Synchronization
 import TesseraIR
 
 /// A 3×3 convolution with unit strides and dilations (ResNet's, VGG's) by Winograd's minimal
@@ -38,7 +37,7 @@ enum WinogradConvolution {
   static func run(
     _ shape: Convolution.Sizes, input: UnsafePointer<Float>, weights: UnsafePointer<Float>,
     output: UnsafeMutablePointer<Float>, epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool,
-    cache: KernelCache? = nil
+    cache: ConstantCache<TransformedKernels>? = nil
   ) {
     let (height, width) = (shape.geometry.height.input, shape.geometry.width.input)
     let groupOutputs = shape.outputs / shape.groups, groupChannels = shape.channels / shape.groups
@@ -46,9 +45,7 @@ enum WinogradConvolution {
       TransformedKernels(
         weights: weights, outputs: shape.outputs, channels: groupChannels, groups: shape.groups, pool: pool)
     }
-    let cached = cache?.kernels(for: weights, transform)
-    let kernels = cached ?? transform()
-    defer { if cached == nil { kernels.storage.deallocate() } }
+    let kernels = cache?.value(for: weights, make: transform) ?? transform()
     let tiles = TileGrid(shape.geometry)
     for image in 0..<shape.batch {
       let imageEpilogue = epilogue(image)
@@ -66,60 +63,40 @@ enum WinogradConvolution {
       }
     }
   }
-
-  /// The transformed kernels of a constant weight, made at the first run and kept for the
-  /// next ones (a constant never changes; its memory stays where it was for the plan's life).
-  final class KernelCache: Sendable {
-    private let entry = Mutex<(weights: UInt, kernels: TransformedKernels)?>(nil)
-
-    /// An empty cache.
-    init() {}
-
-    /// The kept transform of `weights`, made by `transform` when there is none; nil when the
-    /// cache holds another address's (the caller then transforms for this run alone).
-    fileprivate func kernels(for weights: UnsafePointer<Float>, _ transform: () -> TransformedKernels)
-      -> TransformedKernels?
-    {
-      let address = UInt(bitPattern: weights)
-      return entry.withLock { entry in
-        if let entry { return entry.weights == address ? entry.kernels : nil }
-        let kernels = transform()
-        entry = (address, kernels)
-        return kernels
-      }
-    }
-
-    deinit { entry.withLock { $0?.kernels.storage.deallocate() } }
-  }
 }
 
-/// The 16 transformed kernel matrices of every group: `U[group][ξ]` is `O/g × C/g`, row-major.
-/// `@unchecked Sendable`: written once before the threads read it.
-private struct TransformedKernels: @unchecked Sendable {
-  let storage: UnsafeMutablePointer<Float>
-  let outputs: Int, channels: Int, groups: Int
+extension WinogradConvolution {
+  /// The 16 transformed kernel matrices of every group: `U[group][ξ]` is `O/g × C/g`,
+  /// row-major; for constant weights kept between runs (``ConstantCache``). `@unchecked
+  /// Sendable`: written once before the threads read it.
+  final class TransformedKernels: @unchecked Sendable {
+    private let storage: UnsafeMutablePointer<Float>
+    let outputs: Int, channels: Int, groups: Int
 
-  /// Transforms the OIHW 3×3 `weights` (threads take output channels).
-  init(weights: UnsafePointer<Float>, outputs: Int, channels: Int, groups: Int, pool: CPUThreadPool) {
-    (self.outputs, self.channels, self.groups) = (outputs, channels, groups)
-    let storage = UnsafeMutablePointer<Float>.allocate(capacity: 16 * outputs * channels)
-    self.storage = storage
-    let groupOutputs = outputs / groups, matrix = groupOutputs * channels
-    let (source, target) = (SendablePointer(weights), SendablePointer(UnsafePointer(storage)))
-    pool.forEachChunk(of: outputs) { range in
-      for o in range {
-        let (group, row) = o.quotientAndRemainder(dividingBy: groupOutputs)
-        let u = UnsafeMutablePointer(mutating: target.pointer) + group * 16 * matrix + row * channels
-        for c in 0..<channels {
-          WinogradTransforms.kernel(source.pointer + (o * channels + c) * 9, into: u + c, stride: matrix)
+    /// Transforms the OIHW 3×3 `weights` (threads take output channels).
+    init(weights: UnsafePointer<Float>, outputs: Int, channels: Int, groups: Int, pool: CPUThreadPool) {
+      (self.outputs, self.channels, self.groups) = (outputs, channels, groups)
+      let storage = UnsafeMutablePointer<Float>.allocate(capacity: 16 * outputs * channels)
+      self.storage = storage
+      let groupOutputs = outputs / groups, matrix = groupOutputs * channels
+      let (source, target) = (SendablePointer(weights), SendablePointer(UnsafePointer(storage)))
+      pool.forEachChunk(of: outputs) { range in
+        for o in range {
+          let (group, row) = o.quotientAndRemainder(dividingBy: groupOutputs)
+          let u = UnsafeMutablePointer(mutating: target.pointer) + group * 16 * matrix + row * channels
+          for c in 0..<channels {
+            WinogradTransforms.kernel(source.pointer + (o * channels + c) * 9, into: u + c, stride: matrix)
+          }
         }
       }
     }
-  }
 
-  /// Group `group`'s 16 matrices, `O/g · C/g` floats apart.
-  func group(_ group: Int) -> UnsafePointer<Float> {
-    UnsafePointer(storage + group * 16 * (outputs / groups) * channels)
+    /// Group `group`'s 16 matrices, `O/g · C/g` floats apart.
+    func group(_ group: Int) -> UnsafePointer<Float> {
+      UnsafePointer(storage + group * 16 * (outputs / groups) * channels)
+    }
+
+    deinit { storage.deallocate() }
   }
 }
 
