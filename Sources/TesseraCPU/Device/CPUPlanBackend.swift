@@ -83,7 +83,9 @@ final class CPUPlanBackend: PlanBackend {
       guard let call = step.call else { continue }
       if step.group.kind == .matmul, let native = NativeMatmul(step.group, in: graph, producers: producers) {
         actions[index] = .native(native)
-      } else if step.group.kind == .matmul, let convolution = NativeConvolution(step.group, in: graph, producers: producers) {
+      } else if step.group.kind == .matmul,
+        let convolution = NativeConvolution(step.group, in: graph, producers: producers)
+      {
         actions[index] = .convolution(convolution)
       } else if let pooling = NativePooling(step.group, in: graph) {
         actions[index] = .pooling(pooling)
