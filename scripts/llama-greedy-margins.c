@@ -1,9 +1,10 @@
 // Greedy decoding with llama.cpp from given prompt token ids, printing each step's token and the
 // gap between its two largest logits: the peer side of scripts/compare-with-llama.py.
 //
-// Usage: llama-greedy-margins MODEL.gguf TOKENS STEPS THREADS
-//   TOKENS: comma-separated prompt token ids. Prints one JSON object, {"tokens": [[token, logit,
-//   margin], ...]}: per step the chosen token, its logit, and its logit minus the runner-up's.
+// Usage: llama-greedy-margins MODEL.gguf TOKENS STEPS THREADS [KV_TYPE]
+//   TOKENS: comma-separated prompt token ids; KV_TYPE: f16 (llama.cpp's default KV cache) or f32
+//   (default here: Tessera keeps its KV cache in f32). Prints one JSON object, {"tokens": [[token,
+//   logit, margin], ...]}: per step the chosen token, its logit, and its logit minus the runner-up's.
 //
 // Built by compare-with-llama.py against the llama.cpp that shared/peers builds (its headers and
 // libllama); written for Tessera from llama.h's public API.
@@ -34,8 +35,13 @@ static int parse_tokens(const char *text, llama_token *tokens, int capacity) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: %s MODEL.gguf TOKENS STEPS THREADS\n", argv[0]);
+  if (argc != 5 && argc != 6) {
+    fprintf(stderr, "usage: %s MODEL.gguf TOKENS STEPS THREADS [f16|f32]\n", argv[0]);
+    return 2;
+  }
+  const char *kv_type = argc == 6 ? argv[5] : "f32";
+  if (strcmp(kv_type, "f16") != 0 && strcmp(kv_type, "f32") != 0) {
+    fprintf(stderr, "KV_TYPE must be f16 or f32, not '%s'\n", kv_type);
     return 2;
   }
   enum { capacity = 4096 };
@@ -58,6 +64,11 @@ int main(int argc, char **argv) {
   parameters.n_batch = parameters.n_ctx;
   parameters.n_threads = threads;
   parameters.n_threads_batch = threads;
+  if (strcmp(kv_type, "f32") == 0) {
+    parameters.type_k = GGML_TYPE_F32;
+    parameters.type_v = GGML_TYPE_F32;
+    parameters.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+  }
   struct llama_context *context = llama_init_from_model(model, parameters);
   int vocabulary = llama_vocab_n_tokens(llama_model_get_vocab(model));
   struct llama_batch batch = llama_batch_get_one(prompt, prompt_count);
