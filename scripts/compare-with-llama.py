@@ -2,6 +2,7 @@
 """Greedy tokens of Tessera against llama.cpp's on the same GGUF, with llama.cpp's logit margins.
 
 Usage: compare-with-llama.py MODEL.gguf [--device D] [--steps N] [--prompt TEXT ...]
+                              [--peer-model PEER.gguf] [--peer-kv f32|f16]
 
 For each prompt: whether Tessera's prompt tokens equal llama.cpp's (llama-tokenize), Tessera's
 greedy tokens (`tessera generate --format json`), llama.cpp's from the same prompt token ids
@@ -91,6 +92,9 @@ def main():
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--steps", type=int, default=32)
     parser.add_argument("--prompt", action="append")
+    parser.add_argument("--peer-model",
+                        help="the GGUF llama.cpp runs (default: MODEL), e.g. MODEL dequantised to "
+                             "F32, so that llama.cpp decodes the blocks and multiplies in f32")
     parser.add_argument("--peer-kv", choices=["f32", "f16"], default="f32",
                         help="llama.cpp's KV cache type (default f32, as Tessera's; f16 is "
                              "llama.cpp's own default)")
@@ -102,13 +106,14 @@ def main():
     for prompt in arguments.prompt or DEFAULT_PROMPTS:
         prompt_tokens, ours = tessera_greedy(tessera, arguments.model, arguments.device, prompt,
                                              arguments.steps)
-        peer = llama_greedy(tool, arguments.model, prompt_tokens, arguments.steps, 1,
+        peer_model = arguments.peer_model or arguments.model
+        peer = llama_greedy(tool, peer_model, prompt_tokens, arguments.steps, 1,
                             arguments.peer_kv)
         theirs = [token for token, _, _ in peer]
         step = first_difference(ours, theirs)
         line = {"prompt": prompt, "device": arguments.device, "steps": arguments.steps,
                 "equal_steps": len(ours) if step is None else step}
-        peer_prompt_tokens = llama_tokens(library, arguments.model, prompt)
+        peer_prompt_tokens = llama_tokens(library, peer_model, prompt)
         if peer_prompt_tokens is not None:
             line["prompt_tokens_equal"] = peer_prompt_tokens == prompt_tokens
         if step is None and len(ours) < len(theirs):
