@@ -11,9 +11,12 @@ struct QuantizedMatmulTests {
     (.q8_0, 3, 70, 160), (.q4_1, 1, 130, 576), (.q8_0, 9, 9, 32), (.q4_k, 6, 13, 256), (.q5_0, 5, 10, 64),
   ]
 
-  /// `x · Wᵀ` from the reference dequantization, in Double, and `Σ|x||w|` per output.
+  /// `x · Wᵀ` from the reference dequantization (for f16 and bf16 weights, the IR's widening), in
+  /// Double, and `Σ|x||w|` per output.
   static func expected(_ x: [Float], _ weights: Tensor, m: Int, n: Int, k: Int) -> ([Double], [Double]) {
-    let w = Quantization.dequantize(weights.bytes, dtype: weights.dtype, count: n * k)
+    let w =
+      weights.dtype.isQuantized
+      ? Quantization.dequantize(weights.bytes, dtype: weights.dtype, count: n * k) : weights.floats
     var y = [Double](repeating: 0, count: m * n), magnitude = y
     for i in 0..<m {
       for j in 0..<n {

@@ -90,8 +90,12 @@ struct QuantizedTileTests {
     (.q4_1, 17, 12, 160), (.q8_0, 1, 5, 64), (.q8_0, 6, 9, 96), (.q8_0, 2, 130, 576),
     (.q5_0, 1, 7, 64), (.q5_0, 3, 130, 576), (.q5_0, 6, 9, 96), (.q4_k, 1, 5, 256), (.q4_k, 2, 33, 512),
     (.q4_k, 5, 9, 256), (.q5_k, 1, 7, 256), (.q5_k, 6, 9, 512), (.q6_k, 1, 5, 256), (.q6_k, 3, 130, 512),
-    (.q6_k, 5, 9, 256),
+    (.q6_k, 5, 9, 256), (.f16, 1, 7, 64), (.f16, 3, 130, 576), (.f16, 6, 9, 96), (.bf16, 1, 5, 32),
+    (.bf16, 2, 33, 64), (.bf16, 5, 9, 160),
   ]
+
+  /// The cases whose tiles hold codes, which the int8-activation kernels multiply (not f16, bf16).
+  static let codeCases = cases.indices.filter { cases[$0].dtype.isQuantized }
 
   /// `x · Wᵀ` through ``QuantizedMatmul`` reading `weights` repacked into tiles.
   static func onTiles(
@@ -216,7 +220,7 @@ struct QuantizedTileTests {
 
   @Test(
     "int8-activation matmuls on tiles (AVX-512 VNNI or AVX2, as the CPU has) equal W · the rounded activations",
-    .enabled(if: Int8TileMatvec.available, "this CPU has neither AVX-512 VNNI nor AVX2"), arguments: cases.indices,
+    .enabled(if: Int8TileMatvec.available, "this CPU has neither AVX-512 VNNI nor AVX2"), arguments: codeCases,
     threadCounts)
   func int8Multiply(index: Int, threads: Int) {
     let (dtype, m, n, k) = Self.cases[index]
@@ -234,7 +238,7 @@ struct QuantizedTileTests {
   @Test(
     "every instruction set this CPU runs (faster ones forced off in turn) gives the int8-activation results",
     .enabled(if: Int8TileMatvec.available, "this CPU has neither AVX-512 VNNI nor AVX2"),
-    arguments: Int8TileMatvec.Instructions.available, cases.indices)
+    arguments: Int8TileMatvec.Instructions.available, codeCases)
   func int8InstructionSets(instructions: Int8TileMatvec.Instructions, index: Int) {
     let (dtype, m, n, k) = Self.cases[index]
     var generator = SeededRandom(seed: UInt64(300 + index))
@@ -278,8 +282,8 @@ struct QuantizedTileTests {
   }
 
   @Test(
-    "q5_0 and K-quant weights, bound (tiled once) or given per run (repacked per call), take the quantized matmul",
-    arguments: [DType.q5_0, .q4_k, .q5_k, .q6_k], QuantizedPrecision.allCases)
+    "q5_0, K-quant, f16 and bf16 weights, bound (tiled once) or given per run (repacked per call), take the quantized matmul",
+    arguments: [DType.q5_0, .q4_k, .q5_k, .q6_k, .f16, .bf16], QuantizedPrecision.allCases)
   func onlyTiledWeights(dtype: DType, precision: QuantizedPrecision) throws {
     let (n, k) = (10, 256)
     var generator = SeededRandom(seed: 11)
@@ -291,7 +295,7 @@ struct QuantizedTileTests {
       let graph = try TestSupport.parseOne(
         """
         func @f(%x: f32[\(m),\(k)], %w: \(dtype)[\(n),\(k)]) -> f32[\(m),\(n)] {
-          %d = dequantize %w : f32[\(n),\(k)]
+          %d = \(dtype.isQuantized ? "dequantize %w" : "cast %w {to = f32}") : f32[\(n),\(k)]
           %t = transpose %d : f32[\(k),\(n)]
           %y = matmul %x, %t : f32[\(m),\(n)]
           return %y
@@ -302,7 +306,8 @@ struct QuantizedTileTests {
           if case .native(let matmul) = $0, case .quantized = matmul.weights { true } else { false }
         }, "\(dtype) quantized route")
       let x = (0..<(m * k)).map { _ in Float.random(in: -1..<1, using: &generator) }
-      let int8 = precision == .int8Activations && Int8TileMatvec.available
+      // f16 and bf16 weights keep f32 activations in both modes.
+      let int8 = precision == .int8Activations && Int8TileMatvec.supports(dtype)
       let (expected, magnitude) =
         int8 ? Self.expectedInt8(x, w, m: m, n: n, k: k) : QuantizedMatmulTests.expected(x, w, m: m, n: n, k: k)
       let input = Tensor(floats: x, shape: [m, k])

@@ -114,9 +114,11 @@ final class CPUPlanBackend: PlanBackend {
     }
   }
 
-  /// The B matrices (dequantized weights, views of inputs) and dequantized embedding tables that
-  /// only native matmuls reading B at its source and native embedding lookups read (and the graph
-  /// does not return): nothing needs them materialised.
+  /// The B matrices (dequantized or widened weights, views of inputs) and decoded embedding
+  /// tables that only native matmuls reading B at its source and native embedding lookups read
+  /// (and the graph does not return): nothing needs them materialised. So too what only such
+  /// values read (a tied embedding's `cast(w)`, read by the lookup and by the output matmul's
+  /// `transpose`).
   private static func readOnlyAtSource(_ actions: [Action], graph: Graph) -> Set<ValueID> {
     var sourceReaders: [ValueID: Int] = [:]
     for action in actions {
@@ -124,16 +126,24 @@ final class CPUPlanBackend: PlanBackend {
       case .native(let matmul) where matmul.readsBAtSource && matmul.a != matmul.bValue:
         sourceReaders[matmul.bValue, default: 0] += 1
       case .gather(let gather):
-        if case .quantized(_, let dequantized, _) = gather.table { sourceReaders[dequantized, default: 0] += 1 }
+        if let decoded = gather.table.decoded { sourceReaders[decoded, default: 0] += 1 }
       default: break
       }
     }
-    var readers: [ValueID: Int] = [:]
+    var readers: [ValueID: Set<ValueID>] = [:]
     for node in graph.nodes {
-      for operand in Set(node.operands) where sourceReaders[operand] != nil { readers[operand, default: 0] += 1 }
+      for operand in Set(node.operands) { readers[operand, default: []].insert(node.result) }
     }
     let returned = Set(graph.results)
-    return Set(sourceReaders.filter { readers[$0.key] == $0.value && !returned.contains($0.key) }.keys)
+    var unread = Set<ValueID>()
+    while true {
+      let found = readers.filter { value, reading in
+        !unread.contains(value) && !returned.contains(value)
+          && reading.filter { !unread.contains($0) }.count == sourceReaders[value] ?? 0
+      }
+      if found.isEmpty { return unread }
+      unread.formUnion(found.keys)
+    }
   }
 
   /// Resolves the address of every value with a home, and the tiles of tiled weights (made now

@@ -5,12 +5,12 @@ import TesseraRuntime
 /// A group that looks rows up in a table (an embedding lookup): `gather(table, indices)` along
 /// axis 0 with i32 or i64 indices, followed by the elementwise chain of a
 /// ``NativeGatherEpilogue`` (BERT's `+ position + token type`, Gemma's `· √d`), each row finished
-/// while it is in cache. The table is f32 (rows are copied), or `dequantize(w)` of a rank-2
-/// block-quantized `w` whose rows are whole blocks: then only the gathered rows are decoded, by
-/// the format's ``BlockDecoder``, so a lookup costs its rows, not the whole table (a 262144-row
-/// table was decoded whole every step before). The `dequantize` may be in the group or in a
-/// group of its own; that group is then needed only if something else reads the dequantized
-/// table.
+/// while it is in cache. The table is f32 (rows are copied), `dequantize(w)` of a rank-2
+/// block-quantized `w` whose rows are whole blocks, or `cast(w)` to f32 of an f16 or bf16 `w`:
+/// then only the gathered rows are decoded (by the format's ``BlockDecoder``, or widened), so a
+/// lookup costs its rows, not the whole table (a 262144-row table was decoded whole every step
+/// before). The `dequantize` or `cast` may be in the group or in a group of its own; that group
+/// is then needed only if something else reads the decoded table.
 struct NativeEmbeddingGather: Sendable {
   /// Where the rows come from.
   enum Table: Sendable {
@@ -18,6 +18,17 @@ struct NativeEmbeddingGather: Sendable {
     case f32(ValueID)
     /// `dequantized = dequantize(weight)` of a block-quantized weight: rows are decoded.
     case quantized(weight: ValueID, dequantized: ValueID, format: BlockFormat)
+    /// `widened = cast(weight)` of an f16 or bf16 weight: rows are widened.
+    case widened(weight: ValueID, widened: ValueID, dtype: DType)
+
+    /// The decoded table the graph names (`dequantize(w)`, `cast(w)`), where rows are decoded.
+    var decoded: ValueID? {
+      switch self {
+      case .f32: nil
+      case .quantized(_, let dequantized, _): dequantized
+      case .widened(_, let widened, _): widened
+      }
+    }
   }
 
   let table: Table
@@ -44,14 +55,19 @@ struct NativeEmbeddingGather: Sendable {
       tableType.shape.normalizedAxis(gather.attributes.int("axis") ?? 0) == 0, indexDType == .i32 || indexDType == .i64
     else { return nil }
     var rest = nodes.filter { $0.result != gather.result }
-    if let dequantizeIndex = producers[gather.operands[0]], graph.nodes[dequantizeIndex].kind == .dequantize {
-      let dequantize = graph.nodes[dequantizeIndex]
+    let producer = producers[gather.operands[0]].map { graph.nodes[$0] }
+    if let dequantize = producer, dequantize.kind == .dequantize {
       let weightType = graph.type(of: dequantize.operands[0])
       guard let format = weightType.dtype.blockFormat, weightType.shape.rank == 2,
         weightType.shape.dims[1] % format.elements == 0
       else { return nil }
       table = .quantized(weight: dequantize.operands[0], dequantized: dequantize.result, format: format)
       rest.removeAll { $0.result == dequantize.result }
+    } else if let cast = producer, cast.kind == .cast, tableType.dtype == .f32,
+      case let dtype = graph.type(of: cast.operands[0]).dtype, dtype == .f16 || dtype == .bf16
+    {
+      table = .widened(weight: cast.operands[0], widened: cast.result, dtype: dtype)
+      rest.removeAll { $0.result == cast.result }
     } else {
       guard tableType.dtype == .f32, !inside.contains(gather.operands[0]) else { return nil }
       table = .f32(gather.operands[0])
@@ -73,6 +89,7 @@ struct NativeEmbeddingGather: Sendable {
     switch table {
     case .f32: "f32"
     case .quantized(_, _, let format): "\(format)"
+    case .widened(_, _, let dtype): "\(dtype)"
     }
   }
 
@@ -111,17 +128,21 @@ struct NativeEmbeddingGather: Sendable {
   }
 }
 
-/// Where a lookup's rows come from, resolved to memory: the f32 table or the quantized weight.
-/// `@unchecked Sendable`: the table is only read.
+/// Where a lookup's rows come from, resolved to memory: the f32 table, the quantized weight or
+/// the 16-bit float weight. `@unchecked Sendable`: the table is only read.
 private struct RowSource: @unchecked Sendable {
   let base: UnsafeRawPointer
   let format: BlockFormat?
+  /// f16 or bf16 for a widened table.
+  let halves: DType?
   let columns: Int
 
   init(_ table: NativeEmbeddingGather.Table, pointer: (ValueID) -> UnsafeMutableRawPointer, columns: Int) {
     switch table {
-    case .f32(let value): (base, format) = (UnsafeRawPointer(pointer(value)), nil)
-    case .quantized(let weight, _, let format): (base, self.format) = (UnsafeRawPointer(pointer(weight)), format)
+    case .f32(let value): (base, format, halves) = (UnsafeRawPointer(pointer(value)), nil, nil)
+    case .quantized(let weight, _, let format):
+      (base, self.format, halves) = (UnsafeRawPointer(pointer(weight)), format, nil)
+    case .widened(let weight, _, let dtype): (base, format, halves) = (UnsafeRawPointer(pointer(weight)), nil, dtype)
     }
     self.columns = columns
   }
@@ -132,6 +153,10 @@ private struct RowSource: @unchecked Sendable {
   /// Writes row `row` (in range) as f32 to `target`.
   @inline(__always)
   func row(_ row: Int, into target: UnsafeMutablePointer<Float>, decoder: inout BlockDecoder?) {
+    if let halves {
+      widen(row, halves, into: target)
+      return
+    }
     guard let format else {
       target.update(from: base.assumingMemoryBound(to: Float.self) + row * columns, count: columns)
       return
@@ -140,6 +165,18 @@ private struct RowSource: @unchecked Sendable {
     let source = base + row * blocks * format.bytes
     for block in 0..<blocks {
       decoder!.decode(source + block * format.bytes, into: target + block * format.elements)
+    }
+  }
+
+  /// Row `row` of an f16 or bf16 table widened to f32 (exact).
+  private func widen(_ row: Int, _ dtype: DType, into target: UnsafeMutablePointer<Float>) {
+    let source = base + row * columns * 2
+    if dtype == .f16 {
+      let values = source.assumingMemoryBound(to: Float16.self)
+      for column in 0..<columns { target[column] = Float(values[column]) }
+    } else {
+      let bits = source.assumingMemoryBound(to: UInt16.self)
+      for column in 0..<columns { target[column] = Float(bitPattern: UInt32(bits[column]) << 16) }
     }
   }
 }

@@ -12,7 +12,8 @@ struct NativeMatmul: Sendable {
   /// Where B's values come from.
   enum Weights: Sendable, Equatable {
     case f32, f16
-    /// `w` is `n × k` (`transposed`: B = `transpose(dequantize(w))`) or `k × n` (B = `dequantize(w)`).
+    /// `w` is `n × k` (`transposed`: B = `transpose(dequantize(w))`, or `transpose(cast(w))` of
+    /// f16/bf16 `w`) or `k × n` (B = `dequantize(w)`).
     case quantized(DType, transposed: Bool)
     /// B is a view of the f32 input `b`: `B[p, j]` of batch `i` at
     /// `batchOffsets[i] + p · rowStride + j · columnStride` elements, one of the strides 1.
@@ -92,7 +93,8 @@ struct NativeMatmul: Sendable {
   }
 
   /// `w`, its dtype and whether B is its transpose, when `value` is `transpose(dequantize(w))` or
-  /// `dequantize(w)` to f32 of a rank-2 quantized `w`.
+  /// `dequantize(w)` to f32 of a rank-2 quantized `w`, or `transpose(cast(w))` to f32 of a rank-2
+  /// f16 or bf16 `w` (read as tiles of its 16-bit values, ``F16Tile``).
   private static func quantizedSource(of value: ValueID, in graph: Graph, producers: [ValueID: Int]) -> (
     ValueID, DType, Bool
   )? {
@@ -104,12 +106,13 @@ struct NativeMatmul: Sendable {
       node = graph.nodes[producer]
       transposed = true
     }
-    guard node.kind == .dequantize, graph.type(of: node.result).dtype == .f32 else { return nil }
+    guard node.kind == .dequantize || node.kind == .cast, graph.type(of: node.result).dtype == .f32 else { return nil }
     let w = node.operands[0], type = graph.type(of: w)
     // QuantizedMatmul reads the 32-element formats it has decoders for, and `n × k` weights of
-    // the formats it reads as tiles (q5_0, q4_k, q5_k, q6_k); the other block types are
-    // dequantized by their group and multiplied as f32.
-    guard QuantizedBlocks.readsInPlace(type.dtype) || (transposed && QuantizedTiles.supports(type.dtype)),
+    // the formats it reads as tiles (q5_0, q4_k, q5_k, q6_k, and f16/bf16 widened by a cast); the
+    // other block types are dequantized by their group and multiplied as f32.
+    guard node.kind == .dequantize || type.dtype == .f16 || type.dtype == .bf16,
+      QuantizedBlocks.readsInPlace(type.dtype) || (transposed && QuantizedTiles.supports(type.dtype)),
       type.shape.rank == 2
     else { return nil }
     return (w, type.dtype, transposed)

@@ -41,7 +41,9 @@ enum Int8TileMatvec {
   static let available = !Instructions.available.isEmpty
 
   /// Whether tiles of `dtype` run here in the int8-activation mode.
-  static func supports(_ dtype: DType) -> Bool { available && QuantizedTiles.supports(dtype) }
+  static func supports(_ dtype: DType) -> Bool {
+    available && QuantizedTiles.Layout(dtype)?.holdsCodes == true
+  }
 
   /// An activation row laid out for the kernel, in memory its caller owns: per block, for q4
   /// weights, its codes 0–15 four times and then its codes 16–31 four times (128 bytes), so one
@@ -171,6 +173,7 @@ enum Int8TileMatvec {
       multiplyPair(Dot.self, Q4ScaledTile.self, NibbleSums.self, rows: pair, k: k, tiles: tiles, rows: rows, y: y)
     case .q8Scaled:
       multiplyPair(Dot.self, Q8ScaledTile.self, ByteSums.self, rows: pair, k: k, tiles: tiles, rows: rows, y: y)
+    case .f16, .bf16: preconditionFailure("Int8TileMatvec: \(dtype) tiles hold floats (see supports(_:))")
     }
   }
 
@@ -186,6 +189,7 @@ enum Int8TileMatvec {
     case .q4Scaled:
       multiply(Dot.self, Q4ScaledTile.self, NibbleSums.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
     case .q8Scaled: multiply(Dot.self, Q8ScaledTile.self, ByteSums.self, row: row, k: k, tiles: tiles, rows: rows, y: y)
+    case .f16, .bf16: preconditionFailure("Int8TileMatvec: \(dtype) tiles hold floats (see supports(_:))")
     }
   }
 

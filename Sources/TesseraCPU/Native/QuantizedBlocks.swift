@@ -73,11 +73,15 @@ enum Q8_0Format: QuantizedBlockFormat {
 
 /// Shared pieces of the block formats, and whole-block decoding by runtime dtype.
 enum QuantizedBlocks {
-  /// Bytes per block of `dtype` (q4_0 18, q4_1 20, q8_0 34).
-  static func blockBytes(_ dtype: DType) -> Int { dtype.quantBlock!.bytes }
+  /// Bytes per block of `dtype` (q4_0 18, q4_1 20, q8_0 34; f16 and bf16 64, per 32 elements).
+  static func blockBytes(_ dtype: DType) -> Int { dtype.quantBlock?.bytes ?? 32 * dtype.byteWidth! }
+
+  /// Elements of one block of `dtype`: its GGUF block's, or 32 for f16 and bf16, which tiles
+  /// read 32 at a time.
+  static func blockElements(_ dtype: DType) -> Int { dtype.quantBlock?.elements ?? 32 }
 
   /// Bytes of a row of `k` weights of the block-quantized `dtype`.
-  static func rowBytes(k: Int, dtype: DType) -> Int { k / dtype.quantBlock!.elements * dtype.quantBlock!.bytes }
+  static func rowBytes(k: Int, dtype: DType) -> Int { k / blockElements(dtype) * blockBytes(dtype) }
 
   /// Whether the kernels here read `dtype`'s blocks where GGUF stores them (q4_0, q4_1, q8_0).
   static func readsInPlace(_ dtype: DType) -> Bool { dtype == .q4_0 || dtype == .q4_1 || dtype == .q8_0 }

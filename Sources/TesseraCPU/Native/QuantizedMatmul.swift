@@ -22,7 +22,7 @@ public enum QuantizedPrecision: String, Sendable, Hashable, CaseIterable {
 /// the int8-activation mode where ``Int8TileMatvec`` runs (AVX-512 VNNI or AVX2). q5_0, q4_k,
 /// q5_k and q6_k are read only as tiles (``QuantizedTiles/onlyTiled(_:)``): repacked for the call when not
 /// given, and in the int8-activation mode on a CPU without ``Int8TileMatvec`` multiplied with f32
-/// activations.
+/// activations. f16 and bf16 weights are read as tiles too, always with f32 activations.
 public enum QuantizedMatmul {
   /// Activation rows up to which each row streams the weights itself: beyond it, decoding a
   /// weight row once into scratch and reusing it costs less than decoding it per row.
@@ -47,7 +47,8 @@ public enum QuantizedMatmul {
     y: UnsafeMutablePointer<Float>, precision: QuantizedPrecision, pool: CPUThreadPool, tiles: UnsafeRawPointer?,
     sixteenLanes: Bool
   ) {
-    precondition(dtype.isQuantized && k % 32 == 0, "QuantizedMatmul: \(dtype) with k = \(k)")
+    precondition(
+      (dtype.isQuantized || QuantizedTiles.supports(dtype)) && k % 32 == 0, "QuantizedMatmul: \(dtype) with k = \(k)")
     guard m > 0 && n > 0 else { return }
     if tiles == nil && QuantizedTiles.onlyTiled(dtype) {
       let scratch = UnsafeMutableRawPointer.allocate(

@@ -12,6 +12,7 @@ extension QuantizedTiles {
     case .q4_k: writeQ4_K(row + block / 8 * BlockFormat.q4_k.bytes, subBlock: block % 8, lane: lane, into: target)
     case .q5_k: writeQ5_K(row + block / 8 * BlockFormat.q5_k.bytes, subBlock: block % 8, lane: lane, into: target)
     case .q6_k: writeQ6_K(row + block / 8 * BlockFormat.q6_k.bytes, subBlock: block % 8, lane: lane, into: target)
+    case .f16, .bf16: (target + lane * 64).copyMemory(from: row + block * 64, byteCount: 64)
     default: copyBlock(row + block * blockBytes, blockBytes: blockBytes, dtype: dtype, lane: lane, into: target)
     }
   }

@@ -13,6 +13,8 @@ import TesseraIR
 /// q4_k, q5_k and q6_k have no GGUF-layout kernel: only tiles are read, repacked into the q8_0,
 /// ``Q4ScaledTile`` and ``Q8ScaledTile`` layouts with every weight's value unchanged (the K
 /// formats' f32 scales `d · sc` and offsets `-dmin · m` rounded as the reference rounds them).
+/// f16 and bf16 weights (an F16 GGUF's, read through `cast`) take tiles of their 16-bit values
+/// (``F16Tile``, ``BF16Tile``), widened in registers, with f32 activations in both precision modes.
 public enum QuantizedTiles {
   /// Weight rows per tile.
   public static let rows = 4
@@ -31,6 +33,10 @@ public enum QuantizedTiles {
     /// ``Q8ScaledTile``: q5_k's and q6_k's codes as signed bytes, an f32 scale per 16 weights
     /// and an f32 offset per 32.
     case q8Scaled
+    /// ``F16Tile``: f16 weights as they are, widened in registers.
+    case f16
+    /// ``BF16Tile``: bf16 weights as they are, widened in registers.
+    case bf16
 
     /// The layout of `dtype`, or nil where it has none.
     init?(_ dtype: DType) {
@@ -40,6 +46,8 @@ public enum QuantizedTiles {
       case .q8_0, .q5_0: self = .q8_0
       case .q4_k: self = .q4Scaled
       case .q5_k, .q6_k: self = .q8Scaled
+      case .f16: self = .f16
+      case .bf16: self = .bf16
       default: return nil
       }
     }
@@ -52,8 +60,14 @@ public enum QuantizedTiles {
       case .q8_0: Q8_0Tile.bytes
       case .q4Scaled: Q4ScaledTile.bytes
       case .q8Scaled: Q8ScaledTile.bytes
+      case .f16: F16Tile.bytes
+      case .bf16: BF16Tile.bytes
       }
     }
+
+    /// Whether the tiles hold codes (every quantized format), which the int8-activation kernels
+    /// multiply as integers; f16 and bf16 tiles hold floats and take f32 activations.
+    var holdsCodes: Bool { self != .f16 && self != .bf16 }
   }
 
   /// Whether `dtype` has a tiled layout.
@@ -82,7 +96,8 @@ public enum QuantizedTiles {
     _ weights: UnsafeRawPointer, n: Int, k: Int, dtype: DType, into tiles: UnsafeMutableRawPointer,
     pool: CPUThreadPool = .single
   ) {
-    precondition(supports(dtype) && k % dtype.quantBlock!.elements == 0, "QuantizedTiles: \(dtype) with k = \(k)")
+    precondition(
+      supports(dtype) && k % QuantizedBlocks.blockElements(dtype) == 0, "QuantizedTiles: \(dtype) with k = \(k)")
     let blocks = k / 32, tileBytes = Layout(dtype)!.bytes, rowBytes = QuantizedBlocks.rowBytes(k: k, dtype: dtype)
     // Looked up once: a dtype's block size comes from its `BlockFormat`, a struct of arrays that
     // every lookup copies (retains and releases were a quarter of a short SmolLM2 run).
@@ -126,6 +141,8 @@ public enum QuantizedTiles {
     case .q8_0: multiply(Q8_0Tile.self, Accumulator.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
     case .q4Scaled: multiply(Q4ScaledTile.self, Accumulator.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
     case .q8Scaled: multiply(Q8ScaledTile.self, Accumulator.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
+    case .f16: multiply(F16Tile.self, Accumulator.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
+    case .bf16: multiply(BF16Tile.self, Accumulator.self, x: x, k: k, tiles: tiles, rows: rows, y: y)
     }
   }
 
@@ -209,6 +226,8 @@ public enum QuantizedTiles {
     case .q8_0: decodeTile(Q8_0Tile.self, tiles, tile: tile, k: k, into: out)
     case .q4Scaled: decodeTile(Q4ScaledTile.self, tiles, tile: tile, k: k, into: out)
     case .q8Scaled: decodeTile(Q8ScaledTile.self, tiles, tile: tile, k: k, into: out)
+    case .f16: decodeTile(F16Tile.self, tiles, tile: tile, k: k, into: out)
+    case .bf16: decodeTile(BF16Tile.self, tiles, tile: tile, k: k, into: out)
     }
   }
 

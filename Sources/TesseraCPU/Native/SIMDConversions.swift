@@ -19,6 +19,22 @@ enum SIMDConversions {
     return result
   }
 
+  /// Each half widened to f32 (exact; one `vcvtph2ps` where the build targets F16C).
+  @inline(__always)
+  static func widen(_ halves: SIMD16<Float16>) -> SIMD16<Float> {
+    var result = SIMD16<Float>()
+    for lane in 0..<16 { result[lane] = Float(halves[lane]) }
+    return result
+  }
+
+  /// Each bfloat16 (given as its bits) widened to f32: the bits become the float's upper half.
+  @inline(__always)
+  static func widenBrain(_ bits: SIMD16<UInt16>) -> SIMD16<Float> {
+    var words = SIMD16<UInt32>()
+    for lane in 0..<16 { words[lane] = UInt32(bits[lane]) << 16 }
+    return unsafeBitCast(words, to: SIMD16<Float>.self)
+  }
+
   /// Each float rounded to the nearest integer, ties away from zero, as an integer; for
   /// |x| < 2²². Vector instructions only: truncating `x ± (0.5 − 2⁻²⁵)` rounds exactly as
   /// `rounded(.toNearestOrAwayFromZero)` (whose per-lane form compiles to scalar code), and
