@@ -90,7 +90,8 @@ struct QuantizedTileTests {
     (.q4_1, 17, 12, 160), (.q8_0, 1, 5, 64), (.q8_0, 6, 9, 96), (.q8_0, 2, 130, 576),
     (.q5_0, 1, 7, 64), (.q5_0, 3, 130, 576), (.q5_0, 6, 9, 96), (.q4_k, 1, 5, 256), (.q4_k, 2, 33, 512),
     (.q4_k, 5, 9, 256), (.q5_k, 1, 7, 256), (.q5_k, 6, 9, 512), (.q6_k, 1, 5, 256), (.q6_k, 3, 130, 512),
-    (.q6_k, 5, 9, 256), (.f16, 1, 7, 64), (.f16, 3, 130, 576), (.f16, 6, 9, 96), (.bf16, 1, 5, 32),
+    (.q6_k, 5, 9, 256), (.q5_1, 1, 7, 64), (.q5_1, 3, 130, 576), (.q5_1, 6, 9, 96), (.q3_k, 1, 5, 256),
+    (.q3_k, 2, 33, 512), (.q3_k, 5, 9, 256), (.f16, 1, 7, 64), (.f16, 3, 130, 576), (.f16, 6, 9, 96), (.bf16, 1, 5, 32),
     (.bf16, 2, 33, 64), (.bf16, 5, 9, 160),
   ]
 
@@ -282,8 +283,8 @@ struct QuantizedTileTests {
   }
 
   @Test(
-    "q5_0, K-quant, f16 and bf16 weights, bound (tiled once) or given per run (repacked per call), take the quantized matmul",
-    arguments: [DType.q5_0, .q4_k, .q5_k, .q6_k, .f16, .bf16], QuantizedPrecision.allCases)
+    "q5_0, q5_1, K-quant, f16 and bf16 weights, bound (tiled once) or given per run (repacked per call), take the quantized matmul",
+    arguments: [DType.q5_0, .q5_1, .q3_k, .q4_k, .q5_k, .q6_k, .f16, .bf16], QuantizedPrecision.allCases)
   func onlyTiledWeights(dtype: DType, precision: QuantizedPrecision) throws {
     let (n, k) = (10, 256)
     var generator = SeededRandom(seed: 11)

@@ -109,7 +109,7 @@ struct NativeMatmul: Sendable {
     guard node.kind == .dequantize || node.kind == .cast, graph.type(of: node.result).dtype == .f32 else { return nil }
     let w = node.operands[0], type = graph.type(of: w)
     // QuantizedMatmul reads the 32-element formats it has decoders for, and `n × k` weights of
-    // the formats it reads as tiles (q5_0, q4_k, q5_k, q6_k, and f16/bf16 widened by a cast); the
+    // the formats it reads as tiles (q5_0, q5_1, q3_k, q4_k, q5_k, q6_k, and f16/bf16 widened by a cast); the
     // other block types are dequantized by their group and multiplied as f32.
     guard node.kind == .dequantize || type.dtype == .f16 || type.dtype == .bf16,
       QuantizedBlocks.readsInPlace(type.dtype) || (transposed && QuantizedTiles.supports(type.dtype)),

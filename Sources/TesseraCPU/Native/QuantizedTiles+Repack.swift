@@ -9,6 +9,8 @@ extension QuantizedTiles {
   ) {
     switch dtype {
     case .q5_0: writeQ5_0(row + block * BlockFormat.q5_0.bytes, lane: lane, into: target)
+    case .q5_1: writeQ5_1(row + block * BlockFormat.q5_1.bytes, lane: lane, into: target)
+    case .q3_k: writeQ3_K(row + block / 8 * BlockFormat.q3_k.bytes, subBlock: block % 8, lane: lane, into: target)
     case .q4_k: writeQ4_K(row + block / 8 * BlockFormat.q4_k.bytes, subBlock: block % 8, lane: lane, into: target)
     case .q5_k: writeQ5_K(row + block / 8 * BlockFormat.q5_k.bytes, subBlock: block % 8, lane: lane, into: target)
     case .q6_k: writeQ6_K(row + block / 8 * BlockFormat.q6_k.bytes, subBlock: block % 8, lane: lane, into: target)
@@ -33,11 +35,53 @@ extension QuantizedTiles {
   /// every weight `(q - 16) · d` is the reference's.
   private static func writeQ5_0(_ source: UnsafeRawPointer, lane: Int, into target: UnsafeMutableRawPointer) {
     target.storeBytes(of: source.loadUnaligned(as: UInt16.self), toByteOffset: lane * 2, as: UInt16.self)
-    let fifthBits = UInt32(littleEndian: source.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+    writeFiveBitCodes(source, fifthBitsAt: 2, minus: 16, into: target + Q8_0Tile.codesOffset + lane * 32)
+  }
+
+  /// q5_1 as a ``Q8ScaledTile`` lane: `d` for both halves, the offset `m`, each code `q` (0…31)
+  /// as a byte, so every weight is `q · d + m` as the reference computes it (in one rounding).
+  private static func writeQ5_1(_ source: UnsafeRawPointer, lane: Int, into target: UnsafeMutableRawPointer) {
+    let d = QuantizedBlocks.half(source)
+    target.storeBytes(of: d, toByteOffset: lane * 4, as: Float.self)
+    target.storeBytes(of: d, toByteOffset: 16 + lane * 4, as: Float.self)
+    target.storeBytes(of: QuantizedBlocks.half(source + 2), toByteOffset: 32 + lane * 4, as: Float.self)
+    writeFiveBitCodes(source, fifthBitsAt: 4, minus: 0, into: target + Q8ScaledTile.codesOffset + lane * 32)
+  }
+
+  /// The 32 codes of a q5_0 or q5_1 block at `source` (32 fifth bits at `fifthBitsAt`, then 16
+  /// nibble bytes: element `e`'s low four bits are nibble `e / 16` of byte `e % 16`), each less
+  /// `minus`, as signed bytes at `codes`.
+  private static func writeFiveBitCodes(
+    _ source: UnsafeRawPointer, fifthBitsAt: Int, minus: Int, into codes: UnsafeMutableRawPointer
+  ) {
+    let fifthBits = UInt32(littleEndian: source.loadUnaligned(fromByteOffset: fifthBitsAt, as: UInt32.self))
+    let nibbles = source + fifthBitsAt + 4
     for element in 0..<32 {
-      let nibble = (source.load(fromByteOffset: 6 + (element & 15), as: UInt8.self) >> ((element >> 4) * 4)) & 15
+      let nibble = (nibbles.load(fromByteOffset: element & 15, as: UInt8.self) >> ((element >> 4) * 4)) & 15
       let code = Int(nibble) | Int((fifthBits >> element) & 1) << 4
-      target.storeBytes(of: Int8(code - 16), toByteOffset: Q8_0Tile.codesOffset + lane * 32 + element, as: Int8.self)
+      codes.storeBytes(of: Int8(code - minus), toByteOffset: element, as: Int8.self)
+    }
+  }
+
+  /// Sub-block pair `j` (weights `32j …`) of the q3_k super-block at `source` as a
+  /// ``Q8ScaledTile`` lane: `d · (sc - 32)` of each 16-weight half, no offset, each code
+  /// `q - 4 + 4h` (−4…3) as a byte: `q` two bits of `qs`, `h` bit `j` of `hmask`.
+  private static func writeQ3_K(
+    _ source: UnsafeRawPointer, subBlock j: Int, lane: Int, into target: UnsafeMutableRawPointer
+  ) {
+    let d = QuantizedBlocks.half(source + 108)
+    func byte(_ offset: Int) -> Int { Int(source.load(fromByteOffset: offset, as: UInt8.self)) }
+    for half in 0..<2 {
+      // Scale s: low bits nibble s / 8 of byte 96 + s % 8, high bits 2(s / 4) of byte 104 + s % 4.
+      let s = 2 * j + half
+      let scale = ((byte(96 + s & 7) >> ((s >> 3) * 4)) & 15) | ((byte(104 + s & 3) >> ((s >> 2) * 2)) & 3) << 4
+      target.storeBytes(of: d * Float(scale - 32), toByteOffset: 16 * half + lane * 4, as: Float.self)
+    }
+    target.storeBytes(of: Float(0), toByteOffset: 32 + lane * 4, as: Float.self)
+    let codes = 32 + (j >> 2) * 32, shift = (j & 3) * 2
+    for l in 0..<32 {
+      let code = (byte(codes + l) >> shift) & 3 - 4 + 4 * ((byte(l) >> j) & 1)
+      target.storeBytes(of: Int8(code), toByteOffset: Q8ScaledTile.codesOffset + lane * 32 + l, as: Int8.self)
     }
   }
 

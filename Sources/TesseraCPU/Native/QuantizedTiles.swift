@@ -10,7 +10,7 @@ import TesseraIR
 /// weights along `k` it stores the four rows' scales, then their offsets where the layout has
 /// them, then their codes in row order (``Layout``). q4_0, q4_1 and q8_0 keep GGUF's values, only
 /// their order changes, so results equal the GGUF-layout kernels' up to summation order. q5_0,
-/// q4_k, q5_k and q6_k have no GGUF-layout kernel: only tiles are read, repacked into the q8_0,
+/// q5_1, q3_k, q4_k, q5_k and q6_k have no GGUF-layout kernel: only tiles are read, repacked into the q8_0,
 /// ``Q4ScaledTile`` and ``Q8ScaledTile`` layouts with every weight's value unchanged (the K
 /// formats' f32 scales `d · sc` and offsets `-dmin · m` rounded as the reference rounds them).
 /// f16 and bf16 weights (an F16 GGUF's, read through `cast`) take tiles of their 16-bit values
@@ -30,8 +30,8 @@ public enum QuantizedTiles {
     case q8_0
     /// ``Q4ScaledTile``: q4_k's 32-weight sub-blocks, each with an f32 scale and offset.
     case q4Scaled
-    /// ``Q8ScaledTile``: q5_k's and q6_k's codes as signed bytes, an f32 scale per 16 weights
-    /// and an f32 offset per 32.
+    /// ``Q8ScaledTile``: q5_1's, q3_k's, q5_k's and q6_k's codes as signed bytes, an f32 scale
+    /// per 16 weights and an f32 offset per 32.
     case q8Scaled
     /// ``F16Tile``: f16 weights as they are, widened in registers.
     case f16
@@ -45,7 +45,7 @@ public enum QuantizedTiles {
       case .q4_1: self = .q4_1
       case .q8_0, .q5_0: self = .q8_0
       case .q4_k: self = .q4Scaled
-      case .q5_k, .q6_k: self = .q8Scaled
+      case .q5_1, .q3_k, .q5_k, .q6_k: self = .q8Scaled
       case .f16: self = .f16
       case .bf16: self = .bf16
       default: return nil
@@ -73,9 +73,9 @@ public enum QuantizedTiles {
   /// Whether `dtype` has a tiled layout.
   public static func supports(_ dtype: DType) -> Bool { Layout(dtype) != nil }
 
-  /// Whether `dtype` has tiles but no kernel that reads its GGUF blocks in place (q5_0 and the K
-  /// formats q4_k, q5_k, q6_k):
-  /// its matmuls always read tiles, repacked for the call when the weight has none.
+  /// Whether `dtype` has tiles but no kernel that reads its GGUF blocks in place (q5_0, q5_1,
+  /// the K formats q3_k, q4_k, q5_k, q6_k, and f16, bf16): its matmuls always read tiles,
+  /// repacked for the call when the weight has none.
   public static func onlyTiled(_ dtype: DType) -> Bool { supports(dtype) && !QuantizedBlocks.readsInPlace(dtype) }
 
   /// Whether matmuls in `precision` read tiles of `dtype` on this CPU: every tiled dtype with f32
@@ -361,9 +361,10 @@ enum Q4ScaledTile: QuantizedTileFormat {
   }
 }
 
-/// q5_k and q6_k tile block: the four rows' f32 scales of elements 0–15, then of 16–31 (`d · sc`
-/// of the 16- or 32-weight sub-block), four f32 offsets (q5_k `-dmin · m`, q6_k 0), four rows of
-/// 32 signed code bytes (q5_k `q`, 0…31; q6_k `q - 32`, −32…31).
+/// q5_1, q3_k, q5_k and q6_k tile block: the four rows' f32 scales of elements 0–15, then of
+/// 16–31 (q5_1 `d`; `d · sc` of the 16- or 32-weight sub-block), four f32 offsets (q5_1 `m`,
+/// q5_k `-dmin · m`, q3_k and q6_k 0), four rows of 32 signed code bytes (q5_1 and q5_k `q`,
+/// 0…31; q3_k `q - 4 + 4h`, −4…3; q6_k `q - 32`, −32…31).
 enum Q8ScaledTile: QuantizedTileFormat {
   static let bytes = 176
   static let codesOffset = 48
