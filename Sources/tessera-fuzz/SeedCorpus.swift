@@ -39,7 +39,7 @@ enum SeedCorpus {
       var metadata = GGUFWriter()
       metadata.metadata = [
         ("general.alignment", .uint32(64)), ("a.u8", .uint8(1)), ("a.i16", .int16(-2)), ("a.f64", .float64(0.5)),
-        ("a.bool", .bool(true)), ("a.array", .array(elementType: .int32, elements: [.int32(1), .int32(2)])),
+        ("a.bool", .bool(true)), ("a.array", .array(GGUFArray(elementType: .int32, elements: [.int32(1), .int32(2)]))),
       ]
       // One small tensor of every block type and of BF16, with random bytes.
       var blocks = GGUFWriter()

@@ -54,16 +54,16 @@ import Testing
   }
 
   @Test func rejectsHugeCountsWithoutAllocating() throws {
-    #expect(throws: GGUFError.countTooLarge(what: "tensor", count: 1 << 62, limit: 0)) {
+    #expect(throws: GGUFError.countTooLarge(what: "tensor", offset: 8, count: 1 << 62, limit: 0)) {
       try open(header(tensors: 1 << 62, keys: 0).bytes)
     }
-    #expect(throws: GGUFError.countTooLarge(what: "metadata key", count: UInt64.max, limit: 0)) {
+    #expect(throws: GGUFError.countTooLarge(what: "metadata key", offset: 16, count: UInt64.max, limit: 0)) {
       try open(header(tensors: 0, keys: .max).bytes)
     }
     var string = header(tensors: 0, keys: 1)
     string.u64(1 << 62)
     string.bytes += [UInt8](repeating: 0, count: 16)
-    #expect(throws: GGUFError.countTooLarge(what: "metadata key string byte", count: 1 << 62, limit: 16)) {
+    #expect(throws: GGUFError.countTooLarge(what: "metadata key string byte", offset: 24, count: 1 << 62, limit: 16)) {
       try open(string.bytes)
     }
     var array = header(tensors: 0, keys: 1)
@@ -72,7 +72,9 @@ import Testing
     array.u32(8)
     array.u64(1 << 61)
     array.bytes += [0, 0, 0, 0, 0, 0, 0, 0]
-    #expect(throws: GGUFError.countTooLarge(what: "tokenizer.ggml.tokens array element", count: 1 << 61, limit: 1)) {
+    #expect(
+      throws: GGUFError.countTooLarge(what: "tokenizer.ggml.tokens array element", offset: 61, count: 1 << 61, limit: 1)
+    ) {
       try open(array.bytes)
     }
   }
@@ -138,7 +140,7 @@ import Testing
   @Test func rejectsATokenizerArrayOfTheWrongElementType() throws {
     var writer = TinyLlama().writer
     let index = writer.metadata.firstIndex { $0.key == "tokenizer.ggml.tokens" }!
-    writer.metadata[index].value = .array(elementType: .uint8, elements: [.uint8(1), .uint8(2)])
+    writer.metadata[index].value = .array(GGUFArray(elementType: .uint8, elements: [.uint8(1), .uint8(2)]))
     let path = TestSupport.temporaryDirectory("gguf-bad") + "/tokens.gguf"
     try writer.write(to: path)
     #expect(

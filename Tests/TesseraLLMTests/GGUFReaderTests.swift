@@ -17,14 +17,16 @@ import Testing
       ("u8", .uint8(200)), ("i8", .int8(-5)), ("u16", .uint16(60000)), ("i16", .int16(-300)),
       ("u32", .uint32(4_000_000_000)), ("i32", .int32(-70000)), ("u64", .uint64(1 << 40)), ("i64", .int64(-(1 << 40))),
       ("f32", .float32(1.5)), ("f64", .float64(-2.25)), ("bool", .bool(true)), ("string", .string("héllo")),
-      ("ints", .array(elementType: .int32, elements: [.int32(1), .int32(-2)])),
+      ("ints", .array(GGUFArray(elementType: .int32, elements: [.int32(1), .int32(-2)]))),
       (
         "nested",
         .array(
-          elementType: .array,
-          elements: [
-            .array(elementType: .string, elements: [.string("a")]), .array(elementType: .string, elements: []),
-          ])
+          GGUFArray(
+            elementType: .array,
+            elements: [
+              .array(GGUFArray(elementType: .string, elements: [.string("a")])),
+              .array(GGUFArray(elementType: .string, elements: [])),
+            ]))
       ),
     ]
     writer.metadata = values.map { (key: $0.0, value: $0.1) }

@@ -10,11 +10,11 @@ import Testing
   static func metadata(_ entries: [(text: String, type: TokenType, score: Float)], extra: Metadata = []) -> Metadata {
     [
       ("tokenizer.ggml.model", .string("llama")),
-      ("tokenizer.ggml.tokens", .array(elementType: .string, elements: entries.map { .string($0.text) })),
-      ("tokenizer.ggml.scores", .array(elementType: .float32, elements: entries.map { .float32($0.score) })),
+      ("tokenizer.ggml.tokens", .array(GGUFArray(elementType: .string, elements: entries.map { .string($0.text) }))),
+      ("tokenizer.ggml.scores", .array(GGUFArray(elementType: .float32, elements: entries.map { .float32($0.score) }))),
       (
         "tokenizer.ggml.token_type",
-        .array(elementType: .int32, elements: entries.map { .int32(Int32($0.type.rawValue)) })
+        .array(GGUFArray(elementType: .int32, elements: entries.map { .int32(Int32($0.type.rawValue)) }))
       ),
       ("tokenizer.ggml.bos_token_id", .uint32(1)), ("tokenizer.ggml.eos_token_id", .uint32(2)),
       ("tokenizer.ggml.unknown_token_id", .uint32(0)),
@@ -57,7 +57,8 @@ import Testing
 
   @Test func rejectsMalformedMetadata() throws {
     let pieces = HandVocabulary.pieces
-    let shortScores = GGUFValue.array(elementType: .float32, elements: pieces.dropLast().map { .float32($0.score) })
+    let shortScores = GGUFValue.array(
+      GGUFArray(elementType: .float32, elements: pieces.dropLast().map { .float32($0.score) }))
     #expect(throws: TokenizerError.invalidVocabulary("13 scores for 14 tokens")) {
       try open(replacing("tokenizer.ggml.scores", with: shortScores)).tokenizer()
     }
@@ -65,10 +66,10 @@ import Testing
     var badCodes = codes
     badCodes[4] = .int32(9)
     #expect(throws: TokenizerError.invalidVocabulary("token 4 has type code 9; the codes are 1 to 6")) {
-      try open(replacing("tokenizer.ggml.token_type", with: .array(elementType: .int32, elements: badCodes)))
+      try open(replacing("tokenizer.ggml.token_type", with: .array(GGUFArray(elementType: .int32, elements: badCodes))))
         .tokenizer()
     }
-    let shortTypes = GGUFValue.array(elementType: .int32, elements: Array(codes.dropLast()))
+    let shortTypes = GGUFValue.array(GGUFArray(elementType: .int32, elements: Array(codes.dropLast())))
     #expect(throws: TokenizerError.invalidVocabulary("13 token types for 14 tokens")) {
       try open(replacing("tokenizer.ggml.token_type", with: shortTypes)).tokenizer()
     }
@@ -78,7 +79,7 @@ import Testing
     #expect(throws: GGUFError.missingKey("tokenizer.ggml.scores")) {
       try open(replacing("tokenizer.ggml.scores", with: nil)).tokenizer()
     }
-    let integerScores = GGUFValue.array(elementType: .int32, elements: pieces.map { _ in .int32(0) })
+    let integerScores = GGUFValue.array(GGUFArray(elementType: .int32, elements: pieces.map { _ in .int32(0) }))
     #expect(
       throws: GGUFError.wrongType(key: "tokenizer.ggml.scores", expected: "array of f32", found: "array of i32")
     ) { try open(replacing("tokenizer.ggml.scores", with: integerScores)).tokenizer() }

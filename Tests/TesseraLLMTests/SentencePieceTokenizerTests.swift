@@ -27,7 +27,7 @@ enum HandVocabulary {
     var entries = pieces
     if byteTokens { entries += (0...255).map { (byteToken($0), .byte, 0) } }
     let vocabulary = try Vocabulary(
-      tokens: entries.map(\.text), tokenTypes: entries.map(\.type), bosID: 1, eosID: 2,
+      tokens: PackedStrings(entries.map(\.text)), tokenTypes: entries.map(\.type), bosID: 1, eosID: 2,
       unknownID: unknown ? 0 : nil, addsBOS: true)
     return try SentencePieceTokenizer(vocabulary: vocabulary, scores: entries.map(\.score))
   }

@@ -6,7 +6,7 @@ import Testing
 @Suite struct TokenizerTests {
   /// A hand-written vocabulary; the expected ids below are derived by hand from these merges.
   func tiny() throws -> BPETokenizer {
-    let tokens = [
+    let tokens: PackedStrings = [
       "h", "e", "l", "o", "w", "r", "d", "Ġ", "ll", "he", "hell", "hello", "Ġw", "or", "Ġwor", "<|end|>", "!", "a",
       "aa",
     ]

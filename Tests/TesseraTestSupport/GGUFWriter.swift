@@ -106,10 +106,10 @@ public struct GGUFWriter {
     case .float64(let v): out.u64(v.bitPattern)
     case .bool(let v): out.bytes.append(v ? 1 : 0)
     case .string(let v): out.string(v)
-    case .array(let elementType, let elements):
-      out.u32(elementType.rawValue)
-      out.u64(UInt64(elements.count))
-      for element in elements { write(element, to: &out) }
+    case .array(let array):
+      out.u32(array.elementType.rawValue)
+      out.u64(UInt64(array.count))
+      for element in array { write(element, to: &out) }
     }
   }
 }

@@ -35,6 +35,12 @@ public enum TestSupport {
     }
   }
 
+  /// Whether `python3` runs here; tests that have it write files with its standard library skip
+  /// when not.
+  public static let pythonAvailable: Bool = {
+    (try? runProcess("/usr/bin/env", ["python3", "-c", "pass"]))?.status == 0
+  }()
+
   /// Whether `python3 -c "import numpy"` works here; tests that need numpy skip when not.
   public static let numpyAvailable: Bool = {
     (try? runProcess("/usr/bin/env", ["python3", "-c", "import numpy"]))?.status == 0

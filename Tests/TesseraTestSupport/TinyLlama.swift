@@ -45,9 +45,9 @@ public struct TinyLlama {
       ("tokenizer.ggml.model", .string("gpt2")),
       (
         "tokenizer.ggml.tokens",
-        .array(elementType: .string, elements: (0..<vocabulary).map { .string(Self.tokenText($0)) })
+        .array(GGUFArray(elementType: .string, elements: (0..<vocabulary).map { .string(Self.tokenText($0)) }))
       ),
-      ("tokenizer.ggml.merges", .array(elementType: .string, elements: [])),
+      ("tokenizer.ggml.merges", .array(GGUFArray(elementType: .string, elements: []))),
       ("tokenizer.ggml.eos_token_id", .uint32(UInt32(vocabulary - 1))),
     ]
     add("token_embd.weight", rows: vocabulary, columns: embedding, type: 8, scale: 1, &random)

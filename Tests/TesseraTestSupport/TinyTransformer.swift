@@ -78,9 +78,9 @@ public struct TinyTransformer: Sendable, CustomStringConvertible {
       ("tokenizer.ggml.model", .string("gpt2")),
       (
         "tokenizer.ggml.tokens",
-        .array(elementType: .string, elements: (0..<vocabulary).map { .string(TinyLlama.tokenText($0)) })
+        .array(GGUFArray(elementType: .string, elements: (0..<vocabulary).map { .string(TinyLlama.tokenText($0)) }))
       ),
-      ("tokenizer.ggml.merges", .array(elementType: .string, elements: [])),
+      ("tokenizer.ggml.merges", .array(GGUFArray(elementType: .string, elements: []))),
     ]
     if let headDimension {
       writer.metadata += [

@@ -9,8 +9,9 @@ public enum GGUFError: Error, Hashable, Sendable, CustomStringConvertible {
   case unsupportedVersion(UInt32)
   /// Reading `what` at byte `offset` needs `needed` bytes but only `available` remain.
   case truncated(what: String, offset: Int, needed: UInt64, available: Int)
-  /// A count (tensors, keys, array elements, string bytes) cannot fit in the rest of the file.
-  case countTooLarge(what: String, count: UInt64, limit: Int)
+  /// A count (tensors, keys, array elements, string bytes), read at byte `offset`, cannot fit in
+  /// the rest of the file (or, for the bytes of an array's strings together, in ``PackedStrings``).
+  case countTooLarge(what: String, offset: Int, count: UInt64, limit: Int)
   /// A metadata value type code that GGUF does not define.
   case unknownValueType(key: String, code: UInt32)
   /// Arrays nested deeper than the reader allows.
@@ -47,8 +48,8 @@ public enum GGUFError: Error, Hashable, Sendable, CustomStringConvertible {
     case .unsupportedVersion(let version): "GGUF version \(version) is not supported (versions 2 and 3 are)"
     case .truncated(let what, let offset, let needed, let available):
       "GGUF file is truncated: \(what) at byte \(offset) needs \(needed) bytes, \(available) remain"
-    case .countTooLarge(let what, let count, let limit):
-      "GGUF \(what) count \(count) cannot fit in the file (at most \(limit))"
+    case .countTooLarge(let what, let offset, let count, let limit):
+      "GGUF \(what) count \(count) at byte \(offset) cannot fit in the file (at most \(limit))"
     case .unknownValueType(let key, let code): "GGUF metadata '\(key)' has unknown value type \(code)"
     case .nestingTooDeep(let key, let limit): "GGUF metadata '\(key)' nests arrays deeper than \(limit)"
     case .duplicate(let what, let name): "GGUF file has two \(what)s named '\(name)'"

@@ -47,19 +47,19 @@ extension GGUFFile {
     return flag
   }
 
-  /// The elements of an array whose declared element type is `elementType`; an array declared
+  /// The array of `key`, whose declared element type must be `elementType`: an array declared
   /// with another element type is rejected before any element is read as the wrong type.
-  public func array(_ key: String, of elementType: GGUFValueType) throws(GGUFError) -> [GGUFValue] {
+  public func array(_ key: String, of elementType: GGUFValueType) throws(GGUFError) -> GGUFArray {
     let value = try value(key)
-    guard case .array(let declared, let elements) = value, declared == elementType else {
+    guard case .array(let array) = value, array.elementType == elementType else {
       throw .wrongType(key: key, expected: "array of \(elementType)", found: value.typeDescription)
     }
-    return elements
+    return array
   }
 
-  /// An array of strings.
-  public func stringArray(_ key: String) throws(GGUFError) -> [String] {
-    try array(key, of: .string).map { if case .string(let text) = $0 { text } else { "" } }
+  /// An array of strings, as the file's metadata holds it (no copy).
+  public func stringArray(_ key: String) throws(GGUFError) -> PackedStrings {
+    try array(key, of: .string).strings!
   }
 
   /// An array of f32.
@@ -70,8 +70,8 @@ extension GGUFFile {
   /// An array of any single integer element type.
   public func integerArray(_ key: String) throws(GGUFError) -> [Int] {
     let value = try value(key)
-    guard case .array(let declared, let elements) = value, declared != .array, declared != .string,
-      case let integers = elements.compactMap(\.integer), integers.count == elements.count
+    guard case .array(let array) = value, array.elementType != .array, array.elementType != .string,
+      case let integers = array.compactMap(\.integer), integers.count == array.count
     else { throw .wrongType(key: key, expected: "array of integers", found: value.typeDescription) }
     return integers
   }

@@ -36,13 +36,13 @@ public enum GGUFValueType: UInt32, Sendable, Hashable, CaseIterable, CustomStrin
 }
 
 /// One GGUF metadata value: a scalar, a string, or an array of values of one element type
-/// (arrays may nest).
+/// (arrays may nest), held packed (``GGUFArray``).
 public enum GGUFValue: Sendable, Hashable {
   case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16), uint32(UInt32), int32(Int32)
   case uint64(UInt64), int64(Int64), float32(Float), float64(Double), bool(Bool)
   case string(String)
-  /// Elements all of `elementType`.
-  case array(elementType: GGUFValueType, elements: [GGUFValue])
+  /// Elements all of one type.
+  case array(GGUFArray)
 
   /// The value's type code.
   public var type: GGUFValueType {
@@ -65,7 +65,7 @@ public enum GGUFValue: Sendable, Hashable {
 
   /// The type as text, with the element type for arrays (`array of string`).
   public var typeDescription: String {
-    if case .array(let elementType, _) = self { return "array of \(elementType)" }
+    if case .array(let array) = self { return "array of \(array.elementType)" }
     return type.description
   }
 

@@ -16,7 +16,7 @@ struct BPEMerges: Sendable {
 
   /// Interns `tokens` and the parts and results of `merges` (`"left right"`, highest priority
   /// first); fails on a rule that is not two non-empty parts.
-  init(tokens: [String], merges: [String]) throws(TokenizerError) {
+  init(tokens: PackedStrings, merges: PackedStrings) throws(TokenizerError) {
     var symbols: [String: Int32] = [:]
     symbols.reserveCapacity(tokens.count + merges.count / 8)
     var tokenIDs: [Int32] = []

@@ -10,7 +10,7 @@ public struct BPETokenizer: Tokenizer {
 
   /// Builds a tokenizer; `merges` are `"left right"` rules, highest priority first.
   public init(
-    vocabulary: Vocabulary, merges: [String], preTokenizer: PreTokenizer = PreTokenizer(style: .gpt2)
+    vocabulary: Vocabulary, merges: PackedStrings, preTokenizer: PreTokenizer = PreTokenizer(style: .gpt2)
   ) throws(TokenizerError) {
     self.merges = try BPEMerges(tokens: vocabulary.tokens, merges: merges)
     self.vocabulary = vocabulary

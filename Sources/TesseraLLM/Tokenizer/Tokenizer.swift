@@ -53,7 +53,7 @@ extension Tokenizer {
     for id in ids {
       let type = try vocabulary.type(of: id)
       if type.isSpecial {
-        if !(skipSpecial && type == .control) { result += Array(vocabulary.tokens[id].utf8) }
+        if !(skipSpecial && type == .control) { result += vocabulary.tokens.utf8(at: id) }
       } else {
         result += bytes(piece: id, startsSegment: vocabulary.startsSegment(after: previous))
       }

@@ -2,8 +2,8 @@
 /// the special ids, and the special tokens that are matched whole in text before the algorithm
 /// runs on what lies between them.
 public struct Vocabulary: Sendable {
-  /// Every token's text, indexed by id.
-  public let tokens: [String]
+  /// Every token's text, indexed by id (packed: from a GGUF file, the file's own token list).
+  public let tokens: PackedStrings
   /// Every token's type, indexed by id.
   public let tokenTypes: [TokenType]
   /// The beginning-of-sequence token, if the vocabulary has one.
@@ -19,7 +19,7 @@ public struct Vocabulary: Sendable {
 
   /// Creates a vocabulary; `tokenTypes` default to all ``TokenType/normal``.
   public init(
-    tokens: [String], tokenTypes: [TokenType]? = nil, bosID: Int? = nil, eosID: Int? = nil, unknownID: Int? = nil,
+    tokens: PackedStrings, tokenTypes: [TokenType]? = nil, bosID: Int? = nil, eosID: Int? = nil, unknownID: Int? = nil,
     addsBOS: Bool = false
   ) throws(TokenizerError) {
     let types = tokenTypes ?? [TokenType](repeating: .normal, count: tokens.count)
@@ -37,8 +37,8 @@ public struct Vocabulary: Sendable {
     self.eosID = eosID
     self.unknownID = unknownID
     self.addsBOS = addsBOS
-    specials = tokens.indices.filter { types[$0].isSpecial && !tokens[$0].isEmpty }
-      .map { (Array(tokens[$0].utf8), $0) }.sorted { $0.bytes.count > $1.bytes.count }
+    specials = tokens.indices.filter { types[$0].isSpecial && !tokens.utf8(at: $0).isEmpty }
+      .map { (Array(tokens.utf8(at: $0)), $0) }.sorted { $0.bytes.count > $1.bytes.count }
   }
 
   /// The number of tokens.
