@@ -3,7 +3,8 @@
 /// and the next read maps them in again. A device that has copied what it needs out of a view
 /// (a repacked weight layout) calls ``releasePages(in:)`` so the process does not hold both.
 public protocol FileBackedMemory: AnyObject, Sendable {
-  /// Drops the whole pages inside `range` (a part of this owner's bytes) from the process's
-  /// resident memory; the bytes stay readable and unchanged.
+  /// Drops the pages that hold `range` (a part of this owner's bytes) from the process's
+  /// resident memory, those it shares with neighbouring bytes included; every byte stays
+  /// readable and unchanged.
   func releasePages(in range: UnsafeRawBufferPointer)
 }

@@ -81,6 +81,11 @@ import Testing
     #expect(w.bytes == bytes)
     w.withUnsafeBytes { mapping.releasePages(in: $0) }
     #expect(w.bytes == bytes)
+    // Ranges inside one page, or across a page boundary, drop the pages they share with their
+    // neighbours: the neighbours read the same bytes again.
+    w.withUnsafeBytes { mapping.releasePages(in: UnsafeRawBufferPointer(rebasing: $0[100..<200])) }
+    w.withUnsafeBytes { mapping.releasePages(in: UnsafeRawBufferPointer(rebasing: $0[4000..<4200])) }
+    #expect(w.bytes == bytes)
   }
 
   @Test func namesTheTensorOfAnUnsupportedType() throws {

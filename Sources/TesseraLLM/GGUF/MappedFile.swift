@@ -30,19 +30,29 @@ final class MappedFile: FileBackedMemory, @unchecked Sendable {
     bytes = UnsafeRawBufferPointer(start: address, count: size)
   }
 
-  /// Drops the whole pages inside `range` (`MADV_DONTNEED`: a private, never-written file
-  /// mapping reads them from the file again when next touched) and marks them for random access
-  /// (`MADV_RANDOM`), so that a later touch, such as an embedding row gathered from a matrix
-  /// that was also repacked into tiles, brings back its own page and no read-ahead around it
+  /// Drops every page that `range` touches (`MADV_DONTNEED`: a private, never-written file
+  /// mapping reads them from the file again when next touched), and marks the pages wholly inside
+  /// it for random access (`MADV_RANDOM`), so that a later touch, such as an embedding row
+  /// gathered from a matrix that was also repacked into tiles, brings back little around it
   /// (SmolLM2's `generate` held about 5 MiB of such pages).
+  ///
+  /// A page that `range` shares with a neighbour is dropped too (keeping them left about 1 MiB of
+  /// SmolLM2's tensor boundaries resident), but keeps its flags: the kernel then holds the
+  /// mapping as separate areas (VMAs) split at those pages. That matters: when a file's page cache
+  /// holds large folios (ext4 on Linux 6.18: up to 2 MiB) and a touched one lies wholly inside
+  /// one area, the whole folio is mapped at once; with the released ranges merged into one area,
+  /// the norm weights read in each decode step brought 16 MiB of released SmolLM2 weights back.
   func releasePages(in range: UnsafeRawBufferPointer) {
-    guard let start = range.baseAddress, let base = bytes.baseAddress else { return }
+    guard let start = range.baseAddress, let base = bytes.baseAddress, range.count > 0 else { return }
+    let address = Int(bitPattern: start), end = address + range.count
+    guard address >= Int(bitPattern: base), end <= Int(bitPattern: base) + bytes.count else { return }
     let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-    let first = (Int(bitPattern: start) + page - 1) / page * page
-    let end = (Int(bitPattern: start) + range.count) / page * page
-    guard first < end, first >= Int(bitPattern: base), end <= Int(bitPattern: base) + bytes.count else { return }
-    madvise(UnsafeMutableRawPointer(bitPattern: first), end - first, MADV_DONTNEED)
-    madvise(UnsafeMutableRawPointer(bitPattern: first), end - first, MADV_RANDOM)
+    let outerStart = address / page * page, outerEnd = (end + page - 1) / page * page
+    let innerStart = (address + page - 1) / page * page, innerEnd = end / page * page
+    madvise(UnsafeMutableRawPointer(bitPattern: outerStart), outerEnd - outerStart, MADV_DONTNEED)
+    if innerStart < innerEnd {
+      madvise(UnsafeMutableRawPointer(bitPattern: innerStart), innerEnd - innerStart, MADV_RANDOM)
+    }
   }
 
   deinit {
