@@ -77,11 +77,7 @@ import Testing
   /// A file whose only key `k` is an array of two strings: `hello`, then `second` (a length,
   /// then its bytes, as given).
   func twoStrings(second: [UInt8]) -> [UInt8] {
-    var out = ByteWriter()
-    out.bytes = Array("GGUF".utf8)
-    out.u32(3)
-    out.u64(0)
-    out.u64(1)
+    var out = ByteWriter.ggufHeader(tensors: 0, keys: 1)
     out.string("k")
     out.u32(9)
     out.u32(8)

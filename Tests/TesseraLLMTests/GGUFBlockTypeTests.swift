@@ -41,11 +41,7 @@ import Testing
 
   /// A file with one tensor `t` of type `code`, dims `dims` and `dataBytes` bytes of data.
   func withTensor(_ code: UInt32, dims: [UInt64], dataBytes: Int) -> [UInt8] {
-    var out = ByteWriter()
-    out.bytes = Array("GGUF".utf8)
-    out.u32(3)
-    out.u64(1)
-    out.u64(0)
+    var out = ByteWriter.ggufHeader(tensors: 1, keys: 0)
     out.string("t")
     out.u32(UInt32(dims.count))
     for dim in dims { out.u64(dim) }

@@ -12,19 +12,9 @@ import Testing
     return try GGUFFile(path: path)
   }
 
-  /// Magic, version 3 and the two counts.
-  func header(tensors: UInt64, keys: UInt64) -> ByteWriter {
-    var out = ByteWriter()
-    out.bytes = Array("GGUF".utf8)
-    out.u32(3)
-    out.u64(tensors)
-    out.u64(keys)
-    return out
-  }
-
   /// A file with one tensor `t` and 64 bytes of tensor data.
   func withTensor(dims: [UInt64], type: UInt32 = 0, offset: UInt64 = 0) -> [UInt8] {
-    var out = header(tensors: 1, keys: 0)
+    var out = ByteWriter.ggufHeader(tensors: 1, keys: 0)
     out.string("t")
     out.u32(UInt32(dims.count))
     for dim in dims { out.u64(dim) }
@@ -37,7 +27,7 @@ import Testing
 
   @Test func rejectsTruncatedHeaders() throws {
     #expect(throws: GGUFError.truncated(what: "magic", offset: 0, needed: 4, available: 2)) { try open([0x47, 0x47]) }
-    let full = header(tensors: 0, keys: 0).bytes
+    let full = ByteWriter.ggufHeader(tensors: 0, keys: 0).bytes
     #expect(throws: GGUFError.truncated(what: "metadata key count", offset: 16, needed: 8, available: 3)) {
       try open(Array(full.prefix(19)))
     }
@@ -45,28 +35,28 @@ import Testing
 
   @Test func rejectsBadMagicAndVersions() throws {
     #expect(throws: GGUFError.notGGUF(magic: [0x47, 0x47, 0x4D, 0x4C])) { try open(Array("GGML".utf8) + [0, 0, 0, 0]) }
-    var old = header(tensors: 0, keys: 0)
+    var old = ByteWriter.ggufHeader(tensors: 0, keys: 0)
     old.bytes[4] = 1
     #expect(throws: GGUFError.unsupportedVersion(1)) { try open(old.bytes) }
-    var bigEndian = header(tensors: 0, keys: 0)
+    var bigEndian = ByteWriter.ggufHeader(tensors: 0, keys: 0)
     bigEndian.bytes[4...7] = [0, 0, 0, 3]
     #expect(throws: GGUFError.unsupportedVersion(0x0300_0000)) { try open(bigEndian.bytes) }
   }
 
   @Test func rejectsHugeCountsWithoutAllocating() throws {
     #expect(throws: GGUFError.countTooLarge(what: "tensor", offset: 8, count: 1 << 62, limit: 0)) {
-      try open(header(tensors: 1 << 62, keys: 0).bytes)
+      try open(ByteWriter.ggufHeader(tensors: 1 << 62, keys: 0).bytes)
     }
     #expect(throws: GGUFError.countTooLarge(what: "metadata key", offset: 16, count: UInt64.max, limit: 0)) {
-      try open(header(tensors: 0, keys: .max).bytes)
+      try open(ByteWriter.ggufHeader(tensors: 0, keys: .max).bytes)
     }
-    var string = header(tensors: 0, keys: 1)
+    var string = ByteWriter.ggufHeader(tensors: 0, keys: 1)
     string.u64(1 << 62)
     string.bytes += [UInt8](repeating: 0, count: 16)
     #expect(throws: GGUFError.countTooLarge(what: "metadata key string byte", offset: 24, count: 1 << 62, limit: 16)) {
       try open(string.bytes)
     }
-    var array = header(tensors: 0, keys: 1)
+    var array = ByteWriter.ggufHeader(tensors: 0, keys: 1)
     array.string("tokenizer.ggml.tokens")
     array.u32(9)
     array.u32(8)
@@ -80,11 +70,11 @@ import Testing
   }
 
   @Test func rejectsUnknownTypesAndDeepNesting() throws {
-    var unknown = header(tensors: 0, keys: 1)
+    var unknown = ByteWriter.ggufHeader(tensors: 0, keys: 1)
     unknown.string("k")
     unknown.u32(13)
     #expect(throws: GGUFError.unknownValueType(key: "k", code: 13)) { try open(unknown.bytes) }
-    var deep = header(tensors: 0, keys: 1)
+    var deep = ByteWriter.ggufHeader(tensors: 0, keys: 1)
     deep.string("k")
     deep.u32(9)
     for _ in 0..<6 {

@@ -38,11 +38,7 @@ public struct GGUFWriter {
 
   /// The file's bytes.
   public func bytes() -> [UInt8] {
-    var out = ByteWriter()
-    out.bytes += Array("GGUF".utf8)
-    out.u32(version)
-    out.u64(UInt64(tensors.count))
-    out.u64(UInt64(metadata.count))
+    var out = ByteWriter.ggufHeader(version: version, tensors: UInt64(tensors.count), keys: UInt64(metadata.count))
     for (key, value) in metadata {
       out.string(key)
       out.u32(Self.code(of: value))
@@ -121,6 +117,17 @@ public struct ByteWriter {
 
   /// Starts empty.
   public init() {}
+
+  /// A GGUF header: the magic, `version` and the tensor and metadata key counts, as given (so a
+  /// test can write counts the rest of the file does not hold).
+  public static func ggufHeader(version: UInt32 = 3, tensors: UInt64, keys: UInt64) -> ByteWriter {
+    var out = ByteWriter()
+    out.bytes = Array("GGUF".utf8)
+    out.u32(version)
+    out.u64(tensors)
+    out.u64(keys)
+    return out
+  }
 
   /// An unsigned integer of `width` bytes.
   public mutating func integer(_ value: UInt64, width: Int) {
