@@ -5,22 +5,23 @@ import TesseraRuntime
 import TesseraTestSupport
 import Testing
 
-/// `matmul(x, transpose(dequantize(w)))` on a target that reads quantized weights in place: one
-/// generated kernel reads `w`'s blocks, the dequantized transpose is neither computed nor given
-/// arena memory, and the kernel (run on the KIR interpreter) matches the reference evaluator.
+/// `matmul(x, transpose(dequantize(w)))` on a target that reads quantized weights in place (and
+/// `transpose(cast(w))` of f16 and bf16 `w`): one generated kernel reads `w`'s blocks, the
+/// decoded transpose is neither computed nor given arena memory, and the kernel (run on the KIR
+/// interpreter) matches the reference evaluator.
 @Suite("Matmuls reading quantized weights in place")
 struct QuantizedMatmulPlanTests {
   private static let inPlace = TargetCapabilities.everything("kir", matmulsReadQuantizedWeights: true)
 
-  /// `y = matmul(x, transpose(dequantize(w)))` (plus `epilogue`, a line using `%mm` and `%r`
-  /// and defining `%y`) for x `[rows…, k]` and w `[n, k]`.
+  /// `y = matmul(x, transpose(dequantize(w)))` (`cast` for f16 and bf16 `w`; plus `epilogue`, a
+  /// line using `%mm` and `%r` and defining `%y`) for x `[rows…, k]` and w `[n, k]`.
   static func text(_ dtype: DType, rows: [Int], k: Int, n: Int, epilogue: String? = nil) -> String {
     func dims(_ values: [Int]) -> String { values.map(String.init).joined(separator: ",") }
     let result = "f32[\(dims(rows + [n]))]"
     let residual = epilogue == nil ? "" : ", %r: \(result)"
     return """
       func @f(%x: f32[\(dims(rows + [k]))], %w: \(dtype)[\(n),\(k)]\(residual)) -> \(result) {
-        %d = dequantize %w : f32[\(n),\(k)]
+        %d = \(decode(dtype)) : f32[\(n),\(k)]
         %t = transpose %d {perm = [1, 0]} : f32[\(k),\(n)]
         %\(epilogue == nil ? "y" : "mm") = matmul %x, %t : \(result)
         \(epilogue ?? "")
@@ -28,6 +29,9 @@ struct QuantizedMatmulPlanTests {
       }
       """
   }
+
+  /// The op that decodes `%w` to f32: `dequantize`, or a `cast` of 16-bit floats.
+  static func decode(_ dtype: DType) -> String { dtype.isQuantized ? "dequantize %w" : "cast %w {to = f32}" }
 
   /// Runs every kernel of `plan` in order on the KIR interpreter and returns the graph's result.
   static func interpret(_ plan: CompiledPlan, _ inputs: [Tensor]) throws -> Tensor {
@@ -62,7 +66,7 @@ struct QuantizedMatmulPlanTests {
     plan.graph.nodes.first { $0.kind == .transpose }!.result
   }
 
-  @Test("one kernel reads w; results match the reference", arguments: [DType.q4_0, .q4_1, .q8_0], cases)
+  @Test("one kernel reads w; results match the reference", arguments: [DType.q4_0, .q4_1, .q8_0, .f16, .bf16], cases)
   func matchesTheReference(dtype: DType, shape: Case) throws {
     let graph = try TestSupport.parseOne(Self.text(dtype, rows: shape.rows, k: shape.k, n: shape.n))
     let plan = try GraphCompiler.compile(graph, target: Self.inPlace)
@@ -89,11 +93,14 @@ struct QuantizedMatmulPlanTests {
     #expect(TestSupport.toleranceRatio(try Self.interpret(plan, inputs), expected, atol: 2e-4, rtol: 2e-4) <= 1)
   }
 
-  @Test func aSharedDequantizeIsStillComputedForItsOtherReader() throws {
+  /// A tied embedding: the lookup recomputes the decode of the rows it reads, and no kernel
+  /// decodes the whole table.
+  @Test(arguments: [DType.q4_1, .f16, .bf16])
+  func aSharedDecodeIsStillComputedForItsOtherReader(dtype: DType) throws {
     let graph = try TestSupport.parseOne(
       """
-      func @f(%x: f32[1,32], %w: q4_1[6,32], %ids: i32[2]) -> (f32[1,6], f32[2,32]) {
-        %d = dequantize %w : f32[6,32]
+      func @f(%x: f32[1,32], %w: \(dtype)[6,32], %ids: i32[2]) -> (f32[1,6], f32[2,32]) {
+        %d = \(Self.decode(dtype)) : f32[6,32]
         %t = transpose %d {perm = [1, 0]} : f32[32,6]
         %y = matmul %x, %t : f32[1,6]
         %e = gather %d, %ids {axis = 0} : f32[2,32]
@@ -105,6 +112,8 @@ struct QuantizedMatmulPlanTests {
     let kinds = plan.steps.map { $0.group.nodes.map { plan.graph.nodes[$0].kind } }
     #expect(!kinds.contains { $0.contains(.transpose) })
     #expect(kinds.contains { $0.contains(.gather) })
+    // The matmul's kernel and the lookup's, no kernel of its own for the decode.
+    #expect(plan.steps.count == 2, "\(kinds)")
   }
 
   @Test func withoutTheCapabilityTheTransposeIsMaterialised() throws {

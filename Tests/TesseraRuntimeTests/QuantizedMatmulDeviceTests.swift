@@ -3,7 +3,8 @@ import TesseraTestSupport
 import Testing
 
 /// `matmul(x, transpose(dequantize(w)))` on OpenCL and Vulkan, whose kernels read `w`'s GGUF
-/// blocks in place, against the reference evaluator: every block type, decode (one row) and a
+/// blocks in place (and `transpose(cast(w))` of f16 and bf16 `w`, read and widened in place),
+/// against the reference evaluator: every block type, decode (one row) and a
 /// few rows, odd K and N (one block, outputs not a multiple of a workgroup's), a batch, and the
 /// Llama epilogues (residual add, SwiGLU); with subgroup sums where the device has them and with
 /// the shared-memory tree forced, and on the KIR interpreter with both. A device without a
@@ -64,7 +65,7 @@ struct QuantizedMatmulDeviceTests {
     let weight = "\(dtype)[\(c.n),\(c.k)]", dequantized = "f32[\(c.n),\(c.k)]", transposed = "f32[\(c.k),\(c.n)]"
     func matmul(_ w: String, _ result: String) -> String {
       """
-        %d\(w) = dequantize %\(w) : \(dequantized)
+        %d\(w) = \(dtype.isQuantized ? "dequantize" : "cast") %\(w)\(dtype.isQuantized ? "" : " {to = f32}") : \(dequantized)
         %t\(w) = transpose %d\(w) {perm = [1, 0]} : \(transposed)
         %\(result) = matmul %x, %t\(w) : \(y)
       """
@@ -114,24 +115,24 @@ struct QuantizedMatmulDeviceTests {
 
   @Test(
     "OpenCL", .enabled(if: device("opencl") != nil, skipReason("opencl")),
-    arguments: [DType.q4_0, .q4_1, .q8_0], cases)
+    arguments: [DType.q4_0, .q4_1, .q8_0, .f16, .bf16], cases)
   func openCL(dtype: DType, shape: Case) throws { try Self.check("opencl", dtype, shape) }
 
   @Test(
     "Vulkan", .enabled(if: device("vulkan") != nil, skipReason("vulkan")),
-    arguments: [DType.q4_0, .q4_1, .q8_0], cases)
+    arguments: [DType.q4_0, .q4_1, .q8_0, .f16, .bf16], cases)
   func vulkan(dtype: DType, shape: Case) throws { try Self.check("vulkan", dtype, shape) }
 
   @Test(
     "Vulkan, shared-memory tree forced", .enabled(if: treeOnlyVulkan != nil, skipReason("vulkan")),
-    arguments: [DType.q4_0, .q4_1, .q8_0], cases)
+    arguments: [DType.q4_0, .q4_1, .q8_0, .f16, .bf16], cases)
   func vulkanWithoutSubgroups(dtype: DType, shape: Case) throws {
     let device = try #require(Self.treeOnlyVulkan)
     #expect((device as? VulkanDevice)?.capabilities.subgroupSize == nil)
     try Self.check(device, dtype, shape)
   }
 
-  @Test("KIR interpreter, with and without subgroups", arguments: [DType.q4_1, .q8_0], cases)
+  @Test("KIR interpreter, with and without subgroups", arguments: [DType.q4_1, .q8_0, .f16, .bf16], cases)
   func interpreter(dtype: DType, shape: Case) throws {
     for device in Self.interpreters { try Self.check(device, dtype, shape) }
   }
@@ -166,11 +167,12 @@ struct QuantizedMatmulDeviceTests {
 
   @Test(
     "the compiled plans read w in place",
-    arguments: [OpenCLDevice.compileTarget, VulkanDevice.compileTarget].map(\.capabilities))
-  func plansReadTheWeight(target: TargetCapabilities) throws {
-    let graph = try TestSupport.parseOne(Self.text(.q4_1, Self.cases[0]))
+    arguments: [OpenCLDevice.compileTarget, VulkanDevice.compileTarget].map(\.capabilities), [DType.q4_1, .f16])
+  func plansReadTheWeight(target: TargetCapabilities, dtype: DType) throws {
+    let graph = try TestSupport.parseOne(Self.text(dtype, Self.cases[0]))
     let plan = try GraphCompiler.compile(graph, target: target)
     #expect(plan.steps.count == 1)
-    #expect(!plan.steps.contains { $0.group.nodes.contains { plan.graph.nodes[$0].kind == .dequantize } })
+    #expect(
+      !plan.steps.contains { $0.group.nodes.contains { [.dequantize, .cast].contains(plan.graph.nodes[$0].kind) } })
   }
 }

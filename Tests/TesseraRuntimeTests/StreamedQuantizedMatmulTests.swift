@@ -3,7 +3,8 @@ import TesseraTestSupport
 import Testing
 
 /// The quantized matmul's streamed shape (one work-item per output, 16-lane vector sums over
-/// whole blocks: PoCL's untuned default) against the reference evaluator: every block type on
+/// whole blocks: PoCL's untuned default) against the reference evaluator: every block type (and
+/// f16 and bf16 weights, 32 elements a step) on
 /// OpenCL and Vulkan tuned to it and on the KIR interpreter of a target that streams rows, on odd
 /// sizes (outputs not a multiple of the workgroup's, K of one to five blocks, one to six rows of
 /// x, a batch, the residual and SwiGLU epilogues, a constant x). A device without a driver is
@@ -23,7 +24,9 @@ struct StreamedQuantizedMatmulTests {
     var description: String { "\(dtype) on \(target)" }
   }
 
-  static let runs = BlockFormat.all.flatMap { format in Target.allCases.map { Run(dtype: format.dtype, target: $0) } }
+  static let runs = (BlockFormat.all.map(\.dtype) + [.f16, .bf16]).flatMap { dtype in
+    Target.allCases.map { Run(dtype: dtype, target: $0) }
+  }
 
   /// Odd sizes in whole blocks of `elements`.
   static func cases(blockElements e: Int) -> [Case] {
@@ -54,7 +57,7 @@ struct StreamedQuantizedMatmulTests {
       print("skipped \(run): \(QuantizedMatmulDeviceTests.skipReason(run.target.rawValue))")
       return
     }
-    for c in Self.cases(blockElements: run.dtype.blockFormat!.elements) {
+    for c in Self.cases(blockElements: run.dtype.blockFormat?.elements ?? 32) {
       try QuantizedMatmulDeviceTests.check(device, run.dtype, c)
     }
   }

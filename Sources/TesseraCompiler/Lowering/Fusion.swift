@@ -38,8 +38,9 @@ public struct FusionRefusal: Hashable, Sendable {
 /// reductions take an elementwise prologue and epilogue, matmuls take an elementwise epilogue.
 ///
 /// A producer joins its consumer's group only when every use of it is inside that group and it
-/// is not a returned value; otherwise it is materialised and the refusal is recorded. The one
-/// exception is `dequantize`, which is recomputed inside each consumer kernel that can fuse it.
+/// is not a returned value; otherwise it is materialised and the refusal is recorded. The
+/// exceptions are `dequantize` and the widening `cast` of f16 or bf16 to f32 (a weight's decode),
+/// which are recomputed inside each consumer kernel that can fuse them.
 public enum Fusion {
   /// The groups in execution order and the refusals.
   /// `runsOnTarget` says which nodes the target supports: a node never shares a kernel with a
@@ -73,9 +74,10 @@ public enum Fusion {
           groupOf[index] = target
           continue
         }
-      } else if node.kind == .dequantize, consumerGroups.count > 1 {
-        // Dequantizing reads only its quantized operand and costs little: recompute it inside
-        // every consumer kernel that can fuse it, and materialise it only for those that cannot.
+      } else if isWeightDecode(node, graph), consumerGroups.count > 1 {
+        // Decoding reads only its quantized or 16-bit operand and costs little: recompute it
+        // inside every consumer kernel that can fuse it, and materialise it only for those that
+        // cannot (a tied embedding's table: the lookup reads its rows, the output matmul `w`).
         var materialise = returned.contains(node.result)
         for target in consumerGroups.sorted() {
           let sameDevice = runsOnTarget(node) == runsOnTarget(graph.nodes[members[target].max()!])
@@ -108,6 +110,14 @@ public enum Fusion {
   /// Whether `node` is the core of a `matmul` group: a matmul, or a `conv2d` (on a target that
   /// keeps it whole; the same epilogues follow it).
   static func isProduct(_ node: Node) -> Bool { node.kind == .matmul || node.kind == .conv2d }
+
+  /// `dequantize`, or a `cast` of f16 or bf16 to f32.
+  private static func isWeightDecode(_ node: Node, _ graph: Graph) -> Bool {
+    if node.kind == .dequantize { return true }
+    guard node.kind == .cast, graph.type(of: node.result).dtype == .f32 else { return false }
+    let source = graph.type(of: node.operands[0]).dtype
+    return source == .f16 || source == .bf16
+  }
 
   /// Elementwise and movement ops that can be evaluated per element inside another kernel.
   static func isFusible(_ node: Node) -> Bool {

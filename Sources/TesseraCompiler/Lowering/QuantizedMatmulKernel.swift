@@ -3,7 +3,8 @@ import TesseraIR
 /// The generated kernel of a matmul group whose right operand is `transpose(dequantize(w))` of a
 /// rank-2 quantized `w` (`n × k`, GGUF blocks of 32 along `k`): it reads `w`'s blocks in place,
 /// so that the dequantized `k × n` matrix is never materialised (the targets that enable
-/// ``TargetCapabilities/matmulsReadQuantizedWeights``).
+/// ``TargetCapabilities/matmulsReadQuantizedWeights``). `transpose(cast(w))` of an f16 or bf16
+/// `w` (an F16 GGUF's weights) is read in place the same way, each chunk loaded and widened.
 ///
 /// A workgroup is `lanes × rows` work-items and computes `rows` consecutive outputs `j` (rows of
 /// `w`) for `xRows` consecutive rows of the left operand: lane `l` takes chunks of
@@ -54,19 +55,23 @@ struct QuantizedMatmulShape: Hashable, Sendable {
 
 extension KernelGenerator {
   /// `w` when `node` is `matmul(a, transpose(dequantize(w)))` with `w` a rank-2 quantized value
-  /// whose rows are whole blocks, dequantized to f32, and an f32 `a` and result.
+  /// whose rows are whole blocks, dequantized to f32, or `matmul(a, transpose(cast(w)))` with `w`
+  /// a rank-2 f16 or bf16 value whose rows are whole multiples of 32, widened to f32; and an f32
+  /// `a` and result.
   static func quantizedWeight(of node: Node, in graph: Graph, definingNode: [ValueID: Int]) -> ValueID? {
     guard node.kind == .matmul, graph.type(of: node.result).dtype == .f32,
       graph.type(of: node.operands[0]).dtype == .f32,
       let transpose = definingNode[node.operands[1]].map({ graph.nodes[$0] }), transpose.kind == .transpose,
       (transpose.attributes.ints("perm") ?? [1, 0]) == [1, 0],
-      let dequantize = definingNode[transpose.operands[0]].map({ graph.nodes[$0] }), dequantize.kind == .dequantize,
-      graph.type(of: dequantize.result).dtype == .f32
+      let decode = definingNode[transpose.operands[0]].map({ graph.nodes[$0] }),
+      decode.kind == .dequantize || decode.kind == .cast, graph.type(of: decode.result).dtype == .f32
     else { return nil }
-    let weight = graph.type(of: dequantize.operands[0])
-    guard let block = weight.dtype.quantBlock, weight.shape.rank == 2, weight.shape.dims[1] % block.elements == 0
-    else { return nil }
-    return dequantize.operands[0]
+    let weight = graph.type(of: decode.operands[0])
+    let rowMultiple =
+      decode.kind == .dequantize
+      ? weight.dtype.quantBlock?.elements : weight.dtype == .f16 || weight.dtype == .bf16 ? 32 : nil
+    guard let rowMultiple, weight.shape.rank == 2, weight.shape.dims[1] % rowMultiple == 0 else { return nil }
+    return decode.operands[0]
   }
 
   /// Emits the kernel described at ``QuantizedMatmulShape`` for the matmul `core` reading `w`.
@@ -110,7 +115,7 @@ extension KernelGenerator {
         let weightRow = j * emitter.index(depth)
         k.loop(from: lane * emitter.index(chunk), to: emitter.index(depth), step: lanes * chunk) { start in
           emitter.scoped {
-            let chunkWeights = weights.load(weightRow + start, lanes: chunk)
+            let chunkWeights = widenedLoad(weights, weightRow + start, lanes: chunk)
             let xChunks = xBuffer.map { buffer in
               outerCoordinates.map { outer in
                 buffer.load(emitter.linear(aCoordinates(outer, start, layout, emitter), in: xShape), lanes: chunk)
@@ -152,7 +157,7 @@ extension KernelGenerator {
           emitter.scoped {
             for offset in stride(from: 0, to: stepElements, by: chunk) {
               let at = offset == 0 ? start : start + emitter.index(offset)
-              let chunkWeights = weights.load(weightRow + at, lanes: chunk)
+              let chunkWeights = widenedLoad(weights, weightRow + at, lanes: chunk)
               for (outer, sum) in zip(outerCoordinates, sums) {
                 let x = xBuffer.load(emitter.linear(aCoordinates(outer, at, layout, emitter), in: xShape), lanes: chunk)
                 sum.value = sum.value + x * chunkWeights
@@ -163,6 +168,13 @@ extension KernelGenerator {
       }
     }
     return sums.map { $0.value.reduceLanes(.add) }
+  }
+
+  /// `lanes` weights from element `i` as f32: dequantized (quantized `weights`) or widened (f16,
+  /// bf16).
+  private static func widenedLoad(_ weights: KBufferRef, _ i: KExpr, lanes: Int) -> KExpr {
+    let values = weights.load(i, lanes: lanes)
+    return weights.dtype.isQuantized ? values : values.cast(.f32)
   }
 
   /// Lane 0 of each output `j < n` stores `totals` (one per row of x) through the group's
