@@ -121,12 +121,17 @@ final class CPUPlanBackend: PlanBackend {
   /// `transpose`).
   private static func readOnlyAtSource(_ actions: [Action], graph: Graph) -> Set<ValueID> {
     var sourceReaders: [ValueID: Int] = [:]
+    // What those actions read in place of the value (the weight, the viewed input) stays.
+    var readAtSource = Set(graph.arguments)
     for action in actions {
       switch action {
       case .native(let matmul) where matmul.readsBAtSource && matmul.a != matmul.bValue:
         sourceReaders[matmul.bValue, default: 0] += 1
+        readAtSource.insert(matmul.b)
       case .gather(let gather):
-        if let decoded = gather.table.decoded { sourceReaders[decoded, default: 0] += 1 }
+        guard let decoded = gather.table.decoded else { break }
+        sourceReaders[decoded, default: 0] += 1
+        readAtSource.insert(gather.table.source)
       default: break
       }
     }
@@ -138,7 +143,7 @@ final class CPUPlanBackend: PlanBackend {
     var unread = Set<ValueID>()
     while true {
       let found = readers.filter { value, reading in
-        !unread.contains(value) && !returned.contains(value)
+        !unread.contains(value) && !returned.contains(value) && !readAtSource.contains(value)
           && reading.filter { !unread.contains($0) }.count == sourceReaders[value] ?? 0
       }
       if found.isEmpty { return unread }

@@ -21,6 +21,14 @@ struct NativeEmbeddingGather: Sendable {
     /// `widened = cast(weight)` of an f16 or bf16 weight: rows are widened.
     case widened(weight: ValueID, widened: ValueID, dtype: DType)
 
+    /// The value the rows are read from: the f32 table, or the weight rows are decoded from.
+    var source: ValueID {
+      switch self {
+      case .f32(let table): table
+      case .quantized(let weight, _, _), .widened(let weight, _, _): weight
+      }
+    }
+
     /// The decoded table the graph names (`dequantize(w)`, `cast(w)`), where rows are decoded.
     var decoded: ValueID? {
       switch self {

@@ -111,12 +111,14 @@ public enum Fusion {
   /// keeps it whole; the same epilogues follow it).
   static func isProduct(_ node: Node) -> Bool { node.kind == .matmul || node.kind == .conv2d }
 
-  /// `dequantize`, or a `cast` of f16 or bf16 to f32.
+  /// `dequantize`, or a `cast` to f32 of an f16 or bf16 argument or constant (a weight: what it
+  /// reads is never a value another group could fuse).
   private static func isWeightDecode(_ node: Node, _ graph: Graph) -> Bool {
     if node.kind == .dequantize { return true }
     guard node.kind == .cast, graph.type(of: node.result).dtype == .f32 else { return false }
-    let source = graph.type(of: node.operands[0]).dtype
-    return source == .f16 || source == .bf16
+    let source = node.operands[0], dtype = graph.type(of: source).dtype
+    guard dtype == .f16 || dtype == .bf16 else { return false }
+    return graph.arguments.contains(source) || graph.nodes.contains { $0.result == source && $0.kind == .constant }
   }
 
   /// Elementwise and movement ops that can be evaluated per element inside another kernel.
