@@ -204,7 +204,8 @@ final class CPUPlanBackend: PlanBackend {
         + matmuls.members.map { "%" + graph[$0.root].name }.joined(separator: ", ")
     case .convolution(let kernel):
       "native \(DepthwiseConvolution.applies(to: kernel.shape) ? "depthwise " : WinogradConvolution.applies(to: kernel.shape) ? "winograd " : "")conv2d "
-        + "\(kernel.shape.geometry.height.kernel)x\(kernel.shape.geometry.width.kernel) → %\(graph[root].name)"
+        + "\(kernel.shape.geometry.height.kernel)x\(kernel.shape.geometry.width.kernel) (\(kernel.shape.channels)→"
+        + "\(kernel.shape.outputs), \(kernel.shape.geometry.height.output)×\(kernel.shape.geometry.width.output)) → %\(graph[root].name)"
     case .pooling(let kernel): "native \(kernel.reduction == .maximum ? "max" : "avg") pool → %\(graph[root].name)"
     case .reduction(let kernel): "native \(kernel.kind) → %\(graph[root].name)"
     case .rows(let kernel): "native \(kernel.operation) → %\(graph[root].name)"
