@@ -76,6 +76,10 @@ struct NativeWindowKernelTests {
       batch: 1, channels: 4, height: 21, width: 29, outputs: 4, kernel: (3, 5), pads: [1, 2, 0, 1], groups: 4),
     ConvolutionCase(
       batch: 1, channels: 3, height: 1, width: 1, outputs: 3, kernel: (5, 5), pads: [2, 2, 2, 2], groups: 3),
+    // One position a channel (squeeze-and-excitation's 1x1 convolutions): matrix–vector
+    // products, in three groups; and one large enough to split across threads.
+    ConvolutionCase(batch: 2, channels: 12, height: 1, width: 1, outputs: 9, kernel: (1, 1), groups: 3),
+    ConvolutionCase(batch: 2, channels: 200, height: 1, width: 1, outputs: 190, kernel: (1, 1)),
   ]
 
   /// What follows the convolution: nothing, a bias per channel and a relu, or a bias, a residual
