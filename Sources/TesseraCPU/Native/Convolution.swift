@@ -32,11 +32,14 @@ enum Convolution {
 
   /// `output[N, O, OH, OW] = epilogue(conv2d(input, weights))`; `epilogue(n)` is image `n`'s
   /// epilogue over its `[O, OH·OW]` product (rows are output channels). `winogradKernels`, for
-  /// constant weights, keeps ``WinogradConvolution``'s transform of them from run to run.
+  /// constant weights, keeps ``WinogradConvolution``'s transform of them from run to run, and
+  /// `packedWeights`, for constant weights of one group, their packing as SGEMM's A
+  /// (``GEMMPackedA``).
   static func run(
     _ shape: Sizes, input: UnsafePointer<Float>, weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
     epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool,
-    winogradKernels: ConstantCache<WinogradConvolution.TransformedKernels>? = nil
+    winogradKernels: ConstantCache<WinogradConvolution.TransformedKernels>? = nil,
+    packedWeights: ConstantCache<GEMMPackedA>? = nil
   ) {
     if DepthwiseConvolution.applies(to: shape) {
       DepthwiseConvolution.run(shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
@@ -54,6 +57,10 @@ enum Convolution {
     let (height, width) = (shape.geometry.height.input, shape.geometry.width.input)
     let groupOutputs = shape.outputs / shape.groups, groupChannels = shape.channels / shape.groups
     let (positions, depth) = (shape.positions, shape.depth)
+    let packedA =
+      shape.groups == 1
+      ? packedWeights?.packed(weights, lda: depth, m: groupOutputs, k: depth, mr: SGEMM.Microkernel.preferred.rows)
+      : nil
     for image in 0..<shape.batch {
       let imageEpilogue = epilogue(image)
       for group in 0..<shape.groups {
@@ -65,12 +72,12 @@ enum Convolution {
           SGEMM.multiply(
             m: groupOutputs, n: positions, k: depth, a: a, lda: depth,
             source: GEMMMatrixSource(b: channels, ldb: height * width), c: c, ldc: positions,
-            epilogue: groupEpilogue, pool: pool, transposingA: true)
+            epilogue: groupEpilogue, pool: pool, transposingA: true, packedA: packedA)
         } else {
           SGEMM.multiply(
             m: groupOutputs, n: positions, k: depth, a: a, lda: depth,
             source: ConvolutionColumns(image: channels, rows: shape.geometry.height, columns: shape.geometry.width),
-            c: c, ldc: positions, epilogue: groupEpilogue, pool: pool, transposingA: true)
+            c: c, ldc: positions, epilogue: groupEpilogue, pool: pool, transposingA: true, packedA: packedA)
         }
       }
     }
