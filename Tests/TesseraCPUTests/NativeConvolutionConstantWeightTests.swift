@@ -69,4 +69,20 @@ struct NativeConvolutionConstantWeightTests {
       #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-4, rtol: 1e-5) <= 1, "\(conv)")
     }
   }
+
+  /// Weights larger than half of L2 (ResNet's 512-channel 3x3 layers: 9.4 MB) are packed as the
+  /// SGEMM goes, not once; depthwise ones never take the SGEMM.
+  @Test("large and depthwise weights are not packed once")
+  func largeWeightsNotPacked() {
+    let geometry = WindowGeometry(
+      verified: ["pads": .ints([1, 1, 1, 1]), "strides": .ints([1, 1]), "dilations": .ints([1, 1])],
+      input: Shape([1, 512, 7, 7]), kernel: [3, 3])
+    let large = Convolution.Sizes(batch: 1, channels: 512, outputs: 512, groups: 1, geometry: geometry)
+    #expect(large.outputs * large.depth * 4 > CacheSizes.host.level2 / 2)
+    #expect(!NativeConvolution.packsWeights(large))
+    let small = Convolution.Sizes(batch: 1, channels: 16, outputs: 24, groups: 1, geometry: geometry)
+    #expect(NativeConvolution.packsWeights(small))
+    let depthwise = Convolution.Sizes(batch: 1, channels: 16, outputs: 16, groups: 16, geometry: geometry)
+    #expect(!NativeConvolution.packsWeights(depthwise))
+  }
 }
