@@ -70,19 +70,20 @@ struct NativeConvolutionConstantWeightTests {
     }
   }
 
-  /// Weights larger than half of L2 (ResNet's 512-channel 3x3 layers: 9.4 MB) are packed as the
-  /// SGEMM goes, not once; depthwise ones never take the SGEMM.
-  @Test("large and depthwise weights are not packed once")
-  func largeWeightsNotPacked() {
-    let geometry = WindowGeometry(
-      verified: ["pads": .ints([1, 1, 1, 1]), "strides": .ints([1, 1]), "dilations": .ints([1, 1])],
-      input: Shape([1, 512, 7, 7]), kernel: [3, 3])
-    let large = Convolution.Sizes(batch: 1, channels: 512, outputs: 512, groups: 1, geometry: geometry)
-    #expect(large.outputs * large.depth * 4 > CacheSizes.host.level2 / 2)
-    #expect(!NativeConvolution.packsWeights(large))
-    let small = Convolution.Sizes(batch: 1, channels: 16, outputs: 24, groups: 1, geometry: geometry)
-    #expect(NativeConvolution.packsWeights(small))
-    let depthwise = Convolution.Sizes(batch: 1, channels: 16, outputs: 16, groups: 16, geometry: geometry)
-    #expect(!NativeConvolution.packsWeights(depthwise))
+  /// Weights of any size are packed once (ResNet's 512-channel 3x3 layers: 9.4 MB); depthwise
+  /// and Winograd convolutions do not take the SGEMM's A, nor do products of one group's one
+  /// position (matrix–vector).
+  @Test("which convolutions keep their weights packed as A")
+  func packedRoutes() {
+    func sizes(channels: Int, outputs: Int, groups: Int, side: Int, pads: Int) -> Convolution.Sizes {
+      let geometry = WindowGeometry(
+        verified: ["pads": .ints([pads, pads, pads, pads]), "strides": .ints([1, 1]), "dilations": .ints([1, 1])],
+        input: Shape([1, channels, side, side]), kernel: [3, 3])
+      return Convolution.Sizes(batch: 1, channels: channels, outputs: outputs, groups: groups, geometry: geometry)
+    }
+    #expect(NativeConvolution.packsWeights(sizes(channels: 512, outputs: 512, groups: 1, side: 7, pads: 1)))
+    #expect(!NativeConvolution.packsWeights(sizes(channels: 16, outputs: 16, groups: 16, side: 7, pads: 1)))
+    #expect(!NativeConvolution.packsWeights(sizes(channels: 8, outputs: 8, groups: 1, side: 12, pads: 1)))
+    #expect(!NativeConvolution.packsWeights(sizes(channels: 8, outputs: 8, groups: 1, side: 3, pads: 0)))
   }
 }

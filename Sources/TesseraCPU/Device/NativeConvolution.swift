@@ -11,8 +11,8 @@ struct NativeConvolution: Sendable {
   let epilogue: NativeMatmul.Epilogue
   /// Where a Winograd convolution of constant weights keeps their transform between runs.
   let winogradKernels: ConstantCache<WinogradConvolution.TransformedKernels>?
-  /// Where an SGEMM convolution of constant weights in one group keeps their packing as A, when
-  /// they take at most half of L2 (``packsWeights(_:)``).
+  /// Where an SGEMM convolution of constant weights in one group keeps their packing as A
+  /// (``packsWeights(_:)``).
   let packedWeights: ConstantCache<GEMMPackedA>?
 
   /// Recognises `group`, or returns nil; `producers` maps each value to its defining node.
@@ -40,14 +40,10 @@ struct NativeConvolution: Sendable {
   }
 
   /// Whether the SGEMM convolution `shape` reads its constant weights packed once
-  /// (``GEMMPackedA``): one group, not Winograd's, more than one position, and weights of at most
-  /// half of L2. The packing of larger weights is read from memory by the microkernel itself,
-  /// which waited on it: ResNet-18's 512-channel 3x3 layers on 7×7 outputs (9.4 MB of weights)
-  /// took 2.10–2.22 ms each that way against 1.95–2.03 ms packing A as they go (Zen 5, 1 thread),
-  /// where MobileNetV3-Small's 1x1 layers (at most 221 KB) went 0.74–0.75 → 0.65–0.72 ms.
+  /// (``GEMMPackedA``): one group, not depthwise or Winograd's, more than one position.
   static func packsWeights(_ shape: Convolution.Sizes) -> Bool {
     shape.groups == 1 && !WinogradConvolution.applies(to: shape) && shape.positions > 1
-      && !DepthwiseConvolution.applies(to: shape) && shape.outputs * shape.depth * 4 <= CacheSizes.host.level2 / 2
+      && !DepthwiseConvolution.applies(to: shape)
   }
 
   /// Runs it: `pointer(value)` gives each operand's memory, `output` the root's.

@@ -3,7 +3,11 @@
 /// ``GEMMPacking/packA(_:lda:rows:depth:mr:into:transposing:)`` packs a block. ``SGEMM`` hands
 /// its micro-panels to the microkernel where they lie instead of packing A on every run: a
 /// convolution's weights are its A, and on the small images of a network's last layers (7×7
-/// outputs) packing them took as long as a fifth of the product. It costs a second copy of A.
+/// outputs) each weight is used 49 times, so packing it took a fifth of the product. Weights
+/// larger than the caches come from memory: the microkernel asks for the next panel while it
+/// runs the first tile of the current one (`prefetching:`), which without it waited on them
+/// (ResNet-18's 512-channel layers ran slower than packing as they go). It costs a second copy
+/// of A.
 /// `@unchecked Sendable`: written once in `init`, only read after.
 final class GEMMPackedA: @unchecked Sendable {
   /// Rows of A.

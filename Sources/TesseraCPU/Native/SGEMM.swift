@@ -180,15 +180,21 @@ public enum SGEMM {
           }
           for ir in stride(from: 0, to: height, by: mr) {
             let aMicro = shared.packedA?.panel(row: ic + ir, column: pc) ?? UnsafePointer(aBlock + ir * depth)
+            // A packed once comes from memory: the first tile of each panel asks for the next.
+            let nextA = ic + ir + mr < rows.upperBound ? shared.packedA?.panel(row: ic + ir + mr, column: pc) : nil
             let tileHeight = Swift.min(mr, height - ir)
             for jr in stride(from: 0, to: width, by: nr) {
               let bMicro = UnsafeRawPointer(panel + jr / nr * panelStride).assumingMemoryBound(to: SIMD16<Float>.self)
               let tileWidth = Swift.min(nr, width - jr)
               let target = c + (ic + ir) * ldc + jc + jr
               if tileWidth == nr && tileHeight == mr {
-                Kernel.tile(depth: depth, a: aMicro, b: bMicro, c: target, ldc: ldc, accumulate: pc > 0)
+                Kernel.tile(
+                  depth: depth, a: aMicro, b: bMicro, c: target, ldc: ldc, accumulate: pc > 0,
+                  prefetching: jr == 0 ? nextA ?? aMicro : aMicro)
               } else {
-                Kernel.tile(depth: depth, a: aMicro, b: bMicro, c: tile, ldc: nr, accumulate: false)
+                Kernel.tile(
+                  depth: depth, a: aMicro, b: bMicro, c: tile, ldc: nr, accumulate: false,
+                  prefetching: jr == 0 ? nextA ?? aMicro : aMicro)
                 // One loop per case, so each vectorises (a test per element kept it scalar).
                 for r in 0..<tileHeight {
                   let (row, source) = (target + r * ldc, UnsafePointer(tile + r * nr))
