@@ -3,8 +3,6 @@ import CTesseraSIMD
 /// A register-blocked core of the packed SGEMM: `C[rows × columns] (+)= Apanel · Bpanel`, from a
 /// packed A micro-panel (`rows` floats per k) and a packed B micro-panel (`columns` floats per k,
 /// 64-byte aligned), C's rows `ldc` floats apart; with `accumulate` false C is overwritten.
-/// Each step also asks for the same step's line of the A micro-panel at `next` ahead of use (the
-/// next panel of an A packed once, read from memory; else the panel itself, already cached).
 /// ``SGEMM`` packs its operands for the shape of the kernel it runs.
 protocol GEMMMicrokernel {
   /// Rows of C per tile.
@@ -14,7 +12,40 @@ protocol GEMMMicrokernel {
   /// One tile over `depth` steps.
   static func tile(
     depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool)
+  /// One tile over `depth` steps, each step also asking for the same step's line of the A
+  /// micro-panel at `next` ahead of use (the next panel of an A packed once, read from memory).
+  /// A requirement of its own, so the plain tile's loop stays as it was where it is not inlined.
+  static func tile(
+    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
     accumulate: Bool, prefetching next: UnsafePointer<Float>)
+}
+
+/// What a microkernel does besides its multiply-adds at each depth step.
+protocol GEMMLookahead {
+  /// Called once per depth step.
+  mutating func step()
+}
+
+/// Nothing.
+struct NoLookahead: GEMMLookahead {
+  @inline(__always) mutating func step() {}
+}
+
+/// Asks for the next line of another A micro-panel (`rows` floats per step) each step.
+struct PanelLookahead: GEMMLookahead {
+  var next: UnsafeRawPointer
+  let stepBytes: Int
+
+  init(next: UnsafePointer<Float>, rows: Int) {
+    self.next = UnsafeRawPointer(next)
+    stepBytes = rows * MemoryLayout<Float>.stride
+  }
+
+  @inline(__always) mutating func step() {
+    tessera_prefetch(next)
+    next += stepBytes
+  }
 }
 
 /// The tile for CPUs with 32 vector registers of 512 bits (AVX-512): 12×32 of C held in
@@ -34,17 +65,38 @@ enum GEMMTile12x32: GEMMMicrokernel {
   @inline(__always)
   static func tile(
     depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool
+  ) {
+    tile(depth: depth, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate, lookahead: NoLookahead())
+  }
+
+  /// ``tile(depth:a:b:c:ldc:accumulate:)``, each step asking for the same step's line of the A
+  /// micro-panel at `next`.
+  @inline(__always)
+  static func tile(
+    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
     accumulate: Bool, prefetching next: UnsafePointer<Float>
   ) {
+    tile(
+      depth: depth, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate,
+      lookahead: PanelLookahead(next: next, rows: rows))
+  }
+
+  @inline(__always)
+  private static func tile<Lookahead: GEMMLookahead>(
+    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool, lookahead: Lookahead
+  ) {
+    var lookahead = lookahead
     var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
     var c20 = SIMD16<Float>(), c21 = SIMD16<Float>(), c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
     var c40 = SIMD16<Float>(), c41 = SIMD16<Float>(), c50 = SIMD16<Float>(), c51 = SIMD16<Float>()
     var c60 = SIMD16<Float>(), c61 = SIMD16<Float>(), c70 = SIMD16<Float>(), c71 = SIMD16<Float>()
     var c80 = SIMD16<Float>(), c81 = SIMD16<Float>(), c90 = SIMD16<Float>(), c91 = SIMD16<Float>()
     var cA0 = SIMD16<Float>(), cA1 = SIMD16<Float>(), cB0 = SIMD16<Float>(), cB1 = SIMD16<Float>()
-    var ap = a, bp = b, ahead = UnsafeRawPointer(next)
+    var ap = a, bp = b
     for _ in 0..<depth {
-      tessera_prefetch(ahead)
+      lookahead.step()
       let b0 = bp[0], b1 = bp[1]
       c00 = c00.addingProduct(ap[0], b0)
       c01 = c01.addingProduct(ap[0], b1)
@@ -70,7 +122,6 @@ enum GEMMTile12x32: GEMMMicrokernel {
       cA1 = cA1.addingProduct(ap[10], b1)
       cB0 = cB0.addingProduct(ap[11], b0)
       cB1 = cB1.addingProduct(ap[11], b1)
-      ahead += 48
       ap += 12
       bp += 2
     }

@@ -1,5 +1,3 @@
-import CTesseraSIMD
-
 /// The tile for CPUs with 16 vector registers of 256 bits (AVX2, as on AMD Zen 1–3 and Intel
 /// before AVX-512): 6×16 of C held in six `SIMD16<Float>` accumulators, which are twelve ymm
 /// registers, plus one B vector (two) and one broadcast: 15 of the 16. The loop body is twelve
@@ -15,13 +13,34 @@ enum GEMMTile6x16: GEMMMicrokernel {
   @inline(__always)
   static func tile(
     depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool
+  ) {
+    tile(depth: depth, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate, lookahead: NoLookahead())
+  }
+
+  /// ``tile(depth:a:b:c:ldc:accumulate:)``, each step asking for the same step's line of the A
+  /// micro-panel at `next`.
+  @inline(__always)
+  static func tile(
+    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
     accumulate: Bool, prefetching next: UnsafePointer<Float>
   ) {
+    tile(
+      depth: depth, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate,
+      lookahead: PanelLookahead(next: next, rows: rows))
+  }
+
+  @inline(__always)
+  private static func tile<Lookahead: GEMMLookahead>(
+    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool, lookahead: Lookahead
+  ) {
+    var lookahead = lookahead
     var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>()
     var c3 = SIMD16<Float>(), c4 = SIMD16<Float>(), c5 = SIMD16<Float>()
-    var ap = a, bp = b, ahead = UnsafeRawPointer(next)
+    var ap = a, bp = b
     for _ in 0..<depth {
-      tessera_prefetch(ahead)
+      lookahead.step()
       let b0 = bp[0]
       c0 = c0.addingProduct(ap[0], b0)
       c1 = c1.addingProduct(ap[1], b0)
@@ -29,7 +48,6 @@ enum GEMMTile6x16: GEMMMicrokernel {
       c3 = c3.addingProduct(ap[3], b0)
       c4 = c4.addingProduct(ap[4], b0)
       c5 = c5.addingProduct(ap[5], b0)
-      ahead += 24
       ap += 6
       bp += 1
     }

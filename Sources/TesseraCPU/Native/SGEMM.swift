@@ -151,7 +151,8 @@ public enum SGEMM {
     let mc = Swift.min(blocking.rows, roundUp(rows.count, mr))
     let kc = Swift.min(blocking.depth, k)
     let packedB = UnsafeMutableRawPointer.allocate(byteCount: nc * kc * 4, alignment: 64)
-    let packedA = UnsafeMutableRawPointer.allocate(byteCount: shared.packedA == nil ? mc * kc * 4 : 0, alignment: 64)
+    let packedOnce = shared.packedA
+    let packedA = UnsafeMutableRawPointer.allocate(byteCount: packedOnce == nil ? mc * kc * 4 : 0, alignment: 64)
     let scratch = UnsafeMutableRawPointer.allocate(byteCount: mr * nr * 4, alignment: 64)
     defer {
       packedB.deallocate()
@@ -173,28 +174,34 @@ public enum SGEMM {
           }()
         for ic in stride(from: rows.lowerBound, to: rows.upperBound, by: mc) {
           let height = Swift.min(mc, rows.upperBound - ic)
-          if shared.packedA == nil {
+          if packedOnce == nil {
             GEMMPacking.packA(
               shared.a + ic * lda + pc, lda: lda, rows: height, depth: depth, mr: mr, into: aBlock,
               transposing: transposingA)
           }
           for ir in stride(from: 0, to: height, by: mr) {
-            let aMicro = shared.packedA?.panel(row: ic + ir, column: pc) ?? UnsafePointer(aBlock + ir * depth)
+            let aMicro = packedOnce?.panel(row: ic + ir, column: pc) ?? UnsafePointer(aBlock + ir * depth)
             // A packed once comes from memory: the first tile of each panel asks for the next.
-            let nextA = ic + ir + mr < rows.upperBound ? shared.packedA?.panel(row: ic + ir + mr, column: pc) : nil
+            let nextA = ic + ir + mr < rows.upperBound ? packedOnce?.panel(row: ic + ir + mr, column: pc) : nil
             let tileHeight = Swift.min(mr, height - ir)
             for jr in stride(from: 0, to: width, by: nr) {
               let bMicro = UnsafeRawPointer(panel + jr / nr * panelStride).assumingMemoryBound(to: SIMD16<Float>.self)
               let tileWidth = Swift.min(nr, width - jr)
               let target = c + (ic + ir) * ldc + jc + jr
               if tileWidth == nr && tileHeight == mr {
-                Kernel.tile(
-                  depth: depth, a: aMicro, b: bMicro, c: target, ldc: ldc, accumulate: pc > 0,
-                  prefetching: jr == 0 ? nextA ?? aMicro : aMicro)
+                if jr == 0, let nextA {
+                  Kernel.tile(
+                    depth: depth, a: aMicro, b: bMicro, c: target, ldc: ldc, accumulate: pc > 0, prefetching: nextA)
+                } else {
+                  Kernel.tile(depth: depth, a: aMicro, b: bMicro, c: target, ldc: ldc, accumulate: pc > 0)
+                }
               } else {
-                Kernel.tile(
-                  depth: depth, a: aMicro, b: bMicro, c: tile, ldc: nr, accumulate: false,
-                  prefetching: jr == 0 ? nextA ?? aMicro : aMicro)
+                if jr == 0, let nextA {
+                  Kernel.tile(
+                    depth: depth, a: aMicro, b: bMicro, c: tile, ldc: nr, accumulate: false, prefetching: nextA)
+                } else {
+                  Kernel.tile(depth: depth, a: aMicro, b: bMicro, c: tile, ldc: nr, accumulate: false)
+                }
                 // One loop per case, so each vectorises (a test per element kept it scalar).
                 for r in 0..<tileHeight {
                   let (row, source) = (target + r * ldc, UnsafePointer(tile + r * nr))
