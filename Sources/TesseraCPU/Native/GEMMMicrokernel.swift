@@ -19,6 +19,32 @@ protocol GEMMMicrokernel {
   static func tile(
     depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
     accumulate: Bool, prefetching next: UnsafePointer<Float>)
+  /// One tile over `depth` steps, calling `lookahead.step()` at each.
+  static func tile<Lookahead: GEMMLookahead>(
+    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool, lookahead: Lookahead)
+}
+
+extension GEMMMicrokernel {
+  /// The tile with nothing besides.
+  @inline(__always)
+  static func tile(
+    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool
+  ) {
+    tile(depth: depth, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate, lookahead: NoLookahead())
+  }
+
+  /// The tile asking for the panel at `next` as it goes.
+  @inline(__always)
+  static func tile(
+    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool, prefetching next: UnsafePointer<Float>
+  ) {
+    tile(
+      depth: depth, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate,
+      lookahead: PanelLookahead(next: next, rows: rows))
+  }
 }
 
 /// What a microkernel does besides its multiply-adds at each depth step.
@@ -61,29 +87,9 @@ enum GEMMTile12x32: GEMMMicrokernel {
   /// Columns of C per tile (two 16-float vectors).
   static let columns = 32
 
-  /// `C[0..<12, 0..<32] (+)= Apanel · Bpanel` over `depth` steps.
+  /// `C[0..<12, 0..<32] (+)= Apanel · Bpanel` over `depth` steps, calling `lookahead.step()` at each.
   @inline(__always)
-  static func tile(
-    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
-    accumulate: Bool
-  ) {
-    tile(depth: depth, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate, lookahead: NoLookahead())
-  }
-
-  /// ``tile(depth:a:b:c:ldc:accumulate:)``, each step asking for the same step's line of the A
-  /// micro-panel at `next`.
-  @inline(__always)
-  static func tile(
-    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
-    accumulate: Bool, prefetching next: UnsafePointer<Float>
-  ) {
-    tile(
-      depth: depth, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate,
-      lookahead: PanelLookahead(next: next, rows: rows))
-  }
-
-  @inline(__always)
-  private static func tile<Lookahead: GEMMLookahead>(
+  static func tile<Lookahead: GEMMLookahead>(
     depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
     accumulate: Bool, lookahead: Lookahead
   ) {

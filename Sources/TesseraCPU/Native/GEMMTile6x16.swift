@@ -9,29 +9,9 @@ enum GEMMTile6x16: GEMMMicrokernel {
   /// Columns of C per tile (one 16-float vector).
   static let columns = 16
 
-  /// `C[0..<6, 0..<16] (+)= Apanel · Bpanel` over `depth` steps.
+  /// `C[0..<6, 0..<16] (+)= Apanel · Bpanel` over `depth` steps, calling `lookahead.step()` at each.
   @inline(__always)
-  static func tile(
-    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
-    accumulate: Bool
-  ) {
-    tile(depth: depth, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate, lookahead: NoLookahead())
-  }
-
-  /// ``tile(depth:a:b:c:ldc:accumulate:)``, each step asking for the same step's line of the A
-  /// micro-panel at `next`.
-  @inline(__always)
-  static func tile(
-    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
-    accumulate: Bool, prefetching next: UnsafePointer<Float>
-  ) {
-    tile(
-      depth: depth, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate,
-      lookahead: PanelLookahead(next: next, rows: rows))
-  }
-
-  @inline(__always)
-  private static func tile<Lookahead: GEMMLookahead>(
+  static func tile<Lookahead: GEMMLookahead>(
     depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
     accumulate: Bool, lookahead: Lookahead
   ) {
