@@ -174,12 +174,11 @@ struct NativeMatmul: Sendable {
 
   /// Runs it: `pointer(value)` gives each operand's memory, `output` the root's; `tiles` the
   /// ``QuantizedTiles`` copy of `n × k` quantized weights when there is one; `precision` is the
-  /// mode of matmuls against `n × k` quantized weights. A small f32 matmul takes the
-  /// single-threaded route on one thread, unless `deterministic` says the route must not depend
-  /// on the thread count (the routes sum in different orders).
+  /// mode of matmuls against `n × k` quantized weights. A small f32 matmul takes the same route
+  /// on any thread count, so its sums keep their order.
   func run(
     output: UnsafeMutableRawPointer, pointer: (ValueID) -> UnsafeMutableRawPointer, tiles: UnsafeRawPointer?,
-    precision: QuantizedPrecision, pool: CPUThreadPool, deterministic: Bool = false
+    precision: QuantizedPrecision, pool: CPUThreadPool
   ) {
     let (m, k, n) = (layout.m, layout.k, layout.n)
     let x = pointer(a).assumingMemoryBound(to: Float.self)
