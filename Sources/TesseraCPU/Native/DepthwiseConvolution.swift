@@ -189,25 +189,32 @@ struct DepthwisePlane {
   /// no call per row; only where sixteen floats from the tail would read past the plane are the
   /// tail's floats copied one by one.
   func fill(from source: UnsafePointer<Float>) {
-    let (rows, columns) = (layout.rows, layout.columns)
-    let inputWidth = columns.input, whole = inputWidth / 16 * 16, planeEnd = rows.input * inputWidth
+    let (rows, columns, width) = (layout.rows, layout.columns, layout.width)
+    let inputWidth = columns.input, whole = inputWidth / 16 * 16
     let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-    let tail = lanes .< Int32(inputWidth - whole)
-    for y in 0..<rows.input {
-      let from = source + y * inputWidth
-      let to = values + (rows.padBegin + y) * layout.width + columns.padBegin
-      for x in stride(from: 0, to: whole, by: 16) {
+    let tail = lanes .< Int32(inputWidth &- whole)
+    var from = source, to = values + (rows.padBegin &* width &+ columns.padBegin)
+    // Floats from `from` to the plane's end.
+    var remaining = rows.input &* inputWidth
+    for _ in 0..<rows.input {
+      var x = 0
+      while x < whole {
         UnsafeMutableRawPointer(to + x).storeBytes(
           of: UnsafeRawPointer(from + x).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+        x &+= 16
       }
-      guard whole < inputWidth else { continue }
-      if y * inputWidth + whole + 16 <= planeEnd {
-        var last = SIMD16<Float>()
-        last.replace(with: UnsafeRawPointer(from + whole).loadUnaligned(as: SIMD16<Float>.self), where: tail)
-        UnsafeMutableRawPointer(to + whole).storeBytes(of: last, as: SIMD16<Float>.self)
-      } else {
-        for x in whole..<inputWidth { to[x] = from[x] }
+      if whole < inputWidth {
+        if whole &+ 16 <= remaining {
+          var last = SIMD16<Float>()
+          last.replace(with: UnsafeRawPointer(from + whole).loadUnaligned(as: SIMD16<Float>.self), where: tail)
+          UnsafeMutableRawPointer(to + whole).storeBytes(of: last, as: SIMD16<Float>.self)
+        } else {
+          for x in whole..<inputWidth { to[x] = from[x] }
+        }
       }
+      from += inputWidth
+      to += width
+      remaining &-= inputWidth
     }
   }
 
