@@ -76,6 +76,22 @@ struct NativeWindowKernelTests {
       batch: 1, channels: 4, height: 21, width: 29, outputs: 4, kernel: (3, 5), pads: [1, 2, 0, 1], groups: 4),
     ConvolutionCase(
       batch: 1, channels: 3, height: 1, width: 1, outputs: 3, kernel: (5, 5), pads: [2, 2, 2, 2], groups: 3),
+    // Depthwise, eight output rows at a time (a last block of 7 and of 2 rows): MobileNetV3's
+    // 7x7 planes under a 5x5 window; 16 outputs a row (the last row's whole vector); rows of
+    // 300 outputs (padded rows too wide for a constant row step) over 5 rows; stride 3 on an
+    // input row of 32 (two whole vectors copied in, no tail) and 10 output rows.
+    ConvolutionCase(
+      batch: 2, channels: 5, height: 7, width: 7, outputs: 5, kernel: (5, 5), pads: [2, 2, 2, 2], groups: 5),
+    ConvolutionCase(batch: 1, channels: 3, height: 18, width: 18, outputs: 3, kernel: (3, 3), groups: 3),
+    ConvolutionCase(
+      batch: 1, channels: 2, height: 5, width: 300, outputs: 2, kernel: (3, 3), pads: [1, 1, 1, 1], groups: 2),
+    ConvolutionCase(
+      batch: 1, channels: 4, height: 30, width: 32, outputs: 4, kernel: (3, 3), strides: (3, 3), pads: [1, 1, 1, 1],
+      groups: 4),
+    // One position a channel (squeeze-and-excitation's 1x1 convolutions): matrix–vector
+    // products, in three groups; and one large enough to split across threads.
+    ConvolutionCase(batch: 2, channels: 12, height: 1, width: 1, outputs: 9, kernel: (1, 1), groups: 3),
+    ConvolutionCase(batch: 2, channels: 200, height: 1, width: 1, outputs: 190, kernel: (1, 1)),
   ]
 
   /// What follows the convolution: nothing, a bias per channel and a relu, or a bias, a residual

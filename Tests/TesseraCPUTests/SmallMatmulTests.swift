@@ -1,4 +1,5 @@
 import TesseraRuntime
+import TesseraTestSupport
 import Testing
 
 @testable import TesseraCPU
@@ -41,5 +42,21 @@ struct SmallMatmulTests {
         }
       }
     }
+  }
+
+  /// One product of at most four rows with a large row-major B (n·k past 2^16) on several
+  /// threads: the threads take bands of C's columns (rows of C `n` apart in each band), and the
+  /// result is the reference evaluator's.
+  @Test("one large product on 3 threads, in bands of columns, matches the reference", arguments: [1, 3])
+  func columnBands(rows: Int) throws {
+    let text = """
+      func @f(%x: f32[\(rows),300], %w: f32[300,250]) -> f32[\(rows),250] {
+        %y = matmul %x, %w : f32[\(rows),250]
+        return %y
+      }
+      """
+    let (routes, ratio) = try CPUVersusReference.compare(text, threads: 3, seed: 43, atol: 1e-4, rtol: 1e-5)
+    #expect(ratio <= 1)
+    #expect(routes.count == 1)
   }
 }

@@ -22,12 +22,8 @@ extension CPUPlanBackend {
     let pool = pool
     switch action {
     case .native(let matmul):
-      let (tiles, precision, deterministic) = (tiles[matmul.b], precision, device.deterministic)
-      return StepRun {
-        matmul.run(
-          output: output, pointer: pointer, tiles: tiles, precision: precision, pool: pool,
-          deterministic: deterministic)
-      }
+      let (tiles, precision) = (tiles[matmul.b], precision)
+      return StepRun { matmul.run(output: output, pointer: pointer, tiles: tiles, precision: precision, pool: pool) }
     case .sharedActivation(let matmuls):
       let precision = precision
       return StepRun { matmuls.run(pointer: pointer, precision: precision, pool: pool) }

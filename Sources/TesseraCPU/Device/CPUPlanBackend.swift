@@ -36,25 +36,12 @@ final class CPUPlanBackend: PlanBackend {
     case vector(VectorKernel, KernelCall)
   }
 
-  /// Steps with every pointer they use resolved, each bound to its memory once
-  /// (``bound(_:root:pointer:tiles:)``), so that a run only calls them. A class: the runner
-  /// hands it back as `any Sendable`, and casting it back copies nothing.
-  private final class Encoded: @unchecked Sendable {
-    /// Each step's root and action, for the names of profiled steps.
-    let steps: [(root: ValueID, action: Action)]
-    /// Each step's kernel, ready to run.
-    let runs: [StepRun]
-
-    init(steps: [(root: ValueID, action: Action)], runs: [StepRun]) {
-      self.steps = steps
-      self.runs = runs
-    }
-  }
-
   let device: CPUDevice
   let pool: CPUThreadPool
   let precision: QuantizedPrecision
   let graph: Graph
+  /// The encoded segments that new argument memory can be rebound into, by their first step.
+  private let rebindable = Locked<[Int: CPUEncodedSteps]>([:])
 
   init(device: CPUDevice, pool: CPUThreadPool, precision: QuantizedPrecision, graph: Graph) {
     self.device = device
@@ -152,10 +139,17 @@ final class CPUPlanBackend: PlanBackend {
   }
 
   /// Resolves the address of every value with a home, and the tiles of tiled weights (made now
-  /// at their first use). Arguments the plan writes get owned bytes first.
+  /// at their first use). Arguments the plan writes get owned bytes first. A segment encoded
+  /// before that can be rebound (``CPUEncodedSteps``) only has its arguments' addresses updated.
   func encode(_ steps: [PreparedStep], plan: CompiledPlan, locate: (ValueID) -> ValueLocation) throws(DeviceError)
     -> any Sendable
   {
+    let key = steps.first?.index ?? -1
+    if let known = rebindable.withLock({ $0[key] }), known.stepIndices == steps.map(\.index),
+      known.rebind(locate: locate)
+    {
+      return known
+    }
     let written = Set(steps.flatMap { $0.call.writes.map(plan.memory.storage(of:)) })
     var pointers = [UnsafeMutableRawPointer?](repeating: nil, count: plan.graph.values.count)
     // A value stored in a skipped step's result (never computed) has no place: nothing reads it.
@@ -176,18 +170,24 @@ final class CPUPlanBackend: PlanBackend {
       let memory = locate(matmul.b).memory as! CPUMemory
       tiles[matmul.b] = memory.tiles(n: matmul.layout.n, k: matmul.layout.k, dtype: dtype, pool: pool)
     }
-    let resolved = pointers
-    let pointer: (ValueID) -> UnsafeMutableRawPointer = { resolved[$0.index]! }
+    let table = CPUPointerTable(pointers)
+    let pointer: (ValueID) -> UnsafeMutableRawPointer = { table[$0]! }
     let grouped = NativeSharedActivationMatmuls.grouped(
       actions, reads: steps.map(\.call.reads), tiles: tiles, precision: precision, graph: plan.graph,
-      pointer: { resolved[$0.index] })
-    return Encoded(
-      steps: grouped, runs: grouped.map { bound($0.action, root: $0.root, pointer: pointer, tiles: tiles) })
+      pointer: { table[$0] })
+    let encoded = CPUEncodedSteps(
+      steps: grouped, runs: grouped.map { bound($0.action, root: $0.root, pointer: pointer, tiles: tiles) },
+      stepIndices: steps.map(\.index),
+      arguments: CPUEncodedSteps.rebindableArguments(
+        of: plan, written: written, actions: grouped.map(\.action), tiles: tiles),
+      table: table)
+    if encoded.arguments != nil { rebindable.withLock { $0[key] = encoded } }
+    return encoded
   }
 
   /// Runs the steps in order on the thread pool, timing each on the host clock when profiling.
   func submit(_ encoded: any Sendable, profile: Bool) throws(DeviceError) -> [KernelTiming] {
-    let encoded = encoded as! Encoded
+    let encoded = encoded as! CPUEncodedSteps
     guard profile else {
       for step in encoded.runs { try step.run() }
       return []
@@ -219,7 +219,8 @@ final class CPUPlanBackend: PlanBackend {
         + matmuls.members.map { "%" + graph[$0.root].name }.joined(separator: ", ")
     case .convolution(let kernel):
       "native \(DepthwiseConvolution.applies(to: kernel.shape) ? "depthwise " : WinogradConvolution.applies(to: kernel.shape) ? "winograd " : "")conv2d "
-        + "\(kernel.shape.geometry.height.kernel)x\(kernel.shape.geometry.width.kernel) → %\(graph[root].name)"
+        + "\(kernel.shape.geometry.height.kernel)x\(kernel.shape.geometry.width.kernel) (\(kernel.shape.channels)→"
+        + "\(kernel.shape.outputs), \(kernel.shape.geometry.height.output)×\(kernel.shape.geometry.width.output)) → %\(graph[root].name)"
     case .pooling(let kernel): "native \(kernel.reduction == .maximum ? "max" : "avg") pool → %\(graph[root].name)"
     case .reduction(let kernel): "native \(kernel.kind) → %\(graph[root].name)"
     case .rows(let kernel): "native \(kernel.operation) → %\(graph[root].name)"

@@ -11,6 +11,9 @@ struct NativeConvolution: Sendable {
   let epilogue: NativeMatmul.Epilogue
   /// Where a Winograd convolution of constant weights keeps their transform between runs.
   let winogradKernels: ConstantCache<WinogradConvolution.TransformedKernels>?
+  /// Where an SGEMM convolution of constant weights in one group keeps their packing as A
+  /// (``packsWeights(_:)``).
+  let packedWeights: ConstantCache<GEMMPackedA>?
 
   /// Recognises `group`, or returns nil; `producers` maps each value to its defining node.
   init?(_ group: FusedGroup, in graph: Graph, producers: [ValueID: Int]) {
@@ -33,6 +36,14 @@ struct NativeConvolution: Sendable {
     self.epilogue = epilogue
     let constantWeights = NativeMatmul.isConstant(weights, in: graph, producers: producers)
     winogradKernels = constantWeights && WinogradConvolution.applies(to: shape) ? .init() : nil
+    packedWeights = constantWeights && Self.packsWeights(shape) ? .init() : nil
+  }
+
+  /// Whether the SGEMM convolution `shape` reads its constant weights packed once
+  /// (``GEMMPackedA``): one group, not depthwise or Winograd's, more than one position.
+  static func packsWeights(_ shape: Convolution.Sizes) -> Bool {
+    shape.groups == 1 && !WinogradConvolution.applies(to: shape) && shape.positions > 1
+      && !DepthwiseConvolution.applies(to: shape)
   }
 
   /// Runs it: `pointer(value)` gives each operand's memory, `output` the root's.
@@ -43,7 +54,7 @@ struct NativeConvolution: Sendable {
       weights: pointer(weights).assumingMemoryBound(to: Float.self),
       output: output.assumingMemoryBound(to: Float.self),
       epilogue: { epilogue.resolved(batch: $0, m: rows, n: columns, pointer: pointer) }, pool: pool,
-      winogradKernels: winogradKernels)
+      winogradKernels: winogradKernels, packedWeights: packedWeights)
   }
 }
 

@@ -3,7 +3,8 @@ import TesseraIR
 
 /// A lone f32 `reduce_sum`, `reduce_mean`, `reduce_max` or `reduce_min` over the trailing axes
 /// (a global average pool's `[N, C, H, W]` → `[N, C]`): each output is one contiguous row of the
-/// input, summed (in `Double`, as the reference does) or scanned. Threads take whole rows. Other
+/// input, summed (in `Double`, as the reference does, eight partial sums of four lanes:
+/// ``DoubleLanes/sum(_:_:_:)``) or scanned. Threads take whole rows. Other
 /// reductions (other axes, a prologue or epilogue, other dtypes) run their generated kernel.
 struct NativeReduction: Sendable {
   let input: ValueID
@@ -42,7 +43,7 @@ struct NativeReduction: Sendable {
         case .reduceMax: result = values.reduce(-.infinity) { $1 > $0 || $1.isNaN ? $1 : $0 }
         case .reduceMin: result = values.reduce(.infinity) { $1 < $0 || $1.isNaN ? $1 : $0 }
         default:
-          let sum = values.reduce(0.0) { $0 + Double($1) }
+          let sum = DoubleLanes.sum(shared.input + row * width, width) { $0 }
           result = Float(kind == .reduceMean ? sum / Double(width) : sum)
         }
         shared.output[row] = result

@@ -6,7 +6,10 @@ import TesseraIR
 /// (``ConvolutionColumns``), or, for a 1x1 kernel with unit strides and no padding, are the image
 /// itself. The threads split each product as SGEMM splits any other. A depthwise convolution
 /// (one channel per group) runs ``DepthwiseConvolution`` instead, and a 3×3 one with unit
-/// strides and dilations on a large enough image ``WinogradConvolution``.
+/// strides and dilations on a large enough image ``WinogradConvolution``. One whose columns are
+/// the image and one position long (squeeze-and-excitation's 1x1 convolutions on a pooled 1x1
+/// image) is a matrix–vector product per image, run by ``SmallMatmul``: a 32-column SGEMM tile
+/// would compute 31 columns for nothing, after packing the whole A.
 enum Convolution {
   /// The sizes of one convolution.
   struct Sizes: Sendable, Hashable {
@@ -29,11 +32,14 @@ enum Convolution {
 
   /// `output[N, O, OH, OW] = epilogue(conv2d(input, weights))`; `epilogue(n)` is image `n`'s
   /// epilogue over its `[O, OH·OW]` product (rows are output channels). `winogradKernels`, for
-  /// constant weights, keeps ``WinogradConvolution``'s transform of them from run to run.
+  /// constant weights, keeps ``WinogradConvolution``'s transform of them from run to run, and
+  /// `packedWeights`, for constant weights of one group, their packing as SGEMM's A
+  /// (``GEMMPackedA``).
   static func run(
     _ shape: Sizes, input: UnsafePointer<Float>, weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
     epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool,
-    winogradKernels: ConstantCache<WinogradConvolution.TransformedKernels>? = nil
+    winogradKernels: ConstantCache<WinogradConvolution.TransformedKernels>? = nil,
+    packedWeights: ConstantCache<GEMMPackedA>? = nil
   ) {
     if DepthwiseConvolution.applies(to: shape) {
       DepthwiseConvolution.run(shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
@@ -44,9 +50,17 @@ enum Convolution {
         shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool, cache: winogradKernels)
       return
     }
+    if shape.columnsAreImage && shape.positions == 1 {
+      matrixVector(shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
+      return
+    }
     let (height, width) = (shape.geometry.height.input, shape.geometry.width.input)
     let groupOutputs = shape.outputs / shape.groups, groupChannels = shape.channels / shape.groups
     let (positions, depth) = (shape.positions, shape.depth)
+    let packedA =
+      shape.groups == 1
+      ? packedWeights?.packed(weights, lda: depth, m: groupOutputs, k: depth, mr: SGEMM.Microkernel.preferred.rows)
+      : nil
     for image in 0..<shape.batch {
       let imageEpilogue = epilogue(image)
       for group in 0..<shape.groups {
@@ -58,12 +72,36 @@ enum Convolution {
           SGEMM.multiply(
             m: groupOutputs, n: positions, k: depth, a: a, lda: depth,
             source: GEMMMatrixSource(b: channels, ldb: height * width), c: c, ldc: positions,
-            epilogue: groupEpilogue, pool: pool, transposingA: true)
+            epilogue: groupEpilogue, pool: pool, transposingA: true, packedA: packedA)
         } else {
           SGEMM.multiply(
             m: groupOutputs, n: positions, k: depth, a: a, lda: depth,
             source: ConvolutionColumns(image: channels, rows: shape.geometry.height, columns: shape.geometry.width),
-            c: c, ldc: positions, epilogue: groupEpilogue, pool: pool, transposingA: true)
+            c: c, ldc: positions, epilogue: groupEpilogue, pool: pool, transposingA: true, packedA: packedA)
+        }
+      }
+    }
+  }
+
+  /// Each image's and group's `C[O/groups] = epilogue(W[O/groups × C/groups] · x)`, where `x` is
+  /// the group's channels of the image's single position: a dot product per output channel, the
+  /// threads taking disjoint channels when there is enough work.
+  private static func matrixVector(
+    _ shape: Sizes, input: UnsafePointer<Float>, weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+    epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool
+  ) {
+    let groupOutputs = shape.outputs / shape.groups, depth = shape.depth
+    let threads = groupOutputs * depth < 32 * 1024 ? CPUThreadPool.single : pool
+    for image in 0..<shape.batch {
+      let imageEpilogue = epilogue(image)
+      for group in 0..<shape.groups {
+        let operands = SmallMatmul.Batch(
+          a: [input + image * shape.channels + group * depth], b: [weights + group * groupOutputs * depth],
+          c: [output + image * shape.outputs + group * groupOutputs])
+        let groupEpilogue = imageEpilogue.startingAt(row: group * groupOutputs)
+        threads.forEachChunk(of: groupOutputs, grain: 16) { rows in
+          SmallMatmul.columnMajorB(operands, columns: rows, m: 1, n: groupOutputs, k: depth, ldb: depth)
+          for row in rows { groupEpilogue.apply(row: row, columns: 0..<1, c: operands.c[0], ldc: 1) }
         }
       }
     }

@@ -41,7 +41,9 @@ struct ConvolutionColumns: GEMMPanelSource, @unchecked Sendable {
           let start = Swift.min(Swift.max(ox, first), ox + run)
           let inside = start..<Swift.max(start, Swift.min(ox + run, end))
           writer.zeros(inside.lowerBound - ox)
-          writer.copy(line + inside.lowerBound * columns.stride, count: inside.count, stride: columns.stride)
+          writer.copy(
+            line + inside.lowerBound * columns.stride, count: inside.count, stride: columns.stride,
+            readsPastEnd: y + 1 < height)
           writer.zeros(ox + run - inside.upperBound)
         }
         remaining -= run
@@ -67,9 +69,10 @@ private struct PanelWriter {
     panelShares(count) { to, _, chunk in to.update(repeating: 0, count: chunk) }
   }
 
-  /// Copies `count` floats that lie `stride` apart from `source`.
+  /// Copies `count` floats that lie `stride` apart from `source`; with `readsPastEnd`, the
+  /// float after the last one may be read (the image row has another row after it).
   @inline(__always)
-  mutating func copy(_ source: UnsafePointer<Float>, count: Int, stride: Int) {
+  mutating func copy(_ source: UnsafePointer<Float>, count: Int, stride: Int, readsPastEnd: Bool) {
     panelShares(count) { to, offset, chunk in
       let from = source + offset * stride
       if stride == 1 {
@@ -79,8 +82,10 @@ private struct PanelWriter {
       var i = 0
       if stride == 2 {
         // Eight at a time from the even lanes of sixteen, while the sixteenth is still in the
-        // run (the last odd lane is never past its last element).
-        while i + 8 < chunk {
+        // run or may be read past it (a run splits into shares at panel boundaries: only the
+        // run's end limits the loads).
+        let readable = readsPastEnd || offset + chunk < count ? chunk : chunk - 1
+        while i + 8 <= readable {
           UnsafeMutableRawPointer(to + i).storeBytes(of: EvenLanes.load(from + 2 * i, stride: 2), as: SIMD8<Float>.self)
           i += 8
         }

@@ -2,16 +2,22 @@ import TesseraIR
 
 /// Depthwise 2-D convolution (`groups == channels == outputs`: output channel `c` reads input
 /// channel `c` alone), run directly instead of as one-row SGEMM products. Each input plane is
-/// first copied into rows padded with zeros on both sides (``PaddedPlane``), so every tap of a
-/// row reads whole vectors: the output row is computed eight positions at a time, four such
-/// vectors held in registers across all taps (the loads specialised for stride 1; stride 2
-/// takes the even lanes of sixteen; other strides gather lanes), stored whole into a scratch
-/// row and copied out; the epilogue (bias per channel, activation, residual) runs over each
-/// finished plane. Each output element adds its taps' products in the order (ky, kx), skipping
-/// rows outside the image, as an unpadded loop does (rows of fewer than four vectors in four
-/// interleaved sums, ``OutputRow/oneVector(_:_:into:)``); the padding adds `w · 0`. Threads
-/// take whole planes.
+/// first copied into a plane padded with zeros on every side (``DepthwisePlane``), so every tap
+/// reads whole vectors and no tap is skipped: eight output rows are computed at once, sixteen
+/// positions at a time, their eight sums held in registers across all taps (the loads specialised
+/// for stride 1; stride 2 takes the even lanes of thirty-two; other strides gather lanes) and
+/// stored straight into the output; the epilogue (bias per channel, activation, residual) runs
+/// over each finished plane. Each output element adds its taps' products in the order (ky, kx),
+/// as an unpadded loop does, where the padding adds `w · 0`. Threads take whole planes.
+///
+/// MobileNetV3's depthwise layers run on 7×7 to 56×56 planes: eight-lane vectors, one output
+/// row at a time, with a copy through a scratch row per output row and a `memmove` per input
+/// row, spent about four times the time of their multiply-adds on the 7×7 and 14×14 planes;
+/// eight independent sums hide the multiply-add's latency where four left half of it exposed.
 enum DepthwiseConvolution {
+  /// Output rows computed together.
+  static let blockRows = 8
+
   /// Whether `shape` is depthwise.
   static func applies(to shape: Convolution.Sizes) -> Bool {
     shape.groups == shape.channels && shape.outputs == shape.channels && shape.groups > 1
@@ -36,125 +42,201 @@ enum DepthwiseConvolution {
     _ loads: Loads.Type, _ shape: Convolution.Sizes, input: UnsafePointer<Float>, weights: UnsafePointer<Float>,
     output: UnsafeMutablePointer<Float>, epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool
   ) {
-    let (rows, columns) = (shape.geometry.height, shape.geometry.width)
-    let taps = rows.kernel * columns.kernel
-    let shared = DepthwisePointers(
+    let layout = DepthwisePlane.Layout(rows: shape.geometry.height, columns: shape.geometry.width, blockRows: blockRows)
+    let operands = DepthwisePointers(
       input: input, weights: weights, output: output, epilogues: (0..<shape.batch).map(epilogue))
+    switch layout.rowStep {
+    case 64: run(Loads.self, RowStep64.self, shape, layout, operands, pool: pool)
+    case 128: run(Loads.self, RowStep128.self, shape, layout, operands, pool: pool)
+    case 256: run(Loads.self, RowStep256.self, shape, layout, operands, pool: pool)
+    default: run(Loads.self, RowStepOfLayout.self, shape, layout, operands, pool: pool)
+    }
+  }
+
+  /// Every plane with the row loads of `Loads`, output rows `Step` floats apart in the padded plane.
+  private static func run<Loads: StridedLoads, Step: DepthwiseRowStep>(
+    _ loads: Loads.Type, _ step: Step.Type, _ shape: Convolution.Sizes, _ layout: DepthwisePlane.Layout,
+    _ shared: DepthwisePointers, pool: CPUThreadPool
+  ) {
+    let (rows, columns) = (layout.rows, layout.columns)
+    let taps = rows.kernel * columns.kernel
     let (planeIn, positions, channels) = (rows.input * columns.input, shape.positions, shape.channels)
-    let vectors = (columns.output + 7) / 8
-    let rowTaps = (0..<rows.output).map { rows.tapsInside(window: $0) }
     pool.forEachChunk(of: shape.batch * channels) { chunk in
-      let padded = PaddedPlane(columns, rows: rows.input, vectors: vectors)
-      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: vectors * 8)
-      defer {
-        padded.rows.deallocate()
-        scratch.deallocate()
-      }
+      let padded = DepthwisePlane(layout)
+      defer { padded.deallocate() }
       for plane in chunk {
         let (image, channel) = plane.quotientAndRemainder(dividingBy: channels)
-        padded.fill(from: shared.input + plane * planeIn, columns)
+        padded.fill(from: shared.input + plane * planeIn)
+        let planeOutput = shared.output + plane * positions
         let kernel = shared.weights + channel * taps
-        let imageOutput = shared.output + image * channels * positions
-        let epilogue = shared.epilogues[image]
-        for row in 0..<rows.output {
-          let window = OutputRow(row, taps: rowTaps[row], padded: padded, kernel: kernel, rows: rows, columns: columns)
-          var first = 0
-          while first + 4 <= vectors {
-            window.fourVectors(Loads.self, from: first, into: scratch)
-            first += 4
+        for first in stride(from: 0, to: rows.output, by: blockRows) {
+          // The last vector of a row first: a whole vector stored past a row's end lands in
+          // the next rows' first vectors (a row may be shorter than a vector), stored after it.
+          for vector in (0..<layout.vectors).reversed() {
+            eightRows(
+              Loads.self, Step.self, padded, kernel: kernel, first: first, vector: vector, into: planeOutput)
           }
-          for vector in first..<vectors { window.oneVector(Loads.self, vector, into: scratch) }
-          (imageOutput + channel * positions + row * columns.output).update(from: scratch, count: columns.output)
         }
-        epilogue.apply(row: channel, columns: 0..<positions, c: imageOutput, ldc: positions)
+        let imageOutput = shared.output + image * channels * positions
+        shared.epilogues[image].apply(row: channel, columns: 0..<positions, c: imageOutput, ldc: positions)
       }
     }
   }
-}
 
-/// One output row of one plane: the taps of the kernel rows `taps` (those inside the image,
-/// which are consecutive) over the padded input rows they read.
-private struct OutputRow {
-  /// The padded input row that the first tap inside the image reads, at output position 0.
-  let firstRow: UnsafePointer<Float>
-  /// The weights of that tap's kernel row.
-  let firstWeights: UnsafePointer<Float>
-  /// Kernel rows inside the image.
-  let kernelRows: Int
-  /// Floats from one kernel row's input row to the next (dilation × padded width).
-  let rowStep: Int
-  let columns: WindowGeometry.Axis
-
-  /// Output row `window` of the plane in `padded` with weights `kernel`, `taps` its kernel rows
-  /// inside the image (``WindowGeometry/Axis/tapsInside(window:)``).
-  init(
-    _ window: Int, taps: Range<Int>, padded: PaddedPlane, kernel: UnsafePointer<Float>, rows: WindowGeometry.Axis,
-    columns: WindowGeometry.Axis
-  ) {
-    firstRow = UnsafePointer(padded.rows) + rows.position(window: window, tap: taps.lowerBound) * padded.width
-    firstWeights = kernel + taps.lowerBound * columns.kernel
-    kernelRows = taps.count
-    rowStep = rows.dilation * padded.width
-    self.columns = columns
-  }
-
-  /// Calls `body(weight, start)` for every tap inside the image in order (ky, kx), `start`
-  /// where the tap's row of output vector `vector` begins, and `afterRow()` after each kernel
-  /// row; pointers advance by adding steps.
+  /// Output vector `vector` of the rows `first ..< first + 8` of one plane, the eight sums held
+  /// in registers across every tap; rows past the plane's are not stored, and a vector that would
+  /// reach past the plane's end stores only its own columns.
   @inline(__always)
-  func forEachTap(
-    vector: Int, _ body: (SIMD8<Float>, UnsafePointer<Float>) -> Void, afterRow: () -> Void = {}
+  private static func eightRows<Loads: StridedLoads, Step: DepthwiseRowStep>(
+    _ loads: Loads.Type, _ step: Step.Type, _ padded: DepthwisePlane, kernel: UnsafePointer<Float>, first: Int,
+    vector: Int, into output: UnsafeMutablePointer<Float>
   ) {
-    var row = firstRow + vector &* 8 &* columns.stride, weights = firstWeights
-    for _ in 0..<kernelRows {
+    let layout = padded.layout
+    let (rows, columns, width) = (layout.rows, layout.columns, layout.width)
+    let rowStep = Step.floats ?? layout.rowStep, stride = columns.stride
+    var sums = (
+      SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
+      SIMD16<Float>(), SIMD16<Float>()
+    )
+    var row = UnsafePointer(padded.values) + first &* rowStep + vector &* 16 &* stride
+    var weights = kernel
+    for _ in 0..<rows.kernel {
       var p = row
       for kx in 0..<columns.kernel {
-        body(SIMD8(repeating: weights[kx]), p)
+        let weight = SIMD16<Float>(repeating: weights[kx])
+        sums.0 = sums.0.addingProduct(weight, Loads.load16(p, stride: stride))
+        sums.1 = sums.1.addingProduct(weight, Loads.load16(p + rowStep, stride: stride))
+        sums.2 = sums.2.addingProduct(weight, Loads.load16(p + 2 &* rowStep, stride: stride))
+        sums.3 = sums.3.addingProduct(weight, Loads.load16(p + 3 &* rowStep, stride: stride))
+        sums.4 = sums.4.addingProduct(weight, Loads.load16(p + 4 &* rowStep, stride: stride))
+        sums.5 = sums.5.addingProduct(weight, Loads.load16(p + 5 &* rowStep, stride: stride))
+        sums.6 = sums.6.addingProduct(weight, Loads.load16(p + 6 &* rowStep, stride: stride))
+        sums.7 = sums.7.addingProduct(weight, Loads.load16(p + 7 &* rowStep, stride: stride))
         p += columns.dilation
       }
-      afterRow()
-      row += rowStep
+      row += rows.dilation &* width
       weights += columns.kernel
     }
-  }
-
-  /// Output vectors `first ..< first + 4` into `scratch[8·first …]`, the four sums held in
-  /// registers across every tap.
-  @inline(__always)
-  func fourVectors<Loads: StridedLoads>(_ loads: Loads.Type, from first: Int, into scratch: UnsafeMutablePointer<Float>)
-  {
-    var sums = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
-    let stride = columns.stride, step = 8 &* columns.stride
-    forEachTap(vector: first) { weight, p in
-      sums.0 = sums.0.addingProduct(weight, Loads.load(p, stride: stride))
-      sums.1 = sums.1.addingProduct(weight, Loads.load(p + step, stride: stride))
-      sums.2 = sums.2.addingProduct(weight, Loads.load(p + 2 &* step, stride: stride))
-      sums.3 = sums.3.addingProduct(weight, Loads.load(p + 3 &* step, stride: stride))
+    let start = vector &* 16, count = Swift.min(16, columns.output &- start)
+    let planeEnd = rows.output &* columns.output
+    @inline(__always) func put(_ r: Int, _ sum: SIMD16<Float>) {
+      let y = first &+ r
+      guard y < rows.output else { return }
+      let offset = y &* columns.output &+ start, target = output + offset
+      if offset &+ 16 <= planeEnd {
+        UnsafeMutableRawPointer(target).storeBytes(of: sum, as: SIMD16<Float>.self)
+      } else {
+        for lane in 0..<count { target[lane] = sum[lane] }
+      }
     }
-    let out = UnsafeMutableRawPointer(scratch + 8 * first)
-    out.storeBytes(of: sums.0, as: SIMD8<Float>.self)
-    out.storeBytes(of: sums.1, toByteOffset: 32, as: SIMD8<Float>.self)
-    out.storeBytes(of: sums.2, toByteOffset: 64, as: SIMD8<Float>.self)
-    out.storeBytes(of: sums.3, toByteOffset: 96, as: SIMD8<Float>.self)
-  }
-
-  /// Output vector `vector` into `scratch[8·vector …]`. Kernel row `r` adds its taps into the
-  /// `r mod 4`th of four sums (summed pairwise at the end), so the rows' chains of adds overlap
-  /// where one would wait out every add's latency: rows of one or two vectors (7 × 7 and 14 × 14
-  /// planes) go this way. (Rotating the sums per tap instead made the compiler move all four
-  /// registers around every tap of a 5-tap row: half of this kernel's samples on Zen 5.)
-  @inline(__always)
-  func oneVector<Loads: StridedLoads>(_ loads: Loads.Type, _ vector: Int, into scratch: UnsafeMutablePointer<Float>) {
-    var sums = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
-    let stride = columns.stride
-    forEachTap(
-      vector: vector,
-      { weight, p in sums.0 = sums.0.addingProduct(weight, Loads.load(p, stride: stride)) },
-      afterRow: { sums = (sums.1, sums.2, sums.3, sums.0) })
-    let sum = (sums.0 + sums.1) + (sums.2 + sums.3)
-    UnsafeMutableRawPointer(scratch + 8 * vector).storeBytes(of: sum, as: SIMD8<Float>.self)
+    put(0, sums.0)
+    put(1, sums.1)
+    put(2, sums.2)
+    put(3, sums.3)
+    put(4, sums.4)
+    put(5, sums.5)
+    put(6, sums.6)
+    put(7, sums.7)
   }
 }
+
+/// One input plane copied between zeros: `padBegin` rows and columns before it, and after it as
+/// many as the last block of output rows and the last vector of sixteen outputs reach (thirty-two
+/// elements per stride-2 load), so every tap of every output reads inside it.
+struct DepthwisePlane {
+  /// The plane's sizes.
+  struct Layout {
+    let rows: WindowGeometry.Axis
+    let columns: WindowGeometry.Axis
+    /// Vectors of sixteen outputs per output row.
+    let vectors: Int
+    /// Floats per padded row.
+    let width: Int
+    /// Floats from the first padded row one output row reads to the next's: `stride · width`,
+    /// 64, 128 or 256 where a row that fits allows (then ``DepthwiseRowStep`` makes it a
+    /// constant, and the loads of eight rows are one address register plus constant offsets).
+    let rowStep: Int
+    /// Padded rows.
+    let height: Int
+
+    /// The layout for output rows computed `blockRows` at a time.
+    init(rows: WindowGeometry.Axis, columns: WindowGeometry.Axis, blockRows: Int) {
+      (self.rows, self.columns) = (rows, columns)
+      vectors = (columns.output + 15) / 16
+      let reach = vectors * 16 * columns.stride + (columns.kernel - 1) * columns.dilation + 16
+      let least = Swift.max(reach, columns.padBegin + (columns.input + 15) / 16 * 16)
+      let constant = [64, 128, 256].first { $0 % rows.stride == 0 && $0 / rows.stride >= least }
+      width = constant.map { $0 / rows.stride } ?? least
+      rowStep = rows.stride * width
+      let lastRow = ((rows.output + blockRows - 1) / blockRows * blockRows - 1) * rows.stride
+      height = Swift.max(rows.padBegin + rows.input, lastRow + (rows.kernel - 1) * rows.dilation + 1)
+    }
+  }
+
+  let layout: Layout
+  /// The padded rows, `layout.width` floats apart.
+  let values: UnsafeMutablePointer<Float>
+
+  /// Zeros for a plane of `layout`.
+  init(_ layout: Layout) {
+    self.layout = layout
+    values = .allocate(capacity: layout.height * layout.width)
+    values.initialize(repeating: 0, count: layout.height * layout.width)
+  }
+
+  /// Copies the plane at `source` in; the padding keeps its zeros. Rows go sixteen floats at a
+  /// time, a row's last partial vector blended with zeros (the padding it lands on), so there is
+  /// no call per row; only where sixteen floats from the tail would read past the plane are the
+  /// tail's floats copied one by one.
+  func fill(from source: UnsafePointer<Float>) {
+    let (rows, columns, width) = (layout.rows, layout.columns, layout.width)
+    let inputWidth = columns.input, whole = inputWidth / 16 * 16
+    let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+    let tail = lanes .< Int32(inputWidth &- whole)
+    var from = source, to = values + (rows.padBegin &* width &+ columns.padBegin)
+    // Floats from `from` to the plane's end.
+    var remaining = rows.input &* inputWidth
+    for _ in 0..<rows.input {
+      var x = 0
+      while x < whole {
+        UnsafeMutableRawPointer(to + x).storeBytes(
+          of: UnsafeRawPointer(from + x).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+        x &+= 16
+      }
+      if whole < inputWidth {
+        if whole &+ 16 <= remaining {
+          var last = SIMD16<Float>()
+          last.replace(with: UnsafeRawPointer(from + whole).loadUnaligned(as: SIMD16<Float>.self), where: tail)
+          UnsafeMutableRawPointer(to + whole).storeBytes(of: last, as: SIMD16<Float>.self)
+        } else {
+          for x in whole..<inputWidth { to[x] = from[x] }
+        }
+      }
+      from += inputWidth
+      to += width
+      remaining &-= inputWidth
+    }
+  }
+
+  /// Frees the rows.
+  func deallocate() { values.deallocate() }
+}
+
+/// The distance between the padded rows that neighbouring output rows start at, as a constant
+/// where the layout allows one.
+protocol DepthwiseRowStep {
+  /// Floats, or nil for the layout's own ``DepthwisePlane/Layout/rowStep``.
+  static var floats: Int? { get }
+}
+
+/// 64 floats.
+enum RowStep64: DepthwiseRowStep { static var floats: Int? { 64 } }
+/// 128 floats.
+enum RowStep128: DepthwiseRowStep { static var floats: Int? { 128 } }
+/// 256 floats.
+enum RowStep256: DepthwiseRowStep { static var floats: Int? { 256 } }
+/// The layout's.
+enum RowStepOfLayout: DepthwiseRowStep { static var floats: Int? { nil } }
 
 /// The operands handed to worker threads. `@unchecked Sendable`: the input and weights are only
 /// read, each thread writes its own planes, and the epilogues carry read-only pointers the caller

@@ -1,3 +1,5 @@
+import CTesseraSIMD
+
 /// A register-blocked core of the packed SGEMM: `C[rows × columns] (+)= Apanel · Bpanel`, from a
 /// packed A micro-panel (`rows` floats per k) and a packed B micro-panel (`columns` floats per k,
 /// 64-byte aligned), C's rows `ldc` floats apart; with `accumulate` false C is overwritten.
@@ -11,6 +13,65 @@ protocol GEMMMicrokernel {
   static func tile(
     depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
     accumulate: Bool)
+  /// One tile over `depth` steps, each step also asking for the same step's line of the A
+  /// micro-panel at `next` ahead of use (the next panel of an A packed once, read from memory).
+  /// A requirement of its own, so the plain tile's loop stays as it was where it is not inlined.
+  static func tile(
+    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool, prefetching next: UnsafePointer<Float>)
+  /// One tile over `depth` steps, calling `lookahead.step()` at each.
+  static func tile<Lookahead: GEMMLookahead>(
+    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool, lookahead: Lookahead)
+}
+
+extension GEMMMicrokernel {
+  /// The tile with nothing besides.
+  @inline(__always)
+  static func tile(
+    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool
+  ) {
+    tile(depth: depth, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate, lookahead: NoLookahead())
+  }
+
+  /// The tile asking for the panel at `next` as it goes.
+  @inline(__always)
+  static func tile(
+    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool, prefetching next: UnsafePointer<Float>
+  ) {
+    tile(
+      depth: depth, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate,
+      lookahead: PanelLookahead(next: next, rows: rows))
+  }
+}
+
+/// What a microkernel does besides its multiply-adds at each depth step.
+protocol GEMMLookahead {
+  /// Called once per depth step.
+  mutating func step()
+}
+
+/// Nothing.
+struct NoLookahead: GEMMLookahead {
+  @inline(__always) mutating func step() {}
+}
+
+/// Asks for the next line of another A micro-panel (`rows` floats per step) each step.
+struct PanelLookahead: GEMMLookahead {
+  var next: UnsafeRawPointer
+  let stepBytes: Int
+
+  init(next: UnsafePointer<Float>, rows: Int) {
+    self.next = UnsafeRawPointer(next)
+    stepBytes = rows * MemoryLayout<Float>.stride
+  }
+
+  @inline(__always) mutating func step() {
+    tessera_prefetch(next)
+    next += stepBytes
+  }
 }
 
 /// The tile for CPUs with 32 vector registers of 512 bits (AVX-512): 12×32 of C held in
@@ -26,12 +87,13 @@ enum GEMMTile12x32: GEMMMicrokernel {
   /// Columns of C per tile (two 16-float vectors).
   static let columns = 32
 
-  /// `C[0..<12, 0..<32] (+)= Apanel · Bpanel` over `depth` steps.
+  /// `C[0..<12, 0..<32] (+)= Apanel · Bpanel` over `depth` steps, calling `lookahead.step()` at each.
   @inline(__always)
-  static func tile(
+  static func tile<Lookahead: GEMMLookahead>(
     depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
-    accumulate: Bool
+    accumulate: Bool, lookahead: Lookahead
   ) {
+    var lookahead = lookahead
     var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
     var c20 = SIMD16<Float>(), c21 = SIMD16<Float>(), c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
     var c40 = SIMD16<Float>(), c41 = SIMD16<Float>(), c50 = SIMD16<Float>(), c51 = SIMD16<Float>()
@@ -40,6 +102,7 @@ enum GEMMTile12x32: GEMMMicrokernel {
     var cA0 = SIMD16<Float>(), cA1 = SIMD16<Float>(), cB0 = SIMD16<Float>(), cB1 = SIMD16<Float>()
     var ap = a, bp = b
     for _ in 0..<depth {
+      lookahead.step()
       let b0 = bp[0], b1 = bp[1]
       c00 = c00.addingProduct(ap[0], b0)
       c01 = c01.addingProduct(ap[0], b1)

@@ -9,16 +9,18 @@ enum GEMMTile6x16: GEMMMicrokernel {
   /// Columns of C per tile (one 16-float vector).
   static let columns = 16
 
-  /// `C[0..<6, 0..<16] (+)= Apanel · Bpanel` over `depth` steps.
+  /// `C[0..<6, 0..<16] (+)= Apanel · Bpanel` over `depth` steps, calling `lookahead.step()` at each.
   @inline(__always)
-  static func tile(
+  static func tile<Lookahead: GEMMLookahead>(
     depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
-    accumulate: Bool
+    accumulate: Bool, lookahead: Lookahead
   ) {
+    var lookahead = lookahead
     var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>()
     var c3 = SIMD16<Float>(), c4 = SIMD16<Float>(), c5 = SIMD16<Float>()
     var ap = a, bp = b
     for _ in 0..<depth {
+      lookahead.step()
       let b0 = bp[0]
       c0 = c0.addingProduct(ap[0], b0)
       c1 = c1.addingProduct(ap[1], b0)

@@ -26,10 +26,12 @@ struct PaddedPlane {
   }
 }
 
-/// Eight elements of a padded row, `stride` apart, loaded the way that stride allows.
+/// Eight or sixteen elements of a padded row, `stride` apart, loaded the way that stride allows.
 protocol StridedLoads {
   /// The elements at `start`, `start + stride`, … `start + 7·stride`.
   static func load(_ start: UnsafePointer<Float>, stride: Int) -> SIMD8<Float>
+  /// The elements at `start`, `start + stride`, … `start + 15·stride`.
+  static func load16(_ start: UnsafePointer<Float>, stride: Int) -> SIMD16<Float>
 }
 
 /// Stride 1: one load.
@@ -38,13 +40,23 @@ enum UnitStride: StridedLoads {
   static func load(_ start: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
     UnsafeRawPointer(start).loadUnaligned(as: SIMD8<Float>.self)
   }
+
+  @inline(__always)
+  static func load16(_ start: UnsafePointer<Float>, stride: Int) -> SIMD16<Float> {
+    UnsafeRawPointer(start).loadUnaligned(as: SIMD16<Float>.self)
+  }
 }
 
-/// Stride 2: the even lanes of sixteen.
+/// Stride 2: the even lanes of twice as many.
 enum EvenLanes: StridedLoads {
   @inline(__always)
   static func load(_ start: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
     UnsafeRawPointer(start).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+  }
+
+  @inline(__always)
+  static func load16(_ start: UnsafePointer<Float>, stride: Int) -> SIMD16<Float> {
+    UnsafeRawPointer(start).loadUnaligned(as: SIMD32<Float>.self).evenHalf
   }
 }
 
@@ -54,6 +66,13 @@ enum GatheredLanes: StridedLoads {
   static func load(_ start: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
     var lanes = SIMD8<Float>()
     for lane in 0..<8 { lanes[lane] = start[lane * stride] }
+    return lanes
+  }
+
+  @inline(__always)
+  static func load16(_ start: UnsafePointer<Float>, stride: Int) -> SIMD16<Float> {
+    var lanes = SIMD16<Float>()
+    for lane in 0..<16 { lanes[lane] = start[lane * stride] }
     return lanes
   }
 }

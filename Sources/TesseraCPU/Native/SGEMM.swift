@@ -20,6 +20,14 @@ public enum SGEMM {
     /// The one for the vector width this code was compiled for.
     static let preferred: Microkernel = tessera_vectors_are_512_bit() != 0 ? .tile12x32 : .tile6x16
 
+    /// Rows of C per tile: the height A's micro-panels are packed to.
+    var rows: Int {
+      switch self {
+      case .tile12x32: GEMMTile12x32.rows
+      case .tile6x16: GEMMTile6x16.rows
+      }
+    }
+
     /// Columns of C per tile: the width B's micro-panels are packed to.
     var columns: Int {
       switch self {
@@ -80,33 +88,35 @@ public enum SGEMM {
 
   /// `C[m×n] = epilogue(A[m×k] · B[k×n])` with B packed from `source`, on the preferred
   /// microkernel and the host's caches. With `transposingA` (the convolutions), twelve-row panels
-  /// of A are packed by ``GEMMTwelveRowPacking``'s register transpose.
+  /// of A are packed by ``GEMMTwelveRowPacking``'s register transpose. `packedA`, when it was
+  /// packed for this microkernel, is A's packing, read where it lies (`a` is then not read).
   static func multiply<Source: GEMMPanelSource>(
     m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, source: Source, c: UnsafeMutablePointer<Float>,
     ldc: Int, epilogue: GEMMEpilogue, pool: CPUThreadPool, microkernel: Microkernel = .preferred,
-    caches: CacheSizes = .host, transposingA: Bool = false
+    caches: CacheSizes = .host, transposingA: Bool = false, packedA: GEMMPackedA? = nil
   ) {
     switch microkernel {
     case .tile12x32:
       multiply(
         GEMMTile12x32.self, m: m, n: n, k: k, a: a, lda: lda, source: source, c: c, ldc: ldc, epilogue: epilogue,
-        pool: pool, caches: caches, transposingA: transposingA)
+        pool: pool, caches: caches, transposingA: transposingA, packedA: packedA)
     case .tile6x16:
       multiply(
         GEMMTile6x16.self, m: m, n: n, k: k, a: a, lda: lda, source: source, c: c, ldc: ldc, epilogue: epilogue,
-        pool: pool, caches: caches, transposingA: transposingA)
+        pool: pool, caches: caches, transposingA: transposingA, packedA: packedA)
     }
   }
 
   private static func multiply<Kernel: GEMMMicrokernel, Source: GEMMPanelSource>(
     _ kernel: Kernel.Type, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, source: Source,
     c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue, pool: CPUThreadPool, caches: CacheSizes,
-    transposingA: Bool
+    transposingA: Bool, packedA: GEMMPackedA?
   ) {
     guard m > 0 && n > 0 else { return }
     let work = m * n * Swift.max(k, 1)
     let threads = work < 32 * 1024 ? 1 : pool.threads
-    let shared = SharedPointers(a: a, source: source, c: c)
+    let packedA = packedA.flatMap { $0.mr == Kernel.rows && $0.m == m && $0.k == k ? $0 : nil }
+    let shared = SharedPointers(a: a, source: source, c: c, packedA: packedA)
     let (mr, nr) = (Kernel.rows, Kernel.columns)
     let blocking = Blocking(mr: mr, nr: nr, caches: caches)
     // Split the dimension that gives every thread whole micro-tiles.
@@ -141,7 +151,8 @@ public enum SGEMM {
     let mc = Swift.min(blocking.rows, roundUp(rows.count, mr))
     let kc = Swift.min(blocking.depth, k)
     let packedB = UnsafeMutableRawPointer.allocate(byteCount: nc * kc * 4, alignment: 64)
-    let packedA = UnsafeMutableRawPointer.allocate(byteCount: mc * kc * 4, alignment: 64)
+    let packedOnce = shared.packedA
+    let packedA = UnsafeMutableRawPointer.allocate(byteCount: packedOnce == nil ? mc * kc * 4 : 0, alignment: 64)
     let scratch = UnsafeMutableRawPointer.allocate(byteCount: mr * nr * 4, alignment: 64)
     defer {
       packedB.deallocate()
@@ -163,20 +174,34 @@ public enum SGEMM {
           }()
         for ic in stride(from: rows.lowerBound, to: rows.upperBound, by: mc) {
           let height = Swift.min(mc, rows.upperBound - ic)
-          GEMMPacking.packA(
-            shared.a + ic * lda + pc, lda: lda, rows: height, depth: depth, mr: mr, into: aBlock,
-            transposing: transposingA)
+          if packedOnce == nil {
+            GEMMPacking.packA(
+              shared.a + ic * lda + pc, lda: lda, rows: height, depth: depth, mr: mr, into: aBlock,
+              transposing: transposingA)
+          }
           for ir in stride(from: 0, to: height, by: mr) {
-            let aMicro = aBlock + ir * depth
+            let aMicro = packedOnce?.panel(row: ic + ir, column: pc) ?? UnsafePointer(aBlock + ir * depth)
+            // A packed once comes from memory: the first tile of each panel asks for the next.
+            let nextA = ic + ir + mr < rows.upperBound ? packedOnce?.panel(row: ic + ir + mr, column: pc) : nil
             let tileHeight = Swift.min(mr, height - ir)
             for jr in stride(from: 0, to: width, by: nr) {
               let bMicro = UnsafeRawPointer(panel + jr / nr * panelStride).assumingMemoryBound(to: SIMD16<Float>.self)
               let tileWidth = Swift.min(nr, width - jr)
               let target = c + (ic + ir) * ldc + jc + jr
               if tileWidth == nr && tileHeight == mr {
-                Kernel.tile(depth: depth, a: aMicro, b: bMicro, c: target, ldc: ldc, accumulate: pc > 0)
+                if jr == 0, let nextA {
+                  Kernel.tile(
+                    depth: depth, a: aMicro, b: bMicro, c: target, ldc: ldc, accumulate: pc > 0, prefetching: nextA)
+                } else {
+                  Kernel.tile(depth: depth, a: aMicro, b: bMicro, c: target, ldc: ldc, accumulate: pc > 0)
+                }
               } else {
-                Kernel.tile(depth: depth, a: aMicro, b: bMicro, c: tile, ldc: nr, accumulate: false)
+                if jr == 0, let nextA {
+                  Kernel.tile(
+                    depth: depth, a: aMicro, b: bMicro, c: tile, ldc: nr, accumulate: false, prefetching: nextA)
+                } else {
+                  Kernel.tile(depth: depth, a: aMicro, b: bMicro, c: tile, ldc: nr, accumulate: false)
+                }
                 // One loop per case, so each vectorises (a test per element kept it scalar).
                 for r in 0..<tileHeight {
                   let (row, source) = (target + r * ldc, UnsafePointer(tile + r * nr))
@@ -206,4 +231,6 @@ struct SharedPointers<Source: GEMMPanelSource>: @unchecked Sendable {
   let a: UnsafePointer<Float>
   let source: Source
   let c: UnsafeMutablePointer<Float>
+  /// A already packed, or nil.
+  var packedA: GEMMPackedA? = nil
 }

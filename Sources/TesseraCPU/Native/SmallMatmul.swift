@@ -17,22 +17,26 @@ enum SmallMatmul {
 
   /// B row-major (`B[p, j]` at `b[p · ldb + j]`) for the products `products` of `batch`: C is
   /// cleared, then for each row `p` of B (every product's, adjacent in memory) each row of C
-  /// accumulates `A[i, p] · B[p, :]`.
-  static func rowMajorB(_ batch: Batch, products: Range<Int>, m: Int, n: Int, k: Int, ldb: Int) {
-    for t in products { batch.c[t].update(repeating: 0, count: m * n) }
+  /// accumulates `A[i, p] · B[p, :]`. C's rows are `ldc` floats apart (`n` unless given: a
+  /// band of C's columns, with B's and C's pointers at the band's first column).
+  static func rowMajorB(_ batch: Batch, products: Range<Int>, m: Int, n: Int, k: Int, ldb: Int, ldc: Int? = nil) {
+    let ldc = ldc ?? n
+    for t in products {
+      for i in 0..<m { (batch.c[t] + i * ldc).update(repeating: 0, count: n) }
+    }
     let vectorEnd = n / 16 * 16
     for p in 0..<k {
       for t in products {
         let row = UnsafeRawPointer(batch.b[t] + p * ldb)
         for i in 0..<m {
-          let x = batch.a[t][i * k + p], out = UnsafeMutableRawPointer(batch.c[t] + i * n)
+          let x = batch.a[t][i * k + p], out = UnsafeMutableRawPointer(batch.c[t] + i * ldc)
           for j in stride(from: 0, to: vectorEnd, by: 16) {
             let sum = out.loadUnaligned(fromByteOffset: 4 * j, as: SIMD16<Float>.self).addingProduct(
               row.loadUnaligned(fromByteOffset: 4 * j, as: SIMD16<Float>.self), SIMD16(repeating: x))
             out.storeBytes(of: sum, toByteOffset: 4 * j, as: SIMD16<Float>.self)
           }
           for j in vectorEnd..<n {
-            batch.c[t][i * n + j] = batch.c[t][i * n + j].addingProduct(x, batch.b[t][p * ldb + j])
+            batch.c[t][i * ldc + j] = batch.c[t][i * ldc + j].addingProduct(x, batch.b[t][p * ldb + j])
           }
         }
       }
