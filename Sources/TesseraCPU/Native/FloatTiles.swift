@@ -1,39 +1,37 @@
-/// f16 tile block: four rows of 32 halves, widened in registers (`vcvtph2ps` where the build
-/// targets F16C). The weights are the values themselves: scale 1, no offset, so every product
-/// is the f32 activation times the exactly widened weight, as the reference's `cast` gives it.
-enum F16Tile: QuantizedTileFormat {
-  static let bytes = 256
-  static let codesOffset = 0
-  static let hasOffset = false
+/// A tile block of 16-bit floats: four rows of 32 values, widened in registers. The weights are
+/// the values themselves: scale 1, no offset, so every product is the f32 activation times the
+/// exactly widened weight, as the reference's `cast` gives it.
+protocol SixteenBitTile: QuantizedTileFormat {
+  /// The 16 values at `p`, widened to f32.
+  static func widen(_ p: UnsafeRawPointer) -> SIMD16<Float>
+}
+
+extension SixteenBitTile {
+  static var bytes: Int { 256 }
+  static var codesOffset: Int { 0 }
+  static var hasOffset: Bool { false }
   @inline(__always)
   static func scalesAndOffsets(_ p: UnsafeRawPointer) -> (SIMD4<Float>, SIMD4<Float>) {
     (SIMD4(repeating: 1), SIMD4())
   }
   @inline(__always)
   static func codes(_ p: UnsafeRawPointer, lane: Int) -> (SIMD16<Float>, SIMD16<Float>) {
-    let row = p + lane * 64
-    return (
-      SIMDConversions.widen(row.loadUnaligned(as: SIMD16<Float16>.self)),
-      SIMDConversions.widen(row.loadUnaligned(fromByteOffset: 32, as: SIMD16<Float16>.self))
-    )
+    (widen(p + lane * 64), widen(p + lane * 64 + 32))
   }
 }
 
-/// bf16 tile block: four rows of 32 bfloat16 values, widened by a 16-bit shift (exact).
-enum BF16Tile: QuantizedTileFormat {
-  static let bytes = 256
-  static let codesOffset = 0
-  static let hasOffset = false
+/// f16 tile block, widened with `vcvtph2ps` where the build targets F16C.
+enum F16Tile: SixteenBitTile {
   @inline(__always)
-  static func scalesAndOffsets(_ p: UnsafeRawPointer) -> (SIMD4<Float>, SIMD4<Float>) {
-    (SIMD4(repeating: 1), SIMD4())
+  static func widen(_ p: UnsafeRawPointer) -> SIMD16<Float> {
+    SIMDConversions.widen(p.loadUnaligned(as: SIMD16<Float16>.self))
   }
+}
+
+/// bf16 tile block, widened by a 16-bit shift (exact).
+enum BF16Tile: SixteenBitTile {
   @inline(__always)
-  static func codes(_ p: UnsafeRawPointer, lane: Int) -> (SIMD16<Float>, SIMD16<Float>) {
-    let row = p + lane * 64
-    return (
-      SIMDConversions.widenBrain(row.loadUnaligned(as: SIMD16<UInt16>.self)),
-      SIMDConversions.widenBrain(row.loadUnaligned(fromByteOffset: 32, as: SIMD16<UInt16>.self))
-    )
+  static func widen(_ p: UnsafeRawPointer) -> SIMD16<Float> {
+    SIMDConversions.widenBrain(p.loadUnaligned(as: SIMD16<UInt16>.self))
   }
 }
