@@ -70,7 +70,8 @@ enum OpenCLBlockDecoders {
 
   /// The decoders of the formats in `dtypes`, as preamble text.
   static func text(for dtypes: Set<DType>) -> String {
-    BlockFormat.all.filter { dtypes.contains($0.dtype) }.map { scalar($0) + vector($0) + sixteen($0) }.joined()
+    OpenCLKQuantDecoders.helpers(for: dtypes)
+      + BlockFormat.all.filter { dtypes.contains($0.dtype) }.map { scalar($0) + vector($0) + sixteen($0) }.joined()
   }
 
   /// Element `index` of a buffer of `format` blocks: one local per program instruction.
@@ -104,9 +105,11 @@ enum OpenCLBlockDecoders {
     handWrittenVectors[format.dtype].map { $0 + "\n" } ?? scalarBuilt(format, lanes: 8)
   }
 
-  /// Sixteen consecutive elements from sixteen scalar decodes, unless written by hand.
+  /// Sixteen consecutive elements from sixteen scalar decodes, unless written by hand (here, or
+  /// the K-quant mix's in ``OpenCLKQuantDecoders``).
   static func sixteen(_ format: BlockFormat) -> String {
-    handWrittenSixteens[format.dtype].map { $0 + "\n" } ?? scalarBuilt(format, lanes: 16)
+    (handWrittenSixteens[format.dtype] ?? OpenCLKQuantDecoders.sixteens[format.dtype]).map { $0 + "\n" }
+      ?? scalarBuilt(format, lanes: 16)
   }
 
   /// `tessera_dequant<lanes>_<type>`: `lanes` consecutive elements, each from the scalar decode.
