@@ -71,10 +71,8 @@ struct NativeEmbeddingGather: Sendable {
       else { return nil }
       table = .quantized(weight: dequantize.operands[0], dequantized: dequantize.result, format: format)
       rest.removeAll { $0.result == dequantize.result }
-    } else if let cast = producer, cast.kind == .cast, tableType.dtype == .f32,
-      case let dtype = graph.type(of: cast.operands[0]).dtype, dtype == .f16 || dtype == .bf16
-    {
-      table = .widened(weight: cast.operands[0], widened: cast.result, dtype: dtype)
+    } else if let cast = producer, let weight = graph.widenedSixteenBitOperand(of: cast) {
+      table = .widened(weight: weight, widened: cast.result, dtype: graph.type(of: weight).dtype)
       rest.removeAll { $0.result == cast.result }
     } else {
       guard tableType.dtype == .f32, !inside.contains(gather.operands[0]) else { return nil }

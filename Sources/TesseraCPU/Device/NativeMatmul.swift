@@ -106,13 +106,13 @@ struct NativeMatmul: Sendable {
       node = graph.nodes[producer]
       transposed = true
     }
-    guard node.kind == .dequantize || node.kind == .cast, graph.type(of: node.result).dtype == .f32 else { return nil }
+    let dequantizes = node.kind == .dequantize && graph.type(of: node.result).dtype == .f32
+    guard dequantizes || graph.widenedSixteenBitOperand(of: node) != nil else { return nil }
     let w = node.operands[0], type = graph.type(of: w)
     // QuantizedMatmul reads the 32-element formats it has decoders for, and `n × k` weights of
-    // the formats it reads as tiles (q5_0, q5_1, q3_k, q4_k, q5_k, q6_k, and f16/bf16 widened by a cast); the
-    // other block types are dequantized by their group and multiplied as f32.
-    guard node.kind == .dequantize || type.dtype == .f16 || type.dtype == .bf16,
-      QuantizedBlocks.readsInPlace(type.dtype) || (transposed && QuantizedTiles.supports(type.dtype)),
+    // the formats it reads as tiles (q5_0, q5_1, q3_k, q4_k, q5_k, q6_k, and f16/bf16 widened by
+    // a cast); the other block types are dequantized by their group and multiplied as f32.
+    guard QuantizedBlocks.readsInPlace(type.dtype) || (transposed && QuantizedTiles.supports(type.dtype)),
       type.shape.rank == 2
     else { return nil }
     return (w, type.dtype, transposed)

@@ -115,9 +115,7 @@ public enum Fusion {
   /// reads is never a value another group could fuse).
   private static func isWeightDecode(_ node: Node, _ graph: Graph) -> Bool {
     if node.kind == .dequantize { return true }
-    guard node.kind == .cast, graph.type(of: node.result).dtype == .f32 else { return false }
-    let source = node.operands[0], dtype = graph.type(of: source).dtype
-    guard dtype == .f16 || dtype == .bf16 else { return false }
+    guard let source = graph.widenedSixteenBitOperand(of: node) else { return false }
     return graph.arguments.contains(source) || graph.nodes.contains { $0.result == source && $0.kind == .constant }
   }
 

@@ -63,15 +63,20 @@ extension KernelGenerator {
       graph.type(of: node.operands[0]).dtype == .f32,
       let transpose = definingNode[node.operands[1]].map({ graph.nodes[$0] }), transpose.kind == .transpose,
       (transpose.attributes.ints("perm") ?? [1, 0]) == [1, 0],
-      let decode = definingNode[transpose.operands[0]].map({ graph.nodes[$0] }),
-      decode.kind == .dequantize || decode.kind == .cast, graph.type(of: decode.result).dtype == .f32
+      let decode = definingNode[transpose.operands[0]].map({ graph.nodes[$0] })
     else { return nil }
-    let weight = graph.type(of: decode.operands[0])
-    let rowMultiple =
-      decode.kind == .dequantize
-      ? weight.dtype.quantBlock?.elements : weight.dtype == .f16 || weight.dtype == .bf16 ? 32 : nil
-    guard let rowMultiple, weight.shape.rank == 2, weight.shape.dims[1] % rowMultiple == 0 else { return nil }
-    return decode.operands[0]
+    let w: ValueID, rowMultiple: Int?
+    if decode.kind == .dequantize, graph.type(of: decode.result).dtype == .f32 {
+      w = decode.operands[0]
+      rowMultiple = graph.type(of: w).dtype.quantBlock?.elements
+    } else if let widened = graph.widenedSixteenBitOperand(of: decode) {
+      (w, rowMultiple) = (widened, 32)
+    } else {
+      return nil
+    }
+    let shape = graph.type(of: w).shape
+    guard let rowMultiple, shape.rank == 2, shape.dims[1] % rowMultiple == 0 else { return nil }
+    return w
   }
 
   /// Emits the kernel described at ``QuantizedMatmulShape`` for the matmul `core` reading `w`.
