@@ -5,7 +5,7 @@ import TesseraRuntime
 /// A device segment's steps with every pointer they use resolved, each bound to its memory once
 /// (``CPUPlanBackend/bound(_:root:pointer:tiles:)``), so that a run only calls them. The steps
 /// read the addresses from one table as they run. Where no step fixes an argument's address
-/// while it is encoded (``rebindableArguments(of:written:actions:tiles:plan:)``), a run whose
+/// while it is encoded (``rebindableArguments(of:written:actions:tiles:)``), a run whose
 /// arguments are in other memory (a host tensor read in place) rewrites only the arguments'
 /// entries (``rebind(locate:)``) instead of encoding the segment again: resolving every value's
 /// address took about 100 µs of each MobileNetV3-Small run on `cpu`. A class: the runner hands

@@ -13,16 +13,17 @@ public enum QuantizedPrecision: String, Sendable, Hashable, CaseIterable {
 }
 
 /// Matmuls against GGUF-quantized weights: `y[m×n] = x[m×k] · Wᵀ` where `W` is `n × k` in q4_0,
-/// q4_1, q8_0, q5_0, q5_1, q3_k, q4_k, q5_k or q6_k blocks along `k` (GGUF's layout: each output row's
-/// weights are contiguous).
+/// q4_1, q8_0, q5_0, q5_1, q3_k, q4_k, q5_k or q6_k blocks along `k` (GGUF's layout: each output
+/// row's weights are contiguous).
 /// A few activation rows (decode) run ``QuantizedMatvec``, which decodes blocks in registers;
 /// more rows (prefill) decode each group of four weight rows once into a scratch tile that all
 /// rows share. Threads split the output columns. Given the weights also as
 /// ``QuantizedTiles``, the f32-activation mode reads the tiles instead (one stream), and so does
 /// the int8-activation mode where ``Int8TileMatvec`` runs (AVX-512 VNNI or AVX2). q5_0, q5_1,
-/// q3_k, q4_k, q5_k and q6_k are read only as tiles (``QuantizedTiles/onlyTiled(_:)``): repacked for the call when not
-/// given, and in the int8-activation mode on a CPU without ``Int8TileMatvec`` multiplied with f32
-/// activations. f16 and bf16 weights are read as tiles too, always with f32 activations.
+/// q3_k, q4_k, q5_k and q6_k are read only as tiles (``QuantizedTiles/onlyTiled(_:)``): repacked
+/// for the call when not given, and in the int8-activation mode on a CPU without
+/// ``Int8TileMatvec`` multiplied with f32 activations. f16 and bf16 weights are read as tiles
+/// too, always with f32 activations.
 public enum QuantizedMatmul {
   /// Activation rows up to which each row streams the weights itself: beyond it, decoding a
   /// weight row once into scratch and reusing it costs less than decoding it per row.

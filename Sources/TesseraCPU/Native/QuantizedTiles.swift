@@ -10,11 +10,12 @@ import TesseraIR
 /// weights along `k` it stores the four rows' scales, then their offsets where the layout has
 /// them, then their codes in row order (``Layout``). q4_0, q4_1 and q8_0 keep GGUF's values, only
 /// their order changes, so results equal the GGUF-layout kernels' up to summation order. q5_0,
-/// q5_1, q3_k, q4_k, q5_k and q6_k have no GGUF-layout kernel: only tiles are read, repacked into the q8_0,
-/// ``Q4ScaledTile`` and ``Q8ScaledTile`` layouts with every weight's value unchanged (the K
-/// formats' f32 scales `d · sc` and offsets `-dmin · m` rounded as the reference rounds them).
-/// f16 and bf16 weights (an F16 GGUF's, read through `cast`) take tiles of their 16-bit values
-/// (``F16Tile``, ``BF16Tile``), widened in registers, with f32 activations in both precision modes.
+/// q5_1, q3_k, q4_k, q5_k and q6_k have no GGUF-layout kernel: only tiles are read, repacked into
+/// the q8_0, ``Q4ScaledTile`` and ``Q8ScaledTile`` layouts with every weight's value unchanged
+/// (the K formats' f32 scales `d · sc` and offsets `-dmin · m` rounded as the reference rounds
+/// them). f16 and bf16 weights (an F16 GGUF's, read through `cast`) take tiles of their 16-bit
+/// values (``F16Tile``, ``BF16Tile``), widened in registers, with f32 activations in both
+/// precision modes.
 public enum QuantizedTiles {
   /// Weight rows per tile.
   public static let rows = 4
