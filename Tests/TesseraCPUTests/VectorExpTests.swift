@@ -16,26 +16,42 @@ struct VectorExpTests {
     return abs(Double(actual) - expected) / Double(rounded.ulp)
   }
 
-  @Test("within 2 ulp of exp from -87.3 to 88.3")
-  func accuracy() {
+  /// ``VectorExp/exp(_:)`` on eight or sixteen lanes (the lane counts the kernels use).
+  static func exp(_ x: [Float]) -> [Float] {
+    if x.count == 8 {
+      let y = VectorExp.exp(SIMD8<Float>(x))
+      return (0..<8).map { y[$0] }
+    }
+    let y = VectorExp.exp(SIMD16<Float>(x))
+    return (0..<16).map { y[$0] }
+  }
+
+  @Test("within 2 ulp of exp from -87.3 to 88.3", arguments: [8, 16])
+  func accuracy(lanes: Int) {
     var worst = 0.0
-    for start in stride(from: -87.3, to: 88.2, by: 0.0137 * 8) {
-      let x = SIMD8<Float>((0..<8).map { Float(start + 0.0137 * Double($0)) })
-      let e = VectorExp.exp(x)
-      for lane in 0..<8 { worst = max(worst, Self.ulps(e[lane], Foundation.exp(Double(x[lane])))) }
+    for start in stride(from: -87.3, to: 88.2, by: 0.0137 * Double(lanes)) {
+      let x = (0..<lanes).map { Float(start + 0.0137 * Double($0)) }
+      for (value, e) in zip(x, Self.exp(x)) { worst = max(worst, Self.ulps(e, Foundation.exp(Double(value)))) }
     }
     #expect(worst <= 2, "worst \(worst) ulp")
   }
 
-  @Test("0 below the normal range, +∞ above, NaN kept, exact at 0")
-  func limits() {
-    let x = SIMD8<Float>(-10000, -.infinity, -88, 0, 89, .infinity, .nan, -87.3)
-    let e = VectorExp.exp(x)
-    #expect(e[0] == 0 && e[1] == 0 && e[2] == 0)
-    #expect(e[3] == 1)
-    #expect(e[4] == .infinity && e[5] == .infinity)
-    #expect(e[6].isNaN)
-    #expect(Self.ulps(e[7], Foundation.exp(Double(x[7]))) <= 2)
+  @Test("0 below the normal range, +∞ above, NaN kept, exact at 0, in every lane", arguments: [8, 16])
+  func limits(lanes: Int) {
+    let special: [Float] = [-10000, -.infinity, -88, 0, 89, .infinity, .nan, -87.3]
+    // Each special value in every lane position: rotated through the vector.
+    for shift in 0..<lanes {
+      let x = (0..<lanes).map { special[($0 + shift) % special.count] }
+      for (value, e) in zip(x, Self.exp(x)) {
+        switch value {
+        case ..<(-87.33): #expect(e == 0, "exp(\(value))")
+        case 0: #expect(e == 1)
+        case 88.4...: #expect(e == .infinity, "exp(\(value))")
+        case _ where value.isNaN: #expect(e.isNaN)
+        default: #expect(Self.ulps(e, Foundation.exp(Double(value))) <= 2, "exp(\(value)) = \(e)")
+        }
+      }
+    }
   }
 
   @Test("a masked softmax row gives exact zeros and the reference's other values", arguments: [5, 8, 37, 128])

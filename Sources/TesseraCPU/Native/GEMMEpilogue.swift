@@ -26,47 +26,49 @@ public enum GEMMActivation: Sendable, Hashable {
   /// `out[j] *= activation(gate[j])`, with the reference evaluator's formulas. The switch is
   /// outside the loops, so each loop is one activation's straight-line code: the piecewise-linear
   /// ones vectorise (a switch per element cost MobileNetV3 about a quarter of its run on cpu), and
-  /// SiLU, sigmoid and both GELUs run eight lanes at a time on ``VectorExp`` and ``VectorErf``.
+  /// SiLU, sigmoid and both GELUs run sixteen lanes at a time on ``VectorExp`` and ``VectorErf``.
   @inline(__always)
   func apply(to out: UnsafeMutablePointer<Float>, columns: Range<Int>, gate: UnsafePointer<Float>? = nil) {
     switch self {
     case .identity: map(out, columns, gate) { $0 }
     case .relu: map(out, columns, gate) { Swift.max($0, 0) }
-    case .silu: mapEight(out, columns, gate) { $0 / (1 + VectorExp.exp(-$0)) }
-    case .gelu: mapEight(out, columns, gate) { 0.5 * $0 * (1 + VectorErf.erf($0 * Float(0.5).squareRoot())) }
+    case .silu: mapSixteen(out, columns, gate) { $0 / (1 + VectorExp.exp(-$0)) }
+    case .gelu: mapSixteen(out, columns, gate) { 0.5 * $0 * (1 + VectorErf.erf($0 * Float(0.5).squareRoot())) }
     case .geluTanh:
       // 0.5 · x · (1 + tanh u) is x · sigmoid(2u): no scalar tanhf (glibc's, through expm1f, was
       // about 14% of Gemma 3's prefill on cpu) and no cancellation in 1 + tanh u where u < 0.
-      mapEight(out, columns, gate) { x in
+      mapSixteen(out, columns, gate) { x in
         let u = (2 / Float.pi).squareRoot() * (x + 0.044715 * x * x * x)
         return x / (1 + VectorExp.exp(-2 * u))
       }
     case .hardSigmoid: map(out, columns, gate) { Self.hardSigmoid($0) }
     case .hardSwish: map(out, columns, gate) { $0 * Self.hardSigmoid($0) }
     case .tanh: map(out, columns, gate) { Foundation.tanh($0) }
-    case .sigmoid: mapEight(out, columns, gate) { 1 / (1 + VectorExp.exp(-$0)) }
+    case .sigmoid: mapSixteen(out, columns, gate) { 1 / (1 + VectorExp.exp(-$0)) }
     }
   }
 
-  /// ``map(_:_:_:_:)`` eight lanes at a time (glibc's `erff` and `expf` per element were about
-  /// a tenth of BERT's time on `cpu`); the last partial vector goes through the same `f`.
+  /// ``map(_:_:_:_:)`` sixteen lanes at a time, one AVX-512 register (glibc's `erff` and `expf`
+  /// per element were about a tenth of BERT's time on `cpu`; eight lanes at a time, BERT's GELU
+  /// epilogue still took a fifth of its feed-forward GEMM); the last partial vector goes through
+  /// the same `f`.
   @inline(__always)
-  private func mapEight(
+  private func mapSixteen(
     _ out: UnsafeMutablePointer<Float>, _ columns: Range<Int>, _ gate: UnsafePointer<Float>?,
-    _ f: (SIMD8<Float>) -> SIMD8<Float>
+    _ f: (SIMD16<Float>) -> SIMD16<Float>
   ) {
     let input = gate ?? UnsafePointer(out)
     var j = columns.lowerBound
-    while j + 8 <= columns.upperBound {
-      let value = f(UnsafeRawPointer(input + j).loadUnaligned(as: SIMD8<Float>.self))
+    while j + 16 <= columns.upperBound {
+      let value = f(UnsafeRawPointer(input + j).loadUnaligned(as: SIMD16<Float>.self))
       let target = UnsafeMutableRawPointer(out + j)
       target.storeBytes(
-        of: gate == nil ? value : value * target.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
-      j += 8
+        of: gate == nil ? value : value * target.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+      j += 16
     }
     guard j < columns.upperBound else { return }
     let count = columns.upperBound - j
-    var x = SIMD8<Float>()
+    var x = SIMD16<Float>()
     for lane in 0..<count { x[lane] = input[j + lane] }
     let y = f(x)
     for lane in 0..<count { out[j + lane] = gate == nil ? y[lane] : out[j + lane] * y[lane] }

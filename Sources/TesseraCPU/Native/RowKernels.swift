@@ -5,7 +5,7 @@ import Foundation
 /// rounding), parallel over rows.
 public enum RowKernels {
   /// `out[r, :] = softmax(x[r, :])` for `rows` rows of `width`; `out` may equal `x`. The
-  /// exponentials are ``VectorExp``'s, eight at a time (a row's last few padded with -∞, whose
+  /// exponentials are ``VectorExp``'s, sixteen at a time (a row's last few padded with -∞, whose
   /// exponential is 0).
   public static func softmax(
     _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, width: Int,
@@ -15,17 +15,17 @@ public enum RowKernels {
     (rows * width < 16 * 1024 ? CPUThreadPool.single : pool).forEachChunk(of: rows) { range in
       for row in range {
         let input = shared.x + row * width, output = shared.out + row * width
-        let peak = SIMD8(repeating: largest(input, width))
-        var totals = SIMD8<Float>()
-        for start in stride(from: 0, to: width, by: 8) {
-          let lanes = Swift.min(8, width - start)
-          if lanes == 8 {
-            let e = VectorExp.exp(UnsafeRawPointer(input + start).loadUnaligned(as: SIMD8<Float>.self) - peak)
-            UnsafeMutableRawPointer(output + start).storeBytes(of: e, as: SIMD8<Float>.self)
+        let peak = SIMD16(repeating: largest(input, width))
+        var totals = SIMD16<Float>()
+        for start in stride(from: 0, to: width, by: 16) {
+          let lanes = Swift.min(16, width - start)
+          if lanes == 16 {
+            let e = VectorExp.exp(UnsafeRawPointer(input + start).loadUnaligned(as: SIMD16<Float>.self) - peak)
+            UnsafeMutableRawPointer(output + start).storeBytes(of: e, as: SIMD16<Float>.self)
             totals += e
             continue
           }
-          var values = SIMD8<Float>(repeating: -.infinity)
+          var values = SIMD16<Float>(repeating: -.infinity)
           for lane in 0..<lanes { values[lane] = input[start + lane] }
           let e = VectorExp.exp(values - peak)
           totals += e

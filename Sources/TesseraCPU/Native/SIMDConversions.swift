@@ -36,13 +36,14 @@ enum SIMDConversions {
   }
 
   /// Each float rounded to the nearest integer, ties away from zero, as an integer; for
-  /// |x| < 2²². Vector instructions only: truncating `x ± (0.5 − 2⁻²⁵)` rounds exactly as
-  /// `rounded(.toNearestOrAwayFromZero)` (whose per-lane form compiles to scalar code), and
-  /// adding 1.5 · 2²³ leaves the integer in the low bits of the float.
+  /// |x| < 2²². Vector instructions only: truncating `x ± (0.5 − 2⁻²⁵)` (the sign of `x`'s,
+  /// copied bitwise) rounds exactly as `rounded(.toNearestOrAwayFromZero)` (whose per-lane form
+  /// compiles to scalar code), and adding 1.5 · 2²³ leaves the integer in the low bits of the float.
   @inline(__always)
   static func roundedAwayFromZero(_ x: SIMD16<Float>) -> SIMD16<Int32> {
-    let half = SIMD16<Float>(repeating: Float(0.5).nextDown)
-    let shifted = x + half.replacing(with: -half, where: x .< 0)
+    let half = SIMD16<UInt32>(repeating: Float(0.5).nextDown.bitPattern)
+    let sign = unsafeBitCast(x, to: SIMD16<UInt32>.self) & 0x8000_0000
+    let shifted = x + unsafeBitCast(half | sign, to: SIMD16<Float>.self)
     var truncated = SIMD16<Float>()
     for lane in 0..<16 { truncated[lane] = shifted[lane].rounded(.towardZero) }
     let magic: Float = 12_582_912  // 1.5 · 2²³: its ulp is 1
