@@ -4,6 +4,14 @@ import Tessera
 /// The `cpu` backend's suites: SGEMM against numpy/OpenBLAS, quantized matvec bandwidth against
 /// numpy streaming the same bytes, and the vectorised KIR executor against the KIR interpreter,
 /// each peer measured in the same run.
+/// One SGEMM's sizes: C is `m × n`, the depth `k`.
+struct GEMMShape {
+  var m: Int, n: Int, k: Int
+
+  /// `MxNxK`, or the one size of a square product.
+  var name: String { m == n && n == k ? "\(m)" : "\(m)x\(n)x\(k)" }
+}
+
 enum CPUBenchmark {
   /// One measured row for the table and the JSON file.
   struct Row: Codable {
@@ -11,34 +19,36 @@ enum CPUBenchmark {
     var peer: Double?, peerName: String, ratio: Double?
   }
 
-  /// SGEMM square sizes at each thread count vs numpy with the same thread count.
-  static func gemm(sizes: [Int], threads: [Int], repeats: Int) -> [Row] {
+  /// SGEMM of each shape at each thread count vs numpy with the same thread count.
+  static func gemm(shapes: [GEMMShape], threads: [Int], repeats: Int) -> [Row] {
     var rows: [Row] = []
     print("SGEMM f32, best of \(repeats); peer: numpy/OpenBLAS (OPENBLAS_NUM_THREADS = threads) in the same run")
     print(
       String(
-        format: "SIZE  THREADS  TESSERA GFLOP/s  NUMPY GFLOP/s  RATIO   %%PEAK(%.0f/core, measured)", FMAPeak.perCore))
-    for size in sizes {
+        format: "SHAPE (MxNxK)   THREADS  TESSERA GFLOP/s  NUMPY GFLOP/s  RATIO   %%PEAK(%.0f/core, measured)",
+        FMAPeak.perCore))
+    for shape in shapes {
+      let (m, n, k) = (shape.m, shape.n, shape.k)
       var generator = SeededRandom(seed: 1)
-      let a = (0..<(size * size)).map { _ in Float.random(in: -1..<1, using: &generator) }
-      let b = (0..<(size * size)).map { _ in Float.random(in: -1..<1, using: &generator) }
-      var c = [Float](repeating: 0, count: size * size)
+      let a = (0..<(m * k)).map { _ in Float.random(in: -1..<1, using: &generator) }
+      let b = (0..<(k * n)).map { _ in Float.random(in: -1..<1, using: &generator) }
+      var c = [Float](repeating: 0, count: m * n)
       for count in threads {
         let pool = CPUThreadPool(threads: count)
         let seconds = bestTime(repeats) {
-          SGEMM.multiply(m: size, n: size, k: size, a: a, lda: size, b: b, ldb: size, c: &c, ldc: size, pool: pool)
+          SGEMM.multiply(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &c, ldc: n, pool: pool)
         }
-        let ours = 2 * pow(Double(size), 3) / seconds / 1e9
-        let peer = Peer.numpyGEMM(size: size, threads: count, repeats: repeats)
+        let ours = 2 * Double(m * n * k) / seconds / 1e9
+        let peer = Peer.numpyGEMM(shape, threads: count, repeats: repeats)
         let row = Row(
-          suite: "gemm", name: "\(size)", threads: count, value: ours, unit: "GFLOP/s", peer: peer,
+          suite: "gemm", name: shape.name, threads: count, value: ours, unit: "GFLOP/s", peer: peer,
           peerName: "numpy/OpenBLAS", ratio: peer.map { ours / $0 })
         rows.append(row)
         print(
-          String(
-            format: "%-5d %7d  %15.1f  %13@  %6@  %5.1f%%", size, count, ours, Peer.text(peer),
-            Peer.ratioText(row.ratio),
-            100 * ours / (FMAPeak.perCore * Double(count))))
+          shape.name.padding(toLength: 15, withPad: " ", startingAt: 0)
+            + String(
+              format: " %7d  %15.1f  %13@  %6@  %5.1f%%", count, ours, Peer.text(peer), Peer.ratioText(row.ratio),
+              100 * ours / (FMAPeak.perCore * Double(count))))
       }
     }
     return rows
@@ -205,14 +215,16 @@ enum Peer {
   static func text(_ value: Double?) -> String { value.map { String(format: "%.2f", $0) } ?? "n/a" }
   static func ratioText(_ value: Double?) -> String { value.map { String(format: "%.2f×", $0) } ?? "-" }
 
-  static func numpyGEMM(size: Int, threads: Int, repeats: Int) -> Double? {
-    python(
+  /// GFLOP/s of numpy's `a @ b` for `a` m×k and `b` k×n in f32, best of `repeats`.
+  static func numpyGEMM(_ shape: GEMMShape, threads: Int, repeats: Int) -> Double? {
+    let (m, n, k) = (shape.m, shape.n, shape.k)
+    return python(
       """
       import time, numpy as np
-      a = np.random.rand(\(size), \(size)).astype(np.float32); b = np.random.rand(\(size), \(size)).astype(np.float32)
+      a = np.random.rand(\(m), \(k)).astype(np.float32); b = np.random.rand(\(k), \(n)).astype(np.float32)
       a @ b
       best = min((lambda t: (a @ b, time.perf_counter() - t)[1])(time.perf_counter()) for _ in range(\(repeats)))
-      print(2 * \(size) ** 3 / best / 1e9)
+      print(2 * \(m) * \(n) * \(k) / best / 1e9)
       """, threads: threads)
   }
 

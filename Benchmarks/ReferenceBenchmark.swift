@@ -17,7 +17,7 @@ enum ReferenceBenchmark {
       let compiled = try ReferenceDevice().compile(graph)
       let seconds = try bestTime(repeats) { _ = try compiled.run(inputs: inputs) }
       let ours = 2 * pow(Double(size), 3) / seconds / 1e9
-      let peer = Peer.numpyGEMM(size: size, threads: 1, repeats: repeats)
+      let peer = Peer.numpyGEMM(GEMMShape(m: size, n: size, k: size), threads: 1, repeats: repeats)
       let peerText = peer.map { String(format: "%13.2f", $0) } ?? "  unavailable"
       let ratio = peer.map { String(format: "%.3f×", ours / $0) } ?? "-"
       print(String(format: "%-6d %15.2f", size, ours) + "   \(peerText)   \(ratio)")

@@ -14,7 +14,8 @@ let usage = """
     reference   matmul on the reference evaluator (the oracle) vs numpy; --sizes 128,256,512
     compile     graph-compiler time for a stack of transformer blocks (--layers 30), and for
                 SmolLM2-135M's prefill (128 tokens) and decode graphs when the model is cached
-    gemm        cpu SGEMM vs numpy/OpenBLAS at 1 and 2 threads; --sizes 256,512,1024,2048
+    gemm        cpu SGEMM vs numpy/OpenBLAS at 1 and 2 threads; --sizes 256,512,1024,2048 (square), or
+              --shapes MxNxK,… (C m×n, depth k; e.g. BERT's 128x1024x256)
     quant       cpu Q4_0/Q4_1/Q8_0 matvec GB/s at LLM shapes (GGUF layout and q4 tiles) and over the
                 SmolLM2-135M decode matrices (out of cache) vs numpy streaming the same bytes on as
                 many threads
@@ -77,6 +78,18 @@ func positiveIntegers(_ name: String, default fallback: String, in arguments: [S
   return values
 }
 
+/// `--shapes`' `MxNxK` list (e.g. `128x1024x256,128x128x64`); a malformed entry exits with an
+/// error naming it.
+func gemmShapes(_ text: String) -> [GEMMShape] {
+  text.split(separator: ",").map { entry in
+    let dims = entry.split(separator: "x").map { Int($0) ?? 0 }
+    guard dims.count == 3, dims.allSatisfy({ $0 > 0 }) else {
+      fail("--shapes expects MxNxK entries of positive integers (e.g. 128x1024x256), found '\(entry)'")
+    }
+    return GEMMShape(m: dims[0], n: dims[1], k: dims[2])
+  }
+}
+
 /// The best wall time of `repeats` runs of `body`, in seconds.
 func bestTime(_ repeats: Int, _ body: () throws -> Void) rethrows -> Double {
   var best = Double.infinity
@@ -107,8 +120,12 @@ do {
     let rows: [CPUBenchmark.Row]
     switch arguments[0] {
     case "gemm":
-      let sizes = positiveIntegers("--sizes", default: "256,512,1024,2048", in: arguments)
-      rows = CPUBenchmark.gemm(sizes: sizes, threads: threads, repeats: repeats)
+      let shapes =
+        option("--shapes", in: arguments).map { gemmShapes($0) }
+        ?? positiveIntegers("--sizes", default: "256,512,1024,2048", in: arguments).map {
+          GEMMShape(m: $0, n: $0, k: $0)
+        }
+      rows = CPUBenchmark.gemm(shapes: shapes, threads: threads, repeats: repeats)
     case "quant": rows = CPUBenchmark.quant(threads: threads, repeats: repeats)
     case "prefill":
       let rowCount = positiveInteger("--rows", default: 128, in: arguments)
