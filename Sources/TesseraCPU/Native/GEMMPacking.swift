@@ -51,14 +51,15 @@ enum GEMMPacking {
           }
         }
         for _ in 0..<remaining {
-          for r in 0..<mr { target[r] = source[r * lda] }
+          for r in 0..<mr { target[r] = source[r &* lda] }
           source += 1
           target += mr
         }
       } else {
-        for r in 0..<mr {
-          let row = a + (panel + Swift.min(r, height - 1)) * lda
-          for p in 0..<depth { out[p * mr + r] = r < height ? row[p] : 0 }
+        out.update(repeating: 0, count: depth * mr)
+        for r in 0..<height {
+          let row = a + (panel + r) * lda
+          for p in 0..<depth { out[p &* mr &+ r] = row[p] }
         }
       }
     }
