@@ -8,7 +8,9 @@ import TesseraIR
 ///   dtype). `x + 0` gives `x` where IEEE arithmetic would give `+0` for `x = -0`.
 /// - `neg (neg x)` → `x`.
 /// - `transpose (transpose x)` → one transpose with the composed permutation; a transpose with
-///   the identity permutation → `x`.
+///   the identity permutation → `x`; a transpose that moves only axes of size 1 (the axes longer
+///   than 1 keep their order: one token's heads in decode attention) → a `reshape` to its result
+///   shape, which reads the elements in the same order and needs no kernel.
 /// - `reshape (reshape x)` → one reshape of `x`.
 /// - `reshape`, `broadcast`, `slice` or `cast` whose result type equals its operand's type (same
 ///   shape, full range with step 1, same dtype) → `x`.
@@ -45,6 +47,14 @@ public struct AlgebraicSimplification: GraphPass {
     case .transpose:
       let perm = permutation(node, rewriter)
       if perm == Array(perm.indices) { return .replace(with: operand!) }
+      let dims = rewriter.type(of: operand!).shape.dims
+      let longAxes = perm.filter { dims[$0] != 1 }
+      if longAxes == longAxes.sorted() {
+        return .keep(
+          Node(
+            kind: .reshape, operands: [operand!],
+            attributes: ["shape": .ints(rewriter.type(of: node.result).shape.dims)], result: node.result))
+      }
       guard let producer, producer.kind == .transpose else { return nil }
       let inner = permutation(producer, rewriter)
       var merged = node
