@@ -2,6 +2,8 @@ import Tessera
 import TesseraTestSupport
 import Testing
 
+@testable import TesseraCompiler
+
 /// `matmul(x, transpose(dequantize(w)))` on OpenCL and Vulkan, whose kernels read `w`'s GGUF
 /// blocks in place (and `transpose(cast(w))` of f16 and bf16 `w`, read and widened in place),
 /// against the reference evaluator: every block type, decode (one row) and a
@@ -25,15 +27,24 @@ struct QuantizedMatmulDeviceTests {
     var description: String { "x \(rows + [k])\(constantX ? " constant" : "") w [\(n), \(k)] \(epilogue)" }
   }
 
-  static let cases = [
-    Case(rows: [1], k: 576, n: 130), Case(rows: [1], k: 96, n: 7), Case(rows: [3], k: 576, n: 7),
-    Case(rows: [5], k: 96, n: 130, epilogue: .residual), Case(rows: [2, 3], k: 64, n: 9),
-    Case(rows: [1], k: 576, n: 130, epilogue: .swiglu), Case(rows: [1], k: 32, n: 9),
-    Case(rows: [3], k: 32, n: 17, epilogue: .residual),
-    // Tails of the word-wide decode: K of 5 and 7 blocks (lanes take unequal numbers of
-    // chunks; blocks start on both 2-byte alignments), a full and a partial group of x rows.
-    Case(rows: [1], k: 160, n: 33), Case(rows: [4], k: 224, n: 19, epilogue: .residual),
-    Case(rows: [6], k: 160, n: 3), Case(rows: [1], k: 96, n: 5, constantX: true),
+  static let cases =
+    [
+      Case(rows: [1], k: 576, n: 130), Case(rows: [1], k: 96, n: 7), Case(rows: [3], k: 576, n: 7),
+      Case(rows: [5], k: 96, n: 130, epilogue: .residual), Case(rows: [2, 3], k: 64, n: 9),
+      Case(rows: [1], k: 576, n: 130, epilogue: .swiglu), Case(rows: [1], k: 32, n: 9),
+      Case(rows: [3], k: 32, n: 17, epilogue: .residual),
+      // Tails of the word-wide decode: K of 5 and 7 blocks (lanes take unequal numbers of
+      // chunks; blocks start on both 2-byte alignments), a full and a partial group of x rows.
+      Case(rows: [1], k: 160, n: 33), Case(rows: [4], k: 224, n: 19, epilogue: .residual),
+      Case(rows: [6], k: 160, n: 3), Case(rows: [1], k: 96, n: 5, constantX: true),
+    ] + tiledCases
+
+  /// Prefill shapes, which take the tiled kernel where the target tiles (``TiledQuantizedMatmul``,
+  /// 32 × 32 blocks): a whole block and a ragged one each way, exactly one block with SwiGLU, a
+  /// batch of rows, and one block of K.
+  static let tiledCases = [
+    Case(rows: [37], k: 96, n: 70, epilogue: .residual), Case(rows: [32], k: 64, n: 32, epilogue: .swiglu),
+    Case(rows: [2, 33], k: 32, n: 33),
   ]
 
   /// The first Vulkan device with every reduction in shared memory, though it may have
@@ -130,6 +141,35 @@ struct QuantizedMatmulDeviceTests {
     let device = try #require(Self.treeOnlyVulkan)
     #expect((device as? VulkanDevice)?.capabilities.subgroupSize == nil)
     try Self.check(device, dtype, shape)
+  }
+
+  @Test(
+    "OpenCL, the tiled kernel forced", .enabled(if: device("opencl") != nil, skipReason("opencl")),
+    arguments: [DType.q4_0, .q4_1, .q8_0, .f16], tiledCases)
+  func openCLTiled(dtype: DType, shape: Case) throws {
+    // PoCL's untuned shape streams rows (it runs workgroups as loops, split at every barrier);
+    // a target without that takes the tiled kernel for these shapes.
+    let base = try #require(Self.device("opencl") as? OpenCLDevice)
+    var capabilities = base.capabilities
+    capabilities.streamsQuantizedRows = false
+    capabilities.tuning = KernelTuning()
+    let device = try base.configured(capabilities: capabilities)
+    let graph = try TestSupport.parseOne(Self.text(dtype, shape))
+    let kernel = try #require(try GraphCompiler.compile(graph, target: capabilities).steps.compactMap(\.call).last)
+      .kernel
+    #expect(kernel.workgroupSize == [8, 8, 1], "the tiled kernel's workgroup")
+    try Self.check(device, dtype, shape)
+  }
+
+  @Test(
+    "prefill shapes take the tiled kernel, one row of x the per-output one",
+    arguments: [TiledQuantizedMatmul.tile - 1, TiledQuantizedMatmul.tile, 100])
+  func tiledFromOneTileOfRows(rows: Int) throws {
+    let graph = try TestSupport.parseOne(Self.text(.q4_1, Case(rows: [rows], k: 64, n: 40)))
+    let target = TargetCapabilities.everything("vulkan", matmulsReadQuantizedWeights: true, subgroupSize: 8)
+    let kernel = try #require(try GraphCompiler.compile(graph, target: target).steps.compactMap(\.call).first).kernel
+    let tiled = KIRPrinter.print(kernel).contains("xTile")
+    #expect(tiled == (rows >= TiledQuantizedMatmul.tile))
   }
 
   @Test("KIR interpreter, with and without subgroups", arguments: [DType.q4_1, .q8_0, .f16, .bf16], cases)

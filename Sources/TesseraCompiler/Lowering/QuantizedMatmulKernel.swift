@@ -32,6 +32,9 @@ struct QuantizedMatmulShape: Hashable, Sendable {
   /// Whether the lanes of an output sum with ``KInstruction/subgroupAdd(_:_:)`` (`lanes` is the
   /// target's subgroup size) instead of a shared-memory tree.
   var subgroupSums = false
+  /// Whether a matmul with at least a tile of rows of x (a prefill) takes the tiled kernel
+  /// (``TiledQuantizedMatmul``) instead of this shape.
+  var tiled = true
 
   /// Work-items of a workgroup the subgroup shape aims for (several subgroups, one per output):
   /// 16 outputs of 8 lanes on lavapipe, whose 576 x 576 q4_1 matvec took 6.1–6.6 ms so against
@@ -90,6 +93,14 @@ extension KernelGenerator {
     let (n, depth) = (layout.n, layout.k)
     let outerShape = Shape(Array(resultShape.dims.dropLast()))
     let outer = outerShape.count
+    // x is read a chunk at a time (one vector load) where it is a buffer as it is; a value the
+    // group computes (or a constant) is evaluated element by element.
+    let xShape = graph.type(of: core.operands[0]).shape
+    let xBuffer = emitter.isLoadedFromBuffer(core.operands[0]) ? emitter.buffer(for: core.operands[0]) : nil
+    if shape.tiled, TiledQuantizedMatmul.serves(rows: outer), let xBuffer {
+      tiledQuantizedMatmul(core, weight: w, xBuffer: xBuffer, root: root, emitter, output)
+      return
+    }
     var shape = shape
     shape.xRows = Swift.min(shape.xRows, outer)
     let (lanes, rows, xRows, chunk) = (shape.lanes, shape.rows, shape.xRows, shape.chunk)
@@ -100,10 +111,6 @@ extension KernelGenerator {
     let j = k.groupID(1) * emitter.index(rows) + slot
     let firstRow = k.groupID(2) * emitter.index(xRows)
     let weights = emitter.buffer(for: w)
-    // x is read a chunk at a time (one vector load) where it is a buffer as it is; a value the
-    // group computes (or a constant) is evaluated element by element.
-    let xShape = graph.type(of: core.operands[0]).shape
-    let xBuffer = emitter.isLoadedFromBuffer(core.operands[0]) ? emitter.buffer(for: core.operands[0]) : nil
     // Rows of x past the end read the last row (and are not stored); columns past n sum nothing.
     let outerIndices = (0..<xRows).map { r in k.min(firstRow + emitter.index(r), emitter.index(outer - 1)) }
     let outerCoordinates = outerIndices.map { emitter.coordinates(of: $0, in: outerShape) }
@@ -177,7 +184,7 @@ extension KernelGenerator {
 
   /// `lanes` weights from element `i` as f32: dequantized (quantized `weights`) or widened (f16,
   /// bf16).
-  private static func widenedLoad(_ weights: KBufferRef, _ i: KExpr, lanes: Int) -> KExpr {
+  static func widenedLoad(_ weights: KBufferRef, _ i: KExpr, lanes: Int) -> KExpr {
     let values = weights.load(i, lanes: lanes)
     return weights.dtype.isQuantized ? values : values.cast(.f32)
   }
@@ -230,7 +237,7 @@ extension KernelGenerator {
 
   /// A's coordinates for element `p` of the contraction at the result's outer coordinates
   /// (batch dims, then the row unless A is a vector).
-  private static func aCoordinates(_ outer: [KExpr], _ p: KExpr, _ layout: MatmulLayout, _ emitter: GroupEmitter)
+  static func aCoordinates(_ outer: [KExpr], _ p: KExpr, _ layout: MatmulLayout, _ emitter: GroupEmitter)
     -> [KExpr]
   {
     let batch = Array(outer.prefix(outer.count - (layout.aIsVector ? 0 : 1)))
