@@ -9,9 +9,7 @@ import TesseraIR
 /// next to the block's rows of x; then each work-item multiplies its rows of x by its rows of
 /// `w` from there, sixteen multiply-adds for eight loads. f32 sums in `k` order per output.
 enum TiledQuantizedMatmul {
-  /// Rows of x and outputs (rows of `w`) of a workgroup's block; also the elements of `k` per
-  /// step, a whole block of every format the kernel reads (32 or 256 elements, or f16 rows of
-  /// a multiple of 32).
+  /// Rows of x and outputs (rows of `w`) of a workgroup's block.
   static let tile = 32
   /// Rows of x and outputs per work-item.
   static let micro = 4
@@ -24,6 +22,11 @@ enum TiledQuantizedMatmul {
 
   /// Whether the tiled kernel serves `rows` rows of x: at least one whole tile.
   static func serves(rows: Int) -> Bool { rows >= tile }
+
+  /// Elements of `k` per step between two barriers: 64 where `depth` is a multiple of it, else
+  /// 32 (every format the kernel reads has blocks of 32 or 256 elements, f16 rows a multiple of
+  /// 32). lavapipe switches between its work-items at every barrier; 64 halves the switches.
+  static func step(depth: Int) -> Int { depth % 64 == 0 ? 64 : 32 }
 }
 
 extension KernelGenerator {
@@ -46,29 +49,31 @@ extension KernelGenerator {
     let column = k.localID(0), line = k.localID(1)
     let firstOutput = k.groupID(0) * emitter.index(tile), firstRow = k.groupID(1) * emitter.index(tile)
     let weights = emitter.buffer(for: w)
-    let xTile = k.shared("xTile", .f32, count: tile * pitch), wTile = k.shared("wTile", .f32, count: tile * pitch)
-    // Each work-item loads half a row of each tile: rows past the end read the last row (their
-    // products are not stored).
+    let step = Tiled.step(depth: depth), chunk = step / 2
+    let xTile = k.shared("xTile", .f32, count: step * pitch), wTile = k.shared("wTile", .f32, count: step * pitch)
+    // Each work-item loads half a row of each tile's step: rows past the end read the last row
+    // (their products are not stored).
     let loader = line * emitter.index(side) + column
-    let loadedRow = loader / emitter.index(2), half = (loader % emitter.index(2)) * emitter.index(tile / 2)
+    let loadedRow = loader / emitter.index(2), half = (loader % emitter.index(2)) * emitter.index(chunk)
     let weightRow = k.min(firstOutput + loadedRow, emitter.index(n - 1)) * emitter.index(depth)
     let xCoordinates = emitter.coordinates(of: k.min(firstRow + loadedRow, emitter.index(outer - 1)), in: outerShape)
     let sums = (0..<(micro * micro)).map { _ in k.variable(k.f32(0)) }
-    k.loop(from: emitter.index(0), to: emitter.index(depth), step: tile) { start in
+    k.loop(from: emitter.index(0), to: emitter.index(depth), step: step) { start in
       emitter.scoped {
-        let at = start + half
-        let weightValues = widenedLoad(weights, weightRow + at, lanes: tile / 2)
-        let xValues = xBuffer.load(
-          emitter.linear(aCoordinates(xCoordinates, at, layout, emitter), in: xShape), lanes: tile / 2)
         // Stored transposed, element p of row r at p · pitch + r: the work-items of a subgroup
         // (consecutive `column`s) then read consecutive floats of w, and one float of x.
-        for e in 0..<(tile / 2) {
-          let slot = (half + emitter.index(e)) * emitter.index(pitch) + loadedRow
-          wTile[slot] = weightValues.lane(e)
-          xTile[slot] = xValues.lane(e)
+        for offset in stride(from: 0, to: chunk, by: 16) {
+          let at = start + half + emitter.index(offset)
+          let weightValues = widenedLoad(weights, weightRow + at, lanes: 16)
+          let xValues = xBuffer.load(emitter.linear(aCoordinates(xCoordinates, at, layout, emitter), in: xShape), lanes: 16)
+          for e in 0..<16 {
+            let slot = (half + emitter.index(offset + e)) * emitter.index(pitch) + loadedRow
+            wTile[slot] = weightValues.lane(e)
+            xTile[slot] = xValues.lane(e)
+          }
         }
         k.barrier()
-        k.loop(from: emitter.index(0), to: emitter.index(tile)) { p in
+        k.loop(from: emitter.index(0), to: emitter.index(step)) { p in
           emitter.scoped {
             let first = p * emitter.index(pitch)
             let xs = (0..<micro).map { i in xTile[first + emitter.index(i * side) + line] }
