@@ -92,6 +92,19 @@ struct NativeWindowKernelTests {
     ConvolutionCase(
       batch: 1, channels: 4, height: 30, width: 32, outputs: 4, kernel: (3, 3), strides: (3, 3), pads: [1, 1, 1, 1],
       groups: 4),
+    // Depthwise in eight-lane vectors (output rows of at most 8): a 5x5 window with stride 2
+    // (8x7 outputs), strides (1, 2) with a dilation and uneven pads (6 outputs a row), rows of
+    // exactly 8 (the plane's last row stored whole), one output column over 20 channels.
+    ConvolutionCase(
+      batch: 1, channels: 6, height: 15, width: 13, outputs: 6, kernel: (5, 5), strides: (2, 2), pads: [2, 2, 2, 2],
+      groups: 6),
+    ConvolutionCase(
+      batch: 2, channels: 5, height: 9, width: 11, outputs: 5, kernel: (3, 3), strides: (1, 2), dilations: (2, 1),
+      pads: [2, 0, 1, 3], groups: 5),
+    ConvolutionCase(
+      batch: 1, channels: 3, height: 8, width: 8, outputs: 3, kernel: (3, 3), pads: [1, 1, 1, 1], groups: 3),
+    ConvolutionCase(
+      batch: 1, channels: 20, height: 13, width: 3, outputs: 20, kernel: (3, 3), strides: (2, 2), groups: 20),
     // A few input channels (`FewChannelConvolution`): a stem's 3x3 stride 2 on odd sizes, two
     // images, 17 outputs (a whole block of sixteen and one more); rows of 35 outputs (two
     // thirty-two-float splits of the stride-2 input row, then its tail); a 5x5 window over one
