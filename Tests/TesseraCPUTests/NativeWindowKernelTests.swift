@@ -120,6 +120,9 @@ struct NativeWindowKernelTests {
       batch: 1, channels: 2, height: 13, width: 40, outputs: 6, kernel: (3, 3), strides: (2, 3), dilations: (1, 2),
       pads: [1, 0, 2, 2]),
     ConvolutionCase(batch: 1, channels: 3, height: 1, width: 1, outputs: 4, kernel: (3, 3), pads: [1, 1, 1, 1]),
+    // One input column under stride 2 and a pad of 1: the column lands in the odd phase.
+    ConvolutionCase(
+      batch: 1, channels: 2, height: 5, width: 1, outputs: 3, kernel: (3, 3), strides: (2, 2), pads: [1, 1, 1, 1]),
     // One position a channel (squeeze-and-excitation's 1x1 convolutions): matrix–vector
     // products, in three groups; and one large enough to split across threads.
     ConvolutionCase(batch: 2, channels: 12, height: 1, width: 1, outputs: 9, kernel: (1, 1), groups: 3),

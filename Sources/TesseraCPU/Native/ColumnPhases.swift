@@ -34,7 +34,7 @@ enum ColumnPhases {
     _ padBegin: Int, _ stride: Int, _ phaseDistance: Int
   ) {
     let indices = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-    for phase in 0..<Swift.min(stride, count) {
+    for phase in 0..<stride {
       // The first input float of the phase, and how many it holds.
       let first = ((phase - padBegin) % stride + stride) % stride
       guard first < count else { continue }
