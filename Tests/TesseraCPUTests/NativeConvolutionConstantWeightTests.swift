@@ -70,9 +70,9 @@ struct NativeConvolutionConstantWeightTests {
     }
   }
 
-  /// Weights of any size are packed once (ResNet's 512-channel 3x3 layers: 9.4 MB); depthwise
-  /// and Winograd convolutions do not take the SGEMM's A, nor do products of one group's one
-  /// position (matrix–vector).
+  /// Weights of any size are packed once (ResNet's 512-channel 3x3 layers: 9.4 MB); depthwise,
+  /// Winograd and few-channel direct convolutions do not take the SGEMM's A, nor do products of
+  /// one group's one position (matrix–vector).
   @Test("which convolutions keep their weights packed as A")
   func packedRoutes() {
     func sizes(channels: Int, outputs: Int, groups: Int, side: Int, pads: Int) -> Convolution.Sizes {
@@ -85,5 +85,6 @@ struct NativeConvolutionConstantWeightTests {
     #expect(!NativeConvolution.packsWeights(sizes(channels: 16, outputs: 16, groups: 16, side: 7, pads: 1)))
     #expect(!NativeConvolution.packsWeights(sizes(channels: 8, outputs: 8, groups: 1, side: 12, pads: 1)))
     #expect(!NativeConvolution.packsWeights(sizes(channels: 8, outputs: 8, groups: 1, side: 3, pads: 0)))
+    #expect(!NativeConvolution.packsWeights(sizes(channels: 3, outputs: 16, groups: 1, side: 9, pads: 1)))
   }
 }

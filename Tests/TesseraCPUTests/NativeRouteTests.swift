@@ -405,6 +405,17 @@ struct NativeRouteTests {
       }
       """, true
     ),
+    // Two rows of 8 200 (two pieces each on several threads), the right operand read with a
+    // stride of 2 through a transpose.
+    (
+      """
+      func @f(%a: f32[2,8200], %b: f32[8200,2]) -> f32[2,8200] {
+        %t = transpose %b : f32[2,8200]
+        %y = mul %a, %t : f32[2,8200]
+        return %y
+      }
+      """, true
+    ),
     (
       """
       func @f(%a: i32[2,3,4], %b: i32[2,1,4]) -> i32[2,4,4] {

@@ -33,6 +33,10 @@ struct NativeWindowKernelTests {
         && outputSize.0 * outputSize.1 >= 100
     }
 
+    /// Whether the cpu runs it with ``FewChannelConvolution``: one group of at most 4 input
+    /// channels, not a 1x1 kernel.
+    var takesFewChannels: Bool { groups == 1 && channels <= 4 && kernel != (1, 1) }
+
     var description: String {
       "\(batch)x\(channels)x\(height)x\(width) → \(outputs), \(kernel.0)x\(kernel.1) s\(strides) d\(dilations) p\(pads) g\(groups)"
     }
@@ -53,7 +57,7 @@ struct NativeWindowKernelTests {
     ConvolutionCase(batch: 2, channels: 12, height: 6, width: 5, outputs: 20, kernel: (1, 1)),
     // Stride 2 on rows of 23 outputs: the im2col packing's eight-lane loads and their tail.
     ConvolutionCase(
-      batch: 1, channels: 3, height: 9, width: 45, outputs: 16, kernel: (3, 3), strides: (2, 2), pads: [1, 1, 1, 1]),
+      batch: 1, channels: 5, height: 9, width: 45, outputs: 16, kernel: (3, 3), strides: (2, 2), pads: [1, 1, 1, 1]),
     ConvolutionCase(batch: 1, channels: 10, height: 9, width: 9, outputs: 17, kernel: (1, 1), strides: (2, 2)),
     ConvolutionCase(batch: 1, channels: 20, height: 40, width: 37, outputs: 33, kernel: (3, 3), pads: [1, 1, 1, 1]),
     ConvolutionCase(batch: 1, channels: 50, height: 14, width: 14, outputs: 24, kernel: (3, 3), pads: [1, 1, 1, 1]),
@@ -88,6 +92,37 @@ struct NativeWindowKernelTests {
     ConvolutionCase(
       batch: 1, channels: 4, height: 30, width: 32, outputs: 4, kernel: (3, 3), strides: (3, 3), pads: [1, 1, 1, 1],
       groups: 4),
+    // Depthwise in eight-lane vectors (output rows of at most 8): a 5x5 window with stride 2
+    // (8x7 outputs), strides (1, 2) with a dilation and uneven pads (6 outputs a row), rows of
+    // exactly 8 (the plane's last row stored whole), one output column over 20 channels.
+    ConvolutionCase(
+      batch: 1, channels: 6, height: 15, width: 13, outputs: 6, kernel: (5, 5), strides: (2, 2), pads: [2, 2, 2, 2],
+      groups: 6),
+    ConvolutionCase(
+      batch: 2, channels: 5, height: 9, width: 11, outputs: 5, kernel: (3, 3), strides: (1, 2), dilations: (2, 1),
+      pads: [2, 0, 1, 3], groups: 5),
+    ConvolutionCase(
+      batch: 1, channels: 3, height: 8, width: 8, outputs: 3, kernel: (3, 3), pads: [1, 1, 1, 1], groups: 3),
+    ConvolutionCase(
+      batch: 1, channels: 20, height: 13, width: 3, outputs: 20, kernel: (3, 3), strides: (2, 2), groups: 20),
+    // A few input channels (`FewChannelConvolution`): a stem's 3x3 stride 2 on odd sizes, two
+    // images, 17 outputs (a whole block of sixteen and one more); rows of 35 outputs (two
+    // thirty-two-float splits of the stride-2 input row, then its tail); a 5x5 window over one
+    // channel's 7x7 plane; uneven pads; stride 3 with a dilation (split float by float); a 1x1
+    // image.
+    ConvolutionCase(
+      batch: 2, channels: 3, height: 13, width: 11, outputs: 17, kernel: (3, 3), strides: (2, 2), pads: [1, 1, 1, 1]),
+    ConvolutionCase(
+      batch: 1, channels: 3, height: 5, width: 70, outputs: 5, kernel: (3, 3), strides: (2, 2), pads: [1, 1, 1, 1]),
+    ConvolutionCase(batch: 1, channels: 1, height: 7, width: 7, outputs: 5, kernel: (5, 5), pads: [2, 2, 2, 2]),
+    ConvolutionCase(batch: 1, channels: 4, height: 3, width: 5, outputs: 16, kernel: (3, 3), pads: [0, 1, 2, 1]),
+    ConvolutionCase(
+      batch: 1, channels: 2, height: 13, width: 40, outputs: 6, kernel: (3, 3), strides: (2, 3), dilations: (1, 2),
+      pads: [1, 0, 2, 2]),
+    ConvolutionCase(batch: 1, channels: 3, height: 1, width: 1, outputs: 4, kernel: (3, 3), pads: [1, 1, 1, 1]),
+    // One input column under stride 2 and a pad of 1: the column lands in the odd phase.
+    ConvolutionCase(
+      batch: 1, channels: 2, height: 5, width: 1, outputs: 3, kernel: (3, 3), strides: (2, 2), pads: [1, 1, 1, 1]),
     // One position a channel (squeeze-and-excitation's 1x1 convolutions): matrix–vector
     // products, in three groups; and one large enough to split across threads.
     ConvolutionCase(batch: 2, channels: 12, height: 1, width: 1, outputs: 9, kernel: (1, 1), groups: 3),
@@ -152,6 +187,7 @@ struct NativeWindowKernelTests {
         continue
       }
       #expect(WinogradConvolution.applies(to: native.shape) == conv.takesWinograd, "\(conv)")
+      #expect(FewChannelConvolution.applies(to: native.shape) == conv.takesFewChannels, "\(conv)")
       #expect((native.epilogue.rowBias != nil) == (tail != .none))
       #expect(native.epilogue.activation == (tail == .none ? .identity : .relu))
       #expect((native.epilogue.residual != nil) == (tail == .biasResidualRelu))

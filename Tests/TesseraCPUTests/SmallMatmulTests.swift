@@ -44,6 +44,49 @@ struct SmallMatmulTests {
     }
   }
 
+  /// Column-major B for one product of one row (a matrix–vector product, four columns at a
+  /// time): over a band of columns that leaves a last group of one, two or three, with depths of
+  /// whole vectors and a tail, of a tail alone, and of whole vectors alone. Each column's sum is
+  /// the one the general loop computes (the same product twice in a batch takes it), and within
+  /// rounding of a plain Double loop.
+  @Test(
+    "column-major B for one row equals the general loop and a plain loop",
+    arguments: [(200, 3..<18), (5, 0..<7), (48, 1..<10), (129, 0..<4)])
+  func columnMajorOneRow(k: Int, columns: Range<Int>) {
+    let (n, ldb) = (20, k + 3)
+    var generator = SeededRandom(seed: UInt64(70 + k))
+    let a = (0..<k).map { _ in Float.random(in: -1..<1, using: &generator) }
+    let b = (0..<(n * ldb)).map { _ in Float.random(in: -1..<1, using: &generator) }
+    var (one, general) = ([Float](repeating: .nan, count: n), [Float](repeating: .nan, count: 2 * n))
+    a.withUnsafeBufferPointer { a in
+      b.withUnsafeBufferPointer { b in
+        one.withUnsafeMutableBufferPointer { c in
+          let batch = SmallMatmul.Batch(a: [a.baseAddress!], b: [b.baseAddress!], c: [c.baseAddress!])
+          SmallMatmul.columnMajorB(batch, columns: columns, m: 1, n: n, k: k, ldb: ldb)
+        }
+        general.withUnsafeMutableBufferPointer { c in
+          let batch = SmallMatmul.Batch(
+            a: [a.baseAddress!, a.baseAddress!], b: [b.baseAddress!, b.baseAddress!],
+            c: [c.baseAddress!, c.baseAddress! + n])
+          SmallMatmul.columnMajorB(batch, columns: columns, m: 1, n: n, k: k, ldb: ldb)
+        }
+      }
+    }
+    for j in 0..<n {
+      guard columns.contains(j) else {
+        #expect(one[j].isNaN, "column \(j) is outside the band")
+        continue
+      }
+      #expect(one[j].bitPattern == general[j].bitPattern, "column \(j)")
+      var (expected, magnitude) = (0.0, 0.0)
+      for p in 0..<k {
+        expected += Double(a[p]) * Double(b[j * ldb + p])
+        magnitude += abs(Double(a[p]) * Double(b[j * ldb + p]))
+      }
+      #expect(abs(Double(one[j]) - expected) <= 1e-6 * magnitude + 1e-30, "column \(j)")
+    }
+  }
+
   /// One product of at most four rows with a large row-major B (n·k past 2^16) on several
   /// threads: the threads take bands of C's columns (rows of C `n` apart in each band), and the
   /// result is the reference evaluator's.

@@ -209,6 +209,14 @@ final class CPUPlanBackend: PlanBackend {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
   }
 
+  /// The word a profile puts before a native convolution's `conv2d`: which kernel runs it, or
+  /// nothing for im2col and SGEMM.
+  private static func convolutionPath(_ shape: Convolution.Sizes) -> String {
+    if DepthwiseConvolution.applies(to: shape) { return "depthwise " }
+    if WinogradConvolution.applies(to: shape) { return "winograd " }
+    return FewChannelConvolution.applies(to: shape) ? "direct " : ""
+  }
+
   /// What a profile calls a step: the native path it took, or its kernel's name.
   private func name(of action: Action, root: ValueID) -> String {
     switch action {
@@ -218,7 +226,7 @@ final class CPUPlanBackend: PlanBackend {
         + matmuls.matrices.map { "\($0.dtype)" }.joined(separator: ", ") + ") → "
         + matmuls.members.map { "%" + graph[$0.root].name }.joined(separator: ", ")
     case .convolution(let kernel):
-      "native \(DepthwiseConvolution.applies(to: kernel.shape) ? "depthwise " : WinogradConvolution.applies(to: kernel.shape) ? "winograd " : "")conv2d "
+      "native \(Self.convolutionPath(kernel.shape))conv2d "
         + "\(kernel.shape.geometry.height.kernel)x\(kernel.shape.geometry.width.kernel) (\(kernel.shape.channels)→"
         + "\(kernel.shape.outputs), \(kernel.shape.geometry.height.output)×\(kernel.shape.geometry.width.output)) → %\(graph[root].name)"
     case .pooling(let kernel): "native \(kernel.reduction == .maximum ? "max" : "avg") pool → %\(graph[root].name)"

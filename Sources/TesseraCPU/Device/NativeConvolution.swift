@@ -40,10 +40,11 @@ struct NativeConvolution: Sendable {
   }
 
   /// Whether the SGEMM convolution `shape` reads its constant weights packed once
-  /// (``GEMMPackedA``): one group, not depthwise or Winograd's, more than one position.
+  /// (``GEMMPackedA``): one group, not depthwise, Winograd's or a few channels' direct one, more
+  /// than one position.
   static func packsWeights(_ shape: Convolution.Sizes) -> Bool {
     shape.groups == 1 && !WinogradConvolution.applies(to: shape) && shape.positions > 1
-      && !DepthwiseConvolution.applies(to: shape)
+      && !DepthwiseConvolution.applies(to: shape) && !FewChannelConvolution.applies(to: shape)
   }
 
   /// Runs it: `pointer(value)` gives each operand's memory, `output` the root's.

@@ -6,7 +6,8 @@ import TesseraIR
 /// (``ConvolutionColumns``), or, for a 1x1 kernel with unit strides and no padding, are the image
 /// itself. The threads split each product as SGEMM splits any other. A depthwise convolution
 /// (one channel per group) runs ``DepthwiseConvolution`` instead, and a 3×3 one with unit
-/// strides and dilations on a large enough image ``WinogradConvolution``. One whose columns are
+/// strides and dilations on a large enough image ``WinogradConvolution``, and one over a few input
+/// channels (an image network's stem) ``FewChannelConvolution``. One whose columns are
 /// the image and one position long (squeeze-and-excitation's 1x1 convolutions on a pooled 1x1
 /// image) is a matrix–vector product per image, run by ``SmallMatmul``: a 32-column SGEMM tile
 /// would compute 31 columns for nothing, after packing the whole A.
@@ -48,6 +49,10 @@ enum Convolution {
     if WinogradConvolution.applies(to: shape) {
       WinogradConvolution.run(
         shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool, cache: winogradKernels)
+      return
+    }
+    if FewChannelConvolution.applies(to: shape) {
+      FewChannelConvolution.run(shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
       return
     }
     if shape.columnsAreImage && shape.positions == 1 {

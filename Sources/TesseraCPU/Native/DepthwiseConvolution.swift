@@ -4,7 +4,8 @@ import TesseraIR
 /// channel `c` alone), run directly instead of as one-row SGEMM products. Each input plane is
 /// first copied into a plane padded with zeros on every side (``DepthwisePlane``), so every tap
 /// reads whole vectors and no tap is skipped: eight output rows are computed at once, sixteen
-/// positions at a time, their eight sums held in registers across all taps (the loads specialised
+/// positions at a time (eight where an output row fits in eight, ``DepthwiseLanes``), their
+/// eight sums held in registers across all taps (the loads specialised
 /// for stride 1; stride 2 takes the even lanes of thirty-two; other strides gather lanes) and
 /// stored straight into the output; the epilogue (bias per channel, activation, residual) runs
 /// over each finished plane. Each output element adds its taps' products in the order (ky, kx),
@@ -37,26 +38,46 @@ enum DepthwiseConvolution {
     }
   }
 
-  /// ``run(_:input:weights:output:epilogue:pool:)`` with the row loads of `Loads`.
+  /// ``run(_:input:weights:output:epilogue:pool:)`` with the row loads of `Loads`: eight-lane
+  /// vectors where an output row fits in eight, sixteen-lane ones otherwise.
   private static func run<Loads: StridedLoads>(
     _ loads: Loads.Type, _ shape: Convolution.Sizes, input: UnsafePointer<Float>, weights: UnsafePointer<Float>,
     output: UnsafeMutablePointer<Float>, epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool
   ) {
-    let layout = DepthwisePlane.Layout(rows: shape.geometry.height, columns: shape.geometry.width, blockRows: blockRows)
-    let operands = DepthwisePointers(
-      input: input, weights: weights, output: output, epilogues: (0..<shape.batch).map(epilogue))
-    switch layout.rowStep {
-    case 64: run(Loads.self, RowStep64.self, shape, layout, operands, pool: pool)
-    case 128: run(Loads.self, RowStep128.self, shape, layout, operands, pool: pool)
-    case 256: run(Loads.self, RowStep256.self, shape, layout, operands, pool: pool)
-    default: run(Loads.self, RowStepOfLayout.self, shape, layout, operands, pool: pool)
+    if shape.geometry.width.output <= 8 {
+      run(
+        Loads.self, EightLanes.self, shape, input: input, weights: weights, output: output, epilogue: epilogue,
+        pool: pool)
+    } else {
+      run(
+        Loads.self, SixteenLanes.self, shape, input: input, weights: weights, output: output, epilogue: epilogue,
+        pool: pool)
     }
   }
 
-  /// Every plane with the row loads of `Loads`, output rows `Step` floats apart in the padded plane.
-  private static func run<Loads: StridedLoads, Step: DepthwiseRowStep>(
-    _ loads: Loads.Type, _ step: Step.Type, _ shape: Convolution.Sizes, _ layout: DepthwisePlane.Layout,
-    _ shared: DepthwisePointers, pool: CPUThreadPool
+  /// ``run(_:input:weights:output:epilogue:pool:)`` with the row loads of `Loads` into `Lanes`' vectors.
+  private static func run<Loads: StridedLoads, Lanes: DepthwiseLanes>(
+    _ loads: Loads.Type, _ lanes: Lanes.Type, _ shape: Convolution.Sizes, input: UnsafePointer<Float>,
+    weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, epilogue: (Int) -> GEMMEpilogue,
+    pool: CPUThreadPool
+  ) {
+    let layout = DepthwisePlane.Layout(
+      rows: shape.geometry.height, columns: shape.geometry.width, blockRows: blockRows, lanes: Lanes.count)
+    let operands = DepthwisePointers(
+      input: input, weights: weights, output: output, epilogues: (0..<shape.batch).map(epilogue))
+    switch layout.rowStep {
+    case 64: run(Loads.self, Lanes.self, RowStep64.self, shape, layout, operands, pool: pool)
+    case 128: run(Loads.self, Lanes.self, RowStep128.self, shape, layout, operands, pool: pool)
+    case 256: run(Loads.self, Lanes.self, RowStep256.self, shape, layout, operands, pool: pool)
+    default: run(Loads.self, Lanes.self, RowStepOfLayout.self, shape, layout, operands, pool: pool)
+    }
+  }
+
+  /// Every plane with the row loads of `Loads` into `Lanes`' vectors, output rows `Step` floats
+  /// apart in the padded plane.
+  private static func run<Loads: StridedLoads, Lanes: DepthwiseLanes, Step: DepthwiseRowStep>(
+    _ loads: Loads.Type, _ lanes: Lanes.Type, _ step: Step.Type, _ shape: Convolution.Sizes,
+    _ layout: DepthwisePlane.Layout, _ shared: DepthwisePointers, pool: CPUThreadPool
   ) {
     let (rows, columns) = (layout.rows, layout.columns)
     let taps = rows.kernel * columns.kernel
@@ -74,7 +95,8 @@ enum DepthwiseConvolution {
           // the next rows' first vectors (a row may be shorter than a vector), stored after it.
           for vector in (0..<layout.vectors).reversed() {
             eightRows(
-              Loads.self, Step.self, padded, kernel: kernel, first: first, vector: vector, into: planeOutput)
+              Loads.self, Lanes.self, Step.self, padded, kernel: kernel, first: first, vector: vector,
+              into: planeOutput)
           }
         }
         let imageOutput = shared.output + image * channels * positions
@@ -87,44 +109,44 @@ enum DepthwiseConvolution {
   /// in registers across every tap; rows past the plane's are not stored, and a vector that would
   /// reach past the plane's end stores only its own columns.
   @inline(__always)
-  private static func eightRows<Loads: StridedLoads, Step: DepthwiseRowStep>(
-    _ loads: Loads.Type, _ step: Step.Type, _ padded: DepthwisePlane, kernel: UnsafePointer<Float>, first: Int,
-    vector: Int, into output: UnsafeMutablePointer<Float>
+  private static func eightRows<Loads: StridedLoads, Lanes: DepthwiseLanes, Step: DepthwiseRowStep>(
+    _ loads: Loads.Type, _ lanes: Lanes.Type, _ step: Step.Type, _ padded: DepthwisePlane,
+    kernel: UnsafePointer<Float>, first: Int, vector: Int, into output: UnsafeMutablePointer<Float>
   ) {
     let layout = padded.layout
     let (rows, columns, width) = (layout.rows, layout.columns, layout.width)
     let rowStep = Step.floats ?? layout.rowStep, stride = columns.stride
     var sums = (
-      SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
-      SIMD16<Float>(), SIMD16<Float>()
+      Lanes.Vector(), Lanes.Vector(), Lanes.Vector(), Lanes.Vector(), Lanes.Vector(), Lanes.Vector(), Lanes.Vector(),
+      Lanes.Vector()
     )
-    var row = UnsafePointer(padded.values) + first &* rowStep + vector &* 16 &* stride
+    var row = UnsafePointer(padded.values) + first &* rowStep + vector &* Lanes.count &* stride
     var weights = kernel
     for _ in 0..<rows.kernel {
       var p = row
       for kx in 0..<columns.kernel {
-        let weight = SIMD16<Float>(repeating: weights[kx])
-        sums.0 = sums.0.addingProduct(weight, Loads.load16(p, stride: stride))
-        sums.1 = sums.1.addingProduct(weight, Loads.load16(p + rowStep, stride: stride))
-        sums.2 = sums.2.addingProduct(weight, Loads.load16(p + 2 &* rowStep, stride: stride))
-        sums.3 = sums.3.addingProduct(weight, Loads.load16(p + 3 &* rowStep, stride: stride))
-        sums.4 = sums.4.addingProduct(weight, Loads.load16(p + 4 &* rowStep, stride: stride))
-        sums.5 = sums.5.addingProduct(weight, Loads.load16(p + 5 &* rowStep, stride: stride))
-        sums.6 = sums.6.addingProduct(weight, Loads.load16(p + 6 &* rowStep, stride: stride))
-        sums.7 = sums.7.addingProduct(weight, Loads.load16(p + 7 &* rowStep, stride: stride))
+        let weight = Lanes.Vector(repeating: weights[kx])
+        sums.0 = sums.0.addingProduct(weight, Lanes.load(Loads.self, p, stride: stride))
+        sums.1 = sums.1.addingProduct(weight, Lanes.load(Loads.self, p + rowStep, stride: stride))
+        sums.2 = sums.2.addingProduct(weight, Lanes.load(Loads.self, p + 2 &* rowStep, stride: stride))
+        sums.3 = sums.3.addingProduct(weight, Lanes.load(Loads.self, p + 3 &* rowStep, stride: stride))
+        sums.4 = sums.4.addingProduct(weight, Lanes.load(Loads.self, p + 4 &* rowStep, stride: stride))
+        sums.5 = sums.5.addingProduct(weight, Lanes.load(Loads.self, p + 5 &* rowStep, stride: stride))
+        sums.6 = sums.6.addingProduct(weight, Lanes.load(Loads.self, p + 6 &* rowStep, stride: stride))
+        sums.7 = sums.7.addingProduct(weight, Lanes.load(Loads.self, p + 7 &* rowStep, stride: stride))
         p += columns.dilation
       }
       row += rows.dilation &* width
       weights += columns.kernel
     }
-    let start = vector &* 16, count = Swift.min(16, columns.output &- start)
+    let start = vector &* Lanes.count, count = Swift.min(Lanes.count, columns.output &- start)
     let planeEnd = rows.output &* columns.output
-    @inline(__always) func put(_ r: Int, _ sum: SIMD16<Float>) {
+    @inline(__always) func put(_ r: Int, _ sum: Lanes.Vector) {
       let y = first &+ r
       guard y < rows.output else { return }
       let offset = y &* columns.output &+ start, target = output + offset
-      if offset &+ 16 <= planeEnd {
-        UnsafeMutableRawPointer(target).storeBytes(of: sum, as: SIMD16<Float>.self)
+      if offset &+ Lanes.count <= planeEnd {
+        UnsafeMutableRawPointer(target).storeBytes(of: sum, as: Lanes.Vector.self)
       } else {
         for lane in 0..<count { target[lane] = sum[lane] }
       }
@@ -148,7 +170,7 @@ struct DepthwisePlane {
   struct Layout {
     let rows: WindowGeometry.Axis
     let columns: WindowGeometry.Axis
-    /// Vectors of sixteen outputs per output row.
+    /// Vectors of outputs per output row.
     let vectors: Int
     /// Floats per padded row.
     let width: Int
@@ -159,11 +181,11 @@ struct DepthwisePlane {
     /// Padded rows.
     let height: Int
 
-    /// The layout for output rows computed `blockRows` at a time.
-    init(rows: WindowGeometry.Axis, columns: WindowGeometry.Axis, blockRows: Int) {
+    /// The layout for output rows computed `blockRows` at a time, `lanes` outputs a vector.
+    init(rows: WindowGeometry.Axis, columns: WindowGeometry.Axis, blockRows: Int, lanes: Int) {
       (self.rows, self.columns) = (rows, columns)
-      vectors = (columns.output + 15) / 16
-      let reach = vectors * 16 * columns.stride + (columns.kernel - 1) * columns.dilation + 16
+      vectors = (columns.output + lanes - 1) / lanes
+      let reach = vectors * lanes * columns.stride + (columns.kernel - 1) * columns.dilation + 16
       let least = Swift.max(reach, columns.padBegin + (columns.input + 15) / 16 * 16)
       let constant = [64, 128, 256].first { $0 % rows.stride == 0 && $0 / rows.stride >= least }
       width = constant.map { $0 / rows.stride } ?? least
@@ -177,11 +199,14 @@ struct DepthwisePlane {
   /// The padded rows, `layout.width` floats apart.
   let values: UnsafeMutablePointer<Float>
 
-  /// Zeros for a plane of `layout`.
+  /// Zeros for a plane of `layout`, its rows from a cache line's start (so that an eight-lane
+  /// load less than nine floats into a row stays within one line).
   init(_ layout: Layout) {
     self.layout = layout
-    values = .allocate(capacity: layout.height * layout.width)
-    values.initialize(repeating: 0, count: layout.height * layout.width)
+    let count = layout.height * layout.width
+    values = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64).bindMemory(
+      to: Float.self, capacity: count)
+    values.initialize(repeating: 0, count: count)
   }
 
   /// Copies the plane at `source` in; the padding keeps its zeros. Rows go sixteen floats at a
@@ -220,6 +245,40 @@ struct DepthwisePlane {
 
   /// Frees the rows.
   func deallocate() { values.deallocate() }
+}
+
+/// The vectors ``DepthwiseConvolution`` computes in: eight lanes for output rows of at most
+/// eight (MobileNetV3's 7×7 planes: 56 of 64 lanes used where sixteen-lane vectors used 56 of
+/// 128 in as many instructions, and a 32-byte load a few floats into a row does not straddle two
+/// cache lines, where each 64-byte one did), sixteen otherwise.
+protocol DepthwiseLanes {
+  associatedtype Vector: SIMD where Vector.Scalar == Float
+  /// Lanes per vector.
+  static var count: Int { get }
+  /// The vector at `start`, lanes `stride` apart.
+  static func load<Loads: StridedLoads>(_ loads: Loads.Type, _ start: UnsafePointer<Float>, stride: Int) -> Vector
+}
+
+/// Eight lanes.
+enum EightLanes: DepthwiseLanes {
+  static var count: Int { 8 }
+  @inline(__always)
+  static func load<Loads: StridedLoads>(_ loads: Loads.Type, _ start: UnsafePointer<Float>, stride: Int) -> SIMD8<
+    Float
+  > {
+    Loads.load(start, stride: stride)
+  }
+}
+
+/// Sixteen lanes.
+enum SixteenLanes: DepthwiseLanes {
+  static var count: Int { 16 }
+  @inline(__always)
+  static func load<Loads: StridedLoads>(_ loads: Loads.Type, _ start: UnsafePointer<Float>, stride: Int) -> SIMD16<
+    Float
+  > {
+    Loads.load16(start, stride: stride)
+  }
 }
 
 /// The distance between the padded rows that neighbouring output rows start at, as a constant
