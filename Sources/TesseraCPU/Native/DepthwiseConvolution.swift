@@ -216,8 +216,10 @@ struct DepthwisePlane {
   func fill(from source: UnsafePointer<Float>) {
     let (rows, columns, width) = (layout.rows, layout.columns, layout.width)
     let inputWidth = columns.input, whole = inputWidth / 16 * 16
-    let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-    let tail = lanes .< Int32(inputWidth &- whole)
+    // All ones in the lanes of a row's last partial vector, zeros past it: an `and` of the bits
+    // (a `replace(with:where:)` of a comparison's mask went lane by lane through the stack).
+    var tail = SIMD16<UInt32>()
+    for lane in 0..<(inputWidth &- whole) { tail[lane] = .max }
     var from = source, to = values + (rows.padBegin &* width &+ columns.padBegin)
     // Floats from `from` to the plane's end.
     var remaining = rows.input &* inputWidth
@@ -230,9 +232,8 @@ struct DepthwisePlane {
       }
       if whole < inputWidth {
         if whole &+ 16 <= remaining {
-          var last = SIMD16<Float>()
-          last.replace(with: UnsafeRawPointer(from + whole).loadUnaligned(as: SIMD16<Float>.self), where: tail)
-          UnsafeMutableRawPointer(to + whole).storeBytes(of: last, as: SIMD16<Float>.self)
+          let last = UnsafeRawPointer(from + whole).loadUnaligned(as: SIMD16<UInt32>.self) & tail
+          UnsafeMutableRawPointer(to + whole).storeBytes(of: last, as: SIMD16<UInt32>.self)
         } else {
           for x in whole..<inputWidth { to[x] = from[x] }
         }
