@@ -55,7 +55,7 @@ public final class OpenCLDevice: TunableDevice {
       self.capabilities = capabilities
       tuningProblem = nil
     } else {
-      var everything = TargetCapabilities.everything("opencl", matmulsReadQuantizedWeights: true)
+      var everything = TargetCapabilities.gpu("opencl")
       everything.streamsQuantizedRows = properties.typeName == "CPU"
       everything.reductionLanes = properties.typeName == "CPU" ? 4 : nil
       (everything.tuning, tuningProblem) = Self.storedTuning(

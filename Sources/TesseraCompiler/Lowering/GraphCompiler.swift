@@ -54,6 +54,15 @@ public enum GraphCompiler {
       Fusion.groups(optimised) { Partitioner.supports(target, $0, optimised) == nil }
     }
     groups = SiblingMatmulOrder.ordered(groups, in: optimised)
+    if target.splitsLargeProducts, libraryCalls != nil {
+      let definingNode = optimised.definingNode
+      groups = ProductEpilogueSplit.split(
+        groups, in: optimised, runsBare: { libraryCalls!.call(for: $0, in: optimised) != nil },
+        readsWeightInPlace: {
+          target.matmulsReadQuantizedWeights
+            && KernelGenerator.quantizedWeight(of: $0, in: optimised, definingNode: definingNode) != nil
+        })
+    }
     var calls: [KernelCall?] = []
     var reads: [[ValueID]] = []
     try CompileInstrumentation.phase("kernels") { () throws(CompileError) in

@@ -17,6 +17,10 @@ public struct TargetCapabilities: Hashable, Sendable {
   /// dequantized copy is never materialised. Targets with native kernels of their own for the
   /// pattern (`cpu`) leave it off.
   public var matmulsReadQuantizedWeights: Bool
+  /// Whether a large matmul runs bare on the kernel library's blocked kernel with its epilogue as
+  /// a kernel of its own (``ProductEpilogueSplit``), rather than fused into a generated
+  /// per-element matmul: the GPU targets. Off by default.
+  public var splitsLargeProducts = false
   /// Window ops (`conv2d`, `max_pool2d`, `avg_pool2d`) the target runs with kernels of its own
   /// (fusion gives a `conv2d` its epilogue as it gives a matmul one); `decompose-windows` rewrites
   /// the others into core ops.
@@ -64,6 +68,15 @@ public struct TargetCapabilities: Hashable, Sendable {
       name: name, ops: Set(OpKind.allCases), dtypes: Set(DType.allCases),
       matmulsReadQuantizedWeights: matmulsReadQuantizedWeights, windowKernels: windowKernels,
       subgroupSize: subgroupSize)
+  }
+
+  /// A GPU target's (OpenCL's, Vulkan's) before its device's limits: every op and dtype,
+  /// quantized weights read in place (``matmulsReadQuantizedWeights``) and large matmuls run
+  /// bare with their epilogues after them (``splitsLargeProducts``).
+  public static func gpu(_ name: String) -> TargetCapabilities {
+    var capabilities = everything(name, matmulsReadQuantizedWeights: true)
+    capabilities.splitsLargeProducts = true
+    return capabilities
   }
 }
 

@@ -65,7 +65,8 @@ extension KernelGenerator {
         for offset in stride(from: 0, to: chunk, by: 16) {
           let at = start + half + emitter.index(offset)
           let weightValues = widenedLoad(weights, weightRow + at, lanes: 16)
-          let xValues = xBuffer.load(emitter.linear(aCoordinates(xCoordinates, at, layout, emitter), in: xShape), lanes: 16)
+          let xValues = xBuffer.load(
+            emitter.linear(aCoordinates(xCoordinates, at, layout, emitter), in: xShape), lanes: 16)
           for e in 0..<16 {
             let slot = (half + emitter.index(offset + e)) * emitter.index(pitch) + loadedRow
             wTile[slot] = weightValues.lane(e)

@@ -5,7 +5,7 @@ extension VulkanDevice {
   /// The `vulkan` target of `tessera compile`: every op, and each device kernel's SPIR-V as
   /// `--emit spirv` (binary `.spv` files) or `--emit spirv-asm` (its disassembly).
   public static let compileTarget = CompileTarget(
-    capabilities: .everything("vulkan", matmulsReadQuantizedWeights: true),
+    capabilities: .gpu("vulkan"),
     emitters: [
       "spirv": { plan in try modules(plan).map { ("\($0.0).spv", $0.1.bytes) } },
       "spirv-asm": { plan in try modules(plan).map { ("\($0.0).spvasm", Array($0.1.assembly.utf8)) } },

@@ -45,7 +45,7 @@ public final class VulkanDevice: TunableDevice {
     discoveredInfo = info
     cache = try VulkanPipelineCache(context)
     transfers = try VulkanTransfers(context)
-    var capabilities = TargetCapabilities.everything("vulkan", matmulsReadQuantizedWeights: true)
+    var capabilities = TargetCapabilities.gpu("vulkan")
     if !context.supportsInt64 { capabilities.dtypes.remove(.i64) }
     if subgroupSums { capabilities.subgroupSize = context.computeSubgroupSize }
     capabilities.ops.subtract(excludedOps)
