@@ -127,7 +127,7 @@ struct NativeStridedKernel: Sendable {
     } else {
       pieces = Swift.min(Swift.max(1, width / Self.minimumPiece), Swift.max(1, 4 * pool.threads / Swift.max(rows, 1)))
     }
-    let grain = Swift.max(1, 65536 / Swift.max(width / pieces, 1))
+    let grain = Swift.max(1, Self.minimumChunk / Swift.max(width / pieces, 1))
     if case .binary(let kind) = operation, dims.count <= 2 {
       binaryRows(kind, output: output, sources: sources, rows: rows, pieces: pieces, grain: grain, pool: pool)
       return
@@ -196,6 +196,10 @@ struct NativeStridedKernel: Sendable {
 
   /// The fewest elements of a row that a part of a parallel run takes.
   static let minimumPiece = 4096
+
+  /// The fewest elements a thread of a parallel run takes: a 128 KiB copy (BERT's attention
+  /// heads, 32,768 floats) splits over two threads.
+  static let minimumChunk = 16384
 
   /// Output row `row` of a concat along `axis`: along the last axis, every operand's segment of
   /// the row; otherwise the one operand whose slab holds the row.
