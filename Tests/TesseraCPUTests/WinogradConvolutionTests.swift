@@ -42,7 +42,7 @@ struct WinogradConvolutionTests {
   ]
 
   /// Level-2 sizes: the host's (one chunk per band on these shapes), 100 KiB (a few tile rows a
-  /// chunk on most) and 1 KiB (one tile row a chunk).
+  /// chunk on most) and 1 KiB (half a micro-panel a chunk).
   static let levelTwoSizes = [CacheSizes.host.level2, 100 << 10, 1 << 10]
 
   @Test("matches a plain loop with a bias and relu", arguments: cases.indices, [1, 3])
@@ -76,16 +76,17 @@ struct WinogradConvolutionTests {
     }
   }
 
-  /// A band's chunks never hold more tile rows than it has, and more than one only where they
-  /// fit the budget.
+  /// A band's chunks never hold more tile rows than it has, nor fewer than half a micro-panel's
+  /// tiles, and more only where they fit the budget.
   @Test("chunks of tile rows fit the budget")
   func chunkRows() {
     let tiles = WinogradTileGrid(Self.cases[3].sizes.geometry)
     typealias Band = WinogradTileBand<GEMMTile12x32>
+    #expect(tiles.rowTiles == 8)
     #expect(Band.chunkRows(count: 7, tiles: tiles, channels: 40, budget: 1 << 30) == 7)
-    #expect(Band.chunkRows(count: 7, tiles: tiles, channels: 40, budget: 1) == 1)
-    let rows = Band.chunkRows(count: 7, tiles: tiles, channels: 40, budget: 16 * 40 * 32 * 4)
-    #expect(rows * tiles.columns <= 32)
+    #expect(Band.chunkRows(count: 7, tiles: tiles, channels: 40, budget: 1) == 2)
+    #expect(Band.chunkRows(count: 1, tiles: tiles, channels: 40, budget: 1) == 1)
+    #expect(Band.chunkRows(count: 7, tiles: tiles, channels: 40, budget: 16 * 40 * 32 * 4) == 4)
   }
 
   /// `relu(conv2d(input, weights) + bias)`, NCHW, summed in `Double`.

@@ -7,6 +7,9 @@ struct WinogradTileGrid: Sendable {
   let rows: Int, columns: Int
   /// Vectors of eight tiles per tile row.
   let vectors: Int
+  /// Tiles a tile row takes in `V` and `M`: whole vectors, so each starts a vector of a
+  /// micro-panel (the last vector's lanes past the row are tiles of nothing).
+  var rowTiles: Int { 8 * vectors }
   /// Floats per padded input row: the leading padding, the row, and zeros to the last vector's
   /// reach (its 16-float loads start at `16·v` and `16·v + 2`).
   let paddedWidth: Int
@@ -44,12 +47,14 @@ struct WinogradTileBand<Kernel: GEMMMicrokernel>: @unchecked Sendable {
   /// Tile rows per chunk for a band of `count` tile rows: the count, up to the most whose `V`
   /// (16 matrices of `channels` rows, the tiles rounded up to whole micro-panels) fits in
   /// `budget` bytes, that leaves the fewest empty micro-panel columns over the band (the more
-  /// rows on a tie).
+  /// rows on a tie). Every chunk reads all the kernels, so it takes at least half a
+  /// micro-panel's tiles (or the whole band) whatever the budget.
   static func chunkRows(count: Int, tiles: WinogradTileGrid, channels: Int, budget: Int) -> Int {
     let nr = panelWidth
-    let slots = { (rows: Int) in (rows * tiles.columns + nr - 1) / nr * nr }
+    let slots = { (rows: Int) in (rows * tiles.rowTiles + nr - 1) / nr * nr }
     var best = (rows: 1, slots: Int.max)
-    for rows in 1...Swift.max(1, count) where rows == 1 || 16 * channels * slots(rows) * 4 <= budget {
+    let least = Swift.min(count, (nr / 2 + tiles.rowTiles - 1) / tiles.rowTiles)
+    for rows in 1...Swift.max(1, count) where rows <= least || 16 * channels * slots(rows) * 4 <= budget {
       let (whole, rest) = count.quotientAndRemainder(dividingBy: rows)
       let total = whole * slots(rows) + (rest > 0 ? slots(rest) : 0)
       if total <= best.slots { best = (rows, total) }
@@ -62,7 +67,7 @@ struct WinogradTileBand<Kernel: GEMMMicrokernel>: @unchecked Sendable {
   func run(tileRows: Range<Int>, pool: CPUThreadPool) {
     guard !tileRows.isEmpty else { return }
     let nr = Self.panelWidth
-    let panels = (Swift.min(chunkRows, tileRows.count) * tiles.columns + nr - 1) / nr
+    let panels = (Swift.min(chunkRows, tileRows.count) * tiles.rowTiles + nr - 1) / nr
     let count = 16 * (channels * panels * nr + 16)
     let v = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
       .bindMemory(to: Float.self, capacity: count)
@@ -77,13 +82,14 @@ struct WinogradTileBand<Kernel: GEMMMicrokernel>: @unchecked Sendable {
 
 /// A chunk of tile rows of a ``WinogradTileBand`` and its transformed input `V`: 16 matrices
 /// (one per `ξ`) of `channels × tiles`, each stored as the microkernel's B micro-panels of
-/// ``WinogradTileBand/panelWidth`` tiles (zeros past the last tile). `@unchecked Sendable`:
+/// ``WinogradTileBand/panelWidth`` tiles (zeros past the last tile), each tile row
+/// ``WinogradTileGrid/rowTiles`` of them. `@unchecked Sendable`:
 /// threads write disjoint channels of `V`, then read it and write disjoint output channels.
 struct WinogradTileChunk<Kernel: GEMMMicrokernel>: @unchecked Sendable {
   let band: WinogradTileBand<Kernel>
   let rows: Range<Int>
   let v: UnsafeMutablePointer<Float>
-  /// Tiles in the chunk.
+  /// Tiles in the chunk, with those rounding each row up to whole vectors.
   let count: Int
   /// B micro-panels per `ξ`.
   let panels: Int
@@ -96,7 +102,7 @@ struct WinogradTileChunk<Kernel: GEMMMicrokernel>: @unchecked Sendable {
   /// Tile rows `rows` of `band`, `V` at `v`.
   init(band: WinogradTileBand<Kernel>, rows: Range<Int>, v: UnsafeMutablePointer<Float>) {
     (self.band, self.rows, self.v) = (band, rows, v)
-    count = rows.count * band.tiles.columns
+    count = rows.count * band.tiles.rowTiles
     panels = (count + Kernel.columns - 1) / Kernel.columns
     panelStride = band.channels * Kernel.columns
     // One cache line more than the panels, or the input transform's 16 stores (and the
@@ -119,8 +125,8 @@ struct WinogradTileChunk<Kernel: GEMMMicrokernel>: @unchecked Sendable {
         let top = UnsafePointer(padded + 2 * row * tiles.paddedWidth)
         for vector in 0..<tiles.vectors {
           let start = top + 16 * vector
-          let tile = row * tiles.columns + 8 * vector
-          let (offset, whole) = (tile / nr * panelStride + tile % nr, tile % nr <= nr - 8)
+          let tile = row * tiles.rowTiles + 8 * vector
+          let offset = tile / nr * panelStride + tile % nr
           WinogradTransforms.input(
             { i in
               let low = UnsafeRawPointer(start + i * tiles.paddedWidth).loadUnaligned(as: SIMD16<Float>.self)
@@ -128,29 +134,14 @@ struct WinogradTileChunk<Kernel: GEMMMicrokernel>: @unchecked Sendable {
               return (low.evenHalf, low.oddHalf, high.evenHalf, high.oddHalf)
             },
             store: { xi, value in
-              if whole {
-                UnsafeMutableRawPointer(target + xi * matrixStride + offset).storeBytes(
-                  of: value, as: SIMD8<Float>.self)
-              } else {
-                storeAcrossPanels(value, at: target + xi * matrixStride, tile: tile)
-              }
+              UnsafeMutableRawPointer(target + xi * matrixStride + offset).storeBytes(of: value, as: SIMD8<Float>.self)
             })
         }
       }
-      // The last micro-panel's columns past the last tile, where the last vector's lanes fell.
+      // The last micro-panel's columns past the last tile row.
       for xi in 0..<16 where tail > 0 {
         (target + xi * matrixStride + (panels - 1) * panelStride + nr - tail).update(repeating: 0, count: tail)
       }
-    }
-  }
-
-  /// Stores eight tiles' values from tile `tile` on, which straddle two micro-panels, into one
-  /// channel's row of the micro-panels at `row`, lane by lane up to the chunk's last tile (a
-  /// tile row's lanes past its end land on the next row's tiles, written after them).
-  @inline(never)
-  private func storeAcrossPanels(_ value: SIMD8<Float>, at row: UnsafeMutablePointer<Float>, tile: Int) {
-    for i in 0..<Swift.min(8, count - tile) {
-      row[(tile + i) / nr * panelStride + (tile + i) % nr] = value[i]
     }
   }
 
@@ -176,10 +167,9 @@ struct WinogradTileChunk<Kernel: GEMMMicrokernel>: @unchecked Sendable {
   func multiply(panels outputPanels: Range<Int>) {
     let (mr, tiles) = (Kernel.rows, band.tiles)
     let width = panels * nr
-    // M: for each ξ, `mr` rows of `width` tiles and a cache line (as `V`), and room for the last
-    // vector's reads past them.
+    // M: for each ξ, `mr` rows of `width` tiles and a cache line (as `V`).
     let productStride = mr * width + 16
-    let m = UnsafeMutablePointer<Float>.allocate(capacity: 16 * productStride + 8)
+    let m = UnsafeMutablePointer<Float>.allocate(capacity: 16 * productStride)
     let outputRows = UnsafeMutablePointer<Float>.allocate(capacity: 2 * 16 * tiles.vectors)
     defer {
       m.deallocate()
@@ -208,7 +198,7 @@ struct WinogradTileChunk<Kernel: GEMMMicrokernel>: @unchecked Sendable {
       for r in 0..<Swift.min(mr, band.outputs - panel * mr) {
         let o = panel * mr + r
         for row in rows {
-          let products = UnsafePointer(m + r * width + (row - rows.lowerBound) * tiles.columns)
+          let products = UnsafePointer(m + r * width + (row - rows.lowerBound) * tiles.rowTiles)
           transformOutput(products, matrixStride: productStride, into: outputRows)
           let top = band.output + o * positions + 2 * row * outputWidth
           top.update(from: outputRows, count: outputWidth)
