@@ -5,7 +5,7 @@ import Testing
 
 /// ``WinogradConvolution`` against a plain `Double` loop: on every thread count it must cover
 /// each output once, whether the threads take bands of tile rows or share chunks of them, and
-/// however many chunks a small level-2 cache makes. Inputs are small integers and weights halves,
+/// however many chunks a small level-2 cache makes, on every microkernel. Inputs are small integers and weights halves,
 /// so every sum the transforms make is exact in f32 and the results must match to rounding.
 @Suite("Winograd F(2x2, 3x3) convolution")
 struct WinogradConvolutionTests {
@@ -56,7 +56,8 @@ struct WinogradConvolutionTests {
     let weights = (0..<weightCount).map { Float(($0 * 29 + 5) % 9 - 4) / 2 }
     let bias = (0..<shape.outputs).map { Float($0 % 5) - 2 }
     let expected = Self.loop(shape, input: input, weights: weights, bias: bias)
-    for level2 in Self.levelTwoSizes {
+    let runs = Self.levelTwoSizes.flatMap { level2 in SGEMM.Microkernel.allCases.map { (level2, $0) } }
+    for (level2, microkernel) in runs {
       var output = [Float](repeating: .nan, count: expected.count)
       input.withUnsafeBufferPointer { x in
         weights.withUnsafeBufferPointer { w in
@@ -65,14 +66,17 @@ struct WinogradConvolutionTests {
               WinogradConvolution.run(
                 shape, input: x.baseAddress!, weights: w.baseAddress!, output: y.baseAddress!,
                 epilogue: { _ in GEMMEpilogue(rowBias: b.baseAddress!, activation: .relu) },
-                pool: CPUThreadPool(threads: threads), caches: CacheSizes(level1: 32 << 10, level2: level2))
+                pool: CPUThreadPool(threads: threads), caches: CacheSizes(level1: 32 << 10, level2: level2),
+                microkernel: microkernel)
             }
           }
         }
       }
       // Outputs start as NaN: one left unwritten fails the test as a wrong one does.
       let wrong = zip(output, expected).filter { !(abs(Double($0) - $1) <= 1e-4) }
-      #expect(wrong.isEmpty, "\(Self.cases[index]) level 2 \(level2): \(wrong.count) wrong, e.g. \(wrong.prefix(3))")
+      #expect(
+        wrong.isEmpty,
+        "\(Self.cases[index]) level 2 \(level2) \(microkernel): \(wrong.count) wrong, e.g. \(wrong.prefix(3))")
     }
   }
 

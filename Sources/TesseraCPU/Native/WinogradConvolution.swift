@@ -41,13 +41,14 @@ enum WinogradConvolution {
   /// `output[N, O, OH, OW] = epilogue(conv2d(input, weights))`; `epilogue(n)` is image `n`'s
   /// epilogue over its `[O, OH·OW]` product (rows are output channels). With a `cache`, the
   /// weights are constant: their transform is made once and kept there. `caches` sizes the
-  /// chunks of tiles (tests pass small ones to make many).
+  /// chunks of tiles (tests pass small ones to make many); tests run every `microkernel`.
   static func run(
     _ shape: Convolution.Sizes, input: UnsafePointer<Float>, weights: UnsafePointer<Float>,
     output: UnsafeMutablePointer<Float>, epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool,
-    cache: ConstantCache<TransformedKernels>? = nil, caches: CacheSizes = .host
+    cache: ConstantCache<TransformedKernels>? = nil, caches: CacheSizes = .host,
+    microkernel: SGEMM.Microkernel = .preferred
   ) {
-    switch SGEMM.Microkernel.preferred {
+    switch microkernel {
     case .tile12x32:
       run(
         GEMMTile12x32.self, shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool,
@@ -59,7 +60,7 @@ enum WinogradConvolution {
     }
   }
 
-  /// ``run(_:input:weights:output:epilogue:pool:cache:caches:)`` on `Kernel`: with fewer than
+  /// ``run(_:input:weights:output:epilogue:pool:cache:caches:microkernel:)`` on `Kernel`: with fewer than
   /// four tile rows per thread the bands would be unequal (3 and 4 of 7), so one band takes the
   /// whole pool.
   private static func run<Kernel: GEMMMicrokernel>(
