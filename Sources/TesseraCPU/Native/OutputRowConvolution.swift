@@ -152,10 +152,20 @@ private struct Product: @unchecked Sendable {
       for start in stride(from: 0, to: depth, by: OutputRowConvolution.blockDepth) {
         let steps = Swift.min(OutputRowConvolution.blockDepth, depth - start)
         let b = weights.panel(panel, step: start)
+        // The weights come from memory: the first two rows' tiles ask for the next block's
+        // micro-panel, half each.
+        let next = UnsafeRawPointer(b + 2 * steps).assumingMemoryBound(to: Float.self)
         for row in 0..<outputRows {
-          Kernel.tile(
-            depth: steps, a: a + row * panelStride + start * Kernel.rows, b: b,
-            c: transposed + row * Kernel.rows * ldc + panel * width, ldc: ldc, accumulate: start > 0)
+          let (aRow, c) = (
+            a + row * panelStride + start * Kernel.rows, transposed + row * Kernel.rows * ldc + panel * width
+          )
+          if row < 2 {
+            Kernel.tile(
+              depth: steps, a: aRow, b: b, c: c, ldc: ldc, accumulate: start > 0,
+              lookahead: PanelLookahead(next: next + row * steps * 16, rows: 16))
+          } else {
+            Kernel.tile(depth: steps, a: aRow, b: b, c: c, ldc: ldc, accumulate: start > 0)
+          }
         }
       }
       for o in (panel * width)..<Swift.min(outputs, (panel + 1) * width) {
