@@ -3,7 +3,7 @@ import TesseraIR
 /// A convolution whose output rows are seven wide (ResNet's last stage, 7×7 outputs), as the
 /// transposed product `Cᵀ[OH·OW × O] = X[OH·OW × C·kh·kw] · Wᵀ` on ``GEMMTile7x32``: each output
 /// row's seven positions are one micro-panel of A (packed from the image through a copy with its
-/// padding, ``pack(_:image:into:)``), the constant weights are B, packed once into micro-panels
+/// padding, ``pack(_:image:outputRows:into:)``), the constant weights are B, packed once into micro-panels
 /// of 32 output channels (``PackedWeights``). On the im2col product the 49 positions filled two
 /// 32-column tiles to 77%; here every tile is full. The threads take disjoint panels of output
 /// channels (each reads its share of the weights once), then turn their columns of `Cᵀ` into
@@ -45,7 +45,8 @@ enum OutputRowConvolution {
       transposed.deallocate()
     }
     for image in 0..<shape.batch {
-      pack(shape, image: input + image * shape.channels * height.input * width.input, into: a)
+      let source = SendableImage(pointer: input + image * shape.channels * height.input * width.input, a: a)
+      pool.forEachChunk(of: height.output) { pack(shape, image: source.pointer, outputRows: $0, into: source.a) }
       let product = Product(
         a: a, panelStride: panelStride, transposed: transposed, ldc: ldc, weights: weights,
         output: output + image * shape.outputs * positions, outputs: shape.outputs, outputRows: height.output,
@@ -54,13 +55,17 @@ enum OutputRowConvolution {
     }
   }
 
-  /// Packs A for one image: for output row `p`, at `a[p · (depth · 7 + 8) + k · 7 + ox]`, the
-  /// input of step `k = (c·kh + ky)·kw + kx` under position `(p, ox)`, zero in the padding. The
-  /// image is first copied between zeros, so each step is one eight-lane load and store.
-  static func pack(_ shape: Convolution.Sizes, image: UnsafePointer<Float>, into a: UnsafeMutablePointer<Float>) {
+  /// Packs A's output rows `outputRows` of one image: for output row `p`, at
+  /// `a[p · (depth · 7 + 8) + k · 7 + ox]`, the input of step `k = (c·kh + ky)·kw + kx` under
+  /// position `(p, ox)`, zero in the padding. The input rows they read are first copied between
+  /// zeros, so each step is one eight-lane load and store.
+  static func pack(
+    _ shape: Convolution.Sizes, image: UnsafePointer<Float>, outputRows: Range<Int>, into a: UnsafeMutablePointer<Float>
+  ) {
     let (height, width) = (shape.geometry.height, shape.geometry.width)
     // Padded rows: what the output rows' taps reach, and room for a 16-lane load from the last tap.
-    let rows = (height.output - 1) * height.stride + height.kernel
+    let first = outputRows.lowerBound * height.stride
+    let rows = (outputRows.count - 1) * height.stride + height.kernel
     let paddedWidth = Swift.max(width.padBegin + width.input, width.kernel - 1 + 8 * width.stride)
     let planeSize = rows * paddedWidth
     let padded = UnsafeMutablePointer<Float>.allocate(capacity: shape.channels * planeSize + 16)
@@ -68,18 +73,18 @@ enum OutputRowConvolution {
     padded.initialize(repeating: 0, count: shape.channels * planeSize + 16)
     for channel in 0..<shape.channels {
       for row in 0..<rows {
-        let y = row - height.padBegin
+        let y = first + row - height.padBegin
         guard y >= 0 && y < height.input else { continue }
         (padded + channel * planeSize + row * paddedWidth + width.padBegin).update(
           from: image + (channel * height.input + y) * width.input, count: width.input)
       }
     }
     let panelStride = shape.depth * Kernel.rows + 8
-    for p in 0..<height.output {
+    for p in outputRows {
       var target = a + p * panelStride
       for channel in 0..<shape.channels {
         for ky in 0..<height.kernel {
-          let line = UnsafePointer(padded + channel * planeSize + (p * height.stride + ky) * paddedWidth)
+          let line = UnsafePointer(padded + channel * planeSize + (p * height.stride - first + ky) * paddedWidth)
           for kx in 0..<width.kernel {
             let values =
               width.stride == 1
@@ -128,6 +133,13 @@ extension OutputRowConvolution {
 
     deinit { storage.deallocate() }
   }
+}
+
+/// One image and its A, handed to the threads that pack disjoint output rows of A.
+/// `@unchecked Sendable`: the image is only read.
+private struct SendableImage: @unchecked Sendable {
+  let pointer: UnsafePointer<Float>
+  let a: UnsafeMutablePointer<Float>
 }
 
 /// One image's transposed product and what follows it. `@unchecked Sendable`: threads read A
