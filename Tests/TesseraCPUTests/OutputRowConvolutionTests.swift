@@ -70,22 +70,26 @@ struct OutputRowConvolutionTests {
     #expect(wrong.isEmpty, "\(conv): \(wrong.count) wrong, e.g. \(wrong.prefix(3))")
   }
 
-  /// Which shapes it takes: seven-wide output rows of one group, strides 1 or 2 along them.
+  /// Which shapes it takes: up to 16 seven-wide output rows of one group, strides 1 or 2 along
+  /// them.
   @Test("which convolutions it runs")
-  func applies() {
-    guard SGEMM.Microkernel.preferred == .tile12x32 else { return }
-    func sizes(side: Int, kernel: Int, stride: Int = 1, pads: Int = 1, groups: Int = 1) -> Convolution.Sizes {
+  func fits() {
+    func sizes(
+      side: Int, kernel: Int, stride: Int = 1, pads: Int = 1, groups: Int = 1, height: Int? = nil
+    ) -> Convolution.Sizes {
       let geometry = WindowGeometry(
         verified: ["pads": .ints([pads, pads, pads, pads]), "strides": .ints([stride, stride])],
-        input: Shape([1, 8, side, side]), kernel: [kernel, kernel])
+        input: Shape([1, 8, height ?? side, side]), kernel: [kernel, kernel])
       return Convolution.Sizes(batch: 1, channels: 8, outputs: 8, groups: groups, geometry: geometry)
     }
-    #expect(OutputRowConvolution.applies(to: sizes(side: 7, kernel: 3)))
-    #expect(OutputRowConvolution.applies(to: sizes(side: 14, kernel: 3, stride: 2)))
-    #expect(!OutputRowConvolution.applies(to: sizes(side: 21, kernel: 3, stride: 3)))
-    #expect(!OutputRowConvolution.applies(to: sizes(side: 8, kernel: 3)))
-    #expect(!OutputRowConvolution.applies(to: sizes(side: 7, kernel: 1, pads: 0)))
-    #expect(!OutputRowConvolution.applies(to: sizes(side: 7, kernel: 3, groups: 2)))
+    #expect(OutputRowConvolution.fits(sizes(side: 7, kernel: 3)))
+    #expect(OutputRowConvolution.fits(sizes(side: 14, kernel: 3, stride: 2)))
+    #expect(!OutputRowConvolution.fits(sizes(side: 21, kernel: 3, stride: 3)))
+    #expect(!OutputRowConvolution.fits(sizes(side: 8, kernel: 3)))
+    #expect(OutputRowConvolution.fits(sizes(side: 14, kernel: 3, stride: 2, height: 31)))
+    #expect(!OutputRowConvolution.fits(sizes(side: 14, kernel: 3, stride: 2, height: 33)))
+    #expect(!OutputRowConvolution.fits(sizes(side: 7, kernel: 1, pads: 0)))
+    #expect(!OutputRowConvolution.fits(sizes(side: 7, kernel: 3, groups: 2)))
   }
 
   /// Through the cpu device: a ResNet-like 7×7 layer of constant weights keeps their packing and

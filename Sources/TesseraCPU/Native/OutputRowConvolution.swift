@@ -12,16 +12,26 @@ enum OutputRowConvolution {
   /// The microkernel: its rows are an output row's positions.
   typealias Kernel = GEMMTile7x32
 
+  /// The most output rows: A holds every position's taps at once (a 7×7 output of 512 channels
+  /// 0.9 MB), where im2col packs a block at a time.
+  static let maximumOutputRows = 16
+
   /// Depth of a block: a B micro-panel of this depth (32 KiB) stays in the level-1 cache while
   /// every output row's A micro-panel passes it.
   static let blockDepth = 256
 
-  /// Whether `shape` runs here: one group (not depthwise), output rows of seven, unit or
-  /// stride-2 columns, unit dilations, not a 1x1 kernel, on 512-bit vectors (the tile's 14
-  /// accumulators would not fit 16 ymm registers).
+  /// Whether `shape` runs here: its shape fits (``fits(_:)``), on 512-bit vectors (the tile's
+  /// 14 accumulators would not fit 16 ymm registers).
   static func applies(to shape: Convolution.Sizes) -> Bool {
+    SGEMM.Microkernel.preferred == .tile12x32 && fits(shape)
+  }
+
+  /// Whether `shape` is one group (not depthwise) with output rows of seven, at most
+  /// ``maximumOutputRows`` of them, unit or stride-2 columns, unit dilations, not a 1x1 kernel
+  /// and not Winograd's.
+  static func fits(_ shape: Convolution.Sizes) -> Bool {
     let (height, width) = (shape.geometry.height, shape.geometry.width)
-    return SGEMM.Microkernel.preferred == .tile12x32 && shape.groups == 1 && width.output == Kernel.rows
+    return shape.groups == 1 && width.output == Kernel.rows && height.output <= maximumOutputRows
       && (width.stride == 1 || width.stride == 2) && width.dilation == 1 && height.dilation == 1
       && height.kernel * width.kernel > 1 && !WinogradConvolution.applies(to: shape)
   }
