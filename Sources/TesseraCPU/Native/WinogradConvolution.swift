@@ -27,9 +27,10 @@ import TesseraIR
 enum WinogradConvolution {
   /// Whether `shape` is a convolution this kernel runs, and worth running here: a 3×3 kernel,
   /// unit strides and dilations, not depthwise, and at least `minimumPositions` outputs per
-  /// channel. On a 7×7 output 16 tiles do 64 outputs' work for 49 and the SGEMM's 32-column
-  /// tiles are half empty: ResNet-18's three 512-channel 7×7 convolutions took 8–10 ms this way
-  /// against 6.5 ms on im2col (Zen 5, one thread).
+  /// channel. On a 7×7 output 16 tiles do 64 outputs' work for 49 and the microkernel's
+  /// 32-column tiles are half empty: ResNet-18's three 512-channel 7×7 convolutions took 8–10 ms
+  /// this way against 6.5 ms on im2col (Zen 5, one thread), and 4.6 ms against im2col's 4.7 with
+  /// the kernels packed once; ``OutputRowConvolution`` takes them.
   static func applies(to shape: Convolution.Sizes) -> Bool {
     [shape.geometry.height, shape.geometry.width].allSatisfy { $0.kernel == 3 && $0.stride == 1 && $0.dilation == 1 }
       && !DepthwiseConvolution.applies(to: shape) && shape.positions >= minimumPositions
