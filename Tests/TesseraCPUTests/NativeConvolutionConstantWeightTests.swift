@@ -70,9 +70,10 @@ struct NativeConvolutionConstantWeightTests {
     }
   }
 
-  /// Weights of any size are packed once (ResNet's 512-channel 3x3 layers: 9.4 MB); depthwise,
-  /// Winograd and few-channel direct convolutions do not take the SGEMM's A, nor do products of
-  /// one group's one position (matrix–vector).
+  /// Weights of any size are packed once (512-channel 3x3 layers: 9.4 MB); depthwise, Winograd,
+  /// few-channel direct and seven-wide output rows' convolutions (``OutputRowConvolution``:
+  /// ResNet's 7×7 layers) do not take the SGEMM's A, nor do products of one group's one position
+  /// (matrix–vector).
   @Test("which convolutions keep their weights packed as A")
   func packedRoutes() {
     func sizes(channels: Int, outputs: Int, groups: Int, side: Int, pads: Int) -> Convolution.Sizes {
@@ -81,7 +82,10 @@ struct NativeConvolutionConstantWeightTests {
         input: Shape([1, channels, side, side]), kernel: [3, 3])
       return Convolution.Sizes(batch: 1, channels: channels, outputs: outputs, groups: groups, geometry: geometry)
     }
-    #expect(NativeConvolution.packsWeights(sizes(channels: 512, outputs: 512, groups: 1, side: 7, pads: 1)))
+    #expect(NativeConvolution.packsWeights(sizes(channels: 512, outputs: 512, groups: 1, side: 6, pads: 1)))
+    // Seven-wide output rows take ``OutputRowConvolution`` where vectors are 512 bits wide.
+    let sevenWide = sizes(channels: 512, outputs: 512, groups: 1, side: 7, pads: 1)
+    #expect(NativeConvolution.packsWeights(sevenWide) == (SGEMM.Microkernel.preferred != .tile12x32))
     #expect(!NativeConvolution.packsWeights(sizes(channels: 16, outputs: 16, groups: 16, side: 7, pads: 1)))
     #expect(!NativeConvolution.packsWeights(sizes(channels: 8, outputs: 8, groups: 1, side: 12, pads: 1)))
     #expect(!NativeConvolution.packsWeights(sizes(channels: 8, outputs: 8, groups: 1, side: 3, pads: 0)))

@@ -14,6 +14,9 @@ struct NativeConvolution: Sendable {
   /// Where an SGEMM convolution of constant weights in one group keeps their packing as A
   /// (``packsWeights(_:)``).
   let packedWeights: ConstantCache<GEMMPackedA>?
+  /// Where a convolution of constant weights that ``OutputRowConvolution`` runs keeps their
+  /// packing between runs.
+  let outputRowWeights: ConstantCache<OutputRowConvolution.PackedWeights>?
 
   /// Recognises `group`, or returns nil; `producers` maps each value to its defining node.
   init?(_ group: FusedGroup, in graph: Graph, producers: [ValueID: Int]) {
@@ -37,14 +40,16 @@ struct NativeConvolution: Sendable {
     let constantWeights = NativeMatmul.isConstant(weights, in: graph, producers: producers)
     winogradKernels = constantWeights && WinogradConvolution.applies(to: shape) ? .init() : nil
     packedWeights = constantWeights && Self.packsWeights(shape) ? .init() : nil
+    outputRowWeights = constantWeights && OutputRowConvolution.applies(to: shape) ? .init() : nil
   }
 
   /// Whether the SGEMM convolution `shape` reads its constant weights packed once
-  /// (``GEMMPackedA``): one group, not depthwise, Winograd's or a few channels' direct one, more
-  /// than one position.
+  /// (``GEMMPackedA``): one group, not depthwise, Winograd's, a few channels' direct one or
+  /// ``OutputRowConvolution``'s, more than one position.
   static func packsWeights(_ shape: Convolution.Sizes) -> Bool {
     shape.groups == 1 && !WinogradConvolution.applies(to: shape) && shape.positions > 1
       && !DepthwiseConvolution.applies(to: shape) && !FewChannelConvolution.applies(to: shape)
+      && !OutputRowConvolution.applies(to: shape)
   }
 
   /// Runs it: `pointer(value)` gives each operand's memory, `output` the root's.
@@ -55,7 +60,7 @@ struct NativeConvolution: Sendable {
       weights: pointer(weights).assumingMemoryBound(to: Float.self),
       output: output.assumingMemoryBound(to: Float.self),
       epilogue: { epilogue.resolved(batch: $0, m: rows, n: columns, pointer: pointer) }, pool: pool,
-      winogradKernels: winogradKernels, packedWeights: packedWeights)
+      winogradKernels: winogradKernels, packedWeights: packedWeights, outputRowWeights: outputRowWeights)
   }
 }
 

@@ -10,7 +10,8 @@ import TesseraIR
 /// channels (an image network's stem) ``FewChannelConvolution``. One whose columns are
 /// the image and one position long (squeeze-and-excitation's 1x1 convolutions on a pooled 1x1
 /// image) is a matrix–vector product per image, run by ``SmallMatmul``: a 32-column SGEMM tile
-/// would compute 31 columns for nothing, after packing the whole A.
+/// would compute 31 columns for nothing, after packing the whole A. One of constant weights
+/// whose output rows are seven wide runs ``OutputRowConvolution``.
 enum Convolution {
   /// The sizes of one convolution.
   struct Sizes: Sendable, Hashable {
@@ -35,12 +36,14 @@ enum Convolution {
   /// epilogue over its `[O, OH·OW]` product (rows are output channels). `winogradKernels`, for
   /// constant weights, keeps ``WinogradConvolution``'s transform of them from run to run, and
   /// `packedWeights`, for constant weights of one group, their packing as SGEMM's A
-  /// (``GEMMPackedA``).
+  /// (``GEMMPackedA``), and `outputRowWeights`, for constant weights of a convolution
+  /// ``OutputRowConvolution`` takes, their packing as its B.
   static func run(
     _ shape: Sizes, input: UnsafePointer<Float>, weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
     epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool,
     winogradKernels: ConstantCache<WinogradConvolution.TransformedKernels>? = nil,
-    packedWeights: ConstantCache<GEMMPackedA>? = nil
+    packedWeights: ConstantCache<GEMMPackedA>? = nil,
+    outputRowWeights: ConstantCache<OutputRowConvolution.PackedWeights>? = nil
   ) {
     if DepthwiseConvolution.applies(to: shape) {
       DepthwiseConvolution.run(shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
@@ -53,6 +56,13 @@ enum Convolution {
     }
     if FewChannelConvolution.applies(to: shape) {
       FewChannelConvolution.run(shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
+      return
+    }
+    if OutputRowConvolution.applies(to: shape),
+      let packed = outputRowWeights?.packed(weights, outputs: shape.outputs, depth: shape.depth)
+    {
+      OutputRowConvolution.run(
+        shape, input: input, weights: packed, output: output, epilogue: epilogue, pool: pool)
       return
     }
     if shape.columnsAreImage && shape.positions == 1 {
