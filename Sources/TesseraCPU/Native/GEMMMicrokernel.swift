@@ -26,6 +26,22 @@ protocol GEMMMicrokernel {
 }
 
 extension GEMMMicrokernel {
+  /// Stores (or, with `accumulate`, adds to) one 32-column row of a tile of C at `row`: the
+  /// sums of its first and last sixteen columns.
+  @inline(__always)
+  static func storeRow32(
+    _ low: SIMD16<Float>, _ high: SIMD16<Float>, at row: UnsafeMutablePointer<Float>, accumulate: Bool
+  ) {
+    let rowStart = UnsafeMutableRawPointer(row)
+    var (x, y) = (low, high)
+    if accumulate {
+      x += rowStart.loadUnaligned(as: SIMD16<Float>.self)
+      y += rowStart.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    }
+    rowStart.storeBytes(of: x, as: SIMD16<Float>.self)
+    rowStart.storeBytes(of: y, toByteOffset: 64, as: SIMD16<Float>.self)
+  }
+
   /// The tile with nothing besides.
   @inline(__always)
   static func tile(
@@ -131,16 +147,8 @@ enum GEMMTile12x32: GEMMMicrokernel {
       ap += 12
       bp += 2
     }
-    let raw = UnsafeMutableRawPointer(c), stride = ldc * MemoryLayout<Float>.stride
     @inline(__always) func put(_ row: Int, _ low: SIMD16<Float>, _ high: SIMD16<Float>) {
-      let rowStart = raw + row * stride
-      var (x, y) = (low, high)
-      if accumulate {
-        x += rowStart.loadUnaligned(as: SIMD16<Float>.self)
-        y += rowStart.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-      }
-      rowStart.storeBytes(of: x, as: SIMD16<Float>.self)
-      rowStart.storeBytes(of: y, toByteOffset: 64, as: SIMD16<Float>.self)
+      storeRow32(low, high, at: c + row * ldc, accumulate: accumulate)
     }
     put(0, c00, c01)
     put(1, c10, c11)

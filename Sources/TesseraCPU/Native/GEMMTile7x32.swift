@@ -45,16 +45,8 @@ enum GEMMTile7x32: GEMMMicrokernel {
       ap += 7
       bp += 2
     }
-    let raw = UnsafeMutableRawPointer(c), stride = ldc * MemoryLayout<Float>.stride
     @inline(__always) func put(_ row: Int, _ low: SIMD16<Float>, _ high: SIMD16<Float>) {
-      let rowStart = raw + row * stride
-      var (x, y) = (low, high)
-      if accumulate {
-        x += rowStart.loadUnaligned(as: SIMD16<Float>.self)
-        y += rowStart.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-      }
-      rowStart.storeBytes(of: x, as: SIMD16<Float>.self)
-      rowStart.storeBytes(of: y, toByteOffset: 64, as: SIMD16<Float>.self)
+      storeRow32(low, high, at: c + row * ldc, accumulate: accumulate)
     }
     put(0, c00, c01)
     put(1, c10, c11)
