@@ -1,3 +1,4 @@
+import Foundation
 import TesseraCompiler
 import TesseraIR
 import TesseraRuntime
@@ -62,8 +63,23 @@ final class OpenCLPlanBackend: PlanBackend {
     return Encoded(launches: launches)
   }
 
-  /// Enqueues every launch and flushes; when profiling, waits and reads each event's times.
+  /// Enqueues every launch and flushes; when profiling, waits and reads each event's times. On a
+  /// CPU driver the launches run under ``CPUDriverRuns`` to their end.
   func submit(_ encoded: any Sendable, profile: Bool) throws(DeviceError) -> [KernelTiming] {
+    guard device.properties.typeName == "CPU" else { return try launch(encoded, profile: profile) }
+    CPUDriverRuns.lock.lock()
+    defer { CPUDriverRuns.lock.unlock() }
+    let timings = try launch(encoded, profile: profile)
+    do throws(OpenCLError) {
+      try device.finishQueue()
+    } catch {
+      throw .kernelFailed(kernel: "opencl queue", message: error.description)
+    }
+    return timings
+  }
+
+  /// ``submit(_:profile:)``'s launches.
+  private func launch(_ encoded: any Sendable, profile: Bool) throws(DeviceError) -> [KernelTiming] {
     let api = device.api
     var events: [(String, OpenCLHandle)] = []
     try TraceRecorder.span("enqueue") { () throws(DeviceError) in
@@ -91,6 +107,17 @@ final class OpenCLPlanBackend: PlanBackend {
       KernelTiming(kernel: name, seconds: Double(end &- start) / 1e9, start: Double(start &- first) / 1e9)
     }
   }
+}
+
+/// One run at a time in the process on OpenCL CPU drivers. PoCL 3.1 keeps one cache of kernel
+/// libraries for the process, keyed by a kernel's hash and local size but holding an entry per
+/// specialisation (a small or a large grid): two runs of one kernel with different grids at once
+/// can release one entry twice, and PoCL aborts (`pocl_release_dlhandle_cache: Assertion
+/// found->ref_count > 0`; seen once in the test suite, whose suites run in parallel). The
+/// driver runs a kernel on every core anyway, so runs in sequence cost little.
+enum CPUDriverRuns {
+  /// Held from a run's first launch to its end.
+  static let lock = NSLock()
 }
 
 /// A buffer of an OpenCL device: the memory of its device tensors and of compiled graphs,
