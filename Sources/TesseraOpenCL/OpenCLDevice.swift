@@ -56,8 +56,8 @@ public final class OpenCLDevice: TunableDevice {
       tuningProblem = nil
     } else {
       var everything = TargetCapabilities.gpu("opencl")
-      everything.streamsQuantizedRows = properties.typeName == "CPU"
-      everything.reductionLanes = properties.typeName == "CPU" ? 4 : nil
+      everything.streamsQuantizedRows = properties.isCPU
+      everything.reductionLanes = properties.isCPU ? 4 : nil
       (everything.tuning, tuningProblem) = Self.storedTuning(
         kind: .opencl, deviceKey: tuningKey, subgroupSize: everything.subgroupSize,
         maxWorkgroupSize: properties.maxWorkgroupSize)

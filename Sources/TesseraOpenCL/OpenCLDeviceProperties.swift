@@ -35,6 +35,10 @@ public struct OpenCLDeviceProperties: Hashable, Sendable {
     return type & 2 != 0 ? "CPU" : "other"
   }
 
+  /// Whether the driver runs kernels on the host's CPU (PoCL's CPU device): workgroups become
+  /// loops over their work-items there, which several kernel choices and the runs' order follow.
+  public var isCPU: Bool { typeName == "CPU" }
+
   /// Where the device comes in the numbering: GPUs first, then accelerators, then the rest, CPUs
   /// last, so that a bare `opencl` means the GPU on a machine whose ICDs also list a CPU driver.
   public static func rank(type: UInt64) -> Int {

@@ -66,7 +66,7 @@ final class OpenCLPlanBackend: PlanBackend {
   /// Enqueues every launch and flushes; when profiling, waits and reads each event's times. On a
   /// CPU driver the launches run under ``CPUDriverRuns`` to their end.
   func submit(_ encoded: any Sendable, profile: Bool) throws(DeviceError) -> [KernelTiming] {
-    guard device.properties.typeName == "CPU" else { return try launch(encoded, profile: profile) }
+    guard device.properties.isCPU else { return try launch(encoded, profile: profile) }
     CPUDriverRuns.lock.lock()
     defer { CPUDriverRuns.lock.unlock() }
     let timings = try launch(encoded, profile: profile)

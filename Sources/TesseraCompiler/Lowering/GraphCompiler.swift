@@ -54,8 +54,8 @@ public enum GraphCompiler {
       Fusion.groups(optimised) { Partitioner.supports(target, $0, optimised) == nil }
     }
     groups = SiblingMatmulOrder.ordered(groups, in: optimised)
+    let definingNode = optimised.definingNode
     if target.splitsLargeProducts, libraryCalls != nil {
-      let definingNode = optimised.definingNode
       groups = ProductEpilogueSplit.split(
         groups, in: optimised, runsBare: { libraryCalls!.call(for: $0, in: optimised) != nil },
         readsWeightInPlace: {
@@ -66,7 +66,6 @@ public enum GraphCompiler {
     var calls: [KernelCall?] = []
     var reads: [[ValueID]] = []
     try CompileInstrumentation.phase("kernels") { () throws(CompileError) in
-      let definingNode = optimised.definingNode
       for (index, group) in groups.enumerated() {
         let call = try kernel(
           for: group, in: optimised, index: index, target: target, library: &libraryCalls,

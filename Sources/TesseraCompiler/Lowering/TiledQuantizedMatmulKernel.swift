@@ -3,11 +3,12 @@ import TesseraIR
 /// The quantized matmul kernel's tiled form, for many rows of x (a prompt's prefill): a
 /// workgroup of ``side`` × ``side`` work-items computes a ``tile`` × ``tile`` block of the
 /// result, ``micro`` × ``micro`` outputs per work-item (rows and outputs ``side`` apart, so that
-/// neighbouring work-items read neighbouring floats of the shared tiles). For each ``tile`` elements of `k`, the
-/// workgroup decodes its block's rows of `w` into shared memory (each weight once per workgroup,
-/// where the kernel with a row of `w` per subgroup decodes it again for every four rows of x)
-/// next to the block's rows of x; then each work-item multiplies its rows of x by its rows of
-/// `w` from there, sixteen multiply-adds for eight loads. f32 sums in `k` order per output.
+/// neighbouring work-items read neighbouring floats of the shared tiles). For each
+/// ``step(depth:)`` elements of `k`, the workgroup decodes its block's rows of `w` into shared
+/// memory (each weight once per workgroup, where the kernel with a row of `w` per subgroup decodes
+/// it again for every four rows of x) next to the block's rows of x; then each work-item
+/// multiplies its rows of x by its rows of `w` from there, sixteen multiply-adds for eight loads.
+/// f32 sums in `k` order per output.
 enum TiledQuantizedMatmul {
   /// Rows of x and outputs (rows of `w`) of a workgroup's block.
   static let tile = 32
