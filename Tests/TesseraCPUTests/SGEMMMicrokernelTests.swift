@@ -36,21 +36,47 @@ struct SGEMMMicrokernelTests {
     }
   }
 
-  @Test("block sizes follow the caches: A micro-panel in half of L1, B panel and A block in 3/4 of L2")
+  @Test("block sizes follow the caches: A micro-panel in half of L1, B block in half of L2, A block four L2s")
   func blocking() {
     // Emerald Rapids: 48 KiB L1d, 2 MiB L2; 12×32 tile. 24576 / 48 = 512 → capped at 384;
-    // (1572864 − 240·384·4) / (384·4) = 784 → 768 (a multiple of 32).
+    // rows 8388608 / (384·4) = 5461 → 5460 (a multiple of 12); columns 1048576 / (384·4) = 682 → 672.
     #expect(
       SGEMM.Blocking(mr: 12, nr: 32, caches: CacheSizes(level1: 48 << 10, level2: 2 << 20))
-        == .init(depth: 384, rows: 240, columns: 768))
+        == .init(depth: 384, rows: 5460, columns: 672))
     // Zen 1: 32 KiB L1d, 512 KiB L2; 6×16 tile. 16384 / 24 = 682 → 384;
-    // (393216 − 120·384·4) / (384·4) = 136 → 128.
+    // rows 2097152 / 1536 = 1365 → 1362; columns 262144 / 1536 = 170 → 160.
     #expect(
       SGEMM.Blocking(mr: 6, nr: 16, caches: CacheSizes(level1: 32 << 10, level2: 512 << 10))
-        == .init(depth: 384, rows: 120, columns: 128))
-    // Tiny caches keep the smallest blocks: depth 64, one micro-panel of columns.
+        == .init(depth: 384, rows: 1362, columns: 160))
+    // Tiny caches keep the smallest depth, 64; rows 131072 / 256 = 512 → 504; columns
+    // 16384 / 256 = 64.
     #expect(
       SGEMM.Blocking(mr: 12, nr: 32, caches: CacheSizes(level1: 4096, level2: 32768))
-        == .init(depth: 64, rows: 240, columns: 32))
+        == .init(depth: 64, rows: 504, columns: 64))
+  }
+
+  @Test(
+    "several blocks of rows, columns and depth (tiny caches) with a bias and relu fused: each element's epilogue applied once, after its last depth block",
+    arguments: SGEMM.Microkernel.allCases, [1, 3])
+  func epilogueOverBlocks(kernel: SGEMM.Microkernel, threads: Int) {
+    // 530 rows: blocks of 504 and 26; 70 columns: 64 and 6; depth 150: 64, 64 and 22.
+    let (m, n, k) = (530, 70, 150)
+    let a = SGEMMTests.random(m * k, seed: 9), b = SGEMMTests.random(k * n, seed: 10)
+    let bias = SGEMMTests.random(m, seed: 11)
+    var c = [Float](repeating: .nan, count: m * n)
+    bias.withUnsafeBufferPointer { bias in
+      SGEMM.multiply(
+        m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &c, ldc: n,
+        epilogue: GEMMEpilogue(rowBias: bias.baseAddress, activation: .relu), pool: CPUThreadPool(threads: threads),
+        microkernel: kernel, caches: CacheSizes(level1: 4096, level2: 32768))
+    }
+    let product = SGEMMTests.reference(a, b, m: m, n: n, k: k)
+    var mismatches = 0
+    for i in 0..<m {
+      for j in 0..<n where !(abs(Double(c[i * n + j]) - max(product[i * n + j] + Double(bias[i]), 0)) <= 1e-3) {
+        mismatches += 1
+      }
+    }
+    #expect(mismatches == 0, "\(kernel) on \(threads) threads")
   }
 }

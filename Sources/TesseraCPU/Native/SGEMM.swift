@@ -1,9 +1,9 @@
 import CTesseraSIMD
 
-/// Packed single-precision GEMM in the BLIS style: B is packed in `depth × columns` panels
-/// (streamed from L2), A in `rows × depth` blocks, and a register-blocked SIMD microkernel runs
-/// over them with each A micro-panel held in L1 while the B micro-panels stream past it; edge
-/// tiles go through a small scratch tile. The microkernel is chosen for the vector width the code
+/// Packed single-precision GEMM in the BLIS style: A is packed in large `rows × depth` blocks
+/// (held in L3), B in `depth × columns` blocks (held in L2), and a register-blocked SIMD
+/// microkernel runs over them with each A micro-panel held in L1 while the B micro-panels stream
+/// past it; edge tiles go through a small scratch tile. The microkernel is chosen for the vector width the code
 /// was built for (``GEMMTile12x32`` with 512-bit vectors, ``GEMMTile6x16`` otherwise), and the
 /// block sizes come from the CPU's cache sizes (``Blocking``). Threads take disjoint blocks of C
 /// (columns when C is wide enough, rows otherwise), each with its own packing buffers. B is a
@@ -41,10 +41,13 @@ public enum SGEMM {
   struct Blocking: Equatable {
     /// Depth (k) of a packed block: an A micro-panel of this depth takes at most half of L1.
     var depth: Int
-    /// Rows of A packed at once (whole micro-panels).
+    /// Rows of A packed at once (whole micro-panels): four L2s' worth at ``depth``, read from
+    /// L3, so A is packed once for all of B's column blocks (re-packing a block of A that fits in
+    /// L2 for every column block cost 15–20% at 2048³; its strided reads are the slow part of
+    /// packing).
     var rows: Int
-    /// Columns of B packed at once (whole micro-panels): the B panel and the A block together
-    /// take at most three quarters of L2.
+    /// Columns of B packed at once (whole micro-panels): the B block takes half of L2, and its
+    /// micro-panels stream from there past each A micro-panel.
     var columns: Int
 
     /// Sizes given directly (tests).
@@ -57,9 +60,8 @@ public enum SGEMM {
     /// The blocks for a microkernel of `mr × nr` on `caches`.
     init(mr: Int, nr: Int, caches: CacheSizes) {
       depth = Swift.max(64, Swift.min(384, caches.level1 / 2 / (4 * mr)) / 16 * 16)
-      rows = 20 * mr
-      let panelBytes = caches.level2 * 3 / 4 - rows * depth * 4
-      columns = Swift.max(nr, Swift.min(4096, panelBytes / (4 * depth)) / nr * nr)
+      rows = Swift.max(20 * mr, caches.level2 * 4 / (4 * depth) / mr * mr)
+      columns = Swift.max(nr, Swift.min(4096, caches.level2 / 2 / (4 * depth)) / nr * nr)
     }
   }
 
@@ -69,9 +71,23 @@ public enum SGEMM {
     m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Element>, ldb: Int,
     c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue = .none, pool: CPUThreadPool = .shared
   ) {
-    multiply(
-      m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, epilogue: epilogue, pool: pool,
-      microkernel: .preferred, caches: .host)
+    // Called from another module this body is not specialised for the caller's element type, and
+    // everything below it would run generic (at 1024³ 15–20% slower): each of this module's
+    // element types goes to its own specialised copy.
+    let raw = UnsafeRawPointer(b)
+    if Element.self == Float.self {
+      multiply(
+        m: m, n: n, k: k, a: a, lda: lda, b: raw.assumingMemoryBound(to: Float.self), ldb: ldb, c: c, ldc: ldc,
+        epilogue: epilogue, pool: pool, microkernel: .preferred, caches: .host)
+    } else if Element.self == Float16.self {
+      multiply(
+        m: m, n: n, k: k, a: a, lda: lda, b: raw.assumingMemoryBound(to: Float16.self), ldb: ldb, c: c, ldc: ldc,
+        epilogue: epilogue, pool: pool, microkernel: .preferred, caches: .host)
+    } else {
+      multiply(
+        m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, epilogue: epilogue, pool: pool,
+        microkernel: .preferred, caches: .host)
+    }
   }
 
   /// ``multiply(m:n:k:a:lda:b:ldb:c:ldc:epilogue:pool:)`` with a chosen microkernel and cache
@@ -162,27 +178,30 @@ public enum SGEMM {
     let bPanel = packedB.bindMemory(to: Float.self, capacity: nc * kc)
     let aBlock = packedA.bindMemory(to: Float.self, capacity: mc * kc)
     let tile = scratch.bindMemory(to: Float.self, capacity: mr * nr)
-    for jc in stride(from: columns.lowerBound, to: columns.upperBound, by: nc) {
-      let width = Swift.min(nc, columns.upperBound - jc)
+    for ic in stride(from: rows.lowerBound, to: rows.upperBound, by: mc) {
+      let height = Swift.min(mc, rows.upperBound - ic)
       for pc in stride(from: 0, to: k, by: kc) {
         let depth = Swift.min(kc, k - pc)
-        let (panel, panelStride) =
-          shared.source.packedPanels(row: pc, column: jc, nr: nr)
-          ?? {
-            shared.source.pack(row: pc, depth: depth, column: jc, columns: width, nr: nr, into: bPanel)
-            return (UnsafePointer(bPanel), depth * nr)
-          }()
-        for ic in stride(from: rows.lowerBound, to: rows.upperBound, by: mc) {
-          let height = Swift.min(mc, rows.upperBound - ic)
-          if packedOnce == nil {
-            GEMMPacking.packA(
-              shared.a + ic * lda + pc, lda: lda, rows: height, depth: depth, mr: mr, into: aBlock,
-              transposing: transposingA)
-          }
+        if packedOnce == nil {
+          GEMMPacking.packA(
+            shared.a + ic * lda + pc, lda: lda, rows: height, depth: depth, mr: mr, into: aBlock,
+            transposing: transposingA)
+        }
+        @inline(__always) func aPanel(_ ir: Int) -> UnsafePointer<Float> {
+          packedOnce?.panel(row: ic + ir, column: pc) ?? UnsafePointer(aBlock + ir * depth)
+        }
+        for jc in stride(from: columns.lowerBound, to: columns.upperBound, by: nc) {
+          let width = Swift.min(nc, columns.upperBound - jc)
+          let (panel, panelStride) =
+            shared.source.packedPanels(row: pc, column: jc, nr: nr)
+            ?? {
+              shared.source.pack(row: pc, depth: depth, column: jc, columns: width, nr: nr, into: bPanel)
+              return (UnsafePointer(bPanel), depth * nr)
+            }()
           for ir in stride(from: 0, to: height, by: mr) {
-            let aMicro = packedOnce?.panel(row: ic + ir, column: pc) ?? UnsafePointer(aBlock + ir * depth)
-            // A packed once comes from memory: the first tile of each panel asks for the next.
-            let nextA = ic + ir + mr < rows.upperBound ? packedOnce?.panel(row: ic + ir + mr, column: pc) : nil
+            let aMicro = aPanel(ir)
+            // The A block lies in L3 (or memory): the first tile of each micro-panel asks for the next.
+            let nextA = ir + mr < height ? aPanel(ir + mr) : nil
             let tileHeight = Swift.min(mr, height - ir)
             for jr in stride(from: 0, to: width, by: nr) {
               let bMicro = UnsafeRawPointer(panel + jr / nr * panelStride).assumingMemoryBound(to: SIMD16<Float>.self)
@@ -214,10 +233,10 @@ public enum SGEMM {
               }
             }
           }
+          if !epilogue.isIdentity && pc + depth == k {
+            for i in ic..<(ic + height) { epilogue.apply(row: i, columns: jc..<(jc + width), c: c, ldc: ldc) }
+          }
         }
-      }
-      if !epilogue.isIdentity {
-        for i in rows { epilogue.apply(row: i, columns: jc..<(jc + width), c: c, ldc: ldc) }
       }
     }
   }
