@@ -45,7 +45,7 @@ struct GEMMPackedATests {
     SGEMM.multiply(
       m: m, n: n, k: k, a: a, lda: k, source: GEMMMatrixSource(b: b, ldb: n), c: c, ldc: n, epilogue: .none,
       pool: CPUThreadPool(threads: threads), microkernel: kernel, caches: SGEMMMicrokernelTests.caches[caches],
-      transposingA: true, packedA: packedA)
+      packedA: packedA)
   }
 
   @Test("the cache keeps one packing: the same for the same matrix, none for another address or shape")

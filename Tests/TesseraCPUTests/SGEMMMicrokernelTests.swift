@@ -10,11 +10,9 @@ struct SGEMMMicrokernelTests {
   static let caches = [CacheSizes.host, CacheSizes(level1: 4096, level2: 32768)]
 
   @Test(
-    "each microkernel, on the host's caches and on tiny ones, A packed by the plain loop or by the register transpose (the convolutions'), against a Double reference",
-    arguments: SGEMM.Microkernel.allCases, 0..<4)
-  func microkernel(kernel: SGEMM.Microkernel, variant: Int) {
-    // Variants 0 and 1: the host's and the tiny caches; 2 and 3 the same with the transpose.
-    let (caches, transposingA) = (variant % 2, variant >= 2)
+    "each microkernel, on the host's caches and on tiny ones, against a Double reference",
+    arguments: SGEMM.Microkernel.allCases, Self.caches.indices)
+  func microkernel(kernel: SGEMM.Microkernel, caches: Int) {
     for (m, n, k) in gemmShapes {
       for threads in [1, 3] {
         let a = SGEMMTests.random(m * k, seed: 5), b = SGEMMTests.random(k * n, seed: 6)
@@ -25,7 +23,7 @@ struct SGEMMMicrokernelTests {
               SGEMM.multiply(
                 m: m, n: n, k: k, a: a.baseAddress!, lda: k, source: GEMMMatrixSource(b: b.baseAddress!, ldb: n),
                 c: c.baseAddress!, ldc: n, epilogue: .none, pool: CPUThreadPool(threads: threads),
-                microkernel: kernel, caches: Self.caches[caches], transposingA: transposingA)
+                microkernel: kernel, caches: Self.caches[caches])
             }
           }
         }

@@ -87,12 +87,12 @@ enum Convolution {
           SGEMM.multiply(
             m: groupOutputs, n: positions, k: depth, a: a, lda: depth,
             source: GEMMMatrixSource(b: channels, ldb: height * width), c: c, ldc: positions,
-            epilogue: groupEpilogue, pool: pool, transposingA: true, packedA: packedA)
+            epilogue: groupEpilogue, pool: pool, packedA: packedA)
         } else {
           SGEMM.multiply(
             m: groupOutputs, n: positions, k: depth, a: a, lda: depth,
             source: ConvolutionColumns(image: channels, rows: shape.geometry.height, columns: shape.geometry.width),
-            c: c, ldc: positions, epilogue: groupEpilogue, pool: pool, transposingA: true, packedA: packedA)
+            c: c, ldc: positions, epilogue: groupEpilogue, pool: pool, packedA: packedA)
         }
       }
     }

@@ -1,6 +1,6 @@
 /// A constant A packed once, whole, into the microkernel's row micro-panels: for each panel of
 /// `mr` rows, each of the `k` columns, `mr` consecutive floats (zero past `m`), as
-/// ``GEMMPacking/packA(_:lda:rows:depth:mr:into:transposing:)`` packs a block. ``SGEMM`` hands
+/// ``GEMMPacking/packA(_:lda:rows:depth:mr:into:)`` packs a block. ``SGEMM`` hands
 /// its micro-panels to the microkernel where they lie instead of packing A on every run: a
 /// convolution's weights are its A, and on the small images of a network's last layers (7×7
 /// outputs) each weight is used 49 times, so packing it took a fifth of the product. Weights
@@ -23,7 +23,7 @@ final class GEMMPackedA: @unchecked Sendable {
     (self.m, self.k, self.mr) = (m, k, mr)
     let count = Swift.max(1, (m + mr - 1) / mr * mr * k)
     storage = .allocate(capacity: count)
-    GEMMPacking.packA(a, lda: lda, rows: m, depth: k, mr: mr, into: storage, transposing: true)
+    GEMMPacking.packA(a, lda: lda, rows: m, depth: k, mr: mr, into: storage)
   }
 
   /// The micro-panel of rows `row ..< row + mr` (`row` a multiple of ``mr``) from column

@@ -27,13 +27,11 @@ extension Float16: GEMMElement {
 enum GEMMPacking {
   /// Packs `rows × depth` of row-major A (row stride `lda`) into micro-panels of `mr` rows (the
   /// microkernel's): for each panel, each k, `mr` consecutive floats (zero past `rows`). With
-  /// `transposing`, whole twelve-row panels go through ``GEMMTwelveRowPacking`` sixteen depths at
-  /// a time (faster for the convolutions' products on Zen 5, slower than the compiler's loop for
-  /// square ones: see that type).
+  /// twelve-row micro-panels (``GEMMTile12x32``'s), whole panels go through
+  /// ``GEMMTwelveRowPacking`` sixteen depths at a time.
   @inline(__always)
   static func packA(
-    _ a: UnsafePointer<Float>, lda: Int, rows: Int, depth: Int, mr: Int, into packed: UnsafeMutablePointer<Float>,
-    transposing: Bool = false
+    _ a: UnsafePointer<Float>, lda: Int, rows: Int, depth: Int, mr: Int, into packed: UnsafeMutablePointer<Float>
   ) {
     for panel in stride(from: 0, to: rows, by: mr) {
       let height = Swift.min(mr, rows - panel)
@@ -42,7 +40,7 @@ enum GEMMPacking {
         // k outer: `mr` sequential read streams, contiguous writes.
         var source = a + panel * lda, target = out
         var remaining = depth
-        if mr == 12 && transposing {
+        if mr == 12 {
           while remaining >= 16 {
             GEMMTwelveRowPacking.pack(source, lda: lda, into: target)
             source += 16

@@ -103,30 +103,29 @@ public enum SGEMM {
   }
 
   /// `C[m×n] = epilogue(A[m×k] · B[k×n])` with B packed from `source`, on the preferred
-  /// microkernel and the host's caches. With `transposingA` (the convolutions), twelve-row panels
-  /// of A are packed by ``GEMMTwelveRowPacking``'s register transpose. `packedA`, when it was
-  /// packed for this microkernel, is A's packing, read where it lies (`a` is then not read).
+  /// microkernel and the host's caches. `packedA`, when it was packed for this microkernel, is
+  /// A's packing, read where it lies (`a` is then not read).
   static func multiply<Source: GEMMPanelSource>(
     m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, source: Source, c: UnsafeMutablePointer<Float>,
     ldc: Int, epilogue: GEMMEpilogue, pool: CPUThreadPool, microkernel: Microkernel = .preferred,
-    caches: CacheSizes = .host, transposingA: Bool = false, packedA: GEMMPackedA? = nil
+    caches: CacheSizes = .host, packedA: GEMMPackedA? = nil
   ) {
     switch microkernel {
     case .tile12x32:
       multiply(
         GEMMTile12x32.self, m: m, n: n, k: k, a: a, lda: lda, source: source, c: c, ldc: ldc, epilogue: epilogue,
-        pool: pool, caches: caches, transposingA: transposingA, packedA: packedA)
+        pool: pool, caches: caches, packedA: packedA)
     case .tile6x16:
       multiply(
         GEMMTile6x16.self, m: m, n: n, k: k, a: a, lda: lda, source: source, c: c, ldc: ldc, epilogue: epilogue,
-        pool: pool, caches: caches, transposingA: transposingA, packedA: packedA)
+        pool: pool, caches: caches, packedA: packedA)
     }
   }
 
   private static func multiply<Kernel: GEMMMicrokernel, Source: GEMMPanelSource>(
     _ kernel: Kernel.Type, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, source: Source,
     c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue, pool: CPUThreadPool, caches: CacheSizes,
-    transposingA: Bool, packedA: GEMMPackedA?
+    packedA: GEMMPackedA?
   ) {
     guard m > 0 && n > 0 else { return }
     let work = m * n * Swift.max(k, 1)
@@ -145,14 +144,14 @@ public enum SGEMM {
       let columns = splitColumns ? (lower * nr)..<Swift.min(n, upper * nr) : 0..<n
       block(
         Kernel.self, rows: rows, columns: columns, k: k, shared, lda: lda, ldc: ldc, epilogue: epilogue,
-        blocking: blocking, transposingA: transposingA)
+        blocking: blocking)
     }
   }
 
   /// One thread's block of C, computed with its own packing buffers.
   private static func block<Kernel: GEMMMicrokernel, Source: GEMMPanelSource>(
     _ kernel: Kernel.Type, rows: Range<Int>, columns: Range<Int>, k: Int, _ shared: SharedPointers<Source>, lda: Int,
-    ldc: Int, epilogue: GEMMEpilogue, blocking: Blocking, transposingA: Bool
+    ldc: Int, epilogue: GEMMEpilogue, blocking: Blocking
   ) {
     let (mr, nr) = (Kernel.rows, Kernel.columns)
     let c = shared.c
@@ -184,8 +183,7 @@ public enum SGEMM {
         let depth = Swift.min(kc, k - pc)
         if packedOnce == nil {
           GEMMPacking.packA(
-            shared.a + ic * lda + pc, lda: lda, rows: height, depth: depth, mr: mr, into: aBlock,
-            transposing: transposingA)
+            shared.a + ic * lda + pc, lda: lda, rows: height, depth: depth, mr: mr, into: aBlock)
         }
         @inline(__always) func aPanel(_ ir: Int) -> UnsafePointer<Float> {
           packedOnce?.panel(row: ic + ir, column: pc) ?? UnsafePointer(aBlock + ir * depth)
