@@ -61,6 +61,54 @@ static inline int tessera_has_avx2(void) {
   return (low & 0x6) == 0x6;  // SSE and AVX state
 }
 
+/// Transposes a 16×16 block of floats with AVX-512 F: `dst[c·dstStride + r] = src[r·srcStride +
+/// c]` for `r, c < 16` (the blocks must not overlap). Sixteen loads, four passes of shuffles in
+/// registers (pairs of floats, pairs of doubles, then 128-bit lanes twice) and sixteen stores.
+/// (Swift's SIMD `evenHalf`/`oddHalf` pairs give such shuffles only where the optimiser happens
+/// to inline them; in the depthwise convolution they went lane by lane through the stack.) Only
+/// call when tessera_has_avx512_vnni() (or when compiled for AVX-512: tessera_transpose16).
+__attribute__((target("avx512f,evex512")))
+static inline void tessera_transpose16_avx512(const float *src, long srcStride, float *dst, long dstStride) {
+  __m512 r[16], t[16], u[16];
+  for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * srcStride);
+  for (int i = 0; i < 8; i++) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  // u[4g + k], 128-bit lane q: column 4q + k of rows 4g ..< 4g + 4.
+  for (int g = 0; g < 4; g++) {
+    __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 1]);
+    __m512d c = _mm512_castps_pd(t[4 * g + 2]), d = _mm512_castps_pd(t[4 * g + 3]);
+    u[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+    u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+    u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+  // Column 4q + k gathers lane q of u[k], u[4 + k], u[8 + k] and u[12 + k].
+  for (int k = 0; k < 4; k++) {
+    __m512 even = _mm512_shuffle_f32x4(u[k], u[4 + k], 0x88), odd = _mm512_shuffle_f32x4(u[k], u[4 + k], 0xDD);
+    __m512 even2 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0x88);
+    __m512 odd2 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0xDD);
+    _mm512_storeu_ps(dst + k * dstStride, _mm512_shuffle_f32x4(even, even2, 0x88));
+    _mm512_storeu_ps(dst + (8 + k) * dstStride, _mm512_shuffle_f32x4(even, even2, 0xDD));
+    _mm512_storeu_ps(dst + (4 + k) * dstStride, _mm512_shuffle_f32x4(odd, odd2, 0x88));
+    _mm512_storeu_ps(dst + (12 + k) * dstStride, _mm512_shuffle_f32x4(odd, odd2, 0xDD));
+  }
+}
+#endif
+
+/// `dst[c·dstStride + r] = src[r·srcStride + c]` for `r, c < 16`: tessera_transpose16_avx512 where
+/// this code is compiled for AVX-512, a plain loop otherwise.
+static inline void tessera_transpose16(const float *src, long srcStride, float *dst, long dstStride) {
+#if defined(__AVX512F__)
+  tessera_transpose16_avx512(src, srcStride, dst, dstStride);
+#else
+  for (int r = 0; r < 16; r++)
+    for (int c = 0; c < 16; c++) dst[c * dstStride + r] = src[r * srcStride + c];
+#endif
+}
+
+#if defined(__x86_64__)
 /// acc[i] += Σ_j (low[4i + j] · lowX[4i + j] + high[4i + j] · highX[4i + j]) over j < 4, for
 /// i < 16: two 64-byte products of unsigned bytes below 16 (four-bit codes) by signed bytes,
 /// with AVX2. In each 32-byte half, vpmaddubsw multiplies byte pairs into int16 sums (at most

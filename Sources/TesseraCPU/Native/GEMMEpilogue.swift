@@ -32,19 +32,33 @@ public enum GEMMActivation: Sendable, Hashable {
     switch self {
     case .identity: map(out, columns, gate) { $0 }
     case .relu: map(out, columns, gate) { Swift.max($0, 0) }
-    case .silu: mapSixteen(out, columns, gate) { $0 / (1 + VectorExp.exp(-$0)) }
-    case .gelu: mapSixteen(out, columns, gate) { 0.5 * $0 * (1 + VectorErf.erf($0 * Float(0.5).squareRoot())) }
-    case .geluTanh:
-      // 0.5 · x · (1 + tanh u) is x · sigmoid(2u): no scalar tanhf (glibc's, through expm1f, was
-      // about 14% of Gemma 3's prefill on cpu) and no cancellation in 1 + tanh u where u < 0.
-      mapSixteen(out, columns, gate) { x in
-        let u = (2 / Float.pi).squareRoot() * (x + 0.044715 * x * x * x)
-        return x / (1 + VectorExp.exp(-2 * u))
-      }
     case .hardSigmoid: map(out, columns, gate) { Self.hardSigmoid($0) }
     case .hardSwish: map(out, columns, gate) { $0 * Self.hardSigmoid($0) }
     case .tanh: map(out, columns, gate) { Foundation.tanh($0) }
-    case .sigmoid: mapSixteen(out, columns, gate) { 1 / (1 + VectorExp.exp(-$0)) }
+    case .silu, .gelu, .geluTanh, .sigmoid: mapSixteen(out, columns, gate) { self.sixteen($0) }
+    }
+  }
+
+  /// The activation of sixteen lanes, with the same formulas.
+  @inline(__always)
+  func sixteen(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    switch self {
+    case .identity: return x
+    case .relu: return VectorLanes.larger(SIMD16(), x)
+    case .silu: return x / (1 + VectorExp.exp(-x))
+    case .gelu: return 0.5 * x * (1 + VectorErf.erf(x * Float(0.5).squareRoot()))
+    case .geluTanh:
+      // 0.5 · x · (1 + tanh u) is x · sigmoid(2u): no scalar tanhf (glibc's, through expm1f, was
+      // about 14% of Gemma 3's prefill on cpu) and no cancellation in 1 + tanh u where u < 0.
+      let u = (2 / Float.pi).squareRoot() * (x + 0.044715 * x * x * x)
+      return x / (1 + VectorExp.exp(-2 * u))
+    case .hardSigmoid: return Self.hardSigmoid(x)
+    case .hardSwish: return x * Self.hardSigmoid(x)
+    case .tanh:
+      var y = x
+      for lane in 0..<16 { y[lane] = Foundation.tanh(x[lane]) }
+      return y
+    case .sigmoid: return 1 / (1 + VectorExp.exp(-x))
     }
   }
 
@@ -90,6 +104,12 @@ public enum GEMMActivation: Sendable, Hashable {
   @inline(__always)
   private static func hardSigmoid(_ x: Float) -> Float {
     Swift.max(0, Swift.min(1, x * Float(1.0 / 6) + 0.5))
+  }
+
+  /// ``hardSigmoid(_:)`` in each lane (NaN to 1, as there).
+  @inline(__always)
+  private static func hardSigmoid(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    VectorLanes.larger(VectorLanes.smaller(x * Float(1.0 / 6) + 0.5, SIMD16(repeating: 1)), SIMD16())
   }
 }
 
@@ -148,6 +168,12 @@ public struct GEMMEpilogue: @unchecked Sendable {
     self.gate = gate
     self.gateActivation = gateActivation
     self.gateStride = gateStride
+  }
+
+  /// Whether it is at most a bias per row and an activation (which a kernel holding a row's
+  /// values in a vector lane can apply itself, ``rowBias`` a vector of rows at a time).
+  var isRowBiasAndActivation: Bool {
+    scale == nil && bias == nil && residual == nil && gate == nil
   }
 
   /// Whether it changes anything.
