@@ -202,17 +202,9 @@ enum ChannelBlockedDepthwise {
     // The sums are rows 0 to 7 of a 16×16 block; whatever rows 8 to 15 hold lands in lanes 8 to
     // 15 of the transposed rows, which are not stored.
     let (positionRows, channelRows) = (buffers.scratch, buffers.scratch + lanes * lanes)
-    @inline(__always) func put(_ i: Int, _ sum: SIMD16<Float>) {
-      UnsafeMutableRawPointer(positionRows + i &* lanes).storeBytes(of: sum, as: SIMD16<Float>.self)
+    withUnsafeBytes(of: sums) {
+      UnsafeMutableRawPointer(positionRows).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
     }
-    put(0, sums.0)
-    put(1, sums.1)
-    put(2, sums.2)
-    put(3, sums.3)
-    put(4, sums.4)
-    put(5, sums.5)
-    put(6, sums.6)
-    put(7, sums.7)
     tessera_transpose16(positionRows, lanes, channelRows, lanes)
     let count = Swift.min(blockPositions, columns.output &- start)
     let offset = row &* columns.output &+ start, planeEnd = layout.positions
