@@ -39,6 +39,14 @@ struct OutputRowConvolutionTests {
       batch: 2, channels: 5, outputs: 9, height: 9, width: 14, kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 0]),
     // A 2x3 kernel, no padding: 4×7 outputs; 64 outputs (two whole panels).
     Case(channels: 3, outputs: 64, height: 5, width: 9, kernel: [2, 3], strides: [1, 1], pads: [0, 0, 0, 0]),
+    // A 1x1 kernel on 7×7 (MobileNetV3's): A packed straight from the image (the last image's
+    // last row read seven floats, not eight); 45 outputs (two blocks of sixteen through the
+    // transpose and thirteen one by one), 49 positions (three blocks of sixteen and one); two
+    // images.
+    Case(
+      batch: 2, channels: 20, outputs: 45, height: 7, width: 7, kernel: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0]),
+    // A 1x1 kernel on 3×7 (21 positions: one block of sixteen and five) and 70 outputs.
+    Case(channels: 33, outputs: 70, height: 3, width: 7, kernel: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0]),
   ]
 
   @Test("matches a plain loop with a bias and relu", arguments: cases.indices, [1, 3])
@@ -88,8 +96,16 @@ struct OutputRowConvolutionTests {
     #expect(!OutputRowConvolution.fits(sizes(side: 8, kernel: 3)))
     #expect(OutputRowConvolution.fits(sizes(side: 14, kernel: 3, stride: 2, height: 31)))
     #expect(!OutputRowConvolution.fits(sizes(side: 14, kernel: 3, stride: 2, height: 33)))
-    #expect(!OutputRowConvolution.fits(sizes(side: 7, kernel: 1, pads: 0)))
+    #expect(OutputRowConvolution.fits(sizes(side: 7, kernel: 1, pads: 0)))
+    #expect(!OutputRowConvolution.fits(sizes(side: 13, kernel: 1, stride: 2, pads: 0)))
     #expect(!OutputRowConvolution.fits(sizes(side: 7, kernel: 3, groups: 2)))
+    // A 1x1 kernel takes two panels of 32 output channels a thread: 96 outputs (three panels)
+    // on one thread, not on two; a 3x3 kernel any number.
+    let pointwise = Case(
+      channels: 8, outputs: 96, height: 7, width: 7, kernel: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0])
+    #expect(OutputRowConvolution.balances(pointwise.sizes, threads: 1))
+    #expect(!OutputRowConvolution.balances(pointwise.sizes, threads: 2))
+    #expect(OutputRowConvolution.balances(sizes(side: 7, kernel: 3), threads: 8))
   }
 
   /// Through the cpu device: a ResNet-like 7×7 layer of constant weights keeps their packing and

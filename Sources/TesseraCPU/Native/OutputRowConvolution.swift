@@ -1,3 +1,4 @@
+import CTesseraSIMD
 import TesseraIR
 
 /// A convolution whose output rows are seven wide (ResNet's last stage, 7×7 outputs), as the
@@ -26,14 +27,23 @@ enum OutputRowConvolution {
     SGEMM.Microkernel.preferred == .tile12x32 && fits(shape)
   }
 
+  /// Whether `threads` threads share `shape`'s panels of 32 output channels well enough: a 1x1
+  /// kernel's product is short (its depth is the input channels), so it runs here only with at
+  /// least two panels a thread (MobileNetV3's 576→96 on two threads, three panels split two
+  /// and one, went 0.043–0.051 → 0.080 ms; the SGEMM product splits its rows finer).
+  static func balances(_ shape: Convolution.Sizes, threads: Int) -> Bool {
+    !shape.columnsAreImage || (shape.outputs + Kernel.columns - 1) / Kernel.columns >= 2 * threads
+  }
+
   /// Whether `shape` is one group (not depthwise) with output rows of seven, at most
-  /// ``maximumOutputRows`` of them, unit or stride-2 columns, unit dilations, not a 1x1 kernel
-  /// and not Winograd's.
+  /// ``maximumOutputRows`` of them, unit or stride-2 columns, unit dilations, not Winograd's; a
+  /// 1x1 kernel only where its columns are the image itself (A is then packed straight from
+  /// it).
   static func fits(_ shape: Convolution.Sizes) -> Bool {
     let (height, width) = (shape.geometry.height, shape.geometry.width)
     return shape.groups == 1 && width.output == Kernel.rows && height.output <= maximumOutputRows
       && (width.stride == 1 || width.stride == 2) && width.dilation == 1 && height.dilation == 1
-      && height.kernel * width.kernel > 1 && !WinogradConvolution.applies(to: shape)
+      && (height.kernel * width.kernel > 1 || shape.columnsAreImage) && !WinogradConvolution.applies(to: shape)
   }
 
   /// `output[N, O, OH, OW] = epilogue(conv2d(input, weights))` with the weights packed in
@@ -72,6 +82,10 @@ enum OutputRowConvolution {
   static func pack(
     _ shape: Convolution.Sizes, image: UnsafePointer<Float>, outputRows: Range<Int>, into a: UnsafeMutablePointer<Float>
   ) {
+    if shape.columnsAreImage {
+      packImage(shape, image: image, outputRows: outputRows, into: a)
+      return
+    }
     let (height, width) = (shape.geometry.height, shape.geometry.width)
     // Padded rows: what the output rows' taps reach, and room for a 16-lane load from the last tap.
     let first = outputRows.lowerBound * height.stride
@@ -110,6 +124,28 @@ enum OutputRowConvolution {
 }
 
 extension OutputRowConvolution {
+  /// ``pack(_:image:outputRows:into:)`` for a 1x1 kernel whose columns are the image: step `k`
+  /// of output row `p` is channel `k`'s seven positions from `7p`, one eight-lane load each (a
+  /// copy of every 7-float row between zeros cost more than the product saved).
+  private static func packImage(
+    _ shape: Convolution.Sizes, image: UnsafePointer<Float>, outputRows: Range<Int>, into a: UnsafeMutablePointer<Float>
+  ) {
+    let (positions, panelStride) = (shape.positions, shape.depth * Kernel.rows + 8)
+    let end = image + shape.channels * positions
+    for p in outputRows {
+      var (source, target) = (image + p * Kernel.rows, a + p * panelStride)
+      for _ in 0..<shape.channels {
+        if source + 8 <= end {
+          UnsafeMutableRawPointer(target).storeBytes(
+            of: UnsafeRawPointer(source).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+        } else {
+          target.update(from: source, count: Kernel.rows)
+        }
+        (source, target) = (source + positions, target + Kernel.rows)
+      }
+    }
+  }
+
   /// The OIHW weights as B of the transposed product: micro-panels of 32 output channels, each
   /// holding for every step `k` of the depth 32 consecutive floats (zero past the last
   /// channel), 64-byte aligned. Packed once for constant weights (``ConstantCache``).
@@ -190,11 +226,28 @@ private struct Product: @unchecked Sendable {
           }
         }
       }
-      for o in (panel * width)..<Swift.min(outputs, (panel + 1) * width) {
-        let target = output + o * positions
-        for position in 0..<positions { target[position] = transposed[position * ldc + o] }
-        epilogue.apply(row: o, columns: 0..<positions, c: output, ldc: positions)
+      let channels = (panel * width)..<Swift.min(outputs, (panel + 1) * width)
+      storeTransposed(channels: channels)
+      for o in channels { epilogue.apply(row: o, columns: 0..<positions, c: output, ldc: positions) }
+    }
+  }
+}
+
+extension Product {
+  /// `output[o, position] = Cᵀ[position, o]` for the output channels `channels`: blocks of
+  /// sixteen channels by sixteen positions through the 16×16 transpose, the rest one by one.
+  func storeTransposed(channels: Range<Int>) {
+    let wholePositions = positions / 16 * 16
+    var first = channels.lowerBound
+    while first + 16 <= channels.upperBound {
+      for start in stride(from: 0, to: wholePositions, by: 16) {
+        tessera_transpose16(transposed + (start * ldc + first), ldc, output + (first * positions + start), positions)
       }
+      first += 16
+    }
+    for o in channels {
+      let target = output + o * positions
+      for position in (o < first ? wholePositions : 0)..<positions { target[position] = transposed[position * ldc + o] }
     }
   }
 }
