@@ -42,17 +42,23 @@ enum ChannelBlockedDepthwise {
     let channels = shape.channels, blocks = (channels + lanes - 1) / lanes
     let operands = BlockPointers(
       input: input, weights: weights, output: output, epilogues: (0..<shape.batch).map(epilogue))
-    pool.forEachChunk(of: shape.batch * blocks) { chunk in
+    // Units go block by block, each block's images together, so a thread interleaves a block's
+    // taps once for all its images.
+    pool.forEachChunk(of: blocks * shape.batch) { chunk in
       let buffers = Buffers(layout)
       defer { buffers.deallocate() }
+      let inputEnd = operands.input + shape.batch * channels * layout.planeInput
+      var tapsOfBlock: Int? = nil
       for unit in chunk {
-        let (image, block) = unit.quotientAndRemainder(dividingBy: blocks)
+        let (block, image) = unit.quotientAndRemainder(dividingBy: shape.batch)
         let first = block * lanes, count = Swift.min(lanes, channels - first)
-        interleave(
-          operands.weights + first * layout.taps, stride: layout.taps, rows: count, length: layout.taps,
-          end: operands.weights + channels * layout.taps, into: buffers.taps, scratch: buffers.scratch)
+        if tapsOfBlock != block {
+          interleave(
+            operands.weights + first * layout.taps, stride: layout.taps, rows: count, length: layout.taps,
+            end: operands.weights + channels * layout.taps, into: buffers.taps, scratch: buffers.scratch)
+          tapsOfBlock = block
+        }
         let planes = operands.input + (image * channels + first) * layout.planeInput
-        let inputEnd = operands.input + shape.batch * channels * layout.planeInput
         for y in 0..<layout.rows.input {
           interleave(
             planes + y * layout.columns.input, stride: layout.planeInput, rows: count, length: layout.columns.input,

@@ -3,12 +3,12 @@ import CTesseraSIMD
 /// Packed single-precision GEMM in the BLIS style: A is packed in large `rows × depth` blocks
 /// (held in L3), B in `depth × columns` blocks (held in L2), and a register-blocked SIMD
 /// microkernel runs over them with each A micro-panel held in L1 while the B micro-panels stream
-/// past it; edge tiles go through a small scratch tile. The microkernel is chosen for the vector width the code
-/// was built for (``GEMMTile12x32`` with 512-bit vectors, ``GEMMTile6x16`` otherwise), and the
-/// block sizes come from the CPU's cache sizes (``Blocking``). Threads take disjoint blocks of C
-/// (columns when C is wide enough, rows otherwise), each with its own packing buffers. B is a
-/// stored matrix or any other ``GEMMPanelSource`` (a convolution's im2col matrix, packed from the
-/// image).
+/// past it; edge tiles go through a small scratch tile. The microkernel is chosen for the vector
+/// width the code was built for (``GEMMTile12x32`` with 512-bit vectors, ``GEMMTile6x16``
+/// otherwise), and the block sizes come from the CPU's cache sizes (``Blocking``). Threads take
+/// disjoint blocks of C (columns when C is wide enough, rows otherwise), each with its own
+/// packing buffers. B is a stored matrix or any other ``GEMMPanelSource`` (a convolution's im2col
+/// matrix, packed from the image).
 public enum SGEMM {
   /// The microkernels ``multiply(m:n:k:a:lda:b:ldb:c:ldc:epilogue:pool:)`` can run.
   enum Microkernel: CaseIterable, Sendable {
