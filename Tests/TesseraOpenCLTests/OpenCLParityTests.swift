@@ -48,6 +48,13 @@ struct OpenCLParityTests {
     #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-5, rtol: 1e-4) <= 1)
   }
 
+  @Test func aDecodeStepsAttentionMatchesTheReference() throws {
+    let device = try #require(OpenCLTestDevice.device)
+    for (name, check) in try DecodeAttentionGraph.parity(on: device) {
+      #expect(check.passes, "\(name): \(check.detail)")
+    }
+  }
+
   @Test func aTransformerStackMatchesTheReference() throws {
     let device = try #require(OpenCLTestDevice.device)
     let graph = try TransformerGraph.make(layers: 1, sequence: 5, width: 16, heads: 2, hidden: 24)

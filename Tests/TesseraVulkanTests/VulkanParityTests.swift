@@ -45,6 +45,12 @@ struct VulkanParityTests {
     }
   }
 
+  @Test func aDecodeStepsAttentionMatchesTheReference() throws {
+    for (name, check) in try DecodeAttentionGraph.parity(on: device) {
+      #expect(check.passes, "\(name): \(check.detail)")
+    }
+  }
+
   @Test func aForcedStagingDeviceSaysSo() throws {
     let staged = try #require(VulkanTestDevice.staged)
     #expect(staged.info.driver.contains("device-local buffers with staging copies"))

@@ -44,10 +44,14 @@ public struct FusionRefusal: Hashable, Sendable {
 public enum Fusion {
   /// The groups in execution order and the refusals.
   /// `runsOnTarget` says which nodes the target supports: a node never shares a kernel with a
-  /// node that runs on the other device.
-  public static func groups(_ graph: Graph, runsOnTarget: (Node) -> Bool = { _ in true }) -> (
-    groups: [FusedGroup], refusals: [FusionRefusal]
-  ) {
+  /// node that runs on the other device. `readsTransposedOperands` says which matmuls take a
+  /// `transpose` of an operand into their group, reading the operand through permuted indices
+  /// instead of a transposed copy (the small matmuls of the GPU targets' generated kernel: a
+  /// decode step's attention over the KV cache); a weight's decode is never taken that way.
+  public static func groups(
+    _ graph: Graph, runsOnTarget: (Node) -> Bool = { _ in true },
+    readsTransposedOperands: (Node) -> Bool = { _ in false }
+  ) -> (groups: [FusedGroup], refusals: [FusionRefusal]) {
     let users = Users(graph)
     let returned = Set(graph.results)
     var groupOf: [Int: Int] = [:]  // node index -> group id
@@ -62,7 +66,8 @@ public enum Fusion {
         let target = consumerGroups.first!
         let sameDevice = runsOnTarget(node) == runsOnTarget(graph.nodes[members[target].max()!])
         if let reason = sameDevice
-          ? refusal(node, joining: members[target], kinds[target], graph, users) : "it runs on another device"
+          ? refusal(node, joining: members[target], kinds[target], graph, users, readsTransposedOperands)
+          : "it runs on another device"
         {
           if node.kind != .constant || !isSplat(node.literal!) {
             refusals.append(FusionRefusal(value: node.result, reason: reason))
@@ -133,9 +138,10 @@ public enum Fusion {
   }
 
   /// Why `node` may not join a group with these members and kind, or `nil` when it may.
-  private static func refusal(_ node: Node, joining members: [Int], _ kind: GroupKind, _ graph: Graph, _ users: Users)
-    -> String?
-  {
+  private static func refusal(
+    _ node: Node, joining members: [Int], _ kind: GroupKind, _ graph: Graph, _ users: Users,
+    _ readsTransposedOperands: (Node) -> Bool = { _ in false }
+  ) -> String? {
     let root = graph.nodes[members.max()!]
     switch kind {
     case .constant, .alias: return "its consumer is a \(kind.rawValue)"
@@ -170,7 +176,10 @@ public enum Fusion {
     if kind == .matmul, let matmul = members.first(where: { isProduct(graph.nodes[$0]) }),
       users.of(node.result).contains(matmul)
     {
-      return "a matmul reads materialised operands"
+      let readsInPlace =
+        node.kind == .transpose && readsTransposedOperands(graph.nodes[matmul])
+        && !(users.producer(of: node.operands[0]).map { isWeightDecode(graph.nodes[$0], graph) } ?? false)
+      return readsInPlace ? nil : "a matmul reads materialised operands"
     }
     return nil
   }

@@ -51,7 +51,12 @@ public enum GraphCompiler {
         optimised, afterEach: afterEachPass)
     }
     var (groups, refusals) = CompileInstrumentation.phase("fusion") {
-      Fusion.groups(optimised) { Partitioner.supports(target, $0, optimised) == nil }
+      Fusion.groups(
+        optimised, runsOnTarget: { Partitioner.supports(target, $0, optimised) == nil },
+        readsTransposedOperands: {
+          target.matmulsReadTransposedOperands && $0.kind == .matmul
+            && ProductEpilogueSplit.multiplyAdds($0, optimised) < ProductEpilogueSplit.minimumMultiplyAdds
+        })
     }
     groups = SiblingMatmulOrder.ordered(groups, in: optimised)
     let definingNode = optimised.definingNode

@@ -34,7 +34,7 @@ enum ProductEpilogueSplit {
   }
 
   /// The multiply-adds of `matmul`: its result's elements times the contraction's length.
-  private static func multiplyAdds(_ matmul: Node, _ graph: Graph) -> Int {
+  static func multiplyAdds(_ matmul: Node, _ graph: Graph) -> Int {
     graph.type(of: matmul.result).shape.count * (graph.type(of: matmul.operands[0]).shape.dims.last ?? 1)
   }
 }

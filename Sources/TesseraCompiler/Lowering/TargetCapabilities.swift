@@ -21,6 +21,13 @@ public struct TargetCapabilities: Hashable, Sendable {
   /// a kernel of its own (``ProductEpilogueSplit``), rather than fused into a generated
   /// per-element matmul: the GPU targets. Off by default.
   public var splitsLargeProducts = false
+  /// Whether a matmul below ``ProductEpilogueSplit/minimumMultiplyAdds`` (one the kernel
+  /// library does not take, so the generated per-element kernel runs it) reads a `transpose` of
+  /// an operand through permuted indices, the transpose fused into its kernel, instead of a
+  /// transposed copy made by a kernel of its own: a decode step's attention reads the KV cache
+  /// as it is (the GPU targets). Off by default: the `cpu` device's native matmuls take strided
+  /// operands of their own.
+  public var matmulsReadTransposedOperands = false
   /// Window ops (`conv2d`, `max_pool2d`, `avg_pool2d`) the target runs with kernels of its own
   /// (fusion gives a `conv2d` its epilogue as it gives a matmul one); `decompose-windows` rewrites
   /// the others into core ops.
@@ -71,11 +78,13 @@ public struct TargetCapabilities: Hashable, Sendable {
   }
 
   /// A GPU target's (OpenCL's, Vulkan's) before its device's limits: every op and dtype,
-  /// quantized weights read in place (``matmulsReadQuantizedWeights``) and large matmuls run
-  /// bare with their epilogues after them (``splitsLargeProducts``).
+  /// quantized weights read in place (``matmulsReadQuantizedWeights``), large matmuls run
+  /// bare with their epilogues after them (``splitsLargeProducts``) and small ones reading
+  /// transposed operands in place (``matmulsReadTransposedOperands``).
   public static func gpu(_ name: String) -> TargetCapabilities {
     var capabilities = everything(name, matmulsReadQuantizedWeights: true)
     capabilities.splitsLargeProducts = true
+    capabilities.matmulsReadTransposedOperands = true
     return capabilities
   }
 }

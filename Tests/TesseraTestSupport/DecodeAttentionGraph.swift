@@ -1,0 +1,68 @@
+import Tessera
+
+/// One decode step's grouped-query attention as the Llama graphs write it: the new key and value
+/// written into caches of `context` rows at `position`, scores `q · Kᵀ / √d` over every cache
+/// row, masked to the rows at or before the position, softmax, then `· V`; the heads merged back.
+/// Arguments: `q` `[1, heads · d]`, the caches `[context, kvHeads · d]`, the new key and value
+/// `[1, kvHeads · d]`, `position` `i32[1]`, `rows` `i32[1, context]` (`0..<context`). Returns the
+/// attention output and the two updated caches.
+public enum DecodeAttentionGraph {
+  /// The graph's text.
+  public static func text(context: Int, heads: Int = 6, kvHeads: Int = 2, dim: Int = 8) -> String {
+    let group = heads / kvHeads, width = heads * dim, kvWidth = kvHeads * dim
+    return """
+      func @attention(%q: f32[1,\(width)], %kc: f32[\(context),\(kvWidth)], %vc: f32[\(context),\(kvWidth)], \
+      %knew: f32[1,\(kvWidth)], %vnew: f32[1,\(kvWidth)], %pos: i32[1], %rows: i32[1,\(context)]) \
+      -> (f32[1,\(width)], f32[\(context),\(kvWidth)], f32[\(context),\(kvWidth)]) {
+        %ck = update_slice %kc, %knew, %pos : f32[\(context),\(kvWidth)]
+        %cv = update_slice %vc, %vnew, %pos : f32[\(context),\(kvWidth)]
+        %cur = reshape %pos {shape = [1, 1]} : i32[1,1]
+        %vis = compare %rows, %cur {kind = le} : bool[1,\(context)]
+        %qs = reshape %q {shape = [\(kvHeads), \(group), \(dim)]} : f32[\(kvHeads),\(group),\(dim)]
+        %k3 = reshape %ck {shape = [\(context), \(kvHeads), \(dim)]} : f32[\(context),\(kvHeads),\(dim)]
+        %kt = transpose %k3 {perm = [1, 2, 0]} : f32[\(kvHeads),\(dim),\(context)]
+        %s = matmul %qs, %kt : f32[\(kvHeads),\(group),\(context)]
+        %scale = constant \(1 / Double(dim).squareRoot()) : f32[]
+        %ss = mul %s, %scale : f32[\(kvHeads),\(group),\(context)]
+        %hidden = constant -inf : f32[]
+        %m = select %vis, %ss, %hidden : f32[\(kvHeads),\(group),\(context)]
+        %p = softmax %m {axis = -1} : f32[\(kvHeads),\(group),\(context)]
+        %v3 = reshape %cv {shape = [\(context), \(kvHeads), \(dim)]} : f32[\(context),\(kvHeads),\(dim)]
+        %vt = transpose %v3 {perm = [1, 0, 2]} : f32[\(kvHeads),\(context),\(dim)]
+        %o = matmul %p, %vt : f32[\(kvHeads),\(group),\(dim)]
+        %out = reshape %o {shape = [1, \(width)]} : f32[1,\(width)]
+        return %out, %ck, %cv
+      }
+      """
+  }
+
+  /// Seeded inputs: activations and caches in `[-1, 1)`, the position `position`, rows
+  /// `0..<context`.
+  public static func inputs(for graph: Graph, position: Int, seed: UInt64) -> [Tensor] {
+    var generator = SeededRandom(seed: seed)
+    let types = graph.argumentTypes
+    let context = types[1].shape.dims[0]
+    return types.prefix(5).map { Tensor.random($0, using: &generator) } + [
+      Tensor([Double(position)], shape: [1], dtype: .i32),
+      Tensor((0..<context).map(Double.init), shape: [1, context], dtype: .i32),
+    ]
+  }
+}
+
+extension DecodeAttentionGraph {
+  /// The attention over caches of 29 and 37 rows (3 and 2 query heads per key head) at the first,
+  /// a middle and the last position, on `device` against the reference evaluator (atol 1e-5,
+  /// rtol 1e-4); each check named by its case.
+  public static func parity(on device: any Device) throws -> [(String, ParityCheck)] {
+    var checks: [(String, ParityCheck)] = []
+    for (context, heads, kvHeads, dim) in [(29, 6, 2, 8), (37, 4, 2, 16)] {
+      let graph = try TestSupport.parseOne(text(context: context, heads: heads, kvHeads: kvHeads, dim: dim))
+      for position in [0, context / 2, context - 1] {
+        let inputs = Self.inputs(for: graph, position: position, seed: UInt64(context + position))
+        let results = try TestSupport.parity(device, graph, inputs, atol: { _ in 1e-5 }, rtol: { _ in 1e-4 })
+        checks += results.map { ("context \(context), \(heads)/\(kvHeads) heads, position \(position)", $0) }
+      }
+    }
+    return checks
+  }
+}
