@@ -44,16 +44,20 @@ let package = Package(
 
     .target(name: "TesseraTestSupport", dependencies: ["Tessera"], path: "Tests/TesseraTestSupport"),
     .testTarget(name: "TesseraIRTests", dependencies: ["TesseraIR", "TesseraTestSupport"]),
-    .testTarget(name: "TesseraCompilerTests", dependencies: ["TesseraCompiler", "TesseraCPU", "TesseraTestSupport"]),
+    .testTarget(
+      name: "TesseraCompilerTests",
+      dependencies: ["TesseraCompiler", "TesseraCPU", "TesseraKernels", "TesseraTestSupport"]),
     .testTarget(name: "TesseraKernelsTests", dependencies: ["TesseraKernels", "TesseraCPU", "TesseraTestSupport"]),
     .testTarget(name: "TesseraRuntimeTests", dependencies: ["Tessera", "TesseraTestSupport"]),
     .testTarget(name: "TesseraCPUTests", dependencies: ["TesseraCPU", "CTesseraSIMD", "TesseraTestSupport"]),
-    .testTarget(name: "TesseraOpenCLTests", dependencies: ["TesseraOpenCL", "TesseraCPU", "TesseraTestSupport"]),
+    .testTarget(
+      name: "TesseraOpenCLTests", dependencies: ["TesseraOpenCL", "TesseraCPU", "TesseraKernels", "TesseraTestSupport"]),
     .testTarget(name: "TesseraNPUTests", dependencies: ["TesseraNPU", "TesseraCPU", "TesseraTestSupport"]),
     .testTarget(name: "TesseraLLMTests", dependencies: ["Tessera", "TesseraTestSupport"]),
     .testTarget(name: "TesseraONNXTests", dependencies: ["Tessera", "TesseraTestSupport"]),
     .testTarget(name: "TesseraCLITests", dependencies: ["tessera", "TesseraTestSupport"]),
-    .testTarget(name: "TesseraVulkanTests", dependencies: ["TesseraVulkan", "TesseraCPU", "TesseraTestSupport"]),
+    .testTarget(
+      name: "TesseraVulkanTests", dependencies: ["TesseraVulkan", "TesseraCPU", "TesseraKernels", "TesseraTestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )

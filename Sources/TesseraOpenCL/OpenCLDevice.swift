@@ -58,6 +58,9 @@ public final class OpenCLDevice: TunableDevice {
       var everything = TargetCapabilities.gpu("opencl")
       everything.streamsQuantizedRows = properties.isCPU
       everything.reductionLanes = properties.isCPU ? 4 : nil
+      // PoCL runs the fused attention's dot products as scalar loops inside each work-item (its
+      // separate kernels vectorise across work-items): 24–26 µs a SmolLM2 layer against 20 µs.
+      everything.fusesAttention = !properties.isCPU
       (everything.tuning, tuningProblem) = Self.storedTuning(
         kind: .opencl, deviceKey: tuningKey, subgroupSize: everything.subgroupSize,
         maxWorkgroupSize: properties.maxWorkgroupSize)

@@ -1,6 +1,7 @@
 import TesseraCPU
 import TesseraCompiler
 import TesseraIR
+import TesseraKernels
 import TesseraRuntime
 import TesseraTestSupport
 import Testing
@@ -48,8 +49,18 @@ struct OpenCLParityTests {
     #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-5, rtol: 1e-4) <= 1)
   }
 
-  @Test func aDecodeStepsAttentionMatchesTheReference() throws {
-    let device = try #require(OpenCLTestDevice.device)
+  /// With the kernel library, so that the softmax stays one op, and the fused attention kernel
+  /// forced (a CPU driver leaves it off), and without it.
+  @Test(arguments: [true, false])
+  func aDecodeStepsAttentionMatchesTheReference(fused: Bool) throws {
+    let base = try #require(OpenCLTestDevice.device)
+    var capabilities = base.capabilities
+    capabilities.fusesAttention = fused
+    var options = base.options
+    options.library = StandardKernelLibrary()
+    let device = try base.configured(capabilities: capabilities, options: options)
+    let plan = try device.plan(TestSupport.parseOne(DecodeAttentionGraph.text(context: 29)))
+    #expect(plan.steps.contains { $0.group.kind == .attention } == fused)
     for (name, check) in try DecodeAttentionGraph.parity(on: device) {
       #expect(check.passes, "\(name): \(check.detail)")
     }

@@ -1,15 +1,26 @@
 import Tessera
 
-/// One decode step's grouped-query attention as the Llama graphs write it: the new key and value
-/// written into caches of `context` rows at `position`, scores `q · Kᵀ / √d` over every cache
-/// row, masked to the rows at or before the position, softmax, then `· V`; the heads merged back.
-/// Arguments: `q` `[1, heads · d]`, the caches `[context, kvHeads · d]`, the new key and value
+/// One decode step's grouped-query attention: the new key and value written into caches of
+/// `context` rows at `position`, scores `q · Kᵀ / √d` over every cache row, masked to the rows at
+/// or before the position, softmax, then `· V`. `reshaped` writes it as the Llama graphs do
+/// (the scores reshaped to `[kvHeads, group, 1, context]` for the mask and the weights back to
+/// `[kvHeads, group, context]`), otherwise without those reshapes. Arguments: `q`
+/// `[1, heads · d]`, the caches `[context, kvHeads · d]`, the new key and value
 /// `[1, kvHeads · d]`, `position` `i32[1]`, `rows` `i32[1, context]` (`0..<context`). Returns the
 /// attention output and the two updated caches.
 public enum DecodeAttentionGraph {
   /// The graph's text.
-  public static func text(context: Int, heads: Int = 6, kvHeads: Int = 2, dim: Int = 8) -> String {
+  public static func text(context: Int, heads: Int = 6, kvHeads: Int = 2, dim: Int = 8, reshaped: Bool = true)
+    -> String
+  {
     let group = heads / kvHeads, width = heads * dim, kvWidth = kvHeads * dim
+    let scores = "f32[\(kvHeads),\(group),\(context)]"
+    let masked = reshaped ? "f32[\(kvHeads),\(group),1,\(context)]" : scores
+    let maskedShape = reshaped ? "[\(kvHeads), \(group), 1, \(context)]" : ""
+    let toMask = reshaped ? "%s4 = reshape %ss {shape = \(maskedShape)} : \(masked)" : "%s4 = mul %ss, %one : \(scores)"
+    let fromSoftmax =
+      reshaped
+      ? "%p3 = reshape %p {shape = [\(kvHeads), \(group), \(context)]} : \(scores)" : "%p3 = mul %p, %one : \(scores)"
     return """
       func @attention(%q: f32[1,\(width)], %kc: f32[\(context),\(kvWidth)], %vc: f32[\(context),\(kvWidth)], \
       %knew: f32[1,\(kvWidth)], %vnew: f32[1,\(kvWidth)], %pos: i32[1], %rows: i32[1,\(context)]) \
@@ -21,15 +32,18 @@ public enum DecodeAttentionGraph {
         %qs = reshape %q {shape = [\(kvHeads), \(group), \(dim)]} : f32[\(kvHeads),\(group),\(dim)]
         %k3 = reshape %ck {shape = [\(context), \(kvHeads), \(dim)]} : f32[\(context),\(kvHeads),\(dim)]
         %kt = transpose %k3 {perm = [1, 2, 0]} : f32[\(kvHeads),\(dim),\(context)]
-        %s = matmul %qs, %kt : f32[\(kvHeads),\(group),\(context)]
+        %s = matmul %qs, %kt : \(scores)
         %scale = constant \(1 / Double(dim).squareRoot()) : f32[]
-        %ss = mul %s, %scale : f32[\(kvHeads),\(group),\(context)]
+        %one = constant 1.0 : f32[]
+        %ss = mul %s, %scale : \(scores)
+        \(toMask)
         %hidden = constant -inf : f32[]
-        %m = select %vis, %ss, %hidden : f32[\(kvHeads),\(group),\(context)]
-        %p = softmax %m {axis = -1} : f32[\(kvHeads),\(group),\(context)]
+        %m = select %vis, %s4, %hidden : \(masked)
+        %p = softmax %m {axis = -1} : \(masked)
+        \(fromSoftmax)
         %v3 = reshape %cv {shape = [\(context), \(kvHeads), \(dim)]} : f32[\(context),\(kvHeads),\(dim)]
         %vt = transpose %v3 {perm = [1, 0, 2]} : f32[\(kvHeads),\(context),\(dim)]
-        %o = matmul %p, %vt : f32[\(kvHeads),\(group),\(dim)]
+        %o = matmul %p3, %vt : f32[\(kvHeads),\(group),\(dim)]
         %out = reshape %o {shape = [1, \(width)]} : f32[1,\(width)]
         return %out, %ck, %cv
       }
@@ -50,17 +64,22 @@ public enum DecodeAttentionGraph {
 }
 
 extension DecodeAttentionGraph {
-  /// The attention over caches of 29 and 37 rows (3 and 2 query heads per key head) at the first,
-  /// a middle and the last position, on `device` against the reference evaluator (atol 1e-5,
-  /// rtol 1e-4); each check named by its case.
+  /// The attention over caches of 29 and 37 rows (3 and 2 query heads per key head; 37 keys and
+  /// 16 outputs a row: a partial last round of lanes, an odd count), written both ways, at the
+  /// first, a middle and the last position, on `device` against the reference evaluator (atol
+  /// 1e-5, rtol 1e-4); each check named by its case.
   public static func parity(on device: any Device) throws -> [(String, ParityCheck)] {
     var checks: [(String, ParityCheck)] = []
     for (context, heads, kvHeads, dim) in [(29, 6, 2, 8), (37, 4, 2, 16)] {
-      let graph = try TestSupport.parseOne(text(context: context, heads: heads, kvHeads: kvHeads, dim: dim))
-      for position in [0, context / 2, context - 1] {
-        let inputs = Self.inputs(for: graph, position: position, seed: UInt64(context + position))
-        let results = try TestSupport.parity(device, graph, inputs, atol: { _ in 1e-5 }, rtol: { _ in 1e-4 })
-        checks += results.map { ("context \(context), \(heads)/\(kvHeads) heads, position \(position)", $0) }
+      for reshaped in [true, false] {
+        let graph = try TestSupport.parseOne(
+          text(context: context, heads: heads, kvHeads: kvHeads, dim: dim, reshaped: reshaped))
+        for position in [0, context / 2, context - 1] {
+          let inputs = Self.inputs(for: graph, position: position, seed: UInt64(context + position))
+          let results = try TestSupport.parity(device, graph, inputs, atol: { _ in 1e-5 }, rtol: { _ in 1e-4 })
+          let name = "context \(context), \(heads)/\(kvHeads) heads, reshaped \(reshaped), position \(position)"
+          checks += results.map { (name, $0) }
+        }
       }
     }
     return checks

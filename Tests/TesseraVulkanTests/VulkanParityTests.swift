@@ -2,6 +2,7 @@ import Foundation
 import TesseraCPU
 import TesseraCompiler
 import TesseraIR
+import TesseraKernels
 import TesseraRuntime
 import TesseraTestSupport
 import TesseraVulkan
@@ -45,7 +46,14 @@ struct VulkanParityTests {
     }
   }
 
+  /// With the kernel library, so that the softmax stays one op and the attention is one kernel.
   @Test func aDecodeStepsAttentionMatchesTheReference() throws {
+    var options = VulkanTestDevice.options
+    options.library = StandardKernelLibrary()
+    let provider = VulkanProvider(options: options, host: InterpreterKernelRunner())
+    let device = try #require(provider.discover().lazy.compactMap { $0.device as? VulkanDevice }.first)
+    let plan = try device.plan(TestSupport.parseOne(DecodeAttentionGraph.text(context: 29)))
+    #expect(plan.steps.contains { $0.group.kind == .attention })
     for (name, check) in try DecodeAttentionGraph.parity(on: device) {
       #expect(check.passes, "\(name): \(check.detail)")
     }

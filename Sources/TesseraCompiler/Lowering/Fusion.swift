@@ -10,6 +10,9 @@ public enum GroupKind: String, Hashable, Sendable {
   case matmul
   /// One op computed by a library kernel (softmax, norms, rope, concat…).
   case library
+  /// A decode step's attention: the scores' matmul and mask, the softmax and the product by the
+  /// values, in one kernel (``AttentionFusion``).
+  case attention
   /// A reshape: no kernel, the result shares its operand's buffer.
   case alias
   /// A constant: stored with the weights, no kernel.
@@ -145,7 +148,8 @@ public enum Fusion {
     let root = graph.nodes[members.max()!]
     switch kind {
     case .constant, .alias: return "its consumer is a \(kind.rawValue)"
-    case .library: return "its consumer \(root.kind) is a library kernel that reads materialised operands"
+    case .library, .attention:
+      return "its consumer \(root.kind) is a library kernel that reads materialised operands"
     case .matmul, .reduction, .elementwise: break
     }
     if node.kind == .constant {

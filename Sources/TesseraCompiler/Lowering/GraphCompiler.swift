@@ -50,13 +50,19 @@ public enum GraphCompiler {
       optimised = try PassManager([DecomposeComposites(kinds: declined)] + options.passes).run(
         optimised, afterEach: afterEachPass)
     }
+    let isSmallProduct = { (node: Node) in
+      node.kind == .matmul
+        && ProductEpilogueSplit.multiplyAdds(node, optimised) < ProductEpilogueSplit.minimumMultiplyAdds
+    }
     var (groups, refusals) = CompileInstrumentation.phase("fusion") {
       Fusion.groups(
         optimised, runsOnTarget: { Partitioner.supports(target, $0, optimised) == nil },
-        readsTransposedOperands: {
-          target.matmulsReadTransposedOperands && $0.kind == .matmul
-            && ProductEpilogueSplit.multiplyAdds($0, optimised) < ProductEpilogueSplit.minimumMultiplyAdds
-        })
+        readsTransposedOperands: { target.matmulsReadTransposedOperands && isSmallProduct($0) })
+    }
+    if target.fusesAttention {
+      groups = AttentionFusion.merged(groups, in: optimised) {
+        isSmallProduct($0) && Partitioner.supports(target, $0, optimised) == nil
+      }
     }
     groups = SiblingMatmulOrder.ordered(groups, in: optimised)
     let definingNode = optimised.definingNode

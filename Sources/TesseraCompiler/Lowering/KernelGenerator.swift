@@ -44,6 +44,8 @@ enum KernelGenerator {
       perElement(group.root, emitter, output) { coordinates in updateSlice(root, at: coordinates, emitter) }
     case .elementwise:
       perElement(group.root, emitter, output) { _ in }
+    case .attention:
+      attention(group, lanes: reductionLanes, emitter, output)
     default:
       throw .noKernel(op: root.kind, detail: "no generated kernel for a \(group.kind.rawValue) group")
     }
@@ -76,7 +78,7 @@ enum KernelGenerator {
 
   /// `sum_p a[…, i, p] * b[…, p, j]` for the element at `coordinates`, accumulated in f32 for
   /// floats (in the dtype for integers), defined as the matmul's value there.
-  private static func matmul(_ node: Node, at coordinates: [KExpr], _ emitter: GroupEmitter) {
+  static func matmul(_ node: Node, at coordinates: [KExpr], _ emitter: GroupEmitter) {
     let k = emitter.builder, graph = emitter.graph
     let a = graph.type(of: node.operands[0]), b = graph.type(of: node.operands[1])
     let layout = MatmulLayout(a.shape, b.shape)

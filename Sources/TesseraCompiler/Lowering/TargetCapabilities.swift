@@ -28,6 +28,10 @@ public struct TargetCapabilities: Hashable, Sendable {
   /// as it is (the GPU targets). Off by default: the `cpu` device's native matmuls take strided
   /// operands of their own.
   public var matmulsReadTransposedOperands = false
+  /// Whether a decode step's attention (scores, mask, softmax, product by the values) becomes
+  /// one generated kernel (``AttentionFusion``) instead of four or five: the GPU targets. Off
+  /// by default.
+  public var fusesAttention = false
   /// Window ops (`conv2d`, `max_pool2d`, `avg_pool2d`) the target runs with kernels of its own
   /// (fusion gives a `conv2d` its epilogue as it gives a matmul one); `decompose-windows` rewrites
   /// the others into core ops.
@@ -79,12 +83,14 @@ public struct TargetCapabilities: Hashable, Sendable {
 
   /// A GPU target's (OpenCL's, Vulkan's) before its device's limits: every op and dtype,
   /// quantized weights read in place (``matmulsReadQuantizedWeights``), large matmuls run
-  /// bare with their epilogues after them (``splitsLargeProducts``) and small ones reading
-  /// transposed operands in place (``matmulsReadTransposedOperands``).
+  /// bare with their epilogues after them (``splitsLargeProducts``), small ones reading
+  /// transposed operands in place (``matmulsReadTransposedOperands``) and attention in one
+  /// kernel (``fusesAttention``).
   public static func gpu(_ name: String) -> TargetCapabilities {
     var capabilities = everything(name, matmulsReadQuantizedWeights: true)
     capabilities.splitsLargeProducts = true
     capabilities.matmulsReadTransposedOperands = true
+    capabilities.fusesAttention = true
     return capabilities
   }
 }
