@@ -61,6 +61,8 @@ public final class OpenCLDevice: TunableDevice {
       // PoCL runs the fused attention's dot products as scalar loops inside each work-item (its
       // separate kernels vectorise across work-items): 24–26 µs a SmolLM2 layer against 20 µs.
       everything.fusesAttention = !properties.isCPU
+      // Nor the gate and up products in one kernel: 106 µs a layer on PoCL against 100 µs apart.
+      everything.pairsQuantizedProducts = !properties.isCPU
       (everything.tuning, tuningProblem) = Self.storedTuning(
         kind: .opencl, deviceKey: tuningKey, subgroupSize: everything.subgroupSize,
         maxWorkgroupSize: properties.maxWorkgroupSize)

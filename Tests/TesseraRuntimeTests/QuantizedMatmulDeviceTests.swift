@@ -53,10 +53,15 @@ struct QuantizedMatmulDeviceTests {
     .compactMap(\.device).first
 
   /// The interpreter running the kernels a GPU target gets: without subgroups, or with
-  /// subgroups of 4 and 8 work-items.
+  /// subgroups of 4 and 8 work-items; SwiGLU's gate and up in one kernel.
   static let interpreters = [nil, 4, 8].map { size in
-    KIRDevice(capabilities: .everything("kir", matmulsReadQuantizedWeights: true, subgroupSize: size))
+    var capabilities = TargetCapabilities.everything("kir", matmulsReadQuantizedWeights: true, subgroupSize: size)
+    capabilities.pairsQuantizedProducts = true
+    return KIRDevice(capabilities: capabilities)
   }
+
+  /// The SwiGLU cases.
+  static let swigluCases = cases.filter { $0.epilogue == .swiglu }
 
   static func device(_ kind: String) -> (any Device)? {
     registry.availableDevices.first { $0.info.name.hasPrefix(kind) }
@@ -159,6 +164,34 @@ struct QuantizedMatmulDeviceTests {
       .kernel
     #expect(kernel.workgroupSize == [8, 8, 1], "the tiled kernel's workgroup")
     try Self.check(device, dtype, shape)
+  }
+
+  @Test(
+    "OpenCL, gate and up in one streamed kernel", .enabled(if: device("opencl") != nil, skipReason("opencl")),
+    arguments: [DType.q4_0, .q4_1, .q8_0, .f16], swigluCases)
+  func openCLPaired(dtype: DType, shape: Case) throws {
+    // PoCL keeps the two products apart; forced together, each work-item streams both rows.
+    let base = try #require(Self.device("opencl") as? OpenCLDevice)
+    var capabilities = base.capabilities
+    capabilities.pairsQuantizedProducts = true
+    let device = try base.configured(capabilities: capabilities)
+    try Self.check(device, dtype, shape)
+  }
+
+  @Test(
+    "gate and up share a kernel below a tile of rows where the target pairs them",
+    arguments: [1, 3, TiledQuantizedMatmul.tile])
+  func pairedBelowATileOfRows(rows: Int) throws {
+    let graph = try TestSupport.parseOne(Self.text(.q4_1, Case(rows: [rows], k: 64, n: 40, epilogue: .swiglu)))
+    var target = TargetCapabilities.gpu("vulkan")
+    func products() throws -> [Int] {
+      try GraphCompiler.compile(graph, target: target).steps.filter { $0.call != nil }.map { step in
+        step.group.nodes.filter { graph.nodes[$0].kind == .matmul }.count
+      }
+    }
+    #expect(try products() == (rows < TiledQuantizedMatmul.tile ? [2] : [1, 1]))
+    target.pairsQuantizedProducts = false
+    #expect(try products() == [1, 1])
   }
 
   @Test(

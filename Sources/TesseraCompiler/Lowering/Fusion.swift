@@ -51,9 +51,12 @@ public enum Fusion {
   /// `transpose` of an operand into their group, reading the operand through permuted indices
   /// instead of a transposed copy (the small matmuls of the GPU targets' generated kernel: a
   /// decode step's attention over the KV cache); a weight's decode is never taken that way.
+  /// `pairsProducts(node, product)` says which matmul `node` joins the group of another
+  /// `product` whose epilogue reads it, one kernel computing both (a feed-forward's gate with its
+  /// up product: both read the same activation, and `silu(gate) · up` is the epilogue).
   public static func groups(
     _ graph: Graph, runsOnTarget: (Node) -> Bool = { _ in true },
-    readsTransposedOperands: (Node) -> Bool = { _ in false }
+    readsTransposedOperands: (Node) -> Bool = { _ in false }, pairsProducts: (Node, Node) -> Bool = { _, _ in false }
   ) -> (groups: [FusedGroup], refusals: [FusionRefusal]) {
     let users = Users(graph)
     let returned = Set(graph.results)
@@ -69,7 +72,8 @@ public enum Fusion {
         let target = consumerGroups.first!
         let sameDevice = runsOnTarget(node) == runsOnTarget(graph.nodes[members[target].max()!])
         if let reason = sameDevice
-          ? refusal(node, joining: members[target], kinds[target], graph, users, readsTransposedOperands)
+          ? refusal(
+            node, joining: members[target], kinds[target], graph, users, readsTransposedOperands, pairsProducts)
           : "it runs on another device"
         {
           if node.kind != .constant || !isSplat(node.literal!) {
@@ -143,7 +147,8 @@ public enum Fusion {
   /// Why `node` may not join a group with these members and kind, or `nil` when it may.
   private static func refusal(
     _ node: Node, joining members: [Int], _ kind: GroupKind, _ graph: Graph, _ users: Users,
-    _ readsTransposedOperands: (Node) -> Bool = { _ in false }
+    _ readsTransposedOperands: (Node) -> Bool = { _ in false },
+    _ pairsProducts: (Node, Node) -> Bool = { _, _ in false }
   ) -> String? {
     let root = graph.nodes[members.max()!]
     switch kind {
@@ -156,10 +161,13 @@ public enum Fusion {
       return isSplat(node.literal!) ? nil : "a non-splat constant is read from the weights"
     }
     if isProduct(node) || node.kind.family == .reduction {
-      guard kind == .elementwise else { return "the consumer kernel already has a \(kind.rawValue)" }
       let shape = graph.type(of: root.result).shape
+      let products = members.filter { isProduct(graph.nodes[$0]) }
+      let pairs = kind == .matmul && products.count == 1 && pairsProducts(node, graph.nodes[products[0]])
+      guard kind == .elementwise || pairs else { return "the consumer kernel already has a \(kind.rawValue)" }
       let epilogueKeepsShape = members.map { graph.nodes[$0] }.allSatisfy {
-        $0.kind == .constant || ($0.kind.isElementwise && graph.type(of: $0.result).shape == shape)
+        $0.kind == .constant
+          || (($0.kind.isElementwise || pairs && isProduct($0)) && graph.type(of: $0.result).shape == shape)
       }
       return epilogueKeepsShape && graph.type(of: node.result).shape == shape ? nil : "its epilogue changes the shape"
     }
@@ -177,8 +185,8 @@ public enum Fusion {
         return "its \(count) elements are broadcast to \(rootCount): computed once, not per element"
       }
     }
-    if kind == .matmul, let matmul = members.first(where: { isProduct(graph.nodes[$0]) }),
-      users.of(node.result).contains(matmul)
+    if kind == .matmul,
+      let matmul = members.first(where: { isProduct(graph.nodes[$0]) && users.of(node.result).contains($0) })
     {
       let readsInPlace =
         node.kind == .transpose && readsTransposedOperands(graph.nodes[matmul])

@@ -57,7 +57,8 @@ public enum GraphCompiler {
     var (groups, refusals) = CompileInstrumentation.phase("fusion") {
       Fusion.groups(
         optimised, runsOnTarget: { Partitioner.supports(target, $0, optimised) == nil },
-        readsTransposedOperands: { target.matmulsReadTransposedOperands && isSmallProduct($0) })
+        readsTransposedOperands: { target.matmulsReadTransposedOperands && isSmallProduct($0) },
+        pairsProducts: { target.pairsQuantizedProducts && QuantizedProductPair.pairs($0, $1, in: optimised, target) })
     }
     if target.fusesAttention {
       groups = AttentionFusion.merged(groups, in: optimised) {
@@ -138,19 +139,19 @@ public enum GraphCompiler {
     guard group.kind != .alias && group.kind != .constant else { return nil }
     let root = graph.nodes[group.nodes.last!]
     let name = "k\(index)_\(root.kind.rawValue)"
-    let quantizedWeight =
+    let quantizedWeights =
       target.matmulsReadQuantizedWeights && group.kind == .matmul
-      ? group.nodes.lazy.compactMap {
-        KernelGenerator.quantizedWeight(of: graph.nodes[$0], in: graph, definingNode: definingNode)
-      }.first : nil
-    if quantizedWeight == nil, group.nodes.count == 1, library != nil, var call = library!.call(for: root, in: graph) {
+      ? group.nodes.compactMap { index -> (core: Node, weight: ValueID)? in
+        let node = graph.nodes[index]
+        return KernelGenerator.quantizedWeight(of: node, in: graph, definingNode: definingNode).map { (node, $0) }
+      } : []
+    if quantizedWeights.isEmpty, group.nodes.count == 1, library != nil, var call = library!.call(for: root, in: graph)
+    {
       call.kernel.name = name
       return call
     }
     return try KernelGenerator.generate(
-      group, in: graph, name: name, definingNode: definingNode,
-      quantizedWeight: quantizedWeight.map {
-        ($0, QuantizedMatmulShape(target: target))
-      })
+      group, in: graph, name: name, definingNode: definingNode, quantizedWeights: quantizedWeights,
+      quantizedShape: QuantizedMatmulShape(target: target))
   }
 }

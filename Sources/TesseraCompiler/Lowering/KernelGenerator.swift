@@ -9,11 +9,12 @@ enum KernelGenerator {
   static let elementsPerGroup = 64
 
   /// `definingNode` is `graph.definingNode`, computed once for all the groups of a graph. A
-  /// matmul group given `quantizedWeight` (``quantizedWeight(of:in:definingNode:)``, with the
-  /// workgroup shape for the target) reads it in place instead of its dequantized transpose.
+  /// matmul group given `quantizedWeights` (its matmuls with the weight each reads:
+  /// ``quantizedWeight(of:in:definingNode:)``) and the workgroup shape for the target reads them
+  /// in place instead of their dequantized transposes.
   static func generate(
     _ group: FusedGroup, in graph: Graph, name: String, definingNode: [ValueID: Int],
-    quantizedWeight: (ValueID, QuantizedMatmulShape)? = nil
+    quantizedWeights: [(core: Node, weight: ValueID)] = [], quantizedShape: QuantizedMatmulShape? = nil
   ) throws(CompileError) -> KernelCall {
     let root = graph.nodes[group.nodes.last!]
     let comment = group.nodes.map { "\(graph.nodes[$0].kind) %\(graph[graph.nodes[$0].result].name)" }.joined(
@@ -29,8 +30,8 @@ enum KernelGenerator {
       let core = graph.nodes[group.nodes.first { Fusion.isProduct(graph.nodes[$0]) }!]
       if core.kind == .conv2d {
         perElement(group.root, emitter, output) { coordinates in convolution(core, at: coordinates, emitter) }
-      } else if let (weight, shape) = quantizedWeight {
-        quantizedMatmul(core, weight: weight, shape: shape, root: group.root, emitter, output)
+      } else if let shape = quantizedShape, !quantizedWeights.isEmpty {
+        quantizedMatmul(quantizedWeights, shape: shape, root: group.root, emitter, output)
       } else {
         perElement(group.root, emitter, output) { coordinates in matmul(core, at: coordinates, emitter) }
       }

@@ -82,12 +82,16 @@ extension KernelGenerator {
     return w
   }
 
-  /// Emits the kernel described at ``QuantizedMatmulShape`` for the matmul `core` reading `w`.
+  /// Emits the kernel described at ``QuantizedMatmulShape`` for the matmuls `products` (each a
+  /// core reading its weight `w` in place; several only where they multiply the same x into
+  /// results of one shape, a feed-forward's gate and up: each work-item then sums every product
+  /// of its output and the group's epilogue reads them all).
   static func quantizedMatmul(
-    _ core: Node, weight w: ValueID, shape: QuantizedMatmulShape, root: ValueID, _ emitter: GroupEmitter,
+    _ products: [(core: Node, weight: ValueID)], shape: QuantizedMatmulShape, root: ValueID, _ emitter: GroupEmitter,
     _ output: KBufferRef
   ) {
     let k = emitter.builder, graph = emitter.graph
+    let core = products[0].core
     let layout = MatmulLayout(graph.type(of: core.operands[0]).shape, graph.type(of: core.operands[1]).shape)
     let resultShape = graph.type(of: core.result).shape
     let (n, depth) = (layout.n, layout.k)
@@ -97,8 +101,8 @@ extension KernelGenerator {
     // group computes (or a constant) is evaluated element by element.
     let xShape = graph.type(of: core.operands[0]).shape
     let xBuffer = emitter.isLoadedFromBuffer(core.operands[0]) ? emitter.buffer(for: core.operands[0]) : nil
-    if shape.tiled, TiledQuantizedMatmul.serves(rows: outer), let xBuffer {
-      tiledQuantizedMatmul(core, weight: w, xBuffer: xBuffer, root: root, emitter, output)
+    if shape.tiled, products.count == 1, TiledQuantizedMatmul.serves(rows: outer), let xBuffer {
+      tiledQuantizedMatmul(core, weight: products[0].weight, xBuffer: xBuffer, root: root, emitter, output)
       return
     }
     var shape = shape
@@ -110,46 +114,56 @@ extension KernelGenerator {
     let lane = k.localID(0), slot = k.localID(1)
     let j = k.groupID(1) * emitter.index(rows) + slot
     let firstRow = k.groupID(2) * emitter.index(xRows)
-    let weights = emitter.buffer(for: w)
+    let weights = products.map { emitter.buffer(for: $0.weight) }
+    let store = QuantizedMatmulStore(
+      cores: products.map(\.core), root: root, j: j, n: n, firstRow: firstRow, outer: outer, lane: lane,
+      outerShape: outerShape)
     // Rows of x past the end read the last row (and are not stored); columns past n sum nothing.
     let outerIndices = (0..<xRows).map { r in k.min(firstRow + emitter.index(r), emitter.index(outer - 1)) }
     let outerCoordinates = outerIndices.map { emitter.coordinates(of: $0, in: outerShape) }
     if lanes == 1, let xBuffer {
-      let totals = streamedSums(
-        weights, xBuffer, j: j, rowCount: n, depth: depth, outerCoordinates: outerCoordinates, layout, xShape, chunk,
-        emitter)
-      store(totals, core, root, j: j, n: n, firstRow: firstRow, outer: outer, lane: lane, outerShape, emitter, output)
+      // One loop a product: streaming two rows at once ran slower on PoCL (SmolLM2's gate and up:
+      // 117 µs against 106 µs).
+      let totals = weights.map {
+        streamedSums(
+          $0, xBuffer, j: j, rowCount: n, depth: depth, outerCoordinates: outerCoordinates, layout, xShape, chunk,
+          emitter)
+      }
+      store.emit(totals, emitter, output)
       return
     }
-    let sums = (0..<xRows).map { _ in k.variable(k.f32(0)) }
+    let sums = weights.map { _ in (0..<xRows).map { _ in k.variable(k.f32(0)) } }
     k.if(j.lt(emitter.index(n))) {
       emitter.scoped {
         let weightRow = j * emitter.index(depth)
         k.loop(from: lane * emitter.index(chunk), to: emitter.index(depth), step: lanes * chunk) { start in
           emitter.scoped {
-            let chunkWeights = widenedLoad(weights, weightRow + start, lanes: chunk)
             let xChunks = xBuffer.map { buffer in
               outerCoordinates.map { outer in
                 buffer.load(emitter.linear(aCoordinates(outer, start, layout, emitter), in: xShape), lanes: chunk)
               }
             }
-            for e in 0..<chunk {
-              let weight = chunk == 1 ? chunkWeights : chunkWeights.lane(e)
-              for (r, sum) in sums.enumerated() {
-                let x =
-                  xChunks.map { chunk == 1 ? $0[r] : $0[r].lane(e) }
-                  ?? emitter.value(
-                    core.operands[0],
-                    at: aCoordinates(outerCoordinates[r], e == 0 ? start : start + emitter.index(e), layout, emitter))
-                sum.value = sum.value + x * weight
+            for (product, productSums) in zip(weights, sums) {
+              let chunkWeights = widenedLoad(product, weightRow + start, lanes: chunk)
+              for e in 0..<chunk {
+                let weight = chunk == 1 ? chunkWeights : chunkWeights.lane(e)
+                for (r, sum) in productSums.enumerated() {
+                  let x =
+                    xChunks.map { chunk == 1 ? $0[r] : $0[r].lane(e) }
+                    ?? emitter.value(
+                      core.operands[0],
+                      at: aCoordinates(outerCoordinates[r], e == 0 ? start : start + emitter.index(e), layout, emitter))
+                  sum.value = sum.value + x * weight
+                }
               }
             }
           }
         }
       }
     }
-    let totals = shape.subgroupSums ? sums.map { $0.value.subgroupAdd() } : treeSums(sums, shape, lane, slot, emitter)
-    store(totals, core, root, j: j, n: n, firstRow: firstRow, outer: outer, lane: lane, outerShape, emitter, output)
+    let flat = sums.flatMap { $0 }
+    let totals = shape.subgroupSums ? flat.map { $0.value.subgroupAdd() } : treeSums(flat, shape, lane, slot, emitter)
+    store.emit(stride(from: 0, to: totals.count, by: xRows).map { Array(totals[$0..<$0 + xRows]) }, emitter, output)
   }
 
   /// One work-item's sums of output `j` for each row of x (the shape with one lane per output):
@@ -189,26 +203,6 @@ extension KernelGenerator {
     return weights.dtype.isQuantized ? values : values.cast(.f32)
   }
 
-  /// Lane 0 of each output `j < n` stores `totals` (one per row of x) through the group's
-  /// epilogue.
-  private static func store(
-    _ totals: [KExpr], _ core: Node, _ root: ValueID, j: KExpr, n: Int, firstRow: KExpr, outer: Int, lane: KExpr,
-    _ outerShape: Shape, _ emitter: GroupEmitter, _ output: KBufferRef
-  ) {
-    let k = emitter.builder
-    let stores = lane.lt(emitter.index(1)).and(j.lt(emitter.index(n)))
-    for (r, total) in totals.enumerated() {
-      let row = firstRow + emitter.index(r)
-      k.if(stores.and(row.lt(emitter.index(outer)))) {
-        emitter.scoped {
-          let coordinates = emitter.coordinates(of: row, in: outerShape) + [j]
-          emitter.define(core.result, at: coordinates, as: total)
-          output[row * emitter.index(n) + j] = emitter.value(root, at: coordinates)
-        }
-      }
-    }
-  }
-
   /// The lanes' `sums` (one per row of x) summed over the lanes of each output in a
   /// shared-memory tree (log2(lanes) + 1 barriers); lane 0's values are the totals.
   private static func treeSums(
@@ -242,5 +236,53 @@ extension KernelGenerator {
   {
     let batch = Array(outer.prefix(outer.count - (layout.aIsVector ? 0 : 1)))
     return emitter.broadcast(batch, to: layout.batchA) + (layout.aIsVector ? [p] : [outer.last!, p])
+  }
+}
+
+/// Where a quantized matmul kernel stores: lane 0 of each output `j < n` defines every product's
+/// total for each row of x, then stores the group's root there (its epilogue).
+private struct QuantizedMatmulStore {
+  let cores: [Node]
+  let root: ValueID
+  let j: KExpr
+  let n: Int
+  let firstRow: KExpr
+  let outer: Int
+  let lane: KExpr
+  let outerShape: Shape
+
+  /// Emits the stores of `totals` (per product, one per row of x).
+  func emit(_ totals: [[KExpr]], _ emitter: GroupEmitter, _ output: KBufferRef) {
+    let k = emitter.builder
+    let stores = lane.lt(emitter.index(1)).and(j.lt(emitter.index(n)))
+    for r in totals[0].indices {
+      let row = firstRow + emitter.index(r)
+      k.if(stores.and(row.lt(emitter.index(outer)))) {
+        emitter.scoped {
+          let coordinates = emitter.coordinates(of: row, in: outerShape) + [j]
+          for (core, productTotals) in zip(cores, totals) {
+            emitter.define(core.result, at: coordinates, as: productTotals[r])
+          }
+          output[row * emitter.index(n) + j] = emitter.value(root, at: coordinates)
+        }
+      }
+    }
+  }
+}
+
+/// When two matmuls share one quantized matmul kernel (``TargetCapabilities/pairsQuantizedProducts``).
+enum QuantizedProductPair {
+  /// Whether `node` and `product` both multiply the same f32 activation by a quantized (or
+  /// 16-bit) weight read in place, into results of one type, with fewer rows of activation than
+  /// the tiled prefill kernel takes where the target has it (that kernel computes one product).
+  static func pairs(_ node: Node, _ product: Node, in graph: Graph, _ target: TargetCapabilities) -> Bool {
+    let definingNode = graph.definingNode
+    guard node.kind == .matmul, product.kind == .matmul, node.operands[0] == product.operands[0],
+      graph.type(of: node.result) == graph.type(of: product.result),
+      KernelGenerator.quantizedWeight(of: node, in: graph, definingNode: definingNode) != nil,
+      KernelGenerator.quantizedWeight(of: product, in: graph, definingNode: definingNode) != nil
+    else { return false }
+    let rows = graph.type(of: node.result).shape.count / (graph.type(of: node.result).shape.dims.last ?? 1)
+    return !QuantizedMatmulShape(target: target).tiled || !TiledQuantizedMatmul.serves(rows: rows)
   }
 }

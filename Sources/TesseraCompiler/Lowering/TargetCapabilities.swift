@@ -28,6 +28,10 @@ public struct TargetCapabilities: Hashable, Sendable {
   /// as it is (the GPU targets). Off by default: the `cpu` device's native matmuls take strided
   /// operands of their own.
   public var matmulsReadTransposedOperands = false
+  /// Whether two matmuls of one activation by quantized weights read in place, one the other's
+  /// epilogue reads (a feed-forward's gate and up: `silu(gate) · up`), become one kernel
+  /// (``QuantizedProductPair``): the GPU targets. Off by default.
+  public var pairsQuantizedProducts = false
   /// Whether a decode step's attention (scores, mask, softmax, product by the values) becomes
   /// one generated kernel (``AttentionFusion``) instead of four or five: the GPU targets. Off
   /// by default.
@@ -84,13 +88,15 @@ public struct TargetCapabilities: Hashable, Sendable {
   /// A GPU target's (OpenCL's, Vulkan's) before its device's limits: every op and dtype,
   /// quantized weights read in place (``matmulsReadQuantizedWeights``), large matmuls run
   /// bare with their epilogues after them (``splitsLargeProducts``), small ones reading
-  /// transposed operands in place (``matmulsReadTransposedOperands``) and attention in one
-  /// kernel (``fusesAttention``).
+  /// transposed operands in place (``matmulsReadTransposedOperands``), attention in one
+  /// kernel (``fusesAttention``) and a feed-forward's gate and up products in one
+  /// (``pairsQuantizedProducts``).
   public static func gpu(_ name: String) -> TargetCapabilities {
     var capabilities = everything(name, matmulsReadQuantizedWeights: true)
     capabilities.splitsLargeProducts = true
     capabilities.matmulsReadTransposedOperands = true
     capabilities.fusesAttention = true
+    capabilities.pairsQuantizedProducts = true
     return capabilities
   }
 }
