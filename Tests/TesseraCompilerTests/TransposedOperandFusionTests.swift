@@ -45,15 +45,7 @@ struct TransposedOperandFusionTests {
   /// `transpose(dequantize(w))` is the quantized-weight pattern: the matmul reads `w`'s blocks
   /// and the transpose is not taken into its group.
   @Test func aWeightsDecodeIsNotReadThroughTheTranspose() throws {
-    let graph = try TestSupport.parseOne(
-      """
-      func @f(%x: f32[1,64], %w: q8_0[8,64]) -> f32[1,8] {
-        %d = dequantize %w : f32[8,64]
-        %t = transpose %d {perm = [1, 0]} : f32[64,8]
-        %y = matmul %x, %t : f32[1,8]
-        return %y
-      }
-      """)
+    let graph = try TestSupport.parseOne(QuantizedMatmulPlanTests.text(.q8_0, rows: [1], k: 64, n: 8))
     let plan = try GraphCompiler.compile(graph, target: .gpu("opencl"))
     #expect(Self.kernelKinds(plan) == [[.matmul]])
     #expect(plan.steps.last?.call?.reads == [plan.graph.arguments[0], plan.graph.arguments[1]])

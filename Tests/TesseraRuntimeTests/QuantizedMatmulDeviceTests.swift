@@ -154,11 +154,10 @@ struct QuantizedMatmulDeviceTests {
   func openCLTiled(dtype: DType, shape: Case) throws {
     // PoCL's untuned shape streams rows (it runs workgroups as loops, split at every barrier);
     // a target without that takes the tiled kernel for these shapes.
-    let base = try #require(Self.device("opencl") as? OpenCLDevice)
-    var capabilities = base.capabilities
-    capabilities.streamsQuantizedRows = false
-    capabilities.tuning = KernelTuning()
-    let device = try base.configured(capabilities: capabilities)
+    let (device, capabilities) = try Self.openCL {
+      $0.streamsQuantizedRows = false
+      $0.tuning = KernelTuning()
+    }
     let graph = try TestSupport.parseOne(Self.text(dtype, shape))
     let kernel = try #require(try GraphCompiler.compile(graph, target: capabilities).steps.compactMap(\.call).last)
       .kernel
@@ -170,12 +169,19 @@ struct QuantizedMatmulDeviceTests {
     "OpenCL, gate and up in one streamed kernel", .enabled(if: device("opencl") != nil, skipReason("opencl")),
     arguments: [DType.q4_0, .q4_1, .q8_0, .f16], swigluCases)
   func openCLPaired(dtype: DType, shape: Case) throws {
-    // PoCL keeps the two products apart; forced together, each work-item streams both rows.
+    // PoCL keeps the two products apart; forced together, each work-item streams both rows, one
+    // after the other.
+    try Self.check(try Self.openCL { $0.pairsQuantizedProducts = true }.device, dtype, shape)
+  }
+
+  /// The first OpenCL device with its capabilities changed by `change`, and those capabilities.
+  static func openCL(_ change: (inout TargetCapabilities) -> Void) throws -> (
+    device: OpenCLDevice, capabilities: TargetCapabilities
+  ) {
     let base = try #require(Self.device("opencl") as? OpenCLDevice)
     var capabilities = base.capabilities
-    capabilities.pairsQuantizedProducts = true
-    let device = try base.configured(capabilities: capabilities)
-    try Self.check(device, dtype, shape)
+    change(&capabilities)
+    return (try base.configured(capabilities: capabilities), capabilities)
   }
 
   @Test(
