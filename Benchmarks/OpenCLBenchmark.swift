@@ -98,18 +98,24 @@ enum OpenCLBenchmark {
         format:
           "  cpu backend (native SGEMM, %d threads): %.2f GFLOP/s; Tessera OpenCL / cpu = %.2fx (runs with transfers)",
         CPUThreadPool.shared.threads, flops / cpuSeconds / 1e9, cpuSeconds / wall))
-    guard let clblast = CLBlast() else {
+    guard let peer = try clblastSeconds(device, inputs, size: n, repeats: repeats) else {
       print("  CLBlast: not installed (libclblast.so.1; Debian package libclblast1), no peer ratio")
       return
     }
-    let a = try device.interopBuffer(inputs[0].bytes), b = try device.interopBuffer(inputs[1].bytes)
-    let c = try device.interopBuffer([UInt8](repeating: 0, count: n * n * 4))
-    try clblast.sgemm(n, a, b, c, device)  // warm-up: CLBlast compiles its kernels on first use
-    let peer = try bestTime(repeats) { try clblast.sgemm(n, a, b, c, device) }
     print(
       String(
         format: "  CLBlast SGEMM on the same device and queue: %.2f GFLOP/s; Tessera / CLBlast = %.2fx (goal >= 1.0x)",
         flops / peer / 1e9, peer / kernelSeconds))
+  }
+
+  /// The best time of CLBlast's SGEMM of the two `size`² `inputs` on `device`'s queue, after a
+  /// warm-up run (CLBlast compiles its kernels on first use); `nil` where CLBlast is not installed.
+  static func clblastSeconds(_ device: OpenCLDevice, _ inputs: [Tensor], size n: Int, repeats: Int) throws -> Double? {
+    guard let clblast = CLBlast() else { return nil }
+    let a = try device.interopBuffer(inputs[0].bytes), b = try device.interopBuffer(inputs[1].bytes)
+    let c = try device.interopBuffer([UInt8](repeating: 0, count: n * n * 4))
+    try clblast.sgemm(n, a, b, c, device)
+    return try bestTime(repeats) { try clblast.sgemm(n, a, b, c, device) }
   }
 }
 

@@ -15,7 +15,9 @@ let usage = """
     compile     graph-compiler time for a stack of transformer blocks (--layers 30), and for
                 SmolLM2-135M's prefill (128 tokens) and decode graphs when the model is cached
     gemm        cpu SGEMM vs numpy/OpenBLAS at 1 and 2 threads; --sizes 256,512,1024,2048 (square), or
-              --shapes MxNxK,… (C m×n, depth k; e.g. BERT's 128x1024x256)
+              --shapes MxNxK,… (C m×n, depth k; e.g. BERT's 128x1024x256); with --device opencl|vulkan,
+              SGEMM on that device (--sizes, default 1024,2048,4096) vs CLBlast on the same OpenCL
+              device and as a share of FP32 peak (--peak-gflops N, or the CPU's on PoCL/lavapipe)
     quant       cpu Q4_0/Q4_1/Q8_0 matvec GB/s at LLM shapes (GGUF layout and q4 tiles) and over the
                 SmolLM2-135M decode matrices (out of cache) vs numpy streaming the same bytes on as
                 many threads
@@ -45,6 +47,8 @@ let usage = """
     --sizes A,B,…   square matmul sizes (reference; default 128,256,512)
     --layers N      transformer blocks (compile; default 30)
     --size N        square SGEMM size (opencl, vulkan; default 1024)
+    --device D      gemm on opencl or vulkan instead of the cpu device
+    --peak-gflops N the device's FP32 peak, for gemm --device's share of it
     --repeat N      timed runs, best kept (default 3)
     --threads A,B   thread counts (gemm, quant, prefill, ops, llm's cpu device and llama-bench; default 1,2)
     --json FILE     also write the rows as JSON (gemm, quant, prefill, shared, ops)
@@ -115,6 +119,18 @@ do {
     try ReferenceBenchmark.run(sizes: sizes, repeats: repeats)
   case "compile":
     try CompileBenchmark.run(layers: positiveInteger("--layers", default: 30, in: arguments), repeats: repeats)
+  case "gemm" where option("--device", in: arguments) != nil:
+    let kind = option("--device", in: arguments)!
+    guard ["opencl", "vulkan"].contains(kind) else { fail("--device expects opencl or vulkan, found '\(kind)'") }
+    let peak = option("--peak-gflops", in: arguments).map { text -> Double in
+      guard let value = Double(text), value > 0 else {
+        fail("--peak-gflops expects a positive number, found '\(text)'")
+      }
+      return value
+    }
+    try DeviceGEMMBenchmark.run(
+      kind: kind, sizes: positiveIntegers("--sizes", default: "1024,2048,4096", in: arguments), peakGFLOPS: peak,
+      repeats: repeats)
   case "gemm", "quant", "prefill", "shared", "ops":
     let threads = threadCounts(arguments)
     let rows: [CPUBenchmark.Row]
