@@ -47,6 +47,11 @@ struct QuantizedMatmulDeviceTests {
     Case(rows: [2, 33], k: 32, n: 33),
   ]
 
+  /// The first Vulkan device keeping a prefill's products on the tiled kernel, though it may run
+  /// on the CPU (lavapipe, which multiplies decoded weights on the blocked matmul instead).
+  static let tiledVulkan: (any Device)? = VulkanProvider(decodesPrefillWeights: false).discover().lazy
+    .compactMap(\.device).first
+
   /// The first Vulkan device with every reduction in shared memory, though it may have
   /// subgroup arithmetic.
   static let treeOnlyVulkan: (any Device)? = VulkanProvider(subgroupSums: false).discover().lazy
@@ -163,6 +168,31 @@ struct QuantizedMatmulDeviceTests {
       .kernel
     #expect(kernel.workgroupSize == [8, 8, 1], "the tiled kernel's workgroup")
     try Self.check(device, dtype, shape)
+  }
+
+  @Test(
+    "Vulkan, the tiled kernel kept", .enabled(if: tiledVulkan != nil, skipReason("vulkan")),
+    arguments: [DType.q4_0, .q4_1, .q8_0, .f16], tiledCases)
+  func vulkanTiled(dtype: DType, shape: Case) throws {
+    let device = try #require(Self.tiledVulkan as? VulkanDevice)
+    #expect(device.capabilities.dequantizedProductRows == nil)
+    try Self.check(device, dtype, shape)
+  }
+
+  @Test(
+    "from a tile of rows, a target that decodes prefill weights multiplies them on the blocked matmul",
+    arguments: [TargetCapabilities.tiledProductRows - 1, TargetCapabilities.tiledProductRows])
+  func decodedWeightsFromATileOfRows(rows: Int) throws {
+    // 31 or 32 rows by 256 by 160: over the 2²⁰ multiply-adds from which the library takes it.
+    let graph = try TestSupport.parseOne(Self.text(.q4_1, Case(rows: [rows], k: 256, n: 160, epilogue: .residual)))
+    var target = TargetCapabilities.gpu("vulkan")
+    target.dequantizedProductRows = TargetCapabilities.tiledProductRows
+    let options = CompileOptions(library: StandardKernelLibrary())
+    let kinds = try GraphCompiler.compile(graph, target: target, options: options).steps.filter { $0.call != nil }.map {
+      $0.group.nodes.map { graph.nodes[$0].kind }
+    }
+    let decoded = [[.dequantize, .transpose], [.matmul], [.add]] as [[OpKind]]
+    #expect(kinds == (rows >= TargetCapabilities.tiledProductRows ? decoded : [[.matmul, .add]]), "\(kinds)")
   }
 
   @Test(

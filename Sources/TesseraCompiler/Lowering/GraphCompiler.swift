@@ -70,10 +70,7 @@ public enum GraphCompiler {
     if target.splitsLargeProducts, libraryCalls != nil {
       groups = ProductEpilogueSplit.split(
         groups, in: optimised, runsBare: { libraryCalls!.call(for: $0, in: optimised) != nil },
-        readsWeightInPlace: {
-          target.matmulsReadQuantizedWeights
-            && KernelGenerator.quantizedWeight(of: $0, in: optimised, definingNode: definingNode) != nil
-        })
+        readsWeightInPlace: { weightReadInPlace(by: $0, in: optimised, definingNode: definingNode, target) != nil })
     }
     var calls: [KernelCall?] = []
     var reads: [[ValueID]] = []
@@ -140,10 +137,10 @@ public enum GraphCompiler {
     let root = graph.nodes[group.nodes.last!]
     let name = "k\(index)_\(root.kind.rawValue)"
     let quantizedWeights =
-      target.matmulsReadQuantizedWeights && group.kind == .matmul
+      group.kind == .matmul
       ? group.nodes.compactMap { index -> (core: Node, weight: ValueID)? in
         let node = graph.nodes[index]
-        return KernelGenerator.quantizedWeight(of: node, in: graph, definingNode: definingNode).map { (node, $0) }
+        return weightReadInPlace(by: node, in: graph, definingNode: definingNode, target).map { (node, $0) }
       } : []
     if quantizedWeights.isEmpty, group.nodes.count == 1, library != nil, var call = library!.call(for: root, in: graph)
     {
@@ -153,5 +150,24 @@ public enum GraphCompiler {
     return try KernelGenerator.generate(
       group, in: graph, name: name, definingNode: definingNode, quantizedWeights: quantizedWeights,
       quantizedShape: QuantizedMatmulShape(target: target))
+  }
+
+  /// The quantized (or 16-bit) weight `node` reads in place on `target`
+  /// (``KernelGenerator/quantizedWeight(of:in:definingNode:)``), or `nil`: none on targets that
+  /// do not read weights in place, nor for a product of ``TargetCapabilities/dequantizedProductRows``
+  /// rows of x or more that the library's blocked matmul takes (``ProductEpilogueSplit``), whose
+  /// decoded transpose is then materialised for it.
+  static func weightReadInPlace(
+    by node: Node, in graph: Graph, definingNode: [ValueID: Int], _ target: TargetCapabilities
+  ) -> ValueID? {
+    guard target.matmulsReadQuantizedWeights,
+      let weight = KernelGenerator.quantizedWeight(of: node, in: graph, definingNode: definingNode)
+    else { return nil }
+    let result = graph.type(of: node.result).shape
+    let rows = result.count / Swift.max(1, result.dims.last ?? 1)
+    let decoded =
+      target.dequantizedProductRows.map { rows >= $0 } == true
+      && ProductEpilogueSplit.multiplyAdds(node, graph) >= ProductEpilogueSplit.minimumMultiplyAdds
+    return decoded ? nil : weight
   }
 }

@@ -28,6 +28,14 @@ public struct TargetCapabilities: Hashable, Sendable {
   /// as it is (the GPU targets). Off by default: the `cpu` device's native matmuls take strided
   /// operands of their own.
   public var matmulsReadTransposedOperands = false
+  /// Rows of x from which a matmul by a quantized weight multiplies a decoded copy of the weight
+  /// on the kernel library's blocked matmul instead of reading the blocks in place (a prefill's
+  /// products): Vulkan devices that run on the CPU (lavapipe), where the blocked matmul is 3× the
+  /// tiled quantized kernel. `nil` (the default): always in place.
+  public var dequantizedProductRows: Int?
+  /// Rows of x from which a product by a quantized weight takes the tiled kernel where the target
+  /// tiles (``TiledQuantizedMatmul``): a prefill's products.
+  public static let tiledProductRows = TiledQuantizedMatmul.tile
   /// Whether two matmuls of one activation by quantized weights read in place, one the other's
   /// epilogue reads (a feed-forward's gate and up: `silu(gate) · up`), become one kernel
   /// (``QuantizedProductPair``): the GPU targets. Off by default.

@@ -17,6 +17,7 @@ public struct VulkanProvider: DeviceProvider {
   private let forceStaging: Bool
   private let maxWorkgroupCount: Int?
   private let subgroupSums: Bool
+  private let decodesPrefillWeights: Bool
   private let faults: FaultInjection
 
   /// Creates the provider; devices compile with `options` (passes, kernel library, fallback
@@ -27,11 +28,15 @@ public struct VulkanProvider: DeviceProvider {
   /// `TESSERA_VULKAN_STAGING=1`). `maxWorkgroupCount` caps the workgroups of one dispatch per
   /// axis below the device's `maxComputeWorkGroupCount` (to exercise split launches).
   /// `subgroupSums: false` keeps every reduction in shared memory even where the device has
-  /// subgroup arithmetic (to test that path). Devices inject `faults` (none by default).
+  /// subgroup arithmetic (to test that path). `decodesPrefillWeights: false` keeps a prefill's
+  /// quantized products on the tiled kernel even on a CPU implementation, which otherwise
+  /// multiplies decoded weights on the blocked matmul (to test that kernel there). Devices inject
+  /// `faults` (none by default).
   public init(
     options: CompileOptions = CompileOptions(), host: (any HostKernelRunner)? = nil, excludedOps: Set<OpKind> = [],
     forceStaging: Bool = ProcessInfo.processInfo.environment["TESSERA_VULKAN_STAGING"] == "1",
-    maxWorkgroupCount: Int? = nil, subgroupSums: Bool = true, faults: FaultInjection = FaultInjection()
+    maxWorkgroupCount: Int? = nil, subgroupSums: Bool = true, decodesPrefillWeights: Bool = true,
+    faults: FaultInjection = FaultInjection()
   ) {
     self.options = options
     self.host = host
@@ -39,6 +44,7 @@ public struct VulkanProvider: DeviceProvider {
     self.forceStaging = forceStaging
     self.maxWorkgroupCount = maxWorkgroupCount
     self.subgroupSums = subgroupSums
+    self.decodesPrefillWeights = decodesPrefillWeights
     self.faults = faults
   }
 
@@ -78,7 +84,7 @@ public struct VulkanProvider: DeviceProvider {
         return DeviceEntry(
           device: try VulkanDevice(
             info: info, context: context, options: options, host: host, excludedOps: excludedOps,
-            subgroupSums: subgroupSums, faults: faults))
+            subgroupSums: subgroupSums, decodesPrefillWeights: decodesPrefillWeights, faults: faults))
       } catch {
         info.availability = .unavailable(reason: error.description)
         return DeviceEntry(unavailable: info)
