@@ -11,6 +11,11 @@ enum CompileCommand: Command {
       inputShapeOption,
       OptionSpec(name: "--target", valueName: "T", help: "cpu, opencl, vulkan, npu or kir (default: kir)."),
       OptionSpec(
+        name: "--device", valueName: "D",
+        help:
+          "Compile for this device as it will run (opencl[:N], vulkan[:N]): its driver's choices and its tuning, where --target gives the kind's defaults."
+      ),
+      OptionSpec(
         name: "--emit", valueName: "WHAT",
         help:
           "graph, plan, kir; opencl with --target opencl; spirv (needs -o) or spirv-asm with --target vulkan; npu-asm with --target npu (default: plan)."
@@ -29,6 +34,7 @@ enum CompileCommand: Command {
       "tessera compile examples/mlp.tir --emit kir --output-dir build/mlp",
       "tessera compile examples/mlp.tir --target npu --emit npu-asm",
       "tessera compile examples/mlp.tir --target vulkan --emit spirv -o build/mlp",
+      "tessera compile examples/mlp.tir --device opencl:0 --emit opencl",
     ])
 
   static func run(_ arguments: ParsedArguments) throws {
@@ -36,11 +42,16 @@ enum CompileCommand: Command {
     let graph = try selectFunction(module, arguments.value("--function"))
     try Verifier.verify(graph)
     let targets = CompileTarget.standard
-    let targetName = arguments.value("--target") ?? "kir"
-    guard let target = targets.first(where: { $0.name == targetName }) else {
+    let device = try arguments.value("--device").map(tunableDevice)
+    if device != nil, arguments.value("--target") != nil {
+      throw UsageError(description: "--target and --device: give one (the device implies its target)")
+    }
+    let targetName = device?.capabilities.name ?? arguments.value("--target") ?? "kir"
+    guard var target = targets.first(where: { $0.name == targetName }) else {
       throw UsageError(
         description: "--target: unknown target '\(targetName)' (known: \(targets.map(\.name).joined(separator: ", ")))")
     }
+    if let device { target.capabilities = device.capabilities }
     let emit = arguments.value("--emit") ?? "plan"
     let common = ["graph", "plan", "kir"]
     let artifactsKnown = common + targets.flatMap { $0.emitters.keys.sorted() }
@@ -78,5 +89,18 @@ enum CompileCommand: Command {
       try Data(bytes).write(to: URL(fileURLWithPath: directory + "/" + name))
     }
     print("wrote \(artifacts.count) file(s) to \(directory)")
+  }
+
+  /// The device `--device` names, which must be one whose compilation depends on the device
+  /// (OpenCL, Vulkan).
+  private static func tunableDevice(_ name: String) throws -> any TunableDevice {
+    let device = try DeviceRegistry.standard().device(named: name)
+    guard let tunable = device as? any TunableDevice else {
+      throw UsageError(
+        description:
+          "--device \(name): \(device.info.name) compiles as its kind does everywhere; use --target \(device.info.kind.rawValue)"
+      )
+    }
+    return tunable
   }
 }

@@ -39,4 +39,48 @@ struct OpenCLCLITests {
     let all = try tessera("run", example, "--device", "all", "--random-inputs", "0")
     #expect(all.stdout.contains("opencl:0"))
   }
+
+  /// `--device` compiles with the device's own capabilities: on a CPU driver (PoCL) a
+  /// feed-forward's gate and up products stay two kernels, where the `opencl` target's defaults
+  /// (a GPU's) pair them.
+  @Test(.enabled(if: openCLUsable, "no usable OpenCL device"))
+  func compileForTheDeviceItself() throws {
+    let file = TestSupport.temporaryDirectory("compile-device") + "/ffn.tir"
+    try QuantizedFeedForward.text.write(toFile: file, atomically: true, encoding: .utf8)
+    let target = try tessera("compile", file, "--target", "opencl")
+    #expect(target.status == 0, "\(target.stderr)")
+    #expect(target.stdout.contains("1 kernels"), "\(target.stdout)")
+    let device = try tessera("compile", file, "--device", "opencl")
+    #expect(device.status == 0, "\(device.stderr)")
+    let isCPU = DeviceRegistry.standard().entries.contains {
+      $0.info.kind == .opencl && $0.info.summary.contains("CPU")
+    }
+    #expect(device.stdout.contains(isCPU ? "2 kernels" : "1 kernels"), "\(device.stdout)")
+  }
+
+  @Test func compileRefusesADeviceThatCompilesLikeItsKind() throws {
+    let cpu = try tessera("compile", example, "--device", "cpu")
+    #expect(cpu.status != 0)
+    #expect(cpu.stderr.contains("use --target cpu"), "\(cpu.stderr)")
+    let both = try tessera("compile", example, "--device", "opencl", "--target", "vulkan")
+    #expect(both.status != 0)
+    #expect(both.stderr.contains("--target and --device"), "\(both.stderr)")
+  }
+}
+
+/// A feed-forward's SwiGLU over q4_1 weights, as the Llama graphs write it.
+private enum QuantizedFeedForward {
+  static let text = """
+    func @f(%x: f32[1,64], %wg: q4_1[96,64], %wu: q4_1[96,64]) -> f32[1,96] {
+      %dg = dequantize %wg : f32[96,64]
+      %tg = transpose %dg {perm = [1, 0]} : f32[64,96]
+      %g = matmul %x, %tg : f32[1,96]
+      %du = dequantize %wu : f32[96,64]
+      %tu = transpose %du {perm = [1, 0]} : f32[64,96]
+      %u = matmul %x, %tu : f32[1,96]
+      %s = silu %g : f32[1,96]
+      %y = mul %s, %u : f32[1,96]
+      return %y
+    }
+    """
 }
