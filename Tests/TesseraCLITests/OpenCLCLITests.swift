@@ -46,7 +46,7 @@ struct OpenCLCLITests {
   @Test(.enabled(if: openCLUsable, "no usable OpenCL device"))
   func compileForTheDeviceItself() throws {
     let file = TestSupport.temporaryDirectory("compile-device") + "/ffn.tir"
-    try QuantizedFeedForward.text.write(toFile: file, atomically: true, encoding: .utf8)
+    try TestSupport.quantizedFeedForward.write(toFile: file, atomically: true, encoding: .utf8)
     let target = try tessera("compile", file, "--target", "opencl")
     #expect(target.status == 0, "\(target.stderr)")
     #expect(target.stdout.contains("1 kernels"), "\(target.stdout)")
@@ -66,21 +66,4 @@ struct OpenCLCLITests {
     #expect(both.status != 0)
     #expect(both.stderr.contains("--target and --device"), "\(both.stderr)")
   }
-}
-
-/// A feed-forward's SwiGLU over q4_1 weights, as the Llama graphs write it.
-private enum QuantizedFeedForward {
-  static let text = """
-    func @f(%x: f32[1,64], %wg: q4_1[96,64], %wu: q4_1[96,64]) -> f32[1,96] {
-      %dg = dequantize %wg : f32[96,64]
-      %tg = transpose %dg {perm = [1, 0]} : f32[64,96]
-      %g = matmul %x, %tg : f32[1,96]
-      %du = dequantize %wu : f32[96,64]
-      %tu = transpose %du {perm = [1, 0]} : f32[64,96]
-      %u = matmul %x, %tu : f32[1,96]
-      %s = silu %g : f32[1,96]
-      %y = mul %s, %u : f32[1,96]
-      return %y
-    }
-    """
 }

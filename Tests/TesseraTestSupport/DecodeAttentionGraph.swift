@@ -85,3 +85,21 @@ extension DecodeAttentionGraph {
     return checks
   }
 }
+
+extension TestSupport {
+  /// A decode step's feed-forward gate as the Llama graphs write it: `silu(x · gateᵀ) · (x · upᵀ)`
+  /// over q4_1 weights read in place, x `[1, 64]`, 96 outputs.
+  public static let quantizedFeedForward = """
+    func @f(%x: f32[1,64], %wg: q4_1[96,64], %wu: q4_1[96,64]) -> f32[1,96] {
+      %dg = dequantize %wg : f32[96,64]
+      %tg = transpose %dg {perm = [1, 0]} : f32[64,96]
+      %g = matmul %x, %tg : f32[1,96]
+      %du = dequantize %wu : f32[96,64]
+      %tu = transpose %du {perm = [1, 0]} : f32[64,96]
+      %u = matmul %x, %tu : f32[1,96]
+      %s = silu %g : f32[1,96]
+      %y = mul %s, %u : f32[1,96]
+      return %y
+    }
+    """
+}

@@ -1,6 +1,7 @@
 import Foundation
 import TesseraCompiler
 import TesseraIR
+import TesseraKernels
 import TesseraTestSupport
 import TesseraVulkan
 import Testing
@@ -62,6 +63,31 @@ struct SPIRVValidationTests {
       let problems = try SPIRVValidator.problems(try SPIRVCodegen.generate(call.kernel))
       #expect(problems == nil, "\(call.kernel.name): \(problems ?? "")")
     }
+  }
+
+  /// A decode step's attention in one kernel (shared memory, trees, barriers) and SwiGLU's gate
+  /// and up in one quantized matmul kernel, with subgroup sums and without.
+  @Test("the fused decode kernels", arguments: [nil, 8])
+  func fusedDecodeKernels(subgroupSize: Int?) throws {
+    var target = TargetCapabilities.gpu("vulkan")
+    target.subgroupSize = subgroupSize
+    let options = CompileOptions(library: StandardKernelLibrary())
+    let graphs = [
+      DecodeAttentionGraph.text(context: 37, heads: 4, kvHeads: 2, dim: 16),
+      TestSupport.quantizedFeedForward,
+    ]
+    var kinds: Set<GroupKind> = []
+    for text in graphs {
+      let plan = try GraphCompiler.compile(TestSupport.parseOne(text), target: target, options: options)
+      for step in plan.steps {
+        guard let call = step.call else { continue }
+        kinds.insert(step.group.kind)
+        let problems = try SPIRVValidator.problems(try SPIRVCodegen.generate(call.kernel))
+        #expect(problems == nil, "\(call.kernel.name): \(problems ?? "")")
+      }
+    }
+    #expect(kinds.contains(.attention))
+    #expect(kinds.contains(.matmul))
   }
 
   @Test(
