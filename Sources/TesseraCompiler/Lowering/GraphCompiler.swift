@@ -54,11 +54,15 @@ public enum GraphCompiler {
       node.kind == .matmul
         && ProductEpilogueSplit.multiplyAdds(node, optimised) < ProductEpilogueSplit.minimumMultiplyAdds
     }
+    let definingNode = optimised.definingNode
     var (groups, refusals) = CompileInstrumentation.phase("fusion") {
       Fusion.groups(
         optimised, runsOnTarget: { Partitioner.supports(target, $0, optimised) == nil },
         readsTransposedOperands: { target.matmulsReadTransposedOperands && isSmallProduct($0) },
-        pairsProducts: { target.pairsQuantizedProducts && QuantizedProductPair.pairs($0, $1, in: optimised, target) })
+        pairsProducts: {
+          target.pairsQuantizedProducts
+            && QuantizedProductPair.pairs($0, $1, in: optimised, definingNode: definingNode, target)
+        })
     }
     if target.fusesAttention {
       groups = AttentionFusion.merged(groups, in: optimised) {
@@ -66,7 +70,6 @@ public enum GraphCompiler {
       }
     }
     groups = SiblingMatmulOrder.ordered(groups, in: optimised)
-    let definingNode = optimised.definingNode
     if target.splitsLargeProducts, libraryCalls != nil {
       groups = ProductEpilogueSplit.split(
         groups, in: optimised, runsBare: { libraryCalls!.call(for: $0, in: optimised) != nil },
@@ -163,11 +166,16 @@ public enum GraphCompiler {
     guard target.matmulsReadQuantizedWeights,
       let weight = KernelGenerator.quantizedWeight(of: node, in: graph, definingNode: definingNode)
     else { return nil }
-    let result = graph.type(of: node.result).shape
-    let rows = result.count / Swift.max(1, result.dims.last ?? 1)
     let decoded =
-      target.dequantizedProductRows.map { rows >= $0 } == true
+      target.dequantizedProductRows.map { activationRows(of: node, in: graph) >= $0 } == true
       && ProductEpilogueSplit.multiplyAdds(node, graph) >= ProductEpilogueSplit.minimumMultiplyAdds
     return decoded ? nil : weight
+  }
+
+  /// The rows of x a matmul multiplies: its result's elements over its last axis (every row of
+  /// every batch).
+  static func activationRows(of node: Node, in graph: Graph) -> Int {
+    let result = graph.type(of: node.result).shape
+    return result.count / Swift.max(1, result.dims.last ?? 1)
   }
 }

@@ -273,16 +273,19 @@ private struct QuantizedMatmulStore {
 /// When two matmuls share one quantized matmul kernel (``TargetCapabilities/pairsQuantizedProducts``).
 enum QuantizedProductPair {
   /// Whether `node` and `product` both multiply the same f32 activation by a quantized (or
-  /// 16-bit) weight read in place, into results of one type, with fewer rows of activation than
-  /// the tiled prefill kernel takes where the target has it (that kernel computes one product).
-  static func pairs(_ node: Node, _ product: Node, in graph: Graph, _ target: TargetCapabilities) -> Bool {
-    let definingNode = graph.definingNode
+  /// 16-bit) weight read in place on `target` (``GraphCompiler/weightReadInPlace(by:in:definingNode:_:)``),
+  /// into results of one type, with fewer rows of activation than the tiled prefill kernel takes
+  /// where the target has it (that kernel computes one product). `definingNode` is
+  /// `graph.definingNode`.
+  static func pairs(
+    _ node: Node, _ product: Node, in graph: Graph, definingNode: [ValueID: Int], _ target: TargetCapabilities
+  ) -> Bool {
     guard node.kind == .matmul, product.kind == .matmul, node.operands[0] == product.operands[0],
       graph.type(of: node.result) == graph.type(of: product.result),
-      KernelGenerator.quantizedWeight(of: node, in: graph, definingNode: definingNode) != nil,
-      KernelGenerator.quantizedWeight(of: product, in: graph, definingNode: definingNode) != nil
+      GraphCompiler.weightReadInPlace(by: node, in: graph, definingNode: definingNode, target) != nil,
+      GraphCompiler.weightReadInPlace(by: product, in: graph, definingNode: definingNode, target) != nil
     else { return false }
-    let rows = graph.type(of: node.result).shape.count / (graph.type(of: node.result).shape.dims.last ?? 1)
+    let rows = GraphCompiler.activationRows(of: node, in: graph)
     return !QuantizedMatmulShape(target: target).tiled || !TiledQuantizedMatmul.serves(rows: rows)
   }
 }
