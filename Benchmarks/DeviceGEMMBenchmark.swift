@@ -21,7 +21,7 @@ enum DeviceGEMMBenchmark {
       print("gemm: no usable \(kind) device (\(reasons.isEmpty ? "none listed" : reasons))")
       return
     }
-    let onThisCPU = (device as? OpenCLDevice)?.properties.isCPU ?? device.info.summary.contains("llvmpipe")
+    let onThisCPU = (device as? OpenCLDevice)?.properties.isCPU ?? (device as? VulkanDevice)?.isCPU ?? false
     let peak = peakGFLOPS ?? (onThisCPU ? FMAPeak.perCore * Double(ProcessInfo.processInfo.activeProcessorCount) : nil)
     let peakNote =
       peakGFLOPS != nil
@@ -48,9 +48,7 @@ enum DeviceGEMMBenchmark {
   private static func measure(_ device: any Device, size: Int, repeats: Int) throws -> (
     kernel: Double, wall: Double, clblast: Double?
   ) {
-    let builder = GraphBuilder(name: "sgemm")
-    let a = builder.argument("a", .f32, [size, size]), b = builder.argument("b", .f32, [size, size])
-    let graph = try builder.finish(returning: [builder.matmul(a, b)])
+    let graph = try sgemmGraph(size)
     var generator = SeededRandom(seed: 1)
     let inputs = graph.argumentTypes.map { Tensor.random($0, using: &generator) }
     let named = Dictionary(uniqueKeysWithValues: zip(["a", "b"], inputs))

@@ -64,10 +64,7 @@ enum OpenCLBenchmark {
   }
 
   private static func sgemm(_ device: OpenCLDevice, size n: Int, repeats: Int) throws {
-    let graph = try Parser.parse(
-      "func @sgemm(%a: f32[\(n),\(n)], %b: f32[\(n),\(n)]) -> f32[\(n),\(n)] {\n  %c = matmul %a, %b : f32[\(n),\(n)]\n  return %c\n}",
-      file: "sgemm.tir"
-    ).functions[0]
+    let graph = try sgemmGraph(n)
     var generator = SeededRandom(seed: 1)
     let inputs = graph.argumentTypes.map { Tensor.random($0, using: &generator) }
     let named = Dictionary(uniqueKeysWithValues: zip(["a", "b"], inputs))

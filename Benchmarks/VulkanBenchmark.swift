@@ -27,15 +27,8 @@ enum VulkanBenchmark {
     passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), library: StandardKernelLibrary(),
     fallback: "kir")
 
-  private static func matmulGraph(_ size: Int) throws -> Graph {
-    let builder = GraphBuilder(name: "sgemm")
-    let a = builder.argument("a", .f32, [size, size])
-    let b = builder.argument("b", .f32, [size, size])
-    return try builder.finish(returning: [builder.matmul(a, b)])
-  }
-
   private static func sgemm(_ device: any Device, size: Int, repeats: Int) throws {
-    let graph = try matmulGraph(size)
+    let graph = try sgemmGraph(size)
     var generator = SeededRandom(seed: 1)
     let inputs = graph.argumentTypes.map { Tensor.random($0, using: &generator) }
     let compiled = try device.compile(graph)

@@ -94,6 +94,14 @@ func gemmShapes(_ text: String) -> [GEMMShape] {
   }
 }
 
+/// `c = a · b` for `size`² f32 arguments `a` and `b`: the SGEMM the device benchmarks time.
+func sgemmGraph(_ size: Int) throws -> Graph {
+  let builder = GraphBuilder(name: "sgemm")
+  let a = builder.argument("a", .f32, [size, size])
+  let b = builder.argument("b", .f32, [size, size])
+  return try builder.finish(returning: [builder.matmul(a, b)])
+}
+
 /// The best wall time of `repeats` runs of `body`, in seconds.
 func bestTime(_ repeats: Int, _ body: () throws -> Void) rethrows -> Double {
   var best = Double.infinity

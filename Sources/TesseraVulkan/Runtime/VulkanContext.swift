@@ -31,6 +31,8 @@ final class VulkanContext: @unchecked Sendable {
   /// through host-visible twins: on discrete GPUs, where the largest device-local heap has no
   /// host-visible, coherent memory type, or when forced (``VulkanMemoryPolicy``).
   var staged: Bool { memoryPolicy.staged }
+  /// Whether the implementation runs on the host's CPU (lavapipe, SwiftShader).
+  var isCPU: Bool { properties.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU }
   /// Workgroups one dispatch may have along x, y, z: `maxComputeWorkGroupCount`, or less when
   /// capped; a larger launch is split into several dispatches.
   let workgroupLimit: [Int]

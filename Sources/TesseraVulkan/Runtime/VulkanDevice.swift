@@ -54,7 +54,7 @@ public final class VulkanDevice: TunableDevice {
     // On a CPU implementation (lavapipe) a prefill's products decode their weights for the
     // blocked matmul: SmolLM2 prefill 16.7 → 42.5 tok/s on AMD EPYC Zen 5. GPUs keep the tiled
     // kernel, which decodes each weight once per workgroup (not measured on one yet).
-    if decodesPrefillWeights && context.properties.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU {
+    if decodesPrefillWeights && context.isCPU {
       capabilities.dequantizedProductRows = TargetCapabilities.tiledProductRows
     }
     capabilities.ops.subtract(excludedOps)
@@ -84,6 +84,9 @@ public final class VulkanDevice: TunableDevice {
 
   /// `maxComputeWorkGroupInvocations`.
   public var maxWorkgroupSize: Int { Int(context.properties.limits.maxComputeWorkGroupInvocations) }
+  /// Whether the implementation runs on the host's CPU (lavapipe), as an OpenCL device's
+  /// ``OpenCLDeviceProperties/isCPU`` says for PoCL.
+  public var isCPU: Bool { context.isCPU }
 
   /// A copy on the same context that compiles with `tuning`.
   public func tuned(_ tuning: KernelTuning) throws(DeviceError) -> any TunableDevice {
