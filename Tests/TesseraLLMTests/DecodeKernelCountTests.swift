@@ -3,11 +3,13 @@ import TesseraTestSupport
 import Testing
 
 /// How many kernels a Llama decode step launches a layer on each target's capabilities (issue 17
-/// counts them). Of the 19 a layer had, the GPU targets drop the two transposed copies of the
-/// caches (matmuls read them in place), three of the attention's four kernels (one fused
-/// kernel) and the gate's product (paired with up's): 13. An OpenCL CPU driver keeps attention
-/// and the pair apart: 17. Outside the layers: the embedding lookup, the mask, the last norm,
-/// the output product and the argmax.
+/// counts them). Of the 19 a layer had, a GPU drops the two transposed copies of the caches
+/// (matmuls read them in place), three of the attention's four kernels (one fused kernel), the
+/// gate's product (paired with up's), both RMS norms (computed by the products that read them)
+/// and the key's RoPE (computed where the cache is written): 10. Lavapipe keeps its norms: 12.
+/// An OpenCL CPU driver keeps attention, the pair, the norms and RoPE apart: 17. Outside the
+/// layers: the embedding lookup, the mask, the last norm (but on a GPU, where the output
+/// product computes it), the output product and the argmax.
 @Suite("Kernels a decode step launches")
 struct DecodeKernelCountTests {
   private static let options = CompileOptions(
@@ -20,17 +22,46 @@ struct DecodeKernelCountTests {
     target.reductionLanes = 4
     target.fusesAttention = false
     target.pairsQuantizedProducts = false
+    target.fusesNormsIntoProducts = false
+    target.computesCacheUpdates = false
     return target
   }
 
-  @Test(arguments: [("vulkan", 13), ("opencl on a CPU driver", 17)])
-  func kernelsPerLayer(target name: String, perLayer: Int) throws {
+  /// A CPU Vulkan implementation's, as `VulkanDevice` sets them for lavapipe.
+  private static var cpuVulkan: TargetCapabilities {
+    var target = TargetCapabilities.gpu("vulkan")
+    target.dequantizedProductRows = TargetCapabilities.tiledProductRows
+    target.fusesNormsIntoProducts = false
+    return target
+  }
+
+  @Test(arguments: [("a GPU", 10, 4), ("lavapipe", 12, 5), ("opencl on a CPU driver", 17, 5)])
+  func kernelsPerLayer(target name: String, perLayer: Int, outside: Int) throws {
     let tiny = TinyLlama()
-    let model = try LlamaModel(path: try tiny.write())
-    let graph = try LlamaGraph.decode(config: model.config, weights: model.weights, context: 16, greedy: true)
-    let target = name == "vulkan" ? TargetCapabilities.gpu("vulkan") : Self.cpuDriver
-    let plan = try GraphCompiler.compile(graph, target: target, options: Self.options)
+    let plan = try Self.plan(
+      name == "a GPU" ? TargetCapabilities.gpu("vulkan") : name == "lavapipe" ? Self.cpuVulkan : Self.cpuDriver)
     let kernels = plan.steps.filter { $0.call != nil }.count
-    #expect(kernels == perLayer * tiny.layers + 5, "\(plan.steps.compactMap { $0.call?.kernel.name })")
+    #expect(kernels == perLayer * tiny.layers + outside, "\(plan.steps.compactMap { $0.call?.kernel.name })")
+  }
+
+  @Test("on a GPU each cache write computes its rows in place, the key's with RoPE")
+  func cacheWritesComputeTheirRows() throws {
+    let plan = try Self.plan(TargetCapabilities.gpu("vulkan"))
+    let writes = plan.steps.filter { plan.graph.nodes[$0.group.nodes.last!].kind == .updateSlice }
+    #expect(writes.count == 2 * TinyLlama().layers)
+    #expect(writes.filter { $0.group.nodes.contains { plan.graph.nodes[$0].kind == .rope } }.count == writes.count / 2)
+    for write in writes {
+      guard case .alias(let base)? = plan.memory.homes[write.group.root] else {
+        Issue.record("\(write.call?.kernel.name ?? "?") writes a copy of its cache")
+        continue
+      }
+      #expect(plan.graph.arguments.contains(base))
+    }
+  }
+
+  private static func plan(_ target: TargetCapabilities) throws -> CompiledPlan {
+    let model = try LlamaModel(path: try TinyLlama().write())
+    let graph = try LlamaGraph.decode(config: model.config, weights: model.weights, context: 16, greedy: true)
+    return try GraphCompiler.compile(graph, target: target, options: options)
   }
 }

@@ -8,7 +8,7 @@ import Testing
 /// blocks in place (and `transpose(cast(w))` of f16 and bf16 `w`, read and widened in place),
 /// against the reference evaluator: every block type, decode (one row) and a
 /// few rows, odd K and N (one block, outputs not a multiple of a workgroup's), a batch, and the
-/// Llama epilogues (residual add, SwiGLU); with subgroup sums where the device has them and with
+/// Llama epilogues (residual add, SwiGLU), and x's RMS norm computed in the kernel; with subgroup sums where the device has them and with
 /// the shared-memory tree forced, and on the KIR interpreter with both. A device without a
 /// driver is skipped with its provider's reason.
 @Suite("Quantized matmuls on the GPU targets against the reference")
@@ -18,13 +18,18 @@ struct QuantizedMatmulDeviceTests {
   /// x's leading dims, K, N, and an optional epilogue line defining `%y` from `%mm` and `%r`
   /// (an f32 tensor of the result's shape), or SwiGLU's two matmuls.
   /// With `constantX`, x is a splat constant, which the kernel evaluates element by element
-  /// instead of loading it a chunk at a time.
+  /// instead of loading it a chunk at a time. With `normed`, the products read `rms_norm(x, g)`
+  /// (`g` an argument), which the GPU targets compute inside the product kernels below a tile of
+  /// rows.
   struct Case: Sendable, CustomStringConvertible {
     var rows: [Int], k: Int, n: Int
     var epilogue: Epilogue = .none
     var constantX = false
+    var normed = false
     enum Epilogue: String, Sendable { case none, residual, swiglu }
-    var description: String { "x \(rows + [k])\(constantX ? " constant" : "") w [\(n), \(k)] \(epilogue)" }
+    var description: String {
+      "\(normed ? "rms_norm " : "")x \(rows + [k])\(constantX ? " constant" : "") w [\(n), \(k)] \(epilogue)"
+    }
   }
 
   static let cases =
@@ -37,7 +42,17 @@ struct QuantizedMatmulDeviceTests {
       // chunks; blocks start on both 2-byte alignments), a full and a partial group of x rows.
       Case(rows: [1], k: 160, n: 33), Case(rows: [4], k: 224, n: 19, epilogue: .residual),
       Case(rows: [6], k: 160, n: 3), Case(rows: [1], k: 96, n: 5, constantX: true),
-    ] + tiledCases
+    ] + normedCases + tiledCases
+
+  /// Products of `rms_norm(x, g)`: decode, a few rows with a residual (rows past a group of x
+  /// rows), SwiGLU (one norm for both products), a constant x (read element by element), and a
+  /// tile of rows (the norm kernel kept where the target tiles).
+  static let normedCases = [
+    Case(rows: [1], k: 576, n: 130, normed: true), Case(rows: [5], k: 160, n: 33, epilogue: .residual, normed: true),
+    Case(rows: [1], k: 576, n: 130, epilogue: .swiglu, normed: true),
+    Case(rows: [1], k: 96, n: 5, constantX: true, normed: true),
+    Case(rows: [33], k: 64, n: 40, epilogue: .residual, normed: true),
+  ]
 
   /// Prefill shapes, which take the tiled kernel where the target tiles (``TiledQuantizedMatmul``,
   /// 32 × 32 blocks): a whole block and a ragged one each way, exactly one block with SwiGLU, a
@@ -47,9 +62,10 @@ struct QuantizedMatmulDeviceTests {
     Case(rows: [2, 33], k: 32, n: 33),
   ]
 
-  /// The first Vulkan device keeping a prefill's products on the tiled kernel, though it may run
-  /// on the CPU (lavapipe, which multiplies decoded weights on the blocked matmul instead).
-  static let tiledVulkan: (any Device)? = VulkanProvider(decodesPrefillWeights: false).discover().lazy
+  /// The first Vulkan device compiling as for a GPU, though it may run on the CPU (lavapipe,
+  /// which multiplies a prefill's decoded weights on the blocked matmul instead of the tiled
+  /// kernel, and keeps RMS norms apart from the products).
+  static let gpuChoicesVulkan: (any Device)? = VulkanProvider(choosesForCPU: false).discover().lazy
     .compactMap(\.device).first
 
   /// The first Vulkan device with every reduction in shared memory, though it may have
@@ -58,11 +74,13 @@ struct QuantizedMatmulDeviceTests {
     .compactMap(\.device).first
 
   /// The interpreter running the kernels a GPU target gets: without subgroups, or with
-  /// subgroups of 4 and 8 work-items; SwiGLU's gate and up in one kernel.
+  /// subgroups of 4 and 8 work-items; SwiGLU's gate and up in one kernel, norms computed by the
+  /// products (which needs the library's norm kernel: without it, norms become core ops).
   static let interpreters = [nil, 4, 8].map { size in
     var capabilities = TargetCapabilities.everything("kir", matmulsReadQuantizedWeights: true, subgroupSize: size)
     capabilities.pairsQuantizedProducts = true
-    return KIRDevice(capabilities: capabilities)
+    capabilities.fusesNormsIntoProducts = true
+    return KIRDevice(library: StandardKernelLibrary(), capabilities: capabilities)
   }
 
   /// The SwiGLU cases.
@@ -83,32 +101,35 @@ struct QuantizedMatmulDeviceTests {
   static func text(_ dtype: DType, _ c: Case) -> String {
     func dims(_ values: [Int]) -> String { "[" + values.map(String.init).joined(separator: ",") + "]" }
     let x = "f32\(dims(c.rows + [c.k]))", y = "f32\(dims(c.rows + [c.n]))"
+    let normArgument = c.normed ? ", %nw: f32[\(c.k)]" : ""
+    let norm = c.normed ? "  %h = rms_norm %x, %nw {axis = -1, epsilon = 1.0e-05} : \(x)\n" : ""
     let weight = "\(dtype)[\(c.n),\(c.k)]", dequantized = "f32[\(c.n),\(c.k)]", transposed = "f32[\(c.k),\(c.n)]"
     func matmul(_ w: String, _ result: String) -> String {
       """
         %d\(w) = \(dtype.isQuantized ? "dequantize" : "cast") %\(w)\(dtype.isQuantized ? "" : " {to = f32}") : \(dequantized)
         %t\(w) = transpose %d\(w) {perm = [1, 0]} : \(transposed)
-        %\(result) = matmul %x, %t\(w) : \(y)
+        %\(result) = matmul %\(c.normed ? "h" : "x"), %t\(w) : \(y)
       """
     }
     if c.constantX {
-      return "func @f(%w: \(weight)) -> \(y) {\n  %x = constant 0.375 : \(x)\n\(matmul("w", "y"))\n  return %y\n}"
+      return
+        "func @f(%w: \(weight)\(normArgument)) -> \(y) {\n  %x = constant 0.375 : \(x)\n\(norm)\(matmul("w", "y"))\n  return %y\n}"
     }
     switch c.epilogue {
     case .none:
-      return "func @f(%x: \(x), %w: \(weight)) -> \(y) {\n\(matmul("w", "y"))\n  return %y\n}"
+      return "func @f(%x: \(x), %w: \(weight)\(normArgument)) -> \(y) {\n\(norm)\(matmul("w", "y"))\n  return %y\n}"
     case .residual:
       return """
-        func @f(%x: \(x), %w: \(weight), %r: \(y)) -> \(y) {
-        \(matmul("w", "mm"))
+        func @f(%x: \(x), %w: \(weight), %r: \(y)\(normArgument)) -> \(y) {
+        \(norm)\(matmul("w", "mm"))
           %y = add %mm, %r : \(y)
           return %y
         }
         """
     case .swiglu:
       return """
-        func @f(%x: \(x), %g: \(weight), %u: \(weight)) -> \(y) {
-        \(matmul("g", "gate"))
+        func @f(%x: \(x), %g: \(weight), %u: \(weight)\(normArgument)) -> \(y) {
+        \(norm)\(matmul("g", "gate"))
         \(matmul("u", "up"))
           %s = silu %gate : \(y)
           %y = mul %s, %up : \(y)
@@ -171,12 +192,25 @@ struct QuantizedMatmulDeviceTests {
   }
 
   @Test(
-    "Vulkan, the tiled kernel kept", .enabled(if: tiledVulkan != nil, skipReason("vulkan")),
-    arguments: [DType.q4_0, .q4_1, .q8_0, .f16], tiledCases)
-  func vulkanTiled(dtype: DType, shape: Case) throws {
-    let device = try #require(Self.tiledVulkan as? VulkanDevice)
-    #expect(device.capabilities.dequantizedProductRows == nil)
+    "Vulkan as for a GPU: the tiled kernel kept, norms computed by the products",
+    .enabled(if: gpuChoicesVulkan != nil, skipReason("vulkan")),
+    arguments: [DType.q4_0, .q4_1, .q8_0, .f16], tiledCases + normedCases)
+  func vulkanAsForAGPU(dtype: DType, shape: Case) throws {
+    let device = try #require(Self.gpuChoicesVulkan as? VulkanDevice)
+    #expect(device.capabilities.dequantizedProductRows == nil && device.capabilities.fusesNormsIntoProducts)
     try Self.check(device, dtype, shape)
+  }
+
+  @Test(
+    "OpenCL, norms computed by the products, streamed and not",
+    .enabled(if: device("opencl") != nil, skipReason("opencl")), arguments: [true, false], normedCases)
+  func openCLNormed(streamed: Bool, shape: Case) throws {
+    let (device, _) = try Self.openCL {
+      $0.fusesNormsIntoProducts = true
+      $0.streamsQuantizedRows = streamed
+      $0.tuning = KernelTuning()
+    }
+    for dtype in [DType.q4_1, .q8_0, .f16] { try Self.check(device, dtype, shape) }
   }
 
   @Test(
@@ -228,6 +262,52 @@ struct QuantizedMatmulDeviceTests {
     #expect(try products() == (rows < TiledQuantizedMatmul.tile ? [2] : [1, 1]))
     target.pairsQuantizedProducts = false
     #expect(try products() == [1, 1])
+  }
+
+  /// Attention's projections: one norm read by three products by q4_1 weights.
+  static func projections(rows: Int) -> String {
+    let x = "f32[\(rows),64]"
+    let products = [("q", 64), ("k", 32), ("v", 32)].map { name, n in
+      """
+        %d\(name) = dequantize %w\(name) : f32[\(n),64]
+        %t\(name) = transpose %d\(name) {perm = [1, 0]} : f32[64,\(n)]
+        %\(name) = matmul %h, %t\(name) : f32[\(rows),\(n)]
+      """
+    }
+    return """
+      func @f(%x: \(x), %g: f32[64], %wq: q4_1[64,64], %wk: q4_1[32,64], %wv: q4_1[32,64]) -> (f32[\(rows),64], f32[\(rows),32], f32[\(rows),32]) {
+        %h = rms_norm %x, %g {axis = -1, epsilon = 1.0e-05} : \(x)
+      \(products.joined(separator: "\n"))
+        return %q, %k, %v
+      }
+      """
+  }
+
+  @Test(
+    "each product computes the norm of its x below a tile of rows where the target fuses norms",
+    arguments: [1, 3, TiledQuantizedMatmul.tile])
+  func normsComputedByTheProducts(rows: Int) throws {
+    let graph = try TestSupport.parseOne(Self.projections(rows: rows))
+    let options = CompileOptions(library: StandardKernelLibrary())
+    var target = TargetCapabilities.gpu("vulkan")
+    func kernels() throws -> [[OpKind]] {
+      try GraphCompiler.compile(graph, target: target, options: options).steps.filter { $0.call != nil }.map { step in
+        step.group.nodes.map { graph.nodes[$0].kind }.filter { [.rmsNorm, .matmul].contains($0) }
+      }
+    }
+    let normed = [[OpKind.rmsNorm, .matmul], [.rmsNorm, .matmul], [.rmsNorm, .matmul]]
+    let apart = [[OpKind.rmsNorm], [.matmul], [.matmul], [.matmul]]
+    #expect(try kernels() == (rows < TiledQuantizedMatmul.tile ? normed : apart))
+    target.fusesNormsIntoProducts = false
+    #expect(try kernels() == apart)
+    var generator = SeededRandom(seed: 31)
+    let inputs = graph.argumentTypes.map { Tensor.random($0, using: &generator) }
+    let expected = try TestSupport.evaluate(graph, inputs)
+    for device in Self.interpreters {
+      for (actual, wanted) in zip(try device.compile(graph).run(inputs: inputs), expected) {
+        #expect(TestSupport.toleranceRatio(actual, wanted, atol: 2e-4, rtol: 2e-4) <= 1, "\(actual.preview())")
+      }
+    }
   }
 
   @Test(

@@ -54,10 +54,21 @@ public enum Fusion {
   /// `pairsProducts(node, product)` says which matmul `node` joins the group of another
   /// `product` whose epilogue reads it, one kernel computing both (a feed-forward's gate with its
   /// up product: both read the same activation, and `silu(gate) · up` is the epilogue).
+  /// `normsProducts` says which matmuls take an `rms_norm` over the last axis of their left
+  /// operand into their kernel, which computes the norm on the way (a decode step's projections
+  /// by quantized weights read in place); like a weight's decode, such a norm is recomputed in
+  /// each product kernel that reads it. With `computesUpdates`, an `update_slice` written in
+  /// place over an argument (a KV cache's new rows) takes the elementwise ops, RoPE and reshapes
+  /// that produce its update into its kernel.
   public static func groups(
     _ graph: Graph, runsOnTarget: (Node) -> Bool = { _ in true },
-    readsTransposedOperands: (Node) -> Bool = { _ in false }, pairsProducts: (Node, Node) -> Bool = { _, _ in false }
+    readsTransposedOperands: @escaping (Node) -> Bool = { _ in false },
+    pairsProducts: @escaping (Node, Node) -> Bool = { _, _ in false },
+    normsProducts: @escaping (Node) -> Bool = { _ in false }, computesUpdates: Bool = false
   ) -> (groups: [FusedGroup], refusals: [FusionRefusal]) {
+    let choices = Choices(
+      readsTransposedOperands: readsTransposedOperands, pairsProducts: pairsProducts, normsProducts: normsProducts,
+      computesUpdates: computesUpdates)
     let users = Users(graph)
     let returned = Set(graph.results)
     var groupOf: [Int: Int] = [:]  // node index -> group id
@@ -72,8 +83,7 @@ public enum Fusion {
         let target = consumerGroups.first!
         let sameDevice = runsOnTarget(node) == runsOnTarget(graph.nodes[members[target].max()!])
         if let reason = sameDevice
-          ? refusal(
-            node, joining: members[target], kinds[target], graph, users, readsTransposedOperands, pairsProducts)
+          ? refusal(node, joining: members[target], kinds[target], graph, users, choices)
           : "it runs on another device"
         {
           if node.kind != .constant || !isSplat(node.literal!) {
@@ -86,14 +96,15 @@ public enum Fusion {
           groupOf[index] = target
           continue
         }
-      } else if isWeightDecode(node, graph), consumerGroups.count > 1 {
+      } else if isWeightDecode(node, graph) || node.kind == .rmsNorm, consumerGroups.count > 1 {
         // Decoding reads only its quantized or 16-bit operand and costs little: recompute it
         // inside every consumer kernel that can fuse it, and materialise it only for those that
         // cannot (a tied embedding's table: the lookup reads its rows, the output matmul `w`).
+        // So is a norm that product kernels compute on the way (attention's q, k and v).
         var materialise = returned.contains(node.result)
         for target in consumerGroups.sorted() {
           let sameDevice = runsOnTarget(node) == runsOnTarget(graph.nodes[members[target].max()!])
-          if sameDevice, refusal(node, joining: members[target], kinds[target], graph, users) == nil {
+          if sameDevice, refusal(node, joining: members[target], kinds[target], graph, users, choices) == nil {
             members[target].append(index)
           } else {
             materialise = true
@@ -144,15 +155,25 @@ public enum Fusion {
     return isFusible(node) ? .elementwise : .library
   }
 
+  /// The target's answers to the fusions it chooses (``groups(_:runsOnTarget:readsTransposedOperands:pairsProducts:normsProducts:)``).
+  private struct Choices {
+    let readsTransposedOperands: (Node) -> Bool
+    let pairsProducts: (Node, Node) -> Bool
+    let normsProducts: (Node) -> Bool
+    let computesUpdates: Bool
+  }
+
   /// Why `node` may not join a group with these members and kind, or `nil` when it may.
   private static func refusal(
-    _ node: Node, joining members: [Int], _ kind: GroupKind, _ graph: Graph, _ users: Users,
-    _ readsTransposedOperands: (Node) -> Bool = { _ in false },
-    _ pairsProducts: (Node, Node) -> Bool = { _, _ in false }
+    _ node: Node, joining members: [Int], _ kind: GroupKind, _ graph: Graph, _ users: Users, _ choices: Choices
   ) -> String? {
     let root = graph.nodes[members.max()!]
     switch kind {
     case .constant, .alias: return "its consumer is a \(kind.rawValue)"
+    case .library
+    where choices.computesUpdates && UpdateSlice.inPlaceBase(of: root, in: graph) != nil
+      && (isFusible(node) || node.kind == .reshape):
+      return graph.type(of: node.result).dtype.isQuantized ? "quantized values are materialised" : nil
     case .library, .attention:
       return "its consumer \(root.kind) is a library kernel that reads materialised operands"
     case .matmul, .reduction, .elementwise: break
@@ -160,10 +181,11 @@ public enum Fusion {
     if node.kind == .constant {
       return isSplat(node.literal!) ? nil : "a non-splat constant is read from the weights"
     }
+    if node.kind == .rmsNorm { return normRefusal(node, joining: members, kind, graph, users, choices) }
     if isProduct(node) || node.kind.family == .reduction {
       let shape = graph.type(of: root.result).shape
       let products = members.filter { isProduct(graph.nodes[$0]) }
-      let pairs = kind == .matmul && products.count == 1 && pairsProducts(node, graph.nodes[products[0]])
+      let pairs = kind == .matmul && products.count == 1 && choices.pairsProducts(node, graph.nodes[products[0]])
       guard kind == .elementwise || pairs else { return "the consumer kernel already has a \(kind.rawValue)" }
       let epilogueKeepsShape = members.map { graph.nodes[$0] }.allSatisfy {
         $0.kind == .constant
@@ -186,14 +208,39 @@ public enum Fusion {
       }
     }
     if kind == .matmul,
-      let matmul = members.first(where: { isProduct(graph.nodes[$0]) && users.of(node.result).contains($0) })
+      let reader = members.first(where: {
+        (isProduct(graph.nodes[$0]) || graph.nodes[$0].kind == .rmsNorm) && users.of(node.result).contains($0)
+      })
     {
       let readsInPlace =
-        node.kind == .transpose && readsTransposedOperands(graph.nodes[matmul])
+        node.kind == .transpose && choices.readsTransposedOperands(graph.nodes[reader])
         && !(users.producer(of: node.operands[0]).map { isWeightDecode(graph.nodes[$0], graph) } ?? false)
-      return readsInPlace ? nil : "a matmul reads materialised operands"
+      let readerKind = graph.nodes[reader].kind
+      return readsInPlace
+        ? nil
+        : readerKind == .rmsNorm
+          ? "an rms_norm in a matmul kernel reads materialised operands"
+          : "a matmul reads materialised operands"
     }
     return nil
+  }
+
+  /// Why an `rms_norm` may not join a matmul group, or `nil` when every member reading it is a
+  /// product taking it as its left operand that the target lets compute the norm
+  /// (`normsProducts`), and it normalises the last axis.
+  private static func normRefusal(
+    _ node: Node, joining members: [Int], _ kind: GroupKind, _ graph: Graph, _ users: Users, _ choices: Choices
+  ) -> String? {
+    guard kind == .matmul else { return "rms_norm joins only the products that read it" }
+    let shape = graph.type(of: node.result).shape
+    guard shape.normalizedAxis(node.attributes.int("axis") ?? -1) == shape.rank - 1,
+      graph.type(of: node.operands[1]).shape.dims == [shape.dims.last!]
+    else { return "the norm is not over the last axis with a weight of its length" }
+    let readers = members.filter { users.of(node.result).contains($0) }.map { graph.nodes[$0] }
+    let normed = readers.allSatisfy {
+      isProduct($0) && $0.operands[0] == node.result && $0.operands[1] != node.result && choices.normsProducts($0)
+    }
+    return normed ? nil : "its readers in the kernel are not products that compute the norm"
   }
 
   /// How many times smaller than an elementwise kernel's output a computed value must be for

@@ -62,7 +62,12 @@ public enum GraphCompiler {
         pairsProducts: {
           target.pairsQuantizedProducts
             && QuantizedProductPair.pairs($0, $1, in: optimised, definingNode: definingNode, target)
-        })
+        },
+        normsProducts: {
+          target.fusesNormsIntoProducts
+            && optimised.type(of: $0.operands[0]).shape.dims.last! <= FusedRowNorm.stagedElements
+            && QuantizedProductPair.runsPerOutput($0, in: optimised, definingNode: definingNode, target)
+        }, computesUpdates: target.computesCacheUpdates)
     }
     if target.fusesAttention {
       groups = AttentionFusion.merged(groups, in: optimised) {

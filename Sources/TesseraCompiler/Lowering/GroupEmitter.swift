@@ -111,6 +111,12 @@ final class GroupEmitter {
     splatValue(of: id) == nil && !(members.contains(id) && definingNode[id] != nil)
   }
 
+  /// The group's node that computes `id`, or `nil` where the group reads it from outside.
+  func member(defining id: ValueID) -> Node? {
+    guard members.contains(id), let index = definingNode[id] else { return nil }
+    return graph.nodes[index]
+  }
+
   /// The value of every element of `id` where it is a splat constant.
   private func splatValue(of id: ValueID) -> Double? {
     guard let nodeIndex = definingNode[id], let literal = graph.nodes[nodeIndex].literal, Fusion.isSplat(literal)
@@ -134,6 +140,9 @@ final class GroupEmitter {
       return value(node.operands[0], at: source)
     case .broadcast:
       return value(node.operands[0], at: broadcast(coordinates, to: operandTypes[0].shape))
+    case .reshape:
+      return value(
+        node.operands[0], at: self.coordinates(of: linear(coordinates, in: type.shape), in: operandTypes[0].shape))
     case .slice:
       let start = node.attributes.ints("start")!
       let step = node.attributes.ints("step") ?? [Int](repeating: 1, count: start.count)

@@ -117,10 +117,11 @@ public enum MemoryPlanner {
       naiveBytes: firstWrite.keys.map { aligned(bytes[$0]!) }.reduce(0, +), inPlace: inPlace, weightBytes: weightBytes)
   }
 
-  /// The argument an `update_slice` group overwrites in place (see ``UpdateSlice``).
+  /// The argument an `update_slice` group overwrites in place (see ``UpdateSlice``), whether
+  /// alone or computing its update (``Fusion``).
   private static func inPlaceUpdateBase(_ group: FusedGroup, _ graph: Graph) -> ValueID? {
-    guard group.kind == .library, group.nodes.count == 1 else { return nil }
-    return UpdateSlice.inPlaceBase(of: graph.nodes[group.nodes[0]], in: graph)
+    guard group.kind == .library else { return nil }
+    return UpdateSlice.inPlaceBase(of: graph.nodes[group.nodes.last!], in: graph)
   }
 
   private static func aligned(_ size: Int) -> Int { (Swift.max(size, 1) + alignment - 1) / alignment * alignment }

@@ -98,15 +98,18 @@ extension KernelGenerator {
     let outerShape = Shape(Array(resultShape.dims.dropLast()))
     let outer = outerShape.count
     // x is read a chunk at a time (one vector load) where it is a buffer as it is; a value the
-    // group computes (or a constant) is evaluated element by element.
-    let xShape = graph.type(of: core.operands[0]).shape
-    let xBuffer = emitter.isLoadedFromBuffer(core.operands[0]) ? emitter.buffer(for: core.operands[0]) : nil
-    if shape.tiled, products.count == 1, TiledQuantizedMatmul.serves(rows: outer), let xBuffer {
+    // group computes (or a constant) is evaluated element by element. Where the kernel computes
+    // x's RMS norm, it reads the norm's input.
+    let norm = FusedRowNorm(of: core.operands[0], emitter)
+    let xValue = norm?.input ?? core.operands[0]
+    let xShape = graph.type(of: xValue).shape
+    let xBuffer = emitter.isLoadedFromBuffer(xValue) ? emitter.buffer(for: xValue) : nil
+    if shape.tiled, products.count == 1, norm == nil, TiledQuantizedMatmul.serves(rows: outer), let xBuffer {
       tiledQuantizedMatmul(core, weight: products[0].weight, xBuffer: xBuffer, root: root, emitter, output)
       return
     }
     var shape = shape
-    shape.xRows = Swift.min(shape.xRows, outer)
+    shape.xRows = Swift.min(shape.xRows, outer, norm == nil ? outer : Swift.max(1, FusedRowNorm.stagedElements / depth))
     let (lanes, rows, xRows, chunk) = (shape.lanes, shape.rows, shape.xRows, shape.chunk)
     let columnGroups = (n + rows - 1) / rows, rowGroups = (outer + xRows - 1) / xRows
     k.launch(
@@ -117,20 +120,26 @@ extension KernelGenerator {
     let weights = products.map { emitter.buffer(for: $0.weight) }
     let store = QuantizedMatmulStore(
       cores: products.map(\.core), root: root, j: j, n: n, firstRow: firstRow, outer: outer, lane: lane,
-      outerShape: outerShape)
+      outerShape: outerShape, norm: norm)
     // Rows of x past the end read the last row (and are not stored); columns past n sum nothing.
     let outerIndices = (0..<xRows).map { r in k.min(firstRow + emitter.index(r), emitter.index(outer - 1)) }
     let outerCoordinates = outerIndices.map { emitter.coordinates(of: $0, in: outerShape) }
     if lanes == 1, let xBuffer {
       // One loop a product: streaming two rows at once ran slower on PoCL (SmolLM2's gate and up:
       // 117 µs against 106 µs).
-      let totals = weights.map {
+      let streamed = weights.map {
         streamedSums(
           $0, xBuffer, j: j, rowCount: n, depth: depth, outerCoordinates: outerCoordinates, layout, xShape, chunk,
-          emitter)
+          norm: norm, emitter)
       }
-      store.emit(totals, emitter, output)
+      store.emit(streamed.map(\.sums), squares: { streamed[0].squares[$0] }, emitter, output)
       return
+    }
+    // Where the kernel computes x's norm, the workgroup first stages `x ⊙ g` in shared memory.
+    let staged = norm.map {
+      $0.stage(
+        rows: outerCoordinates.map { emitter.linear(aCoordinates($0, emitter.index(0), layout, emitter), in: xShape) },
+        from: xBuffer, depth: depth, shape, lane: lane, slot: slot, emitter)
     }
     let sums = weights.map { _ in (0..<xRows).map { _ in k.variable(k.f32(0)) } }
     k.if(j.lt(emitter.index(n))) {
@@ -138,23 +147,24 @@ extension KernelGenerator {
         let weightRow = j * emitter.index(depth)
         k.loop(from: lane * emitter.index(chunk), to: emitter.index(depth), step: lanes * chunk) { start in
           emitter.scoped {
-            let xChunks = xBuffer.map { buffer in
-              outerCoordinates.map { outer in
-                buffer.load(emitter.linear(aCoordinates(outer, start, layout, emitter), in: xShape), lanes: chunk)
-              }
-            }
-            for (product, productSums) in zip(weights, sums) {
-              let chunkWeights = widenedLoad(product, weightRow + start, lanes: chunk)
-              for e in 0..<chunk {
-                let weight = chunk == 1 ? chunkWeights : chunkWeights.lane(e)
-                for (r, sum) in productSums.enumerated() {
-                  let x =
-                    xChunks.map { chunk == 1 ? $0[r] : $0[r].lane(e) }
-                    ?? emitter.value(
-                      core.operands[0],
-                      at: aCoordinates(outerCoordinates[r], e == 0 ? start : start + emitter.index(e), layout, emitter))
-                  sum.value = sum.value + x * weight
+            let xChunks =
+              staged == nil
+              ? xBuffer.map { buffer in
+                outerCoordinates.map { outer in
+                  buffer.load(emitter.linear(aCoordinates(outer, start, layout, emitter), in: xShape), lanes: chunk)
                 }
+              } : nil
+            let chunkWeights = weights.map { widenedLoad($0, weightRow + start, lanes: chunk) }
+            for e in 0..<chunk {
+              let at = e == 0 ? start : start + emitter.index(e)
+              let xs = (0..<xRows).map { r in
+                staged?.x(row: r, at: at)
+                  ?? xChunks.map { chunk == 1 ? $0[r] : $0[r].lane(e) }
+                  ?? emitter.value(xValue, at: aCoordinates(outerCoordinates[r], at, layout, emitter))
+              }
+              for (productWeights, productSums) in zip(chunkWeights, sums) {
+                let weight = chunk == 1 ? productWeights : productWeights.lane(e)
+                for (x, sum) in zip(xs, productSums) { sum.value = sum.value + x * weight }
               }
             }
           }
@@ -163,19 +173,22 @@ extension KernelGenerator {
     }
     let flat = sums.flatMap { $0 }
     let totals = shape.subgroupSums ? flat.map { $0.value.subgroupAdd() } : treeSums(flat, shape, lane, slot, emitter)
-    store.emit(stride(from: 0, to: totals.count, by: xRows).map { Array(totals[$0..<$0 + xRows]) }, emitter, output)
+    let productTotals = stride(from: 0, to: totals.count, by: xRows).map { Array(totals[$0..<$0 + xRows]) }
+    store.emit(productTotals, squares: { staged!.squares(row: $0) }, emitter, output)
   }
 
   /// One work-item's sums of output `j` for each row of x (the shape with one lane per output):
   /// `chunk`-lane vector sums, each iteration reading 32 elements of `k` (the smallest block, so
-  /// the chunks of one block are decoded together), summed across their lanes at the end.
+  /// the chunks of one block are decoded together), summed across their lanes at the end; with
+  /// the sums of x's squares for each row where the kernel computes x's `norm`.
   private static func streamedSums(
     _ weights: KBufferRef, _ xBuffer: KBufferRef, j: KExpr, rowCount: Int, depth: Int, outerCoordinates: [[KExpr]],
-    _ layout: MatmulLayout, _ xShape: Shape, _ chunk: Int, _ emitter: GroupEmitter
-  ) -> [KExpr] {
+    _ layout: MatmulLayout, _ xShape: Shape, _ chunk: Int, norm: FusedRowNorm?, _ emitter: GroupEmitter
+  ) -> (sums: [KExpr], squares: [KExpr]) {
     // `depth` is whole blocks (32 or 256 elements), so a multiple of the step.
     let k = emitter.builder, stepElements = 32
     let sums = outerCoordinates.map { _ in k.variable(k.f32(0).splat(chunk)) }
+    let squares = norm == nil ? [] : outerCoordinates.map { _ in k.variable(k.f32(0).splat(chunk)) }
     k.if(j.lt(emitter.index(rowCount))) {
       emitter.scoped {
         let weightRow = j * emitter.index(depth)
@@ -184,8 +197,13 @@ extension KernelGenerator {
             for offset in stride(from: 0, to: stepElements, by: chunk) {
               let at = offset == 0 ? start : start + emitter.index(offset)
               let chunkWeights = widenedLoad(weights, weightRow + at, lanes: chunk)
-              for (outer, sum) in zip(outerCoordinates, sums) {
-                let x = xBuffer.load(emitter.linear(aCoordinates(outer, at, layout, emitter), in: xShape), lanes: chunk)
+              let normWeights = norm?.weights(from: at, lanes: chunk, emitter)
+              for (r, (outer, sum)) in zip(outerCoordinates, sums).enumerated() {
+                var x = xBuffer.load(emitter.linear(aCoordinates(outer, at, layout, emitter), in: xShape), lanes: chunk)
+                if let normWeights {
+                  squares[r].value = squares[r].value + x * x
+                  x = x * normWeights
+                }
                 sum.value = sum.value + x * chunkWeights
               }
             }
@@ -193,7 +211,7 @@ extension KernelGenerator {
         }
       }
     }
-    return sums.map { $0.value.reduceLanes(.add) }
+    return (sums.map { $0.value.reduceLanes(.add) }, squares.map { $0.value.reduceLanes(.add) })
   }
 
   /// `lanes` weights from element `i` as f32: dequantized (quantized `weights`) or widened (f16,
@@ -250,9 +268,12 @@ private struct QuantizedMatmulStore {
   let outer: Int
   let lane: KExpr
   let outerShape: Shape
+  let norm: FusedRowNorm?
 
-  /// Emits the stores of `totals` (per product, one per row of x).
-  func emit(_ totals: [[KExpr]], _ emitter: GroupEmitter, _ output: KBufferRef) {
+  /// Emits the stores of `totals` (per product, one per row of x), each scaled by its row's norm
+  /// where the kernel computes x's (from the row's sum of squares, `squares(r)`, emitted where
+  /// lane 0 stores).
+  func emit(_ totals: [[KExpr]], squares: (Int) -> KExpr, _ emitter: GroupEmitter, _ output: KBufferRef) {
     let k = emitter.builder
     let stores = lane.lt(emitter.index(1)).and(j.lt(emitter.index(n)))
     for r in totals[0].indices {
@@ -260,8 +281,9 @@ private struct QuantizedMatmulStore {
       k.if(stores.and(row.lt(emitter.index(outer)))) {
         emitter.scoped {
           let coordinates = emitter.coordinates(of: row, in: outerShape) + [j]
+          let scale = norm.map { $0.scale(squares: squares(r), emitter) }
           for (core, productTotals) in zip(cores, totals) {
-            emitter.define(core.result, at: coordinates, as: productTotals[r])
+            emitter.define(core.result, at: coordinates, as: scale.map { productTotals[r] * $0 } ?? productTotals[r])
           }
           output[row * emitter.index(n) + j] = emitter.value(root, at: coordinates)
         }
@@ -270,7 +292,9 @@ private struct QuantizedMatmulStore {
   }
 }
 
-/// When two matmuls share one quantized matmul kernel (``TargetCapabilities/pairsQuantizedProducts``).
+/// When two matmuls share one quantized matmul kernel (``TargetCapabilities/pairsQuantizedProducts``),
+/// and which products take the per-output shape that may also compute the RMS norm of its x
+/// (``TargetCapabilities/fusesNormsIntoProducts``).
 enum QuantizedProductPair {
   /// Whether `node` and `product` both multiply the same f32 activation by a quantized (or
   /// 16-bit) weight read in place on `target` (``GraphCompiler/weightReadInPlace(by:in:definingNode:_:)``),
@@ -280,10 +304,20 @@ enum QuantizedProductPair {
   static func pairs(
     _ node: Node, _ product: Node, in graph: Graph, definingNode: [ValueID: Int], _ target: TargetCapabilities
   ) -> Bool {
-    guard node.kind == .matmul, product.kind == .matmul, node.operands[0] == product.operands[0],
-      graph.type(of: node.result) == graph.type(of: product.result),
-      GraphCompiler.weightReadInPlace(by: node, in: graph, definingNode: definingNode, target) != nil,
-      GraphCompiler.weightReadInPlace(by: product, in: graph, definingNode: definingNode, target) != nil
+    node.operands[0] == product.operands[0] && graph.type(of: node.result) == graph.type(of: product.result)
+      && runsPerOutput(node, in: graph, definingNode: definingNode, target)
+      && runsPerOutput(product, in: graph, definingNode: definingNode, target)
+  }
+
+  /// Whether `node` is a matmul by a quantized (or 16-bit) weight read in place on `target`
+  /// that takes the per-output shape of ``QuantizedMatmulShape`` (fewer rows of x than the tiled
+  /// prefill kernel takes, where the target has it), which may sum several products and compute
+  /// the RMS norm of its x.
+  static func runsPerOutput(
+    _ node: Node, in graph: Graph, definingNode: [ValueID: Int], _ target: TargetCapabilities
+  ) -> Bool {
+    guard node.kind == .matmul,
+      GraphCompiler.weightReadInPlace(by: node, in: graph, definingNode: definingNode, target) != nil
     else { return false }
     let rows = GraphCompiler.activationRows(of: node, in: graph)
     return !QuantizedMatmulShape(target: target).tiled || !TiledQuantizedMatmul.serves(rows: rows)

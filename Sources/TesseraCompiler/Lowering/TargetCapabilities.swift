@@ -44,6 +44,16 @@ public struct TargetCapabilities: Hashable, Sendable {
   /// one generated kernel (``AttentionFusion``) instead of four or five: the GPU targets. Off
   /// by default.
   public var fusesAttention = false
+  /// Whether a product by a quantized weight read in place, with fewer rows of x than the tiled
+  /// kernel takes (a decode step's projections), computes the `rms_norm` of its x on the way
+  /// instead of reading it from a norm kernel (``Fusion``): the norm's sum of squares comes with
+  /// the loads of x, and its scale multiplies each output. The GPU targets. Off by default.
+  public var fusesNormsIntoProducts = false
+  /// Whether an `update_slice` written in place over an argument (a KV cache's new rows)
+  /// computes its update in its own kernel: the elementwise ops, RoPE and reshapes producing it
+  /// join the kernel instead of writing the update first (``Fusion``). The GPU targets. Off by
+  /// default.
+  public var computesCacheUpdates = false
   /// Window ops (`conv2d`, `max_pool2d`, `avg_pool2d`) the target runs with kernels of its own
   /// (fusion gives a `conv2d` its epilogue as it gives a matmul one); `decompose-windows` rewrites
   /// the others into core ops.
@@ -97,14 +107,18 @@ public struct TargetCapabilities: Hashable, Sendable {
   /// quantized weights read in place (``matmulsReadQuantizedWeights``), large matmuls run
   /// bare with their epilogues after them (``splitsLargeProducts``), small ones reading
   /// transposed operands in place (``matmulsReadTransposedOperands``), attention in one
-  /// kernel (``fusesAttention``) and a feed-forward's gate and up products in one
-  /// (``pairsQuantizedProducts``).
+  /// kernel (``fusesAttention``), a feed-forward's gate and up products in one
+  /// (``pairsQuantizedProducts``), RMS norms computed by the products that read them
+  /// (``fusesNormsIntoProducts``) and a KV cache's new rows computed where they are written
+  /// (``computesCacheUpdates``).
   public static func gpu(_ name: String) -> TargetCapabilities {
     var capabilities = everything(name, matmulsReadQuantizedWeights: true)
     capabilities.splitsLargeProducts = true
     capabilities.matmulsReadTransposedOperands = true
     capabilities.fusesAttention = true
     capabilities.pairsQuantizedProducts = true
+    capabilities.fusesNormsIntoProducts = true
+    capabilities.computesCacheUpdates = true
     return capabilities
   }
 }

@@ -18,7 +18,7 @@ public final class VulkanDevice: TunableDevice {
   public let tuningProblem: TuningFileError?
   private let excludedOps: Set<OpKind>
   private let subgroupSums: Bool
-  private let decodesPrefillWeights: Bool
+  private let choosesForCPU: Bool
   /// ``info`` as discovery gave it, before the note on the tuning.
   private let discoveredInfo: DeviceInfo
   /// The device itself: its buffers hold device tensors.
@@ -35,7 +35,7 @@ public final class VulkanDevice: TunableDevice {
   /// Opens the device on `context`; `tuning` defaults to the one in the device's ``TuningFile``.
   init(
     info: DeviceInfo, context: VulkanContext, options: CompileOptions, host: (any HostKernelRunner)?,
-    excludedOps: Set<OpKind>, subgroupSums: Bool, decodesPrefillWeights: Bool, faults: FaultInjection,
+    excludedOps: Set<OpKind>, subgroupSums: Bool, choosesForCPU: Bool, faults: FaultInjection,
     tuning: KernelTuning? = nil
   ) throws(VulkanError) {
     self.context = context
@@ -44,7 +44,7 @@ public final class VulkanDevice: TunableDevice {
     self.faults = faults
     self.excludedOps = excludedOps
     self.subgroupSums = subgroupSums
-    self.decodesPrefillWeights = decodesPrefillWeights
+    self.choosesForCPU = choosesForCPU
     discoveredInfo = info
     cache = try VulkanPipelineCache(context)
     transfers = try VulkanTransfers(context)
@@ -54,8 +54,12 @@ public final class VulkanDevice: TunableDevice {
     // On a CPU implementation (lavapipe) a prefill's products decode their weights for the
     // blocked matmul: SmolLM2 prefill 16.7 → 42.5 tok/s on AMD EPYC Zen 5. GPUs keep the tiled
     // kernel, which decodes each weight once per workgroup (not measured on one yet).
-    if decodesPrefillWeights && context.isCPU {
+    // Nor does lavapipe compute RMS norms inside the products, where it runs ALU-bound: reading
+    // x from shared memory made SmolLM2's q, k, v, gate/up and output products 8–15% slower
+    // than the two norm kernels they save (decode 3–6% slower, alternating runs).
+    if choosesForCPU && context.isCPU {
       capabilities.dequantizedProductRows = TargetCapabilities.tiledProductRows
+      capabilities.fusesNormsIntoProducts = false
     }
     capabilities.ops.subtract(excludedOps)
     if let tuning {
@@ -93,7 +97,7 @@ public final class VulkanDevice: TunableDevice {
     do {
       return try VulkanDevice(
         info: discoveredInfo, context: context, options: options, host: host, excludedOps: excludedOps,
-        subgroupSums: subgroupSums, decodesPrefillWeights: decodesPrefillWeights, faults: faults, tuning: tuning)
+        subgroupSums: subgroupSums, choosesForCPU: choosesForCPU, faults: faults, tuning: tuning)
     } catch {
       throw .compileFailed(device: info.name, message: error.description)
     }

@@ -17,7 +17,7 @@ public struct VulkanProvider: DeviceProvider {
   private let forceStaging: Bool
   private let maxWorkgroupCount: Int?
   private let subgroupSums: Bool
-  private let decodesPrefillWeights: Bool
+  private let choosesForCPU: Bool
   private let faults: FaultInjection
 
   /// Creates the provider; devices compile with `options` (passes, kernel library, fallback
@@ -28,14 +28,15 @@ public struct VulkanProvider: DeviceProvider {
   /// `TESSERA_VULKAN_STAGING=1`). `maxWorkgroupCount` caps the workgroups of one dispatch per
   /// axis below the device's `maxComputeWorkGroupCount` (to exercise split launches).
   /// `subgroupSums: false` keeps every reduction in shared memory even where the device has
-  /// subgroup arithmetic (to test that path). `decodesPrefillWeights: false` keeps a prefill's
-  /// quantized products on the tiled kernel even on a CPU implementation, which otherwise
-  /// multiplies decoded weights on the blocked matmul (to test that kernel there). Devices inject
+  /// subgroup arithmetic (to test that path). `choosesForCPU: false` compiles as for a GPU even
+  /// on a CPU implementation, which otherwise multiplies a prefill's decoded weights on the
+  /// blocked matmul and keeps RMS norms in kernels of their own (to test the GPU's kernels
+  /// there: the tiled quantized matmul, norms computed by the products). Devices inject
   /// `faults` (none by default).
   public init(
     options: CompileOptions = CompileOptions(), host: (any HostKernelRunner)? = nil, excludedOps: Set<OpKind> = [],
     forceStaging: Bool = ProcessInfo.processInfo.environment["TESSERA_VULKAN_STAGING"] == "1",
-    maxWorkgroupCount: Int? = nil, subgroupSums: Bool = true, decodesPrefillWeights: Bool = true,
+    maxWorkgroupCount: Int? = nil, subgroupSums: Bool = true, choosesForCPU: Bool = true,
     faults: FaultInjection = FaultInjection()
   ) {
     self.options = options
@@ -44,7 +45,7 @@ public struct VulkanProvider: DeviceProvider {
     self.forceStaging = forceStaging
     self.maxWorkgroupCount = maxWorkgroupCount
     self.subgroupSums = subgroupSums
-    self.decodesPrefillWeights = decodesPrefillWeights
+    self.choosesForCPU = choosesForCPU
     self.faults = faults
   }
 
@@ -84,7 +85,7 @@ public struct VulkanProvider: DeviceProvider {
         return DeviceEntry(
           device: try VulkanDevice(
             info: info, context: context, options: options, host: host, excludedOps: excludedOps,
-            subgroupSums: subgroupSums, decodesPrefillWeights: decodesPrefillWeights, faults: faults))
+            subgroupSums: subgroupSums, choosesForCPU: choosesForCPU, faults: faults))
       } catch {
         info.availability = .unavailable(reason: error.description)
         return DeviceEntry(unavailable: info)
