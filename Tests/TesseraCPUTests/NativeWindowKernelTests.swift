@@ -92,6 +92,15 @@ struct NativeWindowKernelTests {
     ConvolutionCase(
       batch: 1, channels: 4, height: 30, width: 32, outputs: 4, kernel: (3, 3), strides: (3, 3), pads: [1, 1, 1, 1],
       groups: 4),
+    // Depthwise at stride 2, whose padded rows are split into even and odd columns: an odd pad
+    // (even input columns to the odd phase) over a row of 57 (thirty-two, sixteen, four pairs
+    // and a single float), an even pad with a column dilation of 2 (every tap in one phase).
+    ConvolutionCase(
+      batch: 1, channels: 3, height: 9, width: 57, outputs: 3, kernel: (3, 3), strides: (2, 2), pads: [1, 1, 1, 1],
+      groups: 3),
+    ConvolutionCase(
+      batch: 1, channels: 2, height: 10, width: 50, outputs: 2, kernel: (3, 3), strides: (2, 2), dilations: (1, 2),
+      pads: [1, 2, 1, 2], groups: 2),
     // Depthwise in eight-lane vectors (output rows of at most 8): a 5x5 window with stride 2
     // (8x7 outputs), strides (1, 2) with a dilation and uneven pads (6 outputs a row), rows of
     // exactly 8 (the plane's last row stored whole), one output column over 20 channels.

@@ -2,14 +2,19 @@ import TesseraIR
 
 /// Depthwise 2-D convolution (`groups == channels == outputs`: output channel `c` reads input
 /// channel `c` alone), run directly instead of as one-row SGEMM products. Each input plane is
-/// first copied into a plane padded with zeros on every side (``DepthwisePlane``), so every tap
-/// reads whole vectors and no tap is skipped: eight output rows are computed at once, sixteen
-/// positions at a time (eight where an output row fits in eight, ``DepthwiseLanes``), their
-/// eight sums held in registers across all taps (the loads specialised
-/// for stride 1; stride 2 takes the even lanes of thirty-two; other strides gather lanes) and
-/// stored straight into the output; the epilogue (bias per channel, activation, residual) runs
-/// over each finished plane. Each output element adds its taps' products in the order (ky, kx),
-/// as an unpadded loop does, where the padding adds `w · 0`. Threads take whole planes.
+/// first copied into a plane padded with zeros on every side (``DepthwisePlane``), its rows split
+/// into their column phases where the stride is over 1, so every tap of sixteen neighbouring
+/// outputs is one whole-vector load and no tap is skipped: eight output rows are computed at
+/// once, sixteen positions at a time (eight where an output row fits in eight,
+/// ``DepthwiseLanes``), their eight sums held in registers across all taps and stored straight
+/// into the output; the epilogue (bias per channel, activation, residual) runs over each
+/// finished plane. Each output element adds its taps' products in the order (ky, kx), as an
+/// unpadded loop does, where the padding adds `w · 0`. Threads take whole planes.
+///
+/// Stride 2 loaded thirty-two floats and took their even lanes at every tap; split once per row
+/// instead, MobileNetV3's 56×56 and 28×28 stride-2 layers went 0.036 → 0.031 ms and 0.039 →
+/// 0.036 ms at one thread on AMD EPYC Zen 5 (their taps alone 0.024 → 0.014 ms; the copy, bound
+/// by reading the input, takes the rest).
 ///
 /// MobileNetV3's depthwise layers run on 7×7 to 56×56 planes: eight-lane vectors, one output
 /// row at a time, with a copy through a scratch row per output row and a `memmove` per input
@@ -30,54 +35,34 @@ enum DepthwiseConvolution {
     _ shape: Convolution.Sizes, input: UnsafePointer<Float>, weights: UnsafePointer<Float>,
     output: UnsafeMutablePointer<Float>, epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool
   ) {
-    switch shape.geometry.width.stride {
-    case 1: run(UnitStride.self, shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
-    case 2: run(EvenLanes.self, shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
-    default:
-      run(GatheredLanes.self, shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
-    }
-  }
-
-  /// ``run(_:input:weights:output:epilogue:pool:)`` with the row loads of `Loads`: eight-lane
-  /// vectors where an output row fits in eight, sixteen-lane ones otherwise.
-  private static func run<Loads: StridedLoads>(
-    _ loads: Loads.Type, _ shape: Convolution.Sizes, input: UnsafePointer<Float>, weights: UnsafePointer<Float>,
-    output: UnsafeMutablePointer<Float>, epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool
-  ) {
     if shape.geometry.width.output <= 8 {
-      run(
-        Loads.self, EightLanes.self, shape, input: input, weights: weights, output: output, epilogue: epilogue,
-        pool: pool)
+      run(EightLanes.self, shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
     } else {
-      run(
-        Loads.self, SixteenLanes.self, shape, input: input, weights: weights, output: output, epilogue: epilogue,
-        pool: pool)
+      run(SixteenLanes.self, shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
     }
   }
 
-  /// ``run(_:input:weights:output:epilogue:pool:)`` with the row loads of `Loads` into `Lanes`' vectors.
-  private static func run<Loads: StridedLoads, Lanes: DepthwiseLanes>(
-    _ loads: Loads.Type, _ lanes: Lanes.Type, _ shape: Convolution.Sizes, input: UnsafePointer<Float>,
-    weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, epilogue: (Int) -> GEMMEpilogue,
-    pool: CPUThreadPool
+  /// ``run(_:input:weights:output:epilogue:pool:)`` in `Lanes`' vectors.
+  private static func run<Lanes: DepthwiseLanes>(
+    _ lanes: Lanes.Type, _ shape: Convolution.Sizes, input: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+    output: UnsafeMutablePointer<Float>, epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool
   ) {
     let layout = DepthwisePlane.Layout(
       rows: shape.geometry.height, columns: shape.geometry.width, blockRows: blockRows, lanes: Lanes.count)
     let operands = DepthwisePointers(
       input: input, weights: weights, output: output, epilogues: (0..<shape.batch).map(epilogue))
     switch layout.rowStep {
-    case 64: run(Loads.self, Lanes.self, RowStep64.self, shape, layout, operands, pool: pool)
-    case 128: run(Loads.self, Lanes.self, RowStep128.self, shape, layout, operands, pool: pool)
-    case 256: run(Loads.self, Lanes.self, RowStep256.self, shape, layout, operands, pool: pool)
-    default: run(Loads.self, Lanes.self, RowStepOfLayout.self, shape, layout, operands, pool: pool)
+    case 64: run(Lanes.self, RowStep64.self, shape, layout, operands, pool: pool)
+    case 128: run(Lanes.self, RowStep128.self, shape, layout, operands, pool: pool)
+    case 256: run(Lanes.self, RowStep256.self, shape, layout, operands, pool: pool)
+    default: run(Lanes.self, RowStepOfLayout.self, shape, layout, operands, pool: pool)
     }
   }
 
-  /// Every plane with the row loads of `Loads` into `Lanes`' vectors, output rows `Step` floats
-  /// apart in the padded plane.
-  private static func run<Loads: StridedLoads, Lanes: DepthwiseLanes, Step: DepthwiseRowStep>(
-    _ loads: Loads.Type, _ lanes: Lanes.Type, _ step: Step.Type, _ shape: Convolution.Sizes,
-    _ layout: DepthwisePlane.Layout, _ shared: DepthwisePointers, pool: CPUThreadPool
+  /// Every plane in `Lanes`' vectors, output rows `Step` floats apart in the padded plane.
+  private static func run<Lanes: DepthwiseLanes, Step: DepthwiseRowStep>(
+    _ lanes: Lanes.Type, _ step: Step.Type, _ shape: Convolution.Sizes, _ layout: DepthwisePlane.Layout,
+    _ shared: DepthwisePointers, pool: CPUThreadPool
   ) {
     let (rows, columns) = (layout.rows, layout.columns)
     let taps = rows.kernel * columns.kernel
@@ -94,9 +79,7 @@ enum DepthwiseConvolution {
           // The last vector of a row first: a whole vector stored past a row's end lands in
           // the next rows' first vectors (a row may be shorter than a vector), stored after it.
           for vector in (0..<layout.vectors).reversed() {
-            eightRows(
-              Loads.self, Lanes.self, Step.self, padded, kernel: kernel, first: first, vector: vector,
-              into: planeOutput)
+            eightRows(Lanes.self, Step.self, padded, kernel: kernel, first: first, vector: vector, into: planeOutput)
           }
         }
         let imageOutput = shared.output + image * channels * positions
@@ -109,32 +92,31 @@ enum DepthwiseConvolution {
   /// in registers across every tap; rows past the plane's are not stored, and a vector that would
   /// reach past the plane's end stores only its own columns.
   @inline(__always)
-  private static func eightRows<Loads: StridedLoads, Lanes: DepthwiseLanes, Step: DepthwiseRowStep>(
-    _ loads: Loads.Type, _ lanes: Lanes.Type, _ step: Step.Type, _ padded: DepthwisePlane,
-    kernel: UnsafePointer<Float>, first: Int, vector: Int, into output: UnsafeMutablePointer<Float>
+  private static func eightRows<Lanes: DepthwiseLanes, Step: DepthwiseRowStep>(
+    _ lanes: Lanes.Type, _ step: Step.Type, _ padded: DepthwisePlane, kernel: UnsafePointer<Float>, first: Int,
+    vector: Int, into output: UnsafeMutablePointer<Float>
   ) {
     let layout = padded.layout
     let (rows, columns, width) = (layout.rows, layout.columns, layout.width)
-    let rowStep = Step.floats ?? layout.rowStep, stride = columns.stride
+    let rowStep = Step.floats ?? layout.rowStep, taps = padded.taps
     var sums = (
       Lanes.Vector(), Lanes.Vector(), Lanes.Vector(), Lanes.Vector(), Lanes.Vector(), Lanes.Vector(), Lanes.Vector(),
       Lanes.Vector()
     )
-    var row = UnsafePointer(padded.values) + first &* rowStep + vector &* Lanes.count &* stride
+    var row = UnsafePointer(padded.values) + first &* rowStep + vector &* Lanes.count
     var weights = kernel
     for _ in 0..<rows.kernel {
-      var p = row
       for kx in 0..<columns.kernel {
         let weight = Lanes.Vector(repeating: weights[kx])
-        sums.0 = sums.0.addingProduct(weight, Lanes.load(Loads.self, p, stride: stride))
-        sums.1 = sums.1.addingProduct(weight, Lanes.load(Loads.self, p + rowStep, stride: stride))
-        sums.2 = sums.2.addingProduct(weight, Lanes.load(Loads.self, p + 2 &* rowStep, stride: stride))
-        sums.3 = sums.3.addingProduct(weight, Lanes.load(Loads.self, p + 3 &* rowStep, stride: stride))
-        sums.4 = sums.4.addingProduct(weight, Lanes.load(Loads.self, p + 4 &* rowStep, stride: stride))
-        sums.5 = sums.5.addingProduct(weight, Lanes.load(Loads.self, p + 5 &* rowStep, stride: stride))
-        sums.6 = sums.6.addingProduct(weight, Lanes.load(Loads.self, p + 6 &* rowStep, stride: stride))
-        sums.7 = sums.7.addingProduct(weight, Lanes.load(Loads.self, p + 7 &* rowStep, stride: stride))
-        p += columns.dilation
+        let p = row + taps[kx]
+        sums.0 = sums.0.addingProduct(weight, Lanes.load(p))
+        sums.1 = sums.1.addingProduct(weight, Lanes.load(p + rowStep))
+        sums.2 = sums.2.addingProduct(weight, Lanes.load(p + 2 &* rowStep))
+        sums.3 = sums.3.addingProduct(weight, Lanes.load(p + 3 &* rowStep))
+        sums.4 = sums.4.addingProduct(weight, Lanes.load(p + 4 &* rowStep))
+        sums.5 = sums.5.addingProduct(weight, Lanes.load(p + 5 &* rowStep))
+        sums.6 = sums.6.addingProduct(weight, Lanes.load(p + 6 &* rowStep))
+        sums.7 = sums.7.addingProduct(weight, Lanes.load(p + 7 &* rowStep))
       }
       row += rows.dilation &* width
       weights += columns.kernel
@@ -162,9 +144,12 @@ enum DepthwiseConvolution {
   }
 }
 
-/// One input plane copied between zeros: `padBegin` rows and columns before it, and after it as
-/// many as the last block of output rows and the last vector of sixteen outputs reach (thirty-two
-/// elements per stride-2 load), so every tap of every output reads inside it.
+/// One input plane copied between zeros, each padded row split into its column phases
+/// (``ColumnPhases``: padded column `j` at index `j / stride` of phase `j mod stride`), so that
+/// the taps of neighbouring outputs are neighbouring floats of one phase whatever the stride:
+/// every tap is one whole-vector load. `padBegin` rows and columns of zeros come before the
+/// input, and after it as many as the last block of output rows and the last vector of outputs
+/// reach.
 struct DepthwisePlane {
   /// The plane's sizes.
   struct Layout {
@@ -172,7 +157,9 @@ struct DepthwisePlane {
     let columns: WindowGeometry.Axis
     /// Vectors of outputs per output row.
     let vectors: Int
-    /// Floats per padded row.
+    /// Floats per phase of a padded row.
+    let phaseWidth: Int
+    /// Floats per padded row: its `stride` phases.
     let width: Int
     /// Floats from the first padded row one output row reads to the next's: `stride · width`,
     /// 64, 128 or 256 where a row that fits allows (then ``DepthwiseRowStep`` makes it a
@@ -180,40 +167,74 @@ struct DepthwisePlane {
     let rowStep: Int
     /// Padded rows.
     let height: Int
+    /// For each tap `kx` of a row, the floats from the start of a padded row to the tap of its
+    /// first output: its phase's start plus its index there.
+    let taps: [Int]
 
     /// The layout for output rows computed `blockRows` at a time, `lanes` outputs a vector.
     init(rows: WindowGeometry.Axis, columns: WindowGeometry.Axis, blockRows: Int, lanes: Int) {
       (self.rows, self.columns) = (rows, columns)
       vectors = (columns.output + lanes - 1) / lanes
-      let reach = vectors * lanes * columns.stride + (columns.kernel - 1) * columns.dilation + 16
-      let least = Swift.max(reach, columns.padBegin + (columns.input + 15) / 16 * 16)
-      let constant = [64, 128, 256].first { $0 % rows.stride == 0 && $0 / rows.stride >= least }
-      width = constant.map { $0 / rows.stride } ?? least
+      let stride = columns.stride, lastTap = (columns.kernel - 1) * columns.dilation
+      // A phase holds every float any vector reads (so the lanes past a row's outputs read its
+      // zeros, not the next phase), and the row's floats copied into it.
+      let reach = vectors * lanes + lastTap / stride + 1
+      let copied = (columns.padBegin + columns.input + stride - 1) / stride
+      let least = (Swift.max(reach, copied) + 15) / 16 * 16
+      let perPhaseFloat = rows.stride * stride
+      let constant = [64, 128, 256].first { $0 % perPhaseFloat == 0 && $0 / perPhaseFloat >= least }
+      phaseWidth = constant.map { $0 / perPhaseFloat } ?? least
+      width = stride * phaseWidth
       rowStep = rows.stride * width
       let lastRow = ((rows.output + blockRows - 1) / blockRows * blockRows - 1) * rows.stride
       height = Swift.max(rows.padBegin + rows.input, lastRow + (rows.kernel - 1) * rows.dilation + 1)
+      let phase = phaseWidth
+      taps = (0..<columns.kernel).map { kx in
+        let column = kx * columns.dilation
+        return column % stride * phase + column / stride
+      }
     }
   }
 
   let layout: Layout
   /// The padded rows, `layout.width` floats apart.
   let values: UnsafeMutablePointer<Float>
+  /// ``Layout/taps``.
+  let taps: UnsafeMutablePointer<Int>
 
   /// Zeros for a plane of `layout`, its rows from a cache line's start (so that an eight-lane
-  /// load less than nine floats into a row stays within one line).
+  /// load less than nine floats into a row stays within one line), with room past the last row
+  /// for the zeros a copied row's last vector stores (``ColumnPhases``).
   init(_ layout: Layout) {
     self.layout = layout
-    let count = layout.height * layout.width
+    let count = layout.height * layout.width + 16
     values = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64).bindMemory(
       to: Float.self, capacity: count)
     values.initialize(repeating: 0, count: count)
+    taps = .allocate(capacity: layout.taps.count)
+    taps.initialize(from: layout.taps, count: layout.taps.count)
   }
 
-  /// Copies the plane at `source` in; the padding keeps its zeros. Rows go sixteen floats at a
-  /// time, a row's last partial vector blended with zeros (the padding it lands on), so there is
-  /// no call per row; only where sixteen floats from the tail would read past the plane are the
-  /// tail's floats copied one by one.
+  /// Copies the plane at `source` in, row by row into their phases; the padding keeps its zeros.
   func fill(from source: UnsafePointer<Float>) {
+    switch layout.columns.stride {
+    case 1: copyRows(from: source)
+    case 2: splitRowPairs(from: source)
+    default:
+      let (rows, columns, width) = (layout.rows, layout.columns, layout.width)
+      for row in 0..<rows.input {
+        ColumnPhases.split(
+          source + row &* columns.input, count: columns.input, readable: (rows.input &- row) &* columns.input,
+          into: values + (rows.padBegin &+ row) &* width, padBegin: columns.padBegin, stride: columns.stride,
+          phaseDistance: layout.phaseWidth)
+      }
+    }
+  }
+
+  /// Stride 1 (one phase): rows go sixteen floats at a time, a row's last partial vector blended
+  /// with zeros (the padding it lands on), so there is no call per row; only where sixteen floats
+  /// from the tail would read past the plane are the tail's floats copied one by one.
+  private func copyRows(from source: UnsafePointer<Float>) {
     let (rows, columns, width) = (layout.rows, layout.columns, layout.width)
     let inputWidth = columns.input, whole = inputWidth / 16 * 16
     // All ones in the lanes of a row's last partial vector, zeros past it: an `and` of the bits
@@ -244,8 +265,43 @@ struct DepthwisePlane {
     }
   }
 
+  /// Stride 2: each pair of input floats goes to the two phases (the even float to the phase of
+  /// `padBegin`'s parity), thirty-two floats at a time split into their even and odd halves,
+  /// then sixteen, then pair by pair. (``ColumnPhases`` loads each phase's floats apart: the
+  /// copy took 22–27 µs of MobileNetV3's 56×56 and 28×28 layers against 14 µs for the taps.)
+  private func splitRowPairs(from source: UnsafePointer<Float>) {
+    let (rows, columns, width, phase) = (layout.rows, layout.columns, layout.width, layout.phaseWidth)
+    let count = columns.input, pad = columns.padBegin
+    let evenOffset = pad % 2 &* phase &+ pad / 2, oddOffset = (pad &+ 1) % 2 &* phase &+ (pad &+ 1) / 2
+    for row in 0..<rows.input {
+      let from = source + row &* count, padded = values + (rows.padBegin &+ row) &* width
+      let evens = padded + evenOffset, odds = padded + oddOffset
+      var x = 0
+      while x &+ 32 <= count {
+        let pairs = UnsafeRawPointer(from + x).loadUnaligned(as: SIMD32<Float>.self)
+        UnsafeMutableRawPointer(evens + x / 2).storeBytes(of: pairs.evenHalf, as: SIMD16<Float>.self)
+        UnsafeMutableRawPointer(odds + x / 2).storeBytes(of: pairs.oddHalf, as: SIMD16<Float>.self)
+        x &+= 32
+      }
+      if x &+ 16 <= count {
+        let pairs = UnsafeRawPointer(from + x).loadUnaligned(as: SIMD16<Float>.self)
+        UnsafeMutableRawPointer(evens + x / 2).storeBytes(of: pairs.evenHalf, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(odds + x / 2).storeBytes(of: pairs.oddHalf, as: SIMD8<Float>.self)
+        x &+= 16
+      }
+      while x < count {
+        evens[x / 2] = from[x]
+        if x &+ 1 < count { odds[x / 2] = from[x &+ 1] }
+        x &+= 2
+      }
+    }
+  }
+
   /// Frees the rows.
-  func deallocate() { values.deallocate() }
+  func deallocate() {
+    values.deallocate()
+    taps.deallocate()
+  }
 }
 
 /// The vectors ``DepthwiseConvolution`` computes in: eight lanes for output rows of at most
@@ -256,18 +312,16 @@ protocol DepthwiseLanes {
   associatedtype Vector: SIMD where Vector.Scalar == Float
   /// Lanes per vector.
   static var count: Int { get }
-  /// The vector at `start`, lanes `stride` apart.
-  static func load<Loads: StridedLoads>(_ loads: Loads.Type, _ start: UnsafePointer<Float>, stride: Int) -> Vector
+  /// The vector at `start`.
+  static func load(_ start: UnsafePointer<Float>) -> Vector
 }
 
 /// Eight lanes.
 enum EightLanes: DepthwiseLanes {
   static var count: Int { 8 }
   @inline(__always)
-  static func load<Loads: StridedLoads>(_ loads: Loads.Type, _ start: UnsafePointer<Float>, stride: Int) -> SIMD8<
-    Float
-  > {
-    Loads.load(start, stride: stride)
+  static func load(_ start: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(start).loadUnaligned(as: SIMD8<Float>.self)
   }
 }
 
@@ -275,10 +329,8 @@ enum EightLanes: DepthwiseLanes {
 enum SixteenLanes: DepthwiseLanes {
   static var count: Int { 16 }
   @inline(__always)
-  static func load<Loads: StridedLoads>(_ loads: Loads.Type, _ start: UnsafePointer<Float>, stride: Int) -> SIMD16<
-    Float
-  > {
-    Loads.load16(start, stride: stride)
+  static func load(_ start: UnsafePointer<Float>) -> SIMD16<Float> {
+    UnsafeRawPointer(start).loadUnaligned(as: SIMD16<Float>.self)
   }
 }
 
