@@ -108,6 +108,36 @@ static inline void tessera_transpose16(const float *src, long srcStride, float *
 #endif
 }
 
+/// Sixteen floats a vector, in clang's vector extension (one register with AVX-512).
+typedef float tessera_float16 __attribute__((ext_vector_type(16)));
+
+/// `evens[i] = src[2i]`, `odds[i] = src[2i + 1]` for `i < 16`: two unaligned loads and two
+/// two-register shuffles (a `SIMD32` load's `evenHalf` and `oddHalf` in Swift became lane
+/// inserts and broadcasts).
+static inline void tessera_deinterleave32(const float *src, float *evens, float *odds) {
+  tessera_float16 low, high;
+  __builtin_memcpy(&low, src, sizeof low);
+  __builtin_memcpy(&high, src + 16, sizeof high);
+  tessera_float16 even = __builtin_shufflevector(low, high, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  tessera_float16 odd = __builtin_shufflevector(low, high, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  __builtin_memcpy(evens, &even, sizeof even);
+  __builtin_memcpy(odds, &odd, sizeof odd);
+}
+
+/// Eight floats a vector.
+typedef float tessera_float8 __attribute__((ext_vector_type(8)));
+
+/// `evens[i] = src[2i]`, `odds[i] = src[2i + 1]` for `i < 8`: tessera_deinterleave32's half.
+static inline void tessera_deinterleave16(const float *src, float *evens, float *odds) {
+  tessera_float8 low, high;
+  __builtin_memcpy(&low, src, sizeof low);
+  __builtin_memcpy(&high, src + 8, sizeof high);
+  tessera_float8 even = __builtin_shufflevector(low, high, 0, 2, 4, 6, 8, 10, 12, 14);
+  tessera_float8 odd = __builtin_shufflevector(low, high, 1, 3, 5, 7, 9, 11, 13, 15);
+  __builtin_memcpy(evens, &even, sizeof even);
+  __builtin_memcpy(odds, &odd, sizeof odd);
+}
+
 #if defined(__x86_64__)
 /// acc[i] += Σ_j (low[4i + j] · lowX[4i + j] + high[4i + j] · highX[4i + j]) over j < 4, for
 /// i < 16: two 64-byte products of unsigned bytes below 16 (four-bit codes) by signed bytes,

@@ -4,6 +4,24 @@ import Testing
 
 @Suite("The CTesseraSIMD shim")
 struct SIMDShimTests {
+  @Test("tessera_deinterleave32 and tessera_deinterleave16 split floats into even and odd", arguments: [32, 16])
+  func deinterleave(count: Int) {
+    let half = count / 2
+    let source: [Float] = (0..<count).map { Float($0) * 1.5 - 7 }
+    let wantedEvens: [Float] = (0..<half).map { Float(2 * $0) * 1.5 - 7 }
+    let wantedOdds: [Float] = (0..<half).map { Float(2 * $0 + 1) * 1.5 - 7 }
+    var evens = [Float](repeating: .nan, count: half + 1), odds = [Float](repeating: .nan, count: half + 1)
+    if count == 32 {
+      tessera_deinterleave32(source, &evens, &odds)
+    } else {
+      tessera_deinterleave16(source, &evens, &odds)
+    }
+    let (gotEvens, gotOdds) = (Array(evens.prefix(half)), Array(odds.prefix(half)))
+    #expect(gotEvens == wantedEvens)
+    #expect(gotOdds == wantedOdds)
+    #expect(evens[half].isNaN && odds[half].isNaN, "nothing past half the floats is written")
+  }
+
   @Test(
     "tessera_dpbusd_512 adds four unsigned-by-signed byte products to each of 16 lanes",
     .enabled(if: tessera_has_avx512_vnni() != 0, "this CPU has no AVX-512 VNNI"))

@@ -12,9 +12,9 @@ import TesseraIR
 /// unpadded loop does, where the padding adds `w · 0`. Threads take whole planes.
 ///
 /// Stride 2 loaded thirty-two floats and took their even lanes at every tap; split once per row
-/// instead, MobileNetV3's 56×56 and 28×28 stride-2 layers went 0.036 → 0.031 ms and 0.039 →
-/// 0.036 ms at one thread on AMD EPYC Zen 5 (their taps alone 0.024 → 0.014 ms; the copy, bound
-/// by reading the input, takes the rest).
+/// instead (``ColumnPhases``), MobileNetV3's stride-2 layers on 56×56 and 28×28 outputs went
+/// 0.036 → 0.028 ms and 0.039 → 0.033 ms at one thread on AMD EPYC Zen 5 (their taps alone
+/// 0.024 → 0.014 ms; the copy, bound by reading the input, takes most of the rest).
 ///
 /// MobileNetV3's depthwise layers run on 7×7 to 56×56 planes: eight-lane vectors, one output
 /// row at a time, with a copy through a scratch row per output row and a `memmove` per input
@@ -219,7 +219,6 @@ struct DepthwisePlane {
   func fill(from source: UnsafePointer<Float>) {
     switch layout.columns.stride {
     case 1: copyRows(from: source)
-    case 2: splitRowPairs(from: source)
     default:
       let (rows, columns, width) = (layout.rows, layout.columns, layout.width)
       for row in 0..<rows.input {
@@ -262,38 +261,6 @@ struct DepthwisePlane {
       from += inputWidth
       to += width
       remaining &-= inputWidth
-    }
-  }
-
-  /// Stride 2: each pair of input floats goes to the two phases (the even float to the phase of
-  /// `padBegin`'s parity), thirty-two floats at a time split into their even and odd halves,
-  /// then sixteen, then pair by pair. (``ColumnPhases`` loads each phase's floats apart: the
-  /// copy took 22–27 µs of MobileNetV3's 56×56 and 28×28 layers against 14 µs for the taps.)
-  private func splitRowPairs(from source: UnsafePointer<Float>) {
-    let (rows, columns, width, phase) = (layout.rows, layout.columns, layout.width, layout.phaseWidth)
-    let count = columns.input, pad = columns.padBegin
-    let evenOffset = pad % 2 &* phase &+ pad / 2, oddOffset = (pad &+ 1) % 2 &* phase &+ (pad &+ 1) / 2
-    for row in 0..<rows.input {
-      let from = source + row &* count, padded = values + (rows.padBegin &+ row) &* width
-      let evens = padded + evenOffset, odds = padded + oddOffset
-      var x = 0
-      while x &+ 32 <= count {
-        let pairs = UnsafeRawPointer(from + x).loadUnaligned(as: SIMD32<Float>.self)
-        UnsafeMutableRawPointer(evens + x / 2).storeBytes(of: pairs.evenHalf, as: SIMD16<Float>.self)
-        UnsafeMutableRawPointer(odds + x / 2).storeBytes(of: pairs.oddHalf, as: SIMD16<Float>.self)
-        x &+= 32
-      }
-      if x &+ 16 <= count {
-        let pairs = UnsafeRawPointer(from + x).loadUnaligned(as: SIMD16<Float>.self)
-        UnsafeMutableRawPointer(evens + x / 2).storeBytes(of: pairs.evenHalf, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(odds + x / 2).storeBytes(of: pairs.oddHalf, as: SIMD8<Float>.self)
-        x &+= 16
-      }
-      while x < count {
-        evens[x / 2] = from[x]
-        if x &+ 1 < count { odds[x / 2] = from[x &+ 1] }
-        x &+= 2
-      }
     }
   }
 
