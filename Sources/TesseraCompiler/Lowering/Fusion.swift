@@ -59,16 +59,18 @@ public enum Fusion {
   /// by quantized weights read in place); like a weight's decode, such a norm is recomputed in
   /// each product kernel that reads it. With `computesUpdates`, an `update_slice` written in
   /// place over an argument (a KV cache's new rows) takes the elementwise ops, RoPE and reshapes
-  /// that produce its update into its kernel.
+  /// that produce its update into its kernel, and a product that `writesUpdates` allows (the
+  /// value projection: the product's kernel then stores into the cache).
   public static func groups(
     _ graph: Graph, runsOnTarget: (Node) -> Bool = { _ in true },
     readsTransposedOperands: @escaping (Node) -> Bool = { _ in false },
     pairsProducts: @escaping (Node, Node) -> Bool = { _, _ in false },
-    normsProducts: @escaping (Node) -> Bool = { _ in false }, computesUpdates: Bool = false
+    normsProducts: @escaping (Node) -> Bool = { _ in false }, computesUpdates: Bool = false,
+    writesUpdates: @escaping (Node) -> Bool = { _ in false }
   ) -> (groups: [FusedGroup], refusals: [FusionRefusal]) {
     let choices = Choices(
       readsTransposedOperands: readsTransposedOperands, pairsProducts: pairsProducts, normsProducts: normsProducts,
-      computesUpdates: computesUpdates)
+      computesUpdates: computesUpdates, writesUpdates: writesUpdates)
     let users = Users(graph)
     let returned = Set(graph.results)
     var groupOf: [Int: Int] = [:]  // node index -> group id
@@ -155,12 +157,13 @@ public enum Fusion {
     return isFusible(node) ? .elementwise : .library
   }
 
-  /// The target's answers to the fusions it chooses (``groups(_:runsOnTarget:readsTransposedOperands:pairsProducts:normsProducts:)``).
+  /// The target's answers to the fusions it chooses (``groups(_:runsOnTarget:readsTransposedOperands:pairsProducts:normsProducts:computesUpdates:writesUpdates:)``).
   private struct Choices {
     let readsTransposedOperands: (Node) -> Bool
     let pairsProducts: (Node, Node) -> Bool
     let normsProducts: (Node) -> Bool
     let computesUpdates: Bool
+    let writesUpdates: (Node) -> Bool
   }
 
   /// Why `node` may not join a group with these members and kind, or `nil` when it may.
@@ -174,6 +177,16 @@ public enum Fusion {
     where choices.computesUpdates && UpdateSlice.inPlaceBase(of: root, in: graph) != nil
       && (isFusible(node) || node.kind == .reshape):
       return graph.type(of: node.result).dtype.isQuantized ? "quantized values are materialised" : nil
+    case .library
+    where choices.computesUpdates && UpdateSlice.inPlaceBase(of: root, in: graph) != nil && isProduct(node)
+      && choices.writesUpdates(node):
+      // Its kernel stores each output where it is computed: only elementwise ops of its shape may
+      // lie between it and the update (RoPE reads a neighbouring output).
+      let shape = graph.type(of: node.result).shape
+      let between = members.filter { $0 != members.max()! }.map { graph.nodes[$0] }
+      let elementwise = between.allSatisfy { $0.kind.isElementwise && graph.type(of: $0.result).shape == shape }
+      return elementwise && graph.type(of: root.operands[1]).shape == shape
+        ? nil : "only elementwise ops may lie between a product and the cache it writes"
     case .library, .attention:
       return "its consumer \(root.kind) is a library kernel that reads materialised operands"
     case .matmul, .reduction, .elementwise: break

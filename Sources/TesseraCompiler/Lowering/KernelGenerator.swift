@@ -107,21 +107,36 @@ enum KernelGenerator {
   /// the update, each storing it at its place in the base; nothing is written when the start
   /// is out of range.
   private static func updateInPlace(_ node: Node, _ emitter: GroupEmitter, _ output: KBufferRef) {
-    let k = emitter.builder, graph = emitter.graph
-    let base = graph.type(of: node.operands[0]).shape, update = graph.type(of: node.operands[1]).shape
-    let axis = UpdateSlice.axis(of: node, in: graph)
+    let k = emitter.builder
+    let update = emitter.graph.type(of: node.operands[1]).shape
     k.launch(global: [.constant(update.count)], workgroup: [elementsPerGroup])
     let flat = k.globalID(0)
-    let start = startIndex(node, emitter)
-    let fits = start.ge(emitter.index(0)).and(start.lt(emitter.index(base.dims[axis] - update.dims[axis] + 1)))
+    let (start, fits) = inPlaceStart(node, emitter)
     k.if(flat.lt(emitter.index(update.count)).and(fits)) {
       emitter.scoped {
         let coordinates = emitter.coordinates(of: flat, in: update)
-        var target = coordinates
-        target[axis] = coordinates[axis] + start
-        output[emitter.linear(target, in: base)] = emitter.value(node.operands[1], at: coordinates)
+        output[inPlaceIndex(node, of: coordinates, start: start, emitter)] = emitter.value(
+          node.operands[1], at: coordinates)
       }
     }
+  }
+
+  /// The start of an in-place `update_slice` along its axis, and whether the update fits there
+  /// (nothing is written where it does not).
+  static func inPlaceStart(_ node: Node, _ emitter: GroupEmitter) -> (start: KExpr, fits: KExpr) {
+    let graph = emitter.graph
+    let base = graph.type(of: node.operands[0]).shape, update = graph.type(of: node.operands[1]).shape
+    let axis = UpdateSlice.axis(of: node, in: graph)
+    let start = startIndex(node, emitter)
+    return (start, start.ge(emitter.index(0)).and(start.lt(emitter.index(base.dims[axis] - update.dims[axis] + 1))))
+  }
+
+  /// The flat index in an in-place `update_slice`'s base of its update's element at `coordinates`.
+  static func inPlaceIndex(_ node: Node, of coordinates: [KExpr], start: KExpr, _ emitter: GroupEmitter) -> KExpr {
+    let axis = UpdateSlice.axis(of: node, in: emitter.graph)
+    var target = coordinates
+    target[axis] = coordinates[axis] + start
+    return emitter.linear(target, in: emitter.graph.type(of: node.operands[0]).shape)
   }
 
   /// The element of an out-of-place `update_slice` at `coordinates`: the update's inside the

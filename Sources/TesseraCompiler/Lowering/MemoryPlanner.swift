@@ -118,9 +118,9 @@ public enum MemoryPlanner {
   }
 
   /// The argument an `update_slice` group overwrites in place (see ``UpdateSlice``), whether
-  /// alone or computing its update (``Fusion``).
+  /// alone or computing its update (``Fusion``), even with a product.
   private static func inPlaceUpdateBase(_ group: FusedGroup, _ graph: Graph) -> ValueID? {
-    guard group.kind == .library else { return nil }
+    guard group.kind == .library || group.kind == .matmul else { return nil }
     return UpdateSlice.inPlaceBase(of: graph.nodes[group.nodes.last!], in: graph)
   }
 

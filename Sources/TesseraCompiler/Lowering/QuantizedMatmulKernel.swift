@@ -104,7 +104,12 @@ extension KernelGenerator {
     let xValue = norm?.input ?? core.operands[0]
     let xShape = graph.type(of: xValue).shape
     let xBuffer = emitter.isLoadedFromBuffer(xValue) ? emitter.buffer(for: xValue) : nil
-    if shape.tiled, products.count == 1, norm == nil, TiledQuantizedMatmul.serves(rows: outer), let xBuffer {
+    let cacheWrite = emitter.member(defining: root).flatMap {
+      $0.kind == .updateSlice && UpdateSlice.inPlaceBase(of: $0, in: graph) != nil ? $0 : nil
+    }
+    if shape.tiled, products.count == 1, norm == nil, cacheWrite == nil, TiledQuantizedMatmul.serves(rows: outer),
+      let xBuffer
+    {
       tiledQuantizedMatmul(core, weight: products[0].weight, xBuffer: xBuffer, root: root, emitter, output)
       return
     }
@@ -120,7 +125,7 @@ extension KernelGenerator {
     let weights = products.map { emitter.buffer(for: $0.weight) }
     let store = QuantizedMatmulStore(
       cores: products.map(\.core), root: root, j: j, n: n, firstRow: firstRow, outer: outer, lane: lane,
-      outerShape: outerShape, norm: norm)
+      outerShape: outerShape, norm: norm, cacheWrite: cacheWrite)
     // Rows of x past the end read the last row (and are not stored); columns past n sum nothing.
     let outerIndices = (0..<xRows).map { r in k.min(firstRow + emitter.index(r), emitter.index(outer - 1)) }
     let outerCoordinates = outerIndices.map { emitter.coordinates(of: $0, in: outerShape) }
@@ -269,6 +274,9 @@ private struct QuantizedMatmulStore {
   let lane: KExpr
   let outerShape: Shape
   let norm: FusedRowNorm?
+  /// The root's `update_slice` where the group writes its result into an argument in place
+  /// (``TargetCapabilities/computesCacheUpdates``: a decode step's value projection).
+  let cacheWrite: Node?
 
   /// Emits the stores of `totals` (per product, one per row of x), each scaled by its row's norm
   /// where the kernel computes x's (from the row's sum of squares, `squares(r)`, emitted where
@@ -285,7 +293,18 @@ private struct QuantizedMatmulStore {
           for (core, productTotals) in zip(cores, totals) {
             emitter.define(core.result, at: coordinates, as: scale.map { productTotals[r] * $0 } ?? productTotals[r])
           }
-          output[row * emitter.index(n) + j] = emitter.value(root, at: coordinates)
+          if let update = cacheWrite {
+            // The group writes its update into the cache in place.
+            let (start, fits) = KernelGenerator.inPlaceStart(update, emitter)
+            k.if(fits) {
+              emitter.scoped {
+                output[KernelGenerator.inPlaceIndex(update, of: coordinates, start: start, emitter)] = emitter.value(
+                  update.operands[1], at: coordinates)
+              }
+            }
+          } else {
+            output[row * emitter.index(n) + j] = emitter.value(root, at: coordinates)
+          }
         }
       }
     }
