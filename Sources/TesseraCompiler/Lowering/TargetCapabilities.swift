@@ -51,8 +51,9 @@ public struct TargetCapabilities: Hashable, Sendable {
   public var fusesNormsIntoProducts = false
   /// Whether an `update_slice` written in place over an argument (a KV cache's new rows)
   /// computes its update in its own kernel: the elementwise ops, RoPE and reshapes producing it
-  /// join the kernel instead of writing the update first (``Fusion``). The GPU targets. Off by
-  /// default.
+  /// join the kernel instead of writing the update first, and so does a product by a quantized
+  /// weight in the per-output shape with only elementwise ops after it, whose kernel then stores
+  /// into the cache (``Fusion``). The GPU targets. Off by default.
   public var computesCacheUpdates = false
   /// Window ops (`conv2d`, `max_pool2d`, `avg_pool2d`) the target runs with kernels of its own
   /// (fusion gives a `conv2d` its epilogue as it gives a matmul one); `decompose-windows` rewrites
