@@ -173,20 +173,8 @@ public enum Fusion {
     let root = graph.nodes[members.max()!]
     switch kind {
     case .constant, .alias: return "its consumer is a \(kind.rawValue)"
-    case .library
-    where choices.computesUpdates && UpdateSlice.inPlaceBase(of: root, in: graph) != nil
-      && (isFusible(node) || node.kind == .reshape):
-      return graph.type(of: node.result).dtype.isQuantized ? "quantized values are materialised" : nil
-    case .library
-    where choices.computesUpdates && UpdateSlice.inPlaceBase(of: root, in: graph) != nil && isProduct(node)
-      && choices.writesUpdates(node):
-      // Its kernel stores each output where it is computed: only elementwise ops of its shape may
-      // lie between it and the update (RoPE reads a neighbouring output).
-      let shape = graph.type(of: node.result).shape
-      let between = members.filter { $0 != members.max()! }.map { graph.nodes[$0] }
-      let elementwise = between.allSatisfy { $0.kind.isElementwise && graph.type(of: $0.result).shape == shape }
-      return elementwise && graph.type(of: root.operands[1]).shape == shape
-        ? nil : "only elementwise ops may lie between a product and the cache it writes"
+    case .library where choices.computesUpdates && UpdateSlice.inPlaceBase(of: root, in: graph) != nil:
+      return updateRefusal(node, joining: members, graph, choices)
     case .library, .attention:
       return "its consumer \(root.kind) is a library kernel that reads materialised operands"
     case .matmul, .reduction, .elementwise: break
@@ -236,6 +224,28 @@ public enum Fusion {
           : "a matmul reads materialised operands"
     }
     return nil
+  }
+
+  /// Why `node` may not join the group of an `update_slice` written in place over an argument
+  /// (``Choices/computesUpdates``), or `nil` when it may: an elementwise or movement op, RoPE or
+  /// a reshape producing its update, or a product the target lets write it
+  /// (``Choices/writesUpdates``) with only elementwise ops of its shape after it (its kernel
+  /// stores each output where it is computed, and RoPE reads a neighbouring output).
+  private static func updateRefusal(
+    _ node: Node, joining members: [Int], _ graph: Graph, _ choices: Choices
+  ) -> String? {
+    let root = graph.nodes[members.max()!]
+    if isFusible(node) || node.kind == .reshape {
+      return graph.type(of: node.result).dtype.isQuantized ? "quantized values are materialised" : nil
+    }
+    guard isProduct(node), choices.writesUpdates(node) else {
+      return "its consumer \(root.kind) is a library kernel that reads materialised operands"
+    }
+    let shape = graph.type(of: node.result).shape
+    let between = members.filter { $0 != members.max()! }.map { graph.nodes[$0] }
+    let elementwise = between.allSatisfy { $0.kind.isElementwise && graph.type(of: $0.result).shape == shape }
+    return elementwise && graph.type(of: root.operands[1]).shape == shape
+      ? nil : "only elementwise ops may lie between a product and the cache it writes"
   }
 
   /// Why an `rms_norm` may not join a matmul group, or `nil` when every member reading it is a

@@ -111,7 +111,7 @@ enum KernelGenerator {
     let update = emitter.graph.type(of: node.operands[1]).shape
     k.launch(global: [.constant(update.count)], workgroup: [elementsPerGroup])
     let flat = k.globalID(0)
-    let (start, fits) = inPlaceStart(node, emitter)
+    let (start, fits) = updateStart(node, emitter)
     k.if(flat.lt(emitter.index(update.count)).and(fits)) {
       emitter.scoped {
         let coordinates = emitter.coordinates(of: flat, in: update)
@@ -121,13 +121,14 @@ enum KernelGenerator {
     }
   }
 
-  /// The start of an in-place `update_slice` along its axis, and whether the update fits there
-  /// (nothing is written where it does not).
-  static func inPlaceStart(_ node: Node, _ emitter: GroupEmitter) -> (start: KExpr, fits: KExpr) {
+  /// The start of an `update_slice` along its axis (its start operand as an i32), and whether
+  /// the update fits there (where it does not, the update is not written).
+  static func updateStart(_ node: Node, _ emitter: GroupEmitter) -> (start: KExpr, fits: KExpr) {
     let graph = emitter.graph
     let base = graph.type(of: node.operands[0]).shape, update = graph.type(of: node.operands[1]).shape
     let axis = UpdateSlice.axis(of: node, in: graph)
-    let start = startIndex(node, emitter)
+    let rank = graph.type(of: node.operands[2]).shape.rank
+    let start = emitter.value(node.operands[2], at: Array(repeating: emitter.index(0), count: rank)).cast(.i32)
     return (start, start.ge(emitter.index(0)).and(start.lt(emitter.index(base.dims[axis] - update.dims[axis] + 1))))
   }
 
@@ -143,11 +144,9 @@ enum KernelGenerator {
   /// slab (when the start is in range), the base's elsewhere.
   private static func updateSlice(_ node: Node, at coordinates: [KExpr], _ emitter: GroupEmitter) {
     let k = emitter.builder, graph = emitter.graph
-    let base = graph.type(of: node.operands[0]).shape, update = graph.type(of: node.operands[1]).shape
     let axis = UpdateSlice.axis(of: node, in: graph)
-    let length = update.dims[axis]
-    let start = startIndex(node, emitter)
-    let fits = start.ge(emitter.index(0)).and(start.lt(emitter.index(base.dims[axis] - length + 1)))
+    let length = graph.type(of: node.operands[1]).shape.dims[axis]
+    let (start, fits) = updateStart(node, emitter)
     let row = coordinates[axis] - start
     let inside = fits.and(row.ge(emitter.index(0))).and(row.lt(emitter.index(length)))
     var source = coordinates
@@ -155,12 +154,6 @@ enum KernelGenerator {
     let value = k.select(
       inside, emitter.value(node.operands[1], at: source), emitter.value(node.operands[0], at: coordinates))
     emitter.define(node.result, at: coordinates, as: value)
-  }
-
-  /// The start operand of an `update_slice` as an i32 expression.
-  private static func startIndex(_ node: Node, _ emitter: GroupEmitter) -> KExpr {
-    let shape = emitter.graph.type(of: node.operands[2]).shape
-    return emitter.value(node.operands[2], at: Array(repeating: emitter.index(0), count: shape.rank)).cast(.i32)
   }
 
   /// The element of a concat at `coordinates`: an if-chain over the operands' ranges.

@@ -132,10 +132,11 @@ extension KernelGenerator {
     if lanes == 1, let xBuffer {
       // One loop a product: streaming two rows at once ran slower on PoCL (SmolLM2's gate and up:
       // 117 µs against 106 µs).
-      let streamed = weights.map {
+      // The first product's loop also sums the squares of x where the kernel computes its norm.
+      let streamed = weights.enumerated().map { index, weight in
         streamedSums(
-          $0, xBuffer, j: j, rowCount: n, depth: depth, outerCoordinates: outerCoordinates, layout, xShape, chunk,
-          norm: norm, emitter)
+          weight, xBuffer, j: j, rowCount: n, depth: depth, outerCoordinates: outerCoordinates, layout, xShape, chunk,
+          norm: norm, summingSquares: index == 0, emitter)
       }
       store.emit(streamed.map(\.sums), squares: { streamed[0].squares[$0] }, emitter, output)
       return
@@ -185,15 +186,17 @@ extension KernelGenerator {
   /// One work-item's sums of output `j` for each row of x (the shape with one lane per output):
   /// `chunk`-lane vector sums, each iteration reading 32 elements of `k` (the smallest block, so
   /// the chunks of one block are decoded together), summed across their lanes at the end; with
-  /// the sums of x's squares for each row where the kernel computes x's `norm`.
+  /// x multiplied by the weight of its `norm` where the kernel computes it, and then, with
+  /// `summingSquares`, the sums of x's squares for each row.
   private static func streamedSums(
     _ weights: KBufferRef, _ xBuffer: KBufferRef, j: KExpr, rowCount: Int, depth: Int, outerCoordinates: [[KExpr]],
-    _ layout: MatmulLayout, _ xShape: Shape, _ chunk: Int, norm: FusedRowNorm?, _ emitter: GroupEmitter
+    _ layout: MatmulLayout, _ xShape: Shape, _ chunk: Int, norm: FusedRowNorm?, summingSquares: Bool,
+    _ emitter: GroupEmitter
   ) -> (sums: [KExpr], squares: [KExpr]) {
     // `depth` is whole blocks (32 or 256 elements), so a multiple of the step.
     let k = emitter.builder, stepElements = 32
     let sums = outerCoordinates.map { _ in k.variable(k.f32(0).splat(chunk)) }
-    let squares = norm == nil ? [] : outerCoordinates.map { _ in k.variable(k.f32(0).splat(chunk)) }
+    let squares = norm == nil || !summingSquares ? [] : outerCoordinates.map { _ in k.variable(k.f32(0).splat(chunk)) }
     k.if(j.lt(emitter.index(rowCount))) {
       emitter.scoped {
         let weightRow = j * emitter.index(depth)
@@ -206,7 +209,7 @@ extension KernelGenerator {
               for (r, (outer, sum)) in zip(outerCoordinates, sums).enumerated() {
                 var x = xBuffer.load(emitter.linear(aCoordinates(outer, at, layout, emitter), in: xShape), lanes: chunk)
                 if let normWeights {
-                  squares[r].value = squares[r].value + x * x
+                  if summingSquares { squares[r].value = squares[r].value + x * x }
                   x = x * normWeights
                 }
                 sum.value = sum.value + x * chunkWeights
@@ -295,7 +298,7 @@ private struct QuantizedMatmulStore {
           }
           if let update = cacheWrite {
             // The group writes its update into the cache in place.
-            let (start, fits) = KernelGenerator.inPlaceStart(update, emitter)
+            let (start, fits) = KernelGenerator.updateStart(update, emitter)
             k.if(fits) {
               emitter.scoped {
                 output[KernelGenerator.inPlaceIndex(update, of: coordinates, start: start, emitter)] = emitter.value(
