@@ -167,9 +167,6 @@ struct DepthwisePlane {
     let rowStep: Int
     /// Padded rows.
     let height: Int
-    /// For each tap `kx` of a row, the floats from the start of a padded row to the tap of its
-    /// first output: its phase's start plus its index there.
-    let taps: [Int]
 
     /// The layout for output rows computed `blockRows` at a time, `lanes` outputs a vector.
     init(rows: WindowGeometry.Axis, columns: WindowGeometry.Axis, blockRows: Int, lanes: Int) {
@@ -188,31 +185,32 @@ struct DepthwisePlane {
       rowStep = rows.stride * width
       let lastRow = ((rows.output + blockRows - 1) / blockRows * blockRows - 1) * rows.stride
       height = Swift.max(rows.padBegin + rows.input, lastRow + (rows.kernel - 1) * rows.dilation + 1)
-      let phase = phaseWidth
-      taps = (0..<columns.kernel).map { kx in
-        let column = kx * columns.dilation
-        return column % stride * phase + column / stride
-      }
+    }
+
+    /// The floats from the start of a padded row to tap `kx` of its first output: the tap's
+    /// phase's start plus its index there.
+    func tap(_ kx: Int) -> Int {
+      let column = kx * columns.dilation
+      return column % columns.stride * phaseWidth + column / columns.stride
     }
   }
 
   let layout: Layout
   /// The padded rows, `layout.width` floats apart.
   let values: UnsafeMutablePointer<Float>
-  /// ``Layout/taps``.
+  /// ``Layout/tap(_:)`` of each tap of a row, read in the kernel's loop.
   let taps: UnsafeMutablePointer<Int>
 
   /// Zeros for a plane of `layout`, its rows from a cache line's start (so that an eight-lane
-  /// load less than nine floats into a row stays within one line), with room past the last row
-  /// for the zeros a copied row's last vector stores (``ColumnPhases``).
+  /// load less than nine floats into a row stays within one line).
   init(_ layout: Layout) {
     self.layout = layout
-    let count = layout.height * layout.width + 16
+    let count = layout.height * layout.width
     values = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64).bindMemory(
       to: Float.self, capacity: count)
     values.initialize(repeating: 0, count: count)
-    taps = .allocate(capacity: layout.taps.count)
-    taps.initialize(from: layout.taps, count: layout.taps.count)
+    taps = .allocate(capacity: layout.columns.kernel)
+    for kx in 0..<layout.columns.kernel { taps[kx] = layout.tap(kx) }
   }
 
   /// Copies the plane at `source` in, row by row into their phases; the padding keeps its zeros.
