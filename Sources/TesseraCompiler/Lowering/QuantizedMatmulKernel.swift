@@ -145,7 +145,7 @@ extension KernelGenerator {
     let staged = norm.map {
       $0.stage(
         rows: outerCoordinates.map { emitter.linear(aCoordinates($0, emitter.index(0), layout, emitter), in: xShape) },
-        from: xBuffer, depth: depth, shape, lane: lane, slot: slot, emitter)
+        from: xBuffer, shape, lane: lane, slot: slot, emitter)
     }
     let sums = weights.map { _ in (0..<xRows).map { _ in k.variable(k.f32(0)) } }
     k.if(j.lt(emitter.index(n))) {

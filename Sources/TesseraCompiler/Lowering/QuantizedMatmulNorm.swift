@@ -50,10 +50,10 @@ struct FusedRowNorm {
   /// from `xBuffer`, or as the group computes x where it is not a buffer), and the partial sums
   /// of their squares; ends with a barrier.
   func stage(
-    rows: [KExpr], from xBuffer: KBufferRef?, depth: Int, _ shape: QuantizedMatmulShape, lane: KExpr, slot: KExpr,
+    rows: [KExpr], from xBuffer: KBufferRef?, _ shape: QuantizedMatmulShape, lane: KExpr, slot: KExpr,
     _ emitter: GroupEmitter
   ) -> StagedRows {
-    let k = emitter.builder, items = shape.lanes * shape.rows
+    let k = emitter.builder, items = shape.lanes * shape.rows, depth = length
     let item = slot * emitter.index(shape.lanes) + lane
     let copy = k.shared("normed", .f32, count: rows.count * depth)
     let squares = rows.map { _ in k.variable(k.f32(0)) }
@@ -90,7 +90,7 @@ struct FusedRowNorm {
 }
 
 /// `x ⊙ g` of a workgroup's rows of x in shared memory, and the partial sums of their squares
-/// (``FusedRowNorm/stage(rows:from:depth:_:lane:slot:_:)``).
+/// (``FusedRowNorm/stage(rows:from:_:lane:slot:_:)``).
 struct StagedRows {
   let copy: KSharedRef
   let partials: KSharedRef
