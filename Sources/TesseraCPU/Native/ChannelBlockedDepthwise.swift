@@ -21,15 +21,15 @@ enum ChannelBlockedDepthwise {
 
   /// Whether it runs `shape` on `threads` threads: depthwise, built for 512-bit vectors (the
   /// transposes are a plain loop otherwise), with at least a block of channels for each thread,
-  /// on output rows where ``DepthwiseConvolution`` leaves lanes empty (at most 8 outputs) or
-  /// loads strided lanes (stride 2 or more, at most 16 outputs). On MobileNetV3 at one thread
-  /// (AMD EPYC Zen 5) these went 0.035 → 0.018 ms (288 channels, 14×14 to 7×7), 0.037 → 0.026
-  /// (576, 7×7) and 0.028 → 0.020 (96, 28×28 to 14×14); on 14×14 outputs at stride 1 the two
-  /// ran alike, and on 28×28 outputs the interleaving made it 30–40% slower.
+  /// on output rows of at most 16, where ``DepthwiseConvolution`` leaves lanes empty or splits
+  /// each tap's load across two cache lines. On MobileNetV3 at one thread (AMD EPYC Zen 5) these
+  /// went 0.035 → 0.018 ms (288 channels, 14×14 to 7×7), 0.037 → 0.026 (576, 7×7), 0.028 →
+  /// 0.020 (96, 28×28 to 14×14) and 0.039 → 0.034 (240, 5x5 on 14×14 at stride 1; that layer
+  /// alone, with a relu: 0.044 → 0.031, 0.69× → 0.95× onnxruntime); on 28×28 outputs the
+  /// interleaving made it 30–40% slower.
   static func applies(to shape: Convolution.Sizes, threads: Int) -> Bool {
-    let width = shape.geometry.width
     return tessera_vectors_are_512_bit() != 0 && DepthwiseConvolution.applies(to: shape)
-      && shape.channels >= lanes * threads && (width.output <= 8 || (width.stride > 1 && width.output <= 16))
+      && shape.channels >= lanes * threads && shape.geometry.width.output <= 16
   }
 
   /// `output[N, C, OH, OW] = epilogue(depthwise conv2d(input, weights))`; `epilogue(n)` is image
