@@ -1,3 +1,5 @@
+import CTesseraSIMD
+
 /// `C_t = A_t · B_t` for a batch of products with a few rows of A each (decode attention: one
 /// token's query rows per head) and B read where it lies, either layout: no packing, f32
 /// accumulation. The loops run over B in memory order across the whole batch, so a KV cache whose
@@ -19,26 +21,57 @@ enum SmallMatmul {
   /// cleared, then for each row `p` of B (every product's, adjacent in memory) each row of C
   /// accumulates `A[i, p] · B[p, :]`. C's rows are `ldc` floats apart (`n` unless given: a
   /// band of C's columns, with B's and C's pointers at the band's first column).
+  ///
+  /// Four rows of B go together, each element of C loaded and stored once for all four (its
+  /// sums still added in the order of `p`), and the rows four ahead are prefetched as these are
+  /// read. One row at a time, C's loads and stores outnumbered B's loads two to one, and
+  /// MobileNetV3-Small's classifier (1×1024 · 1024×1000, 4 MB of weights mostly out of cache)
+  /// took 0.12 ms where onnxruntime took 0.074.
   static func rowMajorB(_ batch: Batch, products: Range<Int>, m: Int, n: Int, k: Int, ldb: Int, ldc: Int? = nil) {
     let ldc = ldc ?? n
     for t in products {
       for i in 0..<m { (batch.c[t] + i * ldc).update(repeating: 0, count: n) }
     }
-    let vectorEnd = n / 16 * 16
-    for p in 0..<k {
-      for t in products {
-        let row = UnsafeRawPointer(batch.b[t] + p * ldb)
-        for i in 0..<m {
-          let x = batch.a[t][i * k + p], out = UnsafeMutableRawPointer(batch.c[t] + i * ldc)
-          for j in stride(from: 0, to: vectorEnd, by: 16) {
-            let sum = out.loadUnaligned(fromByteOffset: 4 * j, as: SIMD16<Float>.self).addingProduct(
-              row.loadUnaligned(fromByteOffset: 4 * j, as: SIMD16<Float>.self), SIMD16(repeating: x))
-            out.storeBytes(of: sum, toByteOffset: 4 * j, as: SIMD16<Float>.self)
-          }
-          for j in vectorEnd..<n {
-            batch.c[t][i * ldc + j] = batch.c[t][i * ldc + j].addingProduct(x, batch.b[t][p * ldb + j])
-          }
+    var p = 0
+    while p &+ 4 <= k {
+      for t in products { accumulate(Quad.self, batch, t, p: p, m: m, n: n, k: k, ldb: ldb, ldc: ldc) }
+      p &+= 4
+    }
+    while p < k {
+      for t in products { accumulate(Single.self, batch, t, p: p, m: m, n: n, k: k, ldb: ldb, ldc: ldc) }
+      p &+= 1
+    }
+  }
+
+  /// Rows of B ``accumulate(_:_:_:p:m:n:k:ldb:ldc:)`` adds at once.
+  private protocol RowGroup { static var rows: Int { get } }
+  private enum Single: RowGroup { static var rows: Int { 1 } }
+  private enum Quad: RowGroup { static var rows: Int { 4 } }
+
+  /// `C_t[i, :] += Σ A_t[i, q] · B_t[q, :]` over `q` in `p ..< p + Group.rows`, added in that
+  /// order; prefetches as many rows of B after them.
+  @inline(__always)
+  private static func accumulate<Group: RowGroup>(
+    _ group: Group.Type, _ batch: Batch, _ t: Int, p: Int, m: Int, n: Int, k: Int, ldb: Int, ldc: Int
+  ) {
+    let rows = Group.rows, vectorEnd = n / 16 * 16
+    let b = batch.b[t] + p &* ldb, row = UnsafeRawPointer(b), rowBytes = 4 &* ldb
+    let ahead = row + rows &* rowBytes
+    for i in 0..<m {
+      let x = batch.a[t] + (i &* k &+ p), out = UnsafeMutableRawPointer(batch.c[t] + i &* ldc)
+      for j in stride(from: 0, to: vectorEnd, by: 16) {
+        var sum = out.loadUnaligned(fromByteOffset: 4 &* j, as: SIMD16<Float>.self)
+        for q in 0..<rows {
+          let w = row.loadUnaligned(fromByteOffset: q &* rowBytes &+ 4 &* j, as: SIMD16<Float>.self)
+          sum = sum.addingProduct(w, SIMD16(repeating: x[q]))
+          if i == 0 { tessera_prefetch(ahead + (q &* rowBytes &+ 4 &* j)) }
         }
+        out.storeBytes(of: sum, toByteOffset: 4 &* j, as: SIMD16<Float>.self)
+      }
+      for j in vectorEnd..<n {
+        var sum = batch.c[t][i &* ldc &+ j]
+        for q in 0..<rows { sum = sum.addingProduct(x[q], b[q &* ldb &+ j]) }
+        batch.c[t][i &* ldc &+ j] = sum
       }
     }
   }
@@ -80,7 +113,8 @@ enum SmallMatmul {
   /// product: squeeze-and-excitation's 1x1 convolutions): four columns at a time, each with its
   /// own sum as before, so that four chains of multiply-adds overlap where one left the
   /// multiply-add's latency exposed (MobileNetV3's 576→144 ones ran at 7 GFLOP/s). A last group
-  /// of fewer than four computes its last column again in the missing places.
+  /// of fewer than four computes its last column again in the missing places. The next group's
+  /// columns are prefetched as these are read (a hint: past B's end it reads nothing).
   private static func fourColumns(
     a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, columns: Range<Int>, k: Int,
     ldb: Int
@@ -94,6 +128,7 @@ enum SmallMatmul {
       let (w0, w1, w2, w3) = (column(0), column(1), column(2), column(3))
       var sums = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
       for p in stride(from: 0, to: vectorEnd, by: 16) {
+        for q in 0..<4 { tessera_prefetch(UnsafeRawPointer(b) + 4 &* ((first &+ 4 &+ q) &* ldb &+ p)) }
         let x = row.loadUnaligned(fromByteOffset: 4 * p, as: SIMD16<Float>.self)
         sums.0 = sums.0.addingProduct(x, w0.loadUnaligned(fromByteOffset: 4 * p, as: SIMD16<Float>.self))
         sums.1 = sums.1.addingProduct(x, w1.loadUnaligned(fromByteOffset: 4 * p, as: SIMD16<Float>.self))
