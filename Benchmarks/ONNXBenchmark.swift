@@ -5,10 +5,12 @@ import Tessera
 /// thread count against onnxruntime (CPU execution provider, the same intra-op thread count) in
 /// the same run, then on any other devices named with `--devices` (against onnxruntime at the
 /// largest thread count). Inputs are seeded random values, written once and read by both; the
-/// cpu result is compared with onnxruntime's, and a profile of the cpu run by op kind follows.
+/// cpu result is compared with onnxruntime's, and a profile of the cpu run by op kind follows,
+/// with its `listedSteps` slowest steps.
 enum ONNXBenchmark {
   static func run(
-    modelPath: String, inputShapes: [String: [Int]], deviceNames: [String], threads: [Int], repeats: Int
+    modelPath: String, inputShapes: [String: [Int]], deviceNames: [String], threads: [Int], repeats: Int,
+    listedSteps: Int
   ) throws {
     let options = ONNXImportOptions(evaluator: ReferenceConstantEvaluator(), inputShapes: inputShapes)
     let graph = try ONNXImporter.importFile(modelPath, options: options)
@@ -40,7 +42,7 @@ enum ONNXBenchmark {
       let scale = expected.doubles.map { Swift.abs($0) }.max() ?? 0
       print(String(format: "cpu result 0 vs onnxruntime: max |Δ| %.3g (largest |value| %.3g)", worst, scale))
     }
-    try printProfile(lastCPU, inputs, label: "cpu \(threads.last!)T", repeats: repeats)
+    try printProfile(lastCPU, inputs, label: "cpu \(threads.last!)T", repeats: repeats, listedSteps: listedSteps)
   }
 
   /// What a profiled step did, without the value it wrote: `native strided concat`, `native
@@ -54,8 +56,10 @@ enum ONNXBenchmark {
   }
 
   /// The cpu time per kind of step, each step's best of `repeats` profiled runs, largest kind
-  /// first; then the slowest steps.
-  private static func printProfile(_ compiled: CompiledGraph, _ inputs: [Tensor], label: String, repeats: Int) throws {
+  /// first; then the `listedSteps` slowest steps.
+  private static func printProfile(
+    _ compiled: CompiledGraph, _ inputs: [Tensor], label: String, repeats: Int, listedSteps: Int
+  ) throws {
     guard var timings = try compiled.profile(inputs: inputs) else { return }
     for _ in 1..<repeats {
       guard let again = try compiled.profile(inputs: inputs) else { return }
@@ -78,7 +82,7 @@ enum ONNXBenchmark {
             format: " %9.2f ms %5.1f%%  %4d kernels", entry.seconds * 1e3, 100 * entry.seconds / total, entry.kernels))
     }
     print("slowest steps:")
-    for timing in timings.sorted(by: { $0.seconds > $1.seconds }).prefix(15) {
+    for timing in timings.sorted(by: { $0.seconds > $1.seconds }).prefix(listedSteps) {
       print(String(format: "  %9.3f ms  ", timing.seconds * 1e3) + timing.kernel)
     }
   }

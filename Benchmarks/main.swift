@@ -40,8 +40,9 @@ let usage = """
                 devices measured N times over, each round's ratios and their medians at the end)
     onnx        latency of an ONNX model (tessera-bench onnx MODEL.onnx) on cpu at each --threads count
                 vs onnxruntime (CPU provider, same thread count), then on --devices A,B; symbolic
-                dims fixed with --input-shape NAME=D0,D1,… (repeatable); scripts/onnx-resnet18.py
-                writes a ResNet-18-shaped model
+                dims fixed with --input-shape NAME=D0,D1,… (repeatable); the profile that follows
+                lists the --steps N slowest steps (default 15); scripts/onnx-resnet18.py writes a
+                ResNet-18-shaped model
 
   OPTIONS:
     --sizes A,B,…   square matmul sizes (reference; default 128,256,512)
@@ -200,7 +201,8 @@ do {
     try ONNXBenchmark.run(
       modelPath: arguments[1], inputShapes: shapes,
       deviceNames: option("--devices", in: arguments).map { $0.split(separator: ",").map(String.init) } ?? [],
-      threads: threadCounts(arguments), repeats: repeats)
+      threads: threadCounts(arguments), repeats: repeats,
+      listedSteps: positiveInteger("--steps", default: 15, in: arguments))
   default:
     fail("unknown suite '\(arguments[0])'\n\n\(usage)")
   }
