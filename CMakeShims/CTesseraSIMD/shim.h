@@ -139,6 +139,50 @@ static inline void tessera_deinterleave16(const float *src, float *evens, float 
 }
 
 #if defined(__x86_64__)
+/// Stores into `lanes` the sixteen floats `row[first]`, … `row[first + 15]`, those at or past
+/// `row[count]` as zeros without reading them: one masked load (a masked-off lane never faults).
+/// Only call when tessera_has_avx512_vnni() (or when compiled for AVX-512: tessera_load16_before).
+__attribute__((target("avx512f,evex512")))
+static inline void tessera_load16_before_avx512(const float *row, long first, long count, float *lanes) {
+  long inside = count <= first ? 0 : count - first < 16 ? count - first : 16;
+  _mm512_storeu_ps(lanes, _mm512_maskz_loadu_ps((__mmask16)((1u << inside) - 1), row + first));
+}
+#endif
+
+/// The sixteen floats `row[first]`, … `row[first + 15]`, lanes whose index is `count` or more
+/// zero and nothing at or past `row[count]` read: a plain load where all sixteen lie inside,
+/// else tessera_load16_before_avx512 where this code is compiled for AVX-512, a loop otherwise.
+static inline tessera_float16 tessera_load16_before(const float *row, long first, long count) {
+  tessera_float16 lanes = 0;
+  if (first + 16 <= count) {
+    __builtin_memcpy(&lanes, row + first, sizeof lanes);
+    return lanes;
+  }
+#if defined(__AVX512F__)
+  tessera_load16_before_avx512(row, first, count, (float *)&lanes);
+#else
+  for (long i = 0; first + i < count; i++) lanes[i] = row[first + i];
+#endif
+  return lanes;
+}
+
+/// Lanes 0, 2, … 30 of the 32 in `low` then `high`: one two-register shuffle.
+static inline tessera_float16 tessera_even_lanes32(tessera_float16 low, tessera_float16 high) {
+  return __builtin_shufflevector(low, high, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+}
+
+/// Lanes 1, 3, … 31 of the 32 in `low` then `high`: one two-register shuffle.
+static inline tessera_float16 tessera_odd_lanes32(tessera_float16 low, tessera_float16 high) {
+  return __builtin_shufflevector(low, high, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+}
+
+/// `first`, then lanes 0 … 14 of `lanes`: every lane moved up one.
+static inline tessera_float16 tessera_shift_up(float first, tessera_float16 lanes) {
+  tessera_float16 before = first;
+  return __builtin_shufflevector(before, lanes, 0, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30);
+}
+
+#if defined(__x86_64__)
 /// acc[i] += Σ_j (low[4i + j] · lowX[4i + j] + high[4i + j] · highX[4i + j]) over j < 4, for
 /// i < 16: two 64-byte products of unsigned bytes below 16 (four-bit codes) by signed bytes,
 /// with AVX2. In each 32-byte half, vpmaddubsw multiplies byte pairs into int16 sums (at most

@@ -72,21 +72,29 @@ struct ChannelBlockedDepthwiseTests {
             ChannelBlockedDepthwise.run(
               shape, input: input, weights: weights, output: output.baseAddress!,
               epilogue: { image in
-                switch tail {
-                case .none: return .none
-                case .biasRelu: return GEMMEpilogue(rowBias: bias.baseAddress, activation: .relu)
-                case .biasHardSwish: return GEMMEpilogue(rowBias: bias.baseAddress, activation: .hardSwish)
-                case .residualRelu:
-                  return GEMMEpilogue(
-                    activation: .relu, residual: residual.baseAddress! + image * channels * positions,
-                    residualStride: positions, residualBeforeActivation: true)
-                }
+                Self.epilogue(
+                  tail, bias: bias.baseAddress!, residual: residual.baseAddress! + image * channels * positions,
+                  positions: positions)
               }, pool: CPUThreadPool(threads: threads))
           }
         }
       }
       let mismatches = zip(output, expected).filter { !(abs(Double($0) - $1) <= 1e-6 * Swift.max(1, abs($1))) }.count
       #expect(mismatches == 0, "\(Self.cases[index]) \(tail) on \(threads) threads")
+    }
+  }
+
+  /// The epilogue `tail` names, over an image's planes of `positions` outputs: `bias` per
+  /// channel, `residual` the image's.
+  static func epilogue(
+    _ tail: Tail, bias: UnsafePointer<Float>, residual: UnsafePointer<Float>, positions: Int
+  ) -> GEMMEpilogue {
+    switch tail {
+    case .none: .none
+    case .biasRelu: GEMMEpilogue(rowBias: bias, activation: .relu)
+    case .biasHardSwish: GEMMEpilogue(rowBias: bias, activation: .hardSwish)
+    case .residualRelu:
+      GEMMEpilogue(activation: .relu, residual: residual, residualStride: positions, residualBeforeActivation: true)
     }
   }
 

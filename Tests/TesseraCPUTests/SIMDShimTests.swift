@@ -1,4 +1,5 @@
 import CTesseraSIMD
+import Foundation
 import TesseraRuntime
 import Testing
 
@@ -20,6 +21,45 @@ struct SIMDShimTests {
     #expect(gotEvens == wantedEvens)
     #expect(gotOdds == wantedOdds)
     #expect(evens[half].isNaN && odds[half].isNaN, "nothing past half the floats is written")
+  }
+
+  @Test(
+    "tessera_load16_before, as built and with AVX-512 where the CPU has it, loads up to a row's end, zeros past it, and reads nothing past it",
+    arguments: [(count: 20, first: 0), (count: 20, first: 4), (count: 20, first: 16), (count: 7, first: 0),
+      (count: 16, first: 16), (count: 40, first: 24)])
+  func loadBefore(count: Int, first: Int) throws {
+    // The row ends where an unreadable page begins: a read past it faults.
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    let memory = try #require(
+      mmap(nil, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0).flatMap {
+        $0 == MAP_FAILED ? nil : $0
+      })
+    defer { munmap(memory, 2 * page) }
+    #expect(mprotect(memory + page, page, PROT_NONE) == 0)
+    let row = (memory + page - 4 * count).bindMemory(to: Float.self, capacity: count)
+    for i in 0..<count { row[i] = Float(i) + 0.5 }
+    let wanted = (0..<16).map { first + $0 < count ? Float(first + $0) + 0.5 : 0 }
+    let lanes = tessera_load16_before(row, first, count)
+    #expect((0..<16).map { lanes[$0] } == wanted, "as built")
+    #if arch(x86_64)
+      if tessera_has_avx512_vnni() != 0 {
+        var masked = [Float](repeating: .nan, count: 16)
+        tessera_load16_before_avx512(row, first, count, &masked)
+        #expect(masked == wanted, "with AVX-512")
+      }
+    #endif
+  }
+
+  @Test("tessera_even_lanes32, tessera_odd_lanes32 and tessera_shift_up pick and move lanes")
+  func lanePicks() {
+    let low = SIMD16<Float>((0..<16).map { Float($0) }), high = SIMD16<Float>((16..<32).map { Float($0) })
+    let (evens, odds) = (tessera_even_lanes32(low, high), tessera_odd_lanes32(low, high))
+    let shifted = tessera_shift_up(-1, odds)
+    for lane in 0..<16 {
+      #expect(evens[lane] == Float(2 * lane))
+      #expect(odds[lane] == Float(2 * lane + 1))
+      #expect(shifted[lane] == (lane == 0 ? -1 : Float(2 * lane - 1)))
+    }
   }
 
   @Test(

@@ -5,8 +5,9 @@ import TesseraIR
 /// the im2col `columns` are packed from the image straight into SGEMM's B micro-panels
 /// (``ConvolutionColumns``), or, for a 1x1 kernel with unit strides and no padding, are the image
 /// itself. The threads split each product as SGEMM splits any other. A depthwise convolution
-/// (one channel per group) runs ``ChannelBlockedDepthwise`` instead (``DepthwiseConvolution``
-/// where there are fewer than sixteen channels a thread), and a 3×3 one with unit
+/// (one channel per group) runs ``ChannelBlockedDepthwise`` instead on rows of at most sixteen
+/// outputs, ``StrideTwoDepthwise`` at stride 2 under a 3×3 window, ``DepthwiseConvolution``
+/// otherwise, and a 3×3 one with unit
 /// strides and dilations on a large enough image ``WinogradConvolution``, and one over a few input
 /// channels (an image network's stem) ``FewChannelConvolution``. One whose columns are
 /// the image and one position long (squeeze-and-excitation's 1x1 convolutions on a pooled 1x1
@@ -49,6 +50,10 @@ enum Convolution {
     if ChannelBlockedDepthwise.applies(to: shape, threads: pool.threads) {
       ChannelBlockedDepthwise.run(
         shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
+      return
+    }
+    if StrideTwoDepthwise.applies(to: shape) {
+      StrideTwoDepthwise.run(shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
       return
     }
     if DepthwiseConvolution.applies(to: shape) {

@@ -1,0 +1,69 @@
+import TesseraIR
+import Testing
+
+@testable import TesseraCPU
+
+/// ``StrideTwoDepthwise`` against a plain loop over the window, on the geometries it takes, with
+/// each epilogue; and the geometries it leaves to the other kernels.
+@Suite("Depthwise 3×3 convolution at stride 2 read in place")
+struct StrideTwoDepthwiseTests {
+  typealias Case = ChannelBlockedDepthwiseTests.Case
+
+  static let cases: [Case] = [
+    // MobileNetV3-Small's first depthwise layer: 112×112 to 56×56 (four whole vectors a row).
+    Case(channels: 16, height: 112, width: 112, kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1]),
+    // An odd width and height: 29 outputs a row (a last vector of 13), no padding after.
+    Case(channels: 3, height: 31, width: 57, kernel: [3, 3], strides: [2, 2], pads: [1, 1, 0, 0]),
+    // Two images; 17 outputs a row (a last vector of one), the last column's taps on padding.
+    Case(batch: 2, channels: 5, height: 9, width: 34, kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1]),
+    // Two rows and columns of padding after: the last output row and column read only padding
+    // past their first taps.
+    Case(channels: 4, height: 10, width: 20, kernel: [3, 3], strides: [2, 2], pads: [1, 1, 2, 2]),
+  ]
+
+  @Test("matches a plain loop over the window", arguments: cases.indices, ChannelBlockedDepthwiseTests.Tail.allCases)
+  func matchesPlainLoop(index: Int, tail: ChannelBlockedDepthwiseTests.Tail) {
+    let shape = Self.cases[index].sizes
+    #expect(StrideTwoDepthwise.applies(to: shape))
+    let (rows, columns) = (shape.geometry.height, shape.geometry.width)
+    let (channels, positions) = (shape.channels, shape.positions)
+    // Multiples of 1/4 up to 1: every product and sum is exact in Float and in Double.
+    let input = (0..<(shape.batch * channels * rows.input * columns.input)).map { Float(($0 * 7) % 9 - 4) / 4 }
+    let weights = (0..<(channels * 9)).map { Float(($0 * 5) % 9 - 4) / 4 }
+    let bias = (0..<channels).map { Float($0 % 5 - 2) / 4 }
+    let residual = (0..<(shape.batch * channels * positions)).map { Float($0 % 7 - 3) / 4 }
+    let expected = ChannelBlockedDepthwiseTests.plainLoop(
+      shape, input: input, weights: weights, bias: bias, residual: residual, tail: tail)
+    for threads in [1, 3] {
+      var output = [Float](repeating: .nan, count: shape.batch * channels * positions)
+      bias.withUnsafeBufferPointer { bias in
+        residual.withUnsafeBufferPointer { residual in
+          output.withUnsafeMutableBufferPointer { output in
+            StrideTwoDepthwise.run(
+              shape, input: input, weights: weights, output: output.baseAddress!,
+              epilogue: { image in
+                ChannelBlockedDepthwiseTests.epilogue(
+                  tail, bias: bias.baseAddress!, residual: residual.baseAddress! + image * channels * positions,
+                  positions: positions)
+              }, pool: CPUThreadPool(threads: threads))
+          }
+        }
+      }
+      let mismatches = zip(output, expected).filter { !(abs(Double($0) - $1) <= 1e-6 * Swift.max(1, abs($1))) }.count
+      #expect(mismatches == 0, "\(Self.cases[index]) \(tail) on \(threads) threads")
+    }
+  }
+
+  @Test("leaves other windows to the other depthwise kernels")
+  func declines() {
+    let others = [
+      // 5x5; stride 1; no padding before; eight outputs a row; a dilation.
+      Case(channels: 8, height: 28, width: 28, kernel: [5, 5], strides: [2, 2], pads: [2, 2, 2, 2]),
+      Case(channels: 8, height: 28, width: 28, kernel: [3, 3], pads: [1, 1, 1, 1]),
+      Case(channels: 8, height: 28, width: 28, kernel: [3, 3], strides: [2, 2], pads: [0, 0, 1, 1]),
+      Case(channels: 8, height: 16, width: 16, kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1]),
+      Case(channels: 8, height: 28, width: 28, kernel: [3, 3], strides: [2, 2], dilations: [2, 2], pads: [1, 1, 1, 1]),
+    ]
+    for other in others { #expect(!StrideTwoDepthwise.applies(to: other.sizes), "\(other)") }
+  }
+}
