@@ -139,29 +139,33 @@ static inline void tessera_deinterleave16(const float *src, float *evens, float 
 }
 
 #if defined(__x86_64__)
-/// Stores into `lanes` the sixteen floats `row[first]`, … `row[first + 15]`, those at or past
-/// `row[count]` as zeros without reading them: one masked load (a masked-off lane never faults).
-/// Only call when tessera_has_avx512_vnni() (or when compiled for AVX-512: tessera_load16_before).
+/// Stores into `lanes` the sixteen floats `row[first]`, … `row[first + 15]`, those outside
+/// `row[0 ..< count]` as zeros without reading them (`first` may be negative): one masked load (a
+/// masked-off lane never faults). Only call when tessera_has_avx512_vnni() (or when compiled for
+/// AVX-512: tessera_load16_within).
 __attribute__((target("avx512f,evex512")))
-static inline void tessera_load16_before_avx512(const float *row, long first, long count, float *lanes) {
-  long inside = count <= first ? 0 : count - first < 16 ? count - first : 16;
-  _mm512_storeu_ps(lanes, _mm512_maskz_loadu_ps((__mmask16)((1u << inside) - 1), row + first));
+static inline void tessera_load16_within_avx512(const float *row, long first, long count, float *lanes) {
+  long low = first < 0 ? (-first < 16 ? -first : 16) : 0;
+  long high = count <= first ? 0 : count - first < 16 ? count - first : 16;
+  unsigned bits = high > low ? ((1u << high) - 1) & ~((1u << low) - 1) : 0;
+  const float *start = (const float *)((uintptr_t)row + (uintptr_t)(first * (long)sizeof(float)));
+  _mm512_storeu_ps(lanes, _mm512_maskz_loadu_ps((__mmask16)bits, start));
 }
 #endif
 
-/// The sixteen floats `row[first]`, … `row[first + 15]`, lanes whose index is `count` or more
-/// zero and nothing at or past `row[count]` read: a plain load where all sixteen lie inside,
-/// else tessera_load16_before_avx512 where this code is compiled for AVX-512, a loop otherwise.
-static inline tessera_float16 tessera_load16_before(const float *row, long first, long count) {
+/// The sixteen floats `row[first]`, … `row[first + 15]`, lanes outside `row[0 ..< count]` zero
+/// and never read (`first` may be negative): a plain load where all sixteen lie inside, else
+/// tessera_load16_within_avx512 where this code is compiled for AVX-512, a loop otherwise.
+static inline tessera_float16 tessera_load16_within(const float *row, long first, long count) {
   tessera_float16 lanes = 0;
-  if (first + 16 <= count) {
+  if (first >= 0 && first + 16 <= count) {
     __builtin_memcpy(&lanes, row + first, sizeof lanes);
     return lanes;
   }
 #if defined(__AVX512F__)
-  tessera_load16_before_avx512(row, first, count, (float *)&lanes);
+  tessera_load16_within_avx512(row, first, count, (float *)&lanes);
 #else
-  for (long i = 0; first + i < count; i++) lanes[i] = row[first + i];
+  for (long i = first < 0 ? -first : 0; i < 16 && first + i < count; i++) lanes[i] = row[first + i];
 #endif
   return lanes;
 }

@@ -24,30 +24,37 @@ struct SIMDShimTests {
   }
 
   @Test(
-    "tessera_load16_before, as built and with AVX-512 where the CPU has it, loads up to a row's end, zeros past it, and reads nothing past it",
-    arguments: [(count: 20, first: 0), (count: 20, first: 4), (count: 20, first: 16), (count: 7, first: 0),
-      (count: 16, first: 16), (count: 40, first: 24)])
-  func loadBefore(count: Int, first: Int) throws {
-    // The row ends where an unreadable page begins: a read past it faults.
+    "tessera_load16_within, as built and with AVX-512 where the CPU has it, loads a row's floats, zeros outside it, and reads nothing outside it",
+    arguments: [
+      (count: 20, first: 0), (count: 20, first: 4), (count: 20, first: 16), (count: 7, first: 0),
+      (count: 16, first: 16), (count: 40, first: 24), (count: 20, first: -3), (count: 20, first: -16),
+      (count: 5, first: -2),
+    ])
+  func loadWithin(count: Int, first: Int) throws {
+    // Unreadable pages on both sides of a readable one: a read before or past the row faults
+    // where the row starts at the readable page's start or ends at its end.
     let page = Int(sysconf(Int32(_SC_PAGESIZE)))
     let memory = try #require(
-      mmap(nil, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0).flatMap {
+      mmap(nil, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0).flatMap {
         $0 == MAP_FAILED ? nil : $0
       })
-    defer { munmap(memory, 2 * page) }
-    #expect(mprotect(memory + page, page, PROT_NONE) == 0)
-    let row = (memory + page - 4 * count).bindMemory(to: Float.self, capacity: count)
-    for i in 0..<count { row[i] = Float(i) + 0.5 }
-    let wanted = (0..<16).map { first + $0 < count ? Float(first + $0) + 0.5 : 0 }
-    let lanes = tessera_load16_before(row, first, count)
-    #expect((0..<16).map { lanes[$0] } == wanted, "as built")
-    #if arch(x86_64)
-      if tessera_has_avx512_vnni() != 0 {
-        var masked = [Float](repeating: .nan, count: 16)
-        tessera_load16_before_avx512(row, first, count, &masked)
-        #expect(masked == wanted, "with AVX-512")
-      }
-    #endif
+    defer { munmap(memory, 3 * page) }
+    #expect(mprotect(memory, page, PROT_NONE) == 0)
+    #expect(mprotect(memory + 2 * page, page, PROT_NONE) == 0)
+    let wanted = (0..<16).map { (0..<count).contains(first + $0) ? Float(first + $0) + 0.5 : 0 }
+    for rowStart in [memory + page, memory + 2 * page - 4 * count] {
+      let row = rowStart.bindMemory(to: Float.self, capacity: count)
+      for i in 0..<count { row[i] = Float(i) + 0.5 }
+      let lanes = tessera_load16_within(row, first, count)
+      #expect((0..<16).map { lanes[$0] } == wanted, "as built")
+      #if arch(x86_64)
+        if tessera_has_avx512_vnni() != 0 {
+          var masked = [Float](repeating: .nan, count: 16)
+          tessera_load16_within_avx512(row, first, count, &masked)
+          #expect(masked == wanted, "with AVX-512")
+        }
+      #endif
+    }
   }
 
   @Test("tessera_even_lanes32, tessera_odd_lanes32 and tessera_shift_up pick and move lanes")

@@ -6,7 +6,7 @@ import TesseraIR
 /// (``ConvolutionColumns``), or, for a 1x1 kernel with unit strides and no padding, are the image
 /// itself. The threads split each product as SGEMM splits any other. A depthwise convolution
 /// (one channel per group) runs ``ChannelBlockedDepthwise`` instead on rows of at most sixteen
-/// outputs, ``StrideTwoDepthwise`` at stride 2 under a 3×3 window, ``DepthwiseConvolution``
+/// outputs, ``InPlaceDepthwise`` under a 3×3 window at stride 1 or 2, ``DepthwiseConvolution``
 /// otherwise, and a 3×3 one with unit
 /// strides and dilations on a large enough image ``WinogradConvolution``, and one over a few input
 /// channels (an image network's stem) ``FewChannelConvolution``. One whose columns are
@@ -52,8 +52,8 @@ enum Convolution {
         shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
       return
     }
-    if StrideTwoDepthwise.applies(to: shape) {
-      StrideTwoDepthwise.run(shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
+    if InPlaceDepthwise.applies(to: shape) {
+      InPlaceDepthwise.run(shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
       return
     }
     if DepthwiseConvolution.applies(to: shape) {

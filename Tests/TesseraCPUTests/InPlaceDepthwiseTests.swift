@@ -3,10 +3,10 @@ import Testing
 
 @testable import TesseraCPU
 
-/// ``StrideTwoDepthwise`` against a plain loop over the window, on the geometries it takes, with
+/// ``InPlaceDepthwise`` against a plain loop over the window, on the geometries it takes, with
 /// each epilogue; and the geometries it leaves to the other kernels.
-@Suite("Depthwise 3×3 convolution at stride 2 read in place")
-struct StrideTwoDepthwiseTests {
+@Suite("Depthwise 3×3 convolution at stride 1 or 2 read in place")
+struct InPlaceDepthwiseTests {
   typealias Case = ChannelBlockedDepthwiseTests.Case
 
   static let cases: [Case] = [
@@ -19,12 +19,23 @@ struct StrideTwoDepthwiseTests {
     // Two rows and columns of padding after: the last output row and column read only padding
     // past their first taps.
     Case(channels: 4, height: 10, width: 20, kernel: [3, 3], strides: [2, 2], pads: [1, 1, 2, 2]),
+    // 9 rows and 57 columns, padded on every side: 5 output rows of 29.
+    Case(channels: 3, height: 9, width: 57, kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1]),
+    // Stride 1: MobileNetV3-Small's 88-channel 28×28 layer (a last vector of 12).
+    Case(channels: 88, height: 28, width: 28, kernel: [3, 3], pads: [1, 1, 1, 1]),
+    // Stride 1, no padding after: 19 outputs a row, 8 rows.
+    Case(channels: 3, height: 9, width: 20, kernel: [3, 3], pads: [1, 1, 0, 0]),
+    // Stride 1, two images, two rows and columns of padding after: 18 outputs a row, the last
+    // row and column reading one input row or column.
+    Case(batch: 2, channels: 2, height: 7, width: 15, kernel: [3, 3], pads: [1, 1, 2, 2]),
+    // Stride 1, 33 outputs a row (three vectors, the last of one), one row.
+    Case(channels: 2, height: 1, width: 33, kernel: [3, 3], pads: [1, 1, 1, 1]),
   ]
 
   @Test("matches a plain loop over the window", arguments: cases.indices, ChannelBlockedDepthwiseTests.Tail.allCases)
   func matchesPlainLoop(index: Int, tail: ChannelBlockedDepthwiseTests.Tail) {
     let shape = Self.cases[index].sizes
-    #expect(StrideTwoDepthwise.applies(to: shape))
+    #expect(InPlaceDepthwise.applies(to: shape))
     let (rows, columns) = (shape.geometry.height, shape.geometry.width)
     let (channels, positions) = (shape.channels, shape.positions)
     // Multiples of 1/4 up to 1: every product and sum is exact in Float and in Double.
@@ -39,7 +50,7 @@ struct StrideTwoDepthwiseTests {
       bias.withUnsafeBufferPointer { bias in
         residual.withUnsafeBufferPointer { residual in
           output.withUnsafeMutableBufferPointer { output in
-            StrideTwoDepthwise.run(
+            InPlaceDepthwise.run(
               shape, input: input, weights: weights, output: output.baseAddress!,
               epilogue: { image in
                 ChannelBlockedDepthwiseTests.epilogue(
@@ -57,13 +68,17 @@ struct StrideTwoDepthwiseTests {
   @Test("leaves other windows to the other depthwise kernels")
   func declines() {
     let others = [
-      // 5x5; stride 1; no padding before; eight outputs a row; a dilation.
+      // 5x5; strides 1 and 2 mixed; stride 3; no padding before; three after; eight outputs a
+      // row; a dilation.
       Case(channels: 8, height: 28, width: 28, kernel: [5, 5], strides: [2, 2], pads: [2, 2, 2, 2]),
-      Case(channels: 8, height: 28, width: 28, kernel: [3, 3], pads: [1, 1, 1, 1]),
+      Case(channels: 8, height: 28, width: 28, kernel: [3, 3], strides: [1, 2], pads: [1, 1, 1, 1]),
+      Case(channels: 8, height: 28, width: 28, kernel: [3, 3], strides: [3, 3], pads: [1, 1, 1, 1]),
       Case(channels: 8, height: 28, width: 28, kernel: [3, 3], strides: [2, 2], pads: [0, 0, 1, 1]),
+      Case(channels: 8, height: 28, width: 28, kernel: [3, 3], pads: [1, 1, 3, 3]),
       Case(channels: 8, height: 16, width: 16, kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1]),
-      Case(channels: 8, height: 28, width: 28, kernel: [3, 3], strides: [2, 2], dilations: [2, 2], pads: [1, 1, 1, 1]),
+      Case(
+        channels: 8, height: 28, width: 28, kernel: [3, 3], strides: [2, 2], dilations: [2, 2], pads: [1, 1, 1, 1]),
     ]
-    for other in others { #expect(!StrideTwoDepthwise.applies(to: other.sizes), "\(other)") }
+    for other in others { #expect(!InPlaceDepthwise.applies(to: other.sizes), "\(other)") }
   }
 }
