@@ -54,7 +54,19 @@ struct ChannelBlockedDepthwiseTests {
 
   @Test("matches a plain loop over the window", arguments: cases.indices, Tail.allCases)
   func matchesPlainLoop(index: Int, tail: Tail) {
-    let shape = Self.cases[index].sizes
+    Self.expectMatchesPlainLoop(Self.cases[index], tail: tail, kernel: ChannelBlockedDepthwise.run)
+  }
+
+  /// A depthwise kernel's signature (``ChannelBlockedDepthwise/run(_:input:weights:output:epilogue:pool:)``).
+  typealias Kernel = (
+    Convolution.Sizes, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, (Int) -> GEMMEpilogue,
+    CPUThreadPool
+  ) -> Void
+
+  /// Expects `kernel` on `testCase` with `tail` to match ``plainLoop(_:input:weights:bias:residual:tail:)``
+  /// on one and on three threads.
+  static func expectMatchesPlainLoop(_ testCase: Case, tail: Tail, kernel: Kernel) {
+    let shape = testCase.sizes
     let (rows, columns) = (shape.geometry.height, shape.geometry.width)
     let (channels, positions) = (shape.channels, shape.positions)
     let taps = rows.kernel * columns.kernel
@@ -63,24 +75,24 @@ struct ChannelBlockedDepthwiseTests {
     let weights = (0..<(channels * taps)).map { Float(($0 * 5) % 9 - 4) / 4 }
     let bias = (0..<channels).map { Float($0 % 5 - 2) / 4 }
     let residual = (0..<(shape.batch * channels * positions)).map { Float($0 % 7 - 3) / 4 }
-    let expected = Self.plainLoop(shape, input: input, weights: weights, bias: bias, residual: residual, tail: tail)
+    let expected = plainLoop(shape, input: input, weights: weights, bias: bias, residual: residual, tail: tail)
     for threads in [1, 3] {
       var output = [Float](repeating: .nan, count: shape.batch * channels * positions)
       bias.withUnsafeBufferPointer { bias in
         residual.withUnsafeBufferPointer { residual in
           output.withUnsafeMutableBufferPointer { output in
-            ChannelBlockedDepthwise.run(
-              shape, input: input, weights: weights, output: output.baseAddress!,
-              epilogue: { image in
-                Self.epilogue(
+            kernel(
+              shape, input, weights, output.baseAddress!,
+              { image in
+                epilogue(
                   tail, bias: bias.baseAddress!, residual: residual.baseAddress! + image * channels * positions,
                   positions: positions)
-              }, pool: CPUThreadPool(threads: threads))
+              }, CPUThreadPool(threads: threads))
           }
         }
       }
       let mismatches = zip(output, expected).filter { !(abs(Double($0) - $1) <= 1e-6 * Swift.max(1, abs($1))) }.count
-      #expect(mismatches == 0, "\(Self.cases[index]) \(tail) on \(threads) threads")
+      #expect(mismatches == 0, "\(testCase) \(tail) on \(threads) threads")
     }
   }
 

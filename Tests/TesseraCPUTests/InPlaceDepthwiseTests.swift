@@ -34,35 +34,8 @@ struct InPlaceDepthwiseTests {
 
   @Test("matches a plain loop over the window", arguments: cases.indices, ChannelBlockedDepthwiseTests.Tail.allCases)
   func matchesPlainLoop(index: Int, tail: ChannelBlockedDepthwiseTests.Tail) {
-    let shape = Self.cases[index].sizes
-    #expect(InPlaceDepthwise.applies(to: shape))
-    let (rows, columns) = (shape.geometry.height, shape.geometry.width)
-    let (channels, positions) = (shape.channels, shape.positions)
-    // Multiples of 1/4 up to 1: every product and sum is exact in Float and in Double.
-    let input = (0..<(shape.batch * channels * rows.input * columns.input)).map { Float(($0 * 7) % 9 - 4) / 4 }
-    let weights = (0..<(channels * 9)).map { Float(($0 * 5) % 9 - 4) / 4 }
-    let bias = (0..<channels).map { Float($0 % 5 - 2) / 4 }
-    let residual = (0..<(shape.batch * channels * positions)).map { Float($0 % 7 - 3) / 4 }
-    let expected = ChannelBlockedDepthwiseTests.plainLoop(
-      shape, input: input, weights: weights, bias: bias, residual: residual, tail: tail)
-    for threads in [1, 3] {
-      var output = [Float](repeating: .nan, count: shape.batch * channels * positions)
-      bias.withUnsafeBufferPointer { bias in
-        residual.withUnsafeBufferPointer { residual in
-          output.withUnsafeMutableBufferPointer { output in
-            InPlaceDepthwise.run(
-              shape, input: input, weights: weights, output: output.baseAddress!,
-              epilogue: { image in
-                ChannelBlockedDepthwiseTests.epilogue(
-                  tail, bias: bias.baseAddress!, residual: residual.baseAddress! + image * channels * positions,
-                  positions: positions)
-              }, pool: CPUThreadPool(threads: threads))
-          }
-        }
-      }
-      let mismatches = zip(output, expected).filter { !(abs(Double($0) - $1) <= 1e-6 * Swift.max(1, abs($1))) }.count
-      #expect(mismatches == 0, "\(Self.cases[index]) \(tail) on \(threads) threads")
-    }
+    #expect(InPlaceDepthwise.applies(to: Self.cases[index].sizes))
+    ChannelBlockedDepthwiseTests.expectMatchesPlainLoop(Self.cases[index], tail: tail, kernel: InPlaceDepthwise.run)
   }
 
   @Test("leaves other windows to the other depthwise kernels")
