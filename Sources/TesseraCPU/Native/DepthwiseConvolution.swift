@@ -9,7 +9,10 @@ import TesseraIR
 /// ``DepthwiseLanes``), their eight sums held in registers across all taps and stored straight
 /// into the output; the epilogue (bias per channel, activation, residual) runs over each
 /// finished plane. Each output element adds its taps' products in the order (ky, kx), as an
-/// unpadded loop does, where the padding adds `w · 0`. Threads take whole planes.
+/// unpadded loop does, where the padding adds `w · 0`. Threads take whole planes. The windows
+/// other kernels take faster go to them first (``Convolution/run``): rows of at most sixteen
+/// outputs to ``ChannelBlockedDepthwise`` on 512-bit vectors, 3×3 windows at stride 1 or 2 with
+/// one row and column of padding before to ``InPlaceDepthwise``.
 ///
 /// Stride 2 loaded thirty-two floats and took their even lanes at every tap; split once per row
 /// instead (``ColumnPhases``), MobileNetV3's stride-2 layers on 56×56 and 28×28 outputs went
