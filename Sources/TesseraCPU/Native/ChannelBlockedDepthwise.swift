@@ -56,14 +56,16 @@ enum ChannelBlockedDepthwise {
         if tapsOfBlock != block {
           interleave(
             operands.weights + first * layout.taps, stride: layout.taps, rows: count, length: layout.taps,
-            end: operands.weights + channels * layout.taps, into: buffers.taps, scratch: buffers.scratch)
+            end: operands.weights + channels * layout.taps, into: buffers.taps, writable: layout.taps,
+            scratch: buffers.scratch)
           tapsOfBlock = block
         }
         let planes = operands.input + (image * channels + first) * layout.planeInput
         for y in 0..<layout.rows.input {
+          let rowStart = layout.inputStart + y * layout.width
           interleave(
             planes + y * layout.columns.input, stride: layout.planeInput, rows: count, length: layout.columns.input,
-            end: inputEnd, into: buffers.plane + (layout.inputStart + y * layout.width) * lanes,
+            end: inputEnd, into: buffers.plane + rowStart * lanes, writable: layout.width * layout.height - rowStart,
             scratch: buffers.scratch)
         }
         // A bias per channel and an activation are applied to the sums in their lanes.
@@ -145,15 +147,19 @@ enum ChannelBlockedDepthwise {
 
   /// `target[16·p + r] = source[r·stride + p]` for `p < length`, `r < rows` (zero in the lanes
   /// from `rows` on), sixteen positions a transpose; nothing at or past `end` is read. `scratch`
-  /// holds 512 floats.
+  /// holds 512 floats. Where `writable` positions from `target` on (at least `length`) leave room
+  /// for a last transpose of sixteen, it is written in place and the positions past `length` it
+  /// wrote are zeroed (a padded row's right padding, or the next row's start, copied after it);
+  /// otherwise it goes through `scratch` (a copy per input row of a 14×14 plane, a `memmove`).
   static func interleave(
     _ source: UnsafePointer<Float>, stride: Int, rows: Int, length: Int, end: UnsafePointer<Float>,
-    into target: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+    into target: UnsafeMutablePointer<Float>, writable: Int, scratch: UnsafeMutablePointer<Float>
   ) {
     let gathered = scratch, transposed = scratch + lanes * lanes
     for start in Swift.stride(from: 0, to: length, by: lanes) {
       let count = Swift.min(lanes, length - start)
-      let out = count == lanes ? target + start * lanes : transposed
+      let inPlace = count == lanes || start + lanes <= writable
+      let out = inPlace ? target + start * lanes : transposed
       if rows == lanes && source + ((lanes - 1) * stride + start + lanes) <= end {
         tessera_transpose16(source + start, stride, out, lanes)
       } else {
@@ -166,7 +172,11 @@ enum ChannelBlockedDepthwise {
         }
         tessera_transpose16(gathered, lanes, out, lanes)
       }
-      if count < lanes { (target + start * lanes).update(from: transposed, count: count * lanes) }
+      if !inPlace {
+        (target + start * lanes).update(from: transposed, count: count * lanes)
+      } else if count < lanes {
+        (target + (start + count) * lanes).update(repeating: 0, count: (lanes - count) * lanes)
+      }
     }
   }
 
