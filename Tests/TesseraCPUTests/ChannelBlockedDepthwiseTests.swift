@@ -46,10 +46,10 @@ struct ChannelBlockedDepthwiseTests {
     Case(channels: 48, height: 8, width: 8, kernel: [3, 5], dilations: [1, 2], pads: [0, 4, 2, 0]),
   ]
 
-  /// The epilogues: none; a bias per channel and an activation (applied in the lanes); a
-  /// residual added before a relu (applied over each plane).
+  /// The epilogues: none; a relu alone; a bias per channel and an activation (applied in the
+  /// lanes where the kernel does that); a residual added before a relu (applied over each plane).
   enum Tail: CaseIterable, Sendable {
-    case none, biasRelu, biasHardSwish, residualRelu
+    case none, relu, biasRelu, biasHardSwish, residualRelu
   }
 
   @Test("matches a plain loop over the window", arguments: cases.indices, Tail.allCases)
@@ -103,6 +103,7 @@ struct ChannelBlockedDepthwiseTests {
   ) -> GEMMEpilogue {
     switch tail {
     case .none: .none
+    case .relu: GEMMEpilogue(activation: .relu)
     case .biasRelu: GEMMEpilogue(rowBias: bias, activation: .relu)
     case .biasHardSwish: GEMMEpilogue(rowBias: bias, activation: .hardSwish)
     case .residualRelu:
@@ -138,6 +139,7 @@ struct ChannelBlockedDepthwiseTests {
             let index = (image * channels + channel) * positions + oy * columns.output + ox
             switch tail {
             case .none: output[index] = sum
+            case .relu: output[index] = Swift.max(sum, 0)
             case .biasRelu: output[index] = Swift.max(sum + Double(bias[channel]), 0)
             case .biasHardSwish:
               let x = Float(sum + Double(bias[channel]))

@@ -8,8 +8,9 @@ import TesseraIR
 /// so nothing is copied and no padded plane is written or read back. Sixteen outputs of a row at
 /// a time, walking down a column of vectors, each input row's taps loaded once and carried to
 /// the output rows below that read it. Each output element adds its taps' products in the order
-/// (ky, kx), rows outside the input skipped, as an unpadded loop does; the epilogue runs over
-/// each finished plane. Threads take whole planes.
+/// (ky, kx), rows outside the input skipped, as an unpadded loop does; a bias and a relu are
+/// applied before the stores, any other epilogue over each finished plane. Threads take whole
+/// planes.
 ///
 /// ``DepthwiseConvolution`` copied each plane into padded rows first (at stride 2 split into even
 /// and odd columns), and the copy took more of MobileNetV3-Small's stride-2 layers (16 channels
@@ -38,16 +39,23 @@ enum InPlaceDepthwise {
     pool.forEachChunk(of: shape.batch * channels) { chunk in
       for plane in chunk {
         let (image, channel) = plane.quotientAndRemainder(dividingBy: channels)
+        let epilogue = operands.epilogues[image]
+        // A bias per channel and a relu go on the sums before their stores; any other epilogue
+        // runs over the finished plane.
+        let relu = epilogue.isRowBiasAndActivation && epilogue.activation == .relu
         let column = Column(
           plane: operands.input + plane * planeInput, kernel: Kernel(operands.weights + channel * 9), rows: rows,
-          columns: columns, output: operands.output + plane * positions)
+          columns: columns, output: operands.output + plane * positions,
+          bias: SIMD16(repeating: epilogue.rowBias.map { $0[channel] } ?? 0), relu: relu)
         // The last vector of each row first: a whole vector stored past a row's end lands on the
         // next row's first outputs, stored after it.
         for start in stride(from: 0, to: columns.output, by: 16).reversed() {
           if columns.stride == 1 { column.unitStride(start: start) } else { column.strideTwo(start: start) }
         }
-        let imageOutput = operands.output + image * channels * positions
-        operands.epilogues[image].apply(row: channel, columns: 0..<positions, c: imageOutput, ldc: positions)
+        if !relu {
+          let imageOutput = operands.output + image * channels * positions
+          epilogue.apply(row: channel, columns: 0..<positions, c: imageOutput, ldc: positions)
+        }
       }
     }
   }
@@ -106,6 +114,14 @@ enum InPlaceDepthwise {
     let rows: WindowGeometry.Axis
     let columns: WindowGeometry.Axis
     let output: UnsafeMutablePointer<Float>
+    /// The channel's bias in every lane (zeros where there is none), added before ``relu``.
+    let bias: SIMD16<Float>
+    /// Whether the sums plus ``bias`` go through a relu before their stores (MobileNets' 3×3
+    /// layers): a pass over the plane for it took a tenth of these kernels (16 channels 112→56:
+    /// 0.017 → 0.015 ms). Any activation through ``GEMMActivation/sixteen(_:)``, which holds
+    /// every activation's code, made them twice as slow, and the bias and relu as a generic type
+    /// a column loop is compiled for, slower too.
+    let relu: Bool
 
     /// Input row `row`.
     @inline(__always)
@@ -154,7 +170,8 @@ enum InPlaceDepthwise {
     /// Stores outputs `start ..< start + 16` of output row `y`: whole, or where the vector would
     /// reach past the plane's end, only the row's.
     @inline(__always)
-    func store(_ sum: SIMD16<Float>, row y: Int, start: Int) {
+    func store(_ sums: SIMD16<Float>, row y: Int, start: Int) {
+      let sum = relu ? VectorLanes.larger(SIMD16(), sums + bias) : sums
       let offset = y &* columns.output &+ start, target = output + offset
       if offset &+ 16 <= rows.output &* columns.output {
         UnsafeMutableRawPointer(target).storeBytes(of: sum, as: SIMD16<Float>.self)
