@@ -230,9 +230,14 @@ public enum SGEMM {
                 }
               }
             }
-          }
-          if !epilogue.isIdentity && pc + depth == k {
-            for i in ic..<(ic + height) { epilogue.apply(row: i, columns: jc..<(jc + width), c: c, ldc: ldc) }
+            // The epilogue over the strip of rows just finished, while it is in cache (over the
+            // whole block after it, a 16→72 1x1 convolution on 56×56 took 0.046–0.049 ms against
+            // 0.044–0.047; over each tile, an `apply` call per 32 floats, 0.078–0.080).
+            if !epilogue.isIdentity && pc + depth == k {
+              for i in (ic + ir)..<(ic + ir + tileHeight) {
+                epilogue.apply(row: i, columns: jc..<(jc + width), c: c, ldc: ldc)
+              }
+            }
           }
         }
       }
