@@ -153,9 +153,30 @@ static inline void tessera_load16_within_avx512(const float *row, long first, lo
 }
 #endif
 
+#if defined(__x86_64__)
+/// tessera_load16_within_avx512 with AVX2: two masked loads (`vmaskmovps`, which never faults on a
+/// masked-off lane either). Only call when tessera_has_avx2() (or when compiled for AVX2:
+/// tessera_load16_within).
+__attribute__((target("avx2")))
+static inline void tessera_load16_within_avx2(const float *row, long first, long count, float *lanes) {
+  long low = first < 0 ? (-first < 16 ? -first : 16) : 0;
+  long high = count <= first ? 0 : count - first < 16 ? count - first : 16;
+  const float *start = (const float *)((uintptr_t)row + (uintptr_t)(first * (long)sizeof(float)));
+  __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  __m256i lowV = _mm256_set1_epi32((int)low), highV = _mm256_set1_epi32((int)high);
+  for (int half = 0; half < 2; half++) {
+    // Lane i is inside where low <= i < high.
+    __m256i i = _mm256_add_epi32(index, _mm256_set1_epi32(8 * half));
+    __m256i inside = _mm256_andnot_si256(_mm256_cmpgt_epi32(lowV, i), _mm256_cmpgt_epi32(highV, i));
+    _mm256_storeu_ps(lanes + 8 * half, _mm256_maskload_ps(start + 8 * half, inside));
+  }
+}
+#endif
+
 /// The sixteen floats `row[first]`, … `row[first + 15]`, lanes outside `row[0 ..< count]` zero
 /// and never read (`first` may be negative): a plain load where all sixteen lie inside, else
-/// tessera_load16_within_avx512 where this code is compiled for AVX-512, a loop otherwise.
+/// tessera_load16_within_avx512 where this code is compiled for AVX-512,
+/// tessera_load16_within_avx2 for AVX2, a loop otherwise.
 static inline tessera_float16 tessera_load16_within(const float *row, long first, long count) {
   tessera_float16 lanes = 0;
   if (first >= 0 && first + 16 <= count) {
@@ -164,6 +185,8 @@ static inline tessera_float16 tessera_load16_within(const float *row, long first
   }
 #if defined(__AVX512F__)
   tessera_load16_within_avx512(row, first, count, (float *)&lanes);
+#elif defined(__AVX2__)
+  tessera_load16_within_avx2(row, first, count, (float *)&lanes);
 #else
   for (long i = first < 0 ? -first : 0; i < 16 && first + i < count; i++) lanes[i] = row[first + i];
 #endif

@@ -24,7 +24,7 @@ struct SIMDShimTests {
   }
 
   @Test(
-    "tessera_load16_within, as built and with AVX-512 where the CPU has it, loads a row's floats, zeros outside it, and reads nothing outside it",
+    "tessera_load16_within, as built and with AVX-512 and AVX2 where the CPU has them, loads a row's floats, zeros outside it, and reads nothing outside it",
     arguments: [
       (count: 20, first: 0), (count: 20, first: 4), (count: 20, first: 16), (count: 7, first: 0),
       (count: 16, first: 16), (count: 40, first: 24), (count: 20, first: -3), (count: 20, first: -16),
@@ -52,6 +52,11 @@ struct SIMDShimTests {
           var masked = [Float](repeating: .nan, count: 16)
           tessera_load16_within_avx512(row, first, count, &masked)
           #expect(masked == wanted, "with AVX-512")
+        }
+        if tessera_has_avx2() != 0 {
+          var masked = [Float](repeating: .nan, count: 16)
+          tessera_load16_within_avx2(row, first, count, &masked)
+          #expect(masked == wanted, "with AVX2")
         }
       #endif
     }
