@@ -154,14 +154,22 @@ static inline void tessera_load16_within_avx512(const float *row, long first, lo
 #endif
 
 #if defined(__x86_64__)
-/// tessera_load16_within_avx512 with AVX2: two masked loads (`vmaskmovps`, which never faults on a
-/// masked-off lane either). Only call when tessera_has_avx2() (or when compiled for AVX2:
+/// tessera_load16_within_avx512 with AVX2: two masked loads (`vmaskmovps`). AMD leaves it to the
+/// implementation whether a masked-off lane may fault, so the masked loads are used only where
+/// every 4 KiB page they touch holds one of the row's floats (so is mapped); otherwise the
+/// floats are copied one by one. Only call when tessera_has_avx2() (or when compiled for AVX2:
 /// tessera_load16_within).
 __attribute__((target("avx2")))
 static inline void tessera_load16_within_avx2(const float *row, long first, long count, float *lanes) {
   long low = first < 0 ? (-first < 16 ? -first : 16) : 0;
   long high = count <= first ? 0 : count - first < 16 ? count - first : 16;
   const float *start = (const float *)((uintptr_t)row + (uintptr_t)(first * (long)sizeof(float)));
+  uintptr_t spanFirst = (uintptr_t)start, spanLast = spanFirst + 16 * sizeof(float) - 1;
+  uintptr_t insideFirst = (uintptr_t)(start + low), insideLast = (uintptr_t)(start + high) - 1;
+  if (high <= low || spanFirst >> 12 != insideFirst >> 12 || spanLast >> 12 != insideLast >> 12) {
+    for (long i = 0; i < 16; i++) lanes[i] = i >= low && i < high ? start[i] : 0.0f;
+    return;
+  }
   __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   __m256i lowV = _mm256_set1_epi32((int)low), highV = _mm256_set1_epi32((int)high);
   for (int half = 0; half < 2; half++) {
