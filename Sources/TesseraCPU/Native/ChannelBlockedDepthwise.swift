@@ -41,7 +41,7 @@ enum ChannelBlockedDepthwise {
   ) {
     let layout = Layout(shape.geometry)
     let channels = shape.channels, blocks = (channels + lanes - 1) / lanes
-    let operands = BlockPointers(
+    let operands = ConvolutionOperands(
       input: input, weights: weights, output: output, epilogues: (0..<shape.batch).map(epilogue))
     // Units go block by block, each block's images together, so a thread interleaves a block's
     // taps once for all its images.
@@ -248,14 +248,4 @@ enum ChannelBlockedDepthwise {
       }
     }
   }
-}
-
-/// The operands handed to worker threads. `@unchecked Sendable`: the input and weights are only
-/// read, each thread writes its own blocks' planes, and the epilogues carry read-only pointers the
-/// caller keeps alive for the call.
-private struct BlockPointers: @unchecked Sendable {
-  let input: UnsafePointer<Float>
-  let weights: UnsafePointer<Float>
-  let output: UnsafeMutablePointer<Float>
-  let epilogues: [GEMMEpilogue]
 }

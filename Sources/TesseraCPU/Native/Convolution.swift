@@ -133,3 +133,14 @@ enum Convolution {
     }
   }
 }
+
+/// A convolution kernel's operands handed to worker threads: the input, the weights (as the
+/// kernel reads them), the output and each image's epilogue. `@unchecked Sendable`: the input and
+/// weights are only read, each thread writes its own part of the output, and the epilogues carry
+/// read-only pointers the caller keeps alive for the call.
+struct ConvolutionOperands: @unchecked Sendable {
+  let input: UnsafePointer<Float>
+  let weights: UnsafePointer<Float>
+  let output: UnsafeMutablePointer<Float>
+  let epilogues: [GEMMEpilogue]
+}

@@ -52,7 +52,7 @@ enum DepthwiseConvolution {
   ) {
     let layout = DepthwisePlane.Layout(
       rows: shape.geometry.height, columns: shape.geometry.width, blockRows: blockRows, lanes: Lanes.count)
-    let operands = DepthwisePointers(
+    let operands = ConvolutionOperands(
       input: input, weights: weights, output: output, epilogues: (0..<shape.batch).map(epilogue))
     switch layout.rowStep {
     case 64: run(Lanes.self, RowStep64.self, shape, layout, operands, pool: pool)
@@ -65,7 +65,7 @@ enum DepthwiseConvolution {
   /// Every plane in `Lanes`' vectors, output rows `Step` floats apart in the padded plane.
   private static func run<Lanes: DepthwiseLanes, Step: DepthwiseRowStep>(
     _ lanes: Lanes.Type, _ step: Step.Type, _ shape: Convolution.Sizes, _ layout: DepthwisePlane.Layout,
-    _ shared: DepthwisePointers, pool: CPUThreadPool
+    _ shared: ConvolutionOperands, pool: CPUThreadPool
   ) {
     let (rows, columns) = (layout.rows, layout.columns)
     let taps = rows.kernel * columns.kernel
@@ -124,17 +124,11 @@ enum DepthwiseConvolution {
       row += rows.dilation &* width
       weights += columns.kernel
     }
-    let start = vector &* Lanes.count, count = Swift.min(Lanes.count, columns.output &- start)
-    let planeEnd = rows.output &* columns.output
+    let start = vector &* Lanes.count
     @inline(__always) func put(_ r: Int, _ sum: Lanes.Vector) {
       let y = first &+ r
       guard y < rows.output else { return }
-      let offset = y &* columns.output &+ start, target = output + offset
-      if offset &+ Lanes.count <= planeEnd {
-        UnsafeMutableRawPointer(target).storeBytes(of: sum, as: Lanes.Vector.self)
-      } else {
-        for lane in 0..<count { target[lane] = sum[lane] }
-      }
+      storeOutputs(sum, row: y, start: start, rows: rows, columns: columns, into: output)
     }
     put(0, sums.0)
     put(1, sums.1)
@@ -144,6 +138,23 @@ enum DepthwiseConvolution {
     put(5, sums.5)
     put(6, sums.6)
     put(7, sums.7)
+  }
+
+  /// Stores `sums`, the outputs `start ..< start + lanes` of output row `y` of the plane at
+  /// `output`: whole, or where the vector would reach past the plane's end, only the row's. A
+  /// whole vector stored past a row's end lands on the next row's first outputs, which the
+  /// callers store after it.
+  @inline(__always)
+  static func storeOutputs<Vector: SIMD>(
+    _ sums: Vector, row y: Int, start: Int, rows: WindowGeometry.Axis, columns: WindowGeometry.Axis,
+    into output: UnsafeMutablePointer<Float>
+  ) where Vector.Scalar == Float {
+    let offset = y &* columns.output &+ start, target = output + offset
+    if offset &+ Vector.scalarCount <= rows.output &* columns.output {
+      UnsafeMutableRawPointer(target).storeBytes(of: sums, as: Vector.self)
+    } else {
+      for lane in 0..<Swift.min(Vector.scalarCount, columns.output &- start) { target[lane] = sums[lane] }
+    }
   }
 }
 
@@ -317,13 +328,3 @@ enum RowStep128: DepthwiseRowStep { static var floats: Int? { 128 } }
 enum RowStep256: DepthwiseRowStep { static var floats: Int? { 256 } }
 /// The layout's.
 enum RowStepOfLayout: DepthwiseRowStep { static var floats: Int? { nil } }
-
-/// The operands handed to worker threads. `@unchecked Sendable`: the input and weights are only
-/// read, each thread writes its own planes, and the epilogues carry read-only pointers the caller
-/// keeps alive for the call.
-private struct DepthwisePointers: @unchecked Sendable {
-  let input: UnsafePointer<Float>
-  let weights: UnsafePointer<Float>
-  let output: UnsafeMutablePointer<Float>
-  let epilogues: [GEMMEpilogue]
-}

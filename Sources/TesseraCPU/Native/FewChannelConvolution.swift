@@ -38,7 +38,7 @@ enum FewChannelConvolution {
     let blocks = (outputs + blockOutputs - 1) / blockOutputs
     let packed = packedWeights(weights, outputs: outputs, taps: taps, blocks: blocks)
     defer { packed.deallocate() }
-    let operands = FewChannelPointers(
+    let operands = ConvolutionOperands(
       input: input, weights: UnsafePointer(packed), output: output, epilogues: (0..<shape.batch).map(epilogue))
     let imageInput = shape.channels * rows.input * columns.input
     let vectors = (columns.output + 15) / 16
@@ -227,14 +227,4 @@ struct SixteenSums {
       }
     }
   }
-}
-
-/// The operands handed to worker threads. `@unchecked Sendable`: the input and weights are only
-/// read, each thread writes its own output rows, and the epilogues carry read-only pointers the
-/// caller keeps alive for the call.
-private struct FewChannelPointers: @unchecked Sendable {
-  let input: UnsafePointer<Float>
-  let weights: UnsafePointer<Float>
-  let output: UnsafeMutablePointer<Float>
-  let epilogues: [GEMMEpilogue]
 }

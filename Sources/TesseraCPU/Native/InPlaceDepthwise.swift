@@ -32,7 +32,7 @@ enum InPlaceDepthwise {
     _ shape: Convolution.Sizes, input: UnsafePointer<Float>, weights: UnsafePointer<Float>,
     output: UnsafeMutablePointer<Float>, epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool
   ) {
-    let operands = Operands(
+    let operands = ConvolutionOperands(
       input: input, weights: weights, output: output, epilogues: (0..<shape.batch).map(epilogue))
     let (rows, columns) = (shape.geometry.height, shape.geometry.width)
     let (planeInput, positions, channels) = (rows.input * columns.input, shape.positions, shape.channels)
@@ -167,27 +167,12 @@ enum InPlaceDepthwise {
       }
     }
 
-    /// Stores outputs `start ..< start + 16` of output row `y`: whole, or where the vector would
-    /// reach past the plane's end, only the row's.
+    /// Stores outputs `start ..< start + 16` of output row `y`, through the bias and relu where
+    /// the column applies them.
     @inline(__always)
     func store(_ sums: SIMD16<Float>, row y: Int, start: Int) {
       let sum = relu ? VectorLanes.larger(SIMD16(), sums + bias) : sums
-      let offset = y &* columns.output &+ start, target = output + offset
-      if offset &+ 16 <= rows.output &* columns.output {
-        UnsafeMutableRawPointer(target).storeBytes(of: sum, as: SIMD16<Float>.self)
-      } else {
-        for lane in 0..<Swift.min(16, columns.output &- start) { target[lane] = sum[lane] }
-      }
+      DepthwiseConvolution.storeOutputs(sum, row: y, start: start, rows: rows, columns: columns, into: output)
     }
   }
-}
-
-/// The operands handed to worker threads. `@unchecked Sendable`: the input and weights are only
-/// read, each thread writes its own planes, and the epilogues carry read-only pointers the caller
-/// keeps alive for the call.
-private struct Operands: @unchecked Sendable {
-  let input: UnsafePointer<Float>
-  let weights: UnsafePointer<Float>
-  let output: UnsafeMutablePointer<Float>
-  let epilogues: [GEMMEpilogue]
 }
