@@ -88,7 +88,7 @@ struct NativeWindowKernelTests {
       batch: 2, channels: 5, height: 7, width: 7, outputs: 5, kernel: (5, 5), pads: [2, 2, 2, 2], groups: 5),
     ConvolutionCase(batch: 1, channels: 3, height: 18, width: 18, outputs: 3, kernel: (3, 3), groups: 3),
     ConvolutionCase(
-      batch: 1, channels: 2, height: 5, width: 300, outputs: 2, kernel: (3, 3), pads: [1, 1, 1, 1], groups: 2),
+      batch: 1, channels: 2, height: 5, width: 300, outputs: 2, kernel: (3, 5), pads: [1, 2, 1, 2], groups: 2),
     ConvolutionCase(
       batch: 1, channels: 4, height: 30, width: 32, outputs: 4, kernel: (3, 3), strides: (3, 3), pads: [1, 1, 1, 1],
       groups: 4),
@@ -96,11 +96,18 @@ struct NativeWindowKernelTests {
     // (even input columns to the odd phase) over a row of 57 (thirty-two, sixteen, four pairs
     // and a single float), an even pad with a column dilation of 2 (every tap in one phase).
     ConvolutionCase(
-      batch: 1, channels: 3, height: 9, width: 57, outputs: 3, kernel: (3, 3), strides: (2, 2), pads: [1, 1, 1, 1],
+      batch: 1, channels: 3, height: 9, width: 57, outputs: 3, kernel: (5, 5), strides: (2, 2), pads: [1, 1, 1, 1],
       groups: 3),
     ConvolutionCase(
       batch: 1, channels: 2, height: 10, width: 50, outputs: 2, kernel: (3, 3), strides: (2, 2), dilations: (1, 2),
       pads: [1, 2, 1, 2], groups: 2),
+    // Depthwise 3×3 with one row and column of padding before (`InPlaceDepthwise`): rows of 300
+    // outputs at stride 1, a row of 57 at stride 2 (29 outputs, a last vector of 13).
+    ConvolutionCase(
+      batch: 1, channels: 2, height: 5, width: 300, outputs: 2, kernel: (3, 3), pads: [1, 1, 1, 1], groups: 2),
+    ConvolutionCase(
+      batch: 1, channels: 3, height: 9, width: 57, outputs: 3, kernel: (3, 3), strides: (2, 2), pads: [1, 1, 1, 1],
+      groups: 3),
     // Depthwise in eight-lane vectors (output rows of at most 8): a 5x5 window with stride 2
     // (8x7 outputs), strides (1, 2) with a dilation and uneven pads (6 outputs a row), rows of
     // exactly 8 (the plane's last row stored whole), one output column over 20 channels.
