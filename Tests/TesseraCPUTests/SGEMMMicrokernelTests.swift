@@ -34,6 +34,32 @@ struct SGEMMMicrokernelTests {
     }
   }
 
+  @Test(
+    "an edge tile of the 12×32 microkernel: the rows and columns asked for, from packed panels, against a Double reference",
+    arguments: Array(1...12), [1, 4, 16, 17, 31, 32])
+  func edgeTile(rows: Int, columns: Int) {
+    let depth = 37
+    // Packed panels: A twelve floats a step (rows past `rows` hold values, never read back),
+    // B 32 floats a step, 64-byte aligned.
+    let a = SGEMMTests.random(12 * depth, seed: UInt64(rows)), b = SGEMMTests.random(32 * depth, seed: 7)
+    let panel = UnsafeMutablePointer<SIMD16<Float>>.allocate(capacity: 2 * depth)
+    defer { panel.deallocate() }
+    b.withUnsafeBytes { UnsafeMutableRawPointer(panel).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+    var c = [Float](repeating: .nan, count: 12 * 32)
+    a.withUnsafeBufferPointer { a in
+      c.withUnsafeMutableBufferPointer { c in
+        GEMMTile12x32.edgeTile(
+          rows: rows, columns: columns, depth: depth, a: a.baseAddress!, b: panel, c: c.baseAddress!, ldc: 32)
+      }
+    }
+    for i in 0..<rows {
+      for j in 0..<columns {
+        let expected = (0..<depth).reduce(0.0) { $0 + Double(a[$1 * 12 + i]) * Double(b[$1 * 32 + j]) }
+        #expect(abs(Double(c[i * 32 + j]) - expected) <= 1e-4, "row \(i), column \(j)")
+      }
+    }
+  }
+
   @Test("block sizes follow the caches: A micro-panel in half of L1, B block in half of L2, A block four L2s")
   func blocking() {
     // Emerald Rapids: 48 KiB L1d, 2 MiB L2; 12×32 tile. 24576 / 48 = 512 → capped at 384;

@@ -23,6 +23,11 @@ protocol GEMMMicrokernel {
   static func tile<Lookahead: GEMMLookahead>(
     depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
     accumulate: Bool, lookahead: Lookahead)
+  /// At least rows `0..<rows` and columns `0..<columns` of a tile (each at most the tile's)
+  /// over `depth` steps, overwriting C: a partial tile at a product's edge.
+  static func edgeTile(
+    rows: Int, columns: Int, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>,
+    c: UnsafeMutablePointer<Float>, ldc: Int)
 }
 
 extension GEMMMicrokernel {
@@ -60,6 +65,17 @@ extension GEMMMicrokernel {
     tile(
       depth: depth, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate,
       lookahead: PanelLookahead(next: next, rows: rows))
+  }
+}
+
+extension GEMMMicrokernel {
+  /// The whole tile, whatever part of it is wanted.
+  @inline(__always)
+  static func edgeTile(
+    rows: Int, columns: Int, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>,
+    c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    tile(depth: depth, a: a, b: b, c: c, ldc: ldc, accumulate: false)
   }
 }
 
@@ -162,5 +178,66 @@ enum GEMMTile12x32: GEMMMicrokernel {
     put(9, c90, c91)
     put(10, cA0, cA1)
     put(11, cB0, cB1)
+  }
+}
+
+extension GEMMTile12x32 {
+  /// At least rows `0..<rows` and columns `0..<columns` of the tile, overwriting C: four rows
+  /// at a time, of sixteen columns where `columns` is at most sixteen, so an edge tile costs
+  /// about its share of a whole one (a 240→40 1x1 convolution on 14×14, whose last four rows
+  /// ran a whole tile, took as long as 240→48). Most of a tile's rows and columns run it whole.
+  @inline(__always)
+  static func edgeTile(
+    rows: Int, columns: Int, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>,
+    c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    if rows > 8 && columns > 16 {
+      tile(depth: depth, a: a, b: b, c: c, ldc: ldc, accumulate: false)
+      return
+    }
+    for first in stride(from: 0, to: rows, by: 4) {
+      if columns > 16 {
+        fourRows(wide: true, depth: depth, a: a + first, b: b, c: c + first * ldc, ldc: ldc)
+      } else {
+        fourRows(wide: false, depth: depth, a: a + first, b: b, c: c + first * ldc, ldc: ldc)
+      }
+    }
+  }
+
+  /// Four rows of the tile from the A micro-panel at `a` (twelve floats a step), over its first
+  /// sixteen columns, or all 32 when `wide`: eight multiply-adds a step to six loads.
+  @inline(__always)
+  private static func fourRows(
+    wide: Bool, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>,
+    ldc: Int
+  ) {
+    var c00 = SIMD16<Float>(), c10 = SIMD16<Float>(), c20 = SIMD16<Float>(), c30 = SIMD16<Float>()
+    var c01 = SIMD16<Float>(), c11 = SIMD16<Float>(), c21 = SIMD16<Float>(), c31 = SIMD16<Float>()
+    var ap = a, bp = b
+    for _ in 0..<depth {
+      let b0 = bp[0]
+      c00 = c00.addingProduct(ap[0], b0)
+      c10 = c10.addingProduct(ap[1], b0)
+      c20 = c20.addingProduct(ap[2], b0)
+      c30 = c30.addingProduct(ap[3], b0)
+      if wide {
+        let b1 = bp[1]
+        c01 = c01.addingProduct(ap[0], b1)
+        c11 = c11.addingProduct(ap[1], b1)
+        c21 = c21.addingProduct(ap[2], b1)
+        c31 = c31.addingProduct(ap[3], b1)
+      }
+      ap += rows
+      bp += 2
+    }
+    @inline(__always) func put(_ row: Int, _ low: SIMD16<Float>, _ high: SIMD16<Float>) {
+      let target = UnsafeMutableRawPointer(c + row * ldc)
+      target.storeBytes(of: low, as: SIMD16<Float>.self)
+      if wide { target.storeBytes(of: high, toByteOffset: 64, as: SIMD16<Float>.self) }
+    }
+    put(0, c00, c01)
+    put(1, c10, c11)
+    put(2, c20, c21)
+    put(3, c30, c31)
   }
 }

@@ -213,12 +213,8 @@ public enum SGEMM {
                   Kernel.tile(depth: depth, a: aMicro, b: bMicro, c: target, ldc: ldc, accumulate: pc > 0)
                 }
               } else {
-                if jr == 0, let nextA {
-                  Kernel.tile(
-                    depth: depth, a: aMicro, b: bMicro, c: tile, ldc: nr, accumulate: false, prefetching: nextA)
-                } else {
-                  Kernel.tile(depth: depth, a: aMicro, b: bMicro, c: tile, ldc: nr, accumulate: false)
-                }
+                Kernel.edgeTile(
+                  rows: tileHeight, columns: tileWidth, depth: depth, a: aMicro, b: bMicro, c: tile, ldc: nr)
                 // One loop per case, so each vectorises (a test per element kept it scalar).
                 for r in 0..<tileHeight {
                   let (row, source) = (target + r * ldc, UnsafePointer(tile + r * nr))
