@@ -99,13 +99,6 @@ struct OutputRowConvolutionTests {
     #expect(OutputRowConvolution.fits(sizes(side: 7, kernel: 1, pads: 0)))
     #expect(!OutputRowConvolution.fits(sizes(side: 13, kernel: 1, stride: 2, pads: 0)))
     #expect(!OutputRowConvolution.fits(sizes(side: 7, kernel: 3, groups: 2)))
-    // A 1x1 kernel takes two panels of 32 output channels a thread: 96 outputs (three panels)
-    // on one thread, not on two; a 3x3 kernel any number.
-    let pointwise = Case(
-      channels: 8, outputs: 96, height: 7, width: 7, kernel: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0])
-    #expect(OutputRowConvolution.balances(pointwise.sizes, threads: 1))
-    #expect(!OutputRowConvolution.balances(pointwise.sizes, threads: 2))
-    #expect(OutputRowConvolution.balances(sizes(side: 7, kernel: 3), threads: 8))
   }
 
   /// Through the cpu device: a ResNet-like 7×7 layer of constant weights keeps their packing and

@@ -45,12 +45,11 @@ struct NativeConvolution: Sendable {
 
   /// Whether the SGEMM convolution `shape` reads its constant weights packed once
   /// (``GEMMPackedA``): one group, not depthwise, Winograd's, a few channels' direct one or
-  /// ``OutputRowConvolution``'s (but for a 1x1 kernel, which it takes only on few enough
-  /// threads), more than one position.
+  /// ``OutputRowConvolution``'s, more than one position.
   static func packsWeights(_ shape: Convolution.Sizes) -> Bool {
     shape.groups == 1 && !WinogradConvolution.applies(to: shape) && shape.positions > 1
       && !DepthwiseConvolution.applies(to: shape) && !FewChannelConvolution.applies(to: shape)
-      && (!OutputRowConvolution.applies(to: shape) || shape.columnsAreImage)
+      && !OutputRowConvolution.applies(to: shape)
   }
 
   /// Runs it: `pointer(value)` gives each operand's memory, `output` the root's.

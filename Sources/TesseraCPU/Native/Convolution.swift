@@ -69,7 +69,7 @@ enum Convolution {
       FewChannelConvolution.run(shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
       return
     }
-    if OutputRowConvolution.applies(to: shape), OutputRowConvolution.balances(shape, threads: pool.threads),
+    if OutputRowConvolution.applies(to: shape),
       let packed = outputRowWeights?.packed(weights, outputs: shape.outputs, depth: shape.depth)
     {
       OutputRowConvolution.run(

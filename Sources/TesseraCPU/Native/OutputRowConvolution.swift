@@ -6,9 +6,10 @@ import TesseraIR
 /// row's seven positions are one micro-panel of A (packed from the image through a copy with its
 /// padding, ``pack(_:image:outputRows:into:)``), the constant weights are B, packed once into micro-panels
 /// of 32 output channels (``PackedWeights``). On the im2col product the 49 positions filled two
-/// 32-column tiles to 77%; here every tile is full. The threads take disjoint panels of output
-/// channels (each reads its share of the weights once), then turn their columns of `Cᵀ` into
-/// the `[O, OH·OW]` product and run the epilogue over each channel.
+/// 32-column tiles to 77%; here every tile is full. The threads take disjoint runs of (panel of
+/// output channels, output row) pairs, panel by panel, then turn their part of `Cᵀ` into the
+/// `[O, OH·OW]` product and run the epilogue over it: MobileNetV3's 576→96 on two threads,
+/// three panels, runs ten and a half panel rows each, where whole panels split two and one.
 enum OutputRowConvolution {
   /// The microkernel: its rows are an output row's positions.
   typealias Kernel = GEMMTile7x32
@@ -25,14 +26,6 @@ enum OutputRowConvolution {
   /// 14 accumulators would not fit 16 ymm registers).
   static func applies(to shape: Convolution.Sizes) -> Bool {
     SGEMM.Microkernel.preferred == .tile12x32 && fits(shape)
-  }
-
-  /// Whether `threads` threads share `shape`'s panels of 32 output channels well enough: a 1x1
-  /// kernel's product is short (its depth is the input channels), so it runs here only with at
-  /// least two panels a thread (MobileNetV3's 576→96 on two threads, three panels split two
-  /// and one, went 0.043–0.051 → 0.080 ms; the SGEMM product splits its rows finer).
-  static func balances(_ shape: Convolution.Sizes, threads: Int) -> Bool {
-    !shape.columnsAreImage || (shape.outputs + Kernel.columns - 1) / Kernel.columns >= 2 * threads
   }
 
   /// Whether `shape` is one group (not depthwise) with output rows of seven, at most
@@ -71,7 +64,7 @@ enum OutputRowConvolution {
         a: a, panelStride: panelStride, transposed: transposed, ldc: ldc, weights: weights,
         output: output + image * shape.outputs * positions, outputs: shape.outputs, outputRows: height.output,
         positions: positions, epilogue: epilogue(image))
-      pool.forEachChunk(of: weights.panels) { product.run(panels: $0) }
+      pool.forEachChunk(of: weights.panels * height.output) { product.run(units: $0) }
     }
   }
 
@@ -201,53 +194,68 @@ private struct Product: @unchecked Sendable {
   let outputs: Int, outputRows: Int, positions: Int
   let epilogue: GEMMEpilogue
 
-  /// Output channel panels `panels`: their columns of `Cᵀ` block by block of the depth, then
-  /// each channel written into the product, with the epilogue.
-  func run(panels: Range<Int>) {
+  /// Units `units` of the product, unit `u` being output row `u % outputRows` of output channel
+  /// panel `u / outputRows`.
+  func run(units: Range<Int>) {
+    var unit = units.lowerBound
+    while unit < units.upperBound {
+      let panel = unit / outputRows, first = unit - panel * outputRows
+      let rows = first..<Swift.min(outputRows, units.upperBound - panel * outputRows)
+      run(panel: panel, rows: rows)
+      unit = panel * outputRows + rows.upperBound
+    }
+  }
+
+  /// Output rows `rows` of output channel panel `panel`: their tiles of `Cᵀ` block by block of
+  /// the depth, then written into the product, with the epilogue.
+  private func run(panel: Int, rows: Range<Int>) {
     typealias Kernel = OutputRowConvolution.Kernel
     let (depth, width) = (weights.depth, Kernel.columns)
-    for panel in panels {
-      for start in stride(from: 0, to: depth, by: OutputRowConvolution.blockDepth) {
-        let steps = Swift.min(OutputRowConvolution.blockDepth, depth - start)
-        let b = weights.panel(panel, step: start)
-        // The weights come from memory: the first two rows' tiles ask for the next block's
-        // micro-panel, half each.
-        let next = UnsafeRawPointer(b + 2 * steps).assumingMemoryBound(to: Float.self)
-        for row in 0..<outputRows {
-          let (aRow, c) = (
-            a + row * panelStride + start * Kernel.rows, transposed + row * Kernel.rows * ldc + panel * width
-          )
-          if row < 2 {
-            Kernel.tile(
-              depth: steps, a: aRow, b: b, c: c, ldc: ldc, accumulate: start > 0,
-              lookahead: PanelLookahead(next: next + row * steps * 16, rows: 16))
-          } else {
-            Kernel.tile(depth: steps, a: aRow, b: b, c: c, ldc: ldc, accumulate: start > 0)
-          }
+    for start in stride(from: 0, to: depth, by: OutputRowConvolution.blockDepth) {
+      let steps = Swift.min(OutputRowConvolution.blockDepth, depth - start)
+      let b = weights.panel(panel, step: start)
+      // The weights come from memory: the first two rows' tiles ask for the next block's
+      // micro-panel, half each.
+      let next = UnsafeRawPointer(b + 2 * steps).assumingMemoryBound(to: Float.self)
+      for row in rows {
+        let (aRow, c) = (
+          a + row * panelStride + start * Kernel.rows, transposed + row * Kernel.rows * ldc + panel * width
+        )
+        let lead = row - rows.lowerBound
+        if lead < 2 {
+          Kernel.tile(
+            depth: steps, a: aRow, b: b, c: c, ldc: ldc, accumulate: start > 0,
+            lookahead: PanelLookahead(next: next + lead * steps * 16, rows: 16))
+        } else {
+          Kernel.tile(depth: steps, a: aRow, b: b, c: c, ldc: ldc, accumulate: start > 0)
         }
       }
-      let channels = (panel * width)..<Swift.min(outputs, (panel + 1) * width)
-      storeTransposed(channels: channels)
-      for o in channels { epilogue.apply(row: o, columns: 0..<positions, c: output, ldc: positions) }
     }
+    let channels = (panel * width)..<Swift.min(outputs, (panel + 1) * width)
+    let span = (rows.lowerBound * Kernel.rows)..<(rows.upperBound * Kernel.rows)
+    storeTransposed(channels: channels, positions: span)
+    for o in channels { epilogue.apply(row: o, columns: span, c: output, ldc: positions) }
   }
 }
 
 extension Product {
-  /// `output[o, position] = Cᵀ[position, o]` for the output channels `channels`: blocks of
-  /// sixteen channels by sixteen positions through the 16×16 transpose, the rest one by one.
-  func storeTransposed(channels: Range<Int>) {
-    let wholePositions = positions / 16 * 16
+  /// `output[o, position] = Cᵀ[position, o]` for the output channels `channels` and the
+  /// positions `span`: blocks of sixteen channels by sixteen positions through the 16×16
+  /// transpose, the rest one by one.
+  func storeTransposed(channels: Range<Int>, positions span: Range<Int>) {
+    let wholeEnd = span.lowerBound + span.count / 16 * 16
     var first = channels.lowerBound
     while first + 16 <= channels.upperBound {
-      for start in stride(from: 0, to: wholePositions, by: 16) {
+      for start in stride(from: span.lowerBound, to: wholeEnd, by: 16) {
         tessera_transpose16(transposed + (start * ldc + first), ldc, output + (first * positions + start), positions)
       }
       first += 16
     }
     for o in channels {
       let target = output + o * positions
-      for position in (o < first ? wholePositions : 0)..<positions { target[position] = transposed[position * ldc + o] }
+      for position in (o < first ? wholeEnd : span.lowerBound)..<span.upperBound {
+        target[position] = transposed[position * ldc + o]
+      }
     }
   }
 }
