@@ -51,31 +51,50 @@ struct OutputRowConvolutionTests {
 
   @Test("matches a plain loop with a bias and relu", arguments: cases.indices, [1, 3])
   func matchesLoop(index: Int, threads: Int) {
-    let conv = Self.cases[index]
+    check(Self.cases[index], threads: threads, scaled: false)
+  }
+
+  /// A squeeze-and-excitation gate's scales, one per channel of each image, multiplied in as A
+  /// is packed (``Convolution/ChannelScales``).
+  @Test(
+    "a 1x1 kernel's input scaled per channel as A is packed",
+    arguments: cases.indices.filter { cases[$0].kernel == [1, 1] }, [1, 3])
+  func scaledInput(index: Int, threads: Int) {
+    check(Self.cases[index], threads: threads, scaled: true)
+  }
+
+  /// `conv` on `threads` threads with a bias and relu, its input scaled by image and channel
+  /// when `scaled`, against ``loop(_:input:weights:bias:)`` over the scaled input.
+  private func check(_ conv: Case, threads: Int, scaled: Bool) {
     let shape = conv.sizes
     #expect(OutputRowConvolution.applies(to: shape) == (SGEMM.Microkernel.preferred == .tile12x32))
     let (height, width) = (shape.geometry.height, shape.geometry.width)
-    let input = (0..<(shape.batch * shape.channels * height.input * width.input)).map {
-      Float(($0 * 37 + 11) % 9 - 4)
-    }
+    let plane = height.input * width.input
+    let input = (0..<(shape.batch * shape.channels * plane)).map { Float(($0 * 37 + 11) % 9 - 4) }
+    let scales = (0..<(shape.batch * shape.channels)).map { Float(($0 * 5 + 3) % 7 - 3) }
     let weights = (0..<(shape.outputs * shape.depth)).map { Float(($0 * 29 + 5) % 9 - 4) / 2 }
     let bias = (0..<shape.outputs).map { Float($0 % 5) - 2 }
     var output = [Float](repeating: .nan, count: shape.batch * shape.outputs * shape.positions)
     let packed = OutputRowConvolution.PackedWeights(weights: weights, outputs: shape.outputs, depth: shape.depth)
     input.withUnsafeBufferPointer { x in
       bias.withUnsafeBufferPointer { b in
-        output.withUnsafeMutableBufferPointer { y in
-          OutputRowConvolution.run(
-            shape, input: x.baseAddress!, weights: packed, output: y.baseAddress!,
-            epilogue: { _ in GEMMEpilogue(rowBias: b.baseAddress!, activation: .relu) },
-            pool: CPUThreadPool(threads: threads))
+        scales.withUnsafeBufferPointer { s in
+          output.withUnsafeMutableBufferPointer { y in
+            OutputRowConvolution.run(
+              shape, input: x.baseAddress!, weights: packed, output: y.baseAddress!,
+              inputScales: scaled
+                ? Convolution.ChannelScales(values: s.baseAddress!, imageStride: shape.channels) : nil,
+              epilogue: { _ in GEMMEpilogue(rowBias: b.baseAddress!, activation: .relu) },
+              pool: CPUThreadPool(threads: threads))
+          }
         }
       }
     }
     // Outputs start as NaN: one left unwritten fails the test as a wrong one does.
-    let expected = Self.loop(shape, input: input, weights: weights, bias: bias)
+    let scaledInput = scaled ? input.indices.map { input[$0] * scales[$0 / plane] } : input
+    let expected = Self.loop(shape, input: scaledInput, weights: weights, bias: bias)
     let wrong = zip(output, expected).filter { !(abs(Double($0) - $1) <= 1e-4) }
-    #expect(wrong.isEmpty, "\(conv): \(wrong.count) wrong, e.g. \(wrong.prefix(3))")
+    #expect(wrong.count == 0, "\(conv): e.g. \(wrong.prefix(3))")
   }
 
   /// Which shapes it takes: up to 16 seven-wide output rows of one group, strides 1 or 2 along

@@ -91,8 +91,14 @@ public final class CPUDevice: Device {
 }
 
 extension CPUDevice {
-  /// Every op and dtype, with `conv2d` and pooling kept whole for the native kernels.
-  static let capabilities = TargetCapabilities.everything("cpu", windowKernels: [.conv2d, .maxPool2d, .avgPool2d])
+  /// Every op and dtype, with `conv2d` and pooling kept whole for the native kernels, and a
+  /// pointwise convolution's input scaled per channel as it is packed
+  /// (``TargetCapabilities/scalesConvolutionInputs``).
+  static let capabilities: TargetCapabilities = {
+    var capabilities = TargetCapabilities.everything("cpu", windowKernels: [.conv2d, .maxPool2d, .avgPool2d])
+    capabilities.scalesConvolutionInputs = true
+    return capabilities
+  }()
 
   /// The `cpu` target of `tessera compile`: every op; no artifacts beyond the common ones.
   public static let compileTarget = CompileTarget(capabilities: CPUDevice.capabilities)

@@ -228,7 +228,8 @@ final class CPUPlanBackend: PlanBackend {
     case .convolution(let kernel):
       "native \(Self.convolutionPath(kernel.shape))conv2d "
         + "\(kernel.shape.geometry.height.kernel)x\(kernel.shape.geometry.width.kernel) (\(kernel.shape.channels)→"
-        + "\(kernel.shape.outputs), \(kernel.shape.geometry.height.output)×\(kernel.shape.geometry.width.output)) → %\(graph[root].name)"
+        + "\(kernel.shape.outputs), \(kernel.shape.geometry.height.output)×\(kernel.shape.geometry.width.output))"
+        + "\(kernel.inputScale == nil ? "" : " of input scaled per channel") → %\(graph[root].name)"
     case .pooling(let kernel): "native \(kernel.reduction == .maximum ? "max" : "avg") pool → %\(graph[root].name)"
     case .reduction(let kernel): "native \(kernel.kind) → %\(graph[root].name)"
     case .rows(let kernel): "native \(kernel.operation) → %\(graph[root].name)"

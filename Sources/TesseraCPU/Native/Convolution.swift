@@ -34,19 +34,40 @@ enum Convolution {
     }
   }
 
+  /// A scale for each input channel of each image, applied as the input is read.
+  /// `@unchecked Sendable`: only read.
+  struct ChannelScales: @unchecked Sendable {
+    /// Image 0's scales, one per channel.
+    let values: UnsafePointer<Float>
+    /// Floats between two images' scales (0: every image has image 0's).
+    let imageStride: Int
+
+    /// Image `image`'s scales.
+    func image(_ image: Int) -> UnsafePointer<Float> { values + image * imageStride }
+  }
+
+  /// Whether `run` takes input scales for `shape`: a 1x1 convolution of one group whose columns
+  /// are the image (the SGEMM's B rows or ``OutputRowConvolution``'s A, scaled as they are
+  /// packed), more than one position.
+  static func scalesInputs(_ shape: Sizes) -> Bool {
+    shape.groups == 1 && shape.columnsAreImage && shape.positions > 1
+  }
+
   /// `output[N, O, OH, OW] = epilogue(conv2d(input, weights))`; `epilogue(n)` is image `n`'s
   /// epilogue over its `[O, OH·OW]` product (rows are output channels). `winogradKernels`, for
   /// constant weights, keeps ``WinogradConvolution``'s transform of them from run to run, and
   /// `packedWeights`, for constant weights of one group, their packing as SGEMM's A
   /// (``GEMMPackedA``), and `outputRowWeights`, for constant weights of a convolution
-  /// ``OutputRowConvolution`` takes, their packing as its B.
+  /// ``OutputRowConvolution`` takes, their packing as its B. `inputScales`, where
+  /// ``scalesInputs(_:)``, multiply each input channel as it is read.
   static func run(
     _ shape: Sizes, input: UnsafePointer<Float>, weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-    epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool,
+    inputScales: ChannelScales? = nil, epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool,
     winogradKernels: ConstantCache<WinogradConvolution.TransformedKernels>? = nil,
     packedWeights: ConstantCache<GEMMPackedA>? = nil,
     outputRowWeights: ConstantCache<OutputRowConvolution.PackedWeights>? = nil
   ) {
+    precondition(inputScales == nil || scalesInputs(shape), "input scales for a convolution that does not take them")
     if ChannelBlockedDepthwise.applies(to: shape, threads: pool.threads) {
       ChannelBlockedDepthwise.run(
         shape, input: input, weights: weights, output: output, epilogue: epilogue, pool: pool)
@@ -73,7 +94,7 @@ enum Convolution {
       let packed = outputRowWeights?.packed(weights, outputs: shape.outputs, depth: shape.depth)
     {
       OutputRowConvolution.run(
-        shape, input: input, weights: packed, output: output, epilogue: epilogue, pool: pool)
+        shape, input: input, weights: packed, output: output, inputScales: inputScales, epilogue: epilogue, pool: pool)
       return
     }
     if shape.columnsAreImage && shape.positions == 1 {
@@ -97,7 +118,8 @@ enum Convolution {
         if shape.columnsAreImage {
           SGEMM.multiply(
             m: groupOutputs, n: positions, k: depth, a: a, lda: depth,
-            source: GEMMMatrixSource(b: channels, ldb: height * width), c: c, ldc: positions,
+            source: GEMMMatrixSource(b: channels, ldb: height * width, rowScales: inputScales?.image(image)), c: c,
+            ldc: positions,
             epilogue: groupEpilogue, pool: pool, packedA: packedA)
         } else {
           SGEMM.multiply(

@@ -64,10 +64,12 @@ enum GEMMPacking {
   }
 
   /// Packs `depth × columns` of row-major B (row stride `ldb`) into micro-panels of `nr` columns
-  /// (the microkernel's): for each panel, each k, `nr` consecutive floats (zero past `columns`).
+  /// (the microkernel's): for each panel, each k, `nr` consecutive floats (zero past `columns`),
+  /// row `p` multiplied by `rowScales[p]` where there are scales.
   @inline(__always)
   static func packB<Element: GEMMElement>(
-    _ b: UnsafePointer<Element>, ldb: Int, depth: Int, columns: Int, nr: Int, into packed: UnsafeMutablePointer<Float>
+    _ b: UnsafePointer<Element>, ldb: Int, depth: Int, columns: Int, nr: Int, into packed: UnsafeMutablePointer<Float>,
+    rowScales: UnsafePointer<Float>? = nil
   ) {
     let fullWidth = columns / nr * nr, panelStride = depth * nr
     // Row by row, so B is read sequentially (a panel-by-panel walk reads 128 bytes per row at a
@@ -83,6 +85,24 @@ enum GEMMPacking {
       if fullWidth < columns {
         Element.widen(row + fullWidth, count: columns - fullWidth, into: out)
         (out + columns - fullWidth).update(repeating: 0, count: nr - (columns - fullWidth))
+      }
+      if let rowScales {
+        scale(packed + p * nr, panels: (columns + nr - 1) / nr, nr: nr, stride: panelStride, by: rowScales[p])
+      }
+    }
+  }
+
+  /// Multiplies `nr` floats (a multiple of 16) at `start` and at each `stride` after it,
+  /// `panels` times, by `factor`.
+  @inline(__always)
+  private static func scale(_ start: UnsafeMutablePointer<Float>, panels: Int, nr: Int, stride: Int, by factor: Float) {
+    let raw = UnsafeMutableRawPointer(start)
+    for panel in 0..<panels {
+      for lane in Swift.stride(from: 0, to: nr, by: 16) {
+        let offset = (panel * stride + lane) * 4
+        raw.storeBytes(
+          of: raw.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self) * factor, toByteOffset: offset,
+          as: SIMD16<Float>.self)
       }
     }
   }

@@ -18,16 +18,22 @@ extension GEMMPanelSource {
   func packedPanels(row: Int, column: Int, nr: Int) -> (start: UnsafePointer<Float>, panelStride: Int)? { nil }
 }
 
-/// A stored row-major B (row stride `ldb`), f32 or f16. `@unchecked Sendable`: it is only read.
+/// A stored row-major B (row stride `ldb`), f32 or f16, each row multiplied by its scale where
+/// there are `rowScales` (a 1x1 convolution's input channels scaled by a squeeze-and-excitation
+/// gate). `@unchecked Sendable`: it is only read.
 struct GEMMMatrixSource<Element: GEMMElement>: GEMMPanelSource, @unchecked Sendable {
   /// B's first element.
   let b: UnsafePointer<Element>
   /// Elements between the starts of two rows.
   let ldb: Int
+  /// A scale per row of B, or nil.
+  var rowScales: UnsafePointer<Float>? = nil
 
-  /// Packs the block with ``GEMMPacking/packB(_:ldb:depth:columns:nr:into:)``.
+  /// Packs the block with ``GEMMPacking/packB(_:ldb:depth:columns:nr:into:rowScales:)``.
   @inline(__always)
   func pack(row: Int, depth: Int, column: Int, columns: Int, nr: Int, into packed: UnsafeMutablePointer<Float>) {
-    GEMMPacking.packB(b + row * ldb + column, ldb: ldb, depth: depth, columns: columns, nr: nr, into: packed)
+    GEMMPacking.packB(
+      b + row * ldb + column, ldb: ldb, depth: depth, columns: columns, nr: nr, into: packed,
+      rowScales: rowScales.map { $0 + row })
   }
 }

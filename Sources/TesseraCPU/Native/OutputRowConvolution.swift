@@ -41,9 +41,11 @@ enum OutputRowConvolution {
 
   /// `output[N, O, OH, OW] = epilogue(conv2d(input, weights))` with the weights packed in
   /// `weights`; `epilogue(n)` is image `n`'s epilogue over its `[O, OH·OW]` product.
+  /// `inputScales` (a 1x1 kernel's only) multiply each input channel as A is packed.
   static func run(
     _ shape: Convolution.Sizes, input: UnsafePointer<Float>, weights: PackedWeights,
-    output: UnsafeMutablePointer<Float>, epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool
+    output: UnsafeMutablePointer<Float>, inputScales: Convolution.ChannelScales? = nil,
+    epilogue: (Int) -> GEMMEpilogue, pool: CPUThreadPool
   ) {
     let (height, width) = (shape.geometry.height, shape.geometry.width)
     let (depth, positions) = (shape.depth, shape.positions)
@@ -58,8 +60,11 @@ enum OutputRowConvolution {
       transposed.deallocate()
     }
     for image in 0..<shape.batch {
-      let source = SendableImage(pointer: input + image * shape.channels * height.input * width.input, a: a)
-      pool.forEachChunk(of: height.output) { pack(shape, image: source.pointer, outputRows: $0, into: source.a) }
+      let source = SendableImage(
+        pointer: input + image * shape.channels * height.input * width.input, a: a, scales: inputScales?.image(image))
+      pool.forEachChunk(of: height.output) {
+        pack(shape, image: source.pointer, outputRows: $0, into: source.a, scales: source.scales)
+      }
       let product = Product(
         a: a, panelStride: panelStride, transposed: transposed, ldc: ldc, weights: weights,
         output: output + image * shape.outputs * positions, outputs: shape.outputs, outputRows: height.output,
@@ -71,14 +76,18 @@ enum OutputRowConvolution {
   /// Packs A's output rows `outputRows` of one image: for output row `p`, at
   /// `a[p · (depth · 7 + 8) + k · 7 + ox]`, the input of step `k = (c·kh + ky)·kw + kx` under
   /// position `(p, ox)`, zero in the padding. The input rows they read are first copied between
-  /// zeros, so each step is one eight-lane load and store.
+  /// zeros, so each step is one eight-lane load and store. `scales` (a 1x1 kernel's only)
+  /// multiply each channel.
   static func pack(
-    _ shape: Convolution.Sizes, image: UnsafePointer<Float>, outputRows: Range<Int>, into a: UnsafeMutablePointer<Float>
+    _ shape: Convolution.Sizes, image: UnsafePointer<Float>, outputRows: Range<Int>,
+    into a: UnsafeMutablePointer<Float>,
+    scales: UnsafePointer<Float>? = nil
   ) {
     if shape.columnsAreImage {
-      packImage(shape, image: image, outputRows: outputRows, into: a)
+      packImage(shape, image: image, outputRows: outputRows, into: a, scales: scales)
       return
     }
+    precondition(scales == nil, "input scales for a kernel larger than 1x1")
     let (height, width) = (shape.geometry.height, shape.geometry.width)
     // Padded rows: what the output rows' taps reach, and room for a 16-lane load from the last tap.
     let first = outputRows.lowerBound * height.stride
@@ -119,20 +128,24 @@ enum OutputRowConvolution {
 extension OutputRowConvolution {
   /// ``pack(_:image:outputRows:into:)`` for a 1x1 kernel whose columns are the image: step `k`
   /// of output row `p` is channel `k`'s seven positions from `7p`, one eight-lane load each (a
-  /// copy of every 7-float row between zeros cost more than the product saved).
+  /// copy of every 7-float row between zeros cost more than the product saved), times
+  /// `scales[k]` where there are scales.
   private static func packImage(
-    _ shape: Convolution.Sizes, image: UnsafePointer<Float>, outputRows: Range<Int>, into a: UnsafeMutablePointer<Float>
+    _ shape: Convolution.Sizes, image: UnsafePointer<Float>, outputRows: Range<Int>,
+    into a: UnsafeMutablePointer<Float>,
+    scales: UnsafePointer<Float>?
   ) {
     let (positions, panelStride) = (shape.positions, shape.depth * Kernel.rows + 8)
     let end = image + shape.channels * positions
     for p in outputRows {
       var (source, target) = (image + p * Kernel.rows, a + p * panelStride)
-      for _ in 0..<shape.channels {
+      for channel in 0..<shape.channels {
+        let factor = scales?[channel] ?? 1
         if source + 8 <= end {
           UnsafeMutableRawPointer(target).storeBytes(
-            of: UnsafeRawPointer(source).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+            of: UnsafeRawPointer(source).loadUnaligned(as: SIMD8<Float>.self) * factor, as: SIMD8<Float>.self)
         } else {
-          target.update(from: source, count: Kernel.rows)
+          for lane in 0..<Kernel.rows { target[lane] = source[lane] * factor }
         }
         (source, target) = (source + positions, target + Kernel.rows)
       }
@@ -179,6 +192,8 @@ extension OutputRowConvolution {
 private struct SendableImage: @unchecked Sendable {
   let pointer: UnsafePointer<Float>
   let a: UnsafeMutablePointer<Float>
+  /// Its input scales, one per channel, or nil.
+  let scales: UnsafePointer<Float>?
 }
 
 /// One image's transposed product and what follows it. `@unchecked Sendable`: threads read A

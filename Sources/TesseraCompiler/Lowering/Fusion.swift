@@ -57,7 +57,9 @@ public enum Fusion {
   /// `normsProducts` says which matmuls take an `rms_norm` over the last axis of their left
   /// operand into their kernel, which computes the norm on the way (a decode step's projections
   /// by quantized weights read in place); like a weight's decode, such a norm is recomputed in
-  /// each product kernel that reads it. With `computesUpdates`, an `update_slice` written in
+  /// each product kernel that reads it. `scalesConvolutionInputs` says which convolutions take
+  /// the `mul` scaling their input per channel into their kernel (``ConvolutionInputScale``),
+  /// what that `mul` reads staying materialised. With `computesUpdates`, an `update_slice` written in
   /// place over an argument (a KV cache's new rows) takes the elementwise ops, RoPE and reshapes
   /// that produce its update into its kernel, and a product that `writesUpdates` allows (the
   /// value projection: the product's kernel then stores into the cache).
@@ -65,12 +67,13 @@ public enum Fusion {
     _ graph: Graph, runsOnTarget: (Node) -> Bool = { _ in true },
     readsTransposedOperands: @escaping (Node) -> Bool = { _ in false },
     pairsProducts: @escaping (Node, Node) -> Bool = { _, _ in false },
-    normsProducts: @escaping (Node) -> Bool = { _ in false }, computesUpdates: Bool = false,
+    normsProducts: @escaping (Node) -> Bool = { _ in false },
+    scalesConvolutionInputs: @escaping (Node) -> Bool = { _ in false }, computesUpdates: Bool = false,
     writesUpdates: @escaping (Node) -> Bool = { _ in false }
   ) -> (groups: [FusedGroup], refusals: [FusionRefusal]) {
     let choices = Choices(
       readsTransposedOperands: readsTransposedOperands, pairsProducts: pairsProducts, normsProducts: normsProducts,
-      computesUpdates: computesUpdates, writesUpdates: writesUpdates)
+      scalesConvolutionInputs: scalesConvolutionInputs, computesUpdates: computesUpdates, writesUpdates: writesUpdates)
     let users = Users(graph)
     let returned = Set(graph.results)
     var groupOf: [Int: Int] = [:]  // node index -> group id
@@ -157,11 +160,12 @@ public enum Fusion {
     return isFusible(node) ? .elementwise : .library
   }
 
-  /// The target's answers to the fusions it chooses (``groups(_:runsOnTarget:readsTransposedOperands:pairsProducts:normsProducts:computesUpdates:writesUpdates:)``).
+  /// The target's answers to the fusions it chooses (``groups(_:runsOnTarget:readsTransposedOperands:pairsProducts:normsProducts:scalesConvolutionInputs:computesUpdates:writesUpdates:)``).
   private struct Choices {
     let readsTransposedOperands: (Node) -> Bool
     let pairsProducts: (Node, Node) -> Bool
     let normsProducts: (Node) -> Bool
+    let scalesConvolutionInputs: (Node) -> Bool
     let computesUpdates: Bool
     let writesUpdates: (Node) -> Bool
   }
@@ -210,20 +214,32 @@ public enum Fusion {
     }
     if kind == .matmul,
       let reader = members.first(where: {
-        (isProduct(graph.nodes[$0]) || graph.nodes[$0].kind == .rmsNorm) && users.of(node.result).contains($0)
+        let member = graph.nodes[$0]
+        return (isProduct(member) || member.kind == .rmsNorm || isInputScale(member, among: members, graph))
+          && users.of(node.result).contains($0)
       })
     {
+      let readerNode = graph.nodes[reader]
       let readsInPlace =
-        node.kind == .transpose && choices.readsTransposedOperands(graph.nodes[reader])
+        node.kind == .transpose && choices.readsTransposedOperands(readerNode)
         && !(users.producer(of: node.operands[0]).map { isWeightDecode(graph.nodes[$0], graph) } ?? false)
-      let readerKind = graph.nodes[reader].kind
-      return readsInPlace
-        ? nil
-        : readerKind == .rmsNorm
-          ? "an rms_norm in a matmul kernel reads materialised operands"
-          : "a matmul reads materialised operands"
+      let scalesInput =
+        choices.scalesConvolutionInputs(readerNode) && ConvolutionInputScale(node, of: readerNode, in: graph) != nil
+      switch readerNode.kind {
+      case _ where readsInPlace || scalesInput: return nil
+      case .rmsNorm: return "an rms_norm in a matmul kernel reads materialised operands"
+      case .mul: return "a convolution's input scale reads materialised operands"
+      default: return "a matmul reads materialised operands"
+      }
     }
     return nil
+  }
+
+  /// Whether `member` is the `mul` scaling the input of a convolution among `members`
+  /// (``ConvolutionInputScale``).
+  private static func isInputScale(_ member: Node, among members: [Int], _ graph: Graph) -> Bool {
+    member.kind == .mul
+      && members.contains { ConvolutionInputScale(member, of: graph.nodes[$0], in: graph) != nil }
   }
 
   /// Why `node` may not join the group of an `update_slice` written in place over an argument

@@ -67,7 +67,9 @@ public enum GraphCompiler {
           target.fusesNormsIntoProducts
             && optimised.type(of: $0.operands[0]).shape.dims.last! <= FusedRowNorm.stagedElements
             && QuantizedProductPair.runsPerOutput($0, in: optimised, definingNode: definingNode, target)
-        }, computesUpdates: target.computesCacheUpdates,
+        },
+        scalesConvolutionInputs: { target.scalesConvolutionInputs && ConvolutionInputScale.takes($0, in: optimised) },
+        computesUpdates: target.computesCacheUpdates,
         writesUpdates: { QuantizedProductPair.runsPerOutput($0, in: optimised, definingNode: definingNode, target) })
     }
     if target.fusesAttention {

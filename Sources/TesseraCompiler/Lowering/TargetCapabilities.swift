@@ -55,6 +55,11 @@ public struct TargetCapabilities: Hashable, Sendable {
   /// weight in the per-output shape with only elementwise ops after it, whose kernel then stores
   /// into the cache (``Fusion``). The GPU targets. Off by default.
   public var computesCacheUpdates = false
+  /// Whether a pointwise `conv2d` takes the `mul` that scales its input per channel into its
+  /// kernel (``ConvolutionInputScale``: a squeeze-and-excitation gate), instead of a kernel of
+  /// its own writing the scaled copy first: the `cpu` device, whose 1x1 convolutions scale the
+  /// rows of their SGEMM's B as they pack them. Off by default.
+  public var scalesConvolutionInputs = false
   /// Window ops (`conv2d`, `max_pool2d`, `avg_pool2d`) the target runs with kernels of its own
   /// (fusion gives a `conv2d` its epilogue as it gives a matmul one); `decompose-windows` rewrites
   /// the others into core ops.
