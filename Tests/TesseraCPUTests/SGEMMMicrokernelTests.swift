@@ -10,18 +10,19 @@ struct SGEMMMicrokernelTests {
   static let caches = [CacheSizes.host, CacheSizes(level1: 4096, level2: 32768)]
 
   @Test(
-    "each microkernel, on the host's caches and on tiny ones, against a Double reference",
+    "each microkernel, on the host's caches and on tiny ones, B packed or read where it lies, against a Double reference",
     arguments: SGEMM.Microkernel.allCases, Self.caches.indices)
   func microkernel(kernel: SGEMM.Microkernel, caches: Int) {
     for (m, n, k) in gemmShapes {
-      for threads in [1, 3] {
+      for (threads, inPlace) in [(1, false), (3, false), (1, true), (3, true)] {
         let a = SGEMMTests.random(m * k, seed: 5), b = SGEMMTests.random(k * n, seed: 6)
         var c = [Float](repeating: .nan, count: m * n)
         a.withUnsafeBufferPointer { a in
           b.withUnsafeBufferPointer { b in
             c.withUnsafeMutableBufferPointer { c in
               SGEMM.multiply(
-                m: m, n: n, k: k, a: a.baseAddress!, lda: k, source: GEMMMatrixSource(b: b.baseAddress!, ldb: n),
+                m: m, n: n, k: k, a: a.baseAddress!, lda: k,
+                source: GEMMMatrixSource(b: b.baseAddress!, ldb: n, readInPlace: inPlace),
                 c: c.baseAddress!, ldc: n, epilogue: .none, pool: CPUThreadPool(threads: threads),
                 microkernel: kernel, caches: Self.caches[caches])
             }
@@ -29,33 +30,40 @@ struct SGEMMMicrokernelTests {
         }
         let expected = SGEMMTests.reference(a, b, m: m, n: n, k: k)
         let worst = zip(c, expected).map { abs(Double($0) - $1) }.max() ?? 0
-        #expect(worst <= 1e-5 * Double(k) + 1e-5, "\(kernel) \(m)x\(n)x\(k) on \(threads) threads")
+        #expect(
+          worst <= 1e-5 * Double(k) + 1e-5, "\(kernel) \(m)x\(n)x\(k) on \(threads) threads, B in place: \(inPlace)")
       }
     }
   }
 
   @Test(
-    "an edge tile of the 12×32 microkernel: the rows and columns asked for, from packed panels, against a Double reference",
+    "an edge tile of the 12×32 microkernel: the rows and columns asked for, from a packed panel or B's own rows, against a Double reference",
     arguments: Array(1...12), [1, 4, 16, 17, 31, 32])
   func edgeTile(rows: Int, columns: Int) {
     let depth = 37
-    // Packed panels: A twelve floats a step (rows past `rows` hold values, never read back),
-    // B 32 floats a step, 64-byte aligned.
-    let a = SGEMMTests.random(12 * depth, seed: UInt64(rows)), b = SGEMMTests.random(32 * depth, seed: 7)
-    let panel = UnsafeMutablePointer<SIMD16<Float>>.allocate(capacity: 2 * depth)
-    defer { panel.deallocate() }
-    b.withUnsafeBytes { UnsafeMutableRawPointer(panel).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-    var c = [Float](repeating: .nan, count: 12 * 32)
-    a.withUnsafeBufferPointer { a in
-      c.withUnsafeMutableBufferPointer { c in
-        GEMMTile12x32.edgeTile(
-          rows: rows, columns: columns, depth: depth, a: a.baseAddress!, b: panel, c: c.baseAddress!, ldc: 32)
+    // A packed, twelve floats a step (rows past `rows` hold values, never read back); B as a
+    // packed micro-panel (32 floats a step, 64-byte aligned) and as rows 37 floats apart read
+    // where they lie, one float past a 64-byte boundary.
+    let a = SGEMMTests.random(12 * depth, seed: UInt64(rows)), b = SGEMMTests.random(37 * depth + 1, seed: 7)
+    let storage = UnsafeMutableRawPointer.allocate(byteCount: b.count * 4, alignment: 64)
+    defer { storage.deallocate() }
+    for (rowBytes, offset) in [(32 * 4, 0), (37 * 4, 4)] {
+      let step = rowBytes / 4
+      b.withUnsafeBytes { (storage + offset).copyMemory(from: $0.baseAddress!, byteCount: step * depth * 4) }
+      var c = [Float](repeating: .nan, count: 12 * 32)
+      a.withUnsafeBufferPointer { a in
+        c.withUnsafeMutableBufferPointer { c in
+          GEMMTile12x32.edgeTile(
+            rows: rows, columns: columns, depth: depth, a: a.baseAddress!, b: storage + offset, bStride: rowBytes,
+            c: c.baseAddress!, ldc: 32)
+        }
       }
-    }
-    for i in 0..<rows {
-      for j in 0..<columns {
-        let expected = (0..<depth).reduce(0.0) { $0 + Double(a[$1 * 12 + i]) * Double(b[$1 * 32 + j]) }
-        #expect(abs(Double(c[i * 32 + j]) - expected) <= 1e-4, "row \(i), column \(j)")
+      for i in 0..<rows {
+        for j in 0..<columns {
+          let expected = (0..<depth).reduce(0.0) { $0 + Double(a[$1 * 12 + i]) * Double(b[$1 * step + j]) }
+          #expect(
+            abs(Double(c[i * 32 + j]) - expected) <= 1e-4, "row \(i), column \(j), B rows \(rowBytes) bytes apart")
+        }
       }
     }
   }

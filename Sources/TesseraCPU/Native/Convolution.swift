@@ -118,8 +118,9 @@ enum Convolution {
         if shape.columnsAreImage {
           SGEMM.multiply(
             m: groupOutputs, n: positions, k: depth, a: a, lda: depth,
-            source: GEMMMatrixSource(b: channels, ldb: height * width, rowScales: inputScales?.image(image)), c: c,
-            ldc: positions,
+            source: GEMMMatrixSource(
+              b: channels, ldb: height * width, rowScales: inputScales?.image(image), readInPlace: true),
+            c: c, ldc: positions,
             epilogue: groupEpilogue, pool: pool, packedA: packedA)
         } else {
           SGEMM.multiply(

@@ -19,14 +19,17 @@ protocol GEMMMicrokernel {
   static func tile(
     depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
     accumulate: Bool, prefetching next: UnsafePointer<Float>)
-  /// One tile over `depth` steps, calling `lookahead.step()` at each.
+  /// One tile over `depth` steps, calling `lookahead.step()` at each, step `k` of B read at
+  /// `b + k · bStride` bytes: a packed micro-panel's (64-byte aligned, `columns` floats a step)
+  /// or B's own rows where the product reads it where it lies (any alignment).
   static func tile<Lookahead: GEMMLookahead>(
-    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
-    accumulate: Bool, lookahead: Lookahead)
+    depth: Int, a: UnsafePointer<Float>, b: UnsafeRawPointer, bStride: Int, c: UnsafeMutablePointer<Float>,
+    ldc: Int, accumulate: Bool, lookahead: Lookahead)
   /// At least rows `0..<rows` and columns `0..<columns` of a tile (each at most the tile's)
-  /// over `depth` steps, overwriting C: a partial tile at a product's edge.
+  /// over `depth` steps, B's step `k` at `b + k · bStride` bytes, overwriting C: a partial tile
+  /// at a product's edge.
   static func edgeTile(
-    rows: Int, columns: Int, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>,
+    rows: Int, columns: Int, depth: Int, a: UnsafePointer<Float>, b: UnsafeRawPointer, bStride: Int,
     c: UnsafeMutablePointer<Float>, ldc: Int)
 }
 
@@ -45,6 +48,27 @@ extension GEMMMicrokernel {
     }
     rowStart.storeBytes(of: x, as: SIMD16<Float>.self)
     rowStart.storeBytes(of: y, toByteOffset: 64, as: SIMD16<Float>.self)
+  }
+
+  /// One tile over `depth` steps of a packed B micro-panel, calling `lookahead.step()` at each.
+  @inline(__always)
+  static func tile<Lookahead: GEMMLookahead>(
+    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool, lookahead: Lookahead
+  ) {
+    tile(
+      depth: depth, a: a, b: UnsafeRawPointer(b), bStride: columns * MemoryLayout<Float>.stride, c: c, ldc: ldc,
+      accumulate: accumulate, lookahead: lookahead)
+  }
+
+  /// The tile with B read where it lies, step `k` at `b + k · bStride` bytes.
+  @inline(__always)
+  static func tile(
+    depth: Int, a: UnsafePointer<Float>, b: UnsafeRawPointer, bStride: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool
+  ) {
+    tile(
+      depth: depth, a: a, b: b, bStride: bStride, c: c, ldc: ldc, accumulate: accumulate, lookahead: NoLookahead())
   }
 
   /// The tile with nothing besides.
@@ -72,10 +96,10 @@ extension GEMMMicrokernel {
   /// The whole tile, whatever part of it is wanted.
   @inline(__always)
   static func edgeTile(
-    rows: Int, columns: Int, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>,
+    rows: Int, columns: Int, depth: Int, a: UnsafePointer<Float>, b: UnsafeRawPointer, bStride: Int,
     c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
-    tile(depth: depth, a: a, b: b, c: c, ldc: ldc, accumulate: false)
+    tile(depth: depth, a: a, b: b, bStride: bStride, c: c, ldc: ldc, accumulate: false)
   }
 }
 
@@ -119,11 +143,12 @@ enum GEMMTile12x32: GEMMMicrokernel {
   /// Columns of C per tile (two 16-float vectors).
   static let columns = 32
 
-  /// `C[0..<12, 0..<32] (+)= Apanel · Bpanel` over `depth` steps, calling `lookahead.step()` at each.
+  /// `C[0..<12, 0..<32] (+)= Apanel · B` over `depth` steps, B's step `k` at `b + k · bStride`
+  /// bytes, calling `lookahead.step()` at each.
   @inline(__always)
   static func tile<Lookahead: GEMMLookahead>(
-    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
-    accumulate: Bool, lookahead: Lookahead
+    depth: Int, a: UnsafePointer<Float>, b: UnsafeRawPointer, bStride: Int, c: UnsafeMutablePointer<Float>,
+    ldc: Int, accumulate: Bool, lookahead: Lookahead
   ) {
     var lookahead = lookahead
     var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
@@ -135,7 +160,8 @@ enum GEMMTile12x32: GEMMMicrokernel {
     var ap = a, bp = b
     for _ in 0..<depth {
       lookahead.step()
-      let b0 = bp[0], b1 = bp[1]
+      let b0 = bp.loadUnaligned(as: SIMD16<Float>.self)
+      let b1 = bp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
       c00 = c00.addingProduct(ap[0], b0)
       c01 = c01.addingProduct(ap[0], b1)
       c10 = c10.addingProduct(ap[1], b0)
@@ -161,7 +187,7 @@ enum GEMMTile12x32: GEMMMicrokernel {
       cB0 = cB0.addingProduct(ap[11], b0)
       cB1 = cB1.addingProduct(ap[11], b1)
       ap += 12
-      bp += 2
+      bp += bStride
     }
     @inline(__always) func put(_ row: Int, _ low: SIMD16<Float>, _ high: SIMD16<Float>) {
       storeRow32(low, high, at: c + row * ldc, accumulate: accumulate)
@@ -188,47 +214,48 @@ extension GEMMTile12x32 {
   /// ran a whole tile, took as long as 240→48). Most of a tile's rows and columns run it whole.
   @inline(__always)
   static func edgeTile(
-    rows: Int, columns: Int, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>,
+    rows: Int, columns: Int, depth: Int, a: UnsafePointer<Float>, b: UnsafeRawPointer, bStride: Int,
     c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
     if rows > 8 && columns > 16 {
-      tile(depth: depth, a: a, b: b, c: c, ldc: ldc, accumulate: false)
+      tile(depth: depth, a: a, b: b, bStride: bStride, c: c, ldc: ldc, accumulate: false)
       return
     }
     for first in stride(from: 0, to: rows, by: 4) {
       if columns > 16 {
-        fourRows(wide: true, depth: depth, a: a + first, b: b, c: c + first * ldc, ldc: ldc)
+        fourRows(wide: true, depth: depth, a: a + first, b: b, bStride: bStride, c: c + first * ldc, ldc: ldc)
       } else {
-        fourRows(wide: false, depth: depth, a: a + first, b: b, c: c + first * ldc, ldc: ldc)
+        fourRows(wide: false, depth: depth, a: a + first, b: b, bStride: bStride, c: c + first * ldc, ldc: ldc)
       }
     }
   }
 
-  /// Four rows of the tile from the A micro-panel at `a` (twelve floats a step), over its first
-  /// sixteen columns, or all 32 when `wide`: eight multiply-adds a step to six loads.
+  /// Four rows of the tile from the A micro-panel at `a` (twelve floats a step) and B's steps
+  /// `bStride` bytes apart, over its first sixteen columns, or all 32 when `wide`: eight
+  /// multiply-adds a step to six loads.
   @inline(__always)
   private static func fourRows(
-    wide: Bool, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>,
+    wide: Bool, depth: Int, a: UnsafePointer<Float>, b: UnsafeRawPointer, bStride: Int, c: UnsafeMutablePointer<Float>,
     ldc: Int
   ) {
     var c00 = SIMD16<Float>(), c10 = SIMD16<Float>(), c20 = SIMD16<Float>(), c30 = SIMD16<Float>()
     var c01 = SIMD16<Float>(), c11 = SIMD16<Float>(), c21 = SIMD16<Float>(), c31 = SIMD16<Float>()
     var ap = a, bp = b
     for _ in 0..<depth {
-      let b0 = bp[0]
+      let b0 = bp.loadUnaligned(as: SIMD16<Float>.self)
       c00 = c00.addingProduct(ap[0], b0)
       c10 = c10.addingProduct(ap[1], b0)
       c20 = c20.addingProduct(ap[2], b0)
       c30 = c30.addingProduct(ap[3], b0)
       if wide {
-        let b1 = bp[1]
+        let b1 = bp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
         c01 = c01.addingProduct(ap[0], b1)
         c11 = c11.addingProduct(ap[1], b1)
         c21 = c21.addingProduct(ap[2], b1)
         c31 = c31.addingProduct(ap[3], b1)
       }
       ap += rows
-      bp += 2
+      bp += bStride
     }
     @inline(__always) func put(_ row: Int, _ low: SIMD16<Float>, _ high: SIMD16<Float>) {
       let target = UnsafeMutableRawPointer(c + row * ldc)

@@ -11,9 +11,16 @@ protocol GEMMPanelSource: Sendable {
   /// row `row` on, and the distance between consecutive ones; nil when the source must be
   /// packed (``GEMMPackedSource`` is the one that is not).
   func packedPanels(row: Int, column: Int, nr: Int) -> (start: UnsafePointer<Float>, panelStride: Int)?
+  /// B's f32 element at row `row` and column `column` where the product reads it where it lies
+  /// (its whole micro-panels; a last partial one is packed), and the bytes between two rows;
+  /// nil when it is packed.
+  func inPlace(row: Int, column: Int) -> (start: UnsafeRawPointer, rowBytes: Int)?
 }
 
 extension GEMMPanelSource {
+  /// None: the block is packed.
+  func inPlace(row: Int, column: Int) -> (start: UnsafeRawPointer, rowBytes: Int)? { nil }
+
   /// None: the block is packed.
   func packedPanels(row: Int, column: Int, nr: Int) -> (start: UnsafePointer<Float>, panelStride: Int)? { nil }
 }
@@ -28,6 +35,17 @@ struct GEMMMatrixSource<Element: GEMMElement>: GEMMPanelSource, @unchecked Senda
   let ldb: Int
   /// A scale per row of B, or nil.
   var rowScales: UnsafePointer<Float>? = nil
+  /// Whether the product reads B where it lies rather than packing it (``inPlace(row:column:)``):
+  /// a 1x1 convolution's image, whose every element a few rows of weights multiply, so packing
+  /// it cost a large share of the product.
+  var readInPlace = false
+
+  /// B itself where ``readInPlace`` and it is f32 without scales, its rows not a multiple of
+  /// 4 KiB apart (which would put every row's step in the same cache sets).
+  func inPlace(row: Int, column: Int) -> (start: UnsafeRawPointer, rowBytes: Int)? {
+    guard readInPlace, Element.self == Float.self, rowScales == nil, ldb % 1024 != 0 else { return nil }
+    return (UnsafeRawPointer(b + row * ldb + column), ldb * MemoryLayout<Element>.stride)
+  }
 
   /// Packs the block with ``GEMMPacking/packB(_:ldb:depth:columns:nr:into:rowScales:)``.
   @inline(__always)

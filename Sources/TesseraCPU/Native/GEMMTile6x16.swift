@@ -9,11 +9,12 @@ enum GEMMTile6x16: GEMMMicrokernel {
   /// Columns of C per tile (one 16-float vector).
   static let columns = 16
 
-  /// `C[0..<6, 0..<16] (+)= Apanel · Bpanel` over `depth` steps, calling `lookahead.step()` at each.
+  /// `C[0..<6, 0..<16] (+)= Apanel · B` over `depth` steps, B's step `k` at `b + k · bStride`
+  /// bytes, calling `lookahead.step()` at each.
   @inline(__always)
   static func tile<Lookahead: GEMMLookahead>(
-    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
-    accumulate: Bool, lookahead: Lookahead
+    depth: Int, a: UnsafePointer<Float>, b: UnsafeRawPointer, bStride: Int, c: UnsafeMutablePointer<Float>,
+    ldc: Int, accumulate: Bool, lookahead: Lookahead
   ) {
     var lookahead = lookahead
     var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>()
@@ -21,7 +22,7 @@ enum GEMMTile6x16: GEMMMicrokernel {
     var ap = a, bp = b
     for _ in 0..<depth {
       lookahead.step()
-      let b0 = bp[0]
+      let b0 = bp.loadUnaligned(as: SIMD16<Float>.self)
       c0 = c0.addingProduct(ap[0], b0)
       c1 = c1.addingProduct(ap[1], b0)
       c2 = c2.addingProduct(ap[2], b0)
@@ -29,7 +30,7 @@ enum GEMMTile6x16: GEMMMicrokernel {
       c4 = c4.addingProduct(ap[4], b0)
       c5 = c5.addingProduct(ap[5], b0)
       ap += 6
-      bp += 1
+      bp += bStride
     }
     let raw = UnsafeMutableRawPointer(c), stride = ldc * MemoryLayout<Float>.stride
     @inline(__always) func put(_ row: Int, _ value: SIMD16<Float>) {

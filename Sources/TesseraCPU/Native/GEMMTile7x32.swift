@@ -10,11 +10,12 @@ enum GEMMTile7x32: GEMMMicrokernel {
   /// Columns of C per tile (two 16-float vectors).
   static let columns = 32
 
-  /// `C[0..<7, 0..<32] (+)= Apanel · Bpanel` over `depth` steps, calling `lookahead.step()` at each.
+  /// `C[0..<7, 0..<32] (+)= Apanel · B` over `depth` steps, B's step `k` at `b + k · bStride`
+  /// bytes, calling `lookahead.step()` at each.
   @inline(__always)
   static func tile<Lookahead: GEMMLookahead>(
-    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD16<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int,
-    accumulate: Bool, lookahead: Lookahead
+    depth: Int, a: UnsafePointer<Float>, b: UnsafeRawPointer, bStride: Int, c: UnsafeMutablePointer<Float>,
+    ldc: Int, accumulate: Bool, lookahead: Lookahead
   ) {
     var lookahead = lookahead
     var c00 = SIMD16<Float>(), c01 = SIMD16<Float>()
@@ -27,7 +28,8 @@ enum GEMMTile7x32: GEMMMicrokernel {
     var ap = a, bp = b
     for _ in 0..<depth {
       lookahead.step()
-      let b0 = bp[0], b1 = bp[1]
+      let b0 = bp.loadUnaligned(as: SIMD16<Float>.self)
+      let b1 = bp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
       c00 = c00.addingProduct(ap[0], b0)
       c01 = c01.addingProduct(ap[0], b1)
       c10 = c10.addingProduct(ap[1], b0)
@@ -43,7 +45,7 @@ enum GEMMTile7x32: GEMMMicrokernel {
       c60 = c60.addingProduct(ap[6], b0)
       c61 = c61.addingProduct(ap[6], b1)
       ap += 7
-      bp += 2
+      bp += bStride
     }
     @inline(__always) func put(_ row: Int, _ low: SIMD16<Float>, _ high: SIMD16<Float>) {
       storeRow32(low, high, at: c + row * ldc, accumulate: accumulate)

@@ -190,10 +190,17 @@ public enum SGEMM {
         }
         for jc in stride(from: columns.lowerBound, to: columns.upperBound, by: nc) {
           let width = Swift.min(nc, columns.upperBound - jc)
+          // B read where it lies (a 1x1 convolution's image) leaves only a last partial
+          // micro-panel to pack.
+          let inPlace = shared.source.inPlace(row: pc, column: jc)
+          let packedStart = inPlace == nil ? 0 : width / nr * nr
           let (panel, panelStride) =
             shared.source.packedPanels(row: pc, column: jc, nr: nr)
             ?? {
-              shared.source.pack(row: pc, depth: depth, column: jc, columns: width, nr: nr, into: bPanel)
+              if packedStart < width {
+                shared.source.pack(
+                  row: pc, depth: depth, column: jc + packedStart, columns: width - packedStart, nr: nr, into: bPanel)
+              }
               return (UnsafePointer(bPanel), depth * nr)
             }()
           for ir in stride(from: 0, to: height, by: mr) {
@@ -202,19 +209,25 @@ public enum SGEMM {
             let nextA = ir + mr < height ? aPanel(ir + mr) : nil
             let tileHeight = Swift.min(mr, height - ir)
             for jr in stride(from: 0, to: width, by: nr) {
-              let bMicro = UnsafeRawPointer(panel + jr / nr * panelStride).assumingMemoryBound(to: SIMD16<Float>.self)
+              let (bMicro, bStride) =
+                jr < packedStart
+                ? (inPlace!.start + jr * MemoryLayout<Float>.stride, inPlace!.rowBytes)
+                : (UnsafeRawPointer(panel + (jr - packedStart) / nr * panelStride), nr * MemoryLayout<Float>.stride)
               let tileWidth = Swift.min(nr, width - jr)
               let target = c + (ic + ir) * ldc + jc + jr
               if tileWidth == nr && tileHeight == mr {
                 if jr == 0, let nextA {
                   Kernel.tile(
-                    depth: depth, a: aMicro, b: bMicro, c: target, ldc: ldc, accumulate: pc > 0, prefetching: nextA)
+                    depth: depth, a: aMicro, b: bMicro, bStride: bStride, c: target, ldc: ldc, accumulate: pc > 0,
+                    lookahead: PanelLookahead(next: nextA, rows: mr))
                 } else {
-                  Kernel.tile(depth: depth, a: aMicro, b: bMicro, c: target, ldc: ldc, accumulate: pc > 0)
+                  Kernel.tile(
+                    depth: depth, a: aMicro, b: bMicro, bStride: bStride, c: target, ldc: ldc, accumulate: pc > 0)
                 }
               } else {
                 Kernel.edgeTile(
-                  rows: tileHeight, columns: tileWidth, depth: depth, a: aMicro, b: bMicro, c: tile, ldc: nr)
+                  rows: tileHeight, columns: tileWidth, depth: depth, a: aMicro, b: bMicro, bStride: bStride, c: tile,
+                  ldc: nr)
                 // One loop per case, so each vectorises (a test per element kept it scalar).
                 for r in 0..<tileHeight {
                   let (row, source) = (target + r * ldc, UnsafePointer(tile + r * nr))
