@@ -30,8 +30,18 @@ enum OpenCLPreamble {
     float tessera_half_bits(ushort bits) {
       return __builtin_ia32_vcvtph2ps((tessera_half_lanes)((short)bits, 0, 0, 0, 0, 0, 0, 0))[0];
     }
+    // The two halves at `at` (a q4_1 block's scale and minimum): one load, one vcvtph2ps.
+    float2 tessera_half2_at(__global const uchar* at) {
+      ushort2 bits = vload2(0, (__global const ushort*)at);
+      float4 both = __builtin_ia32_vcvtph2ps((tessera_half_lanes)((short)bits.x, (short)bits.y, 0, 0, 0, 0, 0, 0));
+      return both.xy;
+    }
     #else
     float tessera_half_bits(ushort bits) { return vload_half(0, (const half*)&bits); }
+    // The two halves at `at`.
+    float2 tessera_half2_at(__global const uchar* at) {
+      return (float2)(tessera_half_bits((ushort)(at[0] | (at[1] << 8))), tessera_half_bits((ushort)(at[2] | (at[3] << 8))));
+    }
     #endif
 
     // Rounds a float to the nearest half, as an f16 cast does.
