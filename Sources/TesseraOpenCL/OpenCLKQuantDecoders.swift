@@ -6,6 +6,8 @@ import TesseraIR
 /// every field sixteen times (SmolLM2 Q4_K_M on PoCL decoded at 9.4 tok/s against Q4_1's 88).
 /// Sixteen elements from a multiple of 16 lie in one sub-block of one scale, so one scale serves
 /// them; the arithmetic is the description's (``BlockFormat``), which the device tests check.
+/// q4_k's and q5_k's scale and minimum, adjacent halves, are one load and one conversion
+/// (``tessera_half2_at``).
 enum OpenCLKQuantDecoders {
   /// The decoders, by dtype.
   static let sixteens: [DType: String] = [
@@ -25,8 +27,8 @@ enum OpenCLKQuantDecoders {
     float16 tessera_dequant16_q4_k(__global const uchar* blocks, int index) {
       __global const uchar* block = blocks + (index >> 8) * 144;
       int e = index & 255, j = e >> 5;
-      float d = tessera_half_bits((ushort)(block[0] | (block[1] << 8)));
-      float dmin = tessera_half_bits((ushort)(block[2] | (block[3] << 8)));
+      float2 dmins = tessera_half2_at(block);
+      float d = dmins.x, dmin = dmins.y;
       int2 sm = tessera_k_scale_min(block + 4, j);
       uchar16 bytes = vload16(0, block + 16 + ((e >> 6) << 5) + (e & 31));
       uchar16 q = (j & 1) ? (bytes >> (uchar16)4) : (bytes & (uchar16)15);
@@ -37,8 +39,8 @@ enum OpenCLKQuantDecoders {
     float16 tessera_dequant16_q5_k(__global const uchar* blocks, int index) {
       __global const uchar* block = blocks + (index >> 8) * 176;
       int e = index & 255, j = e >> 5;
-      float d = tessera_half_bits((ushort)(block[0] | (block[1] << 8)));
-      float dmin = tessera_half_bits((ushort)(block[2] | (block[3] << 8)));
+      float2 dmins = tessera_half2_at(block);
+      float d = dmins.x, dmin = dmins.y;
       int2 sm = tessera_k_scale_min(block + 4, j);
       uchar16 bytes = vload16(0, block + 48 + ((e >> 6) << 5) + (e & 31));
       uchar16 low = (j & 1) ? (bytes >> (uchar16)4) : (bytes & (uchar16)15);
