@@ -74,12 +74,12 @@ enum ONNXBenchmark {
     let total = byKind.values.reduce(0) { $0 + $1.seconds }
     print(
       "profile on \(label), each step's best of \(repeats): "
-        + String(format: "%.2f ms in %d kernels", total * 1e3, timings.count))
+        + String(format: "%.3f ms in %d kernels", total * 1e3, timings.count))
     for (kind, entry) in byKind.sorted(by: { $0.value.seconds > $1.value.seconds }) {
       print(
         "  " + kind.padding(toLength: 28, withPad: " ", startingAt: 0)
           + String(
-            format: " %9.2f ms %5.1f%%  %4d kernels", entry.seconds * 1e3, 100 * entry.seconds / total, entry.kernels))
+            format: " %9.3f ms %5.1f%%  %4d kernels", entry.seconds * 1e3, 100 * entry.seconds / total, entry.kernels))
     }
     print("slowest steps:")
     for timing in timings.sorted(by: { $0.seconds > $1.seconds }).prefix(listedSteps) {
@@ -94,9 +94,9 @@ enum ONNXBenchmark {
     let compiled = try device.compile(graph)
     _ = try compiled.run(inputs: inputs)
     let seconds = try bestTime(repeats) { _ = try compiled.run(inputs: inputs) }
-    let peerText = peer.map { String(format: "%14.2f", $0 * 1e3) } ?? "   unavailable"
+    let peerText = peer.map { String(format: "%14.3f", $0 * 1e3) } ?? "   unavailable"
     print(
-      label.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: " %11.2f", seconds * 1e3)
+      label.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: " %11.3f", seconds * 1e3)
         + "   \(peerText)   " + (peer.map { String(format: "%.3g×", $0 / seconds) } ?? "-"))
     return compiled
   }
