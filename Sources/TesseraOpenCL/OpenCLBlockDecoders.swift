@@ -41,7 +41,7 @@ enum OpenCLBlockDecoders {
   /// The sixteen-lane decoders written by hand (sixteen elements from a multiple of 16: one
   /// half of a block, so the codes are one `vload16` and one nibble position). q4_1's scale and
   /// minimum, adjacent halves, are one load and one conversion (PoCL's streamed q4_1 matvec,
-  /// 12288 × 576: 252–268 → 218–232 µs a launch).
+  /// 12288 × 576: 252–282 → 206–232 µs a launch).
   static let handWrittenSixteens: [DType: String] = [
     .q4_0: """
     float16 tessera_dequant16_q4_0(__global const uchar* blocks, int index) {
