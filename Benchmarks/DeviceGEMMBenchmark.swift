@@ -5,28 +5,39 @@ import Tessera
 /// kind, its kernel time and its time with transfers, CLBlast on the same OpenCL device and
 /// queue where it is installed, and the share of the device's FP32 peak: `--peak-gflops`, or
 /// this machine's measured FMA rate on all its cores where the device is a CPU driver (PoCL,
-/// lavapipe).
+/// lavapipe). `staged` runs the staged kernel (``TargetCapabilities/stagedMatmul``) on CPU
+/// drivers too, which keep the register-blocked one.
 enum DeviceGEMMBenchmark {
-  static func run(kind: String, sizes: [Int], peakGFLOPS: Double?, repeats: Int) throws {
+  static func run(kind: String, sizes: [Int], peakGFLOPS: Double?, repeats: Int, staged: Bool) throws {
     let options = CompileOptions(
       passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), library: StandardKernelLibrary(),
       fallback: "kir")
     let providers: [any DeviceProvider] =
       kind == "opencl"
       ? [OpenCLProvider(options: options, hostRunner: InterpreterKernelRunner())]
-      : [VulkanProvider(options: options, host: InterpreterKernelRunner())]
+      : [VulkanProvider(options: options, host: InterpreterKernelRunner(), choosesForCPU: !staged)]
     let entries = DeviceRegistry(providers: providers).entries
-    guard let device = entries.lazy.compactMap(\.device).first else {
+    guard var device = entries.lazy.compactMap(\.device).first else {
       let reasons = entries.map { "\($0.info.name): \($0.info.availability)" }.joined(separator: "; ")
       print("gemm: no usable \(kind) device (\(reasons.isEmpty ? "none listed" : reasons))")
       return
+    }
+    if staged, let openCL = device as? OpenCLDevice, openCL.capabilities.stagedMatmul == nil {
+      var target = openCL.capabilities
+      target.stagedMatmul = MatmulTiling()
+      device = try openCL.configured(capabilities: target)
     }
     let onThisCPU = (device as? OpenCLDevice)?.properties.isCPU ?? (device as? VulkanDevice)?.isCPU ?? false
     let peak = peakGFLOPS ?? (onThisCPU ? FMAPeak.perCore * Double(ProcessInfo.processInfo.activeProcessorCount) : nil)
     let peakNote =
       peakGFLOPS != nil
       ? "as given" : onThisCPU ? "this CPU's FMA rate on every core" : "unknown: pass --peak-gflops"
+    let stagedTiling =
+      (device as? OpenCLDevice)?.capabilities.stagedMatmul
+      ?? (device as? VulkanDevice)?.capabilities
+      .stagedMatmul
     print("gemm on \(device.info.name) (\(device.info.summary), \(device.info.driver))")
+    print("kernel: " + (stagedTiling.map { "staged, \($0)" } ?? "register-blocked"))
     print("FP32 peak: \(peak.map { String(format: "%.0f GFLOP/s", $0) } ?? "-") (\(peakNote)); best of \(repeats)")
     print("SIZE    KERNEL GFLOP/s   WITH TRANSFERS   CLBLAST GFLOP/s   TESSERA / CLBLAST   % OF PEAK")
     for size in sizes {

@@ -50,6 +50,8 @@ let usage = """
     --size N        square SGEMM size (opencl, vulkan; default 1024)
     --device D      gemm on opencl or vulkan instead of the cpu device
     --peak-gflops N the device's FP32 peak, for gemm --device's share of it
+    --staged        gemm --device on the staged (shared-memory) kernel even where the driver runs on
+                    the CPU (PoCL, lavapipe keep the register-blocked one)
     --repeat N      timed runs, best kept (default 3)
     --threads A,B   thread counts (gemm, quant, prefill, ops, llm's cpu device and llama-bench; default 1,2)
     --json FILE     also write the rows as JSON (gemm, quant, prefill, shared, ops)
@@ -139,7 +141,7 @@ do {
     }
     try DeviceGEMMBenchmark.run(
       kind: kind, sizes: positiveIntegers("--sizes", default: "1024,2048,4096", in: arguments), peakGFLOPS: peak,
-      repeats: repeats)
+      repeats: repeats, staged: arguments.contains("--staged"))
   case "gemm", "quant", "prefill", "shared", "ops":
     let threads = threadCounts(arguments)
     let rows: [CPUBenchmark.Row]

@@ -11,19 +11,28 @@ public struct StandardKernelLibrary: KernelLibrary {
   public var matmulBlocking: MatmulBlocking
   /// The lanes of the line reductions (reductions, argmax, softmax, rms_norm, layer_norm).
   public var reductions: ReductionConfig
+  /// The tiling of the staged matmul, which products of at least half a block's rows and half
+  /// its columns take (``TesseraKernels/stagedMatmul(_:dtype:epilogue:)``); `nil`: every matmul
+  /// on the register-blocked kernel.
+  public var stagedMatmul: MatmulTiling?
 
   /// Creates the library with the kernels' default configurations, or another matmul blocking
   /// or reduction width.
-  public init(matmulBlocking: MatmulBlocking = MatmulBlocking(), reductions: ReductionConfig = ReductionConfig()) {
+  public init(
+    matmulBlocking: MatmulBlocking = MatmulBlocking(), reductions: ReductionConfig = ReductionConfig(),
+    stagedMatmul: MatmulTiling? = nil
+  ) {
     self.matmulBlocking = matmulBlocking
     self.reductions = reductions
+    self.stagedMatmul = stagedMatmul
   }
 
-  /// The library with `target`'s ``TargetCapabilities/reductionLanes`` where it sets them.
+  /// The library with `target`'s ``TargetCapabilities/reductionLanes`` where it sets them, and
+  /// its ``TargetCapabilities/stagedMatmul``.
   public func adapted(to target: TargetCapabilities) -> any KernelLibrary {
-    guard let lanes = target.reductionLanes else { return self }
     var library = self
-    library.reductions = ReductionConfig(workgroupSize: lanes)
+    if let lanes = target.reductionLanes { library.reductions = ReductionConfig(workgroupSize: lanes) }
+    library.stagedMatmul = target.stagedMatmul
     return library
   }
 
@@ -87,13 +96,22 @@ public struct StandardKernelLibrary: KernelLibrary {
     }
     guard let strideA = stride(layout.batchA, layout.m * layout.k),
       let strideB = stride(layout.batchB, layout.k * layout.n),
-      let kernel = try? TesseraKernels.blockedMatmul(matmulBlocking.fitted(m: layout.m, n: layout.n), dtype: a.dtype)
+      let kernel = try? matmulKernel(m: layout.m, n: layout.n, dtype: a.dtype)
     else { return nil }
     let scalars: [String: Double] = [
       "m": Double(layout.m), "n": Double(layout.n), "k": Double(layout.k), "batch": Double(batch.count),
       "stride_a": Double(strideA), "stride_b": Double(strideB),
     ]
     return KernelCall(kernel: kernel, buffers: node.operands + [node.result], scalars: scalars)
+  }
+
+  /// The staged kernel for an `m x n` result of at least half a block each way where the library
+  /// stages, else the register-blocked kernel fitted to it.
+  private func matmulKernel(m: Int, n: Int, dtype: DType) throws(KIRError) -> Kernel {
+    if let tiling = stagedMatmul, 2 * m >= tiling.tileRows, 2 * n >= tiling.tileColumns {
+      return try TesseraKernels.stagedMatmul(tiling, dtype: dtype)
+    }
+    return try TesseraKernels.blockedMatmul(matmulBlocking.fitted(m: m, n: n), dtype: dtype)
   }
 
   /// rms_norm / layer_norm over the last axis with parameters of exactly `[size]` elements.

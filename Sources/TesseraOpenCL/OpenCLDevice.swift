@@ -72,6 +72,10 @@ public final class OpenCLDevice: TunableDevice {
       (everything.tuning, tuningProblem) = Self.storedTuning(
         kind: .opencl, deviceKey: tuningKey, subgroupSize: everything.subgroupSize,
         maxWorkgroupSize: properties.maxWorkgroupSize)
+      // CPU drivers keep large products on the register-blocked kernel (docs/opencl-gemm.md).
+      if properties.isCPU { everything.stagedMatmul = nil }
+      everything.fitStagedMatmul(
+        maxWorkgroupSize: properties.maxWorkgroupSize, maxSharedBytes: properties.localMemoryBytes)
       self.capabilities = everything
     }
     self.codegenOptions = codegenOptions ?? OpenCLCodegenOptions(nativeHalf: properties.fp16)

@@ -4,10 +4,14 @@ public struct KernelTuning: Hashable, Sendable, Codable {
   /// The shape of the kernel that multiplies by quantized weights in place
   /// (``TargetCapabilities/matmulsReadQuantizedWeights``); `nil`: the default shape.
   public var quantizedMatmul: QuantizedMatmulTuning?
+  /// The tiling of the staged matmul that large f32 products take
+  /// (``TargetCapabilities/stagedMatmul``); `nil`: the default tiling.
+  public var stagedMatmul: MatmulTiling?
 
   /// A tuning with the given shapes.
-  public init(quantizedMatmul: QuantizedMatmulTuning? = nil) {
+  public init(quantizedMatmul: QuantizedMatmulTuning? = nil, stagedMatmul: MatmulTiling? = nil) {
     self.quantizedMatmul = quantizedMatmul
+    self.stagedMatmul = stagedMatmul
   }
 }
 

@@ -21,6 +21,12 @@ public struct TargetCapabilities: Hashable, Sendable {
   /// a kernel of its own (``ProductEpilogueSplit``), rather than fused into a generated
   /// per-element matmul: the GPU targets. Off by default.
   public var splitsLargeProducts = false
+  /// The tiling of the kernel library's staged matmul, which large f32 and f16 products take on
+  /// GPUs (A's and B's slices staged in shared memory once for a workgroup, each work-item's
+  /// results in registers); `nil` (the default, and OpenCL and Vulkan on CPU drivers): the
+  /// register-blocked kernel reading global memory, measured faster where caches, not shared
+  /// memory, give the reuse (docs/opencl-gemm.md).
+  public var stagedMatmul: MatmulTiling?
   /// Whether a matmul below ``ProductEpilogueSplit/minimumMultiplyAdds`` (one the kernel
   /// library does not take, so the generated per-element kernel runs it) reads a `transpose` of
   /// an operand through permuted indices, the transpose fused into its kernel, instead of a
@@ -115,8 +121,8 @@ public struct TargetCapabilities: Hashable, Sendable {
   /// transposed operands in place (``matmulsReadTransposedOperands``), attention in one
   /// kernel (``fusesAttention``), a feed-forward's gate and up products in one
   /// (``pairsQuantizedProducts``), RMS norms computed by the products that read them
-  /// (``fusesNormsIntoProducts``) and a KV cache's new rows computed where they are written
-  /// (``computesCacheUpdates``).
+  /// (``fusesNormsIntoProducts``), a KV cache's new rows computed where they are written
+  /// (``computesCacheUpdates``) and large matmuls staged through shared memory (``stagedMatmul``).
   public static func gpu(_ name: String) -> TargetCapabilities {
     var capabilities = everything(name, matmulsReadQuantizedWeights: true)
     capabilities.splitsLargeProducts = true
@@ -125,6 +131,7 @@ public struct TargetCapabilities: Hashable, Sendable {
     capabilities.pairsQuantizedProducts = true
     capabilities.fusesNormsIntoProducts = true
     capabilities.computesCacheUpdates = true
+    capabilities.stagedMatmul = MatmulTiling()
     return capabilities
   }
 }

@@ -60,6 +60,7 @@ public final class VulkanDevice: TunableDevice {
     if choosesForCPU && context.isCPU {
       capabilities.dequantizedProductRows = TargetCapabilities.tiledProductRows
       capabilities.fusesNormsIntoProducts = false
+      capabilities.stagedMatmul = nil
     }
     capabilities.ops.subtract(excludedOps)
     if let tuning {
@@ -70,6 +71,10 @@ public final class VulkanDevice: TunableDevice {
         kind: .vulkan, deviceKey: Self.tuningKey(context.properties), subgroupSize: capabilities.subgroupSize,
         maxWorkgroupSize: Int(context.properties.limits.maxComputeWorkGroupInvocations))
     }
+    let limits = context.properties.limits
+    capabilities.fitStagedMatmul(
+      maxWorkgroupSize: Int(limits.maxComputeWorkGroupInvocations),
+      maxSharedBytes: Int(limits.maxComputeSharedMemorySize))
     self.capabilities = capabilities
     var info = info
     info.driver += TuningFile.note(capabilities.tuning, problem: tuningProblem)
