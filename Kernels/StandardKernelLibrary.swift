@@ -28,11 +28,11 @@ public struct StandardKernelLibrary: KernelLibrary {
   }
 
   /// The library with `target`'s ``TargetCapabilities/reductionLanes`` where it sets them, and
-  /// its ``TargetCapabilities/stagedMatmul``.
+  /// its ``TargetCapabilities/stagedMatmulTiling``.
   public func adapted(to target: TargetCapabilities) -> any KernelLibrary {
     var library = self
     if let lanes = target.reductionLanes { library.reductions = ReductionConfig(workgroupSize: lanes) }
-    library.stagedMatmul = target.stagedMatmul
+    library.stagedMatmul = target.stagedMatmulTiling
     return library
   }
 

@@ -5,8 +5,9 @@
 #   scripts/gpu-check.sh setup BUNDLE   unpack the loader packages into /, copy the binaries and the
 #                                       model parts found in BUNDLE to $STATE (default /tmp/tessera-gpu)
 #   scripts/gpu-check.sh kernels        devices, the example graph and random graphs on every device
-#                                       against the reference, SGEMM on Vulkan and OpenCL, and the same
-#                                       products through PyTorch (scripts/cublas-sgemm.py) when it is there
+#                                       against the reference, SGEMM on Vulkan and OpenCL (the staged
+#                                       matmul, its share of PEAK_GFLOPS, its tilings searched), and the
+#                                       same products through PyTorch (scripts/cublas-sgemm.py) when there
 #   scripts/gpu-check.sh model          SmolLM2 parity and LLM tok/s on cpu, opencl and vulkan; needs
 #                                       every model part (setup can be run twice, with the parts split
 #                                       over two bundles), and llama-bench as a peer if LLAMA_BENCH is set.
@@ -61,11 +62,13 @@ kernels() {
   step tessera devices
   step tessera run examples/mlp.tir --device all --random-inputs 0
   step tessera-difftest --count 200 --devices all --out "$state/difftest"
-  for size in 1024 2048; do
-    step tessera-bench vulkan --size "$size"
-    step tessera-bench opencl --size "$size"
+  # The staged matmul at each size as a share of the FP32 peak (PEAK_GFLOPS: e.g. 66900 for an
+  # H100 SXM), then its tilings searched on the GPU (printed, not kept).
+  for api in vulkan opencl; do
+    step tessera-bench gemm --device "$api" --sizes 1024,2048,4096 ${PEAK_GFLOPS:+--peak-gflops "$PEAK_GFLOPS"}
   done
-  step python3 scripts/cublas-sgemm.py 1024 2048
+  step tessera tune --device vulkan:0 --family staged --products 2048x2048x2048 --dry-run
+  step python3 scripts/cublas-sgemm.py 1024 2048 4096
 }
 
 model() {

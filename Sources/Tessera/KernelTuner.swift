@@ -1,11 +1,13 @@
 import Foundation
 
 /// Measures a device's kernel launch shapes on the device itself and picks the fastest, as
-/// tinygrad's BEAM search does for its kernels (`tessera tune`). Today the family it tunes is
-/// the quantized matmul (``QuantizedMatmulTuning``): every candidate shape multiplies the same
-/// decode-sized matrices, is checked against the reference evaluator (a shape whose results
-/// leave the numerics contract's tolerance is rejected, never chosen), and is timed by the
-/// device's own kernel timers where it has them, else by the wall clock.
+/// tinygrad's BEAM search does for its kernels (`tessera tune`). Two families: the quantized
+/// matmul (``QuantizedMatmulTuning``: every candidate multiplies the same decode-sized matrices)
+/// and, where the device stages its large products, the staged matmul (``MatmulTiling``: every
+/// candidate computes the same prefill-sized f32 products). Each candidate is checked against the
+/// reference evaluator (a shape whose results leave the numerics contract's tolerance is
+/// rejected, never chosen), and timed by the device's own kernel timers where it has them, else
+/// by the wall clock.
 public struct KernelTuner: Sendable {
   /// One weight matrix the search multiplies by: `rows × columns` of a block type, times a
   /// vector (decode) of `columns`.
@@ -28,31 +30,51 @@ public struct KernelTuner: Sendable {
     public var description: String { "\(dtype)[\(rows),\(columns)]" }
   }
 
-  /// A shape's time: seconds per run of all the matrices (the fastest of the timed runs, the
+  /// A shape's time: seconds per run of all the problems (the fastest of the timed runs, the
   /// figure least disturbed by other work on the machine).
-  public struct Measurement: Sendable {
+  public struct Measurement<Shape: Hashable & Sendable>: Sendable {
     /// The shape (`nil`: the device's untuned default).
-    public var shape: QuantizedMatmulTuning?
-    /// Seconds per run of every matrix; `nil` when the shape was rejected.
+    public var shape: Shape?
+    /// Seconds per run of every problem; `nil` when the shape was rejected.
     public var seconds: Double?
     /// Why the shape was rejected (results outside the tolerance, or a failed compile or run).
     public var rejection: String?
   }
 
-  /// What a search found: every measurement (the default first) and the tuning to keep.
-  public struct Outcome: Sendable {
+  /// What a search found: every measurement (the default first) and the shape to keep.
+  public struct Outcome<Shape: Hashable & Sendable>: Sendable {
     /// The default shape's measurement, then each candidate's in the order tried.
-    public var measurements: [Measurement]
-    /// The fastest shape when it beats the default; otherwise the empty tuning (the default).
-    public var tuning: KernelTuning
+    public var measurements: [Measurement<Shape>]
+    /// The fastest shape when it beats the default; `nil` (the default) otherwise.
+    public var chosen: Shape?
 
     /// The default's seconds divided by the chosen shape's (1 when the default is kept).
     public var speedup: Double {
-      guard let base = measurements.first?.seconds,
-        let best = measurements.first(where: { $0.shape == tuning.quantizedMatmul })?.seconds, best > 0
+      guard let base = measurements.first?.seconds, let chosen,
+        let best = measurements.first(where: { $0.shape == chosen })?.seconds, best > 0
       else { return 1 }
       return base / best
     }
+  }
+
+  /// One f32 product the staged matmul's search multiplies: `[m, k] x [k, n]`.
+  public struct Product: Hashable, Sendable, CustomStringConvertible {
+    /// Rows of the result.
+    public var m: Int
+    /// Columns of the result.
+    public var n: Int
+    /// The shared dimension.
+    public var k: Int
+
+    /// A product.
+    public init(m: Int, n: Int, k: Int) {
+      self.m = m
+      self.n = n
+      self.k = k
+    }
+
+    /// `128x1536x576` (m x n x k).
+    public var description: String { "\(m)x\(n)x\(k)" }
   }
 
   /// SmolLM2-135M's decode matrices: attention (576 × 576) and the feed-forward pair
@@ -62,14 +84,27 @@ public struct KernelTuner: Sendable {
     Matrix(rows: 576, columns: 1536, dtype: .q4_1),
   ]
 
-  /// The matrices each shape multiplies by.
-  public var matrices: [Matrix]
-  /// Timed runs per matrix and shape (after one untimed run that is checked).
-  public var repeats: Int
+  /// A square product and a prefill's (128 tokens through SmolLM2's gate or up weight).
+  public static let prefillProducts = [Product(m: 512, n: 512, k: 512), Product(m: 128, n: 1536, k: 576)]
 
-  /// A search over `matrices`, timing each shape `repeats` times.
-  public init(matrices: [Matrix] = KernelTuner.decodeMatrices, repeats: Int = 5) {
+  /// The matrices each quantized matmul shape multiplies by.
+  public var matrices: [Matrix]
+  /// The products each staged matmul tiling computes.
+  public var products: [Product]
+  /// Timed runs per problem and shape (after one untimed run that is checked).
+  public var repeats: Int
+  /// The staged matmul tilings to measure besides the default, where they fit the device;
+  /// `nil`: every ``MatmulTiling/candidates(maxWorkgroupSize:maxSharedBytes:)``.
+  public var stagedCandidates: [MatmulTiling]?
+
+  /// A search over `matrices` (the quantized matmul) and `products` (the staged matmul),
+  /// timing each shape `repeats` times.
+  public init(
+    matrices: [Matrix] = KernelTuner.decodeMatrices, products: [Product] = KernelTuner.prefillProducts,
+    repeats: Int = 5
+  ) {
     self.matrices = matrices
+    self.products = products
     self.repeats = max(1, repeats)
   }
 
@@ -77,13 +112,58 @@ public struct KernelTuner: Sendable {
   /// ``QuantizedMatmulTuning/candidates(subgroupSize:maxWorkgroupSize:)`` on `device`, in
   /// ``passes`` passes over all of them (each shape's fastest pass counts, so that a slow
   /// moment of the machine does not decide), calling `progress(done, total)` after each
-  /// measurement; the outcome's tuning is the fastest accepted shape if it is faster than the
+  /// measurement; the outcome's choice is the fastest accepted shape if it is faster than the
   /// default.
   public func tuneQuantizedMatmul(
     on device: any TunableDevice, progress: (Int, Int) -> Void = { _, _ in }
-  ) throws -> Outcome {
-    let problems = try matrices.map(Problem.init)
-    let shapes = shapes(on: device)
+  ) throws -> Outcome<QuantizedMatmulTuning> {
+    try search(
+      quantizedShapes(on: device), on: device, problems: try matrices.map(Problem.init), family: "quantized matmul",
+      tuning: { KernelTuning(quantizedMatmul: $0) }, progress: progress)
+  }
+
+  /// Measures the staged matmul's default tiling and every other
+  /// ``MatmulTiling/candidates(maxWorkgroupSize:maxSharedBytes:)`` on `device` over
+  /// ``products``, as ``tuneQuantizedMatmul(on:progress:)`` does; `nil` where the device does
+  /// not stage its products (CPU drivers: ``TargetCapabilities/stagedMatmul``).
+  public func tuneStagedMatmul(
+    on device: any TunableDevice, progress: (Int, Int) -> Void = { _, _ in }
+  ) throws -> Outcome<MatmulTiling>? {
+    guard device.capabilities.stagedMatmul != nil else { return nil }
+    return try search(
+      stagedShapes(on: device), on: device, problems: try products.map(Problem.init), family: "staged matmul",
+      tuning: { KernelTuning(stagedMatmul: $0) }, progress: progress)
+  }
+
+  /// Passes over the shapes.
+  public static let passes = 2
+
+  /// The quantized matmul shapes measured on `device`: `nil` (its untuned default) first, then
+  /// every candidate but the default's own shape.
+  public func quantizedShapes(on device: any TunableDevice) -> [QuantizedMatmulTuning?] {
+    let untuned = QuantizedMatmulTuning.untuned(for: device.capabilities)
+    let candidates = QuantizedMatmulTuning.candidates(
+      subgroupSize: device.capabilities.subgroupSize, maxWorkgroupSize: device.maxWorkgroupSize)
+    return [nil] + candidates.filter { $0 != untuned }
+  }
+
+  /// The staged matmul tilings measured on `device`: `nil` (its untuned default) first, then
+  /// every candidate but the default; none where the device does not stage.
+  public func stagedShapes(on device: any TunableDevice) -> [MatmulTiling?] {
+    guard device.capabilities.stagedMatmul != nil else { return [] }
+    let (workItems, sharedBytes) = (device.maxWorkgroupSize, device.maxSharedMemoryBytes)
+    let candidates =
+      stagedCandidates?.filter { $0.problem(maxWorkgroupSize: workItems, maxSharedBytes: sharedBytes) == nil }
+      ?? MatmulTiling.candidates(maxWorkgroupSize: workItems, maxSharedBytes: sharedBytes)
+    return [nil] + candidates.filter { $0 != MatmulTiling() }
+  }
+
+  /// Measures `shapes` (the first `nil`, the default) on `device` over `problems`; the fastest
+  /// accepted shape is chosen when it beats the default.
+  private func search<Shape: Hashable & Sendable>(
+    _ shapes: [Shape?], on device: any TunableDevice, problems: [Problem], family: String,
+    tuning: (Shape?) -> KernelTuning, progress: (Int, Int) -> Void
+  ) throws -> Outcome<Shape> {
     var measurements = shapes.map { Measurement(shape: $0, seconds: nil, rejection: nil) }
     // Each shape is compiled and checked once, in the first pass; every pass times it.
     var compiled: [[CompiledGraph]] = Array(repeating: [], count: shapes.count)
@@ -92,7 +172,7 @@ public struct KernelTuner: Sendable {
         defer { progress(pass * shapes.count + index + 1, Self.passes * shapes.count) }
         guard measurements[index].rejection == nil else { continue }
         do {
-          if pass == 0 { compiled[index] = try prepare(shape, on: device, problems) }
+          if pass == 0 { compiled[index] = try prepare(tuning(shape), on: device, problems) }
           let seconds = try time(compiled[index], problems)
           measurements[index].seconds = min(seconds, measurements[index].seconds ?? .infinity)
         } catch {
@@ -103,24 +183,11 @@ public struct KernelTuner: Sendable {
     }
     guard let base = measurements[0].seconds else {
       throw DeviceError.kernelFailed(
-        kernel: "quantized matmul", message: "the default shape failed: \(measurements[0].rejection ?? "")")
+        kernel: family, message: "the default shape failed: \(measurements[0].rejection ?? "")")
     }
     let best = measurements.dropFirst().filter { $0.seconds != nil }.min { $0.seconds! < $1.seconds! }
-    guard let best, best.seconds! < base else { return Outcome(measurements: measurements, tuning: KernelTuning()) }
-    return Outcome(measurements: measurements, tuning: KernelTuning(quantizedMatmul: best.shape))
-  }
-
-  /// Passes over the shapes.
-  public static let passes = 2
-
-  /// The shapes measured on `device`: `nil` (its untuned default) first, then every candidate
-  /// but the default's own shape.
-  public func shapes(on device: any TunableDevice) -> [QuantizedMatmulTuning?] {
-    let subgroupSize = device.capabilities.subgroupSize
-    let untuned = QuantizedMatmulTuning.untuned(for: device.capabilities)
-    let candidates = QuantizedMatmulTuning.candidates(
-      subgroupSize: subgroupSize, maxWorkgroupSize: device.maxWorkgroupSize)
-    return [nil] + candidates.filter { $0 != untuned }
+    guard let best, best.seconds! < base else { return Outcome(measurements: measurements, chosen: nil) }
+    return Outcome(measurements: measurements, chosen: best.shape)
   }
 
   /// One matrix's graph, inputs and the reference's result.
@@ -139,6 +206,21 @@ public struct KernelTuner: Sendable {
           return %y
         }
         """
+      try self.init(text)
+    }
+
+    init(_ product: Product) throws {
+      let (m, n, k) = (product.m, product.n, product.k)
+      try self.init(
+        """
+        func @tune(%a: f32[\(m),\(k)], %b: f32[\(k),\(n)]) -> f32[\(m),\(n)] {
+          %c = matmul %a, %b : f32[\(m),\(n)]
+          return %c
+        }
+        """)
+    }
+
+    private init(_ text: String) throws {
       graph = try Parser.parse(text, file: "tune.tir").functions[0]
       var generator = SeededRandom(seed: 41)
       inputs = graph.argumentTypes.map { Tensor.random($0, using: &generator) }
@@ -151,12 +233,12 @@ public struct KernelTuner: Sendable {
     var reason: String
   }
 
-  /// `problems` compiled for `device` with `shape` (`nil`: its default), each run once and
+  /// `problems` compiled for `device` with `tuning` (a shape, or none: the default), each run once and
   /// checked against the reference; throws a ``Rejection`` when a result leaves the tolerance.
-  private func prepare(_ shape: QuantizedMatmulTuning?, on device: any TunableDevice, _ problems: [Problem]) throws
+  private func prepare(_ tuning: KernelTuning, on device: any TunableDevice, _ problems: [Problem]) throws
     -> [CompiledGraph]
   {
-    let tuned = try device.tuned(KernelTuning(quantizedMatmul: shape))
+    let tuned = try device.tuned(tuning)
     return try problems.map { problem in
       let compiled = try tuned.compile(problem.graph)
       let result = try compiled.run(inputs: problem.inputs)[0]

@@ -124,11 +124,14 @@ public final class OpenCLDevice: TunableDevice {
 
   /// The most work-items a workgroup may have (`CL_DEVICE_MAX_WORK_GROUP_SIZE`).
   public var maxWorkgroupSize: Int { properties.maxWorkgroupSize }
+  /// The local memory of one workgroup (`CL_DEVICE_LOCAL_MEM_SIZE`).
+  public var maxSharedMemoryBytes: Int { properties.localMemoryBytes }
 
   /// A copy that compiles with `tuning` (``configured(capabilities:codegenOptions:cacheDirectory:options:faults:)``).
   public func tuned(_ tuning: KernelTuning) throws(DeviceError) -> any TunableDevice {
     var capabilities = self.capabilities
     capabilities.tuning = tuning
+    capabilities.fitStagedMatmul(maxWorkgroupSize: maxWorkgroupSize, maxSharedBytes: maxSharedMemoryBytes)
     do {
       return try configured(capabilities: capabilities)
     } catch {

@@ -10,6 +10,8 @@ public protocol TunableDevice: Device {
   var capabilities: TargetCapabilities { get }
   /// The most work-items one workgroup may have on the device.
   var maxWorkgroupSize: Int { get }
+  /// The most bytes of shared (local) memory one workgroup may have on the device.
+  var maxSharedMemoryBytes: Int { get }
   /// Why the device's tuning file was not used when it was opened; `nil` when it was used or
   /// there was none.
   var tuningProblem: TuningFileError? { get }

@@ -55,8 +55,10 @@ public enum TuningFile {
   /// tuning file not used (…)`, or nothing for the defaults.
   public static func note(_ tuning: KernelTuning, problem: TuningFileError?) -> String {
     if let problem { return ", tuning file not used (\(problem.problem))" }
-    guard let shape = tuning.quantizedMatmul else { return "" }
-    return ", tuned (quantized matmul \(shape))"
+    let shapes =
+      [tuning.quantizedMatmul.map { "quantized matmul \($0)" }, tuning.stagedMatmul.map { "staged matmul \($0)" }]
+      .compactMap { $0 }
+    return shapes.isEmpty ? "" : ", tuned (\(shapes.joined(separator: "; ")))"
   }
 
   /// A decoding error in a few words: what is missing or of the wrong type, and where.

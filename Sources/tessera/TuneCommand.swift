@@ -15,11 +15,21 @@ enum TuneCommand: Command {
         help:
           "Weights to multiply by, as TYPE[ROWS,COLUMNS] joined by ';' (default: SmolLM2's decode matrices, q4_1[576,576];q4_1[1536,576];q4_1[576,1536])."
       ),
-      OptionSpec(name: "--repeat", valueName: "N", help: "Timed runs of each matrix for each shape (default 5)."),
+      OptionSpec(
+        name: "--products", valueName: "LIST",
+        help:
+          "f32 products for the staged matmul's tilings, as MxNxK joined by ';' (default: 512x512x512;128x1536x576)."),
+      OptionSpec(
+        name: "--family", valueName: "F",
+        help:
+          "quantized (the matmul reading GGUF blocks), staged (large f32 products, on devices that stage them) or all (default)."
+      ),
+      OptionSpec(name: "--repeat", valueName: "N", help: "Timed runs of each problem for each shape (default 5)."),
       OptionSpec(name: "--dry-run", help: "Measure and print, but keep the tuning file as it is."),
     ],
     examples: [
       "tessera tune --device vulkan:0", "tessera tune --device opencl:0 --matrices 'q8_0[4096,576]' --dry-run",
+      "tessera tune --device vulkan:0 --family staged --products '1024x1024x1024'",
     ])
 
   static func run(_ arguments: ParsedArguments) throws {
@@ -27,6 +37,11 @@ enum TuneCommand: Command {
     let repeats = try arguments.integer("--repeat") ?? 5
     guard repeats > 0 else { throw UsageError(description: "--repeat expects a positive integer, found \(repeats)") }
     let matrices = try arguments.value("--matrices").map(parseMatrices) ?? KernelTuner.decodeMatrices
+    let products = try arguments.value("--products").map(parseProducts) ?? KernelTuner.prefillProducts
+    let family = arguments.value("--family") ?? "all"
+    guard ["quantized", "staged", "all"].contains(family) else {
+      throw UsageError(description: "--family expects quantized, staged or all, found '\(family)'")
+    }
     let device = try DeviceSelection.registry().device(named: name)
     guard let tunable = device as? any TunableDevice else {
       throw UsageError(
@@ -35,31 +50,76 @@ enum TuneCommand: Command {
       )
     }
     if let problem = tunable.tuningProblem { printError("note: \(problem); measuring from the defaults") }
-    let tuner = KernelTuner(matrices: matrices, repeats: repeats)
-    print(
-      "tuning the quantized matmul on \(device.info.name) (\(device.info.summary)) with \(matrices.map(\.description).joined(separator: ", ")), \(repeats) timed runs each"
-    )
-    let total = tuner.shapes(on: tunable).count * KernelTuner.passes
-    let outcome = try ProgressLine.during("measuring shapes on \(device.info.name)", total: total) {
-      progress in try tuner.tuneQuantizedMatmul(on: tunable) { _, _ in progress.advance() }
+    let tuner = KernelTuner(matrices: matrices, products: products, repeats: repeats)
+    var tuning = tunable.capabilities.tuning
+    if family != "staged" {
+      print(
+        "tuning the quantized matmul on \(device.info.name) (\(device.info.summary)) with \(matrices.map(\.description).joined(separator: ", ")), \(repeats) timed runs each"
+      )
+      let total = tuner.quantizedShapes(on: tunable).count * KernelTuner.passes
+      let outcome = try ProgressLine.during("measuring shapes on \(device.info.name)", total: total) {
+        progress in try tuner.tuneQuantizedMatmul(on: tunable) { _, _ in progress.advance() }
+      }
+      report(outcome, default: "\(QuantizedMatmulTuning.untuned(for: tunable.capabilities))")
+      tuning.quantizedMatmul = outcome.chosen
     }
-    let rows = outcome.measurements.map { measurement in
-      [
-        measurement.shape.map(\.description)
-          ?? "default: \(QuantizedMatmulTuning.untuned(for: tunable.capabilities))",
-        measurement.seconds.map { String(format: "%.3f ms", $0 * 1e3) } ?? "rejected: " + (measurement.rejection ?? ""),
-        measurement.shape != nil && measurement.shape == outcome.tuning.quantizedMatmul ? "<- chosen" : "",
-      ]
+    if family != "quantized" {
+      if let untuned = tunable.capabilities.stagedMatmul {
+        print(
+          "tuning the staged matmul on \(device.info.name) with \(products.map(\.description).joined(separator: ", ")), \(repeats) timed runs each"
+        )
+        let total = tuner.stagedShapes(on: tunable).count * KernelTuner.passes
+        let outcome = try ProgressLine.during("measuring tilings on \(device.info.name)", total: total) {
+          progress in try tuner.tuneStagedMatmul(on: tunable) { _, _ in progress.advance() }
+        }
+        if let outcome { report(outcome, default: "\(untuned)") }
+        tuning.stagedMatmul = outcome?.chosen
+      } else {
+        print(
+          "the staged matmul: not used on \(device.info.name), whose driver runs on the CPU (its large products take the register-blocked kernel)"
+        )
+      }
     }
-    print(Table(header: ["SHAPE", "TIME PER RUN", ""], rows: rows).text)
-    let chosen = outcome.tuning.quantizedMatmul.map { "\($0), \(String(format: "%.2f", outcome.speedup))x the default" }
-    print("chosen: " + (chosen ?? "the default (no shape was faster)"))
     guard !arguments.flags.contains("--dry-run") else {
       print("dry run: \(tunable.tuningPath) left as it is")
       return
     }
-    try TuningFile.save(outcome.tuning, deviceKey: tunable.tuningKey, to: tunable.tuningPath)
+    try TuningFile.save(tuning, deviceKey: tunable.tuningKey, to: tunable.tuningPath)
     print("wrote \(tunable.tuningPath)")
+  }
+
+  /// Prints a search's measurements and its choice.
+  private static func report<Shape: Hashable & Sendable & CustomStringConvertible>(
+    _ outcome: KernelTuner.Outcome<Shape>, default untuned: String
+  ) {
+    let rows = outcome.measurements.map { measurement in
+      [
+        measurement.shape.map(\.description) ?? "default: \(untuned)",
+        measurement.seconds.map { String(format: "%.3f ms", $0 * 1e3) } ?? "rejected: " + (measurement.rejection ?? ""),
+        measurement.shape != nil && measurement.shape == outcome.chosen ? "<- chosen" : "",
+      ]
+    }
+    print(Table(header: ["SHAPE", "TIME PER RUN", ""], rows: rows).text)
+    let chosen = outcome.chosen.map { "\($0), \(String(format: "%.2f", outcome.speedup))x the default" }
+    print("chosen: " + (chosen ?? "the default (no shape was faster)"))
+  }
+
+  /// `512x512x512;128x1536x576` as products, with an error naming the entry that is wrong.
+  static func parseProducts(_ text: String) throws(UsageError) -> [KernelTuner.Product] {
+    var products: [KernelTuner.Product] = []
+    for entry in text.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+      let sizes = entry.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+      guard sizes.count == 3, let m = sizes[0], let n = sizes[1], let k = sizes[2], m > 0, n > 0, k > 0,
+        m * n * k <= 1 << 31
+      else {
+        throw UsageError(
+          description:
+            "--products: '\(entry)' is not MxNxK with positive sizes of at most 2^31 multiply-adds (e.g. 512x512x512)")
+      }
+      products.append(KernelTuner.Product(m: m, n: n, k: k))
+    }
+    guard !products.isEmpty else { throw UsageError(description: "--products: no product given") }
+    return products
   }
 
   /// `q4_1[576,576];q8_0[4096,576]` as matrices, with an error naming the entry that is wrong.

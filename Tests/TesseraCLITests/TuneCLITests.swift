@@ -35,6 +35,16 @@ struct TuneCLITests {
     }
   }
 
+  @Test(.enabled(if: vulkan?.isCPU == true, "no Vulkan device running on the CPU"))
+  func aCPUDriverHasNoStagedMatmulToTune() throws {
+    let device = try #require(Self.vulkan)
+    let cache = TestSupport.temporaryDirectory("tune-cli-staged")
+    let result = try tessera(["tune", "--device", device.info.name, "--family", "staged", "--dry-run"], cache: cache)
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stdout.contains("the staged matmul: not used on \(device.info.name)"), "\(result.stdout)")
+    #expect(!result.stdout.contains("tuning the quantized matmul"))
+  }
+
   @Test(.enabled(if: vulkan != nil, "no usable Vulkan device"))
   func aDryRunWritesNothing() throws {
     let device = try #require(Self.vulkan)
@@ -59,6 +69,11 @@ struct TuneCLITests {
         "'f32[4,4]' is not TYPE[ROWS,COLUMNS] with a block type"
       ),
       (["tune", "--device", "vulkan:0", "--repeat", "0"], "--repeat expects a positive integer"),
+      (["tune", "--device", "vulkan:0", "--products", "64x64"], "--products: '64x64' is not MxNxK"),
+      (["tune", "--device", "vulkan:0", "--products", "64x0x8"], "--products: '64x0x8' is not MxNxK"),
+      (
+        ["tune", "--device", "vulkan:0", "--family", "gemm"], "--family expects quantized, staged or all, found 'gemm'"
+      ),
     ])
   func badArguments(arguments: [String], message: String) throws {
     let result = try tessera(arguments, cache: TestSupport.temporaryDirectory("tune-cli-bad"))

@@ -64,25 +64,28 @@ struct StagedMatmulDeviceTests {
   }
 
   @Test func aTuningIsKeptOnlyWhereItFitsTheDevice() {
-    var target = TargetCapabilities.gpu("vulkan")
     let odd = Self.tilings[1]
-    target.tuning.stagedMatmul = odd
-    var fitted = target
-    fitted.fitStagedMatmul(maxWorkgroupSize: 1024, maxSharedBytes: 32768)
-    #expect(fitted.stagedMatmul == odd)
-    // 256 work-items do not fit 128, the odd tiling's 32 do.
-    target.tuning.stagedMatmul = MatmulTiling()
-    fitted = target
-    fitted.fitStagedMatmul(maxWorkgroupSize: 128, maxSharedBytes: 32768)
-    #expect(fitted.stagedMatmul == nil)
-    target.tuning.stagedMatmul = MatmulTiling(rows: 8, columns: 8)
-    fitted = target
-    fitted.fitStagedMatmul(maxWorkgroupSize: 1024, maxSharedBytes: 16384)
-    #expect(fitted.stagedMatmul == MatmulTiling(), "128 x 128 blocks need 16.5 KiB; the default 8.1")
-    var cpu = TargetCapabilities.everything("cpu")
-    cpu.tuning.stagedMatmul = odd
-    cpu.fitStagedMatmul(maxWorkgroupSize: 1024, maxSharedBytes: 32768)
-    #expect(cpu.stagedMatmul == nil, "a target that does not stage keeps the blocked kernel")
+    func fitted(_ tuned: MatmulTiling?, workItems: Int, sharedBytes: Int, stages: Bool = true) -> MatmulTiling? {
+      var target = TargetCapabilities.gpu("vulkan")
+      if !stages { target.stagedMatmul = nil }
+      target.tuning.stagedMatmul = tuned
+      target.fitStagedMatmul(maxWorkgroupSize: workItems, maxSharedBytes: sharedBytes)
+      return target.stagedMatmulTiling
+    }
+    #expect(fitted(odd, workItems: 1024, sharedBytes: 32768) == odd)
+    #expect(fitted(nil, workItems: 1024, sharedBytes: 32768) == MatmulTiling())
+    #expect(
+      fitted(MatmulTiling(rows: 8, columns: 8), workItems: 1024, sharedBytes: 16384) == MatmulTiling(),
+      "128 x 128 blocks need 16.5 KiB of shared memory, the default 8.1")
+    #expect(fitted(odd, workItems: 128, sharedBytes: 32768) == nil, "the default's 256 work-items do not fit 128")
+    #expect(fitted(odd, workItems: 1024, sharedBytes: 32768, stages: false) == nil, "a target that does not stage")
+  }
+
+  @Test func theCandidatesFitTheDevice() {
+    let all = MatmulTiling.candidates(maxWorkgroupSize: 1024, maxSharedBytes: 65536)
+    #expect(all.count == 48 && all.contains(MatmulTiling()))
+    let small = MatmulTiling.candidates(maxWorkgroupSize: 128, maxSharedBytes: 16384)
+    #expect(!small.isEmpty && small.allSatisfy { $0.workItems <= 128 && $0.sharedBytes <= 16384 })
   }
 
   @Test func cpuDriversKeepTheRegisterBlockedKernel() throws {
@@ -116,6 +119,7 @@ struct StagedMatmulDeviceTests {
       }
       var target = base.capabilities
       target.stagedMatmul = tiling
+      target.tuning.stagedMatmul = nil
       let device = try base.configured(capabilities: target)
       return (device, { try device.plan($0) })
     case .vulkan:
@@ -139,5 +143,67 @@ struct StagedMatmulDeviceTests {
         return %c
       }
       """
+  }
+}
+
+/// `tessera tune`'s staged matmul family: every candidate tiling computes the reference's values
+/// (so tuning never changes results beyond the tolerance), and the search runs where the device
+/// stages and not elsewhere.
+@Suite("Staged matmul tuning")
+struct StagedMatmulTuningTests {
+  /// Every value of every parameter of the candidates at least once: 4 and 8 rows and columns a
+  /// work-item, workgroups of 8 and 16 each way, slices 8, 16 and 32 deep (all 48 take a minute
+  /// on the interpreter; the generator is the same for every size).
+  static let representatives = [
+    MatmulTiling(rows: 4, columns: 4, workgroupColumns: 8, workgroupRows: 8, depth: 8),
+    MatmulTiling(rows: 8, columns: 4, workgroupColumns: 16, workgroupRows: 8, depth: 16),
+    MatmulTiling(rows: 4, columns: 8, workgroupColumns: 8, workgroupRows: 16, depth: 32),
+    MatmulTiling(rows: 8, columns: 8, workgroupColumns: 16, workgroupRows: 16, depth: 16),
+  ]
+
+  @Test func theCandidatesMatchTheReferenceOnTheInterpreter() throws {
+    let graph = try TestSupport.parseOne(
+      """
+      func @mm(%a: f32[70,21], %b: f32[21,70]) -> f32[70,70] {
+        %c = matmul %a, %b : f32[70,70]
+        return %c
+      }
+      """)
+    let inputs = TestSupport.exampleInputs(graph)
+    let expected = try TestSupport.evaluate(graph, inputs)[0]
+    let candidates = MatmulTiling.candidates(maxWorkgroupSize: 1024, maxSharedBytes: 65536)
+    for tiling in Self.representatives {
+      #expect(candidates.contains(tiling))
+      var target = TargetCapabilities.everything("kir")
+      target.stagedMatmul = tiling
+      let actual = try KIRDevice(library: StandardKernelLibrary(), capabilities: target).compile(graph)
+        .run(inputs: inputs)[0]
+      #expect(TestSupport.toleranceRatio(actual, expected, atol: 1e-4, rtol: 1e-4) <= 1, "\(tiling)")
+    }
+  }
+
+  @Test func theSearchRunsOnlyWhereTheDeviceStages() throws {
+    let options = CompileOptions(
+      passes: PassPipeline.standard(evaluator: ReferenceConstantEvaluator()), library: StandardKernelLibrary())
+    guard
+      let forced = VulkanProvider(options: options, choosesForCPU: false).discover().lazy.compactMap(\.device).first
+        as? VulkanDevice
+    else {
+      print("skipped: no usable Vulkan device")
+      return
+    }
+    var tuner = KernelTuner(products: [KernelTuner.Product(m: 40, n: 36, k: 10)], repeats: 1)
+    tuner.stagedCandidates = Self.representatives
+    let outcome = try #require(try tuner.tuneStagedMatmul(on: forced))
+    #expect(outcome.measurements.first?.shape == nil, "the default is measured first")
+    #expect(outcome.measurements.allSatisfy { $0.seconds != nil }, "every tiling computes the reference's values")
+    #expect(outcome.measurements.map(\.shape) == [nil] + Self.representatives)
+    if let chosen = outcome.chosen {
+      let seconds = outcome.measurements.compactMap(\.seconds)
+      #expect(outcome.measurements.first { $0.shape == chosen }?.seconds == seconds.min())
+    }
+    let cpuDriver = try #require(
+      VulkanProvider(options: options).discover().lazy.compactMap(\.device).first as? VulkanDevice)
+    if cpuDriver.isCPU { #expect(try tuner.tuneStagedMatmul(on: cpuDriver) == nil) }
   }
 }

@@ -53,16 +53,40 @@ public struct MatmulTiling: Hashable, Sendable, Codable, CustomStringConvertible
   }
 }
 
-extension TargetCapabilities {
-  /// Keeps ``stagedMatmul`` (where the target stages at all) as ``KernelTuning/stagedMatmul``
-  /// where a tuning chose one, and only where it fits a device allowing `maxWorkgroupSize`
-  /// work-items and `maxSharedBytes` bytes of shared memory a workgroup: a tuning that does not
-  /// fit falls back to the target's tiling, a tiling that does not fit to the register-blocked
-  /// kernel.
-  public mutating func fitStagedMatmul(maxWorkgroupSize: Int, maxSharedBytes: Int) {
-    guard let untuned = stagedMatmul else { return }
-    stagedMatmul = [tuning.stagedMatmul, untuned].compactMap { $0 }.first {
-      $0.problem(maxWorkgroupSize: maxWorkgroupSize, maxSharedBytes: maxSharedBytes) == nil
+extension MatmulTiling {
+  /// The tilings `tessera tune` measures: 4 or 8 rows by 4 or 8 columns a work-item, workgroups of
+  /// 8 x 8, 16 x 8, 8 x 16 or 16 x 16, slices 8, 16 or 32 deep; every one usable within the
+  /// device's limits.
+  public static func candidates(maxWorkgroupSize: Int, maxSharedBytes: Int) -> [MatmulTiling] {
+    var tilings: [MatmulTiling] = []
+    for (rows, columns) in [(4, 4), (8, 4), (4, 8), (8, 8)] {
+      for (workgroupColumns, workgroupRows) in [(8, 8), (16, 8), (8, 16), (16, 16)] {
+        for depth in [8, 16, 32] {
+          tilings.append(
+            MatmulTiling(
+              rows: rows, columns: columns, workgroupColumns: workgroupColumns, workgroupRows: workgroupRows,
+              depth: depth))
+        }
+      }
     }
+    return tilings.filter { $0.problem(maxWorkgroupSize: maxWorkgroupSize, maxSharedBytes: maxSharedBytes) == nil }
+  }
+}
+
+extension TargetCapabilities {
+  /// The tiling a large product takes: the tuning's (``KernelTuning/stagedMatmul``) where the
+  /// target stages its products at all, else ``stagedMatmul``; `nil` where it does not stage.
+  public var stagedMatmulTiling: MatmulTiling? { stagedMatmul.map { tuning.stagedMatmul ?? $0 } }
+
+  /// Drops a tuning's staged tiling that does not fit a device allowing `maxWorkgroupSize`
+  /// work-items and `maxSharedBytes` bytes of shared memory a workgroup (the target's own tiling
+  /// is then used), and the target's tiling where that does not fit (the register-blocked kernel
+  /// is then used).
+  public mutating func fitStagedMatmul(maxWorkgroupSize: Int, maxSharedBytes: Int) {
+    func fits(_ tiling: MatmulTiling) -> Bool {
+      tiling.problem(maxWorkgroupSize: maxWorkgroupSize, maxSharedBytes: maxSharedBytes) == nil
+    }
+    if let tuned = tuning.stagedMatmul, !fits(tuned) { tuning.stagedMatmul = nil }
+    if let untuned = stagedMatmul, !fits(untuned) { stagedMatmul = nil }
   }
 }

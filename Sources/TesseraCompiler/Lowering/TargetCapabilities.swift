@@ -21,9 +21,10 @@ public struct TargetCapabilities: Hashable, Sendable {
   /// a kernel of its own (``ProductEpilogueSplit``), rather than fused into a generated
   /// per-element matmul: the GPU targets. Off by default.
   public var splitsLargeProducts = false
-  /// The tiling of the kernel library's staged matmul, which large f32 and f16 products take on
-  /// GPUs (A's and B's slices staged in shared memory once for a workgroup, each work-item's
-  /// results in registers); `nil` (the default, and OpenCL and Vulkan on CPU drivers): the
+  /// The untuned tiling of the kernel library's staged matmul, which large f32 and f16 products
+  /// take on GPUs (A's and B's slices staged in shared memory once for a workgroup, each
+  /// work-item's results in registers; a tuning may choose another: ``stagedMatmulTiling``);
+  /// `nil` (the default, and OpenCL and Vulkan on CPU drivers): the
   /// register-blocked kernel reading global memory, measured faster where caches, not shared
   /// memory, give the reuse (docs/opencl-gemm.md).
   public var stagedMatmul: MatmulTiling?

@@ -93,6 +93,8 @@ public final class VulkanDevice: TunableDevice {
 
   /// `maxComputeWorkGroupInvocations`.
   public var maxWorkgroupSize: Int { Int(context.properties.limits.maxComputeWorkGroupInvocations) }
+  /// The shared memory of one workgroup (`maxComputeSharedMemorySize`).
+  public var maxSharedMemoryBytes: Int { Int(context.properties.limits.maxComputeSharedMemorySize) }
   /// Whether the implementation runs on the host's CPU (lavapipe), as an OpenCL device's
   /// ``OpenCLDeviceProperties/isCPU`` says for PoCL.
   public var isCPU: Bool { context.isCPU }
