@@ -106,26 +106,23 @@ enum TuneCommand: Command {
 
   /// `512x512x512;128x1536x576` as products, with an error naming the entry that is wrong.
   static func parseProducts(_ text: String) throws(UsageError) -> [KernelTuner.Product] {
-    var products: [KernelTuner.Product] = []
-    for entry in text.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-      let sizes = entry.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
-      guard sizes.count == 3, let m = sizes[0], let n = sizes[1], let k = sizes[2], m > 0, n > 0, k > 0,
-        m * n * k <= 1 << 31
+    try entries(of: text, option: "--products") { entry throws(UsageError) in
+      let sizes = entry.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) ?? 0 }
+      guard sizes.count == 3, sizes.allSatisfy({ 1...65536 ~= $0 }),
+        sizes.map(Double.init).reduce(1, *) <= 0x1p31
       else {
         throw UsageError(
           description:
-            "--products: '\(entry)' is not MxNxK with positive sizes of at most 2^31 multiply-adds (e.g. 512x512x512)")
+            "--products: '\(entry)' is not MxNxK with sizes from 1 to 65536 and at most 2^31 multiply-adds (e.g. 512x512x512)"
+        )
       }
-      products.append(KernelTuner.Product(m: m, n: n, k: k))
+      return KernelTuner.Product(m: sizes[0], n: sizes[1], k: sizes[2])
     }
-    guard !products.isEmpty else { throw UsageError(description: "--products: no product given") }
-    return products
   }
 
   /// `q4_1[576,576];q8_0[4096,576]` as matrices, with an error naming the entry that is wrong.
   static func parseMatrices(_ text: String) throws(UsageError) -> [KernelTuner.Matrix] {
-    var matrices: [KernelTuner.Matrix] = []
-    for entry in text.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+    try entries(of: text, option: "--matrices") { entry throws(UsageError) in
       let parts = entry.split(whereSeparator: { "[],".contains($0) }).map(String.init)
       guard entry.hasSuffix("]"), parts.count == 3, let dtype = DType(rawValue: parts[0]), let block = dtype.quantBlock,
         let rows = Int(parts[1]), let columns = Int(parts[2]), rows > 0, columns > 0
@@ -138,9 +135,20 @@ enum TuneCommand: Command {
           description:
             "--matrices: '\(entry)' has \(columns) columns, not a multiple of \(dtype)'s block of \(block.elements)")
       }
-      matrices.append(KernelTuner.Matrix(rows: rows, columns: columns, dtype: dtype))
+      return KernelTuner.Matrix(rows: rows, columns: columns, dtype: dtype)
     }
-    guard !matrices.isEmpty else { throw UsageError(description: "--matrices: no matrix given") }
-    return matrices
+  }
+
+  /// The `;`-separated entries of `option`'s `text`, trimmed (blank ones skipped), each parsed by
+  /// `parse`; none is an error.
+  private static func entries<Entry>(
+    of text: String, option: String, _ parse: (String) throws(UsageError) -> Entry
+  ) throws(UsageError) -> [Entry] {
+    var parsed: [Entry] = []
+    for entry in text.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
+      parsed.append(try parse(entry))
+    }
+    guard !parsed.isEmpty else { throw UsageError(description: "\(option): no entry given") }
+    return parsed
   }
 }

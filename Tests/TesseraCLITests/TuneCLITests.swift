@@ -72,6 +72,12 @@ struct TuneCLITests {
       (["tune", "--device", "vulkan:0", "--products", "64x64"], "--products: '64x64' is not MxNxK"),
       (["tune", "--device", "vulkan:0", "--products", "64x0x8"], "--products: '64x0x8' is not MxNxK"),
       (
+        ["tune", "--device", "vulkan:0", "--products", "99999999999x99999999999x9"],
+        "is not MxNxK with sizes from 1 to 65536"
+      ),
+      (["tune", "--device", "vulkan:0", "--products", "65536x65536x1"], "at most 2^31 multiply-adds"),
+      (["tune", "--device", "vulkan:0", "--products", " ; "], "--products: no entry given"),
+      (
         ["tune", "--device", "vulkan:0", "--family", "gemm"], "--family expects quantized, staged or all, found 'gemm'"
       ),
     ])

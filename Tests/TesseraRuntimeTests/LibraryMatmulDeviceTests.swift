@@ -44,7 +44,8 @@ struct LibraryMatmulDeviceTests {
     #expect(call.kernel.groupCounts(call.scalars) == [1, 1, 1])
   }
 
-  private static func text(_ a: [Int], _ b: [Int], _ c: [Int], _ dtype: DType) -> String {
+  /// `c = matmul a, b` as a function of `a` and `b`, all of `dtype`.
+  static func text(_ a: [Int], _ b: [Int], _ c: [Int], _ dtype: DType) -> String {
     func type(_ dims: [Int]) -> String { "\(dtype)[\(dims.map(String.init).joined(separator: ","))]" }
     return """
       func @mm(%a: \(type(a)), %b: \(type(b))) -> \(type(c)) {

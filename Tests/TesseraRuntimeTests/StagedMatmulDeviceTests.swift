@@ -37,7 +37,7 @@ struct StagedMatmulDeviceTests {
     guard let (device, plan) = try Self.device(api, tiling) else { return }
     for dtype in [DType.f32, .f16] {
       for (a, b, c) in Self.cases {
-        let graph = try TestSupport.parseOne(Self.text(a, b, c, dtype))
+        let graph = try TestSupport.parseOne(LibraryMatmulDeviceTests.text(a, b, c, dtype))
         let kernels = try plan(graph).kernels
         #expect(kernels.contains { $0.comment.contains("staged \(tiling)") }, "\(api) \(a) x \(b): not staged")
         let (atol, rtol) = dtype == .f16 ? (2e-3, 2e-3) : (1e-4, 1e-4)
@@ -53,11 +53,11 @@ struct StagedMatmulDeviceTests {
   @Test func theLibraryStagesOnlyProductsOfHalfABlockEachWay() throws {
     let library = StandardKernelLibrary(stagedMatmul: MatmulTiling())
     for (m, n, staged) in [(32, 32, true), (31, 64, false), (64, 31, false), (1, 4096, false)] {
-      let graph = try TestSupport.parseOne(Self.text([m, 16], [16, n], [m, n], .f32))
+      let graph = try TestSupport.parseOne(LibraryMatmulDeviceTests.text([m, 16], [16, n], [m, n], .f32))
       let call = try #require(library.call(for: graph.nodes[0], in: graph))
       #expect(call.kernel.comment.contains("staged") == staged, "\(m) x \(n)")
     }
-    let graph = try TestSupport.parseOne(Self.text([37, 29], [29, 50], [37, 50], .f32))
+    let graph = try TestSupport.parseOne(LibraryMatmulDeviceTests.text([37, 29], [29, 50], [37, 50], .f32))
     let call = try #require(library.call(for: graph.nodes[0], in: graph))
     #expect(call.kernel.groupCounts(call.scalars) == [1, 1, 1])
     #expect(call.kernel.workgroupSize == [16, 16, 1])
@@ -133,16 +133,6 @@ struct StagedMatmulDeviceTests {
       guard let device = try base.tuned(KernelTuning(stagedMatmul: tiling)) as? VulkanDevice else { return nil }
       return (device, { try device.plan($0) })
     }
-  }
-
-  private static func text(_ a: [Int], _ b: [Int], _ c: [Int], _ dtype: DType) -> String {
-    func type(_ dims: [Int]) -> String { "\(dtype)[\(dims.map(String.init).joined(separator: ","))]" }
-    return """
-      func @mm(%a: \(type(a)), %b: \(type(b))) -> \(type(c)) {
-        %c = matmul %a, %b : \(type(c))
-        return %c
-      }
-      """
   }
 }
 
