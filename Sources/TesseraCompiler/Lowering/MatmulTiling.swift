@@ -16,7 +16,9 @@ public struct MatmulTiling: Hashable, Sendable, Codable, CustomStringConvertible
   public var depth: Int
 
   /// 4 x 4 results per work-item in 16 x 16 workgroups (64 x 64 blocks), 16-deep slices by
-  /// default: 8 KiB of shared memory and 16 accumulators a work-item, within every GPU's limits.
+  /// default: 256 work-items, 8.1 KiB of shared memory and 16 accumulators a work-item (a device
+  /// allowing fewer work-items or less memory keeps the register-blocked kernel:
+  /// ``TargetCapabilities/fitStagedMatmul(maxWorkgroupSize:maxSharedBytes:)``).
   public init(rows: Int = 4, columns: Int = 4, workgroupColumns: Int = 16, workgroupRows: Int = 16, depth: Int = 16) {
     self.rows = rows
     self.columns = columns
