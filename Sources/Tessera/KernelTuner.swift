@@ -94,7 +94,7 @@ public struct KernelTuner: Sendable {
   /// Timed runs per problem and shape (after one untimed run that is checked).
   public var repeats: Int
   /// The staged matmul tilings to measure besides the default, where they fit the device;
-  /// `nil`: every ``MatmulTiling/candidates(maxWorkgroupSize:maxSharedBytes:)``.
+  /// `nil`: every one of ``MatmulTiling/searched`` that fits.
   public var stagedCandidates: [MatmulTiling]?
 
   /// A search over `matrices` (the quantized matmul) and `products` (the staged matmul),
@@ -148,14 +148,14 @@ public struct KernelTuner: Sendable {
   }
 
   /// The staged matmul tilings measured on `device`: `nil` (its untuned default) first, then
-  /// every candidate but the default; none where the device does not stage.
+  /// every candidate that fits the device but the default's own tiling; none where the device
+  /// does not stage.
   public func stagedShapes(on device: any TunableDevice) -> [MatmulTiling?] {
-    guard device.capabilities.stagedMatmul != nil else { return [] }
-    let (workItems, sharedBytes) = (device.maxWorkgroupSize, device.maxSharedMemoryBytes)
-    let candidates =
-      stagedCandidates?.filter { $0.problem(maxWorkgroupSize: workItems, maxSharedBytes: sharedBytes) == nil }
-      ?? MatmulTiling.candidates(maxWorkgroupSize: workItems, maxSharedBytes: sharedBytes)
-    return [nil] + candidates.filter { $0 != MatmulTiling() }
+    guard let untuned = device.capabilities.stagedMatmul else { return [] }
+    return [nil]
+      + (stagedCandidates ?? MatmulTiling.searched).filter {
+        $0 != untuned && $0.fits(maxWorkgroupSize: device.maxWorkgroupSize, maxSharedBytes: device.maxSharedMemoryBytes)
+      }
   }
 
   /// Measures `shapes` (the first `nil`, the default) on `device` over `problems`; the fastest

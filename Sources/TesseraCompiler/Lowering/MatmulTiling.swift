@@ -53,25 +53,30 @@ public struct MatmulTiling: Hashable, Sendable, Codable, CustomStringConvertible
     }
     return nil
   }
+
+  /// Whether this tiling is usable on a device allowing `maxWorkgroupSize` work-items and
+  /// `maxSharedBytes` bytes of shared memory a workgroup (``problem(maxWorkgroupSize:maxSharedBytes:)``
+  /// finds nothing).
+  public func fits(maxWorkgroupSize: Int, maxSharedBytes: Int) -> Bool {
+    problem(maxWorkgroupSize: maxWorkgroupSize, maxSharedBytes: maxSharedBytes) == nil
+  }
 }
 
 extension MatmulTiling {
-  /// The tilings `tessera tune` measures: 4 or 8 rows by 4 or 8 columns a work-item, workgroups of
-  /// 8 x 8, 16 x 8, 8 x 16 or 16 x 16, slices 8, 16 or 32 deep; every one usable within the
-  /// device's limits.
-  public static func candidates(maxWorkgroupSize: Int, maxSharedBytes: Int) -> [MatmulTiling] {
-    var tilings: [MatmulTiling] = []
-    for (rows, columns) in [(4, 4), (8, 4), (4, 8), (8, 8)] {
-      for (workgroupColumns, workgroupRows) in [(8, 8), (16, 8), (8, 16), (16, 16)] {
-        for depth in [8, 16, 32] {
-          tilings.append(
-            MatmulTiling(
-              rows: rows, columns: columns, workgroupColumns: workgroupColumns, workgroupRows: workgroupRows,
-              depth: depth))
-        }
+  /// The tilings `tessera tune` may measure: 4 or 8 rows by 4 or 8 columns a work-item,
+  /// workgroups of 8 x 8, 16 x 8, 8 x 16 or 16 x 16, slices 8, 16 or 32 deep (48).
+  public static let searched: [MatmulTiling] = [(4, 4), (8, 4), (4, 8), (8, 8)].flatMap { rows, columns in
+    [(8, 8), (16, 8), (8, 16), (16, 16)].flatMap { workgroupColumns, workgroupRows in
+      [8, 16, 32].map { depth in
+        MatmulTiling(
+          rows: rows, columns: columns, workgroupColumns: workgroupColumns, workgroupRows: workgroupRows, depth: depth)
       }
     }
-    return tilings.filter { $0.problem(maxWorkgroupSize: maxWorkgroupSize, maxSharedBytes: maxSharedBytes) == nil }
+  }
+
+  /// The ``searched`` tilings usable within a device's limits.
+  public static func candidates(maxWorkgroupSize: Int, maxSharedBytes: Int) -> [MatmulTiling] {
+    searched.filter { $0.fits(maxWorkgroupSize: maxWorkgroupSize, maxSharedBytes: maxSharedBytes) }
   }
 }
 
@@ -85,10 +90,11 @@ extension TargetCapabilities {
   /// is then used), and the target's tiling where that does not fit (the register-blocked kernel
   /// is then used).
   public mutating func fitStagedMatmul(maxWorkgroupSize: Int, maxSharedBytes: Int) {
-    func fits(_ tiling: MatmulTiling) -> Bool {
-      tiling.problem(maxWorkgroupSize: maxWorkgroupSize, maxSharedBytes: maxSharedBytes) == nil
+    if tuning.stagedMatmul?.fits(maxWorkgroupSize: maxWorkgroupSize, maxSharedBytes: maxSharedBytes) == false {
+      tuning.stagedMatmul = nil
     }
-    if let tuned = tuning.stagedMatmul, !fits(tuned) { tuning.stagedMatmul = nil }
-    if let untuned = stagedMatmul, !fits(untuned) { stagedMatmul = nil }
+    if stagedMatmul?.fits(maxWorkgroupSize: maxWorkgroupSize, maxSharedBytes: maxSharedBytes) == false {
+      stagedMatmul = nil
+    }
   }
 }
