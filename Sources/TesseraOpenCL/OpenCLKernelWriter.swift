@@ -112,8 +112,7 @@ struct OpenCLKernelWriter {
       define(r, name(a) + OpenCLTypes.lane(lane))
     case .reduceLanes(let r, let op, let a):
       let scalar = KType(type(a).scalar)
-      let lanes = (0..<type(a).lanes).map { name(a) + OpenCLTypes.lane($0) }
-      define(r, lanes.dropFirst().reduce(lanes[0]) { binary(op, $0, $1, scalar) })
+      define(r, pairwise((0..<type(a).lanes).map { name(a) + OpenCLTypes.lane($0) }) { binary(op, $0, $1, scalar) })
     case .load(let r, let buffer, let index):
       define(r, types.load(buffers[buffer], kernel.buffers[buffer].dtype, name(index), lanes: type(r).lanes))
     case .loadDequantized(let r, let buffer, let index):
@@ -208,6 +207,15 @@ struct OpenCLKernelWriter {
       guard isFloat else { return "\(op.rawValue)(\(x), \(y))" }
       return "(isnan(\(x)) || isnan(\(y)) ? \(x) + \(y) : f\(op.rawValue)(\(x), \(y)))"
     }
+  }
+
+  /// `terms` combined by `combine` as a halving tree (term `i` with term `i + half`, then again),
+  /// so that a vector's lanes reduce in log2(lanes) dependent steps rather than lanes - 1.
+  private func pairwise(_ terms: [String], _ combine: (String, String) -> String) -> String {
+    guard terms.count > 1 else { return terms[0] }
+    let half = (terms.count + 1) / 2
+    return pairwise(
+      (0..<half).map { i in i + half < terms.count ? combine(terms[i], terms[i + half]) : terms[i] }, combine)
   }
 
   /// A cast with KIR's meaning: to bool is `!= 0`; float to integer truncates toward zero,

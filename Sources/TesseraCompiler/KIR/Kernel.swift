@@ -167,7 +167,8 @@ public enum KInstruction: Hashable, Sendable {
   case splat(KValue, KValue)
   /// `%r = extract %vector, lane`.
   case extract(KValue, KValue, lane: Int)
-  /// `%r = reduce_lanes add|max|min %vector`.
+  /// `%r = reduce_lanes add|max|min %vector`: the lanes combined in an order the target chooses
+  /// (the interpreter in lane order, OpenCL as a halving tree).
   case reduceLanes(KValue, KBinaryOp, KValue)
   /// `%r = load buffer[%index]`: a vector result reads consecutive elements.
   case load(KValue, buffer: Int, index: KValue)

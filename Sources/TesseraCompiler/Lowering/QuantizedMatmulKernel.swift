@@ -184,43 +184,60 @@ extension KernelGenerator {
   }
 
   /// One work-item's sums of output `j` for each row of x (the shape with one lane per output):
-  /// `chunk`-lane vector sums, each iteration reading 32 elements of `k` (the smallest block, so
-  /// the chunks of one block are decoded together), summed across their lanes at the end; with
-  /// x multiplied by the weight of its `norm` where the kernel computes it, and then, with
-  /// `summingSquares`, the sums of x's squares for each row.
+  /// `chunk`-lane vector sums, each iteration reading 64 or 32 elements of `k` (whole smallest
+  /// blocks, so the chunks of one block are decoded together), consecutive chunks rotating
+  /// through ``streamedAccumulators`` sums that are added and summed across their lanes at the
+  /// end; with x multiplied by the weight of its `norm` where the kernel computes it, and then,
+  /// with `summingSquares`, the sums of x's squares for each row.
   private static func streamedSums(
     _ weights: KBufferRef, _ xBuffer: KBufferRef, j: KExpr, rowCount: Int, depth: Int, outerCoordinates: [[KExpr]],
     _ layout: MatmulLayout, _ xShape: Shape, _ chunk: Int, norm: FusedRowNorm?, summingSquares: Bool,
     _ emitter: GroupEmitter
   ) -> (sums: [KExpr], squares: [KExpr]) {
-    // `depth` is whole blocks (32 or 256 elements), so a multiple of the step.
-    let k = emitter.builder, stepElements = 32
-    let sums = outerCoordinates.map { _ in k.variable(k.f32(0).splat(chunk)) }
-    let squares = norm == nil || !summingSquares ? [] : outerCoordinates.map { _ in k.variable(k.f32(0).splat(chunk)) }
+    // `depth` is whole blocks (32 or 256 elements): a step of two 32-element blocks where it is
+    // a multiple of 64, else one.
+    let k = emitter.builder, stepElements = depth % 64 == 0 ? 64 : 32
+    let accumulators = Swift.min(streamedAccumulators, stepElements / chunk)
+    let fresh = { (0..<accumulators).map { _ in k.variable(k.f32(0).splat(chunk)) } }
+    let sums = outerCoordinates.map { _ in fresh() }
+    let squares = norm == nil || !summingSquares ? [] : outerCoordinates.map { _ in fresh() }
     k.if(j.lt(emitter.index(rowCount))) {
       emitter.scoped {
         let weightRow = j * emitter.index(depth)
         k.loop(from: emitter.index(0), to: emitter.index(depth), step: stepElements) { start in
           emitter.scoped {
+            // Each chunk's weights at `stepStart + offset`: a driver's compiler then sees that the
+            // chunks of one block share its scale (`weightRow + at` hid it from PoCL's, which
+            // decoded each scale twice: 1536 × 576 q4_1 47 → 40 µs).
+            let stepStart = weightRow + start
             for offset in stride(from: 0, to: stepElements, by: chunk) {
               let at = offset == 0 ? start : start + emitter.index(offset)
-              let chunkWeights = widenedLoad(weights, weightRow + at, lanes: chunk)
+              let slot = offset / chunk % accumulators
+              let chunkWeights = widenedLoad(
+                weights, offset == 0 ? stepStart : stepStart + emitter.index(offset), lanes: chunk)
               let normWeights = norm?.weights(from: at, lanes: chunk, emitter)
-              for (r, (outer, sum)) in zip(outerCoordinates, sums).enumerated() {
+              for (r, outer) in outerCoordinates.enumerated() {
                 var x = xBuffer.load(emitter.linear(aCoordinates(outer, at, layout, emitter), in: xShape), lanes: chunk)
                 if let normWeights {
-                  if summingSquares { squares[r].value = squares[r].value + x * x }
+                  if summingSquares { squares[r][slot].value = squares[r][slot].value + x * x }
                   x = x * normWeights
                 }
-                sum.value = sum.value + x * chunkWeights
+                sums[r][slot].value = sums[r][slot].value + x * chunkWeights
               }
             }
           }
         }
       }
     }
-    return (sums.map { $0.value.reduceLanes(.add) }, squares.map { $0.value.reduceLanes(.add) })
+    let total = { (partials: [KVariableRef]) in partials.dropFirst().reduce(partials[0].value) { $0 + $1.value } }
+    return (sums.map { total($0).reduceLanes(.add) }, squares.map { total($0).reduceLanes(.add) })
   }
+
+  /// The vector sums a streaming work-item keeps per row of x: consecutive chunks rotate
+  /// through them, so that each addition does not wait for the one before (PoCL, SmolLM2's
+  /// decode matrices each a separate allocation as in a decode step: 1536 × 576 q4_1 52 µs with
+  /// one sum, 47 with four).
+  static let streamedAccumulators = 4
 
   /// `lanes` weights from element `i` as f32: dequantized (quantized `weights`) or widened (f16,
   /// bf16).
