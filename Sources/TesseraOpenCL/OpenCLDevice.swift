@@ -58,17 +58,12 @@ public final class OpenCLDevice: TunableDevice {
       var everything = TargetCapabilities.gpu("opencl")
       everything.streamsQuantizedRows = properties.isCPU
       everything.reductionLanes = properties.isCPU ? 4 : nil
-      // PoCL runs the fused attention's dot products as scalar loops inside each work-item (its
-      // separate kernels vectorise across work-items): 24–26 µs a SmolLM2 layer against 20 µs.
-      everything.fusesAttention = !properties.isCPU
-      // Nor the gate and up products in one kernel: 106 µs a layer on PoCL against 100 µs apart.
-      everything.pairsQuantizedProducts = !properties.isCPU
-      // Nor RMS norms inside the products (their loops multiply and square x for every output:
-      // 4.13 against 3.82 ms of products a step, for 0.06 ms of norm kernels saved), nor RoPE
-      // computed in the KV cache's write (0.30–0.40 ms of cache writes a step against 0.05 ms
-      // plus 0.16 ms of the rope kernels it replaces).
+      // A CPU driver (PoCL) keeps RMS norms apart from the products (the streamed loops would
+      // multiply and square x for every output: SmolLM2 decode 94–103 tok/s with them against
+      // 116–125 without). Attention in one kernel, gate and up paired and the cache writes
+      // computing their rows each cost PoCL a little kernel time but save a launch and its gap
+      // (2–3 µs each): 515 → 335 kernels a step, 95–116 → 116–125 tok/s (docs/gpu-fused-decode.md).
       everything.fusesNormsIntoProducts = !properties.isCPU
-      everything.computesCacheUpdates = !properties.isCPU
       (everything.tuning, tuningProblem) = Self.storedTuning(
         kind: .opencl, deviceKey: tuningKey, subgroupSize: everything.subgroupSize,
         maxWorkgroupSize: properties.maxWorkgroupSize)

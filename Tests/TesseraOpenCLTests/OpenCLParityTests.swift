@@ -50,7 +50,7 @@ struct OpenCLParityTests {
   }
 
   /// With the kernel library, so that the softmax stays one op, and the fused attention kernel
-  /// forced (a CPU driver leaves it off), and without it.
+  /// forced on, and off.
   @Test(arguments: [true, false])
   func aDecodeStepsAttentionMatchesTheReference(fused: Bool) throws {
     let base = try #require(OpenCLTestDevice.device)

@@ -233,8 +233,8 @@ struct QuantizedMatmulDeviceTests {
     "OpenCL, gate and up in one streamed kernel", .enabled(if: device("opencl") != nil, skipReason("opencl")),
     arguments: [DType.q4_0, .q4_1, .q8_0, .f16], swigluCases)
   func openCLPaired(dtype: DType, shape: Case) throws {
-    // PoCL keeps the two products apart; forced together, each work-item streams both rows, one
-    // after the other.
+    // On PoCL each work-item streams both rows, one after the other; forced on in case a driver
+    // keeps the two products apart.
     try Self.check(try Self.openCL { $0.pairsQuantizedProducts = true }.device, dtype, shape)
   }
 
