@@ -31,6 +31,18 @@ struct AttentionFusionTests {
     #expect(!steps.contains { $0.1.contains(.softmax) && $0.0 != .attention }, "\(steps)")
   }
 
+  /// A workgroup a row of scores, as wide as the target's line reductions where it names a
+  /// width (PoCL's 4), else 64.
+  @Test("the attention kernel's workgroup", arguments: [nil, 4, 16] as [Int?])
+  func workgroupWidth(reductionLanes: Int?) throws {
+    var target = TargetCapabilities.gpu("opencl")
+    target.reductionLanes = reductionLanes
+    let plan = try GraphCompiler.compile(
+      TestSupport.parseOne(DecodeAttentionGraph.text(context: 29)), target: target, options: Self.options)
+    let attention = try #require(plan.steps.first { $0.group.kind == .attention }?.call?.kernel)
+    #expect(attention.workgroupSize == [reductionLanes ?? 64])
+  }
+
   @Test func withoutTheCapabilityTheSoftmaxIsAKernel() throws {
     var target = TargetCapabilities.gpu("opencl")
     target.fusesAttention = false

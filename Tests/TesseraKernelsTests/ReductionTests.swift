@@ -59,6 +59,25 @@ struct ReductionTests {
     }
   }
 
+  /// Lines of infinities: all -inf (the first index, where a lane's starting (-inf, size) must
+  /// lose to it), -inf around one number, ties of +inf, and NaN among +inf; on 2 lanes (several
+  /// elements each) and on 8 (lanes that see none of the line).
+  @Test("argmax over infinities", arguments: [2, 8])
+  func argmaxOfInfinities(lanes: Int) throws {
+    let (inf, nan) = (Double.infinity, Double.nan)
+    let lines: [[Double]] = [
+      [-inf, -inf, -inf, -inf, -inf], [-inf, -inf, -inf, 2, -inf], [1, inf, 3, inf, inf], [inf, nan, inf, nan, 0],
+      [-inf, -inf, -inf, -inf, -0.5],
+    ]
+    let x = Tensor(lines.flatMap { $0 }, shape: [lines.count, 5, 1])
+    let kernel = try TesseraKernels.argmax(config: ReductionConfig(workgroupSize: lanes))
+    let y = try KernelCheck.run(
+      kernel, [x, KernelCheck.output(lines.count, .i32)], scalars((lines.count, 5, 1)), result: 1)
+    let expected = try KernelCheck.reference([x]) { g, v in g.argmax(v[0], axis: 1) }
+    #expect(expected.doubles == [0, 3, 1, 1, 4])
+    #expect(y.doubles == expected.doubles)
+  }
+
   @Test("softmax over the middle axis", arguments: shapes, configs)
   func softmax(shape: (Int, Int, Int), config: ReductionConfig) throws {
     let (outer, size, inner) = shape

@@ -11,10 +11,12 @@ enum KernelGenerator {
   /// `definingNode` is `graph.definingNode`, computed once for all the groups of a graph. A
   /// matmul group given `quantizedWeights` (its matmuls with the weight each reads:
   /// ``quantizedWeight(of:in:definingNode:)``) and the workgroup shape for the target reads them
-  /// in place instead of their dequantized transposes.
+  /// in place instead of their dequantized transposes. An attention group's kernel takes
+  /// `attentionLanes` work-items a row of scores.
   static func generate(
     _ group: FusedGroup, in graph: Graph, name: String, definingNode: [ValueID: Int],
-    quantizedWeights: [(core: Node, weight: ValueID)] = [], quantizedShape: QuantizedMatmulShape? = nil
+    quantizedWeights: [(core: Node, weight: ValueID)] = [], quantizedShape: QuantizedMatmulShape? = nil,
+    attentionLanes: Int = reductionLanes
   ) throws(CompileError) -> KernelCall {
     let root = graph.nodes[group.nodes.last!]
     let comment = group.nodes.map { "\(graph.nodes[$0].kind) %\(graph[graph.nodes[$0].result].name)" }.joined(
@@ -46,7 +48,7 @@ enum KernelGenerator {
     case .elementwise:
       perElement(group.root, emitter, output) { _ in }
     case .attention:
-      attention(group, lanes: reductionLanes, emitter, output)
+      attention(group, lanes: attentionLanes, emitter, output)
     default:
       throw .noKernel(op: root.kind, detail: "no generated kernel for a \(group.kind.rawValue) group")
     }

@@ -81,9 +81,10 @@ public struct TargetCapabilities: Hashable, Sendable {
   /// splitting K only add a reduction. Off by default.
   public var streamsQuantizedRows = false
   /// Work-items per line of the kernel library's line reductions (softmax, rms_norm, layer_norm,
-  /// reductions, argmax) where the target wants other than the library's default (256, a
-  /// shared-memory tree); `nil`: the default. OpenCL CPU devices (PoCL, which runs a workgroup
-  /// as a loop over its work-items and a tree's barriers as more loops) take 4.
+  /// reductions, argmax) and per row of the fused attention kernel's scores, where the target
+  /// wants other than the defaults (256 and 64, shared-memory trees); `nil`: the defaults.
+  /// OpenCL CPU devices (PoCL, which runs a workgroup as a loop over its work-items and a tree's
+  /// barriers as more loops) take 4: SmolLM2's attention 24 → 18 µs a layer there.
   public var reductionLanes: Int?
   /// Launch shapes measured on the device in place of the defaults (`tessera tune`); empty by
   /// default.
