@@ -88,6 +88,8 @@ struct OpenCLKernelWriter {
       define(r, unary(op, name(a), type(a)))
     case .binary(let r, let op, let a, let b):
       define(r, binary(op, name(a), name(b), type(a)))
+    case .mulAdd(let r, let a, let b, let c):
+      define(r, "fma(\(name(a)), \(name(b)), \(name(c)))")
     case .compare(let r, let kind, let a, let b):
       let symbol = Self.comparison(kind)
       define(

@@ -268,6 +268,42 @@ struct KIRTests {
     #expect(out[1].doubles == [30, 5])
   }
 
+  /// `mul_add` rounds once: (1 + 2⁻¹²)² − (1 + 2⁻¹¹) is 2⁻²⁴ exactly, where a rounded product
+  /// (1 + 2⁻¹¹ + 2⁻²⁴ is a tie, to even) gives 0; on a scalar and on four lanes, in the
+  /// interpreter and the CPU's vector executor. Integer operands are refused.
+  @Test func mulAddRoundsOnce() throws {
+    let k = KernelBuilder(name: "fused")
+    let x = k.buffer("x", .f32, .read), y = k.buffer("y", .f32, .write)
+    k.launch(global: [.constant(1)], workgroup: [1])
+    let zero = k.i32(0)
+    y[zero] = x[zero].multipliedAdding(x[zero], x[k.i32(4)])
+    y[k.i32(1)] = x.load(zero, lanes: 4).multipliedAdding(x.load(zero, lanes: 4), x.load(k.i32(4), lanes: 4))
+    let kernel = try k.finish()
+    #expect(KIRPrinter.print(kernel).contains("mul_add"))
+    let (a, c) = (1 + 0x1p-12, -(1 + 0x1p-11))
+    let inputs = [a, 2, -1.5, 0.5, c, 1, 0.25, -0.25]
+    let expected = [0x1p-24, 0x1p-24, 5, 2.5, 0]
+    let interpreted = try KIRInterpreter.run(
+      kernel, buffers: [Tensor(inputs, shape: [8]), Tensor(repeating: 0, shape: [5])], scalars: [:])
+    #expect(interpreted[1].doubles == expected)
+    var xs = inputs.map(Float.init), ys = [Float](repeating: 0, count: 5)
+    try xs.withUnsafeMutableBytes { xBytes in
+      try ys.withUnsafeMutableBytes { yBytes in
+        try VectorKernel(kernel).run(
+          buffers: [
+            KernelBufferBinding(pointer: xBytes.baseAddress!, count: 8, dtype: .f32),
+            KernelBufferBinding(pointer: yBytes.baseAddress!, count: 5, dtype: .f32),
+          ], scalars: [:])
+      }
+    }
+    #expect(ys.map(Double.init) == interpreted[1].doubles)
+
+    let integers = KernelBuilder(name: "integers")
+    let out = integers.buffer("out", .i32, .write)
+    out[integers.i32(0)] = integers.i32(2).multipliedAdding(integers.i32(3), integers.i32(4))
+    #expect(throws: KIRError.self) { try integers.finish() }
+  }
+
   @Test func ceilDivLaunchesOneWorkItemPerBlock() throws {
     let k = KernelBuilder(name: "blocks")
     let y = k.buffer("y", .i32, .write)

@@ -46,6 +46,7 @@ struct OpenCLKernelTests {
     value = value + k.unary(.sin, a) * k.unary(.cos, b) + k.unary(.log, k.unary(.abs, a) + two)
     value = value + k.max(a, b) - k.min(a, b) + (a % two) + k.unary(.rsqrt, k.unary(.abs, b) + two)
     value = value + k.unary(.reciprocal, k.unary(.abs, a) + two) + k.unary(.abs, a).binary(.pow, two) / two
+    value = a.multipliedAdding(b, value)
     let bigger = a.gt(b)
     out[base] = k.select(bigger, value, k.unary(.neg, value))
     lanesOut[item] = value.reduceLanes(.add) + value.lane(3) + value.reduceLanes(.max) - value.reduceLanes(.min)
@@ -58,6 +59,20 @@ struct OpenCLKernelTests {
       try k.finish(),
       [random(32), random(32, seed: 2), random(32), random(8), random(32, .i32), random(32, .bool), random(32, .f16)],
       tolerance: 2e-3)
+  }
+
+  /// OpenCL's `fma` rounds once, as the interpreter does: (1 + 2⁻¹²)² − (1 + 2⁻¹¹) is 2⁻²⁴ (a
+  /// rounded product gives 0).
+  @Test func mulAddRoundsOnce() throws {
+    let k = KernelBuilder(name: "fused")
+    let x = k.buffer("x", .f32, .read), y = k.buffer("y", .f32, .write)
+    k.launch(global: [.constant(1)], workgroup: [1])
+    y[k.i32(0)] = x[k.i32(0)].multipliedAdding(x[k.i32(0)], x[k.i32(1)])
+    let inputs = Tensor([1 + 0x1p-12, -(1 + 0x1p-11)], shape: [2])
+    #expect(
+      try KIRInterpreter.run(try k.finish(), buffers: [inputs, Tensor(repeating: 0, shape: [1])], scalars: [:])[1]
+        .doubles == [0x1p-24])
+    try compare(try k.finish(), [inputs, Tensor(repeating: 0, shape: [1])], tolerance: 1e-12)
   }
 
   @Test func sharedMemoryLoopsAndBarriers() throws {

@@ -65,6 +65,35 @@ struct SPIRVValidationTests {
     }
   }
 
+  /// The streamed quantized matmul (one work-item an output, `mul_add` into vector sums), with
+  /// and without the RMS norm of its x computed in the kernel.
+  @Test(
+    "the streamed quantized matmul",
+    .enabled(if: SPIRVValidator.path != nil, Comment(rawValue: SPIRVValidator.skipReason)), arguments: [false, true])
+  func streamedQuantizedMatmul(normed: Bool) throws {
+    var target = TargetCapabilities.gpu("vulkan")
+    target.streamsQuantizedRows = true
+    target.fusesNormsIntoProducts = normed
+    let graph = try TestSupport.parseOne(
+      """
+      func @f(%x: f32[1,64], %g: f32[64], %w: q4_1[9,64]) -> f32[1,9] {
+        %n = rms_norm %x, %g {axis = -1, epsilon = 1.0e-05} : f32[1,64]
+        %d = dequantize %w : f32[9,64]
+        %t = transpose %d {perm = [1, 0]} : f32[64,9]
+        %y = matmul %n, %t : f32[1,9]
+        return %y
+      }
+      """)
+    let plan = try GraphCompiler.compile(
+      graph, target: target, options: CompileOptions(library: StandardKernelLibrary()))
+    let product = try #require(plan.steps.last?.call?.kernel)
+    #expect(KIRPrinter.print(product).contains("mul_add"))
+    for call in plan.steps.compactMap(\.call) {
+      let problems = try SPIRVValidator.problems(try SPIRVCodegen.generate(call.kernel))
+      #expect(problems == nil, "\(call.kernel.name): \(problems ?? "")")
+    }
+  }
+
   /// A decode step's attention in one kernel (shared memory, trees, barriers) and SwiGLU's gate
   /// and up in one quantized matmul kernel, with subgroup sums and without.
   @Test("the fused decode kernels", arguments: [nil, 8])

@@ -38,6 +38,8 @@ struct VectorCompiler {
       return unary(r, op, a)
     case .binary(let r, let op, let a, let b):
       return binary(r, op, a, b)
+    case .mulAdd(let r, let a, let b, let c):
+      return mulAdd(r, a, b, c)
     case .compare(let r, let kind, let a, let b):
       return compare(r, kind, a, b)
     case .select(let r, let c, let a, let b):
@@ -196,6 +198,15 @@ struct VectorCompiler {
       if integer && (op == .div || op == .rem) && y == 0 { return 0 }
       return KIRMath.binary(op, x, y, integer: integer)
     }
+  }
+
+  /// `a · b + c` (f32 products of f32 values are exact in Double, so one rounding at the end).
+  func mulAdd(_ r: KValue, _ a: KValue, _ b: KValue, _ c: KValue) -> VectorStep {
+    let lanes = type(r).lanes
+    let (readA, readB, readC) = (
+      reader(a, resultLanes: lanes), reader(b, resultLanes: lanes), reader(c, resultLanes: lanes)
+    )
+    return fill(r) { context, e in readA(context, e) * readB(context, e) + readC(context, e) }
   }
 
   func compare(_ r: KValue, _ kind: CompareKind, _ a: KValue, _ b: KValue) -> VectorStep {

@@ -165,6 +165,8 @@ private struct Machine {
         if isInteger && (op == .div || op == .rem) && y == 0 { throw fault("integer \(op) by zero") }
         return KIRMath.binary(op, x, y, integer: isInteger)
       }
+    case .mulAdd(let r, let a, let b, let c):
+      values[r.id] = try computed(r, mask) { lane, k in get(a, lane, k) * get(b, lane, k) + get(c, lane, k) }
     case .compare(let r, let kind, let a, let b):
       values[r.id] = try computed(r, mask) { lane, k in kind.holds(get(a, lane, k), get(b, lane, k)) ? 1 : 0
       }

@@ -48,6 +48,7 @@ public enum KIRPrinter {
     case .scalarArgument(let r, let name): return typed(r, "arg $\(name)")
     case .unary(let r, let op, let a): return typed(r, "\(op.rawValue) \(a)")
     case .binary(let r, let op, let a, let b): return typed(r, "\(op.rawValue) \(a), \(b)")
+    case .mulAdd(let r, let a, let b, let c): return typed(r, "mul_add \(a), \(b), \(c)")
     case .compare(let r, let kind, let a, let b): return typed(r, "\(kind.rawValue) \(a), \(b)")
     case .select(let r, let c, let a, let b): return typed(r, "select \(c), \(a), \(b)")
     case .cast(let r, let a): return typed(r, "cast \(a)")

@@ -160,6 +160,13 @@ public enum KIRVerifier {
         try expect(r, type(a), "result of \(op)")
         if (op == .and || op == .or) != (type(a).scalar == .bool) { throw fail("\(op) does not apply to \(type(a))") }
         try define(r)
+      case .mulAdd(let r, let a, let b, let c):
+        try use(a, b, c)
+        try expect(b, type(a), "operand of mul_add")
+        try expect(c, type(a), "operand of mul_add")
+        try expect(r, type(a), "result of mul_add")
+        if !type(a).scalar.isFloatingPoint { throw fail("mul_add needs float operands, \(a) is \(type(a))") }
+        try define(r)
       case .compare(let r, _, let a, let b):
         try use(a, b)
         try expect(b, type(a), "compared operand")

@@ -157,6 +157,9 @@ public enum KInstruction: Hashable, Sendable {
   case unary(KValue, KUnaryOp, KValue)
   /// `%r = add %a, %b`.
   case binary(KValue, KBinaryOp, KValue, KValue)
+  /// `%r = mul_add %a, %b, %c`: `a · b + c` of floats, rounded once where the target fuses it
+  /// (OpenCL's and SPIR-V's `fma`; the interpreters round the exact value).
+  case mulAdd(KValue, KValue, KValue, KValue)
   /// `%r = lt %a, %b` (bool result).
   case compare(KValue, CompareKind, KValue, KValue)
   /// `%r = select %condition, %a, %b`.

@@ -194,6 +194,11 @@ public struct KExpr {
     builder.emit(type) { .binary($0, op, value, other.value) }
   }
 
+  /// `self · factor + addend`, lane-wise, of floats of one type, rounded once (``KInstruction/mulAdd(_:_:_:_:)``).
+  public func multipliedAdding(_ factor: KExpr, _ addend: KExpr) -> KExpr {
+    builder.emit(type) { .mulAdd($0, value, factor.value, addend.value) }
+  }
+
   /// A lane-wise comparison giving bool.
   public func compare(_ kind: CompareKind, _ other: KExpr) -> KExpr {
     builder.emit(KType(.bool, lanes: type.lanes)) { .compare($0, kind, value, other.value) }

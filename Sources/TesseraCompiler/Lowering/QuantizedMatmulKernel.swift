@@ -219,10 +219,10 @@ extension KernelGenerator {
               for (r, outer) in outerCoordinates.enumerated() {
                 var x = xBuffer.load(emitter.linear(aCoordinates(outer, at, layout, emitter), in: xShape), lanes: chunk)
                 if let normWeights {
-                  if summingSquares { squares[r][slot].value = squares[r][slot].value + x * x }
+                  if summingSquares { squares[r][slot].value = x.multipliedAdding(x, squares[r][slot].value) }
                   x = x * normWeights
                 }
-                sums[r][slot].value = sums[r][slot].value + x * chunkWeights
+                sums[r][slot].value = x.multipliedAdding(chunkWeights, sums[r][slot].value)
               }
             }
           }

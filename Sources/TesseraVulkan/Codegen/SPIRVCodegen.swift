@@ -151,6 +151,8 @@ struct KernelTranslator {
     case .binary(let r, let op, let a, let c):
       let dtype = kernel.type(of: a).scalar
       try define(r) { t, k throws(SPIRVCodegenError) in try t.binary(op, t.get(a, k), t.get(c, k), dtype) }
+    case .mulAdd(let r, let a, let factor, let addend):
+      try define(r) { t, k in t.ext(.fma, .f32, t.get(a, k), t.get(factor, k), t.get(addend, k)) }
     case .compare(let r, let kind, let a, let c):
       let dtype = kernel.type(of: a).scalar
       try define(r) { t, k in t.compare(kind, t.get(a, k), t.get(c, k), dtype) }

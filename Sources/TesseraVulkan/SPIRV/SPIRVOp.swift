@@ -89,6 +89,6 @@ public enum SPIRV {
   /// GLSL.std.450 extended instructions.
   public enum GLSL: UInt32, Sendable {
     case fAbs = 4, sAbs = 5, floor = 8, sin = 13, cos = 14, tanh = 21, pow = 26, exp = 27, log = 28
-    case sqrt = 31, inverseSqrt = 32, fMax = 40, fMin = 37, packHalf2x16 = 58, unpackHalf2x16 = 62
+    case sqrt = 31, inverseSqrt = 32, fMax = 40, fMin = 37, fma = 50, packHalf2x16 = 58, unpackHalf2x16 = 62
   }
 }
