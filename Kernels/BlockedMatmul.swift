@@ -75,7 +75,7 @@ extension TesseraKernels {
       builder.loop(from: builder.i32(0), to: p.k) { kk in
         let bRow = p.b.load(bBase + kk * p.n, lanes: lanes).cast(to: vector)
         for (sum, aRow) in zip(sums, aRows) {
-          sum.value = sum.value + builder.loadF32(p.a, aRow + kk).widened(to: lanes) * bRow
+          sum.value = builder.loadF32(p.a, aRow + kk).widened(to: lanes).multipliedAdding(bRow, sum.value)
         }
       }
       for (r, sum) in sums.enumerated() {

@@ -70,7 +70,7 @@ extension TesseraKernels {
         for (r, a) in aValues.enumerated() {
           for (c, b) in bValues.enumerated() {
             let sum = sums[r * tiling.columns + c]
-            sum.value = sum.value + a * b
+            sum.value = a.multipliedAdding(b, sum.value)
           }
         }
       }

@@ -170,7 +170,7 @@ extension KernelGenerator {
               }
               for (productWeights, productSums) in zip(chunkWeights, sums) {
                 let weight = chunk == 1 ? productWeights : productWeights.lane(e)
-                for (x, sum) in zip(xs, productSums) { sum.value = sum.value + x * weight }
+                for (x, sum) in zip(xs, productSums) { sum.value = x.multipliedAdding(weight, sum.value) }
               }
             }
           }

@@ -81,7 +81,9 @@ extension KernelGenerator {
             let xs = (0..<micro).map { i in xTile[first + emitter.index(i * side) + line] }
             let ws = (0..<micro).map { j in wTile[first + emitter.index(j * side) + column] }
             for i in 0..<micro {
-              for j in 0..<micro { sums[i * micro + j].value = sums[i * micro + j].value + xs[i] * ws[j] }
+              for j in 0..<micro {
+                sums[i * micro + j].value = xs[i].multipliedAdding(ws[j], sums[i * micro + j].value)
+              }
             }
           }
         }
