@@ -46,16 +46,7 @@ struct OpenCLCLITests {
   @Test(.enabled(if: openCLUsable, "no usable OpenCL device"))
   func compileForTheDeviceItself() throws {
     let file = TestSupport.temporaryDirectory("compile-device") + "/normed.tir"
-    let normedProduct = """
-      func @f(%x: f32[1,64], %g: f32[64], %w: q4_1[96,64]) -> f32[1,96] {
-        %n = rms_norm %x, %g {axis = -1, epsilon = 1.0e-05} : f32[1,64]
-        %d = dequantize %w : f32[96,64]
-        %t = transpose %d {perm = [1, 0]} : f32[64,96]
-        %y = matmul %n, %t : f32[1,96]
-        return %y
-      }
-      """
-    try normedProduct.write(toFile: file, atomically: true, encoding: .utf8)
+    try TestSupport.normedQuantizedProduct.write(toFile: file, atomically: true, encoding: .utf8)
     let target = try tessera("compile", file, "--target", "opencl")
     #expect(target.status == 0, "\(target.stderr)")
     #expect(target.stdout.contains("1 kernels"), "\(target.stdout)")

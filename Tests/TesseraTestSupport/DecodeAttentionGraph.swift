@@ -102,4 +102,16 @@ extension TestSupport {
       return %y
     }
     """
+
+  /// A product reading an RMS norm of its x, as attention's q, k and v read theirs: `rms_norm(x,
+  /// g) · wᵀ`, x `[1, 64]`, a q4_1 `w` of 9 outputs read in place.
+  public static let normedQuantizedProduct = """
+    func @f(%x: f32[1,64], %g: f32[64], %w: q4_1[9,64]) -> f32[1,9] {
+      %n = rms_norm %x, %g {axis = -1, epsilon = 1.0e-05} : f32[1,64]
+      %d = dequantize %w : f32[9,64]
+      %t = transpose %d {perm = [1, 0]} : f32[64,9]
+      %y = matmul %n, %t : f32[1,9]
+      return %y
+    }
+    """
 }

@@ -74,16 +74,7 @@ struct SPIRVValidationTests {
     var target = TargetCapabilities.gpu("vulkan")
     target.streamsQuantizedRows = true
     target.fusesNormsIntoProducts = normed
-    let graph = try TestSupport.parseOne(
-      """
-      func @f(%x: f32[1,64], %g: f32[64], %w: q4_1[9,64]) -> f32[1,9] {
-        %n = rms_norm %x, %g {axis = -1, epsilon = 1.0e-05} : f32[1,64]
-        %d = dequantize %w : f32[9,64]
-        %t = transpose %d {perm = [1, 0]} : f32[64,9]
-        %y = matmul %n, %t : f32[1,9]
-        return %y
-      }
-      """)
+    let graph = try TestSupport.parseOne(TestSupport.normedQuantizedProduct)
     let plan = try GraphCompiler.compile(
       graph, target: target, options: CompileOptions(library: StandardKernelLibrary()))
     let product = try #require(plan.steps.last?.call?.kernel)
