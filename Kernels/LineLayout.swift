@@ -63,9 +63,10 @@ struct LineLayout {
     builder.fold(initial, from: lane, to: size, step: width) { total, j in update(total, x[index(j)], j) }
   }
 
-  /// Runs `body(j, x[line j])` for this lane's elements of the line.
-  func forEach(_ x: KBufferRef, _ body: (KExpr, KExpr) -> Void) {
-    builder.loop(from: lane, to: size, step: width) { j in body(j, x[index(j)]) }
+  /// Runs `body(j, x[line j])` for this lane's elements of the line (from element `start`, one of
+  /// them, where given).
+  func forEach(_ x: KBufferRef, from start: KExpr? = nil, _ body: (KExpr, KExpr) -> Void) {
+    builder.loop(from: start ?? lane, to: size, step: width) { j in body(j, x[index(j)]) }
   }
 
   /// Runs `body` on the line's first lane (to store the line's single result).
