@@ -189,6 +189,28 @@ struct CompiledPlanExecutionTests {
     }
   }
 
+  /// The generated matmul sums its contraction in interleaved partial sums from eight terms on
+  /// (a remainder past the last whole round; below eight, one sum): contractions of 3, 8 and 11,
+  /// f32 and i32, against the reference.
+  @Test(
+    "a generated matmul's interleaved sums",
+    arguments: [3, 8, 11], [DType.f32, .i32])
+  func interleavedMatmulSums(depth: Int, dtype: DType) throws {
+    let graph = try TestSupport.parseOne(
+      """
+      func @f(%a: \(dtype)[3,\(depth)], %b: \(dtype)[\(depth),5]) -> \(dtype)[3,5] {
+        %y = matmul %a, %b : \(dtype)[3,5]
+        return %y
+      }
+      """)
+    let plan = try GraphCompiler.compile(graph, target: .everything("kir"))
+    let kernel = try #require(plan.steps.compactMap(\.call).first?.kernel)
+    #expect(KIRPrinter.print(kernel).contains("step \(depth >= 8 ? 4 : 1) {"), "four partial sums from eight terms")
+    var generator = SeededRandom(seed: 7)
+    let inputs = graph.argumentTypes.map { Tensor.random($0, integerBound: 7, using: &generator) }
+    for check in try TestSupport.parity(KIRDevice(), graph, inputs) { #expect(check.passes, "\(check.detail)") }
+  }
+
   @Test func randomGraphsCompiledWithAllPassesMatchTheUnoptimisedReference() throws {
     for seed in 0..<200 {
       let (graph, checks) = try TestSupport.randomGraphParity(KIRDevice(), seed: UInt64(1000 + seed), operations: 10)

@@ -40,13 +40,10 @@ extension KernelGenerator {
         let flat = row * emitter.index(width) + column
         let coordinates = emitter.coordinates(of: flat, in: outputShape)
         let batch = emitter.broadcast(Array(coordinates.dropLast(2)), to: layout.batchB)
-        let sum = k.variable(k.f32(0))
-        k.loop(from: emitter.index(0), to: emitter.index(keys)) { key in
-          emitter.scoped {
-            sum.value = sum.value + weights[key] * emitter.value(parts.product.operands[1], at: batch + [key, column])
-          }
+        let sum = interleavedSum(count: keys, of: KType(.f32), emitter) { key in
+          weights[key] * emitter.value(parts.product.operands[1], at: batch + [key, column])
         }
-        emitter.define(parts.product.result, at: coordinates, as: sum.value * normalizer)
+        emitter.define(parts.product.result, at: coordinates, as: sum * normalizer)
         output[flat] = emitter.value(group.root, at: coordinates)
       }
     }

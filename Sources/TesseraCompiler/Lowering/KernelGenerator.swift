@@ -82,7 +82,7 @@ enum KernelGenerator {
   /// `sum_p a[…, i, p] * b[…, p, j]` for the element at `coordinates`, accumulated in f32 for
   /// floats (in the dtype for integers), defined as the matmul's value there.
   static func matmul(_ node: Node, at coordinates: [KExpr], _ emitter: GroupEmitter) {
-    let k = emitter.builder, graph = emitter.graph
+    let graph = emitter.graph
     let a = graph.type(of: node.operands[0]), b = graph.type(of: node.operands[1])
     let layout = MatmulLayout(a.shape, b.shape)
     let resultType = graph.type(of: node.result)
@@ -91,18 +91,13 @@ enum KernelGenerator {
     let row = layout.aIsVector ? emitter.index(0) : coordinates[batchRank]
     let column = layout.bIsVector ? emitter.index(0) : coordinates[coordinates.count - 1]
     let accumulatorType = resultType.dtype.isFloatingPoint ? DType.f32 : resultType.dtype
-    let sum = k.variable(k.constant(0, KType(accumulatorType)))
-    k.loop(from: emitter.index(0), to: emitter.index(layout.k)) { p in
-      emitter.scoped {
-        let aCoordinates = emitter.broadcast(batch, to: layout.batchA) + (layout.aIsVector ? [p] : [row, p])
-        let bCoordinates = emitter.broadcast(batch, to: layout.batchB) + (layout.bIsVector ? [p] : [p, column])
-        let product =
-          emitter.value(node.operands[0], at: aCoordinates).cast(accumulatorType)
-          * emitter.value(node.operands[1], at: bCoordinates).cast(accumulatorType)
-        sum.value = sum.value + product
-      }
+    let sum = interleavedSum(count: layout.k, of: KType(accumulatorType), emitter) { p in
+      let aCoordinates = emitter.broadcast(batch, to: layout.batchA) + (layout.aIsVector ? [p] : [row, p])
+      let bCoordinates = emitter.broadcast(batch, to: layout.batchB) + (layout.bIsVector ? [p] : [p, column])
+      return emitter.value(node.operands[0], at: aCoordinates).cast(accumulatorType)
+        * emitter.value(node.operands[1], at: bCoordinates).cast(accumulatorType)
     }
-    emitter.define(node.result, at: coordinates, as: sum.value.cast(resultType.dtype))
+    emitter.define(node.result, at: coordinates, as: sum.cast(resultType.dtype))
   }
 
   /// An `update_slice` whose result takes over its base's buffer: one work-item per element of
