@@ -72,9 +72,7 @@ extension TesseraKernels {
       (value: builder.variable(builder.f32(-.infinity)), index: builder.variable(line.size))
     }
     func offer(_ j: KExpr, _ value: KExpr, to chain: (value: KVariableRef, index: KVariableRef)) {
-      let wins = beats((value, j), (chain.value.value, chain.index.value))
-      chain.value.value = builder.select(wins, value, chain.value.value)
-      chain.index.value = builder.select(wins, j, chain.index.value)
+      (chain.value.value, chain.index.value) = first((value, j), (chain.value.value, chain.index.value), builder)
     }
     let round = line.width * argmaxChains, lastOffset = builder.i32((argmaxChains - 1) * line.width)
     builder.loop(from: line.lane, to: line.size - lastOffset, step: round) { j in
@@ -86,16 +84,12 @@ extension TesseraKernels {
     let rounds =
       (builder.max(line.size - lastOffset - line.lane, builder.i32(0)) + builder.i32(round - 1)) / builder.i32(round)
     line.forEach(x, from: line.lane + rounds * builder.i32(round)) { j, value in offer(j, value, to: chains[0]) }
-    var bestValue = chains[0].value.value, bestIndex = chains[0].index.value
-    for chain in chains.dropFirst() {
-      let wins = beats((chain.value.value, chain.index.value), (bestValue, bestIndex))
-      (bestValue, bestIndex) = (
-        builder.select(wins, chain.value.value, bestValue), builder.select(wins, chain.index.value, bestIndex)
-      )
+    let lanesBest = chains.dropFirst().reduce((value: chains[0].value.value, index: chains[0].index.value)) {
+      best, chain in first((chain.value.value, chain.index.value), best, builder)
     }
-    let best = line.tree.reduce([bestValue, bestIndex]) { mine, other in
-      let wins = beats((other[0], other[1]), (mine[0], mine[1]))
-      return [builder.select(wins, other[0], mine[0]), builder.select(wins, other[1], mine[1])]
+    let best = line.tree.reduce([lanesBest.value, lanesBest.index]) { mine, other in
+      let winner = first((other[0], other[1]), (mine[0], mine[1]), builder)
+      return [winner.value, winner.index]
     }
     line.onFirstLane { y[line.output] = best[1] }
     return try builder.finish()
@@ -104,6 +98,15 @@ extension TesseraKernels {
   /// Candidates each lane of ``argmax(config:)`` keeps: PoCL's one-row argmax of SmolLM2's 49152
   /// logits, 4 lanes, 204 → 56 µs with four (the chain of selects through one candidate bounded it).
   static let argmaxChains = 4
+
+  /// Whichever of `candidate` and `incumbent` (value, index) comes first in argmax order
+  /// (``beats(_:_:)``), the incumbent where neither does.
+  private static func first(_ candidate: (KExpr, KExpr), _ incumbent: (KExpr, KExpr), _ builder: KernelBuilder)
+    -> (value: KExpr, index: KExpr)
+  {
+    let wins = beats(candidate, incumbent)
+    return (builder.select(wins, candidate.0, incumbent.0), builder.select(wins, candidate.1, incumbent.1))
+  }
 
   /// Whether candidate `(value, index)` comes before `incumbent` in argmax order: a larger value,
   /// NaN above numbers, and the smaller index among equals (two NaNs are equal).
