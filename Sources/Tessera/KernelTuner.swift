@@ -123,7 +123,7 @@ public struct KernelTuner: Sendable {
   }
 
   /// Measures the staged matmul's default tiling and every other
-  /// ``MatmulTiling/candidates(maxWorkgroupSize:maxSharedBytes:)`` on `device` over
+  /// ``MatmulTiling/candidates(among:maxWorkgroupSize:maxSharedBytes:)`` on `device` over
   /// ``products``, as ``tuneQuantizedMatmul(on:progress:)`` does; `nil` where the device does
   /// not stage its products (CPU drivers: ``TargetCapabilities/stagedMatmul``).
   public func tuneStagedMatmul(
@@ -152,10 +152,10 @@ public struct KernelTuner: Sendable {
   /// does not stage.
   public func stagedShapes(on device: any TunableDevice) -> [MatmulTiling?] {
     guard let untuned = device.capabilities.stagedMatmul else { return [] }
-    return [nil]
-      + (stagedCandidates ?? MatmulTiling.searched).filter {
-        $0 != untuned && $0.fits(maxWorkgroupSize: device.maxWorkgroupSize, maxSharedBytes: device.maxSharedMemoryBytes)
-      }
+    let candidates = MatmulTiling.candidates(
+      among: stagedCandidates ?? MatmulTiling.searched, maxWorkgroupSize: device.maxWorkgroupSize,
+      maxSharedBytes: device.maxSharedMemoryBytes)
+    return [nil] + candidates.filter { $0 != untuned }
   }
 
   /// Measures `shapes` (the first `nil`, the default) on `device` over `problems`; the fastest

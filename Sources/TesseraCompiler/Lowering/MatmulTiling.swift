@@ -74,9 +74,11 @@ extension MatmulTiling {
     }
   }
 
-  /// The ``searched`` tilings usable within a device's limits.
-  public static func candidates(maxWorkgroupSize: Int, maxSharedBytes: Int) -> [MatmulTiling] {
-    searched.filter { $0.fits(maxWorkgroupSize: maxWorkgroupSize, maxSharedBytes: maxSharedBytes) }
+  /// The `tilings` (by default ``searched``) usable within a device's limits.
+  public static func candidates(
+    among tilings: [MatmulTiling] = searched, maxWorkgroupSize: Int, maxSharedBytes: Int
+  ) -> [MatmulTiling] {
+    tilings.filter { $0.fits(maxWorkgroupSize: maxWorkgroupSize, maxSharedBytes: maxSharedBytes) }
   }
 }
 
