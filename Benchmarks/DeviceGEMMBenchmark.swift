@@ -32,9 +32,7 @@ enum DeviceGEMMBenchmark {
     let peakNote =
       peakGFLOPS != nil
       ? "as given" : onThisCPU ? "this CPU's FMA rate on every core" : "unknown: pass --peak-gflops"
-    let stagedTiling =
-      (device as? OpenCLDevice)?.capabilities.stagedMatmulTiling
-      ?? (device as? VulkanDevice)?.capabilities.stagedMatmulTiling
+    let stagedTiling = (device as? any TunableDevice)?.capabilities.stagedMatmulTiling
     print("gemm on \(device.info.name) (\(device.info.summary), \(device.info.driver))")
     print("kernel: " + (stagedTiling.map { "staged, \($0)" } ?? "register-blocked"))
     print("FP32 peak: \(peak.map { String(format: "%.0f GFLOP/s", $0) } ?? "-") (\(peakNote)); best of \(repeats)")
