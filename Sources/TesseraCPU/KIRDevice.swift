@@ -90,11 +90,17 @@ final class InterpreterPlanBackend: PlanBackend {
     }
   }
 
-  /// Interprets each launch: reads its buffers, runs, writes back the written ones.
+  /// Interprets each launch: reads its buffers (a buffer read interleaved: a copy of its value
+  /// with rows interleaved, ``KRowInterleave``), runs, writes back the written ones.
   func submit(_ encoded: any Sendable, profile: Bool) throws(DeviceError) -> [KernelTiming] {
     for launch in encoded as! [Launch] {
-      let buffers = zip(launch.types, launch.locations).map { type, location in
-        Tensor(type: type, bytes: (location.memory as! HostMemory).read(at: location.offset, count: location.size))!
+      let buffers = zip(launch.call.kernel.buffers, zip(launch.types, launch.locations)).map { parameter, typed in
+        let (type, location) = typed
+        let bytes = (location.memory as! HostMemory).read(at: location.offset, count: location.size)
+        guard let interleave = parameter.interleave else { return Tensor(type: type, bytes: bytes)! }
+        let copy = bytes.withUnsafeBytes { interleave.interleaved($0, dtype: type.dtype) }
+        let shape = Shape([interleave.groups, interleave.rows * interleave.rowElements])
+        return Tensor(type: TensorType(type.dtype, shape), bytes: copy)!
       }
       let outputs = try InterpreterKernelRunner().run(launch.call, buffers: buffers)
       for (position, parameter) in launch.call.kernel.buffers.enumerated() where parameter.access != .read {

@@ -8,9 +8,10 @@ import TesseraRuntime
 /// objects are this graph's own, and the runner serialises runs), launches enqueued on the
 /// device's in-order queue and flushed once per submission.
 final class OpenCLPlanBackend: PlanBackend {
-  /// The launches of one encoded run of steps.
+  /// The launches of one encoded run of steps, and the interleaved copies they read.
   private struct Encoded: Sendable {
     var launches: [(call: KernelCall, kernel: OpenCLHandle)]
+    var interleaved: [InterleavedBinding]
   }
 
   private let device: OpenCLDevice
@@ -42,16 +43,25 @@ final class OpenCLPlanBackend: PlanBackend {
     }
   }
 
-  /// Sets each kernel's arguments to the buffers and offsets of its values.
+  /// Sets each kernel's arguments to the buffers and offsets of its values (a buffer read
+  /// interleaved: the copy of its value, ``InterleavedCopies``).
   func encode(_ steps: [PreparedStep], plan: CompiledPlan, locate: (ValueID) -> ValueLocation) throws(DeviceError)
     -> any Sendable
   {
     var launches: [(call: KernelCall, kernel: OpenCLHandle)] = []
+    var interleaved: [InterleavedBinding] = []
     for step in steps {
       let kernel = step.kernel as! OpenCLHandle
-      let locations = step.call.buffers.map { value in
+      var locations: [(buffer: OpenCLHandle, offset: Int)] = []
+      for (buffer, value) in zip(step.call.kernel.buffers, step.call.buffers) {
         let location = locate(value)
-        return (buffer: (location.memory as! OpenCLMemory).handle, offset: location.offset)
+        if buffer.interleave != nil {
+          let binding = try device.interleavedBinding(of: location, for: buffer)
+          interleaved.append(binding)
+          locations.append((binding.copy.memory.handle, 0))
+        } else {
+          locations.append(((location.memory as! OpenCLMemory).handle, location.offset))
+        }
       }
       do {
         try device.setArguments(step.call, kernel, locations: locations)
@@ -60,12 +70,13 @@ final class OpenCLPlanBackend: PlanBackend {
       }
       launches.append((step.call, kernel))
     }
-    return Encoded(launches: launches)
+    return Encoded(launches: launches, interleaved: interleaved)
   }
 
   /// Enqueues every launch and flushes; when profiling, waits and reads each event's times. On a
   /// CPU driver the launches run under ``CPUDriverRuns`` to their end.
   func submit(_ encoded: any Sendable, profile: Bool) throws(DeviceError) -> [KernelTiming] {
+    for binding in (encoded as! Encoded).interleaved { try device.refresh(binding) }
     guard device.properties.isCPU else { return try launch(encoded, profile: profile) }
     CPUDriverRuns.lock.lock()
     defer { CPUDriverRuns.lock.unlock() }
@@ -128,6 +139,8 @@ final class OpenCLMemory: DeviceMemory {
   /// What it holds, for errors.
   let name: String
   let byteCount: Int
+  /// Copies of its block-quantized values with rows interleaved, and the writes they follow.
+  let interleaved = InterleavedCopies()
   private let counted: CountedAllocation
 
   /// Wraps `handle`, a buffer of `counted.bytes` bytes holding `byteCount` usable ones.
@@ -172,6 +185,7 @@ extension OpenCLDevice: TensorStore {
   public func write(_ bytes: UnsafeRawBufferPointer, to memory: any DeviceMemory, at offset: Int) throws(DeviceError) {
     let memory = memory as! OpenCLMemory
     guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+    memory.interleaved.writes.add(1, ordering: .releasing)
     let status = api.enqueueWriteBuffer(queue.raw, memory.handle.raw, 1, offset, bytes.count, base, 0, nil, nil)
     guard status == 0 else {
       throw .kernelFailed(

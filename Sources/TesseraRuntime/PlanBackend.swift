@@ -32,6 +32,25 @@ extension StepPreparation {
   }
 }
 
+extension CompiledPlan {
+  /// Throws ``DeviceError/compileFailed(device:message:)`` naming the first step placed on this
+  /// plan's target that reads a buffer as a copy with rows interleaved (``KBuffer/interleave``):
+  /// for the backends of `device` that do not make such copies (only a target asking for them,
+  /// ``TargetCapabilities/interleavedWeightRows``, has such kernels).
+  public func refuseInterleavedCopies(device: String) throws(DeviceError) {
+    for step in steps where step.device == target.name {
+      guard let call = step.call, let buffer = call.kernel.buffers.first(where: { $0.interleave != nil }) else {
+        continue
+      }
+      throw .compileFailed(
+        device: device,
+        message:
+          "kernel \(call.kernel.name) reads \(buffer.name) as a copy with rows interleaved (\(buffer.interleave!)), "
+          + "which this device does not make")
+    }
+  }
+}
+
 /// A device step with the backend's preparation of it.
 public struct PreparedStep: Sendable {
   /// The step's position in ``CompiledPlan/steps``.

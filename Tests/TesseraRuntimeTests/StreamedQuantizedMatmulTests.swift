@@ -5,7 +5,8 @@ import Testing
 /// The quantized matmul's streamed shape (one work-item per output, 16-lane vector sums over
 /// whole blocks: PoCL's untuned default) against the reference evaluator: every block type (and
 /// f16 and bf16 weights, 32 elements a step) on
-/// OpenCL and Vulkan tuned to it and on the KIR interpreter of a target that streams rows, on odd
+/// OpenCL and Vulkan tuned to it (PoCL reading four rows a work-item from interleaved copies) and
+/// on the KIR interpreter of a target that streams rows, one or four a work-item, on odd
 /// sizes (outputs not a multiple of the workgroup's, K of one to five blocks, one to six rows of
 /// x, a batch, the residual and SwiGLU epilogues, a constant x). A device without a driver is
 /// skipped with its provider's reason.
@@ -15,7 +16,7 @@ struct StreamedQuantizedMatmulTests {
 
   /// Where the streamed kernels run: a GPU kind tuned to the streamed shape, or the interpreter.
   enum Target: String, Sendable, CaseIterable, CustomStringConvertible {
-    case opencl, vulkan, interpreter
+    case opencl, vulkan, interpreter, interleaved
     var description: String { rawValue }
   }
 
@@ -46,6 +47,7 @@ struct StreamedQuantizedMatmulTests {
   static func device(_ target: Target) throws -> (any Device)? {
     switch target {
     case .interpreter: return KIRDevice(capabilities: streamingTarget)
+    case .interleaved: return KIRDevice(capabilities: InterleavedWeightTests.interleaving)
     case .opencl, .vulkan:
       let tunable = QuantizedMatmulDeviceTests.device(target.rawValue) as? any TunableDevice
       return try tunable?.tuned(KernelTuning(quantizedMatmul: .streamed))

@@ -64,6 +64,7 @@ final class CPUPlanBackend: PlanBackend {
 
   /// The action of each step; steps nothing reads are skipped.
   func prepare(_ plan: CompiledPlan) throws(DeviceError) -> [StepPreparation] {
+    try plan.refuseInterleavedCopies(device: store.deviceName)
     let producers = graph.definingNode
     var actions: [Int: Action] = [:]
     for (index, step) in plan.steps.enumerated() {

@@ -7,7 +7,9 @@ public enum KIRPrinter {
     var lines: [String] = []
     if !kernel.comment.isEmpty { lines.append("// " + kernel.comment) }
     let parameters =
-      kernel.buffers.map { "\($0.name): \($0.dtype)[] \($0.access.rawValue)" }
+      kernel.buffers.map {
+        "\($0.name): \($0.dtype)[] \($0.access.rawValue)" + ($0.interleave.map { " interleaved \($0)" } ?? "")
+      }
       + kernel.scalars.map { "$\($0.name): \($0.dtype)" }
     lines.append(
       "kernel @\(kernel.name)(\(parameters.joined(separator: ", "))) global \(kernel.globalSize) workgroup \(kernel.workgroupSize) {"

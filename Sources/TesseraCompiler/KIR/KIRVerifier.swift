@@ -49,7 +49,21 @@ public enum KIRVerifier {
           "workgroup size \(kernel.workgroupSize) and global size \(kernel.globalSize) need 1 to 3 matching dimensions")
       }
       for size in kernel.globalSize { try checkSize(size) }
+      for buffer in kernel.buffers { try checkInterleave(buffer) }
       try block(kernel.body)
+    }
+
+    /// An interleaved copy is of a read-only block-quantized buffer whose rows are whole blocks.
+    private func checkInterleave(_ buffer: KBuffer) throws(KIRError) {
+      guard let interleave = buffer.interleave else { return }
+      guard let block = buffer.dtype.quantBlock, buffer.access == .read, interleave.rows >= 1,
+        interleave.rowCount >= 1, interleave.rowElements >= block.elements,
+        interleave.rowElements % block.elements == 0
+      else {
+        throw fail(
+          "buffer \(buffer.name) (\(buffer.dtype), \(buffer.access.rawValue)) cannot be read interleaved \(interleave): "
+            + "interleaving needs a read-only block-quantized buffer whose rows are whole blocks")
+      }
     }
 
     private func checkSize(_ size: KSize) throws(KIRError) {

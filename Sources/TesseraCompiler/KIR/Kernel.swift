@@ -65,6 +65,10 @@ public struct KBuffer: Hashable, Sendable {
   public var dtype: DType
   /// Read, write or both.
   public var access: BufferAccess
+  /// Where the kernel reads a copy of its block-quantized value with rows interleaved, which the
+  /// device makes and binds instead of the value (OpenCL CPU drivers; see ``KRowInterleave``);
+  /// `nil`: the value as it is.
+  public var interleave: KRowInterleave? = nil
 }
 
 /// A runtime scalar parameter (a size or position known only at run time).

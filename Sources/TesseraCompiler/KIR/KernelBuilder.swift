@@ -59,9 +59,12 @@ public final class KernelBuilder {
 
   // MARK: Parameters and launch
 
-  /// Declares a global buffer parameter.
-  public func buffer(_ name: String, _ dtype: DType, _ access: BufferAccess) -> KBufferRef {
-    kernel.buffers.append(KBuffer(name: name, dtype: dtype, access: access))
+  /// Declares a global buffer parameter; with `interleave`, one the device binds to a copy of its
+  /// block-quantized value with rows interleaved (``KRowInterleave``).
+  public func buffer(_ name: String, _ dtype: DType, _ access: BufferAccess, interleave: KRowInterleave? = nil)
+    -> KBufferRef
+  {
+    kernel.buffers.append(KBuffer(name: name, dtype: dtype, access: access, interleave: interleave))
     return KBufferRef(builder: self, index: kernel.buffers.count - 1, dtype: dtype)
   }
 

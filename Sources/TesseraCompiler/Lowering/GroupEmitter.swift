@@ -16,6 +16,7 @@ final class GroupEmitter {
   private let definingNode: [ValueID: Int]
   private(set) var inputs: [ValueID] = []
   private var buffers: [ValueID: KBufferRef] = [:]
+  private var interleavedBuffers: [ValueID: KBufferRef] = [:]
   private var scopes: [[MemoKey: KExpr]] = [[:]]
 
   /// What a scope remembers: a graph value at coordinates (KIR value ids), or an i32 constant.
@@ -39,6 +40,16 @@ final class GroupEmitter {
     let reference = builder.buffer("in\(inputs.count)", graph.type(of: value).dtype, .read)
     inputs.append(value)
     buffers[value] = reference
+    return reference
+  }
+
+  /// A buffer parameter bound to the device's copy of the block-quantized `value` with rows
+  /// interleaved as `interleave` says, declared on first use (read access).
+  func interleavedBuffer(for value: ValueID, _ interleave: KRowInterleave) -> KBufferRef {
+    if let existing = interleavedBuffers[value] { return existing }
+    let reference = builder.buffer("in\(inputs.count)", graph.type(of: value).dtype, .read, interleave: interleave)
+    inputs.append(value)
+    interleavedBuffers[value] = reference
     return reference
   }
 

@@ -95,7 +95,10 @@ extension QuantizedMatmulShape {
     lanes = chosen.lanes
     rows = chosen.rows
     subgroupSums = chosen.subgroupSums
-    if lanes == 1 { chunk = Self.streamedChunk }
+    if lanes == 1 {
+      chunk = Self.streamedChunk
+      interleavedRows = target.interleavedWeightRows ?? 1
+    }
     // A CPU driver that runs a workgroup as loops over its work-items splits them at every
     // barrier: SmolLM2's prefill on PoCL went from 160-330 to 14-39 tok/s tiled (AMD EPYC Zen 5).
     tiled = !target.streamsQuantizedRows

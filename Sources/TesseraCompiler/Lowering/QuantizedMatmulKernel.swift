@@ -32,6 +32,10 @@ struct QuantizedMatmulShape: Hashable, Sendable {
   /// Whether the lanes of an output sum with ``KInstruction/subgroupAdd(_:_:)`` (`lanes` is the
   /// target's subgroup size) instead of a shared-memory tree.
   var subgroupSums = false
+  /// Outputs a streaming work-item computes (one lane per output), reading a copy of
+  /// block-quantized weights with that many rows interleaved where above 1
+  /// (``TargetCapabilities/interleavedWeightRows``).
+  var interleavedRows = 1
   /// Whether a matmul with at least a tile of rows of x (a prefill) takes the tiled kernel
   /// (``TiledQuantizedMatmul``) instead of this shape.
   var tiled = true
@@ -115,32 +119,52 @@ extension KernelGenerator {
     }
     var shape = shape
     shape.xRows = Swift.min(shape.xRows, outer, norm == nil ? outer : Swift.max(1, FusedRowNorm.stagedElements / depth))
-    let (lanes, rows, xRows, chunk) = (shape.lanes, shape.rows, shape.xRows, shape.chunk)
-    let columnGroups = (n + rows - 1) / rows, rowGroups = (outer + xRows - 1) / xRows
+    let (lanes, xRows, chunk) = (shape.lanes, shape.xRows, shape.chunk)
+    // A streaming work-item computes `perItem` outputs from a copy of the weights with that many
+    // rows interleaved, where the target asks for it and every weight is block-quantized; a
+    // workgroup still computes `shape.rows` outputs (work-items for both threads of PoCL).
+    let weightTypes = products.map { graph.type(of: $0.weight).dtype }
+    let perItem =
+      lanes == 1 && xBuffer != nil && weightTypes.allSatisfy(\.isQuantized) ? Swift.max(1, shape.interleavedRows) : 1
+    let rows = Swift.max(1, shape.rows / perItem)
+    let items = (n + perItem - 1) / perItem
+    let columnGroups = (items + rows - 1) / rows, rowGroups = (outer + xRows - 1) / xRows
     k.launch(
       global: [.constant(lanes), .constant(rows * columnGroups), .constant(rowGroups)], workgroup: [lanes, rows, 1])
     let lane = k.localID(0), slot = k.localID(1)
-    let j = k.groupID(1) * emitter.index(rows) + slot
+    let item = k.groupID(1) * emitter.index(rows) + slot
+    let j = perItem == 1 ? item : item * emitter.index(perItem)
     let firstRow = k.groupID(2) * emitter.index(xRows)
-    let weights = products.map { emitter.buffer(for: $0.weight) }
-    let store = QuantizedMatmulStore(
-      cores: products.map(\.core), root: root, j: j, n: n, firstRow: firstRow, outer: outer, lane: lane,
-      outerShape: outerShape, norm: norm, cacheWrite: cacheWrite)
+    let interleave = KRowInterleave(rows: perItem, rowCount: n, rowElements: depth)
+    let weights = products.map {
+      perItem == 1 ? emitter.buffer(for: $0.weight) : emitter.interleavedBuffer(for: $0.weight, interleave)
+    }
+    let stores = (0..<perItem).map { r in
+      QuantizedMatmulStore(
+        cores: products.map(\.core), root: root, j: r == 0 ? j : j + emitter.index(r), n: n, firstRow: firstRow,
+        outer: outer, lane: lane, outerShape: outerShape, norm: norm, cacheWrite: cacheWrite)
+    }
     // Rows of x past the end read the last row (and are not stored); columns past n sum nothing.
     let outerIndices = (0..<xRows).map { r in k.min(firstRow + emitter.index(r), emitter.index(outer - 1)) }
     let outerCoordinates = outerIndices.map { emitter.coordinates(of: $0, in: outerShape) }
     if lanes == 1, let xBuffer {
-      // One loop a product: streaming two rows at once ran slower on PoCL (SmolLM2's gate and up:
-      // 117 µs against 106 µs).
+      // One loop a product: streaming two products at once ran slower on PoCL (SmolLM2's gate and
+      // up: 117 µs against 106 µs).
       // The first product's loop also sums the squares of x where the kernel computes its norm.
-      let streamed = weights.enumerated().map { index, weight in
+      let stream = StreamedRows(
+        rows: perItem, first: j, rowCount: n, depth: depth, outerCoordinates: outerCoordinates, layout: layout,
+        xShape: xShape, chunk: chunk, norm: norm)
+      let streamed = zip(weights, weightTypes).enumerated().map { index, weight in
         streamedSums(
-          weight, xBuffer, j: j, rowCount: n, depth: depth, outerCoordinates: outerCoordinates, layout, xShape, chunk,
-          norm: norm, summingSquares: index == 0, emitter)
+          weight.0, xBuffer, stream, blockElements: weight.1.quantBlock?.elements ?? 32, summingSquares: index == 0,
+          emitter)
       }
-      store.emit(streamed.map(\.sums), squares: { streamed[0].squares[$0] }, emitter, output)
+      for (r, store) in stores.enumerated() {
+        store.emit(streamed.map { $0.sums[r] }, squares: { streamed[0].squares[$0] }, emitter, output)
+      }
       return
     }
+    let store = stores[0]
     // Where the kernel computes x's norm, the workgroup first stages `x ⊙ g` in shared memory.
     let staged = norm.map {
       $0.stage(
@@ -183,46 +207,80 @@ extension KernelGenerator {
     store.emit(productTotals, squares: { staged!.squares(row: $0) }, emitter, output)
   }
 
-  /// One work-item's sums of output `j` for each row of x (the shape with one lane per output):
-  /// `chunk`-lane vector sums, each iteration reading 64 or 32 elements of `k` (whole smallest
-  /// blocks, so the chunks of one block are decoded together), consecutive chunks rotating
-  /// through ``streamedAccumulators`` sums that are added and summed across their lanes at the
-  /// end; with x multiplied by the weight of its `norm` where the kernel computes it, and then,
-  /// with `summingSquares`, the sums of x's squares for each row.
+  /// What a streaming work-item computes: `rows` consecutive outputs from `first` (fewer past
+  /// `rowCount`) for each row of x at `outerCoordinates`, over a contraction of `depth`, in
+  /// `chunk`-lane vectors; x multiplied by the weight of its `norm` where the kernel computes it.
+  struct StreamedRows {
+    var rows: Int
+    var first: KExpr
+    var rowCount: Int
+    var depth: Int
+    var outerCoordinates: [[KExpr]]
+    var layout: MatmulLayout
+    var xShape: Shape
+    var chunk: Int
+    var norm: FusedRowNorm?
+  }
+
+  /// One work-item's sums of `stream.rows` outputs for each row of x (the shape with one lane per
+  /// output; `sums[r][x]`): `chunk`-lane vector sums, each iteration reading 64 or 32 elements of
+  /// `k` (whole smallest blocks, so the chunks of one block are decoded together) of every row,
+  /// each chunk of x loaded once for all of them, consecutive chunks rotating through
+  /// ``streamedAccumulators`` sums (shared out among the rows) that are added and summed across
+  /// their lanes at the end; then, with `summingSquares` where the kernel computes x's norm, the
+  /// sums of x's squares for each row of x. Several rows are read from the copy with them
+  /// interleaved (``KRowInterleave``, blocks of `blockElements`), one row from `weights` as it is.
   private static func streamedSums(
-    _ weights: KBufferRef, _ xBuffer: KBufferRef, j: KExpr, rowCount: Int, depth: Int, outerCoordinates: [[KExpr]],
-    _ layout: MatmulLayout, _ xShape: Shape, _ chunk: Int, norm: FusedRowNorm?, summingSquares: Bool,
+    _ weights: KBufferRef, _ xBuffer: KBufferRef, _ stream: StreamedRows, blockElements: Int, summingSquares: Bool,
     _ emitter: GroupEmitter
-  ) -> (sums: [KExpr], squares: [KExpr]) {
+  ) -> (sums: [[KExpr]], squares: [KExpr]) {
     // `depth` is whole blocks (32 or 256 elements): a step of two 32-element blocks where it is
     // a multiple of 64, else one.
-    let k = emitter.builder, stepElements = depth % 64 == 0 ? 64 : 32
-    let accumulators = Swift.min(streamedAccumulators, stepElements / chunk)
+    let k = emitter.builder, stepElements = stream.depth % 64 == 0 ? 64 : 32
+    let (rows, chunk, norm) = (stream.rows, stream.chunk, stream.norm)
+    let accumulators = Swift.max(1, Swift.min(streamedAccumulators / rows, stepElements / chunk))
     let fresh = { (0..<accumulators).map { _ in k.variable(k.f32(0).splat(chunk)) } }
-    let sums = outerCoordinates.map { _ in fresh() }
-    let squares = norm == nil || !summingSquares ? [] : outerCoordinates.map { _ in fresh() }
-    k.if(j.lt(emitter.index(rowCount))) {
+    let sums = (0..<rows).map { _ in stream.outerCoordinates.map { _ in fresh() } }
+    let squares = norm == nil || !summingSquares ? [] : stream.outerCoordinates.map { _ in fresh() }
+    // Element `e` of block `b` of row `first + r` is element `rowBase + b·rows·B + r·B + e` of the
+    // interleaved copy (`first·depth + b·B + e` of the weights as they are, `rows` = 1).
+    let rowBase = stream.first * emitter.index(stream.depth)
+    let blockStride = rows * blockElements
+    k.if(stream.first.lt(emitter.index(stream.rowCount))) {
       emitter.scoped {
-        let weightRow = j * emitter.index(depth)
-        k.loop(from: emitter.index(0), to: emitter.index(depth), step: stepElements) { start in
+        k.loop(from: emitter.index(0), to: emitter.index(stream.depth), step: stepElements) { start in
           emitter.scoped {
-            // Each chunk's weights at `stepStart + offset`: a driver's compiler then sees that the
+            // Each chunk's weights at `stepBase + offset`: a driver's compiler then sees that the
             // chunks of one block share its scale (`weightRow + at` hid it from PoCL's, which
             // decoded each scale twice: 1536 × 576 q4_1 47 → 40 µs).
-            let stepStart = weightRow + start
+            let stepBase: KExpr
+            if rows == 1 {
+              stepBase = rowBase + start
+            } else if stepElements % blockElements == 0 {
+              stepBase = rowBase + start * emitter.index(rows)
+            } else {
+              let block = emitter.index(blockElements)
+              stepBase = rowBase + (start / block) * emitter.index(blockStride) + start % block
+            }
             for offset in stride(from: 0, to: stepElements, by: chunk) {
               let at = offset == 0 ? start : start + emitter.index(offset)
               let slot = offset / chunk % accumulators
-              let chunkWeights = widenedLoad(
-                weights, offset == 0 ? stepStart : stepStart + emitter.index(offset), lanes: chunk)
+              let chunkWeights = (0..<rows).map { r in
+                let within =
+                  offset / blockElements * blockStride + r * blockElements + offset % blockElements
+                return widenedLoad(weights, within == 0 ? stepBase : stepBase + emitter.index(within), lanes: chunk)
+              }
               let normWeights = norm?.weights(from: at, lanes: chunk, emitter)
-              for (r, outer) in outerCoordinates.enumerated() {
-                var x = xBuffer.load(emitter.linear(aCoordinates(outer, at, layout, emitter), in: xShape), lanes: chunk)
+              for (x, outer) in stream.outerCoordinates.enumerated() {
+                var values = xBuffer.load(
+                  emitter.linear(aCoordinates(outer, at, stream.layout, emitter), in: stream.xShape), lanes: chunk)
                 if let normWeights {
-                  if summingSquares { squares[r][slot].value = x.multipliedAdding(x, squares[r][slot].value) }
-                  x = x * normWeights
+                  if summingSquares { squares[x][slot].value = values.multipliedAdding(values, squares[x][slot].value) }
+                  values = values * normWeights
                 }
-                sums[r][slot].value = x.multipliedAdding(chunkWeights, sums[r][slot].value)
+                for r in 0..<rows {
+                  sums[r][x][slot].value = values.multipliedAdding(chunkWeights[r], sums[r][x][slot].value)
+                }
               }
             }
           }
@@ -230,7 +288,7 @@ extension KernelGenerator {
       }
     }
     let total = { (partials: [KVariableRef]) in partials.dropFirst().reduce(partials[0].value) { $0 + $1.value } }
-    return (sums.map { total($0).reduceLanes(.add) }, squares.map { total($0).reduceLanes(.add) })
+    return (sums.map { $0.map { total($0).reduceLanes(.add) } }, squares.map { total($0).reduceLanes(.add) })
   }
 
   /// The vector sums a streaming work-item keeps per row of x: consecutive chunks rotate

@@ -80,6 +80,12 @@ public struct TargetCapabilities: Hashable, Sendable {
   /// workgroup as a loop over its work-items on CPU cores (PoCL's CPU device), where lanes
   /// splitting K only add a reduction. Off by default.
   public var streamsQuantizedRows = false
+  /// Outputs each work-item of the streamed quantized matmul computes (with
+  /// ``streamsQuantizedRows``), reading that many rows of a block-quantized weight as one stream
+  /// from a copy with those rows interleaved that the device makes (``KRowInterleave``); `nil`:
+  /// one output, read from the weight as it is. OpenCL CPU drivers take 4: they share each load
+  /// of x among the rows and stream one sequence of blocks.
+  public var interleavedWeightRows: Int?
   /// Work-items per line of the kernel library's line reductions (softmax, rms_norm, layer_norm,
   /// reductions, argmax) and per row of the fused attention kernel's scores, where the target
   /// wants other than the defaults (256 and 64, shared-memory trees); `nil`: the defaults.

@@ -69,6 +69,7 @@ final class NPUPlanBackend: PlanBackend, @unchecked Sendable {
   var allocatesArenaAtCompile: Bool { true }
 
   func prepare(_ plan: CompiledPlan) throws(DeviceError) -> [StepPreparation] {
+    try plan.refuseInterleavedCopies(device: store.deviceName)
     let lowered = NPUProgramSet(plan: plan, config: config)
     hostSteps = lowered.hostSteps
     return plan.steps.indices.map { index in

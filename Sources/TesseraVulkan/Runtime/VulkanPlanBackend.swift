@@ -54,6 +54,7 @@ final class VulkanPlanBackend: PlanBackend {
   /// made per distinct ``PipelineKey`` (the kernels of repeated layers share one): its SPIR-V
   /// module generated and the pipeline created on a few threads, through the pipeline cache.
   func prepare(_ plan: CompiledPlan) throws(DeviceError) -> [StepPreparation] {
+    try plan.refuseInterleavedCopies(device: device.info.name)
     let calls = plan.steps.compactMap { $0.device == plan.target.name ? $0.call : nil }
     let pipelines: [VulkanPipeline]
     do throws(VulkanError) {
