@@ -43,6 +43,30 @@ struct AttentionFusionTests {
     #expect(attention.workgroupSize == [reductionLanes ?? 64])
   }
 
+  /// Where work-items run as plain SIMD code (a target that streams quantized rows: CPU
+  /// drivers), the dot products and the products by the values load 16-lane vectors when the
+  /// heads are whole vectors, and match the reference on the interpreter; heads of 8 keep
+  /// scalars.
+  @Test("the attention kernel in vectors where work-items run as SIMD code")
+  func vectors() throws {
+    var target = TargetCapabilities.gpu("opencl")
+    target.streamsQuantizedRows = true
+    target.reductionLanes = 4
+    for (dim, vectors) in [(64, true), (16, true), (8, false)] {
+      let plan = try GraphCompiler.compile(
+        TestSupport.parseOne(DecodeAttentionGraph.text(context: 11, dim: dim)), target: target, options: Self.options)
+      let attention = try #require(plan.steps.first { $0.group.kind == .attention }?.call?.kernel)
+      let vectorLoads = KIRPrinter.print(attention).split(separator: "\n").filter {
+        $0.contains("= load ") && $0.hasSuffix(": f32x16")
+      }
+      #expect(vectorLoads.isEmpty != vectors, "heads of \(dim)")
+    }
+    let device = KIRDevice(library: StandardKernelLibrary(), capabilities: target)
+    for (name, check) in try DecodeAttentionGraph.parity(on: device) {
+      #expect(check.passes, "\(name): \(check.detail)")
+    }
+  }
+
   @Test func withoutTheCapabilityTheSoftmaxIsAKernel() throws {
     var target = TargetCapabilities.gpu("opencl")
     target.fusesAttention = false

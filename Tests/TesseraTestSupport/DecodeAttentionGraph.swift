@@ -64,13 +64,14 @@ public enum DecodeAttentionGraph {
 }
 
 extension DecodeAttentionGraph {
-  /// The attention over caches of 29 and 37 rows (3 and 2 query heads per key head; 37 keys and
-  /// 16 outputs a row: a partial last round of lanes, an odd count), written both ways, at the
-  /// first, a middle and the last position, on `device` against the reference evaluator (atol
+  /// The attention over caches of 29, 37 and 11 rows (3 and 2 query heads per key head; 37 keys
+  /// and 16 outputs a row: a partial last round of lanes, an odd count; heads of 64 as SmolLM2's,
+  /// four vectors of 16 a row where a CPU driver's kernel takes vectors), written both ways, at
+  /// the first, a middle and the last position, on `device` against the reference evaluator (atol
   /// 1e-5, rtol 1e-4); each check named by its case.
   public static func parity(on device: any Device) throws -> [(String, ParityCheck)] {
     var checks: [(String, ParityCheck)] = []
-    for (context, heads, kvHeads, dim) in [(29, 6, 2, 8), (37, 4, 2, 16)] {
+    for (context, heads, kvHeads, dim) in [(29, 6, 2, 8), (37, 4, 2, 16), (11, 6, 2, 64)] {
       for reshaped in [true, false] {
         let graph = try TestSupport.parseOne(
           text(context: context, heads: heads, kvHeads: kvHeads, dim: dim, reshaped: reshaped))

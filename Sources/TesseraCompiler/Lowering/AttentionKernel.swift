@@ -6,8 +6,14 @@ extension KernelGenerator {
   /// product through the group's epilogue and mask) into shared memory, take their maximum and
   /// the sum of `exp(score − max)` in shared-memory trees, then each output of the row is
   /// `Σ exp(score − max) · value / sum` through the product's epilogue. The same math as the
-  /// softmax then the matmul; only the f32 summation order differs.
-  static func attention(_ group: FusedGroup, lanes: Int, _ emitter: GroupEmitter, _ output: KBufferRef) {
+  /// softmax then the matmul; only the f32 summation order differs. With `vectorLanes` (CPU
+  /// drivers, whose work-items run as plain SIMD code), the dot products of the scores and the
+  /// products by the values take vectors of that many elements where the operands are adjacent
+  /// in their buffers along the contraction and along the output row (each lane then computes
+  /// whole vectors of the row).
+  static func attention(
+    _ group: FusedGroup, lanes: Int, vectorLanes: Int? = nil, _ emitter: GroupEmitter, _ output: KBufferRef
+  ) {
     let k = emitter.builder, graph = emitter.graph
     let parts = AttentionFusion.Parts(group, in: graph)
     let maskedShape = graph.type(of: parts.masked).shape, outputShape = graph.type(of: parts.product.result).shape
@@ -19,7 +25,7 @@ extension KernelGenerator {
     let peak = k.variable(k.f32(-.infinity))
     k.loop(from: lane, to: emitter.index(keys), step: lanes) { key in
       emitter.scoped {
-        let score = maskedScore(parts, flat: row * emitter.index(keys) + key, emitter)
+        let score = maskedScore(parts, flat: row * emitter.index(keys) + key, vectorLanes: vectorLanes, emitter)
         weights[key] = score
         peak.value = k.max(peak.value, score)
       }
@@ -35,6 +41,28 @@ extension KernelGenerator {
     let normalizer = k.unary(.reciprocal, combined(total.value, in: partial, lanes: lanes, lane: lane, k) { $0 + $1 })
     let layout = MatmulLayout(
       graph.type(of: parts.product.operands[0]).shape, graph.type(of: parts.product.operands[1]).shape)
+    let values = parts.product.operands[1], valueAxis = graph.type(of: values).shape.rank - 1
+    if let vectorLanes, !layout.bIsVector, emitter.isVectorizable(values, axis: valueAxis, lanes: vectorLanes) {
+      k.loop(from: lane * emitter.index(vectorLanes), to: emitter.index(width), step: lanes * vectorLanes) { first in
+        emitter.scoped {
+          let flat = row * emitter.index(width) + first
+          let coordinates = emitter.coordinates(of: flat, in: outputShape)
+          let batch = emitter.broadcast(Array(coordinates.dropLast(2)), to: layout.batchB)
+          let sum = interleavedSum(count: keys, of: KType(.f32, lanes: vectorLanes), emitter) { key in
+            emitter.vector(values, at: batch + [key, first], axis: valueAxis, lanes: vectorLanes)
+              * weights[key].splat(vectorLanes)
+          }
+          for e in 0..<vectorLanes {
+            emitter.scoped {
+              let at = Array(coordinates.dropLast()) + [e == 0 ? first : first + emitter.index(e)]
+              emitter.define(parts.product.result, at: at, as: sum.lane(e) * normalizer)
+              output[e == 0 ? flat : flat + emitter.index(e)] = emitter.value(group.root, at: at)
+            }
+          }
+        }
+      }
+      return
+    }
     k.loop(from: lane, to: emitter.index(width), step: lanes) { column in
       emitter.scoped {
         let flat = row * emitter.index(width) + column
@@ -51,7 +79,9 @@ extension KernelGenerator {
 
   /// The masked score at flat index `flat` of the softmax's input: the scores' matmul at the
   /// same flat index of its result, through its epilogue, the reshape and the mask.
-  private static func maskedScore(_ parts: AttentionFusion.Parts, flat: KExpr, _ emitter: GroupEmitter) -> KExpr {
+  private static func maskedScore(
+    _ parts: AttentionFusion.Parts, flat: KExpr, vectorLanes: Int?, _ emitter: GroupEmitter
+  ) -> KExpr {
     let graph = emitter.graph
     let maskedShape = graph.type(of: parts.masked).shape, scoresShape = graph.type(of: parts.scores.result).shape
     let coordinates = emitter.coordinates(of: flat, in: maskedShape)
@@ -59,12 +89,12 @@ extension KernelGenerator {
       // The epilogue before the reshape runs at the scores' own coordinates; the masking group
       // reads the reshape at the masked ones.
       let scoresCoordinates = emitter.coordinates(of: flat, in: scoresShape)
-      matmul(parts.scores, at: scoresCoordinates, emitter)
+      matmul(parts.scores, at: scoresCoordinates, emitter, vectorLanes: vectorLanes)
       let reshaped = emitter.value(reshape.operands[0], at: scoresCoordinates)
       emitter.define(
         reshape.result, at: emitter.broadcast(coordinates, to: graph.type(of: reshape.result).shape), as: reshaped)
     } else {
-      matmul(parts.scores, at: emitter.broadcast(coordinates, to: scoresShape), emitter)
+      matmul(parts.scores, at: emitter.broadcast(coordinates, to: scoresShape), emitter, vectorLanes: vectorLanes)
     }
     return emitter.value(parts.masked, at: coordinates).cast(.f32)
   }

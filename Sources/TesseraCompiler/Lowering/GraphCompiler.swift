@@ -161,7 +161,8 @@ public enum GraphCompiler {
     return try KernelGenerator.generate(
       group, in: graph, name: name, definingNode: definingNode, quantizedWeights: quantizedWeights,
       quantizedShape: QuantizedMatmulShape(target: target),
-      attentionLanes: target.reductionLanes ?? KernelGenerator.reductionLanes)
+      attentionLanes: target.reductionLanes ?? KernelGenerator.reductionLanes,
+      attentionVectorLanes: target.streamsQuantizedRows ? KernelGenerator.attentionVectorLanes : nil)
   }
 
   /// The quantized (or 16-bit) weight `node` reads in place on `target`

@@ -116,6 +116,33 @@ final class GroupEmitter {
     .value(id.index, coordinates.map(\.value.id))
   }
 
+  /// Whether ``vector(_:at:axis:lanes:)`` can load `lanes` consecutive elements of `id` along
+  /// `axis` as one vector: `id` (or the value a transpose in the group reads) is an f32 or f16
+  /// buffer read as it is whose elements along that axis are adjacent, and the axis holds whole
+  /// vectors.
+  func isVectorizable(_ id: ValueID, axis: Int, lanes: Int) -> Bool {
+    if let node = member(defining: id) {
+      guard node.kind == .transpose, let perm = node.attributes.ints("perm") else { return false }
+      return isVectorizable(node.operands[0], axis: perm[axis], lanes: lanes)
+    }
+    let type = graph.type(of: id)
+    return isLoadedFromBuffer(id) && (type.dtype == .f32 || type.dtype == .f16) && type.shape.strides[axis] == 1
+      && type.shape.dims[axis] % lanes == 0
+  }
+
+  /// `lanes` elements of `id` from `coordinates` along `axis` (whose coordinate there is a
+  /// multiple of `lanes`) as one f32 vector, where ``isVectorizable(_:axis:lanes:)``.
+  func vector(_ id: ValueID, at coordinates: [KExpr], axis: Int, lanes: Int) -> KExpr {
+    if let node = member(defining: id) {
+      let perm = node.attributes.ints("perm")!
+      var source = coordinates
+      for (axis, from) in perm.enumerated() { source[from] = coordinates[axis] }
+      return vector(node.operands[0], at: source, axis: perm[axis], lanes: lanes)
+    }
+    let values = buffer(for: id).load(linear(coordinates, in: graph.type(of: id).shape), lanes: lanes)
+    return graph.type(of: id).dtype == .f32 ? values : values.cast(.f32)
+  }
+
   /// Whether `id` is read from its buffer as it is (neither computed in the group nor a splat
   /// constant), so that a kernel may load it directly, several consecutive elements at a time.
   func isLoadedFromBuffer(_ id: ValueID) -> Bool {

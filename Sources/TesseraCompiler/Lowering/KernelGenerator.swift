@@ -8,15 +8,20 @@ enum KernelGenerator {
   /// Work-items per workgroup for per-element kernels.
   static let elementsPerGroup = 64
 
+  /// Elements of the attention kernel's vectors on targets whose work-items run as plain SIMD
+  /// code (``TargetCapabilities/streamsQuantizedRows``: CPU drivers): one 512-bit register.
+  static let attentionVectorLanes = 16
+
   /// `definingNode` is `graph.definingNode`, computed once for all the groups of a graph. A
   /// matmul group given `quantizedWeights` (its matmuls with the weight each reads:
   /// ``quantizedWeight(of:in:definingNode:)``) and the workgroup shape for the target reads them
   /// in place instead of their dequantized transposes. An attention group's kernel takes
-  /// `attentionLanes` work-items a row of scores.
+  /// `attentionLanes` work-items a row of scores, and vectors of `attentionVectorLanes` elements
+  /// where its operands allow them (``attention(_:lanes:vectorLanes:_:_:)``).
   static func generate(
     _ group: FusedGroup, in graph: Graph, name: String, definingNode: [ValueID: Int],
     quantizedWeights: [(core: Node, weight: ValueID)] = [], quantizedShape: QuantizedMatmulShape? = nil,
-    attentionLanes: Int = reductionLanes
+    attentionLanes: Int = reductionLanes, attentionVectorLanes: Int? = nil
   ) throws(CompileError) -> KernelCall {
     let root = graph.nodes[group.nodes.last!]
     let comment = group.nodes.map { "\(graph.nodes[$0].kind) %\(graph[graph.nodes[$0].result].name)" }.joined(
@@ -48,7 +53,7 @@ enum KernelGenerator {
     case .elementwise:
       perElement(group.root, emitter, output) { _ in }
     case .attention:
-      attention(group, lanes: attentionLanes, emitter, output)
+      attention(group, lanes: attentionLanes, vectorLanes: attentionVectorLanes, emitter, output)
     default:
       throw .noKernel(op: root.kind, detail: "no generated kernel for a \(group.kind.rawValue) group")
     }
@@ -80,8 +85,11 @@ enum KernelGenerator {
   }
 
   /// `sum_p a[…, i, p] * b[…, p, j]` for the element at `coordinates`, accumulated in f32 for
-  /// floats (in the dtype for integers), defined as the matmul's value there.
-  static func matmul(_ node: Node, at coordinates: [KExpr], _ emitter: GroupEmitter) {
+  /// floats (in the dtype for integers), defined as the matmul's value there. With
+  /// `vectorLanes`, an f32 product whose operands both load that many consecutive elements of
+  /// the contraction as one vector (``GroupEmitter/isVectorizable(_:axis:lanes:)``) sums vector
+  /// products and then the vector's lanes.
+  static func matmul(_ node: Node, at coordinates: [KExpr], _ emitter: GroupEmitter, vectorLanes: Int? = nil) {
     let graph = emitter.graph
     let a = graph.type(of: node.operands[0]), b = graph.type(of: node.operands[1])
     let layout = MatmulLayout(a.shape, b.shape)
@@ -91,11 +99,28 @@ enum KernelGenerator {
     let row = layout.aIsVector ? emitter.index(0) : coordinates[batchRank]
     let column = layout.bIsVector ? emitter.index(0) : coordinates[coordinates.count - 1]
     let accumulatorType = resultType.dtype.isFloatingPoint ? DType.f32 : resultType.dtype
+    func aCoordinates(_ p: KExpr) -> [KExpr] {
+      emitter.broadcast(batch, to: layout.batchA) + (layout.aIsVector ? [p] : [row, p])
+    }
+    func bCoordinates(_ p: KExpr) -> [KExpr] {
+      emitter.broadcast(batch, to: layout.batchB) + (layout.bIsVector ? [p] : [p, column])
+    }
+    let (aAxis, bAxis) = (a.shape.rank - 1, b.shape.rank - (layout.bIsVector ? 1 : 2))
+    if let lanes = vectorLanes, accumulatorType == .f32,
+      emitter.isVectorizable(node.operands[0], axis: aAxis, lanes: lanes),
+      emitter.isVectorizable(node.operands[1], axis: bAxis, lanes: lanes)
+    {
+      let chunks = interleavedSum(count: layout.k / lanes, of: KType(.f32, lanes: lanes), emitter) { chunk in
+        let p = chunk * emitter.index(lanes)
+        return emitter.vector(node.operands[0], at: aCoordinates(p), axis: aAxis, lanes: lanes)
+          * emitter.vector(node.operands[1], at: bCoordinates(p), axis: bAxis, lanes: lanes)
+      }
+      emitter.define(node.result, at: coordinates, as: chunks.reduceLanes(.add).cast(resultType.dtype))
+      return
+    }
     let sum = interleavedSum(count: layout.k, of: KType(accumulatorType), emitter) { p in
-      let aCoordinates = emitter.broadcast(batch, to: layout.batchA) + (layout.aIsVector ? [p] : [row, p])
-      let bCoordinates = emitter.broadcast(batch, to: layout.batchB) + (layout.bIsVector ? [p] : [p, column])
-      return emitter.value(node.operands[0], at: aCoordinates).cast(accumulatorType)
-        * emitter.value(node.operands[1], at: bCoordinates).cast(accumulatorType)
+      emitter.value(node.operands[0], at: aCoordinates(p)).cast(accumulatorType)
+        * emitter.value(node.operands[1], at: bCoordinates(p)).cast(accumulatorType)
     }
     emitter.define(node.result, at: coordinates, as: sum.cast(resultType.dtype))
   }
