@@ -208,22 +208,29 @@ final class GroupEmitter {
     let shape = operandTypes[0].shape
     let dim = shape.dims.last!, last = shape.rank - 1
     let neox = node.attributes.symbol("mode") == "neox"
-    let theta = node.attributes.double("theta") ?? 10000
     let c = coordinates[last]
     let pair = neox ? c % index(dim / 2) : c / index(2)
     let isFirst = neox ? c.lt(index(dim / 2)) : (c % index(2)).compare(.eq, index(0))
     var partner = coordinates
     partner[last] = builder.select(isFirst, c + index(neox ? dim / 2 : 1), c - index(neox ? dim / 2 : 1))
-    let position = value(node.operands[1], at: [coordinates[TypeInference.ropeSequenceAxis(rank: shape.rank)]]).cast(
-      .f32)
-    // theta^(-2i/dim) = exp(-2i/dim * ln theta)
-    let frequency = builder.exp(pair.cast(.f32) * (-2 * log(theta) / Double(dim)))
-    let angle = position * frequency
-    let (cosine, sine) = (builder.unary(.cos, angle), builder.unary(.sin, angle))
+    let (cosine, sine) = ropeRotation(node, pair: pair, at: coordinates)
     let x = value(node.operands[0], at: coordinates).cast(.f32)
     let y = value(node.operands[0], at: partner).cast(.f32)
     let rotated = builder.select(isFirst, x * cosine - y * sine, y * sine + x * cosine)
     return rotated.cast(operandTypes[0].dtype)
+  }
+
+  /// The cosine and sine of the angle by which the rope `node` turns pair `pair` of the element
+  /// at `coordinates`: `position · theta^(-2·pair/dim)`, the position that of the element's row.
+  func ropeRotation(_ node: Node, pair: KExpr, at coordinates: [KExpr]) -> (cosine: KExpr, sine: KExpr) {
+    let shape = graph.type(of: node.operands[0]).shape
+    let theta = node.attributes.double("theta") ?? 10000
+    let position = value(node.operands[1], at: [coordinates[TypeInference.ropeSequenceAxis(rank: shape.rank)]]).cast(
+      .f32)
+    // theta^(-2i/dim) = exp(-2i/dim * ln theta)
+    let frequency = builder.exp(pair.cast(.f32) * (-2 * log(theta) / Double(shape.dims.last!)))
+    let angle = position * frequency
+    return (builder.unary(.cos, angle), builder.unary(.sin, angle))
   }
 
   /// `np.take`: out-of-range indices are clamped (the reference evaluator reports them instead).

@@ -126,9 +126,14 @@ enum KernelGenerator {
   }
 
   /// An `update_slice` whose result takes over its base's buffer: one work-item per element of
-  /// the update, each storing it at its place in the base; nothing is written when the start
-  /// is out of range.
+  /// the update, each storing it at its place in the base (a rope's update of rank 2 or more: per
+  /// pair, ``ropeUpdateInPlace(_:rope:_:_:)``); nothing is written when the start is out of
+  /// range.
   private static func updateInPlace(_ node: Node, _ emitter: GroupEmitter, _ output: KBufferRef) {
+    if let rope = ropeUpdate(of: node, emitter) {
+      ropeUpdateInPlace(node, rope: rope, emitter, output)
+      return
+    }
     let k = emitter.builder
     let update = emitter.graph.type(of: node.operands[1]).shape
     k.launch(global: [.constant(update.count)], workgroup: [elementsPerGroup])

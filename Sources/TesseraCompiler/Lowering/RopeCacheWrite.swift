@@ -1,0 +1,62 @@
+import TesseraIR
+
+extension KernelGenerator {
+  /// The group's `rope` of rank 2 or more whose result, or a reshape of it, is the in-place
+  /// `update_slice` `node`'s update (the Llama graphs write `reshape(rope(k))` into the keys'
+  /// cache); `nil` otherwise.
+  static func ropeUpdate(of node: Node, _ emitter: GroupEmitter) -> Node? {
+    var update = emitter.member(defining: node.operands[1])
+    if update?.kind == .reshape { update = emitter.member(defining: update!.operands[0]) }
+    guard let rope = update, rope.kind == .rope, emitter.graph.type(of: rope.result).shape.rank >= 2 else { return nil }
+    return rope
+  }
+
+  /// An `update_slice` in place whose update is the group's `rope` (``ropeUpdate(of:_:)``: a
+  /// decode step's keys written into their cache with RoPE,
+  /// ``TargetCapabilities/computesCacheUpdates``): one work-item per
+  /// pair of each row of heads, which takes the pair's cosine and sine once and turns that pair
+  /// of every head, storing both of its elements in the base. The same arithmetic as the rope
+  /// element by element (GroupEmitter's), with a third of the transcendentals per head and none
+  /// repeated across heads; nothing is written when the start is out of range.
+  static func ropeUpdateInPlace(_ node: Node, rope: Node, _ emitter: GroupEmitter, _ output: KBufferRef) {
+    let k = emitter.builder, graph = emitter.graph
+    let shape = graph.type(of: rope.result).shape
+    // `[…, heads, dim]` from rank 3, `[rows, dim]` at rank 2 (the position is the row's).
+    let hasHeads = shape.rank >= 3
+    let (heads, dim) = (hasHeads ? shape.dims[shape.rank - 2] : 1, shape.dims.last!)
+    let neox = rope.attributes.symbol("mode") == "neox"
+    let rows = shape.count / (heads * dim), pairs = dim / 2
+    k.launch(global: [.constant(rows * pairs)], workgroup: [elementsPerGroup])
+    let flat = k.globalID(0)
+    let (start, fits) = updateStart(node, emitter)
+    k.if(flat.lt(emitter.index(rows * pairs)).and(fits)) {
+      emitter.scoped {
+        let row = flat / emitter.index(pairs), pair = flat % emitter.index(pairs)
+        let leading = Shape(Array(shape.dims.dropLast(hasHeads ? 2 : 1)))
+        let outer = emitter.coordinates(of: row, in: leading)
+        let (first, second) =
+          neox
+          ? (pair, pair + emitter.index(pairs)) : (pair * emitter.index(2), pair * emitter.index(2) + emitter.index(1))
+        let head = { (h: KExpr) in hasHeads ? outer + [h] : outer }
+        let (cosine, sine) = emitter.ropeRotation(rope, pair: pair, at: head(emitter.index(0)) + [first])
+        // Where the update is a reshape of the rope, an element's place follows its flat index.
+        let updateShape = graph.type(of: node.operands[1]).shape
+        let target = { (at: [KExpr]) -> KExpr in
+          let coordinates =
+            updateShape == shape ? at : emitter.coordinates(of: emitter.linear(at, in: shape), in: updateShape)
+          return inPlaceIndex(node, of: coordinates, start: start, emitter)
+        }
+        k.loop(from: emitter.index(0), to: emitter.index(heads), step: 1) { h in
+          emitter.scoped {
+            let (at, partner) = (head(h) + [first], head(h) + [second])
+            let x = emitter.value(rope.operands[0], at: at).cast(.f32)
+            let y = emitter.value(rope.operands[0], at: partner).cast(.f32)
+            let dtype = graph.type(of: rope.result).dtype
+            output[target(at)] = (x * cosine - y * sine).cast(dtype)
+            output[target(partner)] = (x * sine + y * cosine).cast(dtype)
+          }
+        }
+      }
+    }
+  }
+}
