@@ -98,9 +98,7 @@ final class InterpreterPlanBackend: PlanBackend {
         let (type, location) = typed
         let bytes = (location.memory as! HostMemory).read(at: location.offset, count: location.size)
         guard let interleave = parameter.interleave else { return Tensor(type: type, bytes: bytes)! }
-        let copy = bytes.withUnsafeBytes { interleave.interleaved($0, dtype: type.dtype) }
-        let shape = Shape([interleave.groups, interleave.rows * interleave.rowElements])
-        return Tensor(type: TensorType(type.dtype, shape), bytes: copy)!
+        return bytes.withUnsafeBytes { interleave.interleaved($0, dtype: type.dtype) }
       }
       let outputs = try InterpreterKernelRunner().run(launch.call, buffers: buffers)
       for (position, parameter) in launch.call.kernel.buffers.enumerated() where parameter.access != .read {

@@ -63,20 +63,11 @@ extension OpenCLDevice {
     try binding.copy.madeAt.withLock { madeAt throws(DeviceError) in
       let writes = binding.source.interleaved.writes.load(ordering: .acquiring)
       guard madeAt != writes else { return }
-      let interleave = binding.key.interleave
-      let rowBytes =
-        interleave.rowElements / binding.key.dtype.quantBlock!.elements * binding.key.dtype.quantBlock!.bytes
-      let weight = try read(binding.source, at: binding.key.offset, count: interleave.rowCount * rowBytes)
-      let copy = weight.withUnsafeBytes { interleave.interleaved($0, dtype: binding.key.dtype) }
-      let failure = copy.withUnsafeBytes { bytes -> DeviceError? in
-        do throws(DeviceError) {
-          try write(bytes, to: binding.copy.memory, at: 0)
-          return nil
-        } catch {
-          return error
-        }
-      }
-      if let failure { throw failure }
+      let (interleave, dtype) = (binding.key.interleave, binding.key.dtype)
+      let weightBytes = dtype.storageBytes(count: interleave.rowCount * interleave.rowElements)!
+      let weight = try read(binding.source, at: binding.key.offset, count: weightBytes)
+      let copy = weight.withUnsafeBytes { interleave.interleaved($0, dtype: dtype) }
+      try copy.withUnsafeBytes { bytes throws(DeviceError) in try write(bytes, to: binding.copy.memory, at: 0) }
       madeAt = writes
     }
   }

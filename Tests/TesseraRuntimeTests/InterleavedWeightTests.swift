@@ -26,7 +26,7 @@ struct InterleavedWeightTests {
     var generator = SeededRandom(seed: UInt64(7 + n))
     let weight = Tensor.random(TensorType(layout.dtype, [n, k]), using: &generator)
     let interleave = KRowInterleave(rows: 4, rowCount: n, rowElements: k)
-    let copy = weight.withUnsafeBytes { interleave.interleaved($0, dtype: layout.dtype) }
+    let copy = weight.withUnsafeBytes { interleave.interleaved($0, dtype: layout.dtype) }.bytes
     #expect(copy.count == interleave.byteCount(dtype: layout.dtype))
     #expect(copy.count == (n + 3) / 4 * 4 * (k / block.elements) * block.bytes)
     let rows = Quantization.dequantize(weight.withUnsafeBytes { Array($0) }, dtype: layout.dtype, count: n * k)

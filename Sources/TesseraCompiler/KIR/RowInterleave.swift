@@ -38,14 +38,15 @@ public struct KRowInterleave: Hashable, Sendable, CustomStringConvertible {
       + column % blockElements
   }
 
+  /// The copy's type for a weight of `dtype`: `⌈n / rows⌉ × rows·k` elements.
+  public func copyType(dtype: DType) -> TensorType { TensorType(dtype, [groups, rows * rowElements]) }
+
   /// Bytes of the copy of a weight of `dtype`.
-  public func byteCount(dtype: DType) -> Int {
-    groups * rows * (rowElements / dtype.quantBlock!.elements) * dtype.quantBlock!.bytes
-  }
+  public func byteCount(dtype: DType) -> Int { copyType(dtype: dtype).storageBytes! }
 
   /// The copy of `weight`, `rowCount × rowElements` elements of the block-quantized `dtype` in
   /// GGUF's order.
-  public func interleaved(_ weight: UnsafeRawBufferPointer, dtype: DType) -> [UInt8] {
+  public func interleaved(_ weight: UnsafeRawBufferPointer, dtype: DType) -> Tensor {
     let block = dtype.quantBlock!
     let blocks = rowElements / block.elements, rowBytes = blocks * block.bytes
     precondition(weight.count >= rowCount * rowBytes, "KRowInterleave: \(weight.count) bytes for \(self) \(dtype)")
@@ -64,6 +65,6 @@ public struct KRowInterleave: Hashable, Sendable, CustomStringConvertible {
         }
       }
     }
-    return copy
+    return Tensor(type: copyType(dtype: dtype), bytes: copy)!
   }
 }

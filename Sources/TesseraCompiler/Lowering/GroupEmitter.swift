@@ -15,9 +15,14 @@ final class GroupEmitter {
   private let members: Set<ValueID>
   private let definingNode: [ValueID: Int]
   private(set) var inputs: [ValueID] = []
-  private var buffers: [ValueID: KBufferRef] = [:]
-  private var interleavedBuffers: [ValueID: KBufferRef] = [:]
+  private var buffers: [BufferKey: KBufferRef] = [:]
   private var scopes: [[MemoKey: KExpr]] = [[:]]
+
+  /// A declared buffer parameter: the value it binds, and the copy of it that it reads.
+  private struct BufferKey: Hashable {
+    var value: ValueID
+    var interleave: KRowInterleave?
+  }
 
   /// What a scope remembers: a graph value at coordinates (KIR value ids), or an i32 constant.
   private enum MemoKey: Hashable {
@@ -34,22 +39,15 @@ final class GroupEmitter {
     self.definingNode = definingNode
   }
 
-  /// A buffer parameter for `value`, declared on first use (read access).
-  func buffer(for value: ValueID) -> KBufferRef {
-    if let existing = buffers[value] { return existing }
-    let reference = builder.buffer("in\(inputs.count)", graph.type(of: value).dtype, .read)
-    inputs.append(value)
-    buffers[value] = reference
-    return reference
-  }
-
-  /// A buffer parameter bound to the device's copy of the block-quantized `value` with rows
-  /// interleaved as `interleave` says, declared on first use (read access).
-  func interleavedBuffer(for value: ValueID, _ interleave: KRowInterleave) -> KBufferRef {
-    if let existing = interleavedBuffers[value] { return existing }
+  /// A buffer parameter for `value`, declared on first use (read access); with `interleave`, one
+  /// bound to the device's copy of the block-quantized `value` with rows interleaved as it says
+  /// (``KRowInterleave``).
+  func buffer(for value: ValueID, interleave: KRowInterleave? = nil) -> KBufferRef {
+    let key = BufferKey(value: value, interleave: interleave)
+    if let existing = buffers[key] { return existing }
     let reference = builder.buffer("in\(inputs.count)", graph.type(of: value).dtype, .read, interleave: interleave)
     inputs.append(value)
-    interleavedBuffers[value] = reference
+    buffers[key] = reference
     return reference
   }
 

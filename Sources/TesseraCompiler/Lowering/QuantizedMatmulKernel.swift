@@ -136,9 +136,7 @@ extension KernelGenerator {
     let j = perItem == 1 ? item : item * emitter.index(perItem)
     let firstRow = k.groupID(2) * emitter.index(xRows)
     let interleave = KRowInterleave(rows: perItem, rowCount: n, rowElements: depth)
-    let weights = products.map {
-      perItem == 1 ? emitter.buffer(for: $0.weight) : emitter.interleavedBuffer(for: $0.weight, interleave)
-    }
+    let weights = products.map { emitter.buffer(for: $0.weight, interleave: perItem == 1 ? nil : interleave) }
     let stores = (0..<perItem).map { r in
       QuantizedMatmulStore(
         cores: products.map(\.core), root: root, j: r == 0 ? j : j + emitter.index(r), n: n, firstRow: firstRow,
@@ -152,8 +150,8 @@ extension KernelGenerator {
       // up: 117 µs against 106 µs).
       // The first product's loop also sums the squares of x where the kernel computes its norm.
       let stream = StreamedRows(
-        rows: perItem, first: j, rowCount: n, depth: depth, outerCoordinates: outerCoordinates, layout: layout,
-        xShape: xShape, chunk: chunk, norm: norm)
+        interleave: interleave, first: j, outerCoordinates: outerCoordinates, layout: layout, xShape: xShape,
+        chunk: chunk, norm: norm)
       let streamed = zip(weights, weightTypes).enumerated().map { index, weight in
         streamedSums(
           weight.0, xBuffer, stream, blockElements: weight.1.quantBlock?.elements ?? 32, summingSquares: index == 0,
@@ -207,14 +205,14 @@ extension KernelGenerator {
     store.emit(productTotals, squares: { staged!.squares(row: $0) }, emitter, output)
   }
 
-  /// What a streaming work-item computes: `rows` consecutive outputs from `first` (fewer past
-  /// `rowCount`) for each row of x at `outerCoordinates`, over a contraction of `depth`, in
-  /// `chunk`-lane vectors; x multiplied by the weight of its `norm` where the kernel computes it.
+  /// What a streaming work-item computes: `interleave.rows` consecutive outputs from `first`
+  /// (fewer past `interleave.rowCount`) for each row of x at `outerCoordinates`, over a
+  /// contraction of `interleave.rowElements`, read from the weights in the interleave's order (as
+  /// they are where it has one row), in `chunk`-lane vectors; x multiplied by the weight of its
+  /// `norm` where the kernel computes it.
   struct StreamedRows {
-    var rows: Int
+    var interleave: KRowInterleave
     var first: KExpr
-    var rowCount: Int
-    var depth: Int
     var outerCoordinates: [[KExpr]]
     var layout: MatmulLayout
     var xShape: Shape
@@ -222,33 +220,37 @@ extension KernelGenerator {
     var norm: FusedRowNorm?
   }
 
-  /// One work-item's sums of `stream.rows` outputs for each row of x (the shape with one lane per
-  /// output; `sums[r][x]`): `chunk`-lane vector sums, each iteration reading 64 or 32 elements of
-  /// `k` (whole smallest blocks, so the chunks of one block are decoded together) of every row,
-  /// each chunk of x loaded once for all of them, consecutive chunks rotating through
-  /// ``streamedAccumulators`` sums (shared out among the rows) that are added and summed across
-  /// their lanes at the end; then, with `summingSquares` where the kernel computes x's norm, the
-  /// sums of x's squares for each row of x. Several rows are read from the copy with them
-  /// interleaved (``KRowInterleave``, blocks of `blockElements`), one row from `weights` as it is.
+  /// One work-item's sums of `stream.interleave.rows` outputs for each row of x (the shape with
+  /// one lane per output; `sums[r][x]`): `chunk`-lane vector sums, each iteration reading 64 or
+  /// 32 elements of `k` (whole smallest blocks, so the chunks of one block are decoded together)
+  /// of every row, each chunk of x loaded once for all of them, consecutive chunks rotating
+  /// through ``streamedAccumulators`` sums (shared out among the rows) that are added and summed
+  /// across their lanes at the end; then, with `summingSquares` where the kernel computes x's
+  /// norm, the sums of x's squares for each row of x. Several rows are read from the copy with
+  /// them interleaved (``KRowInterleave``, blocks of `blockElements`), one row from `weights` as
+  /// it is.
   private static func streamedSums(
     _ weights: KBufferRef, _ xBuffer: KBufferRef, _ stream: StreamedRows, blockElements: Int, summingSquares: Bool,
     _ emitter: GroupEmitter
   ) -> (sums: [[KExpr]], squares: [KExpr]) {
     // `depth` is whole blocks (32 or 256 elements): a step of two 32-element blocks where it is
     // a multiple of 64, else one.
-    let k = emitter.builder, stepElements = stream.depth % 64 == 0 ? 64 : 32
-    let (rows, chunk, norm) = (stream.rows, stream.chunk, stream.norm)
+    let interleave = stream.interleave, depth = interleave.rowElements
+    let k = emitter.builder, stepElements = depth % 64 == 0 ? 64 : 32
+    let (rows, chunk, norm) = (interleave.rows, stream.chunk, stream.norm)
     let accumulators = Swift.max(1, Swift.min(streamedAccumulators / rows, stepElements / chunk))
     let fresh = { (0..<accumulators).map { _ in k.variable(k.f32(0).splat(chunk)) } }
     let sums = (0..<rows).map { _ in stream.outerCoordinates.map { _ in fresh() } }
     let squares = norm == nil || !summingSquares ? [] : stream.outerCoordinates.map { _ in fresh() }
     // Element `e` of block `b` of row `first + r` is element `rowBase + b·rows·B + r·B + e` of the
-    // interleaved copy (`first·depth + b·B + e` of the weights as they are, `rows` = 1).
-    let rowBase = stream.first * emitter.index(stream.depth)
+    // interleaved copy (``KRowInterleave/index(row:column:blockElements:)``; `first·depth + b·B +
+    // e` of the weights as they are, `rows` = 1): `stepBase` is the step's own part, the rest a
+    // constant per row and chunk.
+    let rowBase = stream.first * emitter.index(depth)
     let blockStride = rows * blockElements
-    k.if(stream.first.lt(emitter.index(stream.rowCount))) {
+    k.if(stream.first.lt(emitter.index(interleave.rowCount))) {
       emitter.scoped {
-        k.loop(from: emitter.index(0), to: emitter.index(stream.depth), step: stepElements) { start in
+        k.loop(from: emitter.index(0), to: emitter.index(depth), step: stepElements) { start in
           emitter.scoped {
             // Each chunk's weights at `stepBase + offset`: a driver's compiler then sees that the
             // chunks of one block share its scale (`weightRow + at` hid it from PoCL's, which
@@ -266,8 +268,7 @@ extension KernelGenerator {
               let at = offset == 0 ? start : start + emitter.index(offset)
               let slot = offset / chunk % accumulators
               let chunkWeights = (0..<rows).map { r in
-                let within =
-                  offset / blockElements * blockStride + r * blockElements + offset % blockElements
+                let within = interleave.index(row: r, column: offset, blockElements: blockElements)
                 return widenedLoad(weights, within == 0 ? stepBase : stepBase + emitter.index(within), lanes: chunk)
               }
               let normWeights = norm?.weights(from: at, lanes: chunk, emitter)

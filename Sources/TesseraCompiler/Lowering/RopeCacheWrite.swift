@@ -16,15 +16,15 @@ extension KernelGenerator {
   /// ``TargetCapabilities/computesCacheUpdates``): one work-item per
   /// pair of each row of heads, which takes the pair's cosine and sine once and turns that pair
   /// of every head, storing both of its elements in the base. The same arithmetic as the rope
-  /// element by element (GroupEmitter's), with a third of the transcendentals per head and none
-  /// repeated across heads; nothing is written when the start is out of range.
+  /// element by element (GroupEmitter's), whose every element computes its pair's angle again
+  /// (here once a pair for all the heads); nothing is written when the start is out of range.
   static func ropeUpdateInPlace(_ node: Node, rope: Node, _ emitter: GroupEmitter, _ output: KBufferRef) {
     let k = emitter.builder, graph = emitter.graph
     let shape = graph.type(of: rope.result).shape
     // `[…, heads, dim]` from rank 3, `[rows, dim]` at rank 2 (the position is the row's).
     let hasHeads = shape.rank >= 3
     let (heads, dim) = (hasHeads ? shape.dims[shape.rank - 2] : 1, shape.dims.last!)
-    let neox = rope.attributes.symbol("mode") == "neox"
+    let neox = rope.attributes.symbol("mode") == "neox", dtype = graph.type(of: rope.result).dtype
     let rows = shape.count / (heads * dim), pairs = dim / 2
     k.launch(global: [.constant(rows * pairs)], workgroup: [elementsPerGroup])
     let flat = k.globalID(0)
@@ -51,7 +51,6 @@ extension KernelGenerator {
             let (at, partner) = (head(h) + [first], head(h) + [second])
             let x = emitter.value(rope.operands[0], at: at).cast(.f32)
             let y = emitter.value(rope.operands[0], at: partner).cast(.f32)
-            let dtype = graph.type(of: rope.result).dtype
             output[target(at)] = (x * cosine - y * sine).cast(dtype)
             output[target(partner)] = (x * sine + y * cosine).cast(dtype)
           }
