@@ -153,7 +153,8 @@ public enum GraphCompiler {
         let node = graph.nodes[index]
         return weightReadInPlace(by: node, in: graph, definingNode: definingNode, target).map { (node, $0) }
       } : []
-    if quantizedWeights.isEmpty, group.nodes.count == 1, library != nil, var call = library!.call(for: root, in: graph)
+    if quantizedWeights.isEmpty, group.nodes.count == 1, !KernelGenerator.ropesByPairs(root, in: graph), library != nil,
+      var call = library!.call(for: root, in: graph)
     {
       call.kernel.name = name
       return call

@@ -50,6 +50,8 @@ enum KernelGenerator {
       updateInPlace(root, emitter, output)
     case .library where root.kind == .updateSlice:
       perElement(group.root, emitter, output) { coordinates in updateSlice(root, at: coordinates, emitter) }
+    case .elementwise where ropesByPairs(root, in: graph):
+      ropeRoot(root, emitter, output)
     case .elementwise:
       perElement(group.root, emitter, output) { _ in }
     case .attention:

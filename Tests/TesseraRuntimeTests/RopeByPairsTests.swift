@@ -2,19 +2,24 @@ import Tessera
 import TesseraTestSupport
 import Testing
 
-/// A decode step's keys written into their cache with RoPE in one kernel
-/// (``TargetCapabilities/computesCacheUpdates``: one work-item per pair of a row, every head
-/// turned by the pair's one cosine and sine) against the reference evaluator, on the KIR
-/// interpreter and on OpenCL: both rope modes, heads and no heads (rank 2), one row and two, at
-/// the first, a middle and the last rows of the cache.
-@Suite("RoPE in the KV cache's write")
-struct RopeCacheWriteTests {
-  /// The rope's shape, the cache's rows, the mode, and whether the cache holds rows of
-  /// `heads · dim` (the rope's result reshaped, as the Llama graphs write keys).
+/// RoPE by pairs (one work-item per pair of a row, every head turned by the pair's one cosine and
+/// sine) against the reference evaluator, on the KIR interpreter and on OpenCL: a decode step's
+/// keys written into their cache with RoPE in one kernel (``TargetCapabilities/computesCacheUpdates``)
+/// at the first, a middle and the last rows of the cache, and a rope group of its own (a decode
+/// step's queries, here of `y·y` computed in the kernel); both rope modes, heads and no heads
+/// (rank 2), one row and two.
+@Suite("RoPE by pairs, alone and in the KV cache's write")
+struct RopeByPairsTests {
+  /// The rope's shape, the cache's rows (0: no cache, the rope is the result), the mode, and
+  /// whether the cache holds rows of `heads · dim` (the rope's result reshaped, as the Llama
+  /// graphs write keys).
   struct Case: Sendable, CustomStringConvertible {
     var update: [Int], context: Int, neox: Bool, flat = false
     var description: String {
-      "update \(update)\(flat ? " flattened" : "") into \(context) rows, \(neox ? "neox" : "normal")"
+      let mode = neox ? "neox" : "normal"
+      return context == 0
+        ? "rope \(update) alone, \(mode)"
+        : "update \(update)\(flat ? " flattened" : "") into \(context) rows, \(mode)"
     }
   }
 
@@ -22,13 +27,25 @@ struct RopeCacheWriteTests {
     [
       Case(update: [1, 3, 64], context: 9, neox: neox), Case(update: [2, 2, 8], context: 5, neox: neox),
       Case(update: [1, 16], context: 4, neox: neox), Case(update: [1, 3, 64], context: 9, neox: neox, flat: true),
-      Case(update: [2, 2, 8], context: 5, neox: neox, flat: true),
+      Case(update: [2, 2, 8], context: 5, neox: neox, flat: true), Case(update: [1, 9, 64], context: 0, neox: neox),
+      Case(update: [3, 16], context: 0, neox: neox), Case(update: [1, 2, 3, 8], context: 0, neox: neox),
     ]
   }
 
   static func text(_ c: Case) -> String {
     func dims(_ values: [Int]) -> String { "[" + values.map(String.init).joined(separator: ",") + "]" }
     let count = c.update.reduce(1, *)
+    let sequence = c.update[c.update.count >= 4 ? 1 : 0]
+    if c.context == 0 {
+      return """
+        func @f(%y: f32[1,\(count)], %pos: i32[\(sequence)]) -> f32\(dims(c.update)) {
+          %r = reshape %y {shape = \(dims(c.update))} : f32\(dims(c.update))
+          %s = mul %r, %r : f32\(dims(c.update))
+          %ro = rope %s, %pos {theta = 10000.0, mode = \(c.neox ? "neox" : "normal")} : f32\(dims(c.update))
+          return %ro
+        }
+        """
+    }
     let rows = [c.update[0], count / c.update[0]]
     let written = c.flat ? rows : c.update
     let cache = [c.context] + written.dropFirst()
@@ -53,6 +70,19 @@ struct RopeCacheWriteTests {
   static func check(_ device: any Device, _ c: Case) throws {
     let graph = try TestSupport.parseOne(Self.text(c))
     var generator = SeededRandom(seed: 3)
+    if c.context == 0 {
+      let sequence = graph.argumentTypes[1].shape.dims[0]
+      let inputs = [
+        Tensor.random(graph.argumentTypes[0], using: &generator),
+        Tensor((0..<sequence).map { Double(5 + 3 * $0) }, shape: [sequence], dtype: .i32),
+      ]
+      let expected = try TestSupport.evaluate(graph, inputs)[0]
+      let actual = try device.compile(graph).run(inputs: inputs)[0]
+      #expect(
+        TestSupport.toleranceRatio(actual, expected, atol: 1e-5, rtol: 1e-5) <= 1,
+        "\(device.info.name) \(c): \(actual.preview()) vs \(expected.preview())")
+      return
+    }
     let (y, cache) = (
       Tensor.random(graph.argumentTypes[0], using: &generator), Tensor.random(graph.argumentTypes[1], using: &generator)
     )
@@ -73,8 +103,8 @@ struct RopeCacheWriteTests {
     let plan = try GraphCompiler.compile(TestSupport.parseOne(Self.text(c)), target: Self.updatingTarget)
     let kernels = plan.steps.compactMap(\.call).map(\.kernel)
     #expect(kernels.count == 1, "\(kernels.map(\.name))")
-    let pairs = c.update.dropLast().reduce(1, *) / (c.update.count >= 3 ? c.update[c.update.count - 2] : 1)
-    #expect(kernels.first?.globalSize == [.constant(pairs * c.update.last! / 2)])
+    let rows = c.update.dropLast().reduce(1, *) / (c.update.count >= 3 ? c.update[c.update.count - 2] : 1)
+    #expect(kernels.first?.globalSize == [.constant(rows * c.update.last! / 2)])
     try Self.check(KIRDevice(capabilities: Self.updatingTarget), c)
   }
 
