@@ -76,6 +76,11 @@ final class OpenCLAPI: @unchecked Sendable {
   let finish: Release
   let getEventProfilingInfo: InfoQuery
   let releaseEvent: Release
+  let enqueueFillBuffer:
+    @convention(c) (
+      Handle?, Handle?, UnsafeRawPointer?, Int, Int, Int, UInt32, UnsafePointer<Handle?>?,
+      UnsafeMutablePointer<Handle?>?
+    ) -> Status
 
   /// Resolves every entry point; throws the name of the first one missing.
   init(library: DynamicLibrary) throws(OpenCLError) {
@@ -110,6 +115,7 @@ final class OpenCLAPI: @unchecked Sendable {
     finish = try resolve("clFinish")
     getEventProfilingInfo = try resolve("clGetEventProfilingInfo")
     releaseEvent = try resolve("clReleaseEvent")
+    enqueueFillBuffer = try resolve("clEnqueueFillBuffer")
   }
 
   /// Throws ``OpenCLError/call(function:code:)`` unless `status` is `CL_SUCCESS`.

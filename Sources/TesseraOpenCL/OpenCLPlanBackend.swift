@@ -155,7 +155,7 @@ final class OpenCLMemory: DeviceMemory {
   var allocatedBytes: Int { counted.bytes }
 }
 
-/// The device's memory: buffers, and blocking copies on its queue.
+/// The device's memory: buffers, and copies in order on its queue.
 extension OpenCLDevice: TensorStore {
   /// The device's name.
   public var deviceName: String { info.name }
@@ -181,17 +181,23 @@ extension OpenCLDevice: TensorStore {
     }
   }
 
-  /// A blocking write.
+  /// A write in order with the queue's commands: blocking, or up to
+  /// ``OpenCLSmallWrite/largestBytes`` queued as fills without waiting (a step's inputs).
   public func write(_ bytes: UnsafeRawBufferPointer, to memory: any DeviceMemory, at offset: Int) throws(DeviceError) {
     let memory = memory as! OpenCLMemory
     guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
     memory.interleaved.writes.add(1, ordering: .releasing)
-    let status = api.enqueueWriteBuffer(queue.raw, memory.handle.raw, 1, offset, bytes.count, base, 0, nil, nil)
+    let small = bytes.count <= OpenCLSmallWrite.largestBytes
+    let status =
+      small
+      ? OpenCLSmallWrite.enqueue(bytes, to: memory.handle, offset: offset, queue: queue, api: api)
+      : api.enqueueWriteBuffer(queue.raw, memory.handle.raw, 1, offset, bytes.count, base, 0, nil, nil)
     guard status == 0 else {
       throw .kernelFailed(
         kernel: "copy to \(memory.name)",
         message: OpenCLError.memory(
-          buffer: memory.name, bytes: bytes.count, function: "clEnqueueWriteBuffer", code: status
+          buffer: memory.name, bytes: bytes.count, function: small ? "clEnqueueFillBuffer" : "clEnqueueWriteBuffer",
+          code: status
         ).description)
     }
   }
