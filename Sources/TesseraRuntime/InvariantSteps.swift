@@ -6,9 +6,9 @@ import TesseraIR
 /// same bytes on every run, so a ``PlanRunner`` with a ``DerivedValueCache`` computes them once
 /// and keeps their results outside the arena.
 ///
-/// A step is invariant when it runs a kernel (on the device or the host), every value it reads is such an argument or an
-/// invariant step's result, its result has a home of its own in the arena, and no other step
-/// writes that home.
+/// A step is invariant when it runs a kernel (on the device or the host) that writes only its
+/// result, every value it reads is such an argument or an invariant step's result, its result
+/// has a home of its own in the arena, and no other step writes that home.
 struct InvariantSteps {
   /// The invariant steps, in plan order.
   let steps: [Int]
@@ -38,7 +38,8 @@ struct InvariantSteps {
       let root = step.group.root
       if case .skip = preparations[index] { continue }
       guard let call = step.call, step.group.kind != .constant, case .arena? = plan.memory.homes[root],
-        plan.memory.storage(of: root) == root, writers[root] == [index]
+        plan.memory.storage(of: root) == root, writers[root] == [index],
+        call.writes.allSatisfy({ plan.memory.storage(of: $0) == root })
       else { continue }
       var positions = Set<Int>()
       let readsOnlyInvariants = call.reads.allSatisfy { value in

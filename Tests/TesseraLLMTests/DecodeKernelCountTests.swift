@@ -8,7 +8,8 @@ import Testing
 /// gate's product (paired with up's), both RMS norms (computed by the products that read them),
 /// and both cache writes as kernels of their own (the key's computes its RoPE, the value
 /// projection stores into its cache): 9. Lavapipe keeps its norms: 11.
-/// An OpenCL CPU driver keeps its norms too: 11. Outside the
+/// An OpenCL CPU driver keeps its norms too, and launches q, k and v's products as one and the
+/// queries' RoPE with the keys' cache write as another (``LaunchMerging``): 8. Outside the
 /// layers: the embedding lookup, the mask, the last norm (but on a GPU, where the output
 /// product computes it), the output product and the argmax.
 @Suite("Kernels a decode step launches")
@@ -22,6 +23,7 @@ struct DecodeKernelCountTests {
     target.streamsQuantizedRows = true
     target.reductionLanes = 4
     target.fusesNormsIntoProducts = false
+    target.mergesIndependentLaunches = true
     return target
   }
 
@@ -33,7 +35,7 @@ struct DecodeKernelCountTests {
     return target
   }
 
-  @Test(arguments: [("a GPU", 9, 4), ("lavapipe", 11, 5), ("opencl on a CPU driver", 11, 5)])
+  @Test(arguments: [("a GPU", 9, 4), ("lavapipe", 11, 5), ("opencl on a CPU driver", 8, 5)])
   func kernelsPerLayer(target name: String, perLayer: Int, outside: Int) throws {
     let tiny = TinyLlama()
     let plan = try Self.plan(
@@ -58,6 +60,37 @@ struct DecodeKernelCountTests {
       }
       #expect(plan.graph.arguments.contains(base))
     }
+  }
+
+  @Test("a CPU driver's merged launches: q, k and v in one, no kernel of one reading or writing what another writes")
+  func mergedLaunches() throws {
+    let plan = try Self.plan(Self.cpuDriver)
+    let merged = plan.steps.compactMap(\.call).filter { $0.kernel.name.contains("__") }
+    #expect(merged.count == 2 * TinyLlama().layers)
+    #expect(merged.filter { $0.kernel.name.components(separatedBy: "__").count == 3 }.count == TinyLlama().layers)
+    for call in merged {
+      // The merged kernel names each buffer of its `i`th kernel `m<i>_…`.
+      let parts = Dictionary(grouping: zip(call.kernel.buffers, call.buffers)) { $0.0.name.prefix { $0 != "_" } }
+      #expect(parts.count == call.kernel.name.components(separatedBy: "__").count)
+      for (a, first) in parts {
+        for (b, second) in parts where a != b {
+          let written = first.filter { $0.0.access != .read }.map { Self.bytes(of: $0.1, plan.memory) }
+          for (_, value) in second {
+            let touched = Self.bytes(of: value, plan.memory)
+            #expect(
+              !written.contains { $0.storage == touched.storage && $0.range.overlaps(touched.range) },
+              "\(call.kernel.name): %\(plan.graph[value].name) meets what \(a) writes")
+          }
+        }
+      }
+    }
+  }
+
+  /// Where a value's bytes are: its storage value, and the range of the arena or the whole buffer.
+  private static func bytes(of value: ValueID, _ memory: MemoryPlan) -> (storage: ValueID?, range: Range<Int>) {
+    let storage = memory.storage(of: value)
+    guard case .arena(let offset)? = memory.homes[storage] else { return (storage, 0..<Int.max) }
+    return (nil, offset..<offset + (memory.bytes[storage] ?? 1))
   }
 
   private static func plan(_ target: TargetCapabilities) throws -> CompiledPlan {

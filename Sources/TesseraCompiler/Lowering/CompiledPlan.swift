@@ -10,6 +10,9 @@ public struct PlanStep: Hashable, Sendable {
   public var device: String
   /// Why it runs on the fallback device, if it does.
   public var fallbackReason: String?
+  /// The kernel of an earlier step that also computes this step's group, where the two run as
+  /// one launch (``LaunchMerging``; this step's ``call`` is then `nil`).
+  public var launchedWith: String? = nil
 }
 
 /// Everything the compiler decided for one graph and target: the optimised graph, kernels in
@@ -45,13 +48,16 @@ public struct CompiledPlan: Hashable, Sendable {
       let ops = step.group.nodes.map { "\(graph.nodes[$0].kind) \(name(graph.nodes[$0].result))" }.joined(
         separator: ", ")
       guard let call = step.call else {
-        lines.append("  -  \(step.group.kind.rawValue) \(name(step.group.root)): \(ops)")
+        let kind = step.launchedWith.map { "\(step.group.kind.rawValue) in \($0)" } ?? step.group.kind.rawValue
+        lines.append("  -  \(kind) \(name(step.group.root)): \(ops)")
         continue
       }
       lines.append("  \(call.kernel.name) [\(step.group.kind.rawValue)] on \(step.device): \(ops)")
       let reads = call.reads.map(name).joined(separator: ", ")
-      lines.append(
-        "      reads \(reads.isEmpty ? "nothing" : reads); writes \(name(step.group.root)) \(home(step.group.root))")
+      // A merged launch writes every group's root (``LaunchMerging``).
+      let written = call.writes.count > 1 ? call.writes : [step.group.root]
+      let writes = written.map { "\(name($0)) \(home($0))" }.joined(separator: ", ")
+      lines.append("      reads \(reads.isEmpty ? "nothing" : reads); writes \(writes)")
       if let reason = step.fallbackReason { lines.append("      fallback: \(reason)") }
     }
     if !refusals.isEmpty {

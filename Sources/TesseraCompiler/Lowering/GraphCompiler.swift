@@ -102,10 +102,13 @@ public enum GraphCompiler {
     let partition = CompileInstrumentation.phase("partition") {
       Partitioner.assign(optimised, groups: groups, reads: reads, target: target, fallback: options.fallback)
     }
-    let steps = groups.indices.map { index in
+    var steps = groups.indices.map { index in
       PlanStep(
         group: groups[index], call: calls[index], device: partition.devices[index],
         fallbackReason: partition.reasons[index])
+    }
+    if target.mergesIndependentLaunches {
+      steps = LaunchMerging.merged(steps, graph: optimised, memory: memory, device: target.name)
     }
     return CompiledPlan(
       graph: optimised, target: target, fallback: options.fallback, steps: steps, refusals: refusals,
