@@ -15,7 +15,7 @@ public enum KernelMerge {
       kernels.allSatisfy({ $0.scalars.isEmpty && $0.globalSize.allSatisfy(\.isConstant) })
     else { return nil }
     let spread = Set(
-      kernels.flatMap { kernel in kernel.groupCounts([:]).indices.filter { kernel.groupCounts([:])[$0] > 1 } })
+      kernels.flatMap { kernel in kernel.groupCounts([:]).enumerated().filter { $0.element > 1 }.map(\.offset) })
     guard spread.count <= 1 else { return nil }
     return spread.first ?? 0
   }

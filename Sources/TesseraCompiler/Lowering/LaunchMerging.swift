@@ -17,7 +17,7 @@ import TesseraIR
 /// takes the merged call; the others keep their groups and name it in ``PlanStep/launchedWith``.
 enum LaunchMerging {
   /// `steps` with runs of independent kernels merged.
-  static func merged(_ steps: [PlanStep], graph: Graph, memory: MemoryPlan, device: String) -> [PlanStep] {
+  static func merged(_ steps: [PlanStep], memory: MemoryPlan, device: String) -> [PlanStep] {
     var steps = steps
     var run: [Int] = []
     func close() {
@@ -43,7 +43,7 @@ enum LaunchMerging {
       }
       let joins =
         !run.isEmpty && KernelMerge.dimension(run.map { steps[$0].call!.kernel } + [call.kernel]) != nil
-        && run.allSatisfy { independent(steps[$0].call!, call, graph: graph, memory: memory) }
+        && run.allSatisfy { independent(steps[$0].call!, call, memory: memory) }
       if !joins { close() }
       run.append(index)
     }
@@ -52,7 +52,7 @@ enum LaunchMerging {
   }
 
   /// Whether neither call writes memory the other reads or writes.
-  private static func independent(_ a: KernelCall, _ b: KernelCall, graph: Graph, memory: MemoryPlan) -> Bool {
+  private static func independent(_ a: KernelCall, _ b: KernelCall, memory: MemoryPlan) -> Bool {
     let (aReads, aWrites) = (a.reads.map { region($0, memory) }, a.writes.map { region($0, memory) })
     let (bReads, bWrites) = (b.reads.map { region($0, memory) }, b.writes.map { region($0, memory) })
     return !aWrites.contains { written in (bReads + bWrites).contains { $0.overlaps(written) } }
