@@ -84,20 +84,50 @@ extension OpenCLDevice {
   /// size. Returns the profiling event when `profile` is set; launches nothing for an empty
   /// global size.
   func launch(_ call: KernelCall, _ kernel: OpenCLHandle, profile: Bool) throws(OpenCLError) -> OpenCLHandle? {
-    let name = call.kernel.name
-    let counts = call.kernel.groupCounts(call.scalars)
-    guard !counts.contains(where: { $0 <= 0 }) else { return nil }
-    let local = call.kernel.workgroupSize
-    let global = zip(counts, local).map { $0 * $1 }
+    guard let launch = OpenCLLaunch(call, kernel) else { return nil }
+    return try self.launch(launch, profile: profile)
+  }
+
+  /// Enqueues `launch`, whose kernel's arguments are set. Returns the profiling event when
+  /// `profile` is set.
+  func launch(_ launch: OpenCLLaunch, profile: Bool) throws(OpenCLError) -> OpenCLHandle? {
     var event: OpaquePointer?
     let status = withUnsafeMutablePointer(to: &event) { pointer in
-      api.enqueueNDRangeKernel(
-        queue.raw, kernel.raw, UInt32(local.count), nil, global, local, 0, nil, profile ? pointer : nil)
+      launch.global.withUnsafeBufferPointer { global in
+        launch.local.withUnsafeBufferPointer { local in
+          api.enqueueNDRangeKernel(
+            queue.raw, launch.kernel.raw, UInt32(local.count), nil, global.baseAddress, local.baseAddress, 0, nil,
+            profile ? pointer : nil)
+        }
+      }
     }
     guard status == 0 else {
-      throw .launch(kernel: name, buffer: nil, function: "clEnqueueNDRangeKernel", code: status)
+      throw .launch(kernel: launch.name, buffer: nil, function: "clEnqueueNDRangeKernel", code: status)
     }
     return event.map { OpenCLHandle($0, api: api, release: \.releaseEvent) }
+  }
+}
+
+/// One kernel launch as the queue takes it: the kernel object and its global and workgroup
+/// sizes, worked out once (a run of a plan enqueues the same launches at every step).
+struct OpenCLLaunch: @unchecked Sendable {
+  /// The kernel object, its arguments set.
+  let kernel: OpenCLHandle
+  /// The kernel's name, for errors and timings.
+  let name: String
+  /// Work-items per dimension: whole workgroups.
+  let global: [Int]
+  /// The workgroup size.
+  let local: [Int]
+
+  /// `call` on `kernel`: whole workgroups covering its global size; `nil` for an empty grid.
+  init?(_ call: KernelCall, _ kernel: OpenCLHandle) {
+    let counts = call.kernel.groupCounts(call.scalars)
+    guard !counts.contains(where: { $0 <= 0 }) else { return nil }
+    self.kernel = kernel
+    name = call.kernel.name
+    local = call.kernel.workgroupSize
+    global = zip(counts, local).map { $0 * $1 }
   }
 }
 

@@ -10,7 +10,7 @@ import TesseraRuntime
 final class OpenCLPlanBackend: PlanBackend {
   /// The launches of one encoded run of steps, and the interleaved copies they read.
   private struct Encoded: Sendable {
-    var launches: [(call: KernelCall, kernel: OpenCLHandle)]
+    var launches: [OpenCLLaunch]
     var interleaved: [InterleavedBinding]
   }
 
@@ -48,7 +48,7 @@ final class OpenCLPlanBackend: PlanBackend {
   func encode(_ steps: [PreparedStep], plan: CompiledPlan, locate: (ValueID) -> ValueLocation) throws(DeviceError)
     -> any Sendable
   {
-    var launches: [(call: KernelCall, kernel: OpenCLHandle)] = []
+    var launches: [OpenCLLaunch] = []
     var interleaved: [InterleavedBinding] = []
     for step in steps {
       let kernel = step.kernel as! OpenCLHandle
@@ -68,7 +68,7 @@ final class OpenCLPlanBackend: PlanBackend {
       } catch {
         throw .kernelFailed(kernel: step.call.kernel.name, message: error.description)
       }
-      launches.append((step.call, kernel))
+      if let launch = OpenCLLaunch(step.call, kernel) { launches.append(launch) }
     }
     return Encoded(launches: launches, interleaved: interleaved)
   }
@@ -94,11 +94,11 @@ final class OpenCLPlanBackend: PlanBackend {
     let api = device.api
     var events: [(String, OpenCLHandle)] = []
     try TraceRecorder.span("enqueue") { () throws(DeviceError) in
-      for (call, kernel) in (encoded as! Encoded).launches {
+      for launch in (encoded as! Encoded).launches {
         do throws(OpenCLError) {
-          if let event = try device.launch(call, kernel, profile: profile) { events.append((call.kernel.name, event)) }
+          if let event = try device.launch(launch, profile: profile) { events.append((launch.name, event)) }
         } catch {
-          throw .kernelFailed(kernel: call.kernel.name, message: error.description)
+          throw .kernelFailed(kernel: launch.name, message: error.description)
         }
       }
     }
