@@ -148,6 +148,7 @@ enum CL {
   static let deviceType: UInt32 = 0x1000
   static let deviceMaxComputeUnits: UInt32 = 0x1002
   static let deviceMaxWorkGroupSize: UInt32 = 0x1004
+  static let deviceMaxParameterSize: UInt32 = 0x1017
   static let deviceGlobalMemSize: UInt32 = 0x101F
   static let deviceLocalMemSize: UInt32 = 0x1023
   static let deviceName: UInt32 = 0x102B

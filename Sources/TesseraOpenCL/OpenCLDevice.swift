@@ -60,6 +60,7 @@ public final class OpenCLDevice: TunableDevice {
       everything.reductionLanes = properties.isCPU ? 4 : nil
       everything.interleavedWeightRows = properties.isCPU ? 4 : nil
       everything.mergesIndependentLaunches = properties.isCPU
+      everything.maxKernelBuffers = properties.maxKernelBuffers
       // A CPU driver (PoCL) keeps RMS norms apart from the products (the streamed loops would
       // multiply and square x for every output: SmolLM2 decode 94–103 tok/s with them against
       // 116–125 without). Attention in one kernel, gate and up paired and the cache writes

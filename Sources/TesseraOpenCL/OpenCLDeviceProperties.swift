@@ -20,8 +20,13 @@ public struct OpenCLDeviceProperties: Hashable, Sendable {
   public var localMemoryBytes: Int
   /// The largest workgroup, in work-items.
   public var maxWorkgroupSize: Int
+  /// The most bytes of arguments a kernel may take (`CL_DEVICE_MAX_PARAMETER_SIZE`, at least 1024).
+  public var maxParameterBytes: Int
   /// The extensions the device reports.
   public var extensions: Set<String>
+
+  /// The most buffers a kernel may take: each is a memory object and a 32-bit byte offset.
+  public var maxKernelBuffers: Int { maxParameterBytes / (MemoryLayout<OpaquePointer>.size + 4) }
 
   /// Whether `half` arithmetic is available (`cl_khr_fp16`).
   public var fp16: Bool { extensions.contains("cl_khr_fp16") }
@@ -67,6 +72,7 @@ public struct OpenCLDeviceProperties: Hashable, Sendable {
     globalMemoryBytes = Int(api.value(api.getDeviceInfo, device, CL.deviceGlobalMemSize, as: UInt64.self) ?? 0)
     localMemoryBytes = Int(api.value(api.getDeviceInfo, device, CL.deviceLocalMemSize, as: UInt64.self) ?? 0)
     maxWorkgroupSize = api.value(api.getDeviceInfo, device, CL.deviceMaxWorkGroupSize, as: Int.self) ?? 1
+    maxParameterBytes = api.value(api.getDeviceInfo, device, CL.deviceMaxParameterSize, as: Int.self) ?? 1024
     extensions = Set(api.string(api.getDeviceInfo, device, CL.deviceExtensions).split(separator: " ").map(String.init))
   }
 }

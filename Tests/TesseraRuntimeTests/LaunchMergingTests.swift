@@ -59,6 +59,18 @@ struct LaunchMergingTests {
     }
   }
 
+  @Test("a merged launch takes no more buffers than the target allows", arguments: [2, 6, 9])
+  func bufferLimit(limit: Int) throws {
+    var target = Self.mergingTarget
+    target.maxKernelBuffers = limit
+    let plan = try GraphCompiler.compile(TestSupport.parseOne(Self.text(kReadsV: false)), target: target)
+    let merged = plan.steps.compactMap(\.call).filter { $0.writes.count > 1 }
+    // Each product's kernel takes its output, x and its weight: 2 allows none to join another,
+    // 6 two of them, 9 all three.
+    #expect(merged.map(\.writes.count) == (limit < 6 ? [] : [limit / 3]), "\(plan.description)")
+    #expect(merged.allSatisfy { $0.kernel.buffers.count <= limit })
+  }
+
   static func check(_ device: any Device) throws {
     let graph = try TestSupport.parseOne(Self.text(kReadsV: false))
     var generator = SeededRandom(seed: 5)
@@ -86,6 +98,15 @@ struct LaunchMergingTests {
     var capabilities = base.capabilities
     capabilities.mergesIndependentLaunches = true
     try Self.check(try base.configured(capabilities: capabilities))
+  }
+
+  @Test(
+    "the merged plan gives the reference's values on Vulkan (lavapipe merges launches itself)",
+    .enabled(if: QuantizedMatmulDeviceTests.device("vulkan") != nil))
+  func vulkan() throws {
+    let device = try #require(QuantizedMatmulDeviceTests.device("vulkan") as? VulkanDevice)
+    #expect(device.capabilities.mergesIndependentLaunches == device.isCPU)
+    try Self.check(device)
   }
 
   @Test("kernels of other workgroup sizes, with scalars, or spread along two dimensions do not merge")

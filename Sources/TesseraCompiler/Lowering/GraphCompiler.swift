@@ -108,7 +108,7 @@ public enum GraphCompiler {
         fallbackReason: partition.reasons[index])
     }
     if target.mergesIndependentLaunches {
-      steps = LaunchMerging.merged(steps, memory: memory, device: target.name)
+      steps = LaunchMerging.merged(steps, memory: memory, device: target.name, maxBuffers: target.maxKernelBuffers)
     }
     return CompiledPlan(
       graph: optimised, target: target, fallback: options.fallback, steps: steps, refusals: refusals,

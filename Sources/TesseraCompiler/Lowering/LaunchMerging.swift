@@ -16,8 +16,9 @@ import TesseraIR
 /// keeps a launch that writes more than its step's root. The first step of a run
 /// takes the merged call; the others keep their groups and name it in ``PlanStep/launchedWith``.
 enum LaunchMerging {
-  /// `steps` with runs of independent kernels merged.
-  static func merged(_ steps: [PlanStep], memory: MemoryPlan, device: String) -> [PlanStep] {
+  /// `steps` with runs of independent kernels merged, each launch taking at most `maxBuffers`
+  /// buffers.
+  static func merged(_ steps: [PlanStep], memory: MemoryPlan, device: String, maxBuffers: Int) -> [PlanStep] {
     var steps = steps
     var run: [Int] = []
     func close() {
@@ -43,6 +44,7 @@ enum LaunchMerging {
       }
       let joins =
         !run.isEmpty && KernelMerge.dimension(run.map { steps[$0].call!.kernel } + [call.kernel]) != nil
+        && run.map { steps[$0].call!.kernel.buffers.count }.reduce(call.kernel.buffers.count, +) <= maxBuffers
         && run.allSatisfy { independent(steps[$0].call!, call, memory: memory) }
       if !joins { close() }
       run.append(index)

@@ -86,9 +86,13 @@ public struct TargetCapabilities: Hashable, Sendable {
   /// one output, read from the weight as it is. OpenCL CPU drivers take 4: they share each load
   /// of x among the rows and stream one sequence of blocks.
   public var interleavedWeightRows: Int?
-  /// Whether consecutive independent kernels run as one launch (``LaunchMerging``): OpenCL CPU
-  /// drivers, where a launch costs more than a small kernel's work.
+  /// Whether consecutive independent kernels run as one launch (``LaunchMerging``): OpenCL and
+  /// Vulkan CPU drivers (PoCL, lavapipe), where a launch costs more than a small kernel's work.
   public var mergesIndependentLaunches = false
+  /// The most buffers one kernel may take: a merged launch (``LaunchMerging``) stays within it.
+  /// Vulkan devices set their `maxPerStageDescriptorStorageBuffers` (lavapipe's 32), OpenCL devices
+  /// what `CL_DEVICE_MAX_PARAMETER_SIZE` holds of a buffer's two arguments (PoCL's 85).
+  public var maxKernelBuffers = Int.max
   /// Work-items per line of the kernel library's line reductions (softmax, rms_norm, layer_norm,
   /// reductions, argmax) and per row of the fused attention kernel's scores, where the target
   /// wants other than the defaults (256 and 64, shared-memory trees); `nil`: the defaults.

@@ -56,6 +56,13 @@ final class VulkanPlanBackend: PlanBackend {
   func prepare(_ plan: CompiledPlan) throws(DeviceError) -> [StepPreparation] {
     try plan.refuseInterleavedCopies(device: device.info.name)
     let calls = plan.steps.compactMap { $0.device == plan.target.name ? $0.call : nil }
+    let limit = device.capabilities.maxKernelBuffers
+    if let call = calls.first(where: { $0.kernel.buffers.count > limit }) {
+      throw .compileFailed(
+        device: device.info.name,
+        message: "kernel \(call.kernel.name) takes \(call.kernel.buffers.count) buffers; the device binds at most "
+          + "\(limit) storage buffers to a shader (maxPerStageDescriptorStorageBuffers)")
+    }
     let pipelines: [VulkanPipeline]
     do throws(VulkanError) {
       pipelines = try self.pipelines(for: calls, plan: plan)
