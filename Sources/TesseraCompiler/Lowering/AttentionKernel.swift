@@ -6,7 +6,9 @@ extension KernelGenerator {
   /// product through the group's epilogue and mask) into shared memory, take their maximum and
   /// the sum of `exp(score − max)` in shared-memory trees, then each output of the row is
   /// `Σ exp(score − max) · value / sum` through the product's epilogue. The same math as the
-  /// softmax then the matmul; only the f32 summation order differs. With `vectorLanes` (CPU
+  /// softmax then the matmul; only the f32 summation order differs. Where the mask shows the keys
+  /// up to a position known at run time (``visibleKeys(_:in:)``: a decode step's), every loop
+  /// over the keys stops after the last one it shows. With `vectorLanes` (CPU
   /// drivers, whose work-items run as plain SIMD code), the dot products of the scores and the
   /// products by the values take vectors of that many elements where the operands are adjacent
   /// in their buffers along the contraction and along the output row (each lane then computes
@@ -23,7 +25,10 @@ extension KernelGenerator {
     let weights = k.shared("weights", .f32, count: keys)
     let partial = k.shared("partial", .f32, count: lanes)
     let peak = k.variable(k.f32(-.infinity))
-    k.loop(from: lane, to: emitter.index(keys), step: lanes) { key in
+    let seen =
+      visibleKeys(parts, in: graph).map { firstHidden(by: $0, row: row, keys: keys, parts, emitter) }
+      ?? emitter.index(keys)
+    k.loop(from: lane, to: seen, step: lanes) { key in
       emitter.scoped {
         let score = maskedScore(parts, flat: row * emitter.index(keys) + key, vectorLanes: vectorLanes, emitter)
         weights[key] = score
@@ -32,7 +37,7 @@ extension KernelGenerator {
     }
     let rowPeak = combined(peak.value, in: partial, lanes: lanes, lane: lane, k) { k.max($0, $1) }
     let total = k.variable(k.f32(0))
-    k.loop(from: lane, to: emitter.index(keys), step: lanes) { key in
+    k.loop(from: lane, to: seen, step: lanes) { key in
       let weight = k.exp(weights[key] - rowPeak)
       weights[key] = weight
       total.value = total.value + weight
@@ -48,7 +53,7 @@ extension KernelGenerator {
           let flat = row * emitter.index(width) + first
           let coordinates = emitter.coordinates(of: flat, in: outputShape)
           let batch = emitter.broadcast(Array(coordinates.dropLast(2)), to: layout.batchB)
-          let sum = interleavedSum(count: keys, of: KType(.f32, lanes: vectorLanes), emitter) { key in
+          let sum = interleavedSum(count: keys, upTo: seen, of: KType(.f32, lanes: vectorLanes), emitter) { key in
             emitter.vector(values, at: batch + [key, first], axis: valueAxis, lanes: vectorLanes)
               * weights[key].splat(vectorLanes)
           }
@@ -68,7 +73,7 @@ extension KernelGenerator {
         let flat = row * emitter.index(width) + column
         let coordinates = emitter.coordinates(of: flat, in: outputShape)
         let batch = emitter.broadcast(Array(coordinates.dropLast(2)), to: layout.batchB)
-        let sum = interleavedSum(count: keys, of: KType(.f32), emitter) { key in
+        let sum = interleavedSum(count: keys, upTo: seen, of: KType(.f32), emitter) { key in
           weights[key] * emitter.value(parts.product.operands[1], at: batch + [key, column])
         }
         emitter.define(parts.product.result, at: coordinates, as: sum * normalizer)

@@ -1,29 +1,36 @@
 import TesseraIR
 
 extension KernelGenerator {
-  /// Partial sums a work-item's generated sum over a loop keeps (``interleavedSum(count:of:_:_:)``).
+  /// Partial sums a work-item's generated sum over a loop keeps (``interleavedSum(count:upTo:of:_:_:)``).
   static let interleavedSums = 4
 
   /// `Σ term(p)` for `p` in `0..<count`, of `type`: term `p` adds into partial sum
   /// `p mod interleavedSums`, and the partial sums are added pairwise at the end, so that
   /// consecutive additions do not wait for one another (a work-item's loop runs as plain code on
   /// a CPU driver: PoCL's SmolLM2 attention kernel 17.6–19.0 → 14.9–16.2 µs a layer); a sum of
-  /// fewer than twice that many terms keeps one. Each term is emitted in its own scope of
-  /// `emitter`.
-  static func interleavedSum(count: Int, of type: KType, _ emitter: GroupEmitter, _ term: (KExpr) -> KExpr)
-    -> KExpr
-  {
+  /// fewer than twice that many terms keeps one. With `limit` (at most `count`, known at run
+  /// time), the terms from `limit` on are left out, each other one going into the same partial
+  /// sum as without it. Each term is emitted in its own scope of `emitter`.
+  static func interleavedSum(
+    count: Int, upTo limit: KExpr? = nil, of type: KType, _ emitter: GroupEmitter, _ term: (KExpr) -> KExpr
+  ) -> KExpr {
     let k = emitter.builder
     let ways = count >= 2 * interleavedSums ? interleavedSums : 1
     let sums = (0..<ways).map { _ in k.variable(k.constant(0, type)) }
-    let whole = count - count % ways
-    k.loop(from: emitter.index(0), to: emitter.index(whole), step: ways) { p in
-      for (w, sum) in sums.enumerated() {
-        emitter.scoped { sum.value = sum.value + term(w == 0 ? p : p + emitter.index(w)) }
-      }
+    // Term `base + offset` into `sum`, its constants and values memoised in a scope of its own.
+    func add(_ base: KExpr, _ offset: Int, into sum: KVariableRef) {
+      emitter.scoped { sum.value = sum.value + term(offset == 0 ? base : base + emitter.index(offset)) }
     }
-    for p in whole..<count {
-      emitter.scoped { sums[p - whole].value = sums[p - whole].value + term(emitter.index(p)) }
+    let whole = limit.map { $0 - $0 % emitter.index(ways) } ?? emitter.index(count - count % ways)
+    k.loop(from: emitter.index(0), to: whole, step: ways) { p in
+      for (w, sum) in sums.enumerated() { add(p, w, into: sum) }
+    }
+    if let limit {
+      for (w, sum) in sums.enumerated().dropLast() {
+        emitter.scoped { k.if((whole + emitter.index(w)).lt(limit)) { add(whole, w, into: sum) } }
+      }
+    } else {
+      for p in count - count % ways..<count { add(whole, p - (count - count % ways), into: sums[p % ways]) }
     }
     var partials = sums.map(\.value)
     while partials.count > 1 {
