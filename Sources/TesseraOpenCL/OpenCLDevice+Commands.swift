@@ -47,7 +47,8 @@ extension OpenCLDevice {
     _ call: KernelCall, _ kernel: OpenCLHandle, locations: [(buffer: OpenCLHandle, offset: Int)], profile: Bool
   ) throws(OpenCLError) -> OpenCLHandle? {
     try setArguments(call, kernel, locations: locations)
-    return try launch(call, kernel, profile: profile)
+    guard let launch = OpenCLLaunch(call, kernel) else { return nil }
+    return try self.launch(launch, profile: profile)
   }
 
   /// Sets the arguments of `call` on `kernel`: each buffer as its memory object and byte
@@ -80,26 +81,14 @@ extension OpenCLDevice {
     }
   }
 
-  /// Enqueues `call` on `kernel`, whose arguments are set: whole workgroups covering the global
-  /// size. Returns the profiling event when `profile` is set; launches nothing for an empty
-  /// global size.
-  func launch(_ call: KernelCall, _ kernel: OpenCLHandle, profile: Bool) throws(OpenCLError) -> OpenCLHandle? {
-    guard let launch = OpenCLLaunch(call, kernel) else { return nil }
-    return try self.launch(launch, profile: profile)
-  }
-
   /// Enqueues `launch`, whose kernel's arguments are set. Returns the profiling event when
   /// `profile` is set.
   func launch(_ launch: OpenCLLaunch, profile: Bool) throws(OpenCLError) -> OpenCLHandle? {
     var event: OpaquePointer?
     let status = withUnsafeMutablePointer(to: &event) { pointer in
-      launch.global.withUnsafeBufferPointer { global in
-        launch.local.withUnsafeBufferPointer { local in
-          api.enqueueNDRangeKernel(
-            queue.raw, launch.kernel.raw, UInt32(local.count), nil, global.baseAddress, local.baseAddress, 0, nil,
-            profile ? pointer : nil)
-        }
-      }
+      api.enqueueNDRangeKernel(
+        queue.raw, launch.kernel.raw, UInt32(launch.local.count), nil, launch.global, launch.local, 0, nil,
+        profile ? pointer : nil)
     }
     guard status == 0 else {
       throw .launch(kernel: launch.name, buffer: nil, function: "clEnqueueNDRangeKernel", code: status)

@@ -12,14 +12,15 @@ extension KernelGenerator {
   static func visibleKeys(_ parts: AttentionFusion.Parts, in graph: Graph) -> ValueID? {
     let defining = graph.definingNode
     func node(_ value: ValueID) -> Node? { defining[value].map { graph.nodes[$0] } }
-    func isNegativeInfinity(_ value: ValueID) -> Bool {
-      guard let literal = node(value)?.literal, !literal.dtype.isQuantized else { return false }
-      return literal.doubles.allSatisfy { $0 == -.infinity }
+    // A constant's elements, where `value` is one (not quantized).
+    func constant(_ value: ValueID) -> [Double]? {
+      guard let literal = node(value)?.literal, !literal.dtype.isQuantized else { return nil }
+      return literal.doubles
     }
+    func isNegativeInfinity(_ value: ValueID) -> Bool { constant(value)?.allSatisfy { $0 == -.infinity } ?? false }
     func isKeyIndex(_ value: ValueID) -> Bool {
-      guard let literal = node(value)?.literal, !literal.dtype.isQuantized else { return false }
-      let dims = literal.shape.dims
-      return dims.dropLast().allSatisfy { $0 == 1 } && literal.doubles.enumerated().allSatisfy { Double($0) == $1 }
+      graph.type(of: value).shape.dims.dropLast().allSatisfy { $0 == 1 }
+        && (constant(value)?.enumerated().allSatisfy { Double($0) == $1 } ?? false)
     }
     func isPosition(_ value: ValueID) -> Bool { graph.type(of: value).shape.count == 1 }
     func showsKeysUpToAPosition(_ condition: ValueID) -> Bool {
@@ -49,12 +50,12 @@ extension KernelGenerator {
     let k = emitter.builder, graph = emitter.graph
     let maskedShape = graph.type(of: parts.masked).shape, visibleShape = graph.type(of: visible).shape
     var (low, high) = (emitter.index(0), emitter.index(keys))  // keys before `low` shown, from `high` hidden
+    let rowStart = row * emitter.index(keys)
     var span = keys
     while span > 0 {
       emitter.scoped {
         let middle = (low + high) / emitter.index(2)
-        let at = emitter.coordinates(
-          of: row * emitter.index(keys) + k.min(middle, emitter.index(keys - 1)), in: maskedShape)
+        let at = emitter.coordinates(of: rowStart + k.min(middle, emitter.index(keys - 1)), in: maskedShape)
         let shown = emitter.value(visible, at: emitter.broadcast(at, to: visibleShape))
         let searching = low.lt(high)
         (low, high) = (

@@ -25,12 +25,13 @@ extension KernelGenerator {
     k.loop(from: emitter.index(0), to: whole, step: ways) { p in
       for (w, sum) in sums.enumerated() { add(p, w, into: sum) }
     }
+    // The last terms, fewer than `ways`: term `whole + w` into sum `w`.
     if let limit {
-      for (w, sum) in sums.enumerated().dropLast() {
-        emitter.scoped { k.if((whole + emitter.index(w)).lt(limit)) { add(whole, w, into: sum) } }
+      for w in 0..<ways - 1 {
+        emitter.scoped { k.if((whole + emitter.index(w)).lt(limit)) { add(whole, w, into: sums[w]) } }
       }
     } else {
-      for p in count - count % ways..<count { add(whole, p - (count - count % ways), into: sums[p % ways]) }
+      for w in 0..<count % ways { add(whole, w, into: sums[w]) }
     }
     var partials = sums.map(\.value)
     while partials.count > 1 {
